@@ -1,0 +1,1 @@
+"""crafter environments (registered with Gymnasium on import)."""

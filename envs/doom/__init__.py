@@ -1,0 +1,1 @@
+"""doom environments (registered with Gymnasium on import)."""

@@ -1,0 +1,33 @@
+"""Build a worldsim env from its config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from worldsim.config import ConfigError
+
+
+@dataclass
+class EnvConfig:
+    """Which env to build and how; `kwargs` go to the env constructor (physics knobs, scenario...)."""
+
+    id: str = "worldsim/MujocoBounce-v0"
+    width: int = 64
+    height: int = 64
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def make_env(cfg: EnvConfig) -> gym.Env:
+    """`gymnasium.make` with the resolution and kwargs of `cfg`, errors turned into one line."""
+    import envs  # noqa: F401  (registers the ids)
+
+    if cfg.id not in gym.registry:
+        known = sorted(k for k in gym.registry if k.startswith("worldsim/"))
+        raise ConfigError(f"unknown env id '{cfg.id}'; worldsim envs: {', '.join(known)}")
+    try:
+        return gym.make(cfg.id, width=cfg.width, height=cfg.height, **dict(cfg.kwargs))
+    except TypeError as err:
+        raise ConfigError(f"env '{cfg.id}' rejected its config: {err}; check env.kwargs") from err

@@ -1,0 +1,1 @@
+"""minerl environments (registered with Gymnasium on import)."""

@@ -1,0 +1,1 @@
+"""mujoco environments (registered with Gymnasium on import)."""

@@ -1,0 +1,260 @@
+"""Episode store on disk: one directory of .npy files per episode, plus a manifest.
+
+Why this format: each array is a plain `.npy` file, so a clip of 16 frames out of a
+10,000-frame episode is read through a memory map without touching the rest (datasets
+larger than RAM stream from disk); an episode is finished exactly when its directory is
+renamed into place (atomic on POSIX), and it needs nothing beyond NumPy to read.
+
+    root/
+      manifest.json            finished episodes: checksum, length, resolution, env id, schema
+      ep_000007/               one finished episode
+        frames.npy actions.npy rewards.npy terminated.npy truth.<key>.npy episode.json
+      .tmp-ep_000009-<pid>/    an episode being written (never listed; removed on resume)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from worldsim.data.episode import SCHEMA_VERSION, Episode, EpisodeError
+
+MANIFEST = "manifest.json"
+EPISODE_JSON = "episode.json"
+TMP_PREFIX = ".tmp-"
+ARRAY_FIELDS = ("frames", "actions", "rewards", "terminated")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the manifest records of one finished episode."""
+
+    name: str
+    checksum: str  # sha256 over the episode's files, in name order
+    length: int
+    height: int
+    width: int
+    env_id: str
+    seed: int
+    schema_version: int = SCHEMA_VERSION
+
+
+def episode_name(index: int) -> str:
+    """Directory name of episode `index` (seed = base seed + index)."""
+    return f"ep_{index:06d}"
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store {type(obj).__name__} in episode.json")
+
+
+def _checksum(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        digest.update(path.name.encode())
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntry:
+    """Write `episode` as `root/name` atomically (temp dir + rename) and return its entry.
+
+    Does not touch the manifest, so worker processes can call it; the caller adds the
+    returned entry with `EpisodeStore.add`.
+    """
+    root = Path(root)
+    episode.validate(name)
+    tmp = root / f"{TMP_PREFIX}{name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    arrays = {f"{key}.npy": getattr(episode, key) for key in ARRAY_FIELDS}
+    arrays.update({f"truth.{key}.npy": value for key, value in episode.truth.items()})
+    for filename, array in arrays.items():
+        with open(tmp / filename, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+    doc = {"raw_actions": episode.raw_actions, "objects": episode.objects, "events": episode.events,
+           "captions": episode.captions, "meta": episode.meta}
+    with open(tmp / EPISODE_JSON, "w") as fh:
+        json.dump(doc, fh, default=_json_default, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    entry = ManifestEntry(name=name, checksum=_checksum(tmp), length=episode.length,
+                          height=episode.resolution[0], width=episode.resolution[1],
+                          env_id=str(episode.meta.get("env_id", "")), seed=int(episode.meta.get("seed", -1)))
+    final = root / name
+    if final.exists():  # left by a killed job before its manifest update; same seed, same content
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    return entry
+
+
+class EpisodeStore:
+    """A directory of episodes with a manifest; reads are lazy (memory-mapped) per episode."""
+
+    def __init__(self, root: str | Path, create: bool = False):
+        self.root = Path(root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not (self.root / MANIFEST).is_file():
+            raise FileNotFoundError(f"no episode store at {self.root} (missing {MANIFEST}); "
+                                    "create one with `worldsim rollout out=DIR ...`")
+        self._entries = self._read_manifest()
+
+    # ---------------------------------------------------------------- manifest
+
+    def _read_manifest(self) -> dict[str, ManifestEntry]:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return {}
+        try:
+            doc = json.loads(path.read_text())
+            return {e["name"]: ManifestEntry(**e) for e in doc["episodes"]}
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise EpisodeError(f"{path} is not a valid manifest ({err}); rebuild it with "
+                               f"`worldsim data verify {self.root} --rebuild`") from err
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive lock so several rollout shards can share one store."""
+        with open(self.root / ".manifest.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write_manifest(self) -> None:
+        doc = {"schema_version": SCHEMA_VERSION,
+               "episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]}
+        tmp = self.root / f"{TMP_PREFIX}{MANIFEST}-{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(doc, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        _fsync_dir(self.root)
+
+    def add(self, entries: list[ManifestEntry]) -> None:
+        """Record finished episodes in the manifest (merging with other writers' entries)."""
+        with self._locked():
+            self._entries = self._read_manifest()
+            self._entries.update({e.name: e for e in entries})
+            self._write_manifest()
+
+    def remove_unfinished(self) -> list[str]:
+        """Delete temp dirs and episode dirs the manifest does not list (left by a killed job)."""
+        removed = []
+        with self._locked():
+            self._entries = self._read_manifest()
+            for path in self.root.iterdir():
+                stale_tmp = path.name.startswith(TMP_PREFIX) and not path.name.endswith(".lock")
+                orphan = path.is_dir() and path.name.startswith("ep_") and path.name not in self._entries
+                if stale_tmp or orphan:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                    removed.append(path.name)
+        return removed
+
+    def rebuild_manifest(self) -> list[str]:
+        """Re-derive the manifest from the episode directories; returns names that failed to load."""
+        bad, entries = [], {}
+        for path in sorted(self.root.glob("ep_*")):
+            try:
+                ep = self.load(path.name, mmap=False)
+                entries[path.name] = ManifestEntry(
+                    name=path.name, checksum=_checksum(path), length=ep.length, height=ep.resolution[0],
+                    width=ep.resolution[1], env_id=str(ep.meta.get("env_id", "")),
+                    seed=int(ep.meta.get("seed", -1)))
+            except (OSError, ValueError, KeyError) as err:
+                bad.append(f"{path.name}: {err}")
+        with self._locked():
+            self._entries = entries
+            self._write_manifest()
+        return bad
+
+    # ---------------------------------------------------------------- reading
+
+    def names(self) -> list[str]:
+        """Finished episodes, sorted."""
+        return sorted(self._entries)
+
+    def entry(self, name: str) -> ManifestEntry:
+        if name not in self._entries:
+            raise KeyError(f"episode {name!r} is not in {self.root / MANIFEST}")
+        return self._entries[name]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def load(self, name: str, mmap: bool = True) -> Episode:
+        """Open one episode; with `mmap` its arrays are memory maps read on access."""
+        directory = self.root / name
+        mode = "r" if mmap else None
+        try:
+            arrays = {key: np.load(directory / f"{key}.npy", mmap_mode=mode, allow_pickle=False)
+                      for key in ARRAY_FIELDS}
+            truth = {p.name[len("truth."):-len(".npy")]: np.load(p, mmap_mode=mode, allow_pickle=False)
+                     for p in sorted(directory.glob("truth.*.npy"))}
+            doc = json.loads((directory / EPISODE_JSON).read_text())
+        except (OSError, ValueError, json.JSONDecodeError) as err:
+            raise EpisodeError(f"episode {directory} cannot be read ({err}); "
+                               f"run `worldsim data verify {self.root}`") from err
+        return Episode(truth=truth, raw_actions=doc["raw_actions"], objects=doc["objects"],
+                       events=doc["events"], captions=doc["captions"], meta=doc["meta"], **arrays)
+
+    def verify(self, name: str) -> str | None:
+        """None if episode `name` matches its manifest checksum and the schema, else why not."""
+        directory = self.root / name
+        if not directory.is_dir():
+            return f"{name}: directory {directory} is missing"
+        try:
+            if _checksum(directory) != self.entry(name).checksum:
+                return f"{name}: checksum mismatch (files changed or truncated)"
+            ep = self.load(name, mmap=False)
+            ep.validate(name)
+            entry = self.entry(name)
+            if (ep.length, *ep.resolution) != (entry.length, entry.height, entry.width):
+                return f"{name}: length/resolution differ from the manifest"
+        except (OSError, ValueError, KeyError) as err:
+            return f"{name}: {err}"
+        return None
+
+    def verify_all(self) -> list[str]:
+        """Problems of every episode in the manifest (empty when all are good)."""
+        return [problem for name in self.names() if (problem := self.verify(name))]
+
+
+def load_or_skip(store: EpisodeStore, name: str) -> Episode | None:
+    """Load an episode for training; on any read error warn once naming it and return None."""
+    try:
+        return store.load(name)
+    except EpisodeError as err:
+        warnings.warn(f"skipping corrupt episode {name}: {err}", stacklevel=2)
+        return None
