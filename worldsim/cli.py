@@ -13,6 +13,7 @@ from types import ModuleType
 from omegaconf import OmegaConf
 
 from worldsim.config import ConfigError, load_config, to_object
+from worldsim.data.episode import EpisodeError
 
 JOBS = {
     "rollout": "generate episodes from an env into an episode store",
@@ -23,6 +24,7 @@ JOBS = {
     "eval": "score a model or baseline with the eval suites",
     "control": "drive an env zero-shot from a text prompt",
     "quickstart": "the whole harness end to end at a small size",
+    "import-vpt": "import OpenAI VPT/MineRL contractor recordings (mp4 + jsonl) into a store",
 }
 DATA_VERBS = ("info", "verify", "preview")
 
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `worldsim` console script."""
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, EpisodeError, FileNotFoundError) as err:
         print(f"worldsim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

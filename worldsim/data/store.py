@@ -119,9 +119,10 @@ def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntr
 class EpisodeStore:
     """A directory of episodes with a manifest; reads are lazy (memory-mapped) per episode."""
 
-    def __init__(self, root: str | Path, create: bool = False):
+    def __init__(self, root: str | Path, create: bool = False, repair: bool = False):
         self.root = Path(root)
-        if create:
+        self._repair = repair  # treat an unreadable manifest as empty (before rebuild_manifest)
+        if create or repair:
             self.root.mkdir(parents=True, exist_ok=True)
         elif not (self.root / MANIFEST).is_file():
             raise FileNotFoundError(f"no episode store at {self.root} (missing {MANIFEST}); "
@@ -138,8 +139,10 @@ class EpisodeStore:
             doc = json.loads(path.read_text())
             return {e["name"]: ManifestEntry(**e) for e in doc["episodes"]}
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise EpisodeError(f"{path} is not a valid manifest ({err}); rebuild it with "
-                               f"`worldsim data verify {self.root} --rebuild`") from err
+            if self._repair:
+                return {}
+            raise EpisodeError(f"{path} is not a valid manifest ({err!r}); rebuild it with "
+                               f"`worldsim data verify {self.root} rebuild=true`") from err
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -169,15 +172,22 @@ class EpisodeStore:
             self._entries.update({e.name: e for e in entries})
             self._write_manifest()
 
-    def remove_unfinished(self) -> list[str]:
-        """Delete temp dirs and episode dirs the manifest does not list (left by a killed job)."""
+    def remove_unfinished(self, names: set[str]) -> list[str]:
+        """Delete leftovers of a killed job for episodes `names`: temp dirs and unlisted dirs.
+
+        Limited to `names` so that shards writing other episodes into the same store concurrently
+        keep their work in progress.
+        """
         removed = []
         with self._locked():
             self._entries = self._read_manifest()
             for path in self.root.iterdir():
-                stale_tmp = path.name.startswith(TMP_PREFIX) and not path.name.endswith(".lock")
-                orphan = path.is_dir() and path.name.startswith("ep_") and path.name not in self._entries
-                if stale_tmp or orphan:
+                if path.name.startswith(TMP_PREFIX):
+                    owner = path.name[len(TMP_PREFIX):].rsplit("-", 1)[0]
+                    stale = owner in names or owner == MANIFEST  # the lock excludes other manifest writers
+                else:
+                    stale = path.is_dir() and path.name in names and path.name not in self._entries
+                if stale:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
                     removed.append(path.name)
         return removed

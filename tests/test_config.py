@@ -1,0 +1,63 @@
+"""Config loading: schemas, YAML files, groups and one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from worldsim.cli import main
+from worldsim.config import ConfigError, load_config, to_object
+from worldsim.jobs.rollout import Config as RolloutConfig
+
+
+def test_overrides_and_yaml_merge_in_order(tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_text("episodes: 5\nenv:\n  width: 48\n")
+    cfg = to_object(load_config(RolloutConfig, [str(path), "episodes=7", "env.height=40"]))
+    assert (cfg.episodes, cfg.env.width, cfg.env.height) == (7, 48, 40)
+
+
+def test_group_selection_loads_configs_env_file():
+    cfg = to_object(load_config(RolloutConfig, ["env=bounce", "env.width=32"]))
+    assert cfg.env.id == "worldsim/MujocoBounce-v0" and cfg.env.width == 32
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["episdoes=3"], "unknown config key 'episdoes'; closest valid keys: episodes"),
+    (["env.wdth=3"], "unknown config key 'env.wdth'; closest valid keys: width"),
+    (["episodes=three"], "bad value for config key 'episodes'"),
+    (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
+    (["env=nosuch"], "no config 'nosuch' in group 'env'"),
+])
+def test_bad_config_is_a_one_line_error(args, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(RolloutConfig, args)
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_key_inside_yaml_file_is_named(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("env:\n  hieght: 3\n")
+    with pytest.raises(ConfigError, match="unknown config key 'env.hieght'; closest valid keys: height"):
+        load_config(RolloutConfig, [str(path)])
+
+
+def test_wrong_type_inside_yaml_file_is_named(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("workers: many\n")
+    with pytest.raises(ConfigError, match="'workers'"):
+        load_config(RolloutConfig, [str(path)])
+
+
+def test_cli_prints_one_line_error_and_exit_code_2_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "worldsim.cli", "rollout", "episodes=x", "steps=2"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("worldsim: error: bad value for config key 'episodes'")
+
+
+def test_config_show_prints_merged_config(capsys):
+    assert main(["config", "show", "rollout", "episodes=3"]) == 0
+    assert "episodes: 3" in capsys.readouterr().out

@@ -1,0 +1,159 @@
+"""Clip datasets over an episode store: fixed or variable clip lengths, lazy per episode."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from envs.base import Captions
+from worldsim.data.episode import Episode, EpisodeError
+from worldsim.data.store import EpisodeStore
+
+
+@dataclass
+class ClipConfig:
+    """How episodes are cut into clips."""
+
+    lengths: list[int] = field(default_factory=lambda: [17])  # several = variable-length clips (bucketed)
+    stride: int = 8  # frames between clip starts
+    frame_skip: int = 1  # take every k-th frame (lower the frame rate)
+    truth_keys: list[str] = field(default_factory=list)  # e.g. [depth, extrinsics, obj_position]
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """One clip: episode, first frame, number of frames (after frame_skip)."""
+
+    episode: str
+    start: int
+    length: int
+    height: int
+    width: int
+
+
+def split_of(name: str, val_fraction: float, seed: int) -> str:
+    """'train' or 'val' for an episode, stable across runs and machines (hash of the name)."""
+    bucket = zlib.crc32(f"{seed}:{name}".encode()) / 2**32
+    return "val" if bucket < val_fraction else "train"
+
+
+def clip_index(store: EpisodeStore, names: list[str], cfg: ClipConfig) -> list[ClipRef]:
+    """Every clip window of `names`, from the manifest alone (no episode is opened)."""
+    refs = []
+    for name in names:
+        entry = store.entry(name)
+        for length in cfg.lengths:
+            span = (length - 1) * cfg.frame_skip + 1
+            for start in range(0, entry.length - span + 1, cfg.stride):
+                refs.append(ClipRef(name, start, length, entry.height, entry.width))
+    return refs
+
+
+class ClipDataset(Dataset):
+    """Map-style dataset of clips; a bad episode yields None (dropped by `collate_clips`)."""
+
+    def __init__(self, store: EpisodeStore, names: list[str], cfg: ClipConfig, cache_size: int = 8):
+        self.store, self.cfg = store, cfg
+        self.refs = clip_index(store, names, cfg)
+        self._open: OrderedDict[str, Episode] = OrderedDict()  # memory-mapped, per worker
+        self._cache_size = cache_size
+        self._bad: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def _episode(self, name: str) -> Episode | None:
+        if name in self._bad:
+            return None
+        if name not in self._open:
+            try:
+                self._open[name] = self.store.load(name)
+            except EpisodeError as err:
+                self._bad.add(name)
+                warnings.warn(f"skipping corrupt episode {name}: {err}", stacklevel=2)
+                return None
+            if len(self._open) > self._cache_size:
+                self._open.popitem(last=False)
+        self._open.move_to_end(name)
+        return self._open[name]
+
+    def __getitem__(self, i: int) -> dict[str, Any] | None:
+        ref = self.refs[i]
+        ep = self._episode(ref.episode)
+        if ep is None:
+            return None
+        idx = slice(ref.start, ref.start + (ref.length - 1) * self.cfg.frame_skip + 1, self.cfg.frame_skip)
+        try:
+            frames = torch.from_numpy(np.array(ep.frames[idx]))  # (T, H, W, 3) uint8
+            item = {
+                "frames": frames.permute(0, 3, 1, 2).float() / 127.5 - 1.0,  # (T, C, H, W) in [-1, 1]
+                "actions": torch.from_numpy(np.array(ep.actions[idx])),  # (T, A)
+                "caption": Captions(**ep.captions).for_window(ref.start, idx.stop) if ep.captions else "",
+                "episode": ref.episode,
+                "start": ref.start,
+            }
+            for key in self.cfg.truth_keys:
+                if key not in ep.truth:
+                    raise KeyError(f"truth key {key!r} not in episode {ref.episode} "
+                                   f"(has {sorted(ep.truth)}); fix data.clips.truth_keys")
+                item[key] = torch.from_numpy(np.array(ep.truth[key][idx]))
+        except (OSError, ValueError) as err:  # truncated or damaged arrays surface on access
+            self._bad.add(ref.episode)
+            warnings.warn(f"skipping corrupt episode {ref.episode}: {err}", stacklevel=2)
+            return None
+        return item
+
+
+def collate_clips(items: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Stack same-shaped clips; drop the Nones of corrupt episodes (None if nothing is left)."""
+    items = [it for it in items if it is not None]
+    if not items:
+        return None
+    batch: dict[str, Any] = {}
+    for key in items[0]:
+        values = [it[key] for it in items]
+        batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else values
+    return batch
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of clips sharing (length, height, width), shuffled per epoch from a seed."""
+
+    def __init__(self, refs: list[ClipRef], batch_size: int, shuffle: bool, seed: int = 0,
+                 drop_last: bool = False):
+        self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last
+        self.epoch = 0
+        self.buckets: dict[tuple[int, int, int], list[int]] = {}
+        for i, ref in enumerate(refs):
+            self.buckets.setdefault((ref.length, ref.height, ref.width), []).append(i)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        rng = np.random.default_rng(self.seed + self.epoch)
+        batches = []
+        for key in sorted(self.buckets):
+            idx = np.array(self.buckets[key])
+            if self.shuffle:
+                idx = rng.permutation(idx)
+            for s in range(0, len(idx), self.batch_size):
+                chunk = idx[s:s + self.batch_size].tolist()
+                if len(chunk) == self.batch_size or not self.drop_last:
+                    batches.append(chunk)
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())  # Lightning calls set_epoch before each epoch
+
+    def __len__(self) -> int:
+        return len(self._batches())

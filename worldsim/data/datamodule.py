@@ -1,0 +1,70 @@
+"""LightningDataModule over an episode store: clips split into train/val by episode."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from worldsim.data.clips import BucketBatchSampler, ClipConfig, ClipDataset, collate_clips, split_of
+from worldsim.data.episode import EpisodeError
+from worldsim.data.store import EpisodeStore
+
+
+@dataclass
+class DataConfig:
+    """Where the episodes are and how they are batched."""
+
+    root: str = "data/rollouts"
+    clips: ClipConfig = field(default_factory=ClipConfig)
+    val_fraction: float = 0.1  # share of episodes held out (by a hash of the name)
+    batch_size: int = 8
+    num_workers: int = 0
+    seed: int = 0
+
+
+class EpisodeDataModule(L.LightningDataModule):
+    """Train/val clip loaders; episodes that cannot be opened are skipped with one warning each."""
+
+    def __init__(self, cfg: DataConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: ClipDataset | None = None
+        self.val_set: ClipDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:  # Trainer.fit calls setup again after a manual call
+            return
+        store = EpisodeStore(self.cfg.root)
+        readable = []
+        for name in store.names():
+            try:
+                store.load(name)  # reads only the .npy headers (memory maps)
+                readable.append(name)
+            except EpisodeError as err:
+                warnings.warn(f"skipping corrupt episode {name}: {err}", stacklevel=2)
+        split = {n: split_of(n, self.cfg.val_fraction, self.cfg.seed) for n in readable}
+        train = [n for n in readable if split[n] == "train"]
+        val = [n for n in readable if split[n] == "val"]
+        if not train:
+            raise ValueError(f"no readable training episodes in {self.cfg.root}; "
+                             "generate some with `worldsim rollout out=...`")
+        self.train_set = ClipDataset(store, train, self.cfg.clips)
+        self.val_set = ClipDataset(store, val or train[:1], self.cfg.clips)
+        if len(self.train_set) == 0:
+            raise ValueError(f"episodes in {self.cfg.root} are shorter than every clip length "
+                             f"{self.cfg.clips.lengths} x frame_skip {self.cfg.clips.frame_skip}; "
+                             "lower data.clips.lengths")
+
+    def _loader(self, dataset: ClipDataset, shuffle: bool) -> DataLoader:
+        sampler = BucketBatchSampler(dataset.refs, self.cfg.batch_size, shuffle, self.cfg.seed)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips,
+                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)

@@ -1,0 +1,154 @@
+"""Training callbacks shared by every LightningModule: EMA of the weights and sample-video logging.
+
+Both are generic. `EMA` averages the parameters of `pl_module.<attr>` (default `model`), swaps the
+average in for validation and writes it as the checkpoint's `state_dict` (so
+`load_from_checkpoint` gives the EMA weights); the raw training weights travel in the callback's
+own state and are restored on resume. `SampleVideos` asks `pl_module.sample_videos(batch)` for
+videos on a fixed validation batch and writes them under the run's log dir.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_only
+
+from worldsim.video import write_video
+
+
+class EMA(Callback):
+    """Exponential moving average of `pl_module.<attr>`'s parameters, used for validation and checkpoints."""
+
+    def __init__(self, decay: float = 0.999, warmup: bool = True, attr: str = "model"):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"EMA decay {decay} must lie in [0, 1); 0.999 is typical")
+        self.decay = decay
+        self.warmup = warmup  # decay ramps as (1 + n) / (10 + n) so early averages track the weights
+        self.attr = attr
+        self.num_updates = 0
+        self._module: torch.nn.Module | None = None
+        self._ema: list[torch.Tensor] = []  # float32 shadows, same order as _params()
+        self._backup: list[torch.Tensor] | None = None  # training weights while the EMA is swapped in
+
+    def _params(self) -> list[tuple[str, torch.nn.Parameter]]:
+        return [(name, p) for name, p in self._module.named_parameters() if p.requires_grad]
+
+    def _target(self, pl_module: LightningModule) -> torch.nn.Module:
+        module = getattr(pl_module, self.attr, None)
+        if not isinstance(module, torch.nn.Module):
+            raise AttributeError(f"EMA(attr='{self.attr}') needs pl_module.{self.attr} to be an nn.Module; "
+                                 f"{type(pl_module).__name__} has {type(module).__name__}")
+        return module
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._module = self._target(pl_module)
+        if not self._ema:  # a resumed run already loaded its shadows in on_load_checkpoint
+            self._ema = [p.detach().float().clone() for _, p in self._params()]
+
+    def current_decay(self) -> float:
+        """The decay used at the next update."""
+        if not self.warmup:
+            return self.decay
+        return min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        params = [p.detach().float() for _, p in self._params()]
+        torch._foreach_lerp_(self._ema, params, 1.0 - self.current_decay())
+        self.num_updates += 1
+
+    @torch.no_grad()
+    def swap_in(self) -> None:
+        """Put the EMA weights into the module, keeping the training weights aside."""
+        if self._backup is not None or not self._ema:
+            return
+        params = [p for _, p in self._params()]
+        self._backup = [p.detach().clone() for p in params]
+        for p, e in zip(params, self._ema):
+            p.copy_(e.to(p.dtype))
+
+    @torch.no_grad()
+    def swap_out(self) -> None:
+        """Restore the training weights after `swap_in`."""
+        if self._backup is None:
+            return
+        for (_, p), b in zip(self._params(), self._backup):
+            p.copy_(b)
+        self._backup = None
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self.swap_in()
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.swap_out()
+
+    def _training_weights(self) -> list[torch.Tensor]:
+        return self._backup if self._backup is not None else [p.detach() for _, p in self._params()]
+
+    def state_dict(self) -> dict[str, Any]:
+        if self._module is None:
+            return {"num_updates": self.num_updates}
+        names = [name for name, _ in self._params()]
+        return {"num_updates": self.num_updates, "decay": self.decay,
+                "ema": dict(zip(names, (e.clone() for e in self._ema))),
+                "training": dict(zip(names, (w.clone() for w in self._training_weights())))}
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        if self._module is None:
+            return
+        state = checkpoint["state_dict"]
+        for (name, p), e in zip(self._params(), self._ema):
+            state[f"{self.attr}.{name}"] = e.to(p.dtype)
+
+    @torch.no_grad()
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("callbacks", {}).get(self.state_key, {})
+        if "ema" not in state:
+            return  # a checkpoint without EMA state: start the average from the loaded weights
+        self._module = self._target(pl_module)
+        self.num_updates = state["num_updates"]
+        params = dict(self._params())
+        for name, w in state["training"].items():  # checkpoint["state_dict"] held the EMA; resume from raw
+            params[name].copy_(w)
+        self._ema = [state["ema"][name].to(params[name].device, torch.float32).clone() for name in params]
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.num_updates = state_dict["num_updates"]
+
+
+class SampleVideos(Callback):
+    """Every `every_n_epochs` validations, write `pl_module.sample_videos(batch)` for the first val batch."""
+
+    def __init__(self, every_n_epochs: int = 1, fps: int = 8, ext: str = "gif", dirname: str = "videos"):
+        if ext not in ("gif", "mp4"):
+            raise ValueError(f"SampleVideos ext '{ext}' must be 'gif' or 'mp4'")
+        self.every_n_epochs = every_n_epochs
+        self.fps = fps
+        self.ext = ext
+        self.dirname = dirname
+        self._batch: Any = None
+        self.written: list[Path] = []
+
+    def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
+                                batch_idx: int, dataloader_idx: int = 0) -> None:
+        if batch_idx == 0 and dataloader_idx == 0 and not trainer.sanity_checking:
+            self._batch = batch
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._batch is None or trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
+            return
+        with torch.no_grad():
+            videos = pl_module.sample_videos(self._batch)  # {name: (T, H, W, 3) uint8}
+        root = Path(trainer.log_dir or trainer.default_root_dir) / self.dirname
+        root.mkdir(parents=True, exist_ok=True)
+        for name, frames in videos.items():
+            path = root / f"{name}_step{trainer.global_step:07d}.{self.ext}"
+            write_video(path, frames, fps=self.fps)
+            self.written.append(path)
+        self._batch = None
