@@ -29,6 +29,20 @@ import numpy as np
 BACKGROUND_ID = -1
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equality that compares arrays elementwise (nan == nan), so truth compares like data (check_env)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    return a == b
+
+
+def _fields_same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and all(_same(x, y) for x, y in zip(vars(a).values(), vars(b).values()))
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """Static description of one object; `id` is the value it takes in instance maps."""
@@ -58,6 +72,8 @@ class ObjectStates:
     visible: np.ndarray  # (N,) float32 fraction of the object's pixels not occluded, 0 when out of view
     centroid: np.ndarray  # (N, 2) float32 (x, y) pixel centroid of the visible mask, nan when unseen
     bbox: np.ndarray  # (N, 4) float32 (x0, y0, x1, y1) pixel box of the visible mask, nan when unseen
+
+    __eq__ = _fields_same
 
     @classmethod
     def from_instance_map(cls, instance: np.ndarray, ids: list[int], position: np.ndarray,
@@ -95,6 +111,8 @@ class FrameTruth:
     instance: np.ndarray | None = None  # (H, W) int16 object ids, BACKGROUND_ID elsewhere
     objects: ObjectStates | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # env-specific, fixed shape per episode
+
+    __eq__ = _fields_same
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,179 @@
+"""Crafter as a worldsim env: top-down frames with the semantic map, inventory and achievements as truth."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.base import BACKGROUND_ID, Captions, DiscreteCodec, Event, FrameTruth, ObjectInfo, ObjectStates, WorldsimEnv
+from envs.crafter.captions import describe_episode
+from envs.crafter.scripted import TASKS, scripted_action
+
+VIEW = (9, 9)  # crafter's view in cells, of which the bottom rows show the inventory
+CREATURES = ("Player", "Cow", "Zombie", "Skeleton")
+
+
+class _OrderedSet(dict):
+    """A set that iterates in insertion order (crafter's chunk sets iterate in memory-address order)."""
+
+    def add(self, item: Any) -> None:
+        self[item] = None
+
+    def remove(self, item: Any) -> None:
+        del self[item]
+
+
+def make_deterministic(env: Any) -> Any:
+    """Patch a crafter.Env so a seed fixes its episodes.
+
+    crafter keeps the creatures of each chunk in a `set`, whose order depends on memory addresses,
+    and picks creatures to despawn by index into it: two runs of one seed drift apart. Keeping
+    the chunks in insertion order makes every run of a seed identical.
+    """
+    world = env._world
+    original_reset = world.reset
+
+    def reset(*args: Any, **kwargs: Any) -> None:
+        original_reset(*args, **kwargs)
+        world._chunks = collections.defaultdict(_OrderedSet)
+
+    world.reset = reset
+    return env
+
+
+class CrafterEnv(WorldsimEnv):
+    """crafter.Env behind the worldsim truth API; `task` picks the scripted policy (see scripted.py)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, width: int = 64, height: int = 64, render_mode: str = "rgb_array",
+                 task: str = "collect_wood", area: tuple[int, int] = (64, 64), reward: bool = True):
+        import crafter
+
+        if task not in TASKS:
+            raise ValueError(f"unknown crafter task {task!r}; choose one of {', '.join(TASKS)}")
+        if width < VIEW[0] or height < VIEW[1]:
+            raise ValueError(f"crafter frames need at least {VIEW} pixels, got {width}x{height}")
+        self.width, self.height, self.render_mode, self.task = width, height, render_mode, task
+        self._crafter = crafter
+        self._env = make_deterministic(crafter.Env(area=tuple(area), view=VIEW, size=(width, height),
+                                                   reward=reward, length=None))
+        self.actions = list(crafter.constants.actions)
+        self.items = list(crafter.constants.items)
+        self.achievements = list(crafter.constants.achievements)
+        self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
+        self.action_space = gym.spaces.Discrete(len(self.actions))
+        self.action_codec = DiscreteCodec(len(self.actions), self.actions, noop_index=self.actions.index("noop"))
+        self._objects: list[ObjectInfo] = []
+        self._tracked: list[Any] = []  # crafter objects of the table, in table order
+
+    # ------------------------------------------------------------------ gymnasium API
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        # crafter seeds episode e of seed s with hash((s, e)); restart the count so a seed fixes the world.
+        self._env._seed, self._env._episode = int(self.np_random.integers(2**31 - 1)), 0
+        obs = self._env.reset()
+        world = self._env._world
+        self._tracked = [o for o in world.objects if type(o).__name__ in CREATURES]
+        counts: dict[str, int] = {}
+        self._objects = []
+        for i, obj in enumerate(self._tracked):
+            kind = type(obj).__name__.lower()
+            counts[kind] = counts.get(kind, 0) + 1
+            self._objects.append(ObjectInfo(id=i, name=f"{kind}_{counts[kind]}", category=kind))
+        self._position = np.zeros((len(self._tracked), 3), np.float32)
+        self._was_alive = self._alive()
+        self._position = self._positions(self._was_alive)
+        self._inventory = dict(self._env._player.inventory)
+        self._achieved = dict(self._env._player.achievements)
+        truth, events = self._truth(obs)
+        return obs, {"truth": truth, "events": events}
+
+    def step(self, action):
+        obs, reward, _, _ = self._env.step(int(action))
+        terminated = self._env._player.health <= 0
+        truth, events = self._truth(obs)
+        return obs, float(reward), bool(terminated), False, {"truth": truth, "events": events}
+
+    def render(self):
+        return self._env.render()
+
+    # ------------------------------------------------------------------ worldsim API
+
+    def object_table(self) -> list[ObjectInfo]:
+        return list(self._objects)
+
+    def scripted_action(self) -> int:
+        """The action the scripted policy of `task` takes now."""
+        name = scripted_action(self.task, self._env._world, self._env._player, self.np_random)
+        return self.actions.index(name)
+
+    def caption(self, record: dict[str, Any]) -> Captions:
+        return describe_episode(record, self.task, self.items, self.achievements)
+
+    # ------------------------------------------------------------------ truth
+
+    def _alive(self) -> np.ndarray:
+        """(N,) bool: which creatures of the table are still in the world."""
+        world = self._env._world
+        return np.array([o.health > 0 and world._objects[world._obj_map[tuple(o.pos)]] is o
+                         for o in self._tracked], bool)
+
+    def _positions(self, alive: np.ndarray) -> np.ndarray:
+        """(N, 3) cell coordinates (x right, y down, 0) of the table's creatures; last known when gone."""
+        out = self._position.copy()
+        for i in np.nonzero(alive)[0]:
+            out[i, :2] = self._tracked[i].pos
+        return out
+
+    def view_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pixel origin (x, y) of the local view, pixels per cell (x, y) and the world cell at its top-left."""
+        size = np.array([self.width, self.height])
+        unit = size // np.array(VIEW)
+        border = (size - unit * np.array(VIEW)) // 2
+        local = self._env._local_view
+        return border, unit, np.array(self._env._player.pos) - local._offset
+
+    def _instance_map(self, alive: np.ndarray) -> np.ndarray:
+        """(H, W) int16 table ids over the cells of the local view holding a tracked creature."""
+        instance = np.full((self.height, self.width), BACKGROUND_ID, np.int16)
+        border, unit, corner = self.view_cells()
+        grid = self._env._local_view._grid
+        for i, obj in enumerate(self._tracked):
+            cell = np.array(obj.pos) - corner
+            if alive[i] and (0 <= cell).all() and (cell < grid).all():
+                x0, y0 = border + cell * unit
+                instance[y0:y0 + unit[1], x0:x0 + unit[0]] = i
+        return instance
+
+    def _truth(self, obs: np.ndarray) -> tuple[FrameTruth, list[Event]]:
+        env, player, fps = self._env, self._env._player, self.metadata["render_fps"]
+        world = env._world
+        alive = self._alive()
+        position = self._positions(alive)
+        velocity = (position - self._position) * fps * alive[:, None]  # cells per second
+        events = [Event("removed", (int(i),), {"name": self._objects[i].name})
+                  for i in np.nonzero(self._was_alive & ~alive)[0]]
+        self._position, self._was_alive = position, alive
+        for name, count in player.achievements.items():
+            if count > self._achieved.get(name, 0):
+                events.append(Event("achievement", (), {"name": name}))
+        if player.inventory["health"] < self._inventory["health"]:
+            events.append(Event("damage", (), {"health": int(player.inventory["health"])}))
+        self._inventory, self._achieved = dict(player.inventory), dict(player.achievements)
+        instance = self._instance_map(alive)
+        objects = ObjectStates.from_instance_map(instance, list(range(len(self._tracked))), position, velocity)
+        extras = {
+            "semantic": env._sem_view().astype(np.int16),  # (area) material / creature ids, as info["semantic"]
+            "inventory": np.array([player.inventory[k] for k in self.items], np.int16),
+            "achievements": np.array([player.achievements[k] for k in self.achievements], np.int16),
+            "player_pos": np.array(player.pos, np.int16),
+            "facing": np.array(player.facing, np.int16),
+            "daylight": np.array([world.daylight], np.float32),
+            "alive": alive.astype(np.float32),
+        }
+        return FrameTruth(instance=instance, objects=objects, extras=extras), events
