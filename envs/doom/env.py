@@ -12,7 +12,7 @@ from envs.base import BACKGROUND_ID, Captions, DiscreteCodec, Event, FrameTruth,
 from envs.doom import camera
 from envs.doom.captions import describe_episode
 from envs.doom.explore import Explorer
-from envs.doom.resize import resize_nearest, resize_rgb, scale_intrinsics
+from envs.resize import resize_nearest, resize_rgb, scale_intrinsics
 
 # Discrete macro actions: name -> (forward, backward, strafe left, strafe right, turn sign, attack).
 ACTIONS: dict[str, tuple[int, int, int, int, int, int]] = {

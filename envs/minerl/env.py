@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.base import Captions, FrameTruth, WorldsimEnv
-from envs.doom.resize import resize_rgb
+from envs.resize import resize_rgb
 from envs.minerl.actions import MineRLCodec, action_space
 from envs.minerl.camera import intrinsics
 from envs.minerl.captions import describe_minecraft

@@ -58,7 +58,7 @@ def video_frames(path: Path, width: int, height: int) -> Iterator[np.ndarray]:
     """Stream an mp4 as (height, width, 3) uint8 frames."""
     import imageio.v2 as imageio
 
-    from envs.doom.resize import resize_rgb
+    from envs.resize import resize_rgb
 
     reader = imageio.get_reader(path, format="FFMPEG")
     try:
