@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers the ids)
 from envs.doom.camera import extrinsics, intrinsics
 from envs.doom.env import ACTION_NAMES
-from envs.doom.resize import resize_nearest, resize_rgb, scale_intrinsics
+from envs.resize import resize_nearest, resize_rgb, scale_intrinsics
 from envs.make import EnvConfig
 from envs.rollout import rollout
 from worldsim.data.store import EpisodeStore
