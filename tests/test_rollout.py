@@ -57,7 +57,7 @@ def test_bad_shard_and_policy_are_rejected():
 
 def _rollout_cmd(out: Path, workers: int) -> list[str]:
     return [sys.executable, "-m", "worldsim.cli", "rollout", "env.id=worldsim/MujocoBounce-v0",
-            "env.width=32", "env.height=32", "episodes=10", "steps=12", "seed=3", f"workers={workers}",
+            "env.width=32", "env.height=32", "episodes=40", "steps=16", "seed=3", f"workers={workers}",
             f"out={out}", "progress=false"]
 
 
@@ -69,7 +69,7 @@ def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
     for _ in range(4):
         proc = subprocess.Popen(_rollout_cmd(killed, workers=2), start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 4.0))
+        time.sleep(rng.uniform(0.8, 2.5))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the job and its workers, mid-write
             kills += 1
