@@ -113,7 +113,7 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
             continue
         try:
             override = OmegaConf.from_dotlist([arg])
-        except OmegaConfBaseException as err:
+        except Exception as err:  # OmegaConf and YAML parser errors alike become one line
             raise ConfigError(f"cannot parse override '{arg}': {str(err).splitlines()[0]}") from err
         cfg = _merge(cfg, override, f"override '{arg}'")
     return cfg

@@ -1,0 +1,28 @@
+"""`worldsim quickstart` end to end at toy size: every stage runs, the report is written, a rerun reuses it."""
+
+from pathlib import Path
+
+from worldsim.cli import main
+from worldsim.config import CONFIG_DIR
+
+TOY = str(CONFIG_DIR / "quickstart" / "toy.yaml")
+
+
+def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
+    out = tmp_path / "qs"
+    assert main(["quickstart", TOY, f"out={out}"]) == 0
+    printed = capsys.readouterr().out
+    stages = sorted(p.stem for p in (out / "stages").glob("*.json"))
+    assert stages == ["encode", "eval", "rollout", "sample-interpolate", "sample-rollout", "train", "train-vae"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["interpolate_00.mp4", "rollout_00.mp4"]
+    html = (out / "report.html").read_text()
+    assert "<img" in html and "ground_truth" in html and "model" in html
+    for suite in ("fidelity", "consistency3d", "permanence", "physics"):
+        assert suite in printed  # the summary table names every suite
+
+    assert main(["quickstart", TOY, f"out={out}"]) == 0
+    assert capsys.readouterr().out.count("done in a previous run, reusing it") == len(stages)
+
+
+def test_quickstart_rejects_unknown_device():
+    assert main(["quickstart", "device=tpu", f"out={Path('/nonexistent')}"]) == 2
