@@ -19,10 +19,10 @@ JOBS = {
     "rollout": "generate episodes from an env into an episode store",
     "train-vae": "train the causal video autoencoder on an episode store",
     "encode": "encode an episode store into a latent cache",
+    "decode": "decode a latent cache back to mp4/gif videos",
     "train": "train the spacetime DiT world model on a latent cache",
     "sample": "generate videos with a trained world model (mode=...)",
     "eval": "score a model or baseline with the eval suites",
-    "control": "drive an env zero-shot from a text prompt",
     "quickstart": "the whole harness end to end at a small size",
     "import-vpt": "import OpenAI VPT/MineRL contractor recordings (mp4 + jsonl) into a store",
 }

@@ -1,0 +1,212 @@
+"""Latent cache: an episode store encoded once by the video VAE, read by the DiT.
+
+    root/
+      manifest.json     finished episodes: name, frames T, latent_frames, shape, checksum, moments
+      stats.json        {"mean": [c], "std": [c]} per latent channel over every cached latent
+      autoencoder.json  checkpoint path, time/space factor, latent channels of the encoder used
+      ep_000007/        latents.npy float16 (T', c, h, w) posterior means (un-normalised),
+                        actions.npy float32 (T, A), episode.json (captions, meta, env_id, fps)
+      .tmp-ep_000009-<pid>/   an episode being written (never listed; removed on resume)
+
+`frames` is the number of source frames encoded (1 + time_factor * (T' - 1)); the source
+episode's trailing frames beyond that are dropped, and `actions` holds the encoded frames' actions.
+Episodes are written like the episode store's (temp dir + rename) and listed in the manifest
+under a lock, so several encode shards can fill one cache and a killed job resumes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from worldsim.data.store import _checksum, _fsync_dir, _json_default
+
+MANIFEST = "manifest.json"
+STATS = "stats.json"
+AUTOENCODER = "autoencoder.json"
+EPISODE_JSON = "episode.json"
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class LatentEntry:
+    """What the manifest records of one cached episode."""
+
+    name: str
+    frames: int  # source frames encoded
+    latent_frames: int
+    shape: list[int]  # (T', c, h, w) of latents.npy
+    checksum: str  # sha256 over the episode directory's files
+    moments: dict[str, Any] = field(default_factory=dict)  # per-channel sum, sumsq (float64) and count
+
+
+@dataclass
+class LatentEpisode:
+    """One cached episode."""
+
+    name: str
+    latents: np.ndarray  # (T', c, h, w) float16, posterior means, un-normalised
+    actions: np.ndarray  # (T, A) float32, actions[t] = action just before source frame t
+    captions: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def channel_moments(latents: np.ndarray) -> dict[str, Any]:
+    """Per-channel sum and sum of squares of (T', c, h, w) latents, for pooled mean/std."""
+    z = np.asarray(latents, np.float64)
+    return {"sum": z.sum(axis=(0, 2, 3)).tolist(), "sumsq": np.square(z).sum(axis=(0, 2, 3)).tolist(),
+            "count": int(z.shape[0] * z.shape[2] * z.shape[3])}
+
+
+def pooled_stats(moments: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Mean and std per channel over every element summarised by `moments`."""
+    total = np.sum([m["sum"] for m in moments], axis=0)
+    total_sq = np.sum([m["sumsq"] for m in moments], axis=0)
+    count = sum(m["count"] for m in moments)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    return {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(doc, fh, indent=1, sort_keys=True, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_latent_episode(root: str | Path, name: str, latents: np.ndarray, actions: np.ndarray,
+                         doc: dict[str, Any], time_factor: int) -> LatentEntry:
+    """Write one episode's latents atomically (temp dir + rename); the caller adds the entry."""
+    root = Path(root)
+    latents = np.ascontiguousarray(latents, np.float16)  # (T', c, h, w)
+    frames = 1 + time_factor * (latents.shape[0] - 1)
+    if latents.ndim != 4 or len(actions) != frames:
+        raise ValueError(f"latent episode {name}: latents {latents.shape} need (T', c, h, w) and actions "
+                         f"{np.shape(actions)} one row per encoded frame ({frames})")
+    tmp = root / f"{TMP_PREFIX}{name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for filename, array in (("latents.npy", latents), ("actions.npy", np.asarray(actions, np.float32))):
+        with open(tmp / filename, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+    _write_json(tmp / EPISODE_JSON, doc)
+    entry = LatentEntry(name=name, frames=frames, latent_frames=int(latents.shape[0]),
+                        shape=list(latents.shape), checksum=_checksum(tmp), moments=channel_moments(latents))
+    final = root / name
+    if final.exists():  # left by a killed job before its manifest update
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    return entry
+
+
+class LatentCache:
+    """A directory of latent episodes with manifest, channel stats and the encoder's description."""
+
+    def __init__(self, root: str | Path, create: bool = False):
+        self.root = Path(root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not (self.root / MANIFEST).is_file():
+            raise FileNotFoundError(f"no latent cache at {self.root} (missing {MANIFEST}); create one with "
+                                    "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`")
+        self._entries = self._read_manifest()
+
+    def _read_manifest(self) -> dict[str, LatentEntry]:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return {}
+        doc = json.loads(path.read_text())
+        return {e["name"]: LatentEntry(**e) for e in doc["episodes"]}
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive lock so several encode shards can share one cache."""
+        with open(self.root / ".manifest.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def add(self, entries: list[LatentEntry]) -> None:
+        """List finished episodes in the manifest and refresh stats.json over all of them."""
+        with self._locked():
+            self._entries = self._read_manifest()
+            self._entries.update({e.name: e for e in entries})
+            _write_json(self.root / MANIFEST, {"episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]})
+            _write_json(self.root / STATS, pooled_stats([e.moments for e in self._entries.values()]))
+            _fsync_dir(self.root)
+
+    def remove_unfinished(self, names: set[str]) -> None:
+        """Delete leftovers of a killed job for episodes `names` (other shards' work is untouched)."""
+        with self._locked():
+            self._entries = self._read_manifest()
+            for path in self.root.iterdir():
+                owner = path.name[len(TMP_PREFIX):].rsplit("-", 1)[0] if path.name.startswith(TMP_PREFIX) else None
+                unlisted = path.is_dir() and path.name in names and path.name not in self._entries
+                if owner in names or unlisted:
+                    shutil.rmtree(path)
+
+    def set_autoencoder_info(self, info: dict[str, Any]) -> None:
+        """Record the encoder; refuses to mix latents of two different encoders in one cache."""
+        path = self.root / AUTOENCODER
+        if path.is_file():
+            old = json.loads(path.read_text())
+            if old != info:
+                raise ValueError(f"latent cache {self.root} was encoded with {old}, not {info}; "
+                                 "use a new out= directory for a different autoencoder")
+            return
+        _write_json(path, info)
+
+    # ---------------------------------------------------------------- reading
+
+    def names(self) -> list[str]:
+        """Cached episodes, sorted."""
+        return sorted(self._entries)
+
+    def entry(self, name: str) -> LatentEntry:
+        if name not in self._entries:
+            raise KeyError(f"episode {name!r} is not in {self.root / MANIFEST}")
+        return self._entries[name]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def load(self, name: str, mmap: bool = True) -> LatentEpisode:
+        """One cached episode; with `mmap` the arrays are memory maps read on access."""
+        directory = self.root / self.entry(name).name
+        mode = "r" if mmap else None
+        doc = json.loads((directory / EPISODE_JSON).read_text())
+        return LatentEpisode(name=name, latents=np.load(directory / "latents.npy", mmap_mode=mode),
+                             actions=np.load(directory / "actions.npy", mmap_mode=mode),
+                             captions=doc.get("captions", {}), meta=doc.get("meta", {}))
+
+    def verify(self, name: str) -> str | None:
+        """None if episode `name` matches its manifest checksum, else why not."""
+        directory = self.root / name
+        if not directory.is_dir():
+            return f"{name}: directory {directory} is missing"
+        return None if _checksum(directory) == self.entry(name).checksum else f"{name}: checksum mismatch"
+
+    def stats(self) -> dict[str, list[float]]:
+        """{"mean": [c], "std": [c]} per latent channel, to normalise DiT inputs as (z - mean) / std."""
+        return json.loads((self.root / STATS).read_text())
+
+    def autoencoder_info(self) -> dict[str, Any]:
+        """checkpoint, time_factor, space_factor, latent_channels of the encoder that wrote the cache."""
+        return json.loads((self.root / AUTOENCODER).read_text())

@@ -1,0 +1,43 @@
+"""`worldsim decode`: decode a latent cache back to viewable videos (mp4 or gif)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Config:
+    """decode job: which cache, which episodes, where to write the videos."""
+
+    cache: str = "data/latents"
+    out: str = "runs/decoded"
+    episodes: list[str] = field(default_factory=list)  # names to decode (empty: the first `limit`)
+    limit: int = 4
+    checkpoint: str = ""  # VAE checkpoint (empty: the one recorded in the cache's autoencoder.json)
+    chunk: int = 0  # latent frames per chunk after the first (0: the model's decode_chunk)
+    ext: str = "mp4"  # mp4 | gif
+    device: str = "auto"
+
+
+def run(cfg: Config) -> None:
+    from pathlib import Path
+
+    import torch
+
+    from worldsim.data.latent_cache import LatentCache
+    from worldsim.jobs.encode import resolve_device
+    from worldsim.models.autoencoder import load_autoencoder
+    from worldsim.video import to_uint8, write_video
+
+    cache = LatentCache(cfg.cache)
+    device = resolve_device(cfg.device)
+    model = load_autoencoder(cfg.checkpoint or cache.autoencoder_info()["checkpoint"], device)
+    names = cfg.episodes or cache.names()[:cfg.limit]
+    for name in names:
+        ep = cache.load(name)
+        z = torch.from_numpy(ep.latents.astype("float32")).to(device).permute(1, 0, 2, 3)[None]  # (1, c, T', h, w)
+        with torch.no_grad():
+            video = model.decode(z, cfg.chunk or None).clamp(-1, 1)[0].transpose(0, 1)  # (T, C, H, W)
+        path = write_video(Path(cfg.out) / f"{name}.{cfg.ext}", to_uint8(video.cpu().numpy()),
+                           fps=ep.meta.get("fps") or 15)
+        print(f"decode: {name} ({video.shape[0]} frames) -> {path}")

@@ -1,0 +1,223 @@
+"""LightningModule training the causal video VAE: L1 + LPIPS + KL, optional adversarial loss.
+
+Pure pieces (losses, metrics, the held-out evaluation) are plain functions; `VAETask` wires them.
+Optimisation is manual because the adversarial loss alternates two optimisers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
+
+from worldsim.data.store import EpisodeStore
+from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
+from worldsim.video import to_uint8
+
+PERCEPTUAL = ("alex", "vgg", "none")
+
+
+@dataclass
+class LossConfig:
+    """Weights of the VAE loss terms."""
+
+    l1: float = 1.0
+    mse: float = 1.0  # squared error too: L1 alone stalls on small objects (median of a mostly-background pixel)
+    perceptual: str = "alex"  # LPIPS trunk: alex | vgg | none (none: no pretrained weights needed)
+    perceptual_weight: float = 1.0
+    perceptual_frames: int = 4  # LPIPS on this many random frames per clip (cost)
+    kl_weight: float = 1e-6
+    adversarial_weight: float = 0.0  # 0 disables the discriminator
+    adversarial_start: int = 5000  # generator steps of reconstruction-only warm-up before it
+    # (with the discriminator on, trainer.max_steps counts its optimiser steps too)
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warm-up; the discriminator shares it."""
+
+    lr: float = 3e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+
+
+# ---------------------------------------------------------------------------- pure functions
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per frame of x, y (N, C, H, W) in [-1, 1]."""
+    mse = ((x.float() - y.float()) / 2).pow(2).flatten(1).mean(1)
+    return -10 * torch.log10(mse.clamp_min(1e-10))
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM (Gaussian window 11, sigma 1.5) per frame of x, y (N, C, H, W) in [-1, 1]."""
+    with torch.autocast(x.device.type, enabled=False):  # E[x^2] - E[x]^2 in bf16 cancels to noise
+        return tm_ssim((x.float() + 1) / 2, (y.float() + 1) / 2, data_range=1.0, reduction="none")
+
+
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of the discriminator."""
+    return 0.5 * (F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean())
+
+
+def frames_of(video: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B*T, C, H, W)."""
+    return rearrange(video, "b c t h w -> (b t) c h w")
+
+
+class PatchDiscriminator(nn.Module):
+    """Per-frame PatchGAN (pix2pix) judging 2D patches; frames are independent samples."""
+
+    def __init__(self, channels: int = 3, width: int = 64, layers: int = 3):
+        super().__init__()
+        mods: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        ch = width
+        for _ in range(layers - 1):
+            mods += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.GroupNorm(8, ch * 2), nn.LeakyReLU(0.2)]
+            ch *= 2
+        mods.append(nn.Conv2d(ch, 1, 3, 1, 1))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.net(frames)  # (N, 1, h, w) logits
+
+
+@torch.no_grad()
+def evaluate_reconstruction(model: VideoAutoencoder, store: EpisodeStore, names: list[str],
+                            max_frames: int = 0, device: str | torch.device = "cpu") -> dict:
+    """PSNR/SSIM of whole episodes encoded and decoded in chunks (posterior mean), frames trimmed to 1+4k."""
+    per_episode = []
+    for name in names:
+        frames = store.load(name).frames
+        t = len(frames) if not max_frames else min(len(frames), max_frames)
+        t = 1 + (t - 1) // model.time_factor * model.time_factor
+        x = torch.from_numpy(np.array(frames[:t])).to(device)
+        x = rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")  # (1, C, T, H, W)
+        recon = model.decode(model.encode(x)).clamp(-1, 1)
+        # Quantise like a viewer would see it, so PSNR is that of the uint8 video.
+        recon = torch.round((recon + 1) * 127.5) / 127.5 - 1
+        a, b = frames_of(x), frames_of(recon)
+        per_episode.append({"name": name, "frames": t, "psnr": psnr(a, b).mean().item(),
+                            "ssim": ssim(a, b).mean().item()})
+    return {"episodes": len(per_episode), "frames": sum(e["frames"] for e in per_episode),
+            "psnr": float(np.mean([e["psnr"] for e in per_episode])),
+            "ssim": float(np.mean([e["ssim"] for e in per_episode])), "per_episode": per_episode}
+
+
+# ---------------------------------------------------------------------------- Lightning glue
+
+class VAETask(L.LightningModule):
+    """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with the adversarial loss."""
+
+    def __init__(self, model: AutoencoderConfig, loss: LossConfig, optim: OptimConfig):
+        super().__init__()
+        if loss.perceptual not in PERCEPTUAL:
+            raise ValueError(f"loss.perceptual={loss.perceptual!r}; use one of {', '.join(PERCEPTUAL)}")
+        self.save_hyperparameters({"model": asdict(model), "loss": asdict(loss), "optim": asdict(optim)})
+        self.loss_cfg, self.optim_cfg = loss, optim
+        self.model = VideoAutoencoder(model)
+        self.lpips = None
+        if loss.perceptual != "none":
+            from worldsim.models.lpips import LPIPS
+
+            self.lpips = LPIPS(loss.perceptual)
+        self.disc = PatchDiscriminator(model.in_channels) if loss.adversarial_weight > 0 else None
+        self.automatic_optimization = False
+        self.strict_loading = False  # checkpoints leave out the frozen LPIPS network
+
+    def _video(self, batch: dict) -> torch.Tensor:
+        return rearrange(batch["frames"], "b t c h w -> b c t h w")  # (B, C, T, H, W)
+
+    def _generator_steps(self) -> int:
+        # global_step counts every optimiser's steps under manual optimisation; the scheduler counts batches.
+        scheds = self.lr_schedulers()
+        return (scheds[0] if isinstance(scheds, list) else scheds).last_epoch
+
+    def _adversarial_on(self) -> bool:
+        return self.disc is not None and self._generator_steps() >= self.loss_cfg.adversarial_start
+
+    def reconstruction_losses(self, x: torch.Tensor, recon: torch.Tensor, kl: torch.Tensor) -> dict:
+        """Weighted loss terms for a batch; 'total' is their sum."""
+        cfg = self.loss_cfg
+        err = recon.float() - x.float()
+        terms = {"l1": cfg.l1 * err.abs().mean(), "mse": cfg.mse * err.pow(2).mean(),
+                 "kl": cfg.kl_weight * kl.mean() / x[0].numel()}
+        if self.lpips is not None:
+            t = x.shape[2]
+            idx = torch.randperm(t, device=x.device)[:min(cfg.perceptual_frames, t)]
+            terms["lpips"] = cfg.perceptual_weight * self.lpips(frames_of(recon[:, :, idx]),
+                                                                frames_of(x[:, :, idx])).mean()
+        terms["total"] = sum(terms.values())
+        return terms
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        if batch is None:  # every clip of the batch came from a corrupt episode
+            return
+        opts = self.optimizers()
+        opt_g, opt_d = opts if isinstance(opts, list) else (opts, None)
+        scheds = self.lr_schedulers()
+        x = self._video(batch)
+        recon, post = self.model(x)
+        terms = self.reconstruction_losses(x, recon, post.kl())
+        loss = terms["total"]
+        if self._adversarial_on():
+            self.disc.requires_grad_(False)
+            terms["g_adv"] = -self.loss_cfg.adversarial_weight * self.disc(frames_of(recon)).mean()
+            loss = loss + terms["g_adv"]
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self.clip_gradients(opt_g, gradient_clip_val=self.optim_cfg.grad_clip, gradient_clip_algorithm="norm")
+        opt_g.step()
+        if self._adversarial_on():
+            self.disc.requires_grad_(True)
+            d_loss = hinge_d_loss(self.disc(frames_of(x)), self.disc(frames_of(recon.detach())))
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            opt_d.step()
+            scheds[1].step()
+            terms["d_loss"] = d_loss
+        (scheds[0] if isinstance(scheds, list) else scheds).step()
+        self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, prog_bar=False)
+        self.log("train/loss", loss.detach(), prog_bar=True)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        if batch is None:
+            return
+        x = self._video(batch)
+        recon = self.model.decode(self.model.encode(x)).clamp(-1, 1)
+        a, b = frames_of(x), frames_of(recon)
+        self.log_dict({"val/psnr": psnr(a, b).mean(), "val/ssim": ssim(a, b).mean(),
+                       "val/l1": (a - b).abs().mean()}, prog_bar=True, batch_size=x.shape[0])
+
+    @torch.no_grad()
+    def sample_videos(self, batch: dict) -> dict[str, np.ndarray]:
+        """Input | reconstruction side by side for up to 4 validation clips."""
+        x = self._video(batch)[:4]
+        recon = self.model.decode(self.model.encode(x)).clamp(-1, 1)
+        pair = torch.cat([x, recon], dim=-1)  # (B, C, T, H, 2W)
+        return {f"recon_{i}": to_uint8(rearrange(v, "c t h w -> t c h w").float().cpu().numpy())
+                for i, v in enumerate(pair)}
+
+    def configure_optimizers(self):
+        cfg = self.optim_cfg
+
+        def warmup(step: int) -> float:
+            return min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+
+        groups = [self.model] + ([self.disc] if self.disc is not None else [])
+        opts = [torch.optim.AdamW(m.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+                for m in groups]
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, warmup) for o in opts]
+        return opts, scheds
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        for key in [k for k in checkpoint["state_dict"] if k.startswith("lpips.")]:
+            del checkpoint["state_dict"][key]
