@@ -1,0 +1,127 @@
+"""DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), sampling frames/s.
+
+    python benchmarks/bench_dit.py --model dit_s --batch 32 --frames 8 --latent 16 16 --out benchmarks/results/dit_s.json
+
+MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+from torch.utils.flop_counter import FlopCounterMode
+
+from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
+from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.samplers import EulerSampler
+from worldsim.models.dit import DiT, DiTConfig
+
+PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}  # dense tensor-core FLOP/s
+
+
+def peak_flops() -> float | None:
+    """Dense bf16 peak of the current GPU, when known."""
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in PEAK_BF16.items() if k in name), None)
+
+
+def _sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def bench_training(cfg: DiTConfig, batch: int, frames: int, h: int, w: int, steps: int = 20,
+                   device: str = "cuda") -> dict:
+    """Tokens/s, FLOPs per step and MFU of full training steps (AdamW, bf16 autocast on CUDA)."""
+    model = DiT(cfg).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)
+    actions = torch.randn(batch, frames, cfg.action_dim, device=device) if cfg.action_dim else None
+    flow = FlowConfig()
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+    def step():
+        levels = sample_levels(batch, frames, h * w // (cfg.patch[1] * cfg.patch[2]), flow).to(device)
+        noise = torch.randn_like(x0)
+        with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
+            loss = flow_loss(model(noisy(x0, noise, levels), levels, actions), velocity_target(x0, noise), levels)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops = counter.get_total_flops()
+    for _ in range(3):
+        step()
+    _sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync()
+    seconds = (time.perf_counter() - start) / steps
+    tokens = batch * -(-frames // cfg.patch[0]) * -(-h // cfg.patch[1]) * -(-w // cfg.patch[2])
+    peak = peak_flops()
+    return {"params": sum(p.numel() for p in model.parameters()), "batch": batch, "latent_frames": frames,
+            "latent_hw": [h, w], "tokens_per_step": tokens, "step_s": seconds, "tokens_per_s": tokens / seconds,
+            "flops_per_step": flops, "achieved_tflops": flops / seconds / 1e12,
+            "mfu": flops / seconds / peak if peak else None,
+            "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"}
+
+
+@torch.no_grad()
+def bench_sampling(cfg: DiTConfig, batch: int, h: int, w: int, window: int, new: int, steps: int,
+                   device: str = "cuda") -> dict:
+    """Latent frames/s of autoregressive rollout (Euler, `steps` per frame, one frame per window)."""
+    model = DiT(cfg).to(device).eval()
+    context = torch.randn(batch, window - 1, cfg.latent_channels, h, w, device=device)
+    actions = torch.randn(batch, window - 1 + new, cfg.action_dim, device=device) if cfg.action_dim else None
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    gen = Generator(model, EulerSampler(steps))
+    with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
+        gen.rollout(context, 2, actions, window, 1)  # warm-up
+        _sync()
+        start = time.perf_counter()
+        gen.rollout(context, new, actions, window, 1)
+        _sync()
+    seconds = time.perf_counter() - start
+    return {"batch": batch, "window": window, "euler_steps": steps, "latent_frames": new * batch,
+            "latent_frames_per_s": new * batch / seconds, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="dit_s", help="configs/model/<name>.yaml")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--latent", type=int, nargs=2, default=[16, 16])
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--action-dim", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--sample-steps", type=int, default=10)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    yaml = OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "model" / f"{args.model}.yaml")
+    cfg = DiTConfig(**{**OmegaConf.to_container(yaml), "latent_channels": args.channels, "action_dim": args.action_dim})
+    cfg.patch = tuple(cfg.patch)
+    h, w = args.latent
+    result = {"model": args.model, "config": vars(args),
+              "training": bench_training(cfg, args.batch, args.frames, h, w, args.steps, args.device),
+              "sampling": bench_sampling(cfg, args.batch, h, w, args.frames, 8, args.sample_steps, args.device)}
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

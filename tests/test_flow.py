@@ -1,0 +1,64 @@
+"""Spec of the per-frame rectified-flow objective and its noise levels."""
+
+from __future__ import annotations
+
+import torch
+
+from worldsim.diffusion.flow import (FlowConfig, context_mask, flow_loss, logit_normal, noisy, resolution_shift,
+                                     sample_levels, shift_levels, velocity_target)
+
+
+def test_levels_zero_and_one_are_data_and_noise_per_frame():
+    x0, noise = torch.randn(2, 3, 4, 5, 5), torch.randn(2, 3, 4, 5, 5)
+    xt = noisy(x0, noise, torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]]))
+    assert torch.equal(xt[0, 0], x0[0, 0]) and torch.equal(xt[0, 1], noise[0, 1])
+    assert torch.allclose(xt[1, 2], 0.75 * x0[1, 2] + 0.25 * noise[1, 2])
+
+
+def test_velocity_target_is_the_time_derivative_of_the_path():
+    x0, noise = torch.randn(1, 2, 3, 4, 4), torch.randn(1, 2, 3, 4, 4)
+    t, dt = torch.full((1, 2), 0.3), 1e-3
+    numeric = (noisy(x0, noise, t + dt) - noisy(x0, noise, t)) / dt
+    assert torch.allclose(numeric, velocity_target(x0, noise), atol=1e-2)
+
+
+def test_resolution_shift_moves_levels_towards_noise_and_keeps_the_ends():
+    t = torch.linspace(0, 1, 11)
+    s = resolution_shift(1024, 256)
+    assert s == 2.0
+    shifted = shift_levels(t, s)
+    assert shifted[0] == 0 and shifted[-1] == 1
+    assert (shifted[1:-1] > t[1:-1]).all() and (shifted.diff() > 0).all()
+
+
+def test_logit_normal_levels_lie_strictly_inside_zero_one_centred_at_half():
+    t = logit_normal((20000,), 0.0, 1.0, torch.Generator().manual_seed(0))
+    assert (t > 0).all() and (t < 1).all()
+    assert abs(t.median().item() - 0.5) < 0.02
+
+
+def test_training_levels_mix_shared_independent_and_clean_context_frames():
+    cfg = FlowConfig(shared_prob=0.5, context_prob=0.5, shift=False)
+    levels = sample_levels(4000, 6, 64, cfg, torch.Generator().manual_seed(0))
+    noisy_rows = levels[(levels > 0).all(dim=1)]
+    shared = (noisy_rows == noisy_rows[:, :1]).all(dim=1).float().mean()
+    assert 0.35 < shared < 0.65  # about shared_prob of the rows without context
+    has_context = (levels == 0).any(dim=1).float().mean()
+    assert 0.4 < has_context < 0.6
+    assert ((levels > 0).sum(dim=1) >= 1).all()  # something is always left to learn
+
+
+def test_context_masks_are_prefixes_suffixes_or_both_ends():
+    mask = context_mask(500, 8, FlowConfig(context_prob=1.0, max_context=3), torch.Generator().manual_seed(1))
+    for row in mask.tolist():
+        k = row.index(False)
+        rest = row[k:]
+        tail = len(rest) - rest[::-1].index(False)
+        assert not any(rest[:tail]) and all(rest[tail:])  # clean frames only at the two ends
+        assert k <= 3 and len(rest) - tail <= 3
+
+
+def test_flow_loss_ignores_clean_context_frames():
+    pred, target = torch.zeros(1, 3, 2, 2, 2), torch.ones(1, 3, 2, 2, 2)
+    target[:, 0] = 100.0  # a context frame with a huge error
+    assert flow_loss(pred, target, torch.tensor([[0.0, 0.5, 0.5]])) == 1.0

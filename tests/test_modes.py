@@ -1,0 +1,95 @@
+"""Spec of the generation modes: every mode returns its conditioning frames exactly unchanged."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from worldsim.diffusion.guidance import GuidanceConfig
+from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.samplers import EulerSampler, HeunSampler
+from worldsim.models.dit import DiT, DiTConfig, TextBatch
+
+C, H, W, A = 3, 4, 6, 5
+
+
+@pytest.fixture(scope="module")
+def model() -> DiT:
+    torch.manual_seed(0)
+    m = DiT(DiTConfig(latent_channels=C, dim=32, depth=1, heads=4, action_dim=A, text_dim=8))
+    for p in m.parameters():
+        if p.dim() >= 2:
+            torch.nn.init.normal_(p, std=0.05)
+    return m.eval()
+
+
+def generator(model, sampler=None, scales=(2.0, 1.5)) -> Generator:
+    rng = torch.Generator().manual_seed(3)
+    text = TextBatch(torch.randn(2, 3, 8, generator=rng), torch.ones(2, 3, dtype=torch.bool),
+                     torch.randn(2, 8, generator=rng))
+    return Generator(model, sampler or HeunSampler(3), GuidanceConfig(*scales), text, seed=0)
+
+
+def clip(t: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(2, t, C, H, W, generator=torch.Generator().manual_seed(seed))
+
+
+def acts(t: int) -> torch.Tensor:
+    return torch.randn(2, t, A, generator=torch.Generator().manual_seed(7))
+
+
+def test_extend_forward_and_image_to_video_keep_the_given_frames(model):
+    g, c = generator(model), clip(3)
+    out = g.extend_forward(c, 2, acts(5))
+    assert out.shape == (2, 5, C, H, W) and torch.equal(out[:, :3], c)
+    img = g.image_to_video(c[:, :1], 4, acts(4))
+    assert img.shape[1] == 4 and torch.equal(img[:, :1], c[:, :1])
+
+
+def test_extend_backward_keeps_the_clip_at_the_end(model):
+    c = clip(2)
+    out = generator(model).extend_backward(c, 3, acts(5))
+    assert out.shape[1] == 5 and torch.equal(out[:, 3:], c)
+
+
+def test_interpolate_keeps_both_clips(model):
+    a, b = clip(2, 1), clip(1, 2)
+    out = generator(model).interpolate(a, b, 3)
+    assert out.shape[1] == 6 and torch.equal(out[:, :2], a) and torch.equal(out[:, 5:], b)
+
+
+def test_loop_starts_at_the_anchor_and_has_the_requested_length(model):
+    anchor = clip(1)
+    out = generator(model).loop(anchor, 5, acts(5))
+    assert out.shape[1] == 5 and torch.equal(out[:, :1], anchor)
+
+
+def test_edit_keeps_requested_frames_and_small_strength_stays_close(model):
+    c = clip(4)
+    weak = generator(model, EulerSampler(4)).edit(c, 0.05, keep=1)
+    strong = generator(model, EulerSampler(4)).edit(c, 1.0, keep=1)
+    assert torch.equal(weak[:, :1], c[:, :1]) and torch.equal(strong[:, :1], c[:, :1])
+    assert (weak - c).pow(2).mean() < (strong - c).pow(2).mean() / 10
+    with pytest.raises(ValueError, match="strength"):
+        generator(model).edit(c, 0.0)
+
+
+def test_text_to_video_and_image_shapes(model):
+    g = generator(model)
+    assert g.text_to_video(2, 3, (C, H, W)).shape == (2, 3, C, H, W)
+    assert g.image(2, (C, H, W)).shape == (2, 1, C, H, W)
+
+
+@pytest.mark.parametrize("window,chunk,horizon", [(3, 1, 7), (4, 2, 5), (8, 3, 4)])
+def test_rollout_reaches_any_horizon_with_a_sliding_window_and_keeps_context(model, window, chunk, horizon):
+    c = clip(2)
+    out = generator(model, EulerSampler(2)).rollout(c, horizon, acts(2 + horizon), window, chunk)
+    assert out.shape[1] == 2 + horizon and torch.equal(out[:, :2], c) and torch.isfinite(out).all()
+
+
+def test_rollout_is_deterministic_given_the_seed_and_depends_on_actions(model):
+    c, a = clip(2), acts(6)
+    one = generator(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
+    two = generator(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
+    other = generator(model, EulerSampler(2)).rollout(c, 4, -a, 4, 1)
+    assert torch.equal(one, two) and not torch.allclose(one, other)

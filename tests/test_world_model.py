@@ -1,0 +1,186 @@
+"""Spec of the world-model LightningModule, latent DataModule, checkpoints and predictor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from worldsim.data.latent_datamodule import latent_actions, pixel_span
+from worldsim.diffusion.flow import FlowConfig
+from worldsim.models.dit import DiTConfig
+from worldsim.models.text import TextConfig
+from worldsim.training.world_model import LatentInfo, WorldModel, export_checkpoint, load_world_model
+
+C, S, T = 4, 8, 4
+
+
+def moving_pattern() -> torch.Tensor:
+    """A normalised (1, T, C, S, S) latent clip with structure in space, time and channels."""
+    yy, xx = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
+    clip = torch.stack([torch.stack([torch.sin(0.7 * xx + 0.5 * t + c) + torch.cos(0.5 * yy - 0.4 * t * c)
+                                     for c in range(C)]) for t in range(T)]).float()[None]
+    return (clip - clip.mean()) / clip.std()
+
+
+def tiny_module(action_dim: int = 0, **sample) -> WorldModel:
+    torch.manual_seed(0)
+    return WorldModel(DiTConfig(latent_channels=C, dim=64, depth=2, heads=4, action_dim=action_dim), FlowConfig(),
+                      {}, TextConfig(name="none"), {"sampler": {"steps": 20}, **sample},
+                      LatentInfo(mean=[0.1] * C, std=[2.0] * C))
+
+
+def test_latent_actions_group_the_pixel_frames_each_latent_frame_covers():
+    actions = torch.arange(9 * 2, dtype=torch.float32).reshape(9, 2)  # 9 = 1 + 4 * 2 frames
+    grouped = latent_actions(actions, 4)
+    assert grouped.shape == (3, 8)
+    assert grouped[0].tolist() == [0] * 6 + actions[0].tolist()  # frame 0 alone, zero-padded in front
+    assert grouped[2].tolist() == actions[5:9].flatten().tolist()
+    assert pixel_span(0, 3, 4) == (0, 9) and pixel_span(2, 1, 4) == (5, 9)
+    with pytest.raises(ValueError, match="1 \\+ 4 k"):
+        latent_actions(actions[:8], 4)
+
+
+@pytest.mark.slow  # 400 CPU training steps: ~15 s on two idle cores, minutes when they are shared
+def test_tiny_model_overfits_one_clip_and_regenerates_it_from_noise():
+    clip = moving_pattern()
+    module = tiny_module()
+    opt = torch.optim.Adam(module.model.parameters(), lr=2e-3)
+    batch = {"latents": clip.expand(16, -1, -1, -1, -1)}
+    for _ in range(400):
+        loss = module.loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    module.eval()
+    with torch.no_grad():
+        video = module.generator_for(None).text_to_video(2, T, (C, S, S))
+        rolled = module.generator_for(None).rollout(clip[:, :1].expand(2, -1, -1, -1, -1), T - 1, None, 4, 1)
+    assert (video - clip).pow(2).mean() < 0.05  # unit-variance data: noise alone would score ~2
+    assert (rolled - clip).pow(2).mean() < 0.3
+
+
+def test_export_and_load_round_trip_in_fp16(tmp_path):
+    module = tiny_module(action_dim=8, window=5)
+    for p in module.model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    path = export_checkpoint(module, str(tmp_path / "ema.ckpt"))
+    loaded = load_world_model(path)
+    assert loaded.sample_cfg.window == 5 and loaded.latents.std == [2.0] * C
+    assert loaded.model_cfg.patch == (1, 2, 2)
+    x, lv, a = torch.randn(1, 3, C, S, S), torch.rand(1, 3), torch.randn(1, 3, 8)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(x, lv, a), module.model.eval().half().float()(x, lv, a), atol=1e-4)
+
+
+def test_normalise_inverts_denormalise():
+    module = tiny_module()
+    z = torch.randn(1, 2, C, 3, 3)
+    assert torch.allclose(module.normalise(module.denormalise(z)), z, atol=1e-6)
+
+
+def write_cache(root, vae_path: str, sizes=((8, 8), (8, 12)), episodes: int = 4, widths=(3, 1)) -> str:
+    """A latent cache of `episodes` episodes alternating between latent sizes, in the shared format."""
+    from worldsim.data.latent_cache import LatentCache, write_latent_episode
+
+    cache = LatentCache(root, create=True)
+    cache.set_autoencoder_info({"checkpoint": vae_path, "time_factor": 4, "space_factor": 4, "latent_channels": C})
+    rng = np.random.default_rng(0)
+    entries = []
+    for k in range(episodes):
+        h, w = sizes[k % len(sizes)]
+        t = 6 + k
+        doc = {"captions": {"long": f"episode {k}", "prompt": f"ep {k}", "windows": []}, "meta": {"fps": 15}}
+        entries.append(write_latent_episode(root, f"ep_{k:06d}", rng.standard_normal((t, C, h, w)) * 3 + 1,
+                                            rng.standard_normal((1 + 4 * (t - 1), widths[k % len(widths)])), doc, 4))
+    cache.add(entries)
+    return str(root)
+
+
+def tiny_vae(path) -> str:
+    from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
+
+    torch.manual_seed(0)
+    vae = VideoAutoencoder(AutoencoderConfig(latent_channels=C, base_channels=8, channel_mult=[1, 1, 1],
+                                             norm_groups=4))
+    return str(save_autoencoder(vae, path))
+
+
+def test_datamodule_mixes_sizes_durations_and_action_widths_and_normalises(tmp_path):
+    from worldsim.data.latent_datamodule import LatentDataConfig, LatentDataModule
+
+    first = write_cache(tmp_path / "a", "none", sizes=((8, 8),), widths=(3,))
+    second = write_cache(tmp_path / "b", "none", sizes=((8, 12),), widths=(1,))  # another env in its own cache
+    data = LatentDataModule(LatentDataConfig(roots=[first, second], lengths=[3, 5], stride=1, batch_size=4,
+                                             val_fraction=0.0))
+    data.setup()
+    shapes = set()
+    every = []
+    for batch in data.train_dataloader():
+        b, t, c, h, w = batch["latents"].shape
+        shapes.add((t, h, w))
+        assert batch["actions"].shape == (b, t, 4 * 3) and len(batch["caption"]) == b  # widths 3 and 1 padded
+        every.append(batch["latents"])
+    assert {s[0] for s in shapes} == {3, 5} and {s[1:] for s in shapes} == {(8, 8), (8, 12)}
+    z = torch.cat([x.flatten() for x in every])
+    assert abs(z.mean()) < 0.3 and abs(z.std() - 1) < 0.3  # raw latents had mean 1, std 3
+
+
+def test_train_job_fits_exports_ema_and_resumes(tmp_path):
+    from worldsim.config import load_config, to_object
+    from worldsim.jobs import train
+
+    root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"))
+    args = [f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "model=dit_tiny", "text.name=none",
+            "train.max_steps=3", "train.val_every=3", "train.limit_val_batches=1", "train.log_every=1",
+            "train.ckpt_every=3", "sample.sampler.steps=2", f"out={tmp_path / 'run'}"]
+    train.run(to_object(load_config(train.Config, args)))
+    module = load_world_model(str(tmp_path / "run" / "ema.ckpt"))
+    assert module.model_cfg.action_dim == 12 and module.model_cfg.latent_channels == C
+    assert list((tmp_path / "run").rglob("rollout_step*"))  # sample video decoded through the VAE
+    args[5] = "train.max_steps=5"
+    train.run(to_object(load_config(train.Config, args + ["train.resume=" + str(tmp_path / "run" / "checkpoints" / "last.ckpt")])))
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 5
+
+
+def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):
+    from worldsim.predictor import DiTPredictor
+
+    module = tiny_module(action_dim=4 * 3)
+    module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    for p in module.model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    path = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+    pred = DiTPredictor.from_checkpoint(path, steps=2, window=3)
+    context = torch.rand(2, 7, 3, 16, 16) * 2 - 1  # 7 frames: the latest 5 = 1 + 4 are encoded
+    out = pred.predict(context, torch.randn(2, 7 + 6, 3), ["a", "b"], horizon=6)
+    assert out.shape == (2, 6, 3, 16, 16) and out.abs().max() <= 1
+    with pytest.raises(ValueError, match="overrides"):
+        DiTPredictor.from_checkpoint(path, stepz=2)
+    with pytest.raises(FileNotFoundError, match="autoencoder"):
+        DiTPredictor.from_checkpoint(path, autoencoder=str(tmp_path / "missing.ckpt"))
+
+
+def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store):
+    from worldsim.config import load_config, to_object
+    from worldsim.diffusion.modes import MODES
+    from worldsim.jobs import sample
+    from worldsim.video import read_video
+
+    module = tiny_module(action_dim=4 * 3)
+    module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+    for mode in MODES:
+        cfg = load_config(sample.Config, [f"ckpt={ckpt}", f"mode={mode}", f"input={small_store.root}", "frames=8",
+                                          "sampler.steps=2", "height=16", "width=20", "guidance.action_scale=2.0",
+                                          "window=3", f"out={tmp_path / 'out'}"])
+        sample.run(to_object(cfg))
+    written = {p.stem.rsplit("_", 1)[0]: p for p in (tmp_path / "out").iterdir()}
+    assert set(written) == set(MODES)
+    assert read_video(written["rollout"]).shape == (5 + 8, 16, 20, 3)  # 5 context + 8 generated frames
+    assert read_video(written["extend_backward"]).shape[0] == 5 + 8
+    with pytest.raises(Exception, match="mode"):
+        sample.run(to_object(load_config(sample.Config, [f"ckpt={ckpt}", "mode=dream"])))

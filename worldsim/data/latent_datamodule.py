@@ -1,0 +1,184 @@
+"""LightningDataModule over latent caches: windows of latent frames, normalised, bucketed by size.
+
+Windows of several lengths and episodes of several resolutions mix in one run; each batch holds one
+(length, height, width) bucket (`BucketBatchSampler`). Actions are regrouped per latent frame: latent
+frame j of a causal VAE with time factor f covers pixel frames 1+f(j-1) .. fj (frame 0 alone for j=0),
+so its action vector is those f codec vectors concatenated (zero-padded for j = 0).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from envs.base import Captions
+from worldsim.data.clips import BucketBatchSampler, ClipRef, collate_clips, split_of
+
+
+@dataclass
+class LatentDataConfig:
+    """Where the latent cache is and how it is cut and batched."""
+
+    roots: list[str] = field(default_factory=lambda: ["data/latents"])  # several caches of one VAE mix
+    lengths: list[int] = field(default_factory=lambda: [8])  # latent frames per window; several = buckets
+    stride: int = 2  # latent frames between window starts
+    val_fraction: float = 0.1
+    batch_size: int = 16
+    num_workers: int = 0
+    seed: int = 0
+
+
+def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:
+    """Per-pixel-frame actions (..., 1 + f k, A) -> per-latent-frame (..., 1 + k, f A)."""
+    frames = actions.shape[-2]
+    if (frames - 1) % time_factor:
+        raise ValueError(f"{frames} action frames do not fill latent frames of time factor {time_factor}; "
+                         f"need 1 + {time_factor} k")
+    pad = torch.zeros(*actions.shape[:-2], time_factor - 1, actions.shape[-1], dtype=actions.dtype,
+                      device=actions.device)
+    padded = torch.cat([pad, actions], dim=-2)  # (..., f (1 + k), A)
+    return padded.reshape(*actions.shape[:-2], (frames - 1) // time_factor + 1, time_factor * actions.shape[-1])
+
+
+def pixel_span(start: int, length: int, time_factor: int) -> tuple[int, int]:
+    """Pixel frames [a, b) covered by latent frames [start, start + length)."""
+    a = 0 if start == 0 else 1 + time_factor * (start - 1)
+    return a, time_factor * (start + length - 1) + 1
+
+
+class LatentCaches:
+    """Several latent caches of one autoencoder read as one: names `k/episode`, pooled channel stats."""
+
+    def __init__(self, roots: list[str]):
+        from worldsim.data.latent_cache import LatentCache
+
+        if not roots:
+            raise ValueError("data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs")
+        self.caches = [LatentCache(r) for r in roots]
+        infos = [c.autoencoder_info() for c in self.caches]
+        if any(i != infos[0] for i in infos[1:]):
+            raise ValueError(f"latent caches {roots} were encoded by different autoencoders ({infos}); "
+                             "re-encode them with one checkpoint")
+
+    def _split(self, name: str):
+        k, episode = name.split("/", 1)
+        return self.caches[int(k)], episode
+
+    def names(self) -> list[str]:
+        return [f"{k}/{n}" for k, c in enumerate(self.caches) for n in c.names()]
+
+    def entry(self, name: str):
+        cache, episode = self._split(name)
+        return cache.entry(episode)
+
+    def load(self, name: str):
+        cache, episode = self._split(name)
+        return cache.load(episode)
+
+    def stats(self) -> dict[str, list[float]]:
+        """Per-channel mean/std pooled over every episode of every cache."""
+        from worldsim.data.latent_cache import pooled_stats
+
+        if len(self.caches) == 1:
+            return self.caches[0].stats()
+        return pooled_stats([c.entry(n).moments for c in self.caches for n in c.names()])
+
+    def autoencoder_info(self) -> dict[str, Any]:
+        return self.caches[0].autoencoder_info()
+
+
+def action_width(cache: Any, names: list[str]) -> int:
+    """Widest action vector among episodes (envs differ; narrower ones are zero-padded to it)."""
+    return max(int(cache.load(n).actions.shape[-1]) for n in names)
+
+
+def pad_actions(actions: torch.Tensor, width: int) -> torch.Tensor:
+    """Zero-pad (..., A) codec vectors to (..., width); a one-hot no-op at index 0 stays a no-op."""
+    if actions.shape[-1] > width:
+        raise ValueError(f"actions of width {actions.shape[-1]} exceed the model's {width}; "
+                         "this env was not in the training data")
+    return torch.nn.functional.pad(actions, (0, width - actions.shape[-1]))
+
+
+class LatentWindows(Dataset):
+    """Normalised latent windows (T', c, h, w) with per-latent-frame actions and the window's caption."""
+
+    def __init__(self, cache: Any, names: list[str], lengths: list[int], stride: int, width: int):
+        self.cache, self.width = cache, width
+        stats = cache.stats()
+        self.mean = torch.tensor(stats["mean"], dtype=torch.float32)[:, None, None]
+        self.std = torch.tensor(stats["std"], dtype=torch.float32)[:, None, None]
+        self.time_factor = int(cache.autoencoder_info()["time_factor"])
+        self.refs: list[ClipRef] = []
+        for name in names:
+            frames, _, h, w = cache.entry(name).shape
+            for length in lengths:
+                for start in range(0, frames - length + 1, stride):
+                    self.refs.append(ClipRef(name, start, length, h, w))
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        ref = self.refs[i]
+        ep = self.cache.load(ref.episode)
+        z = torch.from_numpy(np.array(ep.latents[ref.start:ref.start + ref.length], np.float32))
+        a, b = pixel_span(ref.start, ref.length, self.time_factor)
+        full = pad_actions(torch.from_numpy(np.array(ep.actions, np.float32)), self.width)  # (T, A)
+        grouped = latent_actions(full[:1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
+                                 self.time_factor)
+        captions = ep.captions
+        return {
+            "latents": (z - self.mean) / self.std,  # (T', c, h, w)
+            "actions": grouped[ref.start:ref.start + ref.length],  # (T', f A)
+            "caption": Captions(**captions).for_window(a, b) if captions else "",
+            "episode": ref.episode,
+            "start": ref.start,
+        }
+
+
+class LatentDataModule(L.LightningDataModule):
+    """Train/val latent windows split by episode (hash of the name)."""
+
+    def __init__(self, cfg: LatentDataConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: LatentWindows | None = None
+        self.val_set: LatentWindows | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        cache = LatentCaches(self.cfg.roots)
+        names = cache.names()
+        split = {n: split_of(n, self.cfg.val_fraction, self.cfg.seed) for n in names}
+        train = [n for n in names if split[n] == "train"]
+        val = [n for n in names if split[n] == "val"]
+        if not train:
+            raise ValueError(f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first")
+        if not val:
+            warnings.warn(f"latent caches {self.cfg.roots} hold no validation episode; validating on one "
+                          "training episode", stacklevel=2)
+        width = action_width(cache, names)
+        self.train_set = LatentWindows(cache, train, self.cfg.lengths, self.cfg.stride, width)
+        self.val_set = LatentWindows(cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width)
+        if len(self.train_set) == 0:
+            raise ValueError(f"episodes in {self.cfg.roots} are shorter than every window length "
+                             f"{self.cfg.lengths} (latent frames); lower data.lengths")
+
+    def _loader(self, dataset: LatentWindows, shuffle: bool) -> DataLoader:
+        sampler = BucketBatchSampler(dataset.refs, self.cfg.batch_size, shuffle, self.cfg.seed)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips,
+                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)

@@ -1,0 +1,94 @@
+"""Rectified flow with an independent noise level per latent frame (diffusion forcing).
+
+Convention: level t in [0, 1]; x_t = (1 - t) * x0 + t * noise; t = 0 is data, t = 1 pure noise.
+The model predicts the velocity v = noise - x0, so dx/dt = v and samplers integrate from 1 down to 0.
+Frames at level 0 are clean context: they condition the others and carry no loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class FlowConfig:
+    """Training-time noise levels and conditioning dropout."""
+
+    logit_mean: float = 0.0  # logit-normal timestep sampling (SD3)
+    logit_std: float = 1.0
+    shift_base_tokens: int = 256  # tokens per frame at which the resolution shift is 1
+    shift: bool = True  # shift levels towards noise for frames with more tokens than the base
+    shared_prob: float = 0.3  # share of samples whose generated frames all share one level
+    context_prob: float = 0.5  # share of samples with clean context frames (prefix/suffix/both ends)
+    max_context: int = 4  # at most this many context frames at one end
+    drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
+    drop_actions: float = 0.1  # ... and of the actions, independently
+
+
+def noisy(x0: torch.Tensor, noise: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """x_t = (1 - t) x0 + t noise with per-frame levels (B, T) on latents (B, T, ...)."""
+    t = levels.reshape(*levels.shape, *([1] * (x0.dim() - 2))).to(x0.dtype)
+    return (1 - t) * x0 + t * noise
+
+
+def velocity_target(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """The rectified-flow velocity d x_t / dt = noise - x0."""
+    return noise - x0
+
+
+def resolution_shift(tokens_per_frame: int, base_tokens: int) -> float:
+    """SD3-style shift factor sqrt(tokens / base): bigger frames need noisier levels."""
+    return math.sqrt(max(tokens_per_frame, 1) / base_tokens)
+
+
+def shift_levels(levels: torch.Tensor, shift: float) -> torch.Tensor:
+    """Map t -> s t / (1 + (s - 1) t); s > 1 moves levels towards noise, keeps 0 and 1 fixed."""
+    return shift * levels / (1 + (shift - 1) * levels)
+
+
+def logit_normal(shape: tuple[int, ...], mean: float, std: float, generator=None, device=None) -> torch.Tensor:
+    """Levels sigmoid(N(mean, std^2)): concentrated mid-way, never exactly 0 or 1."""
+    return torch.sigmoid(mean + std * torch.randn(shape, generator=generator, device=device))
+
+
+def context_mask(batch: int, frames: int, cfg: FlowConfig, generator=None) -> torch.Tensor:
+    """(B, T) bool of clean context frames: a random prefix, suffix, or both, for a share of samples."""
+    mask = torch.zeros(batch, frames, dtype=torch.bool)
+    if frames < 2:
+        return mask
+    use = torch.rand(batch, generator=generator) < cfg.context_prob
+    kind = torch.randint(0, 3, (batch,), generator=generator)  # 0 prefix, 1 suffix, 2 both ends
+    most = max(1, min(cfg.max_context, (frames - 1) // 2 if frames > 2 else 1))
+    n = torch.randint(1, most + 1, (batch, 2), generator=generator)
+    idx = torch.arange(frames)
+    prefix = idx[None] < n[:, :1]
+    suffix = idx[None] >= frames - n[:, 1:]
+    mask |= use[:, None] & (kind[:, None] != 1) & prefix
+    mask |= use[:, None] & (kind[:, None] >= 1) & suffix
+    return mask
+
+
+def sample_levels(batch: int, frames: int, tokens_per_frame: int, cfg: FlowConfig,
+                  generator=None) -> torch.Tensor:
+    """Training levels (B, T): independent per frame, or shared per sample; context frames at 0."""
+    levels = logit_normal((batch, frames), cfg.logit_mean, cfg.logit_std, generator)
+    shared = torch.rand(batch, generator=generator) < cfg.shared_prob
+    levels = torch.where(shared[:, None], levels[:, :1].expand(-1, frames), levels)
+    if cfg.shift:
+        levels = shift_levels(levels, resolution_shift(tokens_per_frame, cfg.shift_base_tokens))
+    return levels.masked_fill(context_mask(batch, frames, cfg, generator), 0.0)
+
+
+def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """Mean squared velocity error over frames with level > 0 (clean context carries no signal)."""
+    per_frame = (pred.float() - target.float()).pow(2).flatten(2).mean(-1)  # (B, T)
+    weight = (levels > 0).float()
+    return (per_frame * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+def conditioning_dropout(batch: int, p: float, generator=None, device=None) -> torch.Tensor:
+    """(B,) bool: which samples lose a conditioning signal (for classifier-free guidance)."""
+    return (torch.rand(batch, generator=generator) < p).to(device)

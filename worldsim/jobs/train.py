@@ -1,0 +1,122 @@
+"""`worldsim train`: train the spacetime DiT world model on a latent cache."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from worldsim.data.latent_datamodule import LatentCaches, LatentDataConfig, LatentDataModule, action_width
+from worldsim.diffusion.flow import FlowConfig
+from worldsim.models.dit import DiTConfig
+from worldsim.models.text import TextConfig, text_dim
+from worldsim.training.world_model import LatentInfo, OptimConfig, SampleConfig, WorldModel, export_checkpoint
+
+
+@dataclass
+class TrainerConfig:
+    """Lightning Trainer knobs: length, precision, devices, strategy (ddp, fsdp), logging, resume."""
+
+    max_steps: int = 20000
+    max_minutes: float = 0.0  # wall-clock limit (0 = none)
+    precision: str = "bf16-mixed"  # falls back to 32-true without CUDA
+    accelerator: str = "auto"
+    devices: str = "auto"  # e.g. 1, 8, auto
+    num_nodes: int = 1
+    strategy: str = "auto"  # auto | ddp | fsdp
+    grad_clip: float = 1.0
+    val_every: int = 1000  # training steps between validations
+    limit_val_batches: int = 4
+    log_every: int = 50
+    ckpt_every: int = 1000
+    ema_decay: float = 0.999
+    sample_videos: bool = True  # decode a rollout at each validation (needs the VAE checkpoint)
+    compile: bool = False
+    resume: str = ""  # a checkpoint path, or `last`
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    """World-model training: data, model, objective, optimiser, text encoder, sampling, trainer."""
+
+    data: LatentDataConfig = field(default_factory=LatentDataConfig)
+    model: DiTConfig = field(default_factory=DiTConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    train: TrainerConfig = field(default_factory=TrainerConfig)
+    use_actions: bool = True  # condition on the cache's actions
+    out: str = "runs/world_model"
+    export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
+
+
+def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
+    """LatentInfo, latent channels and action width of the latent caches."""
+    cache = LatentCaches(roots)
+    stats, ae = cache.stats(), cache.autoencoder_info()
+    names = cache.names()
+    if not names:
+        raise FileNotFoundError(f"latent caches {roots} hold no episodes; run `worldsim encode` first")
+    width = action_width(cache, names)
+    info = LatentInfo(mean=[float(v) for v in stats["mean"]], std=[float(v) for v in stats["std"]],
+                      time_factor=int(ae["time_factor"]), space_factor=int(ae["space_factor"]),
+                      autoencoder=str(ae.get("checkpoint") or ae.get("path") or ""))
+    return info, len(info.mean), width
+
+
+def build_module(cfg: Config) -> WorldModel:
+    """The WorldModel with data-dependent widths (latent channels, actions, text) filled in."""
+    info, channels, width = latent_info(cfg.data.roots)
+    cfg.model.latent_channels = channels
+    cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
+    cfg.model.text_dim = text_dim(cfg.text)
+    return WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
+
+
+def run(cfg: Config) -> None:
+    import lightning as L
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+
+    from worldsim.training.callbacks import EMA, SampleVideos
+
+    L.seed_everything(cfg.train.seed, workers=True)
+    cuda = torch.cuda.is_available()
+    precision = cfg.train.precision if cuda or cfg.train.precision.startswith("32") else "32-true"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+    module = build_module(cfg)
+    if cfg.train.compile:
+        module.model.compile()  # in place: checkpoint keys stay those of the plain model
+    data = LatentDataModule(cfg.data)
+    ema = EMA(cfg.train.ema_decay)
+    callbacks = [ema, ModelCheckpoint(dirpath=Path(cfg.out) / "checkpoints", every_n_train_steps=cfg.train.ckpt_every,
+                                      save_last=True, save_top_k=-1), LearningRateMonitor("step")]
+    if cfg.train.sample_videos:
+        callbacks.append(SampleVideos(fps=8, ext="mp4" if _has_ffmpeg() else "gif"))
+    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
+    trainer = L.Trainer(
+        default_root_dir=cfg.out, max_steps=cfg.train.max_steps, precision=precision,
+        max_time=datetime.timedelta(minutes=cfg.train.max_minutes) if cfg.train.max_minutes else None,
+        accelerator=cfg.train.accelerator, devices=devices, num_nodes=cfg.train.num_nodes,
+        strategy=cfg.train.strategy, gradient_clip_val=cfg.train.grad_clip,
+        val_check_interval=cfg.train.val_every, check_val_every_n_epoch=None,
+        limit_val_batches=cfg.train.limit_val_batches, log_every_n_steps=cfg.train.log_every,
+        callbacks=callbacks, enable_progress_bar=False, num_sanity_val_steps=0)
+    trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
+    if trainer.is_global_zero:
+        ema.swap_in()
+        path = export_checkpoint(module, cfg.export or str(Path(cfg.out) / "ema.ckpt"))
+        ema.swap_out()
+        print(f"train: {trainer.global_step} steps; EMA weights -> {path}")
+
+
+def _has_ffmpeg() -> bool:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True

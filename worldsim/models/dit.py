@@ -1,0 +1,359 @@
+"""Spacetime diffusion transformer over video latents, modulated per frame (diffusion forcing).
+
+A latent (B, T, C, H, W) is cut into (pt, ph, pw) patches; tokens carry 3D rotary positions, so any
+grid works at test time. Every block is adaLN-Zero modulated *per token frame* by that frame's noise
+level and action, plus the pooled text vector; text tokens enter through cross-attention.
+Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+@dataclass
+class DiTConfig:
+    """Shape of the DiT; sizes S/B/L are presets in configs/model/dit_{s,b,l}.yaml."""
+
+    latent_channels: int = 8
+    patch: tuple[int, int, int] = (1, 2, 2)  # (pt, ph, pw)
+    dim: int = 384
+    depth: int = 12
+    heads: int = 6
+    mlp_ratio: float = 4.0
+    action_dim: int = 0  # per-latent-frame action vector size (time_factor * codec dim); 0 = no actions
+    text_dim: int = 0  # text encoder width; 0 = no text conditioning
+    attention: str = "full"  # full | causal (a token frame sees only itself and earlier frames)
+    backend: str = "sdpa"  # sdpa | flex (FlexAttention block masks, compiled; CUDA)
+    qk_norm: bool = True
+    rope_theta: float = 10000.0
+    checkpointing: bool = False  # activation checkpointing of every block while training
+
+
+class TextBatch(NamedTuple):
+    """Encoded prompts: tokens (B, L, Dt), mask (B, L) True = real token, pooled (B, Dt)."""
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    pooled: torch.Tensor
+
+
+#################################################################################
+#                       Patches and 3D rotary positions                         #
+#################################################################################
+
+def patchify(x: torch.Tensor, patch: tuple[int, int, int]) -> tuple[torch.Tensor, tuple[int, int, int]]:
+    """(B, T, C, H, W) -> tokens (B, N, C*pt*ph*pw) and the token grid; pads T, H, W up to the patch."""
+    pt, ph, pw = patch
+    t, h, w = x.shape[1], x.shape[3], x.shape[4]
+    pad = (0, -w % pw, 0, -h % ph, 0, 0, 0, -t % pt)
+    x = F.pad(x, pad)
+    grid = (x.shape[1] // pt, x.shape[3] // ph, x.shape[4] // pw)
+    tokens = rearrange(x, "b (f pt) c (y ph) (x pw) -> b (f y x) (c pt ph pw)", pt=pt, ph=ph, pw=pw)
+    return tokens, grid
+
+
+def unpatchify(tokens: torch.Tensor, grid: tuple[int, int, int], patch: tuple[int, int, int],
+               shape: tuple[int, int, int]) -> torch.Tensor:
+    """Inverse of `patchify`: tokens (B, N, C*pt*ph*pw) -> (B, T, C, H, W), cropping the padding."""
+    pt, ph, pw = patch
+    f, gy, gx = grid
+    x = rearrange(tokens, "b (f y x) (c pt ph pw) -> b (f pt) c (y ph) (x pw)", f=f, y=gy, x=gx,
+                  pt=pt, ph=ph, pw=pw)
+    t, h, w = shape
+    return x[:, :t, :, :h, :w]
+
+
+def rope_dims(head_dim: int) -> tuple[int, int, int]:
+    """Head channels given to the (t, y, x) axes; each even, y and x equal."""
+    if head_dim % 2 or head_dim < 6:
+        raise ValueError(f"head_dim {head_dim} must be even and >= 6 for 3D RoPE; change dim/heads")
+    yx = 2 * (head_dim // 6)
+    return head_dim - 2 * yx, yx, yx
+
+
+def rope_angles(grid: tuple[int, int, int], head_dim: int, theta: float, device=None) -> torch.Tensor:
+    """Rotation angles (N, head_dim/2) for every token of a (f, y, x) grid, axis by axis."""
+    axes = []
+    for size, dim in zip(grid, rope_dims(head_dim)):
+        freqs = theta ** (-torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)  # (dim/2,)
+        axes.append(torch.outer(torch.arange(size, device=device, dtype=torch.float32), freqs))
+    f, y, x = grid
+    t_ang = axes[0][:, None, None].expand(f, y, x, -1)
+    y_ang = axes[1][None, :, None].expand(f, y, x, -1)
+    x_ang = axes[2][None, None, :].expand(f, y, x, -1)
+    return torch.cat([t_ang, y_ang, x_ang], dim=-1).reshape(f * y * x, head_dim // 2)
+
+
+def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotate channel pairs of x (B, heads, N, head_dim) by angles (N, head_dim/2)."""
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+
+
+def frame_causal_mask(grid: tuple[int, int, int], device=None) -> torch.Tensor:
+    """(N, N) bool, True where query token may attend key token: key frame <= query frame."""
+    frame = torch.arange(grid[0], device=device).repeat_interleave(grid[1] * grid[2])
+    return frame[None, :] <= frame[:, None]
+
+
+#################################################################################
+#                               Embedding layers                                #
+#################################################################################
+
+class LevelEmbedder(nn.Module):
+    """Noise level in [0, 1] -> vector, through sinusoids and an MLP."""
+
+    def __init__(self, dim: int, freq_dim: int = 256):
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, level: torch.Tensor) -> torch.Tensor:
+        half = self.freq_dim // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=level.device) / half)
+        args = (level.float() * 1000.0)[..., None] * freqs  # (..., half)
+        return self.mlp(torch.cat([args.cos(), args.sin()], dim=-1).to(self.mlp[0].weight.dtype))
+
+
+class RMSNorm(nn.Module):
+    """RMS normalisation over the last axis with a learned gain (QK-norm)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, frames: int) -> torch.Tensor:
+    """Per-frame adaLN: x (B, F*S, D) with shift/scale (B, F, D)."""
+    x = rearrange(x, "b (f s) d -> b f s d", f=frames)
+    x = x * (1 + scale[:, :, None]) + shift[:, :, None]
+    return rearrange(x, "b f s d -> b (f s) d")
+
+
+def gate(x: torch.Tensor, g: torch.Tensor, frames: int) -> torch.Tensor:
+    """Per-frame gate: x (B, F*S, D) times g (B, F, D)."""
+    return rearrange(rearrange(x, "b (f s) d -> b f s d", f=frames) * g[:, :, None], "b f s d -> b (f s) d")
+
+
+#################################################################################
+#                                  Core block                                   #
+#################################################################################
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with QK-norm and 3D RoPE; optional mask (SDPA) or block mask (flex)."""
+
+    def __init__(self, dim: int, heads: int, qk_norm: bool):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.q_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, angles: torch.Tensor, mask) -> torch.Tensor:
+        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
+        q, k = apply_rope(self.q_norm(q), angles), apply_rope(self.k_norm(k), angles)
+        if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
+            from torch.nn.attention.flex_attention import flex_attention
+
+            out = (_compiled(flex_attention) if q.is_cuda else flex_attention)(q, k, v, block_mask=mask)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.proj(rearrange(out, "b h n d -> b n (h d)"))
+
+
+class CrossAttention(nn.Module):
+    """Attention from video tokens to text tokens (padding masked)."""
+
+    def __init__(self, dim: int, text_dim: int, heads: int, qk_norm: bool):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(text_dim, 2 * dim)
+        self.q_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        q = self.q_norm(rearrange(self.q(x), "b n (h d) -> b h n d", h=self.heads))
+        k, v = rearrange(self.kv(tokens), "b l (two h d) -> two b h l d", two=2, h=self.heads)
+        out = F.scaled_dot_product_attention(q, self.k_norm(k), v, attn_mask=mask[:, None, None, :])
+        return self.proj(rearrange(out, "b h n d -> b n (h d)"))
+
+
+class DiTBlock(nn.Module):
+    """Self-attention, cross-attention to text, MLP; adaLN-Zero conditioned per token frame."""
+
+    def __init__(self, cfg: DiTConfig):
+        super().__init__()
+        dim = cfg.dim
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.attn = SelfAttention(dim, cfg.heads, cfg.qk_norm)
+        self.cross = CrossAttention(dim, cfg.text_dim, cfg.heads, cfg.qk_norm) if cfg.text_dim else None
+        self.norm_cross = nn.LayerNorm(dim, eps=1e-6) if cfg.text_dim else None
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        hidden = int(dim * cfg.mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
+
+    def forward(self, x, cond, angles, mask, text: TextBatch | None):
+        frames = cond.shape[1]
+        s1, sc1, g1, s2, sc2, g2 = self.ada(cond).chunk(6, dim=-1)  # each (B, F, D)
+        x = x + gate(self.attn(modulate(self.norm1(x), s1, sc1, frames), angles, mask), g1, frames)
+        if self.cross is not None:
+            x = x + self.cross(self.norm_cross(x), text.tokens, text.mask)
+        return x + gate(self.mlp(modulate(self.norm2(x), s2, sc2, frames)), g2, frames)
+
+
+class FinalLayer(nn.Module):
+    """Per-frame adaLN then a linear map back to patch values."""
+
+    def __init__(self, dim: int, out: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.linear = nn.Linear(dim, out)
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 2 * dim))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.ada(cond).chunk(2, dim=-1)
+        return self.linear(modulate(self.norm(x), shift, scale, cond.shape[1]))
+
+
+#################################################################################
+#                                   The model                                   #
+#################################################################################
+
+class DiT(nn.Module):
+    """Velocity model v(x_levels, levels, actions, text) over latents (B, T, C, H, W)."""
+
+    def __init__(self, cfg: DiTConfig):
+        super().__init__()
+        if cfg.dim % cfg.heads:
+            raise ValueError(f"dim {cfg.dim} is not divisible by heads {cfg.heads}")
+        if cfg.attention not in ("full", "causal") or cfg.backend not in ("sdpa", "flex"):
+            raise ValueError(f"attention '{cfg.attention}' / backend '{cfg.backend}' unknown; "
+                             "use attention full|causal, backend sdpa|flex")
+        self.cfg = cfg
+        pt, ph, pw = cfg.patch
+        self.patch_dim = cfg.latent_channels * pt * ph * pw
+        self.embed = nn.Linear(self.patch_dim, cfg.dim)
+        self.level_embed = LevelEmbedder(cfg.dim)
+        self.action_embed = nn.Sequential(nn.Linear(cfg.action_dim * pt, cfg.dim), nn.SiLU(),
+                                          nn.Linear(cfg.dim, cfg.dim)) if cfg.action_dim else None
+        self.null_action = nn.Parameter(torch.zeros(cfg.dim)) if cfg.action_dim else None
+        self.text_pool = nn.Linear(cfg.text_dim, cfg.dim) if cfg.text_dim else None
+        self.null_text = nn.Parameter(torch.zeros(1, cfg.text_dim)) if cfg.text_dim else None
+        self.blocks = nn.ModuleList(DiTBlock(cfg) for _ in range(cfg.depth))
+        self.final = FinalLayer(cfg.dim, self.patch_dim)
+        self.initialize_weights()
+
+    def initialize_weights(self) -> None:
+        """Xavier linears; zero adaLN outputs and final layer so every block starts as identity."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.level_embed.mlp[0].weight, std=0.02)
+        nn.init.normal_(self.level_embed.mlp[2].weight, std=0.02)
+        for block in self.blocks:
+            nn.init.zeros_(block.ada[-1].weight)
+            nn.init.zeros_(block.ada[-1].bias)
+            if block.cross is not None:  # cross-attention starts silent, like the gated branches
+                nn.init.zeros_(block.cross.proj.weight)
+        nn.init.zeros_(self.final.ada[-1].weight)
+        nn.init.zeros_(self.final.ada[-1].bias)
+        nn.init.zeros_(self.final.linear.weight)
+        nn.init.zeros_(self.final.linear.bias)
+
+    def _frame_groups(self, v: torch.Tensor, frames: int, pad_value: str) -> torch.Tensor:
+        """(B, T, ...) per latent frame -> (B, F, pt, ...) per token frame, padding T up."""
+        pt = self.cfg.patch[0]
+        extra = frames * pt - v.shape[1]
+        if extra:
+            tail = v[:, -1:].expand(-1, extra, *v.shape[2:]) if pad_value == "edge" else \
+                torch.zeros_like(v[:, :1]).expand(-1, extra, *v.shape[2:])
+            v = torch.cat([v, tail], dim=1)
+        return v.reshape(v.shape[0], frames, pt, *v.shape[2:])
+
+    def condition(self, levels, frames, actions=None, text=None, drop_actions=None, drop_text=None):
+        """Per-token-frame conditioning (B, F, D): level + action (or null) + pooled text (or null)."""
+        cond = self.level_embed(self._frame_groups(levels, frames, "edge")[:, :, 0])  # (B, F, D)
+        if self.action_embed is not None:
+            if actions is None:
+                act = self.null_action.expand_as(cond)
+            else:
+                act = self.action_embed(self._frame_groups(actions, frames, "zero").flatten(2).to(cond.dtype))
+                if drop_actions is not None:
+                    act = torch.where(drop_actions[:, None, None], self.null_action.to(act.dtype), act)
+            cond = cond + act
+        if self.text_pool is not None and text is not None:
+            pooled = self.text_pool(text.pooled.to(cond.dtype))  # (B, D)
+            if drop_text is not None:
+                pooled = pooled * (~drop_text)[:, None]
+            cond = cond + pooled[:, None]
+        return cond
+
+    def _text_for_cross(self, text: TextBatch | None, batch: int, drop_text) -> TextBatch:
+        """Text tokens for cross-attention; dropped or missing prompts see one learned null token."""
+        null = TextBatch(self.null_text.expand(batch, 1, -1), torch.ones(batch, 1, dtype=torch.bool,
+                         device=self.null_text.device), self.null_text.expand(batch, -1))
+        if text is None:
+            return null
+        tokens = torch.cat([text.tokens.to(self.null_text.dtype), null.tokens], dim=1)  # (B, L+1, Dt)
+        keep = text.mask if drop_text is None else text.mask & ~drop_text[:, None]
+        mask = torch.cat([keep, ~keep.any(dim=1, keepdim=True)], dim=1)  # null token only when empty
+        return TextBatch(tokens, mask, text.pooled)
+
+    def attention_mask(self, grid: tuple[int, int, int], device):
+        """None (full attention) or the frame-causal mask in the configured backend's format."""
+        if self.cfg.attention == "full":
+            return None
+        if self.cfg.backend == "flex":
+            from torch.nn.attention.flex_attention import create_block_mask
+
+            frame = torch.arange(grid[0], device=device).repeat_interleave(grid[1] * grid[2])
+            n = frame.numel()
+            return create_block_mask(lambda b, h, q, k: frame[k] <= frame[q], None, None, n, n, device=device)
+        return frame_causal_mask(grid, device)
+
+    def forward(self, x: torch.Tensor, levels: torch.Tensor, actions: torch.Tensor | None = None,
+                text: TextBatch | None = None, drop_actions: torch.Tensor | None = None,
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity like x."""
+        b, t, _, h, w = x.shape
+        tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
+        hidden = self.embed(tokens)  # (B, N, D)
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
+        angles = rope_angles(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
+        mask = self.attention_mask(grid, x.device)
+        cross = self._text_for_cross(text, b, drop_text) if self.cfg.text_dim else None
+        for block in self.blocks:
+            if self.cfg.checkpointing and self.training:
+                hidden = checkpoint(block, hidden, cond, angles, mask, cross, use_reentrant=False)
+            else:
+                hidden = block(hidden, cond, angles, mask, cross)
+        return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(fn):
+    """torch.compile a FlexAttention call once (the eager path materialises the full score matrix)."""
+    if fn not in _COMPILED:
+        _COMPILED[fn] = torch.compile(fn, dynamic=False)
+    return _COMPILED[fn]

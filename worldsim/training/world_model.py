@@ -1,0 +1,236 @@
+"""LightningModule of the world model: the DiT trained with per-frame rectified flow on latents."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from worldsim.diffusion.flow import (FlowConfig, conditioning_dropout, flow_loss, noisy, sample_levels,
+                                     velocity_target)
+from worldsim.diffusion.guidance import GuidanceConfig
+from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.samplers import SamplerConfig, make_sampler
+from worldsim.models.dit import DiT, DiTConfig, TextBatch
+from worldsim.models.text import TextConfig, load_text_encoder
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warmup."""
+
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 200
+
+
+@dataclass
+class SampleConfig:
+    """How the module samples (validation videos, predictor defaults)."""
+
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+    window: int = 8  # latent frames the model sees during autoregressive rollout
+    chunk: int = 1  # latent frames generated per rollout step
+
+
+@dataclass
+class LatentInfo:
+    """What the latents are: per-channel stats for normalising, and the autoencoder that made them."""
+
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    time_factor: int = 4
+    space_factor: int = 4
+    autoencoder: str = ""  # checkpoint path of the VAE (decoding samples)
+
+
+def _build(cls, value):
+    """A dataclass from itself or from its dict (checkpoint hyper-parameters are plain dicts)."""
+    if isinstance(value, cls):
+        return value
+    kwargs = dict(value or {})
+    for f in dataclasses.fields(cls):
+        if f.name not in kwargs:
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):  # nested config
+            kwargs[f.name] = _build(type(default), kwargs[f.name])
+        elif isinstance(default, tuple):  # YAML and JSON give lists
+            kwargs[f.name] = tuple(kwargs[f.name])
+    return cls(**kwargs)
+
+
+class WorldModel(L.LightningModule):
+    """Trains `self.model` (DiT) on normalised latent windows; samples with the generation modes."""
+
+    def __init__(self, model: DiTConfig | dict, flow: FlowConfig | dict, optim: OptimConfig | dict,
+                 text: TextConfig | dict, sample: SampleConfig | dict, latents: LatentInfo | dict):
+        super().__init__()
+        self.model_cfg, self.flow = _build(DiTConfig, model), _build(FlowConfig, flow)
+        self.optim, self.text_cfg = _build(OptimConfig, optim), _build(TextConfig, text)
+        self.sample_cfg, self.latents = _build(SampleConfig, sample), _build(LatentInfo, latents)
+        self.save_hyperparameters(self.hyper_parameters())
+        self.model = DiT(self.model_cfg)
+        self._text_encoder = None
+        self._autoencoder = None
+        self.generator = torch.Generator().manual_seed(0)
+
+    def hyper_parameters(self) -> dict[str, dict]:
+        """The constructor arguments as plain dicts (what checkpoints store)."""
+        return {k: dataclasses.asdict(v) for k, v in (
+            ("model", self.model_cfg), ("flow", self.flow), ("optim", self.optim), ("text", self.text_cfg),
+            ("sample", self.sample_cfg), ("latents", self.latents))}
+
+    # ---------------------------------------------------------------- conditioning
+    def encode_text(self, captions: list[str] | None) -> TextBatch | None:
+        """Prompts -> TextBatch on this module's device (None without a text encoder)."""
+        if not self.model_cfg.text_dim or captions is None:
+            return None
+        if self._text_encoder is None:
+            self._text_encoder = load_text_encoder(self.text_cfg)
+        return TextBatch(*(t.to(self.device) for t in self._text_encoder.encode(list(captions))))
+
+    def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        return batch["actions"] if self.model_cfg.action_dim else None
+
+    def tokens_per_frame(self, latents: torch.Tensor) -> int:
+        _, ph, pw = self.model_cfg.patch
+        return -(-latents.shape[-2] // ph) * -(-latents.shape[-1] // pw)
+
+    # ---------------------------------------------------------------- training
+    def loss(self, batch: dict[str, Any], generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-frame rectified-flow loss on one batch with conditioning dropout."""
+        x0 = batch["latents"]  # (B, T, C, H, W)
+        b, t = x0.shape[:2]
+        gen = generator or self.generator
+        levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen).to(self.device)
+        # training noise comes from the (seeded) device RNG: drawing it on the CPU would stall the GPU
+        noise = torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
+        drop_t = conditioning_dropout(b, self.flow.drop_text, gen, self.device)
+        drop_a = conditioning_dropout(b, self.flow.drop_actions, gen, self.device)
+        pred = self.model(noisy(x0, noise, levels), levels, self._actions(batch),
+                          self.encode_text(batch.get("caption")), drop_actions=drop_a, drop_text=drop_t)
+        return flow_loss(pred, velocity_target(x0, noise), levels)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["latents"].shape[0])
+        return loss
+
+    @torch.no_grad()
+    def next_frame_error(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent MSE of the sampled last frame given the others, and of copying the previous frame."""
+        x0 = batch["latents"]
+        gen = self.generator_for(batch.get("caption"), seed=1)
+        seq = gen.extend_forward(x0[:, :-1], 1, self._actions(batch))
+        return (seq[:, -1] - x0[:, -1]).pow(2).mean(), (x0[:, -2] - x0[:, -1]).pow(2).mean()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        b = batch["latents"].shape[0]
+        loss = self.loss(batch, torch.Generator().manual_seed(batch_idx))
+        self.log("val/loss", loss, prog_bar=True, batch_size=b, sync_dist=True)
+        if batch_idx == 0 and batch["latents"].shape[1] > 1:
+            model_mse, copy_mse = self.next_frame_error(batch)
+            self.log("val/next_frame_mse", model_mse, batch_size=b, sync_dist=True)
+            self.log("val/copy_last_mse", copy_mse, batch_size=b, sync_dist=True)
+
+    def configure_optimizers(self):
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        other = [p for p in self.model.parameters() if p.dim() < 2]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.optim.weight_decay},
+                                 {"params": other, "weight_decay": 0.0}], lr=self.optim.lr,
+                                betas=self.optim.betas)
+        warm = max(1, self.optim.warmup_steps)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ---------------------------------------------------------------- sampling
+    def generator_for(self, captions: list[str] | None, seed: int = 0,
+                      sample: SampleConfig | None = None) -> Generator:
+        """A mode runner for this model with the given prompts."""
+        sample = sample or self.sample_cfg
+        return Generator(self.model, make_sampler(sample.sampler), sample.guidance, self.encode_text(captions), seed)
+
+    def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = torch.tensor(self.latents.mean, device=z.device, dtype=z.dtype)[:, None, None]
+        return mean, torch.tensor(self.latents.std, device=z.device, dtype=z.dtype)[:, None, None]
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        """Autoencoder latents (B, T, C, H, W) -> the DiT's unit-scale latents."""
+        mean, std = self._stats(z)
+        return (z - mean) / std
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised latents (B, T, C, H, W) -> the autoencoder's latent scale."""
+        mean, std = self._stats(z)
+        return z * std + mean
+
+    def autoencoder(self):
+        """The VAE that made the latents (loaded on first use), or None when its checkpoint is absent."""
+        if self._autoencoder is None and self.latents.autoencoder:
+            from worldsim.models.autoencoder import load_autoencoder
+
+            try:
+                self._autoencoder = load_autoencoder(self.latents.autoencoder, self.device)
+            except FileNotFoundError as err:
+                warnings.warn(f"cannot decode samples: {err}", stacklevel=2)
+                self.latents.autoencoder = ""
+        return self._autoencoder
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised latents (B, T', C, h, w) -> pixels (B, T, 3, H, W) in [-1, 1]."""
+        vae = self.autoencoder()
+        video = vae.decode(self.denormalise(z).permute(0, 2, 1, 3, 4).float())  # (B, 3, T, H, W)
+        return video.permute(0, 2, 1, 3, 4).clamp(-1, 1)
+
+    @torch.no_grad()
+    def sample_videos(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Ground truth beside an autoregressive rollout from its first latent frame, as uint8 video."""
+        from worldsim.video import frame_grid, to_uint8
+
+        if self.autoencoder() is None:
+            return {}
+        x0 = batch["latents"][:1]
+        gen = self.generator_for(batch.get("caption", [""])[:1])
+        actions = self._actions(batch)
+        seq = gen.rollout(x0[:, :1], x0.shape[1] - 1, None if actions is None else actions[:1],
+                          self.sample_cfg.window, self.sample_cfg.chunk)
+        truth, fake = self.decode(x0)[0].float().cpu().numpy(), self.decode(seq)[0].float().cpu().numpy()
+        return {"rollout": frame_grid([to_uint8(truth), to_uint8(fake)], columns=2)}
+
+
+def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.float16) -> str:
+    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`."""
+    from pathlib import Path
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = {f"model.{k}": v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
+             for k, v in module.model.state_dict().items()}
+    tmp = out.with_name(f".tmp-{out.name}")
+    torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
+    tmp.replace(out)
+    return str(out)
+
+
+def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldModel:
+    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no world-model checkpoint at {path}; train one with `worldsim train`")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
+        raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
+    module = WorldModel(**ckpt["hyper_parameters"])
+    state = {k[len("model."):]: v.float() for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    module.model.load_state_dict(state)
+    return module.to(device).eval()
