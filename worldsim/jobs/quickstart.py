@@ -93,7 +93,7 @@ class Pipeline:
 
         module = job_module(job)
         cfg = load_config(module.Config, args)
-        resolved = OmegaConf.to_container(cfg)
+        resolved = json.loads(json.dumps(OmegaConf.to_container(cfg)))  # as stored: tuples become lists
         record = self.records / f"{name}.json"
         if record.is_file() and json.loads(record.read_text())["config"] == resolved:
             print(f"quickstart: {name}: done in a previous run, reusing it")
