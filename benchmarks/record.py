@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ENV_SETTINGS = ("MUJOCO_GL", "LP_NUM_THREADS", "OMP_NUM_THREADS")  # environment that changes the figures
 
 
 def machine() -> dict[str, Any]:
@@ -28,7 +29,8 @@ def record(name: str, figures: dict[str, Any]) -> Path:
     """Save `figures` with the exact command line and machine; returns the path written."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    command = f"python -m benchmarks.{Path(sys.argv[0]).stem} " + " ".join(sys.argv[1:])
+    settings = " ".join(f"{k}={os.environ[k]}" for k in ENV_SETTINGS if k in os.environ)
+    command = f"{settings} python -m benchmarks.{Path(sys.argv[0]).stem} " + " ".join(sys.argv[1:])
     doc = {"benchmark": name, "command": command.strip(),
            "date": datetime.date.today().isoformat(), "machine": machine(), "figures": figures}
     tmp = path.with_suffix(".json.tmp")
