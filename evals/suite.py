@@ -1,0 +1,47 @@
+"""What every suite gets and returns, and the averaging of per-case scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class SuiteContext:
+    """Shared resources of one eval run: device, batching, optional LPIPS net and IDM."""
+
+    device: str = "cpu"
+    batch_size: int = 4
+    lpips: Any = None  # worldsim.models.lpips.LPIPS, or None when unavailable
+    lpips_unavailable: str = ""  # why LPIPS is None
+    idm: Any = None  # worldsim.models.idm.InverseDynamics for the control suite
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def average(per_case: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean over cases of scalar metrics and, elementwise, of per-horizon curves (NaN = not applicable)."""
+    out: dict[str, Any] = {"metrics": {}, "curves": {}}
+    for key in per_case[0]["metrics"]:
+        value = float(nanmean([c["metrics"][key] for c in per_case]))
+        out["metrics"][key] = value if np.isfinite(value) else None
+    for key in per_case[0].get("curves", {}):
+        curve = nanmean([c["curves"][key] for c in per_case], axis=0)  # (horizon,)
+        out["curves"][key] = [None if not np.isfinite(v) else float(v) for v in curve]
+    return out
+
+
+def rank_ok(scores: dict[str, float], higher_is_better: bool) -> bool:
+    """noise < copy_last <= ground_truth in the suite's direction."""
+    s = {k: (v if higher_is_better else -v) for k, v in scores.items()}
+    return s["noise"] < s["copy_last"] <= s["ground_truth"] + 1e-9
+
+
+def nanmean(x, axis=None):
+    """Mean ignoring NaNs; NaN (without a warning) where nothing is finite."""
+    x = np.asarray(x, np.float64)
+    x = np.where(np.isfinite(x), x, np.nan)
+    with np.errstate(all="ignore"):
+        n = np.sum(~np.isnan(x), axis=axis)
+        return np.where(n > 0, np.nansum(x, axis=axis) / np.maximum(n, 1), np.nan)

@@ -1,0 +1,95 @@
+"""Baselines, corruptions, scenario caching, the colour reader and the report writer, each alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0)
+from envs.make import EnvConfig
+from evals.baselines import make_baseline
+from evals.consistency3d import reproject
+from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay, onset
+from evals.report import svg_plot, write_report
+from evals.scenarios import ScenarioConfig, load_cases, resimulated, store_path
+from evals.segment import reader_for
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory) -> ScenarioConfig:
+    return ScenarioConfig(env=EnvConfig(id="worldsim/EvalToy-v0", width=32, height=32), episodes=3, context=4,
+                          horizon=12, cache=str(tmp_path_factory.mktemp("sc")))
+
+
+def test_linear_extrapolation_continues_a_linear_ramp_and_copy_last_holds():
+    ramp = torch.linspace(-0.9, -0.5, 3).view(1, 3, 1, 1, 1).expand(2, 3, 3, 4, 5)  # (B, Tc, C, H, W)
+    pred = make_baseline("linear").predict(ramp, torch.zeros(2, 7, 1), ["", ""], 4)
+    assert torch.allclose(pred[0, :, 0, 0, 0], torch.tensor([-0.3, -0.1, 0.1, 0.3]), atol=1e-6)
+    assert torch.equal(make_baseline("copy_last").predict(ramp, None, [], 2)[:, 1], ramp[:, -1])
+
+
+def test_noise_is_seeded_and_ground_truth_refuses_to_predict_unrevealed():
+    ctx = torch.zeros(1, 2, 3, 4, 4)
+    assert torch.equal(make_baseline("noise", seed=3).predict(ctx, None, [""], 2),
+                       make_baseline("noise", seed=3).predict(ctx, None, [""], 2))
+    with pytest.raises(RuntimeError, match="reveal"):
+        make_baseline("ground_truth").predict(ctx, None, [""], 2)
+
+
+def test_scenarios_use_held_out_seeds_and_are_cached_on_disk(cfg):
+    cases = load_cases(cfg)
+    assert [c.meta["seed"] for c in cases] == [1_000_000, 1_000_001, 1_000_002]
+    assert (store_path(cfg) / "manifest.json").is_file()
+    again = load_cases(cfg)
+    np.testing.assert_array_equal(again[0].frames, cases[0].frames)
+    assert cases[0].future.shape == (12, 32, 32, 3)
+
+
+def test_corruptions_keep_the_context_and_change_the_future(cfg):
+    cases = load_cases(cfg)
+    for name in ALL_CORRUPTIONS:
+        replay = CorruptedReplay(name, cfg)
+        for case in cases:
+            frames = replay.frames(case)
+            np.testing.assert_array_equal(frames[:case.context], case.frames[:case.context])
+            assert not np.array_equal(frames[onset(case):], case.frames[onset(case):]), (name, case.name)
+
+
+def test_altered_gravity_is_resimulated_from_the_same_seed_and_actions(cfg):
+    base, heavy = load_cases(cfg), resimulated(cfg, gravity=-3.0)
+    for a, b in zip(base, heavy):
+        np.testing.assert_array_equal(a.actions, b.actions)
+        np.testing.assert_array_equal(a.frames[0], b.frames[0])
+        assert not np.allclose(a.truth["obj_position"][-1], b.truth["obj_position"][-1])
+
+
+def test_colour_reader_reads_the_true_objects_back(cfg):
+    read = 0
+    for case in load_cases(cfg):
+        masks = reader_for(case).masks(case.frames)  # (T, N, H, W)
+        for n, obj in enumerate(case.objects):
+            true = case.truth["instance"] == obj["id"]
+            if true.sum() >= 50:  # an object glimpsed for a few pixels may be opened away
+                read += 1
+                assert (masks[:, n] & true).sum() / (masks[:, n] | true).sum() > 0.9
+    assert read >= 4
+
+
+def test_reprojection_with_the_same_pose_is_the_identity():
+    ext, K = np.eye(4), np.array([[20.0, 0, 8], [0, 20, 6], [0, 0, 1]])
+    u, v, z = reproject(np.full((12, 16), 3.0), K, ext, K, ext)
+    assert np.allclose(u[0, :3], [0.5, 1.5, 2.5]) and np.allclose(v[:3, 0], [0.5, 1.5, 2.5]) and np.allclose(z, 3)
+
+
+def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path):
+    rows = {r: {"metrics": {"psnr": v}, "curves": {"psnr": [v, None, v - 1]}}
+            for r, v in (("ground_truth", 100.0), ("copy_last", 5.0), ("noise", 9.0))}
+    report = {"model": "baseline:copy_last", "scenario": {"env": {"id": "toy"}, "cases": 1, "seed": 0, "context": 2,
+                                                          "horizon": 3},
+              "suites": {"fidelity": {"primary": "psnr", "higher_is_better": True, "ranking_ok": False, "rows": rows}},
+              "videos": [], "videos_legend": ""}
+    _, html = write_report(report, tmp_path)
+    page = html.read_text()
+    assert "fidelity VIOLATED" in page and page.count("<polyline") == 3 and "<td>100</td>" in page
+    assert svg_plot({"a": [None, None]}, "empty").startswith("<p>")

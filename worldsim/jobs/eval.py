@@ -1,0 +1,127 @@
+"""`worldsim eval`: score a world-model checkpoint or a baseline with the eval suites, beside calibration rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envs.make import EnvConfig
+from worldsim.config import ConfigError
+from worldsim.models.idm import IDMConfig
+
+
+@dataclass
+class Config:
+    """Eval job: which suites, which model, which held-out scenarios, where the report goes."""
+
+    suite: str = "all"  # fidelity | consistency3d | permanence | physics | control | all | comma list
+    model: str = "baseline:copy_last"  # checkpoint path or baseline:{ground_truth,copy_last,linear,noise}
+    sampling: dict[str, Any] = field(default_factory=dict)  # DiTPredictor overrides: steps, window, seed, ...
+    baselines: list[str] = field(default_factory=lambda: ["ground_truth", "copy_last", "linear", "noise"])
+    corruptions: list[str] = field(default_factory=list)  # also score these corrupted replays (see evals/corruptions.py)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    episodes: int = 8  # held-out cases
+    context: int = 4
+    horizon: int = 12
+    seed: int = 1_000_000  # held-out seeds start here (training rollouts use lower seeds)
+    policy: str = "random"
+    cache: str = "data/eval_scenarios"  # scenario stores, reused across runs
+    device: str = "cpu"
+    batch_size: int = 4
+    idm: str = ""  # inverse dynamics checkpoint for the control suite; empty: train one (idm_train)
+    idm_episodes: int = 96  # training rollouts (seeds 0..) for an IDM trained here
+    idm_train: IDMConfig = field(default_factory=IDMConfig)
+    lpips_net: str = "alex"
+    videos: int = 2  # cases shown as side-by-side videos in report.html
+    out: str = "runs/eval"
+    progress: bool = True
+
+
+def _lpips(cfg: Config):
+    """(LPIPS net, None) or (None, reason it is unavailable)."""
+    from worldsim.models.lpips import LPIPS, MissingWeightsError
+
+    try:
+        return LPIPS(cfg.lpips_net).to("cpu"), ""
+    except MissingWeightsError as err:
+        return None, str(err)
+
+
+def _idm(cfg: Config, scenario, action_dim: int):
+    """Load `cfg.idm`, or train an IDM on training-seed rollouts of the same env and save it in `out`."""
+    from dataclasses import replace
+
+    from evals.scenarios import load_cases
+    from worldsim.models.idm import load_idm, train_idm
+
+    if cfg.idm:
+        return load_idm(cfg.idm)
+    train = load_cases(replace(scenario, episodes=cfg.idm_episodes, seed=0, context=2,
+                               horizon=cfg.context + cfg.horizon - 2), progress=cfg.progress)
+    idm = train_idm([(c.frames, c.actions) for c in train], replace(cfg.idm_train, action_dim=action_dim),
+                    progress=cfg.progress)
+    idm.save(Path(cfg.out) / "idm.pt")
+    return idm
+
+
+def _videos(cfg: Config, cases, predictions) -> list[str]:
+    """Per shown case, a gif with truth then each row side by side; returns paths relative to `out`."""
+    import numpy as np
+
+    from worldsim.video import frame_grid, write_video
+
+    names = list(predictions)
+    paths = []
+    for k, case in enumerate(cases[:cfg.videos]):
+        tiles = [case.frames] + [np.concatenate([case.frames[:case.context], predictions[r][k]]) for r in names]
+        grid = frame_grid(tiles, columns=len(tiles), captions=["truth"] + names, caption_lines=2)
+        rel = f"videos/{case.name}.gif"
+        write_video(Path(cfg.out) / rel, grid, fps=case.meta.get("fps", 15))
+        paths.append(rel)
+    return paths
+
+
+def run(cfg: Config) -> None:
+    import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
+    from evals.corruptions import CorruptedReplay
+    from evals.model import BASELINE_PREFIX, load_model
+    from evals.report import write_report
+    from evals.run import SUITE_NAMES, evaluate_rows, suite_module
+    from evals.scenarios import ScenarioConfig, load_cases
+    from evals.suite import SuiteContext
+
+    suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
+    scenario = ScenarioConfig(env=cfg.env, episodes=cfg.episodes, context=cfg.context, horizon=cfg.horizon,
+                              seed=cfg.seed, policy=cfg.policy, cache=cfg.cache)
+    try:
+        cases = load_cases(scenario, progress=cfg.progress)
+        under_test = cfg.model.removeprefix(BASELINE_PREFIX) if cfg.model.startswith(BASELINE_PREFIX) else "model"
+        rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
+        rows.update({name: load_model(BASELINE_PREFIX + name) for name in cfg.baselines if name != under_test})
+        rows.update({f"corrupt:{name}": CorruptedReplay(name, scenario) for name in cfg.corruptions})
+        for name in suites:
+            suite_module(name)  # unknown names fail here, before any work
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    ctx = SuiteContext(device=cfg.device, batch_size=cfg.batch_size)
+    if "fidelity" in suites:
+        ctx.lpips, ctx.lpips_unavailable = _lpips(cfg)
+    if "control" in suites:
+        ctx.idm = _idm(cfg, scenario, cases[0].actions.shape[-1])
+    results, predictions = evaluate_rows(rows, cases, suites, ctx, cfg.progress)
+    report = {"model": cfg.model, "config": asdict(cfg), "suites": results,
+              "scenario": {"env": asdict(cfg.env), "cases": len(cases), "seed": cfg.seed, "context": cfg.context,
+                           "horizon": cfg.horizon},
+              "videos": _videos(cfg, cases, predictions),
+              "videos_legend": "each video: truth, then every row (context frames are true, then its prediction)"}
+    json_path, html_path = write_report(report, cfg.out)
+    for suite, res in results.items():
+        line = ", ".join(f"{row}={_short(r['metrics'][res['primary']])}" for row, r in res["rows"].items())
+        print(f"{suite} ({res['primary']}): {line}")
+    print(f"eval: wrote {json_path} and {html_path}")
+
+
+def _short(v) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
