@@ -74,7 +74,7 @@ class Config:
 
     out: str = "runs/quickstart"
     device: str = "cpu"  # cpu | cuda: picks the `cpu` or `cuda` stage sizes
-    env: str = "bounce"  # a configs/env/<name>.yaml
+    env: str = "orbit"  # a configs/env/<name>.yaml; Orbit has camera motion and actions, so every suite applies
     cpu: Stages = field(default_factory=_cpu)
     cuda: Stages = field(default_factory=_cuda)
 
