@@ -1,6 +1,6 @@
 """DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), sampling frames/s.
 
-    python benchmarks/bench_dit.py --model dit_s --batch 32 --frames 8 --latent 16 16 --out benchmarks/results/dit_s.json
+    python -m benchmarks.bench_dit --model dit_s --batch 64 --frames 8 --latent 16 16 --name dit_s8_h100 [--compile]
 
 MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
 """
@@ -8,7 +8,6 @@ MFU = counted FLOPs per training step (forward + backward) / step time / the GPU
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.record import RESULTS, record
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
 from worldsim.diffusion.modes import Generator
 from worldsim.diffusion.samplers import EulerSampler
@@ -38,8 +38,10 @@ def _sync():
 
 
 def bench_training(cfg: DiTConfig, batch: int, frames: int, h: int, w: int, steps: int = 20,
-                   device: str = "cuda") -> dict:
-    """Tokens/s, FLOPs per step and MFU of full training steps (AdamW, bf16 autocast on CUDA)."""
+                   device: str = "cuda", compile: bool = False) -> dict:
+    """Tokens/s, FLOPs per step and MFU of full training steps (AdamW, bf16 autocast on CUDA).
+
+    FLOPs are counted on the eager model; with `compile` the timed steps run torch.compile'd blocks."""
     model = DiT(cfg).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)
@@ -59,7 +61,9 @@ def bench_training(cfg: DiTConfig, batch: int, frames: int, h: int, w: int, step
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()
-    for _ in range(3):
+    if compile:
+        model.compile()
+    for _ in range(3):  # warm-up (and compilation)
         step()
     _sync()
     start = time.perf_counter()
@@ -72,7 +76,7 @@ def bench_training(cfg: DiTConfig, batch: int, frames: int, h: int, w: int, step
     return {"params": sum(p.numel() for p in model.parameters()), "batch": batch, "latent_frames": frames,
             "latent_hw": [h, w], "tokens_per_step": tokens, "step_s": seconds, "tokens_per_s": tokens / seconds,
             "flops_per_step": flops, "achieved_tflops": flops / seconds / 1e12,
-            "mfu": flops / seconds / peak if peak else None,
+            "mfu": flops / seconds / peak if peak else None, "compiled": compile,
             "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"}
 
 
@@ -99,6 +103,7 @@ def bench_sampling(cfg: DiTConfig, batch: int, h: int, w: int, window: int, new:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dit_s", help="configs/model/<name>.yaml")
+    parser.add_argument("--depth", type=int, default=0, help="override the config's depth (0: keep)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--latent", type=int, nargs=2, default=[16, 16])
@@ -106,21 +111,20 @@ def main() -> None:
     parser.add_argument("--action-dim", type=int, default=12)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--sample-steps", type=int, default=10)
+    parser.add_argument("--compile", action="store_true", help="time torch.compile'd training steps")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--out", default="")
+    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
     args = parser.parse_args()
     yaml = OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "model" / f"{args.model}.yaml")
     cfg = DiTConfig(**{**OmegaConf.to_container(yaml), "latent_channels": args.channels, "action_dim": args.action_dim})
     cfg.patch = tuple(cfg.patch)
+    cfg.depth = args.depth or cfg.depth
     h, w = args.latent
-    result = {"model": args.model, "config": vars(args),
-              "training": bench_training(cfg, args.batch, args.frames, h, w, args.steps, args.device),
-              "sampling": bench_sampling(cfg, args.batch, h, w, args.frames, 8, args.sample_steps, args.device)}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    figures = {"model": args.model, "config": {k: str(v) for k, v in vars(args).items()},
+               "training": bench_training(cfg, args.batch, args.frames, h, w, args.steps, args.device, args.compile),
+               "sampling": bench_sampling(cfg, args.batch, h, w, args.frames, 8, args.sample_steps, args.device)}
+    record(args.name or f"{args.model}_{args.device}", figures, args.results)
 
 
 if __name__ == "__main__":

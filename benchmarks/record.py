@@ -25,10 +25,10 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def record(name: str, figures: dict[str, Any]) -> Path:
-    """Save `figures` with the exact command line and machine; returns the path written."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def record(name: str, figures: dict[str, Any], results: Path = RESULTS) -> Path:
+    """Save `figures` with the exact command line and machine in `results`; returns the path written."""
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{name}.json"
     settings = " ".join(f"{k}={os.environ[k]}" for k in ENV_SETTINGS if k in os.environ)
     command = f"{settings} python -m benchmarks.{Path(sys.argv[0]).stem} " + " ".join(sys.argv[1:])
     doc = {"benchmark": name, "command": command.strip(),

@@ -61,21 +61,34 @@ def _rollout_cmd(out: Path, workers: int) -> list[str]:
             f"out={out}", "progress=false"]
 
 
+def _finished(root: Path) -> int:
+    try:
+        return len(manifest(root))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
 def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     subprocess.run(_rollout_cmd(reference, workers=1), check=True, capture_output=True)
     rng = random.Random(0)
     kills = 0
     for _ in range(4):
+        before = _finished(killed)
         proc = subprocess.Popen(_rollout_cmd(killed, workers=2), start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 2.5))
+        # Kill once the job is writing (a new episode landed), at a random moment after: the
+        # moment depends on progress, not on how fast this machine happens to be.
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and _finished(killed) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the job and its workers, mid-write
             kills += 1
         proc.wait()
     subprocess.run(_rollout_cmd(killed, workers=2), check=True, capture_output=True)
-    assert kills >= 2, "the job finished before it could be killed; lengthen it"
+    assert kills >= 3, "the job finished before it could be killed; lengthen it"
     assert manifest(killed) == manifest(reference)
     store = EpisodeStore(killed)
     assert store.verify_all() == []

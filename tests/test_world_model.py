@@ -134,12 +134,14 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
 
     root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"))
     args = [f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "model=dit_tiny", "text.name=none",
-            "train.max_steps=3", "train.val_every=3", "train.limit_val_batches=1", "train.log_every=1",
+            "train.max_steps=3", "train.val_every=2", "train.limit_val_batches=1", "train.log_every=1",
             "train.ckpt_every=3", "sample.sampler.steps=2", f"out={tmp_path / 'run'}"]
     train.run(to_object(load_config(train.Config, args)))
     module = load_world_model(str(tmp_path / "run" / "ema.ckpt"))
     assert module.model_cfg.action_dim == 12 and module.model_cfg.latent_channels == C
     assert list((tmp_path / "run").rglob("rollout_step*"))  # sample video decoded through the VAE
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert not [k for k in saved if k.startswith(("_autoencoder", "_text_encoder"))]  # frozen helpers stay out
     args[5] = "train.max_steps=5"
     train.run(to_object(load_config(train.Config, args + ["train.resume=" + str(tmp_path / "run" / "checkpoints" / "last.ckpt")])))
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)

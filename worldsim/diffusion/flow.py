@@ -23,7 +23,6 @@ class FlowConfig:
     shift: bool = True  # shift levels towards noise for frames with more tokens than the base
     shared_prob: float = 0.3  # share of samples whose generated frames all share one level
     context_prob: float = 0.5  # share of samples with clean context frames (prefix/suffix/both ends)
-    max_context: int = 4  # at most this many context frames at one end
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
@@ -55,20 +54,22 @@ def logit_normal(shape: tuple[int, ...], mean: float, std: float, generator=None
 
 
 def context_mask(batch: int, frames: int, cfg: FlowConfig, generator=None) -> torch.Tensor:
-    """(B, T) bool of clean context frames: a random prefix, suffix, or both, for a share of samples."""
-    mask = torch.zeros(batch, frames, dtype=torch.bool)
+    """(B, T) bool of clean context frames, for a share of samples: a prefix or a suffix of 1..T-1 frames
+    (T-1 clean + 1 noisy is exactly an autoregressive rollout step), or both ends (interpolation)."""
     if frames < 2:
-        return mask
+        return torch.zeros(batch, frames, dtype=torch.bool)
     use = torch.rand(batch, generator=generator) < cfg.context_prob
     kind = torch.randint(0, 3, (batch,), generator=generator)  # 0 prefix, 1 suffix, 2 both ends
-    most = max(1, min(cfg.max_context, (frames - 1) // 2 if frames > 2 else 1))
-    n = torch.randint(1, most + 1, (batch, 2), generator=generator)
+    one_end = torch.randint(1, frames, (batch,), generator=generator)
+    half = max(1, (frames - 1) // 2)  # both ends together leave at least one frame to generate
+    both = torch.randint(1, half + 1, (batch, 2), generator=generator)
+    n_prefix = torch.where(kind == 0, one_end, torch.where(kind == 2, both[:, 0], 0))
+    n_suffix = torch.where(kind == 1, one_end, torch.where(kind == 2, both[:, 1], 0))
+    if frames == 2:  # no room for both ends: keep the prefix only
+        n_suffix = torch.where(kind == 2, 0, n_suffix)
     idx = torch.arange(frames)
-    prefix = idx[None] < n[:, :1]
-    suffix = idx[None] >= frames - n[:, 1:]
-    mask |= use[:, None] & (kind[:, None] != 1) & prefix
-    mask |= use[:, None] & (kind[:, None] >= 1) & suffix
-    return mask
+    mask = (idx[None] < n_prefix[:, None]) | (idx[None] >= frames - n_suffix[:, None])
+    return mask & use[:, None]
 
 
 def sample_levels(batch: int, frames: int, tokens_per_frame: int, cfg: FlowConfig,

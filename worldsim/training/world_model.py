@@ -78,8 +78,10 @@ class WorldModel(L.LightningModule):
         self.sample_cfg, self.latents = _build(SampleConfig, sample), _build(LatentInfo, latents)
         self.save_hyperparameters(self.hyper_parameters())
         self.model = DiT(self.model_cfg)
-        self._text_encoder = None
-        self._autoencoder = None
+        # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not adopt
+        # them: they are referenced by path, and must stay out of checkpoints (a resumed run starts without them).
+        object.__setattr__(self, "_text_encoder", None)
+        object.__setattr__(self, "_autoencoder", None)
         self.generator = torch.Generator().manual_seed(0)
 
     def hyper_parameters(self) -> dict[str, dict]:
@@ -94,7 +96,7 @@ class WorldModel(L.LightningModule):
         if not self.model_cfg.text_dim or captions is None:
             return None
         if self._text_encoder is None:
-            self._text_encoder = load_text_encoder(self.text_cfg)
+            object.__setattr__(self, "_text_encoder", load_text_encoder(self.text_cfg))
         return TextBatch(*(t.to(self.device) for t in self._text_encoder.encode(list(captions))))
 
     def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
@@ -178,10 +180,12 @@ class WorldModel(L.LightningModule):
             from worldsim.models.autoencoder import load_autoencoder
 
             try:
-                self._autoencoder = load_autoencoder(self.latents.autoencoder, self.device)
+                object.__setattr__(self, "_autoencoder", load_autoencoder(self.latents.autoencoder, self.device))
             except FileNotFoundError as err:
                 warnings.warn(f"cannot decode samples: {err}", stacklevel=2)
                 self.latents.autoencoder = ""
+        if self._autoencoder is not None and next(self._autoencoder.parameters()).device != self.device:
+            self._autoencoder.to(self.device)  # not a submodule, so it does not follow .to() of the module
         return self._autoencoder
 
     @torch.no_grad()
