@@ -193,6 +193,11 @@ def evaluate(args, stores: dict[str, Path], ckpt: Path, device: str) -> dict:
             copy_recon_p.append(psnr(recon[:, -step - 1:-step].float().cpu().expand_as(truth), truth))
         m, mm, c, r, cr = (torch.stack(v) for v in (model_p, mean_p, copy_p, recon_p, copy_recon_p))  # (pos, B, 4)
         moving = c.mean(-1) < 35.0  # windows where something moves (a held frame is not near-exact)
+
+        def on_moving(window_values: torch.Tensor) -> float | None:
+            """Mean over the moving windows of a (pos, B) tensor; None when nothing moves."""
+            return float(window_values[moving].float().mean()) if moving.any() else None
+
         results[f"teacher_forced_{env}"] = {
             "windows": int(m.shape[0] * m.shape[1]), "model_psnr": float(m.mean()),
             "model_mean_psnr": float(mm.mean()), "copy_last_psnr": float(c.mean()),
@@ -203,13 +208,12 @@ def evaluate(args, stores: dict[str, Path], ckpt: Path, device: str) -> dict:
             "model_beats_copy_fraction": float((m.mean(-1) > c.mean(-1)).float().mean()),
             "model_mean_beats_copy_fraction": float((mm.mean(-1) > c.mean(-1)).float().mean()),
             "moving_windows": int(moving.sum()),
-            "moving_model_psnr": float(m.mean(-1)[moving].mean()) if moving.any() else None,
-            "moving_model_mean_psnr": float(mm.mean(-1)[moving].mean()) if moving.any() else None,
-            "moving_model_mean_beats_copy_fraction":
-                float((mm.mean(-1) > c.mean(-1))[moving].float().mean()) if moving.any() else None,
-            "moving_copy_last_psnr": float(c.mean(-1)[moving].mean()) if moving.any() else None,
-            "moving_copy_last_through_vae_psnr": float(cr.mean(-1)[moving].mean()) if moving.any() else None,
-            "moving_vae_recon_psnr": float(r.mean(-1)[moving].mean()) if moving.any() else None}
+            "moving_model_psnr": on_moving(m.mean(-1)),
+            "moving_model_mean_psnr": on_moving(mm.mean(-1)),
+            "moving_model_mean_beats_copy_fraction": on_moving(mm.mean(-1) > c.mean(-1)),
+            "moving_copy_last_psnr": on_moving(c.mean(-1)),
+            "moving_copy_last_through_vae_psnr": on_moving(cr.mean(-1)),
+            "moving_vae_recon_psnr": on_moving(r.mean(-1))}
         log(f"teacher-forced {env}: {results[f'teacher_forced_{env}']}")
 
     # (b) long autoregressive rollouts from 5 true frames
@@ -357,6 +361,8 @@ def main() -> None:
     args.envs = [e for e in args.envs.split(",") if e]
     if not args.envs or set(args.envs) - {"bounce", "orbit"}:
         parser.error(f"--envs {','.join(args.envs)}: choose from bounce, orbit")
+    if args.mean_of < 1:
+        parser.error(f"--mean-of {args.mean_of}: average at least 1 sample")
     if args.smoke:
         args.episodes, args.frames, args.test_episodes, args.horizon = 4, 33, 2, 24
         args.minutes, args.batch, args.tf_stride, args.sample_steps = 0.2, 4, 8, 2
