@@ -62,7 +62,7 @@ def bench_training(cfg: DiTConfig, batch: int, frames: int, h: int, w: int, step
         step()
     flops = counter.get_total_flops()
     if compile:
-        model.compile()
+        model.compile_blocks()
     for _ in range(3):  # warm-up (and compilation)
         step()
     _sync()

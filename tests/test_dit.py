@@ -125,3 +125,15 @@ def test_activation_checkpointing_gives_the_same_gradients():
         model(x, levels).pow(2).sum().backward()
         grads.append(model.embed.weight.grad.clone())
     assert torch.allclose(*grads, atol=1e-6)
+
+
+@pytest.mark.slow  # inductor compiles C++ on the CPU: ~30 s cold
+def test_compiled_blocks_match_eager_on_every_bucket_shape_and_keep_checkpoint_keys():
+    eager, compiled = tiny(), tiny()
+    keys = list(eager.state_dict())
+    compiled.compile_blocks()
+    assert list(compiled.state_dict()) == keys  # checkpoints load into either
+    for t, h, w in [(2, 4, 4), (3, 4, 4), (2, 4, 6), (3, 4, 6)]:  # the (frames, height, width) buckets of one run
+        x, levels = torch.randn(2, t, 3, h, w), torch.rand(2, t)
+        with torch.no_grad():
+            assert torch.allclose(compiled(x, levels), eager(x, levels), atol=1e-5), (t, h, w)

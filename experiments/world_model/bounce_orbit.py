@@ -66,7 +66,7 @@ def make_data(args, work: Path) -> dict[str, Path]:
     envs = {"bounce": "worldsim/MujocoBounce-v0", "orbit": "worldsim/MujocoOrbit-v0"}
     n, t, nt, tt = args.episodes, args.frames, args.test_episodes, 5 + args.horizon
     plan = {  # store: (env, policy, episodes, frames, seed, width)
-        "bounce": ("bounce", "random", n, t, 0, 64),
+        "bounce": ("bounce", "random", args.bounce_episodes or n, t, 0, 64),
         "orbit_scripted": ("orbit", "scripted", n, t, 0, 64),
         "orbit_random": ("orbit", "random", n // 2, t, 50000, 96),  # a second resolution in the same run
         "bounce_test": ("bounce", "random", nt, tt, 900000, 64),
@@ -140,10 +140,37 @@ def train_dit(args, work: Path, caches: dict[str, Path]) -> Path:
                  f"out={work / 'dit'}"]
     if args.resume:  # Lightning restores the step, optimiser, EMA and the time already spent (--minutes is the total)
         overrides.append(f"train.resume={work / 'dit' / 'checkpoints' / 'last.ckpt'}")
-    overrides += ["model=dit_tiny", "train.precision=32-true"] if args.smoke else \
-        ["model=dit_s", f"model.depth={args.depth}", f"train.compile={args.compile}"]
+    overrides += ["model=dit_tiny", "train.precision=32-true"] if args.smoke else ["model=dit_s", f"model.depth={args.depth}"]
+    overrides.append(f"train.compile={args.compile}")
     train.run(to_object(load_config(train.Config, overrides)))
     return work / "dit" / "ema.ckpt"
+
+
+def teacher_forced_summary(m, mm, c, r, cr) -> dict:
+    """Teacher-forced PSNRs (pos, B, 4 offsets) of a sample, the mean of samples, copy-last, the VAE's
+    reconstruction and copy-last through the VAE -> means over all windows and over the moving ones."""
+    moving = c.mean(-1) < 35.0  # windows where something moves (a held frame is not near-exact)
+
+    def on_moving(window_values: torch.Tensor) -> float | None:
+        """Mean over the moving windows of a (pos, B) tensor; None when nothing moves."""
+        return float(window_values[moving].float().mean()) if moving.any() else None
+
+    return {"windows": int(m.shape[0] * m.shape[1]), "model_psnr": float(m.mean()),
+            "model_mean_psnr": float(mm.mean()), "copy_last_psnr": float(c.mean()),
+            "vae_recon_psnr": float(r.mean()), "copy_last_through_vae_psnr": float(cr.mean()),
+            "model_psnr_per_offset": m.mean(dim=(0, 1)).tolist(),
+            "copy_last_psnr_per_offset": c.mean(dim=(0, 1)).tolist(),
+            "model_mean_psnr_per_offset": mm.mean(dim=(0, 1)).tolist(),
+            "model_beats_copy_fraction": float((m.mean(-1) > c.mean(-1)).float().mean()),
+            "model_mean_beats_copy_fraction": float((mm.mean(-1) > c.mean(-1)).float().mean()),
+            "moving_windows": int(moving.sum()),
+            "moving_model_psnr": on_moving(m.mean(-1)),
+            "moving_model_mean_psnr": on_moving(mm.mean(-1)),
+            "moving_model_beats_copy_fraction": on_moving(m.mean(-1) > c.mean(-1)),
+            "moving_model_mean_beats_copy_fraction": on_moving(mm.mean(-1) > c.mean(-1)),
+            "moving_copy_last_psnr": on_moving(c.mean(-1)),
+            "moving_copy_last_through_vae_psnr": on_moving(cr.mean(-1)),
+            "moving_vae_recon_psnr": on_moving(r.mean(-1))}
 
 
 @torch.no_grad()
@@ -192,28 +219,10 @@ def evaluate(args, stores: dict[str, Path], ckpt: Path, device: str) -> dict:
             # the same baseline seen through the VAE: its reconstruction of the last context frame, held
             copy_recon_p.append(psnr(recon[:, -step - 1:-step].float().cpu().expand_as(truth), truth))
         m, mm, c, r, cr = (torch.stack(v) for v in (model_p, mean_p, copy_p, recon_p, copy_recon_p))  # (pos, B, 4)
-        moving = c.mean(-1) < 35.0  # windows where something moves (a held frame is not near-exact)
-
-        def on_moving(window_values: torch.Tensor) -> float | None:
-            """Mean over the moving windows of a (pos, B) tensor; None when nothing moves."""
-            return float(window_values[moving].float().mean()) if moving.any() else None
-
-        results[f"teacher_forced_{env}"] = {
-            "windows": int(m.shape[0] * m.shape[1]), "model_psnr": float(m.mean()),
-            "model_mean_psnr": float(mm.mean()), "copy_last_psnr": float(c.mean()),
-            "vae_recon_psnr": float(r.mean()), "copy_last_through_vae_psnr": float(cr.mean()),
-            "model_psnr_per_offset": m.mean(dim=(0, 1)).tolist(),
-            "copy_last_psnr_per_offset": c.mean(dim=(0, 1)).tolist(),
-            "model_mean_psnr_per_offset": mm.mean(dim=(0, 1)).tolist(),
-            "model_beats_copy_fraction": float((m.mean(-1) > c.mean(-1)).float().mean()),
-            "model_mean_beats_copy_fraction": float((mm.mean(-1) > c.mean(-1)).float().mean()),
-            "moving_windows": int(moving.sum()),
-            "moving_model_psnr": on_moving(m.mean(-1)),
-            "moving_model_mean_psnr": on_moving(mm.mean(-1)),
-            "moving_model_mean_beats_copy_fraction": on_moving(mm.mean(-1) > c.mean(-1)),
-            "moving_copy_last_psnr": on_moving(c.mean(-1)),
-            "moving_copy_last_through_vae_psnr": on_moving(cr.mean(-1)),
-            "moving_vae_recon_psnr": on_moving(r.mean(-1))}
+        results[f"teacher_forced_{env}"] = teacher_forced_summary(m, mm, c, r, cr)
+        if m.shape[1] > 8:  # the 8 test episodes of the earlier runs, for comparison across runs
+            results[f"teacher_forced_{env}"]["episodes_0_7"] = teacher_forced_summary(
+                *(v[:, :8] for v in (m, mm, c, r, cr)))
         log(f"teacher-forced {env}: {results[f'teacher_forced_{env}']}")
 
     # (b) long autoregressive rollouts from 5 true frames
@@ -338,6 +347,7 @@ def main() -> None:
     parser.add_argument("--vae", default="runs/gpu/vae_bounce.ckpt")
     parser.add_argument("--vae-minutes", type=float, default=1.5)
     parser.add_argument("--episodes", type=int, default=96)
+    parser.add_argument("--bounce-episodes", type=int, default=0, help="Bounce training episodes (0: --episodes)")
     parser.add_argument("--frames", type=int, default=129)
     parser.add_argument("--test-episodes", type=int, default=8)
     parser.add_argument("--horizon", type=int, default=256)
@@ -354,6 +364,8 @@ def main() -> None:
     parser.add_argument("--eval-only", default="", help="skip training: evaluate this world-model checkpoint")
     parser.add_argument("--envs", default="bounce,orbit", help="which of bounce, orbit to train and evaluate on")
     parser.add_argument("--resume", action="store_true", help="continue the training run in --work")
+    parser.add_argument("--train-only", action="store_true",
+                        help="stop after training (continue later with --resume; evaluation runs then)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the DiT for training")
     parser.add_argument("--bench", action="store_true", help="also benchmark training and sampling throughput")
     parser.add_argument("--smoke", action="store_true")
@@ -366,8 +378,11 @@ def main() -> None:
     if args.smoke:
         args.episodes, args.frames, args.test_episodes, args.horizon = 4, 33, 2, 24
         args.minutes, args.batch, args.tf_stride, args.sample_steps = 0.2, 4, 8, 2
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     work, out = Path(args.work), Path(args.out)
+    if args.resume and not (work / "dit" / "checkpoints" / "last.ckpt").is_file():
+        parser.error(f"--resume: no training run in --work {work} (dit/checkpoints/last.ckpt is missing); "
+                     "start one without --resume")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {"args": vars(args), "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
                      "torch": torch.__version__}
@@ -393,6 +408,9 @@ def main() -> None:
                            "caches": {k: str(v) for k, v in caches.items()}}
     log(f"trained: {results['training']}")
     dump()
+    if args.train_only:
+        log("done (training only: continue with --resume)")
+        return
     results["checkpoint_files"] = save_checkpoint(args, ckpt, vae, vae_trained)
     dump()
     results.update(evaluate(args, stores, ckpt, device))

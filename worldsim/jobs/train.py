@@ -90,7 +90,7 @@ def run(cfg: Config) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
     module = build_module(cfg)
     if cfg.train.compile:
-        module.model.compile()  # in place: checkpoint keys stay those of the plain model
+        module.model.compile_blocks()
     data = LatentDataModule(cfg.data)
     ema = EMA(cfg.train.ema_decay)
     callbacks = [ema, ModelCheckpoint(dirpath=Path(cfg.out) / "checkpoints", every_n_train_steps=cfg.train.ckpt_every,

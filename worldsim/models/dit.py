@@ -279,6 +279,15 @@ class DiT(nn.Module):
         nn.init.zeros_(self.final.linear.weight)
         nn.init.zeros_(self.final.linear.bias)
 
+    def compile_blocks(self) -> None:
+        """torch.compile every block in place (state-dict keys unchanged).
+
+        The blocks share one code path, so one compilation serves all of them: compile time does not
+        grow with depth, and a run that mixes (frames, height, width) buckets recompiles once, to a graph
+        with a dynamic token count, instead of once per bucket as a whole-model compile does."""
+        for block in self.blocks:
+            block.compile()
+
     def _frame_groups(self, v: torch.Tensor, frames: int, pad_value: str) -> torch.Tensor:
         """(B, T, ...) per latent frame -> (B, F, pt, ...) per token frame, padding T up."""
         pt = self.cfg.patch[0]
