@@ -45,6 +45,19 @@ def test_variable_lengths_and_resolutions_are_bucketed(small_store):
     assert sorted(i for b in sampler for i in b) == list(range(len(refs)))
 
 
+def test_ranks_take_disjoint_equal_shares_of_the_same_shuffled_batches(small_store):
+    refs = clip_index(small_store, small_store.names(), ClipConfig(lengths=[5, 9], stride=6))
+    whole = list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0))
+    shares = [list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0, num_replicas=3, rank=r))
+              for r in range(3)]
+    steps = -(-len(whole) // 3)
+    assert [len(s) for s in shares] == [steps] * 3  # equal steps per rank
+    interleaved = [b for s in zip(*shares) for b in s]
+    assert interleaved[:len(whole)] == whole and interleaved[len(whole):] == whole[:3 * steps - len(whole)]
+    with pytest.raises(ValueError, match="rank 3"):
+        BucketBatchSampler(refs, batch_size=3, shuffle=True, num_replicas=3, rank=3)
+
+
 def test_split_is_by_episode_and_stable():
     names = [f"ep_{k:06d}" for k in range(200)]
     val = [n for n in names if split_of(n, 0.2, seed=0) == "val"]

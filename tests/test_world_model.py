@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -146,6 +147,24 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     train.run(to_object(load_config(train.Config, args + ["train.resume=" + str(tmp_path / "run" / "checkpoints" / "last.ckpt")])))
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     assert last["global_step"] == 5
+
+
+def test_train_job_runs_data_parallel_on_two_cpu_processes(tmp_path):
+    import subprocess
+    import sys
+
+    root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"), episodes=8)
+    args = [f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "data.val_fraction=0", "model=dit_tiny",
+            "text.name=none", "train.max_steps=3", "train.val_every=1000", "train.sample_videos=false",
+            "train.accelerator=cpu", "train.devices=2", "train.strategy=ddp", "train.precision=32-true",
+            f"out={tmp_path / 'run'}"]
+    done = subprocess.run([sys.executable, "-m", "worldsim.cli", "train", *args], capture_output=True, text=True,
+                          timeout=280, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "distributed_backend=gloo" in done.stderr + done.stdout and "All distributed processes registered" in \
+        done.stderr + done.stdout  # two ranks really joined
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+    assert load_world_model(str(tmp_path / "run" / "ema.ckpt")).model_cfg.latent_channels == C  # rank 0 exported
 
 
 def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from envs.base import Captions
 from worldsim.data.episode import Episode, EpisodeError
@@ -124,11 +124,19 @@ def collate_clips(items: list[dict[str, Any] | None]) -> dict[str, Any] | None:
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of clips sharing (length, height, width), shuffled per epoch from a seed."""
+    """Batches of clips sharing (length, height, width), shuffled per epoch from a seed.
+
+    Under data parallelism each of `num_replicas` ranks takes every num_replicas-th batch of the same
+    shuffled list (all ranks draw it from the same seed), padded to a multiple of num_replicas with its
+    first batches so that every rank runs the same number of steps (an unmatched step would hang the
+    gradient all-reduce)."""
 
     def __init__(self, refs: list[ClipRef], batch_size: int, shuffle: bool, seed: int = 0,
-                 drop_last: bool = False):
+                 drop_last: bool = False, num_replicas: int = 1, rank: int = 0):
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"BucketBatchSampler rank {rank} must lie in [0, num_replicas={num_replicas})")
         self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last
+        self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
         self.buckets: dict[tuple[int, int, int], list[int]] = {}
         for i, ref in enumerate(refs):
@@ -150,6 +158,10 @@ class BucketBatchSampler(Sampler[list[int]]):
                     batches.append(chunk)
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
+        if self.num_replicas > 1 and batches:
+            padded = -(-len(batches) // self.num_replicas) * self.num_replicas
+            batches = (batches * self.num_replicas)[:padded]  # wrapped round, as DistributedSampler pads
+            batches = batches[self.rank::self.num_replicas]
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -157,3 +169,13 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return len(self._batches())
+
+
+def bucket_loader(dataset: Any, batch_size: int, shuffle: bool, seed: int, num_workers: int,
+                  trainer: Any = None) -> DataLoader:
+    """DataLoader of same-size batches over a dataset with `.refs`; under a Trainer with several ranks
+    each rank loads its own share (the Trainer must not inject a DistributedSampler: `train` turns it off)."""
+    ranks, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+    sampler = BucketBatchSampler(dataset.refs, batch_size, shuffle, seed, num_replicas=ranks, rank=rank)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips, num_workers=num_workers,
+                      persistent_workers=num_workers > 0)

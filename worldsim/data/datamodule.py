@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import lightning as L
 from torch.utils.data import DataLoader
 
-from worldsim.data.clips import BucketBatchSampler, ClipConfig, ClipDataset, collate_clips, split_of
+from worldsim.data.clips import ClipConfig, ClipDataset, bucket_loader, split_of
 from worldsim.data.episode import EpisodeError
 from worldsim.data.store import EpisodeStore
 
@@ -59,9 +59,7 @@ class EpisodeDataModule(L.LightningDataModule):
                              "lower data.clips.lengths")
 
     def _loader(self, dataset: ClipDataset, shuffle: bool) -> DataLoader:
-        sampler = BucketBatchSampler(dataset.refs, self.cfg.batch_size, shuffle, self.cfg.seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips,
-                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+        return bucket_loader(dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

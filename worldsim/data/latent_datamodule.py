@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from envs.base import Captions
-from worldsim.data.clips import BucketBatchSampler, ClipRef, collate_clips, split_of
+from worldsim.data.clips import ClipRef, bucket_loader, split_of
 
 
 @dataclass
@@ -173,9 +173,7 @@ class LatentDataModule(L.LightningDataModule):
                              f"{self.cfg.lengths} (latent frames); lower data.lengths")
 
     def _loader(self, dataset: LatentWindows, shuffle: bool) -> DataLoader:
-        sampler = BucketBatchSampler(dataset.refs, self.cfg.batch_size, shuffle, self.cfg.seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips,
-                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+        return bucket_loader(dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

@@ -105,7 +105,8 @@ def run(cfg: Config) -> None:
         strategy=cfg.train.strategy, gradient_clip_val=cfg.train.grad_clip,
         val_check_interval=cfg.train.val_every, check_val_every_n_epoch=None,
         limit_val_batches=cfg.train.limit_val_batches, log_every_n_steps=cfg.train.log_every,
-        callbacks=callbacks, enable_progress_bar=False, num_sanity_val_steps=0)
+        callbacks=callbacks, enable_progress_bar=False, num_sanity_val_steps=0,
+        use_distributed_sampler=False)  # the bucket sampler splits batches across ranks itself
     trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
     if trainer.is_global_zero:
         ema.swap_in()

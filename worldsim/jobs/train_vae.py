@@ -82,7 +82,8 @@ def run(cfg: Config) -> None:
         logger=CSVLogger(out, name="logs"), callbacks=callbacks, val_check_interval=cfg.trainer.val_every_steps,
         check_val_every_n_epoch=None, limit_val_batches=cfg.trainer.limit_val_batches,
         log_every_n_steps=cfg.trainer.log_every_steps, num_sanity_val_steps=0, enable_model_summary=False,
-        benchmark=cfg.trainer.benchmark)
+        benchmark=cfg.trainer.benchmark,
+        use_distributed_sampler=False)  # the bucket sampler splits batches across ranks itself
     resume = str(out / "checkpoints" / "last.ckpt") if cfg.resume == "last" else (cfg.resume or None)
     trainer.fit(task, datamodule=data, ckpt_path=resume)
     if trainer.global_rank != 0:

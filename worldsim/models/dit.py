@@ -87,10 +87,11 @@ def rope_angles(grid: tuple[int, int, int], head_dim: int, theta: float, device=
         freqs = theta ** (-torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)  # (dim/2,)
         axes.append(torch.outer(torch.arange(size, device=device, dtype=torch.float32), freqs))
     f, y, x = grid
-    t_ang = axes[0][:, None, None].expand(f, y, x, -1)
-    y_ang = axes[1][None, :, None].expand(f, y, x, -1)
-    x_ang = axes[2][None, None, :].expand(f, y, x, -1)
-    return torch.cat([t_ang, y_ang, x_ang], dim=-1).reshape(f * y * x, head_dim // 2)
+    t_ang = axes[0][:, None, None].expand(f, y, x, -1).reshape(f * y * x, -1)
+    y_ang = axes[1][None, :, None].expand(f, y, x, -1).reshape(f * y * x, -1)
+    x_ang = axes[2][None, None, :].expand(f, y, x, -1).reshape(f * y * x, -1)
+    # concatenated last: a fresh tensor, not a view (a view's base would enter torch.compile's guards)
+    return torch.cat([t_ang, y_ang, x_ang], dim=-1)  # (N, head_dim/2)
 
 
 def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
@@ -280,13 +281,18 @@ class DiT(nn.Module):
         nn.init.zeros_(self.final.linear.bias)
 
     def compile_blocks(self) -> None:
-        """torch.compile every block in place (state-dict keys unchanged).
+        """torch.compile every block in place (state-dict keys unchanged), with dynamic shapes.
 
-        The blocks share one code path, so one compilation serves all of them: compile time does not
-        grow with depth, and a run that mixes (frames, height, width) buckets recompiles once, to a graph
-        with a dynamic token count, instead of once per bucket as a whole-model compile does."""
+        The blocks share one code path, so one compiled graph serves all of them: compile time does not
+        grow with depth, and the (frames, height, width) buckets of one run share a dynamic-shape graph.
+        A few variants remain (grad on/off, batch of 1, the first block's input being a view), each one
+        cache entry shared by all blocks; the limit is raised above dynamo's default of 8 so that they
+        do not push later calls back to eager."""
+        import torch._dynamo
+
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)
         for block in self.blocks:
-            block.compile()
+            block.compile(dynamic=True)
 
     def _frame_groups(self, v: torch.Tensor, frames: int, pad_value: str) -> torch.Tensor:
         """(B, T, ...) per latent frame -> (B, F, pt, ...) per token frame, padding T up."""

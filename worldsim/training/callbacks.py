@@ -47,6 +47,8 @@ class EMA(Callback):
         self._module = self._target(pl_module)
         if not self._ema:  # a resumed run already loaded its shadows in on_load_checkpoint
             self._ema = [p.detach().float().clone() for _, p in self._params()]
+        else:  # loaded on the CPU; the module is on its training device by now
+            self._ema = [e.to(p.device) for e, (_, p) in zip(self._ema, self._params())]
 
     def current_decay(self) -> float:
         """The decay used at the next update."""
