@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import types
+
 import lightning as L
 import numpy as np
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -90,3 +93,14 @@ def test_sample_videos_writes_one_file_per_video_per_validation(tmp_path):
     _trainer(tmp_path, [videos], max_epochs=2).fit(Toy(), _loader(), _loader())
     assert [p.name for p in videos.written] == ["toy_step0000004.gif", "toy_step0000008.gif"]
     assert all(p.is_file() for p in videos.written)
+
+
+def test_ema_refuses_fsdp_sharded_weights_on_several_ranks():
+    class FSDPStrategy:  # stands in for Lightning's, which needs GPUs: only its name is read
+        pass
+
+    module = L.LightningModule()
+    module.model = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="train.ema_decay=0"):
+        EMA().on_fit_start(types.SimpleNamespace(world_size=2, strategy=FSDPStrategy()), module)
+    EMA().on_fit_start(types.SimpleNamespace(world_size=1, strategy=FSDPStrategy()), module)  # one rank: whole weights

@@ -149,6 +149,22 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     assert last["global_step"] == 5
 
 
+def test_train_job_without_ema_exports_the_training_weights(tmp_path):
+    from worldsim.config import load_config, to_object
+    from worldsim.jobs import train
+
+    root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"))
+    train.run(to_object(load_config(train.Config, [
+        f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "model=dit_tiny", "text.name=none",
+        "train.max_steps=2", "train.val_every=1000", "train.sample_videos=false", "train.ema_decay=0",
+        f"out={tmp_path / 'run'}"])))
+    exported = torch.load(tmp_path / "run" / "ema.ckpt", weights_only=False)["state_dict"]
+    trained = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert exported.keys() == trained.keys()
+    for k, v in trained.items():
+        torch.testing.assert_close(exported[k].float(), v.half().float())  # fp16 export of the raw weights
+
+
 def test_train_job_runs_data_parallel_on_two_cpu_processes(tmp_path):
     import subprocess
     import sys

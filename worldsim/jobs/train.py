@@ -31,7 +31,7 @@ class TrainerConfig:
     limit_val_batches: int = 4
     log_every: int = 50
     ckpt_every: int = 1000
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # 0 = no EMA: the export holds the training weights (needed for FSDP)
     sample_videos: bool = True  # decode a rollout at each validation (needs the VAE checkpoint)
     compile: bool = False
     resume: str = ""  # a checkpoint path, or `last`
@@ -92,9 +92,10 @@ def run(cfg: Config) -> None:
     if cfg.train.compile:
         module.model.compile_blocks()
     data = LatentDataModule(cfg.data)
-    ema = EMA(cfg.train.ema_decay)
-    callbacks = [ema, ModelCheckpoint(dirpath=Path(cfg.out) / "checkpoints", every_n_train_steps=cfg.train.ckpt_every,
-                                      save_last=True, save_top_k=-1), LearningRateMonitor("step")]
+    ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+    callbacks = ([ema] if ema else []) + [
+        ModelCheckpoint(dirpath=Path(cfg.out) / "checkpoints", every_n_train_steps=cfg.train.ckpt_every,
+                        save_last=True, save_top_k=-1), LearningRateMonitor("step")]
     if cfg.train.sample_videos:
         callbacks.append(SampleVideos(fps=8, ext="mp4" if _has_ffmpeg() else "gif"))
     devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
@@ -108,11 +109,14 @@ def run(cfg: Config) -> None:
         callbacks=callbacks, enable_progress_bar=False, num_sanity_val_steps=0,
         use_distributed_sampler=False)  # the bucket sampler splits batches across ranks itself
     trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
-    if trainer.is_global_zero:
+    if ema:
         ema.swap_in()
-        path = export_checkpoint(module, cfg.export or str(Path(cfg.out) / "ema.ckpt"))
+    state = trainer.strategy.lightning_module_state_dict()  # every rank: a collective under FSDP
+    if ema:
         ema.swap_out()
-        print(f"train: {trainer.global_step} steps; EMA weights -> {path}")
+    if trainer.is_global_zero:
+        path = export_checkpoint(module, cfg.export or str(Path(cfg.out) / "ema.ckpt"), state_dict=state)
+        print(f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}")
 
 
 def _has_ffmpeg() -> bool:

@@ -211,14 +211,19 @@ class WorldModel(L.LightningModule):
         return {"rollout": frame_grid([to_uint8(truth), to_uint8(fake)], columns=2)}
 
 
-def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.float16) -> str:
-    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`."""
+def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.float16,
+                      state_dict: dict[str, torch.Tensor] | None = None) -> str:
+    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`.
+
+    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys `model.*`);
+    by default the module's own."""
     from pathlib import Path
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    state = {f"model.{k}": v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
-             for k, v in module.model.state_dict().items()}
+    weights = state_dict if state_dict is not None else {f"model.{k}": v for k, v in module.model.state_dict().items()}
+    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
+             for k, v in weights.items() if k.startswith("model.")}
     tmp = out.with_name(f".tmp-{out.name}")
     torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
     tmp.replace(out)
