@@ -96,8 +96,7 @@ def test_sample_videos_writes_one_file_per_video_per_validation(tmp_path):
 
 
 def test_ema_refuses_fsdp_sharded_weights_on_several_ranks():
-    class FSDPStrategy:  # stands in for Lightning's, which needs GPUs: only its name is read
-        pass
+    from lightning.pytorch.strategies import FSDPStrategy  # a Trainer with it needs GPUs; the strategy does not
 
     module = L.LightningModule()
     module.model = torch.nn.Linear(2, 2)

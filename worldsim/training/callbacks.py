@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.strategies import FSDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
 from worldsim.video import write_video
@@ -44,7 +45,7 @@ class EMA(Callback):
         return module
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.world_size > 1 and "fsdp" in type(trainer.strategy).__name__.lower():
+        if trainer.world_size > 1 and isinstance(trainer.strategy, FSDPStrategy):
             raise ValueError(f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: each "
                              "rank would average only its own shard and checkpoints keep rank 0's; train without "
                              "EMA (train.ema_decay=0) or with strategy=ddp")
