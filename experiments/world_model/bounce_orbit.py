@@ -126,6 +126,11 @@ def training_shift(args) -> float:
     return resolution_shift(64, args.shift_base)
 
 
+def last_checkpoint(work: Path) -> Path:
+    """The Lightning checkpoint a training run in `work` leaves (and `--resume` continues from)."""
+    return work / "dit" / "checkpoints" / "last.ckpt"
+
+
 def train_dit(args, work: Path, caches: dict[str, Path]) -> Path:
     from worldsim.config import load_config, to_object
     from worldsim.jobs import train
@@ -139,7 +144,7 @@ def train_dit(args, work: Path, caches: dict[str, Path]) -> Path:
                  f"flow.shift_base_tokens={args.shift_base}", f"sample.sampler.shift={training_shift(args)}",
                  f"out={work / 'dit'}"]
     if args.resume:  # Lightning restores the step, optimiser, EMA and the time already spent (--minutes is the total)
-        overrides.append(f"train.resume={work / 'dit' / 'checkpoints' / 'last.ckpt'}")
+        overrides.append(f"train.resume={last_checkpoint(work)}")
     overrides += ["model=dit_tiny", "train.precision=32-true"] if args.smoke else ["model=dit_s", f"model.depth={args.depth}"]
     overrides.append(f"train.compile={args.compile}")
     train.run(to_object(load_config(train.Config, overrides)))
@@ -379,7 +384,7 @@ def main() -> None:
         args.episodes, args.frames, args.test_episodes, args.horizon = 4, 33, 2, 24
         args.minutes, args.batch, args.tf_stride, args.sample_steps = 0.2, 4, 8, 2
     work, out = Path(args.work), Path(args.out)
-    if args.resume and not (work / "dit" / "checkpoints" / "last.ckpt").is_file():
+    if args.resume and not last_checkpoint(work).is_file():
         parser.error(f"--resume: no training run in --work {work} (dit/checkpoints/last.ckpt is missing); "
                      "start one without --resume")
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -403,7 +408,7 @@ def main() -> None:
     caches = encode_all(args, work, stores, vae)
     start = time.perf_counter()
     ckpt = train_dit(args, work, caches)
-    last = torch.load(work / "dit" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    last = torch.load(last_checkpoint(work), map_location="cpu", weights_only=False)
     results["training"] = {"steps": int(last["global_step"]), "seconds": time.perf_counter() - start,
                            "caches": {k: str(v) for k, v in caches.items()}}
     log(f"trained: {results['training']}")

@@ -47,8 +47,8 @@ class EMA(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.world_size > 1 and isinstance(trainer.strategy, FSDPStrategy):
             raise ValueError(f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: each "
-                             "rank would average only its own shard and checkpoints keep rank 0's; train without "
-                             "EMA (train.ema_decay=0) or with strategy=ddp")
+                             "rank would average only its own shard and checkpoints keep rank 0's; use strategy=ddp, "
+                             "or train without EMA (`worldsim train`: train.ema_decay=0)")
         self._module = self._target(pl_module)
         if not self._ema:  # a resumed run already loaded its shadows in on_load_checkpoint
             self._ema = [p.detach().float().clone() for _, p in self._params()]

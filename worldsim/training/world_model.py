@@ -221,7 +221,7 @@ def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    weights = state_dict if state_dict is not None else {f"model.{k}": v for k, v in module.model.state_dict().items()}
+    weights = module.state_dict() if state_dict is None else state_dict
     state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
              for k, v in weights.items() if k.startswith("model.")}
     tmp = out.with_name(f".tmp-{out.name}")
