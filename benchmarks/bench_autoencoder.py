@@ -32,15 +32,32 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def bench(model: VideoAutoencoder, device: str, frames: int, size: int, batch: int, clip: int, repeats: int,
-          dtype: torch.dtype) -> dict:
+def bench(
+    model: VideoAutoencoder,
+    device: str,
+    frames: int,
+    size: int,
+    batch: int,
+    clip: int,
+    repeats: int,
+    dtype: torch.dtype,
+) -> dict:
     """Timings (frames/s) and peak memory of episode-long chunked encode/decode and batched clip encode."""
     gen = torch.Generator().manual_seed(0)
-    episode = (torch.rand(1, 3, frames, size, size, generator=gen) * 2 - 1).to(device)  # (1, C, T, H, W)
-    clips = (torch.rand(batch, 3, clip, size, size, generator=gen) * 2 - 1).to(device)  # (B, C, T, H, W)
+    episode = (torch.rand(1, 3, frames, size, size, generator=gen) * 2 - 1).to(
+        device
+    )  # (1, C, T, H, W)
+    clips = (torch.rand(batch, 3, clip, size, size, generator=gen) * 2 - 1).to(
+        device
+    )  # (B, C, T, H, W)
     result: dict = {"rss_before_mb": _rss_mb()}
-    with torch.no_grad(), torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
-        model.decode(model.encode(episode[:, :, :1 + 2 * model.time_factor]))  # warm-up (cudnn autotuning)
+    with (
+        torch.no_grad(),
+        torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32),
+    ):
+        model.decode(
+            model.encode(episode[:, :, : 1 + 2 * model.time_factor])
+        )  # warm-up (cudnn autotuning)
         if device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
         _sync(device)
@@ -52,8 +69,12 @@ def bench(model: VideoAutoencoder, device: str, frames: int, size: int, batch: i
         _sync(device)
         t2 = time.perf_counter()
         assert recon.shape == episode.shape
-        result.update(episode_frames=frames, latent_shape=list(z.shape),
-                      episode_encode_fps=frames / (t1 - t0), episode_decode_fps=frames / (t2 - t1))
+        result.update(
+            episode_frames=frames,
+            latent_shape=list(z.shape),
+            episode_encode_fps=frames / (t1 - t0),
+            episode_decode_fps=frames / (t2 - t1),
+        )
         if device.startswith("cuda"):
             result["episode_peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
         result["episode_peak_rss_mb"] = _rss_mb()  # before the batched clips, which need more
@@ -63,8 +84,11 @@ def bench(model: VideoAutoencoder, device: str, frames: int, size: int, batch: i
         for _ in range(repeats):
             model.encode(clips)
         _sync(device)
-        result.update(clip_batch=batch, clip_frames=clip,
-                      clip_encode_fps=repeats * batch * clip / (time.perf_counter() - t0))
+        result.update(
+            clip_batch=batch,
+            clip_frames=clip,
+            clip_encode_fps=repeats * batch * clip / (time.perf_counter() - t0),
+        )
     return result
 
 
@@ -81,14 +105,33 @@ def main() -> None:
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
-    model = load_autoencoder(args.checkpoint, args.device) if args.checkpoint else \
-        VideoAutoencoder(AutoencoderConfig()).to(args.device).eval()
-    result = bench(model, args.device, args.frames, args.size, args.batch, args.clip, args.repeats,
-                   getattr(torch, args.dtype))
-    result.update(device=torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
-                  or platform.machine(), threads=torch.get_num_threads(), torch=torch.__version__,
-                  dtype=args.dtype, size=args.size, checkpoint=args.checkpoint or None, model=asdict(model.cfg),
-                  parameters=sum(p.numel() for p in model.parameters()))
+    model = (
+        load_autoencoder(args.checkpoint, args.device)
+        if args.checkpoint
+        else VideoAutoencoder(AutoencoderConfig()).to(args.device).eval()
+    )
+    result = bench(
+        model,
+        args.device,
+        args.frames,
+        args.size,
+        args.batch,
+        args.clip,
+        args.repeats,
+        getattr(torch, args.dtype),
+    )
+    result.update(
+        device=torch.cuda.get_device_name()
+        if args.device.startswith("cuda")
+        else platform.processor() or platform.machine(),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        dtype=args.dtype,
+        size=args.size,
+        checkpoint=args.checkpoint or None,
+        model=asdict(model.cfg),
+        parameters=sum(p.numel() for p in model.parameters()),
+    )
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:

@@ -1,6 +1,6 @@
 """Clip loading throughput of the episode store: clips/s and frames/s through the DataLoader.
 
-    python -m benchmarks.bench_data_loading [--episodes 16] [--steps 128] [--size 64] [--clip 17]
+python -m benchmarks.bench_data_loading [--episodes 16] [--steps 128] [--size 64] [--clip 17]
 """
 
 from __future__ import annotations
@@ -9,18 +9,24 @@ import argparse
 import tempfile
 import time
 
+from benchmarks.record import record
 from envs.make import EnvConfig
 from envs.rollout import rollout
 from worldsim.data.clips import ClipConfig
 from worldsim.data.datamodule import DataConfig, EpisodeDataModule
 
-from benchmarks.record import record
-
 
 def clips_per_second(root: str, clip: int, batch_size: int, num_workers: int) -> dict[str, float]:
     """One pass over the training clips; the first batch (worker start-up) is not timed."""
-    data = EpisodeDataModule(DataConfig(root=root, clips=ClipConfig(lengths=[clip], stride=clip // 2),
-                                        batch_size=batch_size, num_workers=num_workers, val_fraction=0.0))
+    data = EpisodeDataModule(
+        DataConfig(
+            root=root,
+            clips=ClipConfig(lengths=[clip], stride=clip // 2),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            val_fraction=0.0,
+        )
+    )
     data.setup()
     loader = iter(data.train_dataloader())
     next(loader)
@@ -28,8 +34,12 @@ def clips_per_second(root: str, clip: int, batch_size: int, num_workers: int) ->
     for batch in loader:
         clips += batch["frames"].shape[0]
     seconds = time.perf_counter() - start
-    return {"num_workers": num_workers, "clips": clips, "clips_per_s": round(clips / seconds, 1),
-            "frames_per_s": round(clips * clip / seconds, 1)}
+    return {
+        "num_workers": num_workers,
+        "clips": clips,
+        "clips_per_s": round(clips / seconds, 1),
+        "frames_per_s": round(clips * clip / seconds, 1),
+    }
 
 
 def main() -> None:
@@ -45,8 +55,15 @@ def main() -> None:
         env = EnvConfig(id="worldsim/MujocoBounce-v0", width=args.size, height=args.size)
         rollout(env, root, args.episodes, args.steps, workers=2, progress=False)
         runs = [clips_per_second(root, args.clip, args.batch_size, workers) for workers in (0, 2)]
-    record("data_loading", {"store": f"{args.episodes} Bounce episodes x {args.steps} frames at {args.size}px",
-                            "clip_frames": args.clip, "batch_size": args.batch_size, "runs": runs})
+    record(
+        "data_loading",
+        {
+            "store": f"{args.episodes} Bounce episodes x {args.steps} frames at {args.size}px",
+            "clip_frames": args.clip,
+            "batch_size": args.batch_size,
+            "runs": runs,
+        },
+    )
 
 
 if __name__ == "__main__":

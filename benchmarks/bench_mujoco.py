@@ -35,8 +35,10 @@ def measure(env_id: str, size: int, episodes: int, steps: int) -> dict[str, floa
         step_s += time.perf_counter() - t1
         reset_s += t1 - t0
     env.close()
-    return {"frames_per_s": round(episodes * (steps - 1) / step_s, 1),
-            "reset_ms": round(1000 * reset_s / episodes, 1)}
+    return {
+        "frames_per_s": round(episodes * (steps - 1) / step_s, 1),
+        "reset_ms": round(1000 * reset_s / episodes, 1),
+    }
 
 
 def main() -> None:
@@ -47,12 +49,20 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    figures = {"backend": BACKEND, "lp_num_threads": os.environ.get("LP_NUM_THREADS", "unset"),
-               "resolution": [args.size, args.size], "episodes": args.episodes, "steps": args.steps,
-               "truth": "rgb + depth + instance + object table + events", "scenarios": {}}
+    figures = {
+        "backend": BACKEND,
+        "lp_num_threads": os.environ.get("LP_NUM_THREADS", "unset"),
+        "resolution": [args.size, args.size],
+        "episodes": args.episodes,
+        "steps": args.steps,
+        "truth": "rgb + depth + instance + object table + events",
+        "scenarios": {},
+    }
     for env_id in SCENARIOS:
         figures["scenarios"][env_id] = measure(env_id, args.size, args.episodes, args.steps)
-    figures["load_average_1min"] = round(os.getloadavg()[0], 2)  # other processes on the machine share the core
+    figures["load_average_1min"] = round(
+        os.getloadavg()[0], 2
+    )  # other processes on the machine share the core
     record(f"mujoco_{BACKEND}_{args.size}px", figures)
 
 

@@ -1,6 +1,6 @@
 """Wall-clock of `worldsim quickstart` from scratch, per stage, with its summary table.
 
-    python -m benchmarks.bench_quickstart [--device cpu] [--out runs/bench_quickstart]
+python -m benchmarks.bench_quickstart [--device cpu] [--out runs/bench_quickstart]
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
-from worldsim.cli import main as worldsim
-
 from benchmarks.record import record
+from worldsim.cli import main as worldsim
 
 
 def main() -> None:
@@ -28,12 +27,24 @@ def main() -> None:
     if worldsim(["quickstart", f"device={args.device}", f"out={out}"]) != 0:
         raise SystemExit("quickstart failed")
     seconds = time.perf_counter() - start
-    stages = {p.stem: round(json.loads(p.read_text())["seconds"], 1) for p in sorted((out / "stages").glob("*.json"))}
+    stages = {
+        p.stem: round(json.loads(p.read_text())["seconds"], 1)
+        for p in sorted((out / "stages").glob("*.json"))
+    }
     report = json.loads((out / "report.json").read_text())
-    scores = {suite: {row: r["metrics"].get(res["primary"]) for row, r in res["rows"].items()}
-              for suite, res in report["suites"].items()}
-    record(f"quickstart_{args.device}", {"total_seconds": round(seconds, 1), "total_minutes": round(seconds / 60, 2),
-                                         "stage_seconds": stages, "primary_scores": scores})
+    scores = {
+        suite: {row: r["metrics"].get(res["primary"]) for row, r in res["rows"].items()}
+        for suite, res in report["suites"].items()
+    }
+    record(
+        f"quickstart_{args.device}",
+        {
+            "total_seconds": round(seconds, 1),
+            "total_minutes": round(seconds / 60, 2),
+            "stage_seconds": stages,
+            "primary_scores": scores,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -13,20 +13,23 @@ from __future__ import annotations
 import argparse
 import tempfile
 
+from benchmarks.record import record
 from envs.make import make_env
 from envs.rollout import rollout
 from worldsim.config import load_config, to_object
 from worldsim.jobs.rollout import Config as RolloutConfig
 
-from benchmarks.record import record
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=["bounce"], help="configs/env/<name>.yaml names")
+    parser.add_argument(
+        "--envs", nargs="+", default=["bounce"], help="configs/env/<name>.yaml names"
+    )
     parser.add_argument("--episodes", type=int, default=8)
     parser.add_argument("--steps", type=int, default=64)
-    parser.add_argument("--size", type=int, default=0, help="frame width and height (0: the config's)")
+    parser.add_argument(
+        "--size", type=int, default=0, help="frame width and height (0: the config's)"
+    )
     parser.add_argument("--policies", nargs="+", default=["random"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
@@ -35,17 +38,37 @@ def main() -> None:
     for name in args.envs:
         env = to_object(load_config(RolloutConfig, [f"env={name}", *size])).env
         make_env(env).close()  # import costs stay out of the timing
-        figures = {"env": env.id, "resolution": [env.width, env.height], "kwargs": dict(env.kwargs),
-                   "episodes": args.episodes, "steps": args.steps, "runs": []}
+        figures = {
+            "env": env.id,
+            "resolution": [env.width, env.height],
+            "kwargs": dict(env.kwargs),
+            "episodes": args.episodes,
+            "steps": args.steps,
+            "runs": [],
+        }
         for policy in args.policies:
             for workers in args.workers:
                 with tempfile.TemporaryDirectory() as out:
-                    summary = rollout(env, out, args.episodes, args.steps, seed=0, workers=workers,
-                                      policy=policy, progress=False)
-                figures["runs"].append({"policy": policy, "workers": workers, "frames": summary.frames,
-                                        "seconds": round(summary.seconds, 2),
-                                        "frames_per_s": round(summary.frames_per_second, 1),
-                                        "frames_per_s_per_worker": round(summary.frames_per_second / workers, 1)})
+                    summary = rollout(
+                        env,
+                        out,
+                        args.episodes,
+                        args.steps,
+                        seed=0,
+                        workers=workers,
+                        policy=policy,
+                        progress=False,
+                    )
+                figures["runs"].append(
+                    {
+                        "policy": policy,
+                        "workers": workers,
+                        "frames": summary.frames,
+                        "seconds": round(summary.seconds, 2),
+                        "frames_per_s": round(summary.frames_per_second, 1),
+                        "frames_per_s_per_worker": round(summary.frames_per_second / workers, 1),
+                    }
+                )
         record(f"rollout_{name}", figures)
 
 

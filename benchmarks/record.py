@@ -13,13 +13,22 @@ from typing import Any
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ENV_SETTINGS = ("MUJOCO_GL", "LP_NUM_THREADS", "OMP_NUM_THREADS")  # environment that changes the figures
+ENV_SETTINGS = (
+    "MUJOCO_GL",
+    "LP_NUM_THREADS",
+    "OMP_NUM_THREADS",
+)  # environment that changes the figures
 
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
-    info = {"cpu_cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "cpu": platform.processor() or platform.machine()}
+    info = {
+        "cpu_cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -31,8 +40,13 @@ def record(name: str, figures: dict[str, Any], results: Path = RESULTS) -> Path:
     path = results / f"{name}.json"
     settings = " ".join(f"{k}={os.environ[k]}" for k in ENV_SETTINGS if k in os.environ)
     command = f"{settings} python -m benchmarks.{Path(sys.argv[0]).stem} " + " ".join(sys.argv[1:])
-    doc = {"benchmark": name, "command": command.strip(),
-           "date": datetime.date.today().isoformat(), "machine": machine(), "figures": figures}
+    doc = {
+        "benchmark": name,
+        "command": command.strip(),
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "figures": figures,
+    }
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(path)

@@ -34,13 +34,19 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+        )
     return a == b
 
 
 def _fields_same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and all(_same(x, y) for x, y in zip(vars(a).values(), vars(b).values()))
+    return type(a) is type(b) and all(
+        _same(x, y) for x, y in zip(vars(a).values(), vars(b).values())
+    )
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,23 @@ class ObjectInfo:
     rgb: tuple[int, int, int] = (0, 0, 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "category": self.category,
-                "colour": self.colour, "rgb": list(self.rgb)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "category": self.category,
+            "colour": self.colour,
+            "rgb": list(self.rgb),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ObjectInfo:
-        return cls(id=int(d["id"]), name=d["name"], category=d["category"],
-                   colour=d.get("colour", ""), rgb=tuple(d.get("rgb", (0, 0, 0))))
+        return cls(
+            id=int(d["id"]),
+            name=d["name"],
+            category=d["category"],
+            colour=d.get("colour", ""),
+            rgb=tuple(d.get("rgb", (0, 0, 0))),
+        )
 
 
 @dataclass
@@ -69,15 +85,27 @@ class ObjectStates:
 
     position: np.ndarray  # (N, 3) float32 world metres
     velocity: np.ndarray  # (N, 3) float32 world metres/s
-    visible: np.ndarray  # (N,) float32 fraction of the object's pixels not occluded, 0 when out of view
-    centroid: np.ndarray  # (N, 2) float32 (x, y) pixel centroid of the visible mask, nan when unseen
-    bbox: np.ndarray  # (N, 4) float32 (x0, y0, x1, y1) pixel box of the visible mask, nan when unseen
+    visible: (
+        np.ndarray
+    )  # (N,) float32 fraction of the object's pixels not occluded, 0 when out of view
+    centroid: (
+        np.ndarray
+    )  # (N, 2) float32 (x, y) pixel centroid of the visible mask, nan when unseen
+    bbox: (
+        np.ndarray
+    )  # (N, 4) float32 (x0, y0, x1, y1) pixel box of the visible mask, nan when unseen
 
     __eq__ = _fields_same
 
     @classmethod
-    def from_instance_map(cls, instance: np.ndarray, ids: list[int], position: np.ndarray,
-                          velocity: np.ndarray, full_pixels: np.ndarray | None = None) -> ObjectStates:
+    def from_instance_map(
+        cls,
+        instance: np.ndarray,
+        ids: list[int],
+        position: np.ndarray,
+        velocity: np.ndarray,
+        full_pixels: np.ndarray | None = None,
+    ) -> ObjectStates:
         """Fill visibility, centroid and bbox from an instance map.
 
         `full_pixels[i]` is how many pixels object i would cover unoccluded (for a visible
@@ -97,8 +125,13 @@ class ObjectStates:
                 visible[i] = min(1.0, len(xs) / max(float(full_pixels[i]), 1.0))
             centroid[i] = (xs.mean() + 0.5, ys.mean() + 0.5)
             bbox[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-        return cls(position=np.asarray(position, np.float32), velocity=np.asarray(velocity, np.float32),
-                   visible=visible, centroid=centroid, bbox=bbox)
+        return cls(
+            position=np.asarray(position, np.float32),
+            velocity=np.asarray(velocity, np.float32),
+            visible=visible,
+            centroid=centroid,
+            bbox=bbox,
+        )
 
 
 @dataclass
@@ -110,7 +143,9 @@ class FrameTruth:
     depth: np.ndarray | None = None  # (H, W) float32 metres
     instance: np.ndarray | None = None  # (H, W) int16 object ids, BACKGROUND_ID elsewhere
     objects: ObjectStates | None = None
-    extras: dict[str, np.ndarray] = field(default_factory=dict)  # env-specific, fixed shape per episode
+    extras: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # env-specific, fixed shape per episode
 
     __eq__ = _fields_same
 
@@ -124,7 +159,12 @@ class Event:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, frame: int) -> dict[str, Any]:
-        return {"frame": frame, "kind": self.kind, "objects": list(self.objects), "detail": self.detail}
+        return {
+            "frame": frame,
+            "kind": self.kind,
+            "objects": list(self.objects),
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -133,7 +173,9 @@ class Captions:
 
     long: str  # whole-episode descriptive caption
     prompt: str  # short prompt a user would type
-    windows: list[dict[str, Any]] = field(default_factory=list)  # [{"start", "end", "text"}] per clip window
+    windows: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # [{"start", "end", "text"}] per clip window
 
     def to_dict(self) -> dict[str, Any]:
         return {"long": self.long, "prompt": self.prompt, "windows": self.windows}
@@ -207,9 +249,13 @@ class BoxCodec:
         return np.zeros(self.space.shape, self.space.dtype)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "box", "dim": self.dim, "names": self.names,
-                "low": np.asarray(self.space.low).reshape(-1).tolist(),
-                "high": np.asarray(self.space.high).reshape(-1).tolist()}
+        return {
+            "type": "box",
+            "dim": self.dim,
+            "names": self.names,
+            "low": np.asarray(self.space.low).reshape(-1).tolist(),
+            "high": np.asarray(self.space.high).reshape(-1).tolist(),
+        }
 
 
 class WorldsimEnv(gym.Env):
@@ -228,9 +274,13 @@ class WorldsimEnv(gym.Env):
 
     def caption(self, record: dict[str, Any]) -> Captions:
         """Describe a finished episode; `record` holds the episode's arrays, objects and events."""
-        return Captions(long=f"A {self.spec.id if self.spec else type(self).__name__} episode.",
-                        prompt=type(self).__name__)
+        return Captions(
+            long=f"A {self.spec.id if self.spec else type(self).__name__} episode.",
+            prompt=type(self).__name__,
+        )
 
     def scripted_action(self) -> Any:
         """An action from the env's own scripted (competent or exploratory) policy."""
-        raise NotImplementedError(f"{type(self).__name__} has no scripted policy; use policy=random")
+        raise NotImplementedError(
+            f"{type(self).__name__} has no scripted policy; use policy=random"
+        )

@@ -17,9 +17,15 @@ from envs.base import Captions
 
 WINDOW = 16  # frames per captioned clip window
 REST_SPEED = 0.05  # m/s below which an object is at rest
-VISIBLE_BOUNCE = 0.8  # m/s of impact below which a bounce rises a few centimetres at most: not worth words
-NOUNS = {"sphere": ("ball", "sphere"), "box": ("box", "block", "cube"), "cylinder": ("cylinder", "can"),
-         "agent": ("puck", "pusher")}
+VISIBLE_BOUNCE = (
+    0.8  # m/s of impact below which a bounce rises a few centimetres at most: not worth words
+)
+NOUNS = {
+    "sphere": ("ball", "sphere"),
+    "box": ("box", "block", "cube"),
+    "cylinder": ("cylinder", "can"),
+    "agent": ("puck", "pusher"),
+}
 COUNTS = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
@@ -82,7 +88,9 @@ def camera_motion(extrinsics: np.ndarray, still_tol: float = 1e-3) -> str:
     moved = np.linalg.norm(centre - centre[0], axis=1)
     if moved.max() < still_tol and np.abs(turn).max() < still_tol:
         return "is still"
-    returns = moved[-1] < 0.05 * max(moved.max(), still_tol) and abs(turn[-1]) < 0.05 * max(np.abs(turn).max(), 1e-9)
+    returns = moved[-1] < 0.05 * max(moved.max(), still_tol) and abs(turn[-1]) < 0.05 * max(
+        np.abs(turn).max(), 1e-9
+    )
     if moved.max() < still_tol:
         peak = turn[np.argmax(np.abs(turn))]
         side = "left" if peak > 0 else "right"
@@ -96,24 +104,40 @@ def camera_motion(extrinsics: np.ndarray, still_tol: float = 1e-3) -> str:
 
 # ------------------------------------------------------------------ physics scenes
 
+
 def _events_of(events: list[dict[str, Any]], i: int, start: int, end: int) -> list[dict[str, Any]]:
     return [e for e in events if i in e["objects"] and start <= e["frame"] < end]
 
 
-def _motion_clauses(i: int, facts: dict[str, Any], truth: dict[str, np.ndarray], events: list[dict[str, Any]],
-                    start: int, end: int, g: Grammar) -> list[str]:
+def _motion_clauses(
+    i: int,
+    facts: dict[str, Any],
+    truth: dict[str, np.ndarray],
+    events: list[dict[str, Any]],
+    start: int,
+    end: int,
+    g: Grammar,
+) -> list[str]:
     """What object i does in frames [start, end), as verb phrases in time order."""
     objs = facts["objects"]
     pos, vel = truth["obj_position"][start:end, i], truth["obj_velocity"][start:end, i]
     mine = _events_of(events, i, start, end)
     clauses = []
     lift = float(pos[0, 2] - objs[i]["radius"])
-    if start == 0 and objs[i]["start_height"] > 0.08 and len(pos) > 1 and vel[: 3, 2].mean() <= 0:
+    if start == 0 and objs[i]["start_height"] > 0.08 and len(pos) > 1 and vel[:3, 2].mean() <= 0:
         onto = f"onto the {facts['floor']} floor"
-        clauses.append(g.pick([f"falls from {objs[i]['start_height']:.1f} m {onto}",
-                               f"drops {objs[i]['start_height']:.1f} m {onto}"]))
+        clauses.append(
+            g.pick(
+                [
+                    f"falls from {objs[i]['start_height']:.1f} m {onto}",
+                    f"drops {objs[i]['start_height']:.1f} m {onto}",
+                ]
+            )
+        )
     elif start == 0 and lift > 0.15 and np.linalg.norm(vel[0]) > 1.0:
-        clauses.append(g.pick(["flies through the air", "is thrown through the air", "arcs through the air"]))
+        clauses.append(
+            g.pick(["flies through the air", "is thrown through the air", "arcs through the air"])
+        )
     bounces, said = 0, set()
     for e in sorted(mine, key=lambda e: e["frame"]):
         key, kind, detail = _event_key(i, e, facts), e["kind"], e["detail"]
@@ -134,9 +158,13 @@ def _motion_clauses(i: int, facts: dict[str, Any], truth: dict[str, np.ndarray],
     on_floor = abs(float(pos[-1, 2]) - objs[i]["radius"]) < 0.1 or pos[-1, 2] < 0.25
     if speed_end < REST_SPEED and (clauses or len(pos) > 1 and np.linalg.norm(vel[0]) > REST_SPEED):
         near = _nearest(i, pos[-1], truth["obj_position"][end - 1], objs)
-        clauses.append(g.pick(["comes to rest", "settles", "stops"]) + (f" beside the {near}" if near else ""))
+        clauses.append(
+            g.pick(["comes to rest", "settles", "stops"]) + (f" beside the {near}" if near else "")
+        )
     elif speed_end >= REST_SPEED and on_floor and not clauses:
-        clauses.append(g.pick(["rolls across the floor", "moves along the floor", "slides across the floor"]))
+        clauses.append(
+            g.pick(["rolls across the floor", "moves along the floor", "slides across the floor"])
+        )
     elif speed_end < REST_SPEED and not clauses:
         clauses.append(g.pick(["sits still", "rests on the floor", "stays put"]))
     return clauses
@@ -153,19 +181,29 @@ def _event_clause(i: int, e: dict[str, Any], facts: dict[str, Any], g: Grammar) 
     objs, kind = facts["objects"], e["kind"]
     others = [o for o in e["objects"] if o != i]
     if kind == "collision":
-        return g.pick(["hits", "collides with", "crashes into"]) + f" the {short_name(objs[others[0]])}"
+        return (
+            g.pick(["hits", "collides with", "crashes into"])
+            + f" the {short_name(objs[others[0]])}"
+        )
     if kind == "bounce":
-        return g.pick(["hits", "bumps into"]) + " the " + _scenery_words(e["detail"]["surface"], facts)
+        return (
+            g.pick(["hits", "bumps into"]) + " the " + _scenery_words(e["detail"]["surface"], facts)
+        )
     if kind == "contact":
         if objs[i].get("agent"):
             return g.pick(["pushes", "shoves", "bumps"]) + f" the {short_name(objs[others[0]])}"
         return g.pick(["is pushed by", "gets shoved by"]) + f" the {short_name(objs[others[0]])}"
     if kind == "occlusion_start":
-        return (g.pick(["disappears behind", "passes behind", "is hidden by"]) + " the "
-                + _scenery_words(e["detail"].get("by", ""), facts))
-    phrases = {"occlusion_end": ["reappears", "comes back out", "emerges again"],
-               "exit_view": ["leaves the view", "goes out of frame"],
-               "enter_view": ["comes back into view", "returns to the frame"]}
+        return (
+            g.pick(["disappears behind", "passes behind", "is hidden by"])
+            + " the "
+            + _scenery_words(e["detail"].get("by", ""), facts)
+        )
+    phrases = {
+        "occlusion_end": ["reappears", "comes back out", "emerges again"],
+        "exit_view": ["leaves the view", "goes out of frame"],
+        "enter_view": ["comes back into view", "returns to the frame"],
+    }
     return g.pick(phrases.get(kind, [kind.replace("_", " ")]))
 
 
@@ -191,44 +229,73 @@ def _nearest(i: int, p: np.ndarray, positions: np.ndarray, objs: list[dict[str, 
     return best
 
 
-def describe_span(facts: dict[str, Any], truth: dict[str, np.ndarray], events: list[dict[str, Any]],
-                  start: int, end: int, camera: str, g: Grammar) -> str:
+def describe_span(
+    facts: dict[str, Any],
+    truth: dict[str, np.ndarray],
+    events: list[dict[str, Any]],
+    start: int,
+    end: int,
+    camera: str,
+    g: Grammar,
+) -> str:
     """One caption for frames [start, end): a sentence per object, then the camera."""
     sentences = []
     for i, obj in enumerate(facts["objects"]):
         clauses = _motion_clauses(i, facts, truth, events, start, end, g)
         subject = object_phrase(obj, g)
         sentences.append(subject[0].upper() + subject[1:] + " " + join(clauses) + ".")
-    cam = g.pick([f"The camera {camera}.", "The view is fixed." if camera == "is still" else f"The camera {camera}."])
+    cam = g.pick(
+        [
+            f"The camera {camera}.",
+            "The view is fixed." if camera == "is still" else f"The camera {camera}.",
+        ]
+    )
     return " ".join(sentences + [cam])
 
 
-def describe_episode(record: dict[str, Any], facts: dict[str, Any], seed: int,
-                     window: int = WINDOW) -> Captions:
+def describe_episode(
+    record: dict[str, Any], facts: dict[str, Any], seed: int, window: int = WINDOW
+) -> Captions:
     """Long caption, short prompt and per-window captions of a recorded physics episode."""
     truth, events = record["truth"], record["events"]
     length = len(record["frames"])
     extr = truth["extrinsics"]
-    long = describe_span(facts, truth, events, 0, length, camera_motion(extr), Grammar(seed, "long"))
+    long = describe_span(
+        facts, truth, events, 0, length, camera_motion(extr), Grammar(seed, "long")
+    )
     windows = []
     for start, end in windows_of(length, window):
-        text = describe_span(facts, truth, events, start, end, camera_motion(extr[start:end]),
-                             Grammar(seed, f"w{start}"))
+        text = describe_span(
+            facts,
+            truth,
+            events,
+            start,
+            end,
+            camera_motion(extr[start:end]),
+            Grammar(seed, f"w{start}"),
+        )
         windows.append({"start": start, "end": end, "text": text})
-    return Captions(long=long, prompt=_prompt(facts, events, Grammar(seed, "prompt")), windows=windows)
+    return Captions(
+        long=long, prompt=_prompt(facts, events, Grammar(seed, "prompt")), windows=windows
+    )
 
 
 def _prompt(facts: dict[str, Any], events: list[dict[str, Any]], g: Grammar) -> str:
     """A few words a user would type for this scene."""
     objs = facts["objects"]
     main = short_name(objs[0]) if objs else "scene"
-    verbs = {"bounce": ["bouncing", "falling and bouncing"], "collide": ["colliding", "crashing together"],
-             "occlude": ["rolling behind a wall", "passing behind a wall"],
-             "orbit": ["camera orbiting objects", "orbiting around objects"],
-             "push": ["pushing objects", "puck pushing blocks"]}
+    verbs = {
+        "bounce": ["bouncing", "falling and bouncing"],
+        "collide": ["colliding", "crashing together"],
+        "occlude": ["rolling behind a wall", "passing behind a wall"],
+        "orbit": ["camera orbiting objects", "orbiting around objects"],
+        "push": ["pushing objects", "puck pushing blocks"],
+    }
     verb = g.pick(verbs.get(facts["scenario"], ["moving"]))
     if facts["scenario"] in ("orbit", "push"):
         return verb
     others = len(objs) - 1
-    subject = main if others == 0 else f"{main} and {others} other object{'s' if others > 1 else ''}"
+    subject = (
+        main if others == 0 else f"{main} and {others} other object{'s' if others > 1 else ''}"
+    )
     return f"{subject} {verb}"

@@ -60,13 +60,19 @@ def _stack_truth(truths: list[FrameTruth]) -> dict[str, np.ndarray]:
     """Per-frame FrameTruth list -> Episode.truth arrays, each (T, ...)."""
     first = truths[0]
     out: dict[str, np.ndarray] = {}
-    for key, dtype in (("extrinsics", np.float32), ("intrinsics", np.float32),
-                       ("depth", np.float32), ("instance", np.int16)):
+    for key, dtype in (
+        ("extrinsics", np.float32),
+        ("intrinsics", np.float32),
+        ("depth", np.float32),
+        ("instance", np.int16),
+    ):
         if getattr(first, key) is not None:
             out[key] = np.stack([getattr(t, key) for t in truths]).astype(dtype)
     if first.objects is not None:
         for key in ("position", "velocity", "visible", "centroid", "bbox"):
-            out[f"obj_{key}"] = np.stack([getattr(t.objects, key) for t in truths]).astype(np.float32)
+            out[f"obj_{key}"] = np.stack([getattr(t.objects, key) for t in truths]).astype(
+                np.float32
+            )
     for key in first.extras:
         out[EXTRA_PREFIX + key] = np.stack([np.asarray(t.extras[key]) for t in truths])
     return out
@@ -95,15 +101,34 @@ def collect_episode(env: Any, seed: int, steps: int, policy: str, env_cfg: EnvCo
         if term or trunc:
             break
     objects = [o.to_dict() for o in base.object_table()]
-    meta = {"env_id": env_cfg.id, "env_config": asdict(env_cfg), "seed": seed,
-            "fps": env.metadata.get("render_fps", 15), "policy": policy,
-            "schema_version": SCHEMA_VERSION, "action_codec": codec.describe()}
-    episode = Episode(frames=np.stack(frames).astype(np.uint8), actions=np.stack(actions).astype(np.float32),
-                      raw_actions=raw, rewards=np.asarray(rewards, np.float32),
-                      terminated=np.asarray(terminated, bool), truth=_stack_truth(truths),
-                      objects=objects, events=events, meta=meta)
-    record = {"frames": episode.frames, "actions": episode.actions, "truth": episode.truth,
-              "objects": objects, "events": events, "meta": meta}
+    meta = {
+        "env_id": env_cfg.id,
+        "env_config": asdict(env_cfg),
+        "seed": seed,
+        "fps": env.metadata.get("render_fps", 15),
+        "policy": policy,
+        "schema_version": SCHEMA_VERSION,
+        "action_codec": codec.describe(),
+    }
+    episode = Episode(
+        frames=np.stack(frames).astype(np.uint8),
+        actions=np.stack(actions).astype(np.float32),
+        raw_actions=raw,
+        rewards=np.asarray(rewards, np.float32),
+        terminated=np.asarray(terminated, bool),
+        truth=_stack_truth(truths),
+        objects=objects,
+        events=events,
+        meta=meta,
+    )
+    record = {
+        "frames": episode.frames,
+        "actions": episode.actions,
+        "truth": episode.truth,
+        "objects": objects,
+        "events": events,
+        "meta": meta,
+    }
     captions: Captions = base.caption(record)
     episode.captions = captions.to_dict()
     return episode
@@ -148,13 +173,24 @@ class RolloutSummary:
         return self.frames / max(self.seconds, 1e-9)
 
 
-def rollout(env: EnvConfig, out: str, episodes: int, steps: int, seed: int = 0, workers: int = 1,
-            shard: str = "0/1", policy: str = "random", progress: bool = True) -> RolloutSummary:
+def rollout(
+    env: EnvConfig,
+    out: str,
+    episodes: int,
+    steps: int,
+    seed: int = 0,
+    workers: int = 1,
+    shard: str = "0/1",
+    policy: str = "random",
+    progress: bool = True,
+) -> RolloutSummary:
     """Fill store `out` with episodes 0..episodes-1 of this shard, skipping finished ones."""
     if policy not in POLICIES:
         raise ValueError(f"policy={policy!r}; choose one of {', '.join(POLICIES)}")
     if steps < 1 or episodes < 0 or workers < 1:
-        raise ValueError(f"need steps >= 1, episodes >= 0, workers >= 1 (got {steps}, {episodes}, {workers})")
+        raise ValueError(
+            f"need steps >= 1, episodes >= 0, workers >= 1 (got {steps}, {episodes}, {workers})"
+        )
     shard_i, shard_n = parse_shard(shard)
     make_env(env).close()  # fail fast, in this process, on a bad env id or kwargs
     store = EpisodeStore(out, create=True)
@@ -164,8 +200,13 @@ def rollout(env: EnvConfig, out: str, episodes: int, steps: int, seed: int = 0, 
     todo = [k for k in mine if episode_name(k) not in done]
     job = RolloutJob(env=env, out=str(out), steps=steps, seed=seed, policy=policy)
     start, frames = time.perf_counter(), 0
-    bar = tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"rollout {env.id}",
-               unit="ep", disable=not progress)
+    bar = tqdm(
+        total=len(mine),
+        initial=len(mine) - len(todo),
+        desc=f"rollout {env.id}",
+        unit="ep",
+        disable=not progress,
+    )
     with bar:
         if workers == 1 or len(todo) <= 1:
             _init_worker(job, in_child=False)
@@ -182,5 +223,9 @@ def rollout(env: EnvConfig, out: str, episodes: int, steps: int, seed: int = 0, 
             pool.close()
             pool.join()
     _WORKER.clear()
-    return RolloutSummary(written=len(todo), skipped=len(mine) - len(todo), frames=frames,
-                          seconds=time.perf_counter() - start)
+    return RolloutSummary(
+        written=len(todo),
+        skipped=len(mine) - len(todo),
+        frames=frames,
+        seconds=time.perf_counter() - start,
+    )

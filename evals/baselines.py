@@ -25,11 +25,15 @@ class GroundTruthReplay:
 
     def reveal(self, cases: list, start: int, horizon: int) -> None:
         """Remember frames [start, start + horizon) of each case's replayed video."""
-        self._future = to_model_frames(np.stack([self.frames(c)[start:start + horizon] for c in cases]))
+        self._future = to_model_frames(
+            np.stack([self.frames(c)[start : start + horizon] for c in cases])
+        )
 
     def predict(self, context, actions, prompts, horizon):
         if self._future is None or self._future.shape[:2] != (context.shape[0], horizon):
-            raise RuntimeError(f"{type(self).__name__}.predict needs reveal(cases, start, horizon) first")
+            raise RuntimeError(
+                f"{type(self).__name__}.predict needs reveal(cases, start, horizon) first"
+            )
         return self._future.to(context.device)
 
 
@@ -45,7 +49,9 @@ class LinearExtrapolation:
 
     def predict(self, context, actions, prompts, horizon):
         last, step = context[:, -1:], context[:, -1:] - context[:, -2:-1]
-        k = torch.arange(1, horizon + 1, device=context.device, dtype=context.dtype).view(1, -1, 1, 1, 1)
+        k = torch.arange(1, horizon + 1, device=context.device, dtype=context.dtype).view(
+            1, -1, 1, 1, 1
+        )
         return (last + k * step).clamp(-1, 1)  # (B, horizon, C, H, W)
 
 
@@ -57,11 +63,17 @@ class UniformNoise:
 
     def predict(self, context, actions, prompts, horizon):
         b, _, c, h, w = context.shape
-        return (torch.rand((b, horizon, c, h, w), generator=self.generator) * 2 - 1).to(context.device)
+        return (torch.rand((b, horizon, c, h, w), generator=self.generator) * 2 - 1).to(
+            context.device
+        )
 
 
-BASELINES = {"ground_truth": GroundTruthReplay, "copy_last": CopyLastFrame, "linear": LinearExtrapolation,
-             "noise": UniformNoise}
+BASELINES = {
+    "ground_truth": GroundTruthReplay,
+    "copy_last": CopyLastFrame,
+    "linear": LinearExtrapolation,
+    "noise": UniformNoise,
+}
 
 
 def make_baseline(name: str, seed: int = 0):

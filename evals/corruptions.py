@@ -7,7 +7,7 @@ gravity is re-simulated from the same seed and actions with the env's `gravity` 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
@@ -26,7 +26,7 @@ def onset(case: Case) -> int:
 
 def main_object(case: Case) -> int:
     """Id of the object with the most true pixels in the horizon (so the edit is visible)."""
-    inst = case.truth["instance"][case.context:]
+    inst = case.truth["instance"][case.context :]
     ids = [o["id"] for o in case.objects]
     return max(ids, key=lambda i: int((inst == i).sum()))
 
@@ -43,7 +43,9 @@ def shift(a: np.ndarray, dy: int, dx: int, fill) -> np.ndarray:
     """Translate a 2D (or 2D x channels) array by (dy, dx) without wrap-around."""
     out = np.full_like(a, fill)
     h, w = a.shape[:2]
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = a[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = a[
+        max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
+    ]
     return out
 
 
@@ -63,7 +65,7 @@ def _offset(case: Case) -> tuple[int, int]:
 def frozen(case: Case) -> np.ndarray:
     """The video stalls: every frame from the onset repeats the frame before it."""
     frames = case.frames.copy()
-    frames[onset(case):] = frames[onset(case) - 1]
+    frames[onset(case) :] = frames[onset(case) - 1]
     return frames
 
 
@@ -76,6 +78,7 @@ def teleport(case: Case) -> np.ndarray:
         moved = shift(mask, dy, dx, False)
         out[moved] = shift(frame, dy, dx, 0)[moved]
         return out
+
     return _object_edit(case, edit)
 
 
@@ -93,22 +96,25 @@ def spawn(case: Case) -> np.ndarray:
         moved = shift(mask, dy, dx, False)
         out[moved] = shift(frame, dy, dx, 0)[moved]
         return out
+
     return _object_edit(case, edit)
 
 
 def reversed_time(case: Case) -> np.ndarray:
     """The horizon plays backwards."""
     frames = case.frames.copy()
-    frames[case.context:] = case.frames[case.context:][::-1]
+    frames[case.context :] = case.frames[case.context :][::-1]
     return frames
 
 
 def colour_change(case: Case) -> np.ndarray:
     """The main object's colour channels rotate (red -> green -> blue) at the onset."""
+
     def edit(frame, mask):
         out = frame.copy()
         out[mask] = frame[mask][:, [2, 0, 1]]
         return out
+
     return _object_edit(case, edit)
 
 
@@ -118,14 +124,24 @@ def camera_drift(case: Case) -> np.ndarray:
     w = frames.shape[2]
     for i, t in enumerate(range(case.context, frames.shape[0])):
         dx = round((i + 1) * max(w / 32, 1))
-        frames[t] = np.concatenate([np.repeat(case.frames[t][:, :1], dx, 1), case.frames[t][:, :w - dx]], 1) \
-            if dx < w else np.repeat(case.frames[t][:, :1], w, 1)
+        frames[t] = (
+            np.concatenate(
+                [np.repeat(case.frames[t][:, :1], dx, 1), case.frames[t][:, : w - dx]], 1
+            )
+            if dx < w
+            else np.repeat(case.frames[t][:, :1], w, 1)
+        )
     return frames
 
 
 CORRUPTIONS: dict[str, Callable[[Case], np.ndarray]] = {
-    "frozen": frozen, "teleport": teleport, "vanish": vanish, "spawn": spawn, "reversed": reversed_time,
-    "colour": colour_change, "camera_drift": camera_drift,
+    "frozen": frozen,
+    "teleport": teleport,
+    "vanish": vanish,
+    "spawn": spawn,
+    "reversed": reversed_time,
+    "colour": colour_change,
+    "camera_drift": camera_drift,
 }
 RESIMULATED = ("gravity",)
 ALL_CORRUPTIONS = (*CORRUPTIONS, *RESIMULATED)
@@ -137,9 +153,13 @@ class CorruptedReplay(GroundTruthReplay):
     def __init__(self, name: str, scenario: ScenarioConfig | None = None):
         super().__init__()
         if name not in ALL_CORRUPTIONS:
-            raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL_CORRUPTIONS)}")
+            raise ValueError(
+                f"unknown corruption {name!r}; choose from {', '.join(ALL_CORRUPTIONS)}"
+            )
         if name in RESIMULATED and scenario is None:
-            raise ValueError(f"corruption {name!r} re-simulates the scenario; pass its ScenarioConfig")
+            raise ValueError(
+                f"corruption {name!r} re-simulates the scenario; pass its ScenarioConfig"
+            )
         self.name, self.scenario = name, scenario
         self._altered: dict[str, np.ndarray] = {}
         self._done: dict[str, np.ndarray] = {}  # teacher forcing reveals each case once per step
@@ -156,5 +176,5 @@ class CorruptedReplay(GroundTruthReplay):
             g = float(self.scenario.env.kwargs.get("gravity", DEFAULT_GRAVITY)) * GRAVITY_FACTOR
             self._altered = {c.name: c.frames for c in resimulated(self.scenario, gravity=g)}
         frames = case.frames.copy()
-        frames[case.context:] = self._altered[case.name][case.context:]
+        frames[case.context :] = self._altered[case.name][case.context :]
         return frames

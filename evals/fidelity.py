@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 
-from evals.generate import teacher_forced
 from evals.corruptions import ALL_CORRUPTIONS
+from evals.generate import teacher_forced
 from evals.suite import SuiteContext, average
 
 NAME = "fidelity"
@@ -39,11 +42,16 @@ def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
     forced = teacher_forced(model, cases, ctx.batch_size, ctx.device)
     per_case = []
     for case, pred, tf in zip(cases, preds, forced):
-        ar, one = frame_scores(pred, case.future, ctx.lpips), frame_scores(tf, case.future, ctx.lpips)
+        ar, one = (
+            frame_scores(pred, case.future, ctx.lpips),
+            frame_scores(tf, case.future, ctx.lpips),
+        )
         metrics = {k: float(v.mean()) for k, v in ar.items()}
         metrics.update({f"{k}_teacher_forced": float(v.mean()) for k, v in one.items()})
-        curves = {**{k: v.tolist() for k, v in ar.items()},
-                  **{f"{k}_teacher_forced": v.tolist() for k, v in one.items()}}
+        curves = {
+            **{k: v.tolist() for k, v in ar.items()},
+            **{f"{k}_teacher_forced": v.tolist() for k, v in one.items()},
+        }
         per_case.append({"metrics": metrics, "curves": curves})
     out = average(per_case)
     if ctx.lpips is None:

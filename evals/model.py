@@ -15,8 +15,9 @@ BASELINE_PREFIX = "baseline:"
 class VideoModel(Protocol):
     """Maps (context frames, actions, prompts) to future frames; same contract as DiTPredictor."""
 
-    def predict(self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str],
-                horizon: int) -> torch.Tensor:
+    def predict(
+        self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
+    ) -> torch.Tensor:
         """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A) -> (B, horizon, C, H, W)."""
         ...
 
@@ -27,12 +28,14 @@ def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> Vid
     if spec.startswith(BASELINE_PREFIX):
         from evals.baselines import make_baseline
 
-        return make_baseline(spec[len(BASELINE_PREFIX):], seed=seed)
+        return make_baseline(spec[len(BASELINE_PREFIX) :], seed=seed)
     from pathlib import Path
 
     if not Path(spec).exists():
-        raise FileNotFoundError(f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
-                                "(ground_truth, copy_last, linear, noise)")
+        raise FileNotFoundError(
+            f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
+            "(ground_truth, copy_last, linear, noise)"
+        )
     from worldsim.predictor import DiTPredictor
 
     return DiTPredictor.from_checkpoint(spec, device=device, **sampling)

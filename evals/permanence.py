@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from evals.segment import reader_for
 from evals.corruptions import ALL_CORRUPTIONS
+from evals.segment import reader_for
 from evals.suite import SuiteContext, average, nanmean
 
 NAME = "permanence"
@@ -21,7 +21,9 @@ HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # every corruption moves, hides, adds or recolours an object mask
 MIN_AREA = 3  # pixels: smaller readings count as "not there"
 DISAPPEAR_FRACTION = 0.25  # generated area below this fraction of the true area = disappeared
-NEAR = 2  # pixels of dilation around the true mask inside which generated pixels are "the same object"
+NEAR = (
+    2  # pixels of dilation around the true mask inside which generated pixels are "the same object"
+)
 
 
 def score_case(case, pred: np.ndarray) -> dict:
@@ -31,30 +33,43 @@ def score_case(case, pred: np.ndarray) -> dict:
     ref, gen = ref_all[ctx:], reader.masks(pred)
     area_ref, area_gen = ref.sum((2, 3)), gen.sum((2, 3))  # (horizon, N)
     inter, union = (ref & gen).sum((2, 3)), (ref | gen).sum((2, 3))
-    iou = np.where(union > 0, inter / np.maximum(union, 1), np.nan)  # (horizon, N), NaN: neither shows it
+    iou = np.where(
+        union > 0, inter / np.maximum(union, 1), np.nan
+    )  # (horizon, N), NaN: neither shows it
     present = area_ref >= MIN_AREA
-    hidden_before = np.maximum.accumulate(ref_all.sum((2, 3)) < MIN_AREA, axis=0)[ctx - 1:-1]  # (horizon, N)
+    hidden_before = np.maximum.accumulate(ref_all.sum((2, 3)) < MIN_AREA, axis=0)[
+        ctx - 1 : -1
+    ]  # (horizon, N)
     back = present & hidden_before
     near = ndimage.binary_dilation(ref, np.ones((1, 1, 2 * NEAR + 1, 2 * NEAR + 1), bool))
     stray = (gen & ~near).sum((2, 3)) >= MIN_AREA
     disappeared = present & (area_gen < DISAPPEAR_FRACTION * area_ref)
     appeared = (~present & (area_gen >= MIN_AREA)) | (present & stray)
-    true_mask = case.truth["instance"][ctx:, None] == np.array([o["id"] for o in case.objects])[None, :, None, None]
+    true_mask = (
+        case.truth["instance"][ctx:, None]
+        == np.array([o["id"] for o in case.objects])[None, :, None, None]
+    )
     colour_err = []
     for t, n in zip(*np.nonzero(true_mask.any((2, 3)))):
         m = true_mask[t, n]
         colour_err.append(np.abs(pred[t][m].mean(0) - case.future[t][m].mean(0)).mean() / 255)
-    return {"metrics": {"iou": float(nanmean(iou)),
-                        "reappearance_iou": float(nanmean(iou[back])),
-                        "colour_match": 1 - float(nanmean(colour_err)),
-                        "disappearance_rate": float(disappeared.sum() / max(present.sum(), 1)),
-                        "appearance_rate": float(appeared.mean()),
-                        "reappearances": float(back.sum())},
-            "curves": {"iou": nanmean(iou, axis=1).tolist()}}
+    return {
+        "metrics": {
+            "iou": float(nanmean(iou)),
+            "reappearance_iou": float(nanmean(iou[back])),
+            "colour_match": 1 - float(nanmean(colour_err)),
+            "disappearance_rate": float(disappeared.sum() / max(present.sum(), 1)),
+            "appearance_rate": float(appeared.mean()),
+            "reappearances": float(back.sum()),
+        },
+        "curves": {"iou": nanmean(iou, axis=1).tolist()},
+    }
 
 
 def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
     """Average of `score_case` over cases (needs instance truth to calibrate the colour reader)."""
     if "instance" not in cases[0].truth:
-        raise ValueError(f"permanence needs truth 'instance', absent from env {cases[0].meta.get('env_id')}")
+        raise ValueError(
+            f"permanence needs truth 'instance', absent from env {cases[0].meta.get('env_id')}"
+        )
     return average([score_case(c, p) for c, p in zip(cases, preds)])

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from evals.segment import largest_component, reader_for
 from evals.corruptions import ALL_CORRUPTIONS
+from evals.segment import largest_component, reader_for
 from evals.suite import SuiteContext, average, nanmean
 
 NAME = "physics"
@@ -37,8 +37,11 @@ def tracks(masks: np.ndarray) -> np.ndarray:
 
 def gravity(y: np.ndarray, bounce_frames: set[int]) -> float:
     """Median second difference of an image-y track (px/frame^2) away from bounces; NaN if too short."""
-    acc = [y[t + 1] - 2 * y[t] + y[t - 1] for t in range(1, len(y) - 1)
-           if not bounce_frames & {t - 1, t, t + 1} and np.isfinite(y[t - 1:t + 2]).all()]
+    acc = [
+        y[t + 1] - 2 * y[t] + y[t - 1]
+        for t in range(1, len(y) - 1)
+        if not bounce_frames & {t - 1, t, t + 1} and np.isfinite(y[t - 1 : t + 2]).all()
+    ]
     return float(np.median(acc)) if len(acc) >= 2 else float("nan")
 
 
@@ -50,7 +53,7 @@ def bounces(y: np.ndarray) -> list[int]:
 
 def motion_masks(video: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) uint8 -> (T - 1, H, W) bool: pixels that changed since the previous frame."""
-    return (np.abs(np.diff(video.astype(np.int16), axis=0)).max(-1) > MOTION_THRESHOLD)
+    return np.abs(np.diff(video.astype(np.int16), axis=0)).max(-1) > MOTION_THRESHOLD
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -61,13 +64,18 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def score_case(case, pred: np.ndarray) -> dict:
     """Track score, track error, gravity error, bounce timing and motion-mask IoUs for one case."""
     reader, ctx = reader_for(case), case.context
-    ref_video = case.frames[ctx - 1:]  # last context frame first, for velocities at the first step
-    gen_video = np.concatenate([case.frames[ctx - 1:ctx], pred])
-    ref_tr, gen_tr = tracks(reader.masks(ref_video)), tracks(reader.masks(gen_video))  # (1 + horizon, N, 2)
+    ref_video = case.frames[ctx - 1 :]  # last context frame first, for velocities at the first step
+    gen_video = np.concatenate([case.frames[ctx - 1 : ctx], pred])
+    ref_tr, gen_tr = (
+        tracks(reader.masks(ref_video)),
+        tracks(reader.masks(gen_video)),
+    )  # (1 + horizon, N, 2)
     diag = float(np.hypot(*case.frames.shape[1:3]))
     dist = np.linalg.norm(ref_tr - gen_tr, axis=-1)[1:]  # (horizon, N)
     ref_on, gen_on = np.isfinite(ref_tr[1:, :, 0]), np.isfinite(gen_tr[1:, :, 0])
-    step = np.where(ref_on & gen_on, np.exp(-np.nan_to_num(dist, nan=np.inf) / (TRACK_SCALE * diag)), 0.0)
+    step = np.where(
+        ref_on & gen_on, np.exp(-np.nan_to_num(dist, nan=np.inf) / (TRACK_SCALE * diag)), 0.0
+    )
     step = np.where(ref_on | gen_on, step, np.nan)  # neither sees the object: not scored
     g_err, timing, hits, n_ref, n_gen = [], [], 0, 0, 0
     for n in range(ref_tr.shape[1]):
@@ -83,19 +91,25 @@ def score_case(case, pred: np.ndarray) -> dict:
         n_ref, n_gen = n_ref + len(b_ref), n_gen + len(b_gen)
     m_ref, m_gen = motion_masks(ref_video), motion_masks(gen_video)  # (horizon, H, W)
     st_iou = float(nanmean([_iou(a, b) for a, b in zip(m_ref, m_gen)]))
-    return {"metrics": {"physics_score": (float(nanmean(step)) + np.nan_to_num(st_iou)) / 2,
-                        "track_score": float(nanmean(step)),
-                        "track_error_px": float(nanmean(np.where(ref_on & gen_on, dist, np.nan))),
-                        "gravity_rel_error": float(nanmean(g_err)),
-                        "bounce_timing_error": float(nanmean(timing)),
-                        "bounce_f1": 2 * hits / (n_ref + n_gen) if n_ref + n_gen else float("nan"),
-                        "spatial_iou": _iou(m_ref.any(0), m_gen.any(0)),
-                        "spatiotemporal_iou": st_iou},
-            "curves": {"track_score": nanmean(step, axis=1).tolist()}}
+    return {
+        "metrics": {
+            "physics_score": (float(nanmean(step)) + np.nan_to_num(st_iou)) / 2,
+            "track_score": float(nanmean(step)),
+            "track_error_px": float(nanmean(np.where(ref_on & gen_on, dist, np.nan))),
+            "gravity_rel_error": float(nanmean(g_err)),
+            "bounce_timing_error": float(nanmean(timing)),
+            "bounce_f1": 2 * hits / (n_ref + n_gen) if n_ref + n_gen else float("nan"),
+            "spatial_iou": _iou(m_ref.any(0), m_gen.any(0)),
+            "spatiotemporal_iou": st_iou,
+        },
+        "curves": {"track_score": nanmean(step, axis=1).tolist()},
+    }
 
 
 def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
     """Average of `score_case` over cases (needs instance truth to calibrate the colour reader)."""
     if "instance" not in cases[0].truth:
-        raise ValueError(f"physics needs truth 'instance', absent from env {cases[0].meta.get('env_id')}")
+        raise ValueError(
+            f"physics needs truth 'instance', absent from env {cases[0].meta.get('env_id')}"
+        )
     return average([score_case(c, p) for c, p in zip(cases, preds)])

@@ -7,11 +7,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"]
+COLOURS = [
+    "#d62728",
+    "#1f77b4",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+]
 
 
-def svg_plot(curves: dict[str, list[float | None]], title: str, width: int = 420, height: int = 240) -> str:
+def svg_plot(
+    curves: dict[str, list[float | None]], title: str, width: int = 420, height: int = 240
+) -> str:
     """Line plot of per-horizon curves (one line per row) as an inline SVG string."""
     pad_l, pad_r, pad_t, pad_b = 48, 110, 22, 28
     values = [v for c in curves.values() for v in c if v is not None]
@@ -22,23 +38,29 @@ def svg_plot(curves: dict[str, list[float | None]], title: str, width: int = 420
     n = max(len(c) for c in curves.values())
     x = lambda i: pad_l + (width - pad_l - pad_r) * (i / max(n - 1, 1))  # noqa: E731
     y = lambda v: pad_t + (height - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" class="plot">',
-             f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
-             f'<text x="{pad_l}" y="15" font-size="12">{html.escape(title)}</text>',
-             f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" stroke="black"/>',
-             f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="black"/>',
-             f'<text x="{pad_l - 4}" y="{y(hi) + 4}" font-size="10" text-anchor="end">{hi:.3g}</text>',
-             f'<text x="{pad_l - 4}" y="{y(lo) + 4}" font-size="10" text-anchor="end">{lo:.3g}</text>',
-             f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" text-anchor="middle">'
-             f'horizon step (1..{n})</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" class="plot">',
+        f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
+        f'<text x="{pad_l}" y="15" font-size="12">{html.escape(title)}</text>',
+        f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" stroke="black"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="black"/>',
+        f'<text x="{pad_l - 4}" y="{y(hi) + 4}" font-size="10" text-anchor="end">{hi:.3g}</text>',
+        f'<text x="{pad_l - 4}" y="{y(lo) + 4}" font-size="10" text-anchor="end">{lo:.3g}</text>',
+        f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" text-anchor="middle">'
+        f"horizon step (1..{n})</text>",
+    ]
     for k, (name, curve) in enumerate(curves.items()):
         colour = COLOURS[k % len(COLOURS)]
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(curve) if v is not None)
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
         ly = pad_t + 12 * k
-        parts.append(f'<line x1="{width - pad_r + 6}" y1="{ly}" x2="{width - pad_r + 20}" y2="{ly}" '
-                     f'stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{html.escape(name)}</text>')
+        parts.append(
+            f'<line x1="{width - pad_r + 6}" y1="{ly}" x2="{width - pad_r + 20}" y2="{ly}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{html.escape(name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -52,42 +74,71 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
-    body = [f"<h1>worldsim eval: {html.escape(report['model'])}</h1>",
-            f"<p>env <code>{html.escape(report['scenario']['env']['id'])}</code>, "
-            f"{report['scenario']['cases']} held-out cases (seeds from {report['scenario']['seed']}), "
-            f"context {report['scenario']['context']}, horizon {report['scenario']['horizon']}.</p>",
-            "<h2>Summary (primary metric per suite)</h2><table><tr><th>row</th>"
-            + "".join(f"<th>{html.escape(s)}<br><small>{html.escape(r['primary'])} "
-                      f"{'&uarr;' if r['higher_is_better'] else '&darr;'}</small></th>"
-                      for s, r in report["suites"].items()) + "</tr>"]
+    body = [
+        f"<h1>worldsim eval: {html.escape(report['model'])}</h1>",
+        f"<p>env <code>{html.escape(report['scenario']['env']['id'])}</code>, "
+        f"{report['scenario']['cases']} held-out cases (seeds from {report['scenario']['seed']}), "
+        f"context {report['scenario']['context']}, horizon {report['scenario']['horizon']}.</p>",
+        "<h2>Summary (primary metric per suite)</h2><table><tr><th>row</th>"
+        + "".join(
+            f"<th>{html.escape(s)}<br><small>{html.escape(r['primary'])} "
+            f"{'&uarr;' if r['higher_is_better'] else '&darr;'}</small></th>"
+            for s, r in report["suites"].items()
+        )
+        + "</tr>",
+    ]
     rows = list(next(iter(report["suites"].values()))["rows"]) if report["suites"] else []
     for row in rows:
-        cells = "".join(f"<td>{_fmt(r['rows'][row]['metrics'].get(r['primary']))}</td>"
-                        for r in report["suites"].values())
+        cells = "".join(
+            f"<td>{_fmt(r['rows'][row]['metrics'].get(r['primary']))}</td>"
+            for r in report["suites"].values()
+        )
         body.append(f"<tr><td><b>{html.escape(row)}</b></td>{cells}</tr>")
-    body.append("</table><p>Baseline ranking noise &lt; copy_last &le; ground_truth: "
-                + ", ".join(f"{html.escape(s)} {'OK' if r.get('ranking_ok') else 'VIOLATED'}"
-                            for s, r in report["suites"].items()) + "</p>")
+    body.append(
+        "</table><p>Baseline ranking noise &lt; copy_last &le; ground_truth: "
+        + ", ".join(
+            f"{html.escape(s)} {'OK' if r.get('ranking_ok') else 'VIOLATED'}"
+            for s, r in report["suites"].items()
+        )
+        + "</p>"
+    )
     if report.get("videos"):
         body.append("<h2>Videos</h2><p>" + html.escape(report["videos_legend"]) + "</p>")
-        body.extend(f'<figure><img src="{html.escape(v)}" class="video"><figcaption>{html.escape(v)}'
-                    f"</figcaption></figure>" for v in report["videos"])
+        body.extend(
+            f'<figure><img src="{html.escape(v)}" class="video"><figcaption>{html.escape(v)}'
+            f"</figcaption></figure>"
+            for v in report["videos"]
+        )
     for suite, res in report["suites"].items():
         metrics = list(next(iter(res["rows"].values()))["metrics"])
-        body.append(f"<h2>{html.escape(suite)}</h2><table><tr><th>row</th>"
-                    + "".join(f"<th>{html.escape(m)}</th>" for m in metrics) + "</tr>")
+        body.append(
+            f"<h2>{html.escape(suite)}</h2><table><tr><th>row</th>"
+            + "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
+            + "</tr>"
+        )
         for row, r in res["rows"].items():
-            body.append(f"<tr><td>{html.escape(row)}</td>"
-                        + "".join(f"<td>{_fmt(r['metrics'][m])}</td>" for m in metrics) + "</tr>")
+            body.append(
+                f"<tr><td>{html.escape(row)}</td>"
+                + "".join(f"<td>{_fmt(r['metrics'][m])}</td>" for m in metrics)
+                + "</tr>"
+            )
         body.append("</table>")
         body.extend(f"<p><i>{html.escape(n)}</i></p>" for n in res.get("notes", []))
         curve_names = list(next(iter(res["rows"].values()))["curves"])
-        body.extend(svg_plot({row: r["curves"][c] for row, r in res["rows"].items()}, f"{suite}: {c} vs horizon")
-                    for c in curve_names)
-    style = ("body{font-family:sans-serif;margin:20px}table{border-collapse:collapse;margin:8px 0}"
-             "td,th{border:1px solid #bbb;padding:2px 6px;font-size:12px}.video{image-rendering:pixelated;"
-             "width:min(100%,960px)}.plot{margin:4px}figure{margin:6px 0}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>worldsim eval</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+        body.extend(
+            svg_plot(
+                {row: r["curves"][c] for row, r in res["rows"].items()}, f"{suite}: {c} vs horizon"
+            )
+            for c in curve_names
+        )
+    style = (
+        "body{font-family:sans-serif;margin:20px}table{border-collapse:collapse;margin:8px 0}"
+        "td,th{border:1px solid #bbb;padding:2px 6px;font-size:12px}.video{image-rendering:pixelated;"
+        "width:min(100%,960px)}.plot{margin:4px}figure{margin:6px 0}"
+    )
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>worldsim eval</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
+    )
     (out / "report.html").write_text(page)
     return out / "report.json", out / "report.html"

@@ -44,7 +44,7 @@ class Case:
 
     @property
     def future(self) -> np.ndarray:
-        return self.frames[self.context:]  # (horizon, H, W, 3)
+        return self.frames[self.context :]  # (horizon, H, W, 3)
 
     @property
     def horizon(self) -> int:
@@ -53,8 +53,17 @@ class Case:
 
 def store_path(cfg: ScenarioConfig) -> Path:
     """Cache directory of a scenario set: one store per (env config, seeds, length, policy)."""
-    key = json.dumps({"env": asdict(cfg.env), "episodes": cfg.episodes, "steps": cfg.context + cfg.horizon,
-                      "seed": cfg.seed, "policy": cfg.policy}, sort_keys=True, default=str)
+    key = json.dumps(
+        {
+            "env": asdict(cfg.env),
+            "episodes": cfg.episodes,
+            "steps": cfg.context + cfg.horizon,
+            "seed": cfg.seed,
+            "policy": cfg.policy,
+        },
+        sort_keys=True,
+        default=str,
+    )
     short = cfg.env.id.split("/")[-1].replace("-", "_").lower()
     return Path(cfg.cache) / f"{short}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
@@ -68,7 +77,9 @@ def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
     if cfg.context < 2 or cfg.horizon < 2:
         raise ValueError(f"scenario context={cfg.context} horizon={cfg.horizon}; both must be >= 2")
     out = store_path(cfg)
-    rollout(cfg.env, str(out), cfg.episodes, steps, seed=cfg.seed, policy=cfg.policy, progress=progress)
+    rollout(
+        cfg.env, str(out), cfg.episodes, steps, seed=cfg.seed, policy=cfg.policy, progress=progress
+    )
     store = EpisodeStore(out)
     cases = []
     for name in store.names():
@@ -76,10 +87,23 @@ def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
         if ep.length != steps:
             continue  # terminated early: too short to score the whole horizon
         prompt = ep.captions.get("prompt") or ep.captions.get("long", "")
-        cases.append(Case(name=name, frames=ep.frames, actions=ep.actions, truth=ep.truth, objects=ep.objects,
-                          events=ep.events, prompt=prompt, context=cfg.context, meta=ep.meta))
+        cases.append(
+            Case(
+                name=name,
+                frames=ep.frames,
+                actions=ep.actions,
+                truth=ep.truth,
+                objects=ep.objects,
+                events=ep.events,
+                prompt=prompt,
+                context=cfg.context,
+                meta=ep.meta,
+            )
+        )
     if not cases:
-        raise ValueError(f"scenario set {out} has no episode of {steps} frames; lower context/horizon")
+        raise ValueError(
+            f"scenario set {out} has no episode of {steps} frames; lower context/horizon"
+        )
     return cases
 
 

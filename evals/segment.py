@@ -32,7 +32,9 @@ class ColourReader:
     tolerance: float = 0.08
 
     @classmethod
-    def fit(cls, frames: np.ndarray, instance: np.ndarray, ids: list[int], tolerance: float = 0.08) -> ColourReader:
+    def fit(
+        cls, frames: np.ndarray, instance: np.ndarray, ids: list[int], tolerance: float = 0.08
+    ) -> ColourReader:
         """Learn each object's chromaticity from true frames (T, H, W, 3) and instance maps (T, H, W)."""
         c, s = chroma(frames)
         colours = []
@@ -44,7 +46,9 @@ class ColourReader:
     def masks(self, frames: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) uint8 -> (T, N, H, W) bool, opened to drop isolated pixels."""
         c, s = chroma(frames)
-        dist = np.linalg.norm(c[:, None] - self.colours[None, :, None, None], axis=-1)  # (T, N, H, W)
+        dist = np.linalg.norm(
+            c[:, None] - self.colours[None, :, None, None], axis=-1
+        )  # (T, N, H, W)
         dist = np.where(np.isnan(dist), np.inf, dist)
         nearest = dist.argmin(1)
         out = np.zeros(dist.shape, bool)

@@ -15,7 +15,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import BACKGROUND_ID, BoxCodec, Captions, Event, FrameTruth, ObjectInfo, ObjectStates, WorldsimEnv
+from envs.base import (
+    BACKGROUND_ID,
+    BoxCodec,
+    Captions,
+    Event,
+    FrameTruth,
+    ObjectInfo,
+    ObjectStates,
+    WorldsimEnv,
+)
 
 ENV_ID = "worldsim/EvalToy-v0"
 PALETTE = [("red", (220, 40, 40)), ("blue", (40, 80, 230)), ("yellow", (230, 200, 30))]
@@ -43,10 +52,21 @@ class ToyWorldEnv(WorldsimEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
 
-    def __init__(self, width: int = 32, height: int = 32, render_mode: str = "rgb_array",
-                 balls: int = 2, gravity: float = -9.81, restitution: float = 0.85, orbit: float = 0.0,
-                 wall: bool = True, steer_speed: float = 5.0, radius: float = 0.45, half_size: float = 2.0,
-                 dt: float = 1 / 15):
+    def __init__(
+        self,
+        width: int = 32,
+        height: int = 32,
+        render_mode: str = "rgb_array",
+        balls: int = 2,
+        gravity: float = -9.81,
+        restitution: float = 0.85,
+        orbit: float = 0.0,
+        wall: bool = True,
+        steer_speed: float = 5.0,
+        radius: float = 0.45,
+        half_size: float = 2.0,
+        dt: float = 1 / 15,
+    ):
         if not 1 <= balls <= len(PALETTE):
             raise ValueError(f"balls={balls}; ToyWorldEnv supports 1..{len(PALETTE)}")
         self.width, self.height, self.render_mode = width, height, render_mode
@@ -65,8 +85,13 @@ class ToyWorldEnv(WorldsimEnv):
         super().reset(seed=seed)
         rng = self.np_random
         lim = self.half - self.radius
-        self.pos = np.column_stack([rng.uniform(-lim, lim, self.balls), rng.uniform(-lim, lim, self.balls),
-                                    rng.uniform(1.0, 2.5, self.balls)])
+        self.pos = np.column_stack(
+            [
+                rng.uniform(-lim, lim, self.balls),
+                rng.uniform(-lim, lim, self.balls),
+                rng.uniform(1.0, 2.5, self.balls),
+            ]
+        )
         self.vel = np.column_stack([rng.uniform(-1.5, 1.5, (self.balls, 2)), np.zeros(self.balls)])
         self.azimuth = float(rng.uniform(0, 2 * np.pi)) if self.orbit else -np.pi / 2
         self.t = 0
@@ -96,8 +121,10 @@ class ToyWorldEnv(WorldsimEnv):
         return obs, 0.0, False, False, info
 
     def object_table(self) -> list[ObjectInfo]:
-        return [ObjectInfo(i, f"{PALETTE[i][0]} ball", "sphere", PALETTE[i][0], PALETTE[i][1])
-                for i in range(self.balls)]
+        return [
+            ObjectInfo(i, f"{PALETTE[i][0]} ball", "sphere", PALETTE[i][0], PALETTE[i][1])
+            for i in range(self.balls)
+        ]
 
     def caption(self, record: dict[str, Any]) -> Captions:
         names = " and ".join(o["name"] for o in record["objects"])
@@ -114,13 +141,17 @@ class ToyWorldEnv(WorldsimEnv):
 
     def _render(self, ext: np.ndarray):
         """Ray-cast the scene: rgb (H, W, 3) uint8, depth (H, W) metres, instance (H, W) int16."""
-        with np.errstate(divide="ignore", invalid="ignore"):  # rays that miss give inf/nan, masked below
+        with np.errstate(
+            divide="ignore", invalid="ignore"
+        ):  # rays that miss give inf/nan, masked below
             return self._cast(ext)
 
     def _cast(self, ext: np.ndarray):
         h, w = self.height, self.width
         u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-        d_cam = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(self.K).T  # (H, W, 3), z_cam = 1
+        d_cam = (
+            np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(self.K).T
+        )  # (H, W, 3), z_cam = 1
         rot = ext[:3, :3].astype(np.float64)
         eye = -rot.T @ ext[:3, 3]
         d = d_cam @ rot  # world directions; ray parameter t is the camera-z depth
@@ -131,7 +162,11 @@ class ToyWorldEnv(WorldsimEnv):
         # floor z = 0
         t = np.where(d[..., 2] < 0, -eye[2] / np.where(d[..., 2] < 0, d[..., 2], -1), np.inf)
         hit = eye + t[..., None] * d
-        on = np.isfinite(t) & (np.abs(hit[..., 0]) < 4 * self.half) & (np.abs(hit[..., 1]) < 4 * self.half)
+        on = (
+            np.isfinite(t)
+            & (np.abs(hit[..., 0]) < 4 * self.half)
+            & (np.abs(hit[..., 1]) < 4 * self.half)
+        )
         checker = (np.floor(hit[..., 0]) + np.floor(hit[..., 1])) % 2 == 0
         depth[on] = t[on]
         rgb[on] = np.where(checker[on, None], FLOOR[0], FLOOR[1])
@@ -147,7 +182,7 @@ class ToyWorldEnv(WorldsimEnv):
             oc = eye - self.pos[i]
             a = (d * d).sum(-1)
             b = 2 * (d * oc).sum(-1)
-            c = oc @ oc - self.radius ** 2
+            c = oc @ oc - self.radius**2
             disc = b * b - 4 * a * c
             ti = np.where(disc >= 0, (-b - np.sqrt(np.maximum(disc, 0))) / (2 * a), np.inf)
             ball = (ti > 0) & (ti < depth)
@@ -165,9 +200,13 @@ class ToyWorldEnv(WorldsimEnv):
         visible = states.visible > 0
         if self._was_visible is not None:
             for i in np.nonzero(visible != self._was_visible)[0]:
-                events.append(Event("occlusion_end" if visible[i] else "occlusion_start", (int(i),)))
+                events.append(
+                    Event("occlusion_end" if visible[i] else "occlusion_start", (int(i),))
+                )
         self._was_visible = visible
-        truth = FrameTruth(extrinsics=ext, intrinsics=self.K.copy(), depth=depth, instance=inst, objects=states)
+        truth = FrameTruth(
+            extrinsics=ext, intrinsics=self.K.copy(), depth=depth, instance=inst, objects=states
+        )
         return rgb, {"truth": truth, "events": events}
 
     def render(self):

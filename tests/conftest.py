@@ -13,28 +13,37 @@ from worldsim.data.episode import Episode  # noqa: E402
 from worldsim.data.store import EpisodeStore, episode_name, write_episode  # noqa: E402
 
 
-def synthetic_episode(length: int = 24, height: int = 16, width: int = 20, seed: int = 0,
-                      action_dim: int = 3) -> Episode:
+def synthetic_episode(
+    length: int = 24, height: int = 16, width: int = 20, seed: int = 0, action_dim: int = 3
+) -> Episode:
     """A schema-valid episode with a moving square, depth, instance map and one object."""
     rng = np.random.default_rng(seed)
     frames = np.zeros((length, height, width, 3), np.uint8)
     instance = np.full((length, height, width), -1, np.int16)
     for t in range(length):
         x = (seed + t) % max(width - 4, 1)
-        frames[t, 4:8, x:x + 4] = (255, 0, 0)
-        instance[t, 4:8, x:x + 4] = 0
+        frames[t, 4:8, x : x + 4] = (255, 0, 0)
+        instance[t, 4:8, x : x + 4] = 0
     return Episode(
         frames=frames,
         actions=rng.standard_normal((length, action_dim)).astype(np.float32),
         raw_actions=[[0.0] * action_dim for _ in range(length)],
         rewards=np.zeros(length, np.float32),
         terminated=np.zeros(length, bool),
-        truth={"depth": np.ones((length, height, width), np.float32), "instance": instance,
-               "obj_position": rng.standard_normal((length, 1, 3)).astype(np.float32)},
-        objects=[{"id": 0, "name": "red box", "category": "box", "colour": "red", "rgb": [255, 0, 0]}],
+        truth={
+            "depth": np.ones((length, height, width), np.float32),
+            "instance": instance,
+            "obj_position": rng.standard_normal((length, 1, 3)).astype(np.float32),
+        },
+        objects=[
+            {"id": 0, "name": "red box", "category": "box", "colour": "red", "rgb": [255, 0, 0]}
+        ],
         events=[{"frame": 3, "kind": "bounce", "objects": [0], "detail": {}}],
-        captions={"long": "A red box slides right.", "prompt": "red box",
-                  "windows": [{"start": 0, "end": length, "text": "A red box slides right."}]},
+        captions={
+            "long": "A red box slides right.",
+            "prompt": "red box",
+            "windows": [{"start": 0, "end": length, "text": "A red box slides right."}],
+        },
         meta={"env_id": "synthetic", "seed": seed, "fps": 15},
     )
 

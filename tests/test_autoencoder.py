@@ -7,8 +7,13 @@ import time
 import pytest
 import torch
 
-from worldsim.models.autoencoder import (AutoencoderConfig, VideoAutoencoder, chunk_slices, load_autoencoder,
-                                         save_autoencoder)
+from worldsim.models.autoencoder import (
+    AutoencoderConfig,
+    VideoAutoencoder,
+    chunk_slices,
+    load_autoencoder,
+    save_autoencoder,
+)
 from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask, frames_of, psnr
 
 TINY = dict(base_channels=8, latent_channels=4, norm_groups=4)
@@ -34,7 +39,9 @@ def test_an_image_encodes_like_the_first_frame_of_a_video():
     model = tiny()
     video = torch.rand(1, 3, 9, 16, 16) * 2 - 1
     with torch.no_grad():
-        assert torch.allclose(model.encode(video[:, :, :1]), model.encode(video)[:, :, :1], atol=1e-6)
+        assert torch.allclose(
+            model.encode(video[:, :, :1]), model.encode(video)[:, :, :1], atol=1e-6
+        )
 
 
 def test_bad_lengths_and_sizes_are_refused_with_the_fix():
@@ -71,7 +78,9 @@ def test_decoded_frame_does_not_change_when_later_latent_frames_change():
             w[:, :, j:] = torch.randn_like(w[:, :, j:])
             keep = 1 + 4 * (j - 1)  # frames decoded from latents 0..j-1
             xw = model.decode(w)
-            assert torch.equal(x[:, :, :keep], xw[:, :, :keep]) and not torch.allclose(x[:, :, keep], xw[:, :, keep])
+            assert torch.equal(x[:, :, :keep], xw[:, :, :keep]) and not torch.allclose(
+                x[:, :, keep], xw[:, :, keep]
+            )
 
 
 @pytest.mark.parametrize("chunk", [4, 8, 12])
@@ -90,7 +99,9 @@ def test_chunked_decode_matches_whole_clip(chunk):
     model = tiny()
     z = torch.randn(1, 4, 11, 4, 6)
     with torch.no_grad():
-        torch.testing.assert_close(model.decode(z, chunk=chunk), model.decode(z, chunk=10), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            model.decode(z, chunk=chunk), model.decode(z, chunk=10), atol=1e-5, rtol=1e-5
+        )
 
 
 def test_export_and_lightning_checkpoint_load_the_same_weights(tmp_path):
@@ -103,7 +114,10 @@ def test_export_and_lightning_checkpoint_load_the_same_weights(tmp_path):
         assert torch.equal(loaded.encode(x), model.encode(x))
     task = VAETask(model.cfg, LossConfig(perceptual="none"), OptimConfig())
     task.model.load_state_dict(model.state_dict())
-    torch.save({"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}, tmp_path / "l.ckpt")
+    torch.save(
+        {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)},
+        tmp_path / "l.ckpt",
+    )
     with torch.no_grad():
         assert torch.equal(load_autoencoder(tmp_path / "l.ckpt").encode(x), model.encode(x))
     with pytest.raises(FileNotFoundError, match="train-vae"):
@@ -115,9 +129,12 @@ def test_tiny_vae_overfits_one_clip_to_25db_within_60s():
     x = torch.full((1, 3, 9, 16, 16), -0.6)  # (B, C, T, H, W): a gradient sky, a moving square
     x[:, 2] = torch.linspace(-1, 1, 16).view(16, 1) * 0.5
     for t in range(9):
-        x[:, :, t, 5:9, t:t + 4] = torch.tensor([1.0, -0.2, -1.0]).view(3, 1, 1)
-    task = VAETask(AutoencoderConfig(base_channels=16, latent_channels=8, norm_groups=4),
-                   LossConfig(perceptual="none"), OptimConfig())
+        x[:, :, t, 5:9, t : t + 4] = torch.tensor([1.0, -0.2, -1.0]).view(3, 1, 1)
+    task = VAETask(
+        AutoencoderConfig(base_channels=16, latent_channels=8, norm_groups=4),
+        LossConfig(perceptual="none"),
+        OptimConfig(),
+    )
     opt = torch.optim.Adam(task.model.parameters(), lr=2e-3)
     # The budget is this process's CPU time (2 cores: ~30 s of wall-clock when the machine is idle),
     # so other jobs sharing the machine do not make the test flaky.
@@ -130,7 +147,11 @@ def test_tiny_vae_overfits_one_clip_to_25db_within_60s():
             loss.backward()
             opt.step()
         with torch.no_grad():
-            best = psnr(frames_of(x), frames_of(task.model.decode(task.model.encode(x)).clamp(-1, 1))).mean().item()
+            best = (
+                psnr(frames_of(x), frames_of(task.model.decode(task.model.encode(x)).clamp(-1, 1)))
+                .mean()
+                .item()
+            )
     assert best >= 25.0, f"PSNR {best:.1f} dB after 60 s of CPU time"
 
 
@@ -143,4 +164,6 @@ def test_psnr_and_ssim_match_their_definitions_even_under_bf16_autocast():
     torch.testing.assert_close(psnr(x, y), -10 * torch.log10(mse))
     assert torch.allclose(ssim(x, x), torch.ones(3)) and (ssim(x, y) < 1).all()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        torch.testing.assert_close(ssim(x, y), ssim(x.double(), y.double()).float(), atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            ssim(x, y), ssim(x.double(), y.double()).float(), atol=1e-4, rtol=0
+        )

@@ -46,9 +46,16 @@ def _loader():
 
 
 def _trainer(tmp_path, callbacks, max_epochs):
-    return L.Trainer(max_epochs=max_epochs, callbacks=callbacks, default_root_dir=tmp_path, logger=False,
-                     enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                     accelerator="cpu")
+    return L.Trainer(
+        max_epochs=max_epochs,
+        callbacks=callbacks,
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+    )
 
 
 def _expected_ema(history, start, decay):
@@ -65,7 +72,9 @@ def test_ema_is_used_for_validation_and_training_weights_come_back(tmp_path):
     start = model.model.weight.detach().clone()
     ema = EMA(decay=0.9)
     _trainer(tmp_path, [ema], max_epochs=2).fit(model, _loader(), _loader())
-    assert torch.allclose(model.seen_in_val[-1], _expected_ema(model.history, start, 0.9), atol=1e-6)
+    assert torch.allclose(
+        model.seen_in_val[-1], _expected_ema(model.history, start, 0.9), atol=1e-6
+    )
     assert torch.equal(model.model.weight, model.history[-1])  # swapped back after validation
     assert not torch.allclose(model.history[-1], model.seen_in_val[-1])
 
@@ -96,10 +105,14 @@ def test_sample_videos_writes_one_file_per_video_per_validation(tmp_path):
 
 
 def test_ema_refuses_fsdp_sharded_weights_on_several_ranks():
-    from lightning.pytorch.strategies import FSDPStrategy  # a Trainer with it needs GPUs; the strategy does not
+    from lightning.pytorch.strategies import (
+        FSDPStrategy,
+    )  # a Trainer with it needs GPUs; the strategy does not
 
     module = L.LightningModule()
     module.model = torch.nn.Linear(2, 2)
     with pytest.raises(ValueError, match="train.ema_decay=0"):
         EMA().on_fit_start(types.SimpleNamespace(world_size=2, strategy=FSDPStrategy()), module)
-    EMA().on_fit_start(types.SimpleNamespace(world_size=1, strategy=FSDPStrategy()), module)  # one rank: whole weights
+    EMA().on_fit_start(
+        types.SimpleNamespace(world_size=1, strategy=FSDPStrategy()), module
+    )  # one rank: whole weights

@@ -13,15 +13,37 @@ from worldsim.data.datamodule import DataConfig, EpisodeDataModule
 from worldsim.models.autoencoder import AutoencoderConfig, load_autoencoder
 from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask
 
-TINY = ["model.base_channels=8", "model.latent_channels=4", "model.norm_groups=4", "loss.perceptual=none",
-        "trainer.precision=32", "trainer.accelerator=cpu", "trainer.val_every_steps=2", "trainer.limit_val_batches=1",
-        "trainer.log_every_steps=1", "data.batch_size=2", "data.clips.lengths=[9]", "data.val_fraction=0.34"]
+TINY = [
+    "model.base_channels=8",
+    "model.latent_channels=4",
+    "model.norm_groups=4",
+    "loss.perceptual=none",
+    "trainer.precision=32",
+    "trainer.accelerator=cpu",
+    "trainer.val_every_steps=2",
+    "trainer.limit_val_batches=1",
+    "trainer.log_every_steps=1",
+    "data.batch_size=2",
+    "data.clips.lengths=[9]",
+    "data.val_fraction=0.34",
+]
 
 
 def test_train_vae_exports_ema_weights_held_out_metrics_and_resumes(small_store, tmp_path):
     out = tmp_path / "run"
-    assert main(["train-vae", f"data.root={small_store.root}", f"out={out}", "trainer.max_steps=4",
-                 "trainer.ema_decay=0.9", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train-vae",
+                f"data.root={small_store.root}",
+                f"out={out}",
+                "trainer.max_steps=4",
+                "trainer.ema_decay=0.9",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "eval.json").read_text())
     assert metrics["steps"] == 4 and metrics["episodes"] >= 1 and 0 < metrics["psnr"] < 60
     assert all(e["frames"] % 4 == 1 for e in metrics["per_episode"])
@@ -29,26 +51,54 @@ def test_train_vae_exports_ema_weights_held_out_metrics_and_resumes(small_store,
     last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     ema = last["callbacks"]["EMA"]["ema"]
     for name, p in exported.named_parameters():
-        torch.testing.assert_close(p, ema[name])  # the export holds the EMA average, not the raw weights
+        torch.testing.assert_close(
+            p, ema[name]
+        )  # the export holds the EMA average, not the raw weights
     assert not any(k.startswith("lpips.") for k in last["state_dict"])
-    assert sorted(p.name for p in out.glob("logs/version_0/videos/*.gif"))[0].startswith("recon_0_step0000002")
+    assert sorted(p.name for p in out.glob("logs/version_0/videos/*.gif"))[0].startswith(
+        "recon_0_step0000002"
+    )
 
-    assert main(["train-vae", f"data.root={small_store.root}", f"out={out}", "trainer.max_steps=6", "resume=last",
-                 *TINY]) == 0
+    assert (
+        main(
+            [
+                "train-vae",
+                f"data.root={small_store.root}",
+                f"out={out}",
+                "trainer.max_steps=6",
+                "resume=last",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "eval.json").read_text())["steps"] == 6
 
 
 def test_adversarial_loss_starts_after_its_warm_up(small_store, tmp_path):
-    data = EpisodeDataModule(DataConfig(root=str(small_store.root), clips=ClipConfig(lengths=[5]), batch_size=2))
-    task = VAETask(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4),
-                   LossConfig(perceptual="none", adversarial_weight=0.5, adversarial_start=2), OptimConfig())
+    data = EpisodeDataModule(
+        DataConfig(root=str(small_store.root), clips=ClipConfig(lengths=[5]), batch_size=2)
+    )
+    task = VAETask(
+        AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4),
+        LossConfig(perceptual="none", adversarial_weight=0.5, adversarial_start=2),
+        OptimConfig(),
+    )
     seen: list[set[str]] = []
 
     class Record(L.Callback):
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             seen.append({k for k in trainer.callback_metrics if k.startswith("train/")})
 
-    L.Trainer(max_steps=4, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, limit_val_batches=0, callbacks=[Record()],
-              default_root_dir=tmp_path).fit(task, datamodule=data)
+    L.Trainer(
+        max_steps=4,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[Record()],
+        default_root_dir=tmp_path,
+    ).fit(task, datamodule=data)
     assert "train/d_loss" not in seen[1] and {"train/d_loss", "train/g_adv"} <= seen[2]

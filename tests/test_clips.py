@@ -25,7 +25,9 @@ def test_clip_windows_follow_length_stride_and_frame_skip(small_store):
 
 
 def test_selected_truth_comes_with_the_clip(small_store):
-    item = ClipDataset(small_store, ["ep_000000"], ClipConfig(lengths=[4], truth_keys=["depth", "instance"]))[0]
+    item = ClipDataset(
+        small_store, ["ep_000000"], ClipConfig(lengths=[4], truth_keys=["depth", "instance"])
+    )[0]
     assert item["depth"].shape == (4, 16, 20) and item["instance"].dtype == torch.int16
 
 
@@ -48,12 +50,17 @@ def test_variable_lengths_and_resolutions_are_bucketed(small_store):
 def test_ranks_take_disjoint_equal_shares_of_the_same_shuffled_batches(small_store):
     refs = clip_index(small_store, small_store.names(), ClipConfig(lengths=[5, 9], stride=6))
     whole = list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0))
-    shares = [list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0, num_replicas=3, rank=r))
-              for r in range(3)]
+    shares = [
+        list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0, num_replicas=3, rank=r))
+        for r in range(3)
+    ]
     steps = -(-len(whole) // 3)
     assert [len(s) for s in shares] == [steps] * 3  # equal steps per rank
     interleaved = [b for s in zip(*shares) for b in s]
-    assert interleaved[:len(whole)] == whole and interleaved[len(whole):] == whole[:3 * steps - len(whole)]
+    assert (
+        interleaved[: len(whole)] == whole
+        and interleaved[len(whole) :] == whole[: 3 * steps - len(whole)]
+    )
     with pytest.raises(ValueError, match="rank 3"):
         BucketBatchSampler(refs, batch_size=3, shuffle=True, num_replicas=3, rank=3)
 
@@ -92,14 +99,24 @@ def test_corrupt_episode_is_named_skipped_and_training_completes(small_store, ca
     out = capsys.readouterr().out
     assert "BAD  ep_000002" in out and "BAD  ep_000003" in out
 
-    dm = EpisodeDataModule(DataConfig(root=str(root), clips=ClipConfig(lengths=[4], stride=4),
-                                      val_fraction=0.0, batch_size=2))
+    dm = EpisodeDataModule(
+        DataConfig(
+            root=str(root), clips=ClipConfig(lengths=[4], stride=4), val_fraction=0.0, batch_size=2
+        )
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dm.setup("fit")
         model = NextFramePredictor()
-        trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
+        trainer = L.Trainer(
+            max_epochs=1,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+        )
         trainer.fit(model, datamodule=dm)
     skipped = [str(w.message) for w in caught if "skipping corrupt episode" in str(w.message)]
     assert any("ep_000002" in m for m in skipped) and any("ep_000003" in m for m in skipped)

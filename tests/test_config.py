@@ -22,13 +22,16 @@ def test_group_selection_loads_configs_env_file():
     assert cfg.env.id == "worldsim/MujocoBounce-v0" and cfg.env.width == 32
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["episdoes=3"], "unknown config key 'episdoes'; closest valid keys: episodes"),
-    (["env.wdth=3"], "unknown config key 'env.wdth'; closest valid keys: width"),
-    (["episodes=three"], "bad value for config key 'episodes'"),
-    (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
-    (["env=nosuch"], "no config 'nosuch' in group 'env'"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["episdoes=3"], "unknown config key 'episdoes'; closest valid keys: episodes"),
+        (["env.wdth=3"], "unknown config key 'env.wdth'; closest valid keys: width"),
+        (["episodes=three"], "bad value for config key 'episodes'"),
+        (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
+        (["env=nosuch"], "no config 'nosuch' in group 'env'"),
+    ],
+)
 def test_bad_config_is_a_one_line_error(args, expected):
     with pytest.raises(ConfigError) as err:
         load_config(RolloutConfig, args)
@@ -39,7 +42,9 @@ def test_bad_config_is_a_one_line_error(args, expected):
 def test_unknown_key_inside_yaml_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("env:\n  hieght: 3\n")
-    with pytest.raises(ConfigError, match="unknown config key 'env.hieght'; closest valid keys: height"):
+    with pytest.raises(
+        ConfigError, match="unknown config key 'env.hieght'; closest valid keys: height"
+    ):
         load_config(RolloutConfig, [str(path)])
 
 
@@ -51,8 +56,11 @@ def test_wrong_type_inside_yaml_file_is_named(tmp_path):
 
 
 def test_cli_prints_one_line_error_and_exit_code_2_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "worldsim.cli", "rollout", "episodes=x", "steps=2"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "worldsim.cli", "rollout", "episodes=x", "steps=2"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("worldsim: error: bad value for config key 'episodes'")

@@ -16,12 +16,17 @@ from envs.make import EnvConfig
 from envs.rollout import rollout
 from worldsim.data.store import EpisodeStore
 
-
-AREA = (32, 32)  # a smaller world than crafter's 64x64 keeps world generation (pure-Python noise) quick
+AREA = (
+    32,
+    32,
+)  # a smaller world than crafter's 64x64 keeps world generation (pure-Python noise) quick
 
 
 def make(task: str = "collect_wood", **kwargs):
-    return gym.make("worldsim/CrafterReward-v0", **{"width": 64, "height": 64, "task": task, "area": AREA, **kwargs})
+    return gym.make(
+        "worldsim/CrafterReward-v0",
+        **{"width": 64, "height": 64, "task": task, "area": AREA, **kwargs},
+    )
 
 
 def test_crafter_env_passes_gymnasium_check_env():
@@ -43,7 +48,9 @@ def test_same_seed_gives_identical_episodes():
 def test_crafter_truth_matches_crafters_own_info_dict():
     env = make(width=72, height=90)
     obs, info = env.reset(seed=5)
-    raw = make_deterministic(crafter.Env(area=AREA, size=(72, 90), seed=env.unwrapped._env._seed, length=None))
+    raw = make_deterministic(
+        crafter.Env(area=AREA, size=(72, 90), seed=env.unwrapped._env._seed, length=None)
+    )
     np.testing.assert_array_equal(raw.reset(), obs)
     rng = np.random.default_rng(0)
     base = env.unwrapped
@@ -57,7 +64,10 @@ def test_crafter_truth_matches_crafters_own_info_dict():
         np.testing.assert_array_equal(extras["semantic"], raw_info["semantic"])
         np.testing.assert_array_equal(extras["player_pos"], raw_info["player_pos"])
         assert dict(zip(base.items, extras["inventory"].tolist())) == raw_info["inventory"]
-        assert dict(zip(base.achievements, extras["achievements"].tolist())) == raw_info["achievements"]
+        assert (
+            dict(zip(base.achievements, extras["achievements"].tolist()))
+            == raw_info["achievements"]
+        )
 
 
 def test_instance_mask_of_the_player_is_the_centre_cell_and_creatures_match_semantic_map():
@@ -71,9 +81,13 @@ def test_instance_mask_of_the_player_is_the_centre_cell_and_creatures_match_sema
         player = [o.id for o in base.object_table() if o.category == "player"][0]
         ys, xs = np.nonzero(truth.instance == player)
         cell = (np.array([xs.min(), ys.min()]) - border) // unit
-        assert tuple(cell + corner) == tuple(truth.extras["player_pos"])  # the mask sits on the player's cell
+        assert tuple(cell + corner) == tuple(
+            truth.extras["player_pos"]
+        )  # the mask sits on the player's cell
         assert len(xs) == unit[0] * unit[1]
-        for row in np.nonzero(truth.objects.visible > 0)[0]:  # every masked creature is that class on the map
+        for row in np.nonzero(truth.objects.visible > 0)[
+            0
+        ]:  # every masked creature is that class on the map
             x, y = truth.objects.position[row, :2].astype(int)
             kind = base.object_table()[row].category
             assert truth.extras["semantic"][x, y] == semantic_ids[type(base._tracked[row])]
@@ -81,7 +95,9 @@ def test_instance_mask_of_the_player_is_the_centre_cell_and_creatures_match_sema
         _, _, _, _, info = env.step(base.action_space.sample())
 
 
-@pytest.mark.parametrize("task", ["collect_wood", "place_table", "collect_drink", "make_wood_pickaxe"])
+@pytest.mark.parametrize(
+    "task", ["collect_wood", "place_table", "collect_drink", "make_wood_pickaxe"]
+)
 def test_scripted_policy_achieves_its_task(task):
     for seed in (0, 1):
         env = make(task=task)
@@ -89,18 +105,25 @@ def test_scripted_policy_achieves_its_task(task):
         achieved = False
         for _ in range(300):
             _, _, term, _, info = env.step(env.unwrapped.scripted_action())
-            achieved |= any(e.kind == "achievement" and e.detail["name"] == task for e in info["events"])
+            achieved |= any(
+                e.kind == "achievement" and e.detail["name"] == task for e in info["events"]
+            )
             if achieved or term:
                 break
         assert achieved, f"{task} not achieved in 300 steps from seed {seed}"
 
 
 def test_crafter_rollout_writes_episodes_with_truth_and_captions(tmp_path):
-    cfg = EnvConfig(id="worldsim/CrafterPlaceTable-v0", width=64, height=64, kwargs={"area": list(AREA)})
+    cfg = EnvConfig(
+        id="worldsim/CrafterPlaceTable-v0", width=64, height=64, kwargs={"area": list(AREA)}
+    )
     rollout(cfg, str(tmp_path), episodes=1, steps=50, policy="scripted", progress=False)
     store = EpisodeStore(tmp_path)
     assert store.verify_all() == []
     ep = store.load(store.names()[0])
     assert ep.truth["extra_semantic"].shape == (50, *AREA)
     assert ep.truth["instance"].shape == (50, 64, 64)
-    assert "place table" in ep.captions["long"] and ep.captions["prompt"] == "collect wood and place a crafting table"
+    assert (
+        "place table" in ep.captions["long"]
+        and ep.captions["prompt"] == "collect wood and place a crafting table"
+    )

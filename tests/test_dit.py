@@ -7,8 +7,16 @@ import warnings
 import pytest
 import torch
 
-from worldsim.models.dit import (DiT, DiTConfig, TextBatch, apply_rope, frame_causal_mask, patchify, rope_angles,
-                                 unpatchify)
+from worldsim.models.dit import (
+    DiT,
+    DiTConfig,
+    TextBatch,
+    apply_rope,
+    frame_causal_mask,
+    patchify,
+    rope_angles,
+    unpatchify,
+)
 
 
 def tiny(**kw) -> DiT:
@@ -21,15 +29,24 @@ def tiny(**kw) -> DiT:
 
 
 def text_batch(b: int = 2) -> TextBatch:
-    return TextBatch(torch.randn(b, 3, 16), torch.tensor([[1, 1, 0], [1, 0, 0]], dtype=torch.bool)[:b],
-                     torch.randn(b, 16))
+    return TextBatch(
+        torch.randn(b, 3, 16),
+        torch.tensor([[1, 1, 0], [1, 0, 0]], dtype=torch.bool)[:b],
+        torch.randn(b, 16),
+    )
 
 
-@pytest.mark.parametrize("shape,patch", [((5, 3, 7, 9), (1, 2, 2)), ((3, 2, 5, 6), (2, 2, 3)), ((1, 4, 1, 1), (1, 2, 2))])
+@pytest.mark.parametrize(
+    "shape,patch", [((5, 3, 7, 9), (1, 2, 2)), ((3, 2, 5, 6), (2, 2, 3)), ((1, 4, 1, 1), (1, 2, 2))]
+)
 def test_patchify_unpatchify_round_trip_on_odd_grids(shape, patch):
     x = torch.randn(2, *shape)
     tokens, grid = patchify(x, patch)
-    assert tokens.shape == (2, grid[0] * grid[1] * grid[2], shape[1] * patch[0] * patch[1] * patch[2])
+    assert tokens.shape == (
+        2,
+        grid[0] * grid[1] * grid[2],
+        shape[1] * patch[0] * patch[1] * patch[2],
+    )
     assert grid == tuple(-(-s // p) for s, p in zip((shape[0], shape[2], shape[3]), patch))
     assert torch.equal(unpatchify(tokens, grid, patch, (shape[0], shape[2], shape[3])), x)
 
@@ -110,10 +127,18 @@ def test_frame_causal_mask_blocks_are_lower_triangular():
 
 def test_dropped_conditioning_equals_missing_conditioning():
     model = tiny(action_dim=5, text_dim=16)
-    x, levels, actions, text = torch.randn(2, 3, 3, 4, 4), torch.rand(2, 3), torch.randn(2, 3, 5), text_batch()
+    x, levels, actions, text = (
+        torch.randn(2, 3, 3, 4, 4),
+        torch.rand(2, 3),
+        torch.randn(2, 3, 5),
+        text_batch(),
+    )
     yes = torch.ones(2, dtype=torch.bool)
-    assert torch.allclose(model(x, levels, actions, text, drop_actions=yes, drop_text=yes), model(x, levels),
-                          atol=1e-6)
+    assert torch.allclose(
+        model(x, levels, actions, text, drop_actions=yes, drop_text=yes),
+        model(x, levels),
+        atol=1e-6,
+    )
     assert not torch.allclose(model(x, levels, actions, text), model(x, levels), atol=1e-4)
 
 
@@ -133,7 +158,12 @@ def test_compiled_blocks_match_eager_on_every_bucket_shape_and_keep_checkpoint_k
     keys = list(eager.state_dict())
     compiled.compile_blocks()
     assert list(compiled.state_dict()) == keys  # checkpoints load into either
-    for t, h, w in [(2, 4, 4), (3, 4, 4), (2, 4, 6), (3, 4, 6)]:  # the (frames, height, width) buckets of one run
+    for t, h, w in [
+        (2, 4, 4),
+        (3, 4, 4),
+        (2, 4, 6),
+        (3, 4, 6),
+    ]:  # the (frames, height, width) buckets of one run
         x, levels = torch.randn(2, t, 3, h, w), torch.rand(2, t)
         with torch.no_grad():
             assert torch.allclose(compiled(x, levels), eager(x, levels), atol=1e-5), (t, h, w)

@@ -13,8 +13,8 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers the ids)
 from envs.doom.camera import extrinsics, intrinsics
 from envs.doom.env import ACTION_NAMES
-from envs.resize import resize_nearest, resize_rgb, scale_intrinsics
 from envs.make import EnvConfig
+from envs.resize import resize_nearest, resize_rgb, scale_intrinsics
 from envs.rollout import rollout
 from worldsim.data.store import EpisodeStore
 
@@ -31,8 +31,14 @@ def relative_yaw(e0: np.ndarray, e1: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(f0[0] * f1[1] - f0[1] * f1[0], f0 @ f1)))
 
 
-def warp_error(src: np.ndarray, dst: np.ndarray, depth_dst: np.ndarray, k: np.ndarray,
-               e_src: np.ndarray, e_dst: np.ndarray) -> float:
+def warp_error(
+    src: np.ndarray,
+    dst: np.ndarray,
+    depth_dst: np.ndarray,
+    k: np.ndarray,
+    e_src: np.ndarray,
+    e_dst: np.ndarray,
+) -> float:
     """Mean abs colour error of `dst` against `src` warped into dst's view through depth and poses."""
     h, w = depth_dst.shape
     v, u = np.mgrid[0:h, 0:w] + 0.5
@@ -41,7 +47,14 @@ def warp_error(src: np.ndarray, dst: np.ndarray, depth_dst: np.ndarray, k: np.nd
     world = np.linalg.inv(e_dst) @ np.vstack([cam, np.ones((1, cam.shape[1]))])
     proj = k @ (e_src @ world)[:3]
     us, vs = proj[0] / proj[2], proj[1] / proj[2]
-    ok = (proj[2] > 0) & (us >= 0) & (us < w) & (vs >= 0) & (vs < h) & np.isfinite(depth_dst.reshape(-1))
+    ok = (
+        (proj[2] > 0)
+        & (us >= 0)
+        & (us < w)
+        & (vs >= 0)
+        & (vs < h)
+        & np.isfinite(depth_dst.reshape(-1))
+    )
     sampled = src[vs[ok].astype(int), us[ok].astype(int)].astype(np.float32)
     return float(np.abs(sampled - dst.reshape(-1, 3)[ok].astype(np.float32)).mean())
 
@@ -62,7 +75,9 @@ def test_turn_by_known_angle_rotates_extrinsics_by_that_angle():
         assert relative_yaw(e0, e1) == pytest.approx(10.0 * k, abs=0.05)
         centre0 = -e0[:3, :3].T @ e0[:3, 3]
         centre1 = -e1[:3, :3].T @ e1[:3, 3]
-        np.testing.assert_allclose(centre1[:2], centre0[:2], atol=1e-4)  # a turn does not move the camera
+        np.testing.assert_allclose(
+            centre1[:2], centre0[:2], atol=1e-4
+        )  # a turn does not move the camera
     env.close()
 
 
@@ -76,7 +91,9 @@ def test_pure_turn_reprojection_matches_next_frame_and_beats_wrong_pose(size):
     no_turn = warp_error(obs0, obs1, t1.depth, t1.intrinsics, t1.extrinsics, t1.extrinsics)
     position = -t0.extrinsics[:3, :3].T @ t0.extrinsics[:3, 3]
     yaw0 = np.degrees(np.arctan2(t0.extrinsics[2, 1], t0.extrinsics[2, 0]))
-    opposite = warp_error(obs0, obs1, t1.depth, t1.intrinsics, extrinsics(position, yaw0 + 12.0), t1.extrinsics)
+    opposite = warp_error(
+        obs0, obs1, t1.depth, t1.intrinsics, extrinsics(position, yaw0 + 12.0), t1.extrinsics
+    )
     assert right < 0.5 * min(no_turn, opposite), (right, no_turn, opposite)
     assert right < 12.0
     env.close()
@@ -119,7 +136,9 @@ def test_resizing_keeps_truth_consistent():
     labels[30:60, 40:80] = 3
     small = resize_nearest(labels, 80, 60)
     assert resize_rgb(rgb, 80, 60).shape == (60, 80, 3)
-    assert np.argwhere(small == 3).min(0).tolist() == [15, 20] and np.argwhere(small == 3).max(0).tolist() == [29, 39]
+    assert np.argwhere(small == 3).min(0).tolist() == [15, 20] and np.argwhere(small == 3).max(
+        0
+    ).tolist() == [29, 39]
     k = intrinsics(160, 120, 90.0)
     k_small = scale_intrinsics(k, (160, 120), (80, 60))
     point = np.array([0.3, -0.2, 2.0])

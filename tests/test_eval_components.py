@@ -18,12 +18,19 @@ from evals.segment import reader_for
 
 @pytest.fixture(scope="module")
 def cfg(tmp_path_factory) -> ScenarioConfig:
-    return ScenarioConfig(env=EnvConfig(id="worldsim/EvalToy-v0", width=32, height=32), episodes=3, context=4,
-                          horizon=12, cache=str(tmp_path_factory.mktemp("sc")))
+    return ScenarioConfig(
+        env=EnvConfig(id="worldsim/EvalToy-v0", width=32, height=32),
+        episodes=3,
+        context=4,
+        horizon=12,
+        cache=str(tmp_path_factory.mktemp("sc")),
+    )
 
 
 def test_linear_extrapolation_continues_a_linear_ramp_and_copy_last_holds():
-    ramp = torch.linspace(-0.9, -0.5, 3).view(1, 3, 1, 1, 1).expand(2, 3, 3, 4, 5)  # (B, Tc, C, H, W)
+    ramp = (
+        torch.linspace(-0.9, -0.5, 3).view(1, 3, 1, 1, 1).expand(2, 3, 3, 4, 5)
+    )  # (B, Tc, C, H, W)
     pred = make_baseline("linear").predict(ramp, torch.zeros(2, 7, 1), ["", ""], 4)
     assert torch.allclose(pred[0, :, 0, 0, 0], torch.tensor([-0.3, -0.1, 0.1, 0.3]), atol=1e-6)
     assert torch.equal(make_baseline("copy_last").predict(ramp, None, [], 2)[:, 1], ramp[:, -1])
@@ -31,8 +38,10 @@ def test_linear_extrapolation_continues_a_linear_ramp_and_copy_last_holds():
 
 def test_noise_is_seeded_and_ground_truth_refuses_to_predict_unrevealed():
     ctx = torch.zeros(1, 2, 3, 4, 4)
-    assert torch.equal(make_baseline("noise", seed=3).predict(ctx, None, [""], 2),
-                       make_baseline("noise", seed=3).predict(ctx, None, [""], 2))
+    assert torch.equal(
+        make_baseline("noise", seed=3).predict(ctx, None, [""], 2),
+        make_baseline("noise", seed=3).predict(ctx, None, [""], 2),
+    )
     with pytest.raises(RuntimeError, match="reveal"):
         make_baseline("ground_truth").predict(ctx, None, [""], 2)
 
@@ -52,8 +61,11 @@ def test_corruptions_keep_the_context_and_change_the_future(cfg):
         replay = CorruptedReplay(name, cfg)
         for case in cases:
             frames = replay.frames(case)
-            np.testing.assert_array_equal(frames[:case.context], case.frames[:case.context])
-            assert not np.array_equal(frames[onset(case):], case.frames[onset(case):]), (name, case.name)
+            np.testing.assert_array_equal(frames[: case.context], case.frames[: case.context])
+            assert not np.array_equal(frames[onset(case) :], case.frames[onset(case) :]), (
+                name,
+                case.name,
+            )
 
 
 def test_altered_gravity_is_resimulated_from_the_same_seed_and_actions(cfg):
@@ -79,16 +91,32 @@ def test_colour_reader_reads_the_true_objects_back(cfg):
 def test_reprojection_with_the_same_pose_is_the_identity():
     ext, K = np.eye(4), np.array([[20.0, 0, 8], [0, 20, 6], [0, 0, 1]])
     u, v, z = reproject(np.full((12, 16), 3.0), K, ext, K, ext)
-    assert np.allclose(u[0, :3], [0.5, 1.5, 2.5]) and np.allclose(v[:3, 0], [0.5, 1.5, 2.5]) and np.allclose(z, 3)
+    assert (
+        np.allclose(u[0, :3], [0.5, 1.5, 2.5])
+        and np.allclose(v[:3, 0], [0.5, 1.5, 2.5])
+        and np.allclose(z, 3)
+    )
 
 
 def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path):
-    rows = {r: {"metrics": {"psnr": v}, "curves": {"psnr": [v, None, v - 1]}}
-            for r, v in (("ground_truth", 100.0), ("copy_last", 5.0), ("noise", 9.0))}
-    report = {"model": "baseline:copy_last", "scenario": {"env": {"id": "toy"}, "cases": 1, "seed": 0, "context": 2,
-                                                          "horizon": 3},
-              "suites": {"fidelity": {"primary": "psnr", "higher_is_better": True, "ranking_ok": False, "rows": rows}},
-              "videos": [], "videos_legend": ""}
+    rows = {
+        r: {"metrics": {"psnr": v}, "curves": {"psnr": [v, None, v - 1]}}
+        for r, v in (("ground_truth", 100.0), ("copy_last", 5.0), ("noise", 9.0))
+    }
+    report = {
+        "model": "baseline:copy_last",
+        "scenario": {"env": {"id": "toy"}, "cases": 1, "seed": 0, "context": 2, "horizon": 3},
+        "suites": {
+            "fidelity": {
+                "primary": "psnr",
+                "higher_is_better": True,
+                "ranking_ok": False,
+                "rows": rows,
+            }
+        },
+        "videos": [],
+        "videos_legend": "",
+    }
     _, html = write_report(report, tmp_path)
     page = html.read_text()
     assert "fidelity VIOLATED" in page and page.count("<polyline") == 3 and "<td>100</td>" in page

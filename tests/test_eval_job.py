@@ -9,6 +9,7 @@ import torch
 
 from worldsim.cli import main
 
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Small convs on 2 shared cores run far faster single-threaded."""
@@ -18,18 +19,52 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-TOY_ARGS = ["env.id=worldsim/EvalToy-v0", "env.width=32", "env.height=32", "episodes=3", "context=5", "horizon=8",
-            "idm_episodes=8", "idm_train.steps=20", "progress=false", "videos=1"]
+TOY_ARGS = [
+    "env.id=worldsim/EvalToy-v0",
+    "env.width=32",
+    "env.height=32",
+    "episodes=3",
+    "context=5",
+    "horizon=8",
+    "idm_episodes=8",
+    "idm_train.steps=20",
+    "progress=false",
+    "videos=1",
+]
 
 
 def test_eval_all_suites_writes_json_and_html_with_videos_plots_and_ranking(tmp_path):
     out = tmp_path / "report"
-    assert main(["eval", "suite=all", "model=baseline:linear", "corruptions=[teleport]", f"cache={tmp_path / 'sc'}",
-                 f"out={out}", *TOY_ARGS]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "suite=all",
+                "model=baseline:linear",
+                "corruptions=[teleport]",
+                f"cache={tmp_path / 'sc'}",
+                f"out={out}",
+                *TOY_ARGS,
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
-    assert set(report["suites"]) == {"fidelity", "consistency3d", "permanence", "physics", "control"}
+    assert set(report["suites"]) == {
+        "fidelity",
+        "consistency3d",
+        "permanence",
+        "physics",
+        "control",
+    }
     fidelity = report["suites"]["fidelity"]
-    assert set(fidelity["rows"]) == {"linear", "ground_truth", "copy_last", "noise", "corrupt:teleport"}
+    assert set(fidelity["rows"]) == {
+        "linear",
+        "ground_truth",
+        "copy_last",
+        "noise",
+        "corrupt:teleport",
+    }
     assert len(fidelity["rows"]["linear"]["curves"]["psnr"]) == 8
     assert fidelity["ranking_ok"] is True
     assert "LPIPS unavailable" in " ".join(fidelity["notes"])  # no ImageNet trunk on this machine
@@ -54,8 +89,25 @@ def test_eval_scores_a_dit_checkpoint_through_the_predictor_interface(tmp_path):
         torch.nn.init.normal_(p, std=0.02)
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
     out = tmp_path / "report"
-    assert main(["eval", "suite=physics", f"model={ckpt}", "sampling.steps=2", "device=cpu",
-                 f"cache={tmp_path / 'sc'}", f"out={out}", *TOY_ARGS]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "suite=physics",
+                f"model={ckpt}",
+                "sampling.steps=2",
+                "device=cpu",
+                f"cache={tmp_path / 'sc'}",
+                f"out={out}",
+                *TOY_ARGS,
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     rows = report["suites"]["physics"]["rows"]
-    assert rows["model"]["metrics"]["physics_score"] < rows["ground_truth"]["metrics"]["physics_score"] == 1
+    assert (
+        rows["model"]["metrics"]["physics_score"]
+        < rows["ground_truth"]["metrics"]["physics_score"]
+        == 1
+    )

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from worldsim.diffusion.flow import (FlowConfig, context_mask, flow_loss, logit_normal, noisy, resolution_shift,
-                                     sample_levels, shift_levels, velocity_target)
+from worldsim.diffusion.flow import (
+    FlowConfig,
+    context_mask,
+    flow_loss,
+    logit_normal,
+    noisy,
+    resolution_shift,
+    sample_levels,
+    shift_levels,
+    velocity_target,
+)
 
 
 def test_levels_zero_and_one_are_data_and_noise_per_frame():

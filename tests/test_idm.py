@@ -22,7 +22,9 @@ def test_checkpoint_round_trip_reads_identical_actions(tmp_path):
     idm = InverseDynamics(IDMConfig(action_dim=2))
     idm.save(tmp_path / "idm.pt")
     video = np.random.default_rng(1).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(load_idm(tmp_path / "idm.pt").read_actions(video), idm.read_actions(video))
+    np.testing.assert_array_equal(
+        load_idm(tmp_path / "idm.pt").read_actions(video), idm.read_actions(video)
+    )
 
 
 def test_idm_trained_on_rollouts_recovers_held_out_actions_better_than_the_mean(tmp_path):
@@ -30,12 +32,18 @@ def test_idm_trained_on_rollouts_recovers_held_out_actions_better_than_the_mean(
     torch.set_num_threads(1)
     try:
         env = EnvConfig(id="worldsim/EvalToy-v0", width=32, height=32)
-        train = load_cases(ScenarioConfig(env=env, episodes=64, context=2, horizon=14, seed=0, cache=str(tmp_path)))
-        test = load_cases(ScenarioConfig(env=env, episodes=8, context=2, horizon=14, cache=str(tmp_path)))
+        train = load_cases(
+            ScenarioConfig(env=env, episodes=64, context=2, horizon=14, seed=0, cache=str(tmp_path))
+        )
+        test = load_cases(
+            ScenarioConfig(env=env, episodes=8, context=2, horizon=14, cache=str(tmp_path))
+        )
         idm = train_idm([(c.frames, c.actions) for c in train], IDMConfig(steps=600))
     finally:
         torch.set_num_threads(before)
     read = np.concatenate([idm.read_actions(c.frames) for c in test])
     true = np.concatenate([c.actions[1:] for c in test])
-    explained = 1 - ((read - true) ** 2).sum(-1).mean() / ((true - true.mean(0)) ** 2).sum(-1).mean()
+    explained = (
+        1 - ((read - true) ** 2).sum(-1).mean() / ((true - true.mean(0)) ** 2).sum(-1).mean()
+    )
     assert explained > 0.2

@@ -10,59 +10,104 @@ import torch
 
 from worldsim.cli import main
 from worldsim.data.latent_cache import LatentCache, channel_moments, pooled_stats
-from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, load_autoencoder, save_autoencoder
+from worldsim.models.autoencoder import (
+    AutoencoderConfig,
+    VideoAutoencoder,
+    load_autoencoder,
+    save_autoencoder,
+)
 
 
 @pytest.fixture
 def vae_ckpt(tmp_path):
     torch.manual_seed(0)
-    model = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4, encode_chunk=8))
+    model = VideoAutoencoder(
+        AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4, encode_chunk=8)
+    )
     return save_autoencoder(model, tmp_path / "vae.ckpt")
 
 
 def _encode(store, ckpt, out, *extra):
-    assert main(["encode", f"store={store.root}", f"checkpoint={ckpt}", f"out={out}", "device=cpu", *extra]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                f"store={store.root}",
+                f"checkpoint={ckpt}",
+                f"out={out}",
+                "device=cpu",
+                *extra,
+            ]
+        )
+        == 0
+    )
     return LatentCache(out)
 
 
 def test_encode_writes_the_shared_cache_format(small_store, vae_ckpt, tmp_path):
     cache = _encode(small_store, vae_ckpt, tmp_path / "lat")
     assert cache.names() == small_store.names()
-    assert cache.autoencoder_info() == {"checkpoint": str(vae_ckpt.resolve()), "time_factor": 4, "space_factor": 4,
-                                        "latent_channels": 4}
+    assert cache.autoencoder_info() == {
+        "checkpoint": str(vae_ckpt.resolve()),
+        "time_factor": 4,
+        "space_factor": 4,
+        "latent_channels": 4,
+    }
     manifest = json.loads((cache.root / "manifest.json").read_text())["episodes"]
     assert {"name", "frames", "latent_frames", "shape", "checksum"} <= set(manifest[0])
     model = load_autoencoder(vae_ckpt)
     for name in cache.names():
         src, ep, entry = small_store.load(name), cache.load(name), cache.entry(name)
-        t = 1 + (src.length - 1) // 4 * 4  # trailing frames that do not fill a latent frame are dropped
+        t = (
+            1 + (src.length - 1) // 4 * 4
+        )  # trailing frames that do not fill a latent frame are dropped
         assert entry.frames == t and entry.latent_frames == 1 + (t - 1) // 4
         assert ep.latents.dtype == np.float16 and ep.latents.shape == tuple(entry.shape)
-        assert ep.latents.shape == (entry.latent_frames, 4, src.resolution[0] // 4, src.resolution[1] // 4)
+        assert ep.latents.shape == (
+            entry.latent_frames,
+            4,
+            src.resolution[0] // 4,
+            src.resolution[1] // 4,
+        )
         np.testing.assert_array_equal(ep.actions, src.actions[:t])
         assert ep.captions == src.captions and ep.meta["seed"] == src.meta["seed"]
         assert json.loads((cache.root / name / "episode.json").read_text())["env_id"] == "synthetic"
         assert cache.verify(name) is None
     # latents are the posterior means of the whole (unchunked) clip, stored in float16
     src = small_store.load("ep_000005")
-    x = torch.from_numpy(np.array(src.frames[:entry.frames])).permute(3, 0, 1, 2)[None].float() / 127.5 - 1
+    x = (
+        torch.from_numpy(np.array(src.frames[: entry.frames])).permute(3, 0, 1, 2)[None].float()
+        / 127.5
+        - 1
+    )
     with torch.no_grad():
         want = model.encode(x, chunk=1000)[0].permute(1, 0, 2, 3).numpy()
-    np.testing.assert_allclose(cache.load("ep_000005").latents.astype(np.float32), want, atol=2e-3, rtol=2e-3)
+    np.testing.assert_allclose(
+        cache.load("ep_000005").latents.astype(np.float32), want, atol=2e-3, rtol=2e-3
+    )
 
 
 def test_stats_are_per_channel_mean_and_std_over_all_latents(small_store, vae_ckpt, tmp_path):
     cache = _encode(small_store, vae_ckpt, tmp_path / "lat")
-    everything = np.concatenate([cache.load(n).latents.astype(np.float64).transpose(1, 0, 2, 3).reshape(4, -1)
-                                 for n in cache.names()], axis=1)
+    everything = np.concatenate(
+        [
+            cache.load(n).latents.astype(np.float64).transpose(1, 0, 2, 3).reshape(4, -1)
+            for n in cache.names()
+        ],
+        axis=1,
+    )
     stats = cache.stats()
     np.testing.assert_allclose(stats["mean"], everything.mean(1), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(stats["std"], everything.std(1), rtol=1e-6, atol=1e-9)
-    parts = [channel_moments(np.random.default_rng(k).normal(k, 1 + k, (3, 2, 4, 4))) for k in range(2)]
+    parts = [
+        channel_moments(np.random.default_rng(k).normal(k, 1 + k, (3, 2, 4, 4))) for k in range(2)
+    ]
     assert np.allclose(pooled_stats(parts)["mean"], [0.5, 0.5], atol=0.6)
 
 
-def test_sharded_encode_fills_one_cache_and_a_rerun_skips_finished(small_store, vae_ckpt, tmp_path, capsys):
+def test_sharded_encode_fills_one_cache_and_a_rerun_skips_finished(
+    small_store, vae_ckpt, tmp_path, capsys
+):
     whole = _encode(small_store, vae_ckpt, tmp_path / "whole")
     _encode(small_store, vae_ckpt, tmp_path / "sharded", "shard=1/2")
     assert LatentCache(tmp_path / "sharded").names() == small_store.names()[1::2]
@@ -75,7 +120,9 @@ def test_sharded_encode_fills_one_cache_and_a_rerun_skips_finished(small_store, 
     np.testing.assert_allclose(sharded.stats()["mean"], whole.stats()["mean"], atol=1e-3)
 
 
-def test_killed_encode_leaves_nothing_listed_and_resumes_to_the_same_cache(small_store, vae_ckpt, tmp_path):
+def test_killed_encode_leaves_nothing_listed_and_resumes_to_the_same_cache(
+    small_store, vae_ckpt, tmp_path
+):
     clean = _encode(small_store, vae_ckpt, tmp_path / "clean")
     out = tmp_path / "killed"
     _encode(small_store, vae_ckpt, out, "shard=0/2")
@@ -84,13 +131,17 @@ def test_killed_encode_leaves_nothing_listed_and_resumes_to_the_same_cache(small
     (out / "ep_000003" / "latents.npy").write_bytes(b"truncated")
     resumed = _encode(small_store, vae_ckpt, out)
     assert not (out / ".tmp-ep_000001-999").exists()
-    assert [resumed.entry(n).checksum for n in resumed.names()] == [clean.entry(n).checksum for n in clean.names()]
+    assert [resumed.entry(n).checksum for n in resumed.names()] == [
+        clean.entry(n).checksum for n in clean.names()
+    ]
 
 
 def test_cache_refuses_latents_of_a_different_autoencoder(small_store, vae_ckpt, tmp_path):
     _encode(small_store, vae_ckpt, tmp_path / "lat", "shard=0/2")
-    other = save_autoencoder(VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=8, norm_groups=4)),
-                             tmp_path / "other.ckpt")
+    other = save_autoencoder(
+        VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=8, norm_groups=4)),
+        tmp_path / "other.ckpt",
+    )
     with pytest.raises(ValueError, match="new out= directory"):
         _encode(small_store, other, tmp_path / "lat", "shard=1/2")
 
@@ -99,7 +150,18 @@ def test_decode_turns_cached_latents_into_videos(small_store, vae_ckpt, tmp_path
     from worldsim.video import read_video
 
     _encode(small_store, vae_ckpt, tmp_path / "lat")
-    assert main(["decode", f"cache={tmp_path / 'lat'}", f"out={tmp_path / 'vid'}", "limit=2", "ext=gif",
-                 "device=cpu"]) == 0
+    assert (
+        main(
+            [
+                "decode",
+                f"cache={tmp_path / 'lat'}",
+                f"out={tmp_path / 'vid'}",
+                "limit=2",
+                "ext=gif",
+                "device=cpu",
+            ]
+        )
+        == 0
+    )
     video = read_video(tmp_path / "vid" / "ep_000001.gif")
     assert video.shape == (LatentCache(tmp_path / "lat").entry("ep_000001").frames, 24, 32, 3)

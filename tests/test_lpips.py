@@ -5,18 +5,35 @@ from __future__ import annotations
 import pytest
 import torch
 
-from worldsim.models.lpips import LPIPS, TRUNK_FILES, AlexNet, MissingWeightsError, VGG16, trunk_weights_path
-from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask
 from worldsim.models.autoencoder import AutoencoderConfig
+from worldsim.models.lpips import (
+    LPIPS,
+    TRUNK_FILES,
+    VGG16,
+    AlexNet,
+    MissingWeightsError,
+    trunk_weights_path,
+)
+from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask
 
 # torchvision's state_dict keys and shapes (alexnet-owt-7be5be79.pth, vgg16-397923af.pth).
-ALEX_KEYS = {"features.0.weight": (64, 3, 11, 11), "features.3.weight": (192, 64, 5, 5),
-             "features.6.weight": (384, 192, 3, 3), "features.8.weight": (256, 384, 3, 3),
-             "features.10.weight": (256, 256, 3, 3), "classifier.1.weight": (4096, 9216),
-             "classifier.4.weight": (4096, 4096), "classifier.6.weight": (1000, 4096)}
+ALEX_KEYS = {
+    "features.0.weight": (64, 3, 11, 11),
+    "features.3.weight": (192, 64, 5, 5),
+    "features.6.weight": (384, 192, 3, 3),
+    "features.8.weight": (256, 384, 3, 3),
+    "features.10.weight": (256, 256, 3, 3),
+    "classifier.1.weight": (4096, 9216),
+    "classifier.4.weight": (4096, 4096),
+    "classifier.6.weight": (1000, 4096),
+}
 VGG_CONVS = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
-VGG_KEYS = {"features.28.weight": (512, 512, 3, 3), "classifier.0.weight": (4096, 25088),
-            "classifier.3.weight": (4096, 4096), "classifier.6.weight": (1000, 4096)}
+VGG_KEYS = {
+    "features.28.weight": (512, 512, 3, 3),
+    "classifier.0.weight": (4096, 25088),
+    "classifier.3.weight": (4096, 4096),
+    "classifier.6.weight": (1000, 4096),
+}
 
 
 def test_trunks_have_torchvision_state_dict_layout():
@@ -51,8 +68,16 @@ def test_missing_trunk_weights_error_names_file_place_and_opt_out(tmp_path, monk
     assert "alexnet-owt-7be5be79.pth" in msg and str(tmp_path / "hub" / "checkpoints") in msg
     assert "loss.perceptual=none" in msg
     with pytest.raises(MissingWeightsError):
-        VAETask(AutoencoderConfig(base_channels=8, norm_groups=4), LossConfig(perceptual="alex"), OptimConfig())
-    task = VAETask(AutoencoderConfig(base_channels=8, norm_groups=4), LossConfig(perceptual="none"), OptimConfig())
+        VAETask(
+            AutoencoderConfig(base_channels=8, norm_groups=4),
+            LossConfig(perceptual="alex"),
+            OptimConfig(),
+        )
+    task = VAETask(
+        AutoencoderConfig(base_channels=8, norm_groups=4),
+        LossConfig(perceptual="none"),
+        OptimConfig(),
+    )
     assert task.lpips is None
 
 

@@ -28,7 +28,7 @@ class FakeMineRL:
     def _obs(self):
         pov = np.zeros((360, 640, 3), np.uint8)
         pov[..., 0] = int(self.yaw) % 256  # the view changes with the camera
-        pov[:, : 320, 1] = 200
+        pov[:, :320, 1] = 200
         return {"pov": pov}
 
     def reset(self):
@@ -52,19 +52,24 @@ class FakeMineRL:
 @pytest.fixture
 def fake(monkeypatch):
     made = []
-    monkeypatch.setattr(minerl_env, "make_minerl", lambda minerl_id: made.append(FakeMineRL()) or made[-1])
+    monkeypatch.setattr(
+        minerl_env, "make_minerl", lambda minerl_id: made.append(FakeMineRL()) or made[-1]
+    )
     return made
 
 
 def test_minerl_ids_register_without_importing_minerl():
     code = "import sys, gymnasium as gym, envs; print('minerl' in sys.modules, 'worldsim/MineRLFindCave-v0' in gym.registry)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "True"]
 
 
 def test_making_a_minerl_env_without_minerl_names_java_and_the_install():
     try:
         import minerl  # noqa: F401
+
         pytest.skip("minerl is installed here")
     except ImportError:
         pass
@@ -78,10 +83,18 @@ def test_adapter_resizes_pov_and_passes_complete_action_dicts(fake):
     assert obs.shape == (36, 64, 3) and obs.dtype == np.uint8
     assert fake[0].seeds == [3]
     assert info["truth"].intrinsics[1, 1] == pytest.approx(18 / np.tan(np.radians(35)), rel=1e-5)
-    obs, reward, term, trunc, _ = env.step({"attack": 1, "camera": np.array([0.0, 90.0], np.float32)})
+    obs, reward, term, trunc, _ = env.step(
+        {"attack": 1, "camera": np.array([0.0, 90.0], np.float32)}
+    )
     sent = fake[0].actions[-1]
     assert sent["attack"] == 1 and sent["forward"] == 0 and sent["camera"].tolist() == [0.0, 90.0]
-    assert reward == 1.0 and not term and obs[0, 0, 0] == 90 and obs[0, 0, 1] == 200 and obs[0, -1, 1] == 0
+    assert (
+        reward == 1.0
+        and not term
+        and obs[0, 0, 0] == 90
+        and obs[0, 0, 1] == 200
+        and obs[0, -1, 1] == 0
+    )
 
 
 def test_rollout_of_the_adapter_writes_a_valid_episode(fake):

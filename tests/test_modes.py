@@ -25,8 +25,11 @@ def model() -> DiT:
 
 def generator(model, sampler=None, scales=(2.0, 1.5)) -> Generator:
     rng = torch.Generator().manual_seed(3)
-    text = TextBatch(torch.randn(2, 3, 8, generator=rng), torch.ones(2, 3, dtype=torch.bool),
-                     torch.randn(2, 8, generator=rng))
+    text = TextBatch(
+        torch.randn(2, 3, 8, generator=rng),
+        torch.ones(2, 3, dtype=torch.bool),
+        torch.randn(2, 8, generator=rng),
+    )
     return Generator(model, sampler or HeunSampler(3), GuidanceConfig(*scales), text, seed=0)
 
 
@@ -81,7 +84,9 @@ def test_text_to_video_and_image_shapes(model):
 
 
 @pytest.mark.parametrize("window,chunk,horizon", [(3, 1, 7), (4, 2, 5), (8, 3, 4)])
-def test_rollout_reaches_any_horizon_with_a_sliding_window_and_keeps_context(model, window, chunk, horizon):
+def test_rollout_reaches_any_horizon_with_a_sliding_window_and_keeps_context(
+    model, window, chunk, horizon
+):
     c = clip(2)
     out = generator(model, EulerSampler(2)).rollout(c, horizon, acts(2 + horizon), window, chunk)
     assert out.shape[1] == 2 + horizon and torch.equal(out[:, :2], c) and torch.isfinite(out).all()

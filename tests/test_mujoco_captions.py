@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from envs.captions import Grammar, camera_motion, count_word, describe_episode, join, object_phrase, windows_of
+from envs.captions import (
+    Grammar,
+    camera_motion,
+    count_word,
+    describe_episode,
+    join,
+    object_phrase,
+    windows_of,
+)
 from envs.make import EnvConfig, make_env
 from envs.mujoco.camera import OrbitPose, extrinsics
 from envs.rollout import collect_episode
@@ -19,7 +27,9 @@ def test_same_seed_gives_the_same_captions_and_other_seeds_vary_the_wording():
     a, _ = episode("worldsim/MujocoBounce-v0", seed=3)
     b, _ = episode("worldsim/MujocoBounce-v0", seed=3)
     assert a.captions == b.captions
-    texts = {episode("worldsim/MujocoBounce-v0", seed=s, steps=8)[0].captions["long"] for s in range(6)}
+    texts = {
+        episode("worldsim/MujocoBounce-v0", seed=s, steps=8)[0].captions["long"] for s in range(6)
+    }
     assert len(texts) == 6
 
 
@@ -28,8 +38,13 @@ def test_caption_names_every_object_colour_and_counts_visible_bounces():
     text = ep.captions["long"]
     obj = ep.objects[0]
     assert obj["colour"] in text
-    visible = [e for e in ep.events if e["kind"] == "bounce" and e["detail"]["surface"] == "floor"
-               and e["detail"]["speed"] >= 0.8]
+    visible = [
+        e
+        for e in ep.events
+        if e["kind"] == "bounce"
+        and e["detail"]["surface"] == "floor"
+        and e["detail"]["speed"] >= 0.8
+    ]
     assert f"bounces {count_word(len(visible))}" in text
     assert "falls from" in text or "drops" in text
     assert "camera is still" in text or "view is fixed" in text
@@ -40,7 +55,10 @@ def test_windows_cover_the_episode_and_follow_their_own_events():
     windows = ep.captions["windows"]
     assert [(w["start"], w["end"]) for w in windows] == windows_of(40)
     for w in windows:
-        hidden = any(e["kind"] == "occlusion_start" and w["start"] <= e["frame"] < w["end"] for e in ep.events)
+        hidden = any(
+            e["kind"] == "occlusion_start" and w["start"] <= e["frame"] < w["end"]
+            for e in ep.events
+        )
         said = any(v in w["text"] for v in ("disappears behind", "passes behind", "is hidden by"))
         assert hidden == said, w
 
@@ -59,24 +77,40 @@ def test_camera_motion_reads_still_pan_and_return_from_poses():
         return np.stack([extrinsics(p.position(), p.rotation()) for p in seq])
 
     assert camera_motion(poses([base] * 5)) == "is still"
-    pan = [OrbitPose(base.target, base.yaw, base.pitch, base.distance, pan=a) for a in (0, 0.4, 0.8, 0.4, 0)]
+    pan = [
+        OrbitPose(base.target, base.yaw, base.pitch, base.distance, pan=a)
+        for a in (0, 0.4, 0.8, 0.4, 0)
+    ]
     assert camera_motion(poses(pan)) == "pans left and back"
     assert camera_motion(poses(pan[:3])) == "pans left"
-    orbit = [OrbitPose(base.target, base.yaw + a, base.pitch, base.distance) for a in (0, 0.3, 0.6, 0.3, 0)]
+    orbit = [
+        OrbitPose(base.target, base.yaw + a, base.pitch, base.distance)
+        for a in (0, 0.3, 0.6, 0.3, 0)
+    ]
     assert camera_motion(poses(orbit)) == "moves around the scene and returns to where it started"
 
 
 def test_grammar_helpers():
     g = Grammar(0)
-    assert object_phrase({"shape": "box", "colour": "orange", "radius": 0.12}, g).startswith("an orange ")
+    assert object_phrase({"shape": "box", "colour": "orange", "radius": 0.12}, g).startswith(
+        "an orange "
+    )
     assert join(["a", "b", "c"]) == "a, b and c" and join(["a"]) == "a"
-    assert [Grammar(7, "x").pick("abcdefgh") for _ in range(3)] == [Grammar(7, "x").pick("abcdefgh")] * 3
+    assert [Grammar(7, "x").pick("abcdefgh") for _ in range(3)] == [
+        Grammar(7, "x").pick("abcdefgh")
+    ] * 3
 
 
 def test_describe_episode_is_pure_given_record_and_facts():
     ep, env = episode("worldsim/MujocoPush-v0", seed=4, steps=24)
-    record = {"frames": ep.frames, "actions": ep.actions, "truth": ep.truth, "objects": ep.objects,
-              "events": ep.events, "meta": ep.meta}
+    record = {
+        "frames": ep.frames,
+        "actions": ep.actions,
+        "truth": ep.truth,
+        "objects": ep.objects,
+        "events": ep.events,
+        "meta": ep.meta,
+    }
     again = describe_episode(record, env.unwrapped.scene_facts(), seed=4)
     assert again.to_dict() == ep.captions
     assert "black" in ep.captions["long"]  # the agent is described

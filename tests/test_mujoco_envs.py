@@ -13,14 +13,24 @@ from envs.mujoco import SCENARIOS
 from envs.mujoco import render as mj_render
 
 
-def run(env_id: str, seed: int, steps: int, width: int = 32, height: int = 32, policy: str = "scripted", **kwargs):
+def run(
+    env_id: str,
+    seed: int,
+    steps: int,
+    width: int = 32,
+    height: int = 32,
+    policy: str = "scripted",
+    **kwargs,
+):
     """Frames, per-frame truths and events of one episode."""
     env = gym.make(env_id, width=width, height=height, **kwargs)
     obs, info = env.reset(seed=seed)
     frames, truths, events = [obs], [info["truth"]], []
     env.action_space.seed(seed)
     for t in range(1, steps):
-        action = env.unwrapped.scripted_action() if policy == "scripted" else env.action_space.sample()
+        action = (
+            env.unwrapped.scripted_action() if policy == "scripted" else env.action_space.sample()
+        )
         obs, _, _, _, info = env.step(action)
         frames.append(obs)
         truths.append(info["truth"])
@@ -32,8 +42,15 @@ def run(env_id: str, seed: int, steps: int, width: int = 32, height: int = 32, p
 def digest(frames, truths) -> str:
     h = hashlib.sha256(frames.tobytes())
     for tr in truths:
-        for arr in (tr.extrinsics, tr.intrinsics, tr.depth, tr.instance, tr.objects.position, tr.objects.velocity,
-                    tr.objects.visible):
+        for arr in (
+            tr.extrinsics,
+            tr.intrinsics,
+            tr.depth,
+            tr.instance,
+            tr.objects.position,
+            tr.objects.velocity,
+            tr.objects.visible,
+        ):
             h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()
 
@@ -136,7 +153,11 @@ def test_every_scenario_config_rolls_out_into_a_valid_store(name, tmp_path):
     from worldsim.data.store import EpisodeStore
     from worldsim.jobs.rollout import Config
 
-    cfg = to_object(load_config(Config, [f"env={name}", "env.width=24", "env.height=16", "episodes=1", "steps=5"]))
+    cfg = to_object(
+        load_config(
+            Config, [f"env={name}", "env.width=24", "env.height=16", "episodes=1", "steps=5"]
+        )
+    )
     assert cfg.env.id in SCENARIOS
     rollout(cfg.env, str(tmp_path), episodes=1, steps=5, policy="scripted", progress=False)
     store = EpisodeStore(tmp_path)

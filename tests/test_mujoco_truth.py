@@ -23,7 +23,12 @@ def test_projected_centre_lands_within_a_pixel_of_mask_centroid(env_id, size):
                 x0, y0, x1, y1 = o.bbox[i]
                 whole = o.visible[i] >= 0.9 and x0 > 0 and y0 > 0 and x1 < width and y1 < height
                 if whole:
-                    assert np.linalg.norm(uv[i] - o.centroid[i]) < 1.0, (seed, i, uv[i], o.centroid[i])
+                    assert np.linalg.norm(uv[i] - o.centroid[i]) < 1.0, (
+                        seed,
+                        i,
+                        uv[i],
+                        o.centroid[i],
+                    )
                     checked += 1
     assert checked > 20
 
@@ -55,8 +60,14 @@ def test_visible_flags_agree_with_masks_and_unoccluded_objects_read_nearly_whole
                 assert (o.visible[i] > 0) == (pixels > 0)
                 x0, y0, x1, y1 = o.bbox[i]
                 alone = pixels > 0 and all(
-                    np.isnan(o.bbox[j, 0]) or o.bbox[j, 0] >= x1 + 1 or o.bbox[j, 2] <= x0 - 1
-                    or o.bbox[j, 1] >= y1 + 1 or o.bbox[j, 3] <= y0 - 1 for j in range(len(o.visible)) if j != i)
+                    np.isnan(o.bbox[j, 0])
+                    or o.bbox[j, 0] >= x1 + 1
+                    or o.bbox[j, 2] <= x0 - 1
+                    or o.bbox[j, 1] >= y1 + 1
+                    or o.bbox[j, 3] <= y0 - 1
+                    for j in range(len(o.visible))
+                    if j != i
+                )
                 if alone and x0 > 0 and y0 > 0 and x1 < 64 and y1 < 64 and pixels > 12:
                     assert o.visible[i] > 0.75, (seed, i, o.visible[i], pixels)
 
@@ -68,30 +79,49 @@ def _occluded_then_reappears(events) -> bool:
 
 def test_occlude_hides_and_reveals_an_object_in_nearly_every_seed():
     seeds = range(100, 120)
-    ok = [_occluded_then_reappears(run("worldsim/MujocoOcclude-v0", s, steps=36, width=32, height=32)[2])
-          for s in seeds]
+    ok = [
+        _occluded_then_reappears(
+            run("worldsim/MujocoOcclude-v0", s, steps=36, width=32, height=32)[2]
+        )
+        for s in seeds
+    ]
     assert np.mean(ok) >= 0.95, [s for s, good in zip(seeds, ok, strict=True) if not good]
 
 
 @pytest.mark.slow
 def test_occlude_rate_over_200_seeds_at_64px():
-    ok = [_occluded_then_reappears(run("worldsim/MujocoOcclude-v0", s, steps=40, width=64, height=64)[2])
-          for s in range(200)]
+    ok = [
+        _occluded_then_reappears(
+            run("worldsim/MujocoOcclude-v0", s, steps=40, width=64, height=64)[2]
+        )
+        for s in range(200)
+    ]
     assert np.mean(ok) >= 0.95
 
 
 def test_occlude_pan_makes_objects_leave_and_reenter_the_view():
-    _, truths, events = run("worldsim/MujocoOcclude-v0", seed=0, steps=64, width=32, height=32, pan_probability=1.0)
+    _, truths, events = run(
+        "worldsim/MujocoOcclude-v0", seed=0, steps=64, width=32, height=32, pan_probability=1.0
+    )
     kinds = [k for _, k, _ in events]
     assert "exit_view" in kinds and "enter_view" in kinds
-    np.testing.assert_allclose(truths[0].extrinsics, truths[-1].extrinsics, atol=1e-5)  # panned back
+    np.testing.assert_allclose(
+        truths[0].extrinsics, truths[-1].extrinsics, atol=1e-5
+    )  # panned back
 
 
 @pytest.mark.parametrize("mode", ["continuous", "discrete"])
 def test_orbit_scripted_path_revisits_its_starting_view(mode):
     loop = 12
-    frames, truths, _ = run("worldsim/MujocoOrbit-v0", seed=4, steps=loop + 1, width=32, height=32,
-                            loop=loop, action_mode=mode)
+    frames, truths, _ = run(
+        "worldsim/MujocoOrbit-v0",
+        seed=4,
+        steps=loop + 1,
+        width=32,
+        height=32,
+        loop=loop,
+        action_mode=mode,
+    )
     moved = max(np.abs(t.extrinsics - truths[0].extrinsics).max() for t in truths)
     assert moved > 0.1  # it did go somewhere
     np.testing.assert_allclose(truths[loop].extrinsics, truths[0].extrinsics, atol=1e-4)

@@ -13,8 +13,19 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     assert main(["quickstart", TOY, f"out={out}"]) == 0
     printed = capsys.readouterr().out
     stages = sorted(p.stem for p in (out / "stages").glob("*.json"))
-    assert stages == ["encode", "eval", "rollout", "sample-interpolate", "sample-rollout", "train", "train-vae"]
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["interpolate_00.mp4", "rollout_00.mp4"]
+    assert stages == [
+        "encode",
+        "eval",
+        "rollout",
+        "sample-interpolate",
+        "sample-rollout",
+        "train",
+        "train-vae",
+    ]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "interpolate_00.mp4",
+        "rollout_00.mp4",
+    ]
     html = (out / "report.html").read_text()
     assert "<img" in html and "ground_truth" in html and "model" in html
     for suite in ("fidelity", "consistency3d", "permanence", "physics"):

@@ -37,8 +37,16 @@ def test_episode_k_has_seed_base_plus_k_and_full_schema(tmp_path):
 def test_dataset_is_identical_whatever_workers_and_shards(tmp_path):
     rollout(BOUNCE, str(tmp_path / "one"), episodes=4, steps=5, seed=7, workers=1, progress=False)
     for shard in ("0/2", "1/2"):
-        rollout(BOUNCE, str(tmp_path / "sharded"), episodes=4, steps=5, seed=7, workers=2, shard=shard,
-                progress=False)
+        rollout(
+            BOUNCE,
+            str(tmp_path / "sharded"),
+            episodes=4,
+            steps=5,
+            seed=7,
+            workers=2,
+            shard=shard,
+            progress=False,
+        )
     assert manifest(tmp_path / "one") == manifest(tmp_path / "sharded")
 
 
@@ -56,9 +64,21 @@ def test_bad_shard_and_policy_are_rejected():
 
 
 def _rollout_cmd(out: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "worldsim.cli", "rollout", "env.id=worldsim/MujocoBounce-v0",
-            "env.width=32", "env.height=32", "episodes=40", "steps=16", "seed=3", f"workers={workers}",
-            f"out={out}", "progress=false"]
+    return [
+        sys.executable,
+        "-m",
+        "worldsim.cli",
+        "rollout",
+        "env.id=worldsim/MujocoBounce-v0",
+        "env.width=32",
+        "env.height=32",
+        "episodes=40",
+        "steps=16",
+        "seed=3",
+        f"workers={workers}",
+        f"out={out}",
+        "progress=false",
+    ]
 
 
 def _finished(root: Path) -> int:
@@ -75,8 +95,12 @@ def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
     kills = 0
     for _ in range(4):
         before = _finished(killed)
-        proc = subprocess.Popen(_rollout_cmd(killed, workers=2), start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _rollout_cmd(killed, workers=2),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         # Kill once the job is writing (a new episode landed), at a random moment after: the
         # moment depends on progress, not on how fast this machine happens to be.
         deadline = time.monotonic() + 60
@@ -93,6 +117,8 @@ def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
     store = EpisodeStore(killed)
     assert store.verify_all() == []
     for name in store.names():
-        np.testing.assert_array_equal(store.load(name).frames, EpisodeStore(reference).load(name).frames)
+        np.testing.assert_array_equal(
+            store.load(name).frames, EpisodeStore(reference).load(name).frames
+        )
     leftovers = [p.name for p in killed.iterdir() if p.name.startswith(".tmp-")]
     assert leftovers == []

@@ -23,7 +23,9 @@ def run(sampler, n: int = 20000) -> torch.Tensor:
     return sampler.sample(gaussian_velocity, x, torch.ones(n, 1, dtype=torch.bool))
 
 
-@pytest.mark.parametrize("sampler", [EulerSampler(100), HeunSampler(12), HeunSampler(24, shift=3.0)])
+@pytest.mark.parametrize(
+    "sampler", [EulerSampler(100), HeunSampler(12), HeunSampler(24, shift=3.0)]
+)
 def test_sampler_on_exact_gaussian_flow_reaches_the_data_distribution(sampler):
     out = run(sampler)
     assert abs(out.mean().item() - MU) < 0.02
@@ -61,13 +63,26 @@ class LinearModel(torch.nn.Module):
 
     def forward(self, x, levels, actions, text, drop_actions, drop_text):
         shape = (-1, *([1] * (x.dim() - 1)))
-        return x + 1 + 10 * (~drop_text).float().reshape(shape) + 100 * (~drop_actions).float().reshape(shape)
+        return (
+            x
+            + 1
+            + 10 * (~drop_text).float().reshape(shape)
+            + 100 * (~drop_actions).float().reshape(shape)
+        )
 
 
 def test_guidance_combines_separate_text_and_action_scales():
     x, levels = torch.zeros(2, 1, 1, 1, 1), torch.ones(2, 1)
     text = object()  # passed through untouched by the linear model
-    for ts, as_, want in [(1.0, 1.0, 111.0), (3.0, 1.0, 131.0), (1.0, 2.0, 211.0), (0.0, 0.0, 1.0), (2.0, 0.5, 71.0)]:
-        v = guided_velocity(LinearModel(), torch.zeros(2, 1, 3), None, GuidanceConfig(ts, as_))(x, levels)
+    for ts, as_, want in [
+        (1.0, 1.0, 111.0),
+        (3.0, 1.0, 131.0),
+        (1.0, 2.0, 211.0),
+        (0.0, 0.0, 1.0),
+        (2.0, 0.5, 71.0),
+    ]:
+        v = guided_velocity(LinearModel(), torch.zeros(2, 1, 3), None, GuidanceConfig(ts, as_))(
+            x, levels
+        )
         assert torch.allclose(v, torch.full_like(v, want)), (ts, as_, v.flatten())
     del text

@@ -17,12 +17,14 @@ def test_minilm_loads_offline_and_gives_tokens_mask_and_pooled(minilm):
     batch = minilm.encode(["a red ball bounces on the floor", "camera orbits left"])
     assert batch.tokens.shape == (2, 16, 384) and batch.pooled.shape == (2, 384)
     assert batch.mask[0].sum() > batch.mask[1].sum() > 0
-    assert torch.count_nonzero(batch.tokens[1, batch.mask[1].sum():]) == 0  # padding is zero
+    assert torch.count_nonzero(batch.tokens[1, batch.mask[1].sum() :]) == 0  # padding is zero
     assert text_dim(TextConfig()) == minilm.dim == 384
 
 
 def test_similar_prompts_embed_closer_than_unrelated_ones(minilm):
-    p = minilm.encode(["a red ball bounces", "a red sphere is bouncing", "the camera turns left"]).pooled
+    p = minilm.encode(
+        ["a red ball bounces", "a red sphere is bouncing", "the camera turns left"]
+    ).pooled
     cos = torch.nn.functional.cosine_similarity
     assert cos(p[0], p[1], dim=0) > cos(p[0], p[2], dim=0) + 0.2
 
@@ -37,6 +39,9 @@ def test_cache_encodes_each_prompt_once_and_persists_to_disk(minilm, tmp_path):
 
 
 def test_none_disables_text_and_a_missing_model_dir_is_named():
-    assert load_text_encoder(TextConfig(name="none")) is None and text_dim(TextConfig(name="none")) == 0
+    assert (
+        load_text_encoder(TextConfig(name="none")) is None
+        and text_dim(TextConfig(name="none")) == 0
+    )
     with pytest.raises(FileNotFoundError, match="nowhere"):
         load_text_encoder(TextConfig(name="/nowhere/model"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -13,7 +12,12 @@ from worldsim.data.latent_datamodule import latent_actions, pixel_span
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig
-from worldsim.training.world_model import LatentInfo, WorldModel, export_checkpoint, load_world_model
+from worldsim.training.world_model import (
+    LatentInfo,
+    WorldModel,
+    export_checkpoint,
+    load_world_model,
+)
 
 C, S, T = 4, 8, 4
 
@@ -21,23 +25,39 @@ C, S, T = 4, 8, 4
 def moving_pattern() -> torch.Tensor:
     """A normalised (1, T, C, S, S) latent clip with structure in space, time and channels."""
     yy, xx = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
-    clip = torch.stack([torch.stack([torch.sin(0.7 * xx + 0.5 * t + c) + torch.cos(0.5 * yy - 0.4 * t * c)
-                                     for c in range(C)]) for t in range(T)]).float()[None]
+    clip = torch.stack(
+        [
+            torch.stack(
+                [
+                    torch.sin(0.7 * xx + 0.5 * t + c) + torch.cos(0.5 * yy - 0.4 * t * c)
+                    for c in range(C)
+                ]
+            )
+            for t in range(T)
+        ]
+    ).float()[None]
     return (clip - clip.mean()) / clip.std()
 
 
 def tiny_module(action_dim: int = 0, **sample) -> WorldModel:
     torch.manual_seed(0)
-    return WorldModel(DiTConfig(latent_channels=C, dim=64, depth=2, heads=4, action_dim=action_dim), FlowConfig(),
-                      {}, TextConfig(name="none"), {"sampler": {"steps": 20}, **sample},
-                      LatentInfo(mean=[0.1] * C, std=[2.0] * C))
+    return WorldModel(
+        DiTConfig(latent_channels=C, dim=64, depth=2, heads=4, action_dim=action_dim),
+        FlowConfig(),
+        {},
+        TextConfig(name="none"),
+        {"sampler": {"steps": 20}, **sample},
+        LatentInfo(mean=[0.1] * C, std=[2.0] * C),
+    )
 
 
 def test_latent_actions_group_the_pixel_frames_each_latent_frame_covers():
     actions = torch.arange(9 * 2, dtype=torch.float32).reshape(9, 2)  # 9 = 1 + 4 * 2 frames
     grouped = latent_actions(actions, 4)
     assert grouped.shape == (3, 8)
-    assert grouped[0].tolist() == [0] * 6 + actions[0].tolist()  # frame 0 alone, zero-padded in front
+    assert (
+        grouped[0].tolist() == [0] * 6 + actions[0].tolist()
+    )  # frame 0 alone, zero-padded in front
     assert grouped[2].tolist() == actions[5:9].flatten().tolist()
     assert pixel_span(0, 3, 4) == (0, 9) and pixel_span(2, 1, 4) == (5, 9)
     with pytest.raises(ValueError, match="1 \\+ 4 k"):
@@ -58,7 +78,9 @@ def test_tiny_model_overfits_one_clip_and_regenerates_it_from_noise():
     module.eval()
     with torch.no_grad():
         video = module.generator_for(None).text_to_video(2, T, (C, S, S))
-        rolled = module.generator_for(None).rollout(clip[:, :1].expand(2, -1, -1, -1, -1), T - 1, None, 4, 1)
+        rolled = module.generator_for(None).rollout(
+            clip[:, :1].expand(2, -1, -1, -1, -1), T - 1, None, 4, 1
+        )
     assert (video - clip).pow(2).mean() < 0.05  # unit-variance data: noise alone would score ~2
     assert (rolled - clip).pow(2).mean() < 0.3
 
@@ -73,7 +95,9 @@ def test_export_and_load_round_trip_in_fp16(tmp_path):
     assert loaded.model_cfg.patch == (1, 2, 2)
     x, lv, a = torch.randn(1, 3, C, S, S), torch.rand(1, 3), torch.randn(1, 3, 8)
     with torch.no_grad():
-        assert torch.allclose(loaded.model(x, lv, a), module.model.eval().half().float()(x, lv, a), atol=1e-4)
+        assert torch.allclose(
+            loaded.model(x, lv, a), module.model.eval().half().float()(x, lv, a), atol=1e-4
+        )
 
 
 def test_normalise_inverts_denormalise():
@@ -82,20 +106,35 @@ def test_normalise_inverts_denormalise():
     assert torch.allclose(module.normalise(module.denormalise(z)), z, atol=1e-6)
 
 
-def write_cache(root, vae_path: str, sizes=((8, 8), (8, 12)), episodes: int = 4, widths=(3, 1)) -> str:
+def write_cache(
+    root, vae_path: str, sizes=((8, 8), (8, 12)), episodes: int = 4, widths=(3, 1)
+) -> str:
     """A latent cache of `episodes` episodes alternating between latent sizes, in the shared format."""
     from worldsim.data.latent_cache import LatentCache, write_latent_episode
 
     cache = LatentCache(root, create=True)
-    cache.set_autoencoder_info({"checkpoint": vae_path, "time_factor": 4, "space_factor": 4, "latent_channels": C})
+    cache.set_autoencoder_info(
+        {"checkpoint": vae_path, "time_factor": 4, "space_factor": 4, "latent_channels": C}
+    )
     rng = np.random.default_rng(0)
     entries = []
     for k in range(episodes):
         h, w = sizes[k % len(sizes)]
         t = 6 + k
-        doc = {"captions": {"long": f"episode {k}", "prompt": f"ep {k}", "windows": []}, "meta": {"fps": 15}}
-        entries.append(write_latent_episode(root, f"ep_{k:06d}", rng.standard_normal((t, C, h, w)) * 3 + 1,
-                                            rng.standard_normal((1 + 4 * (t - 1), widths[k % len(widths)])), doc, 4))
+        doc = {
+            "captions": {"long": f"episode {k}", "prompt": f"ep {k}", "windows": []},
+            "meta": {"fps": 15},
+        }
+        entries.append(
+            write_latent_episode(
+                root,
+                f"ep_{k:06d}",
+                rng.standard_normal((t, C, h, w)) * 3 + 1,
+                rng.standard_normal((1 + 4 * (t - 1), widths[k % len(widths)])),
+                doc,
+                4,
+            )
+        )
     cache.add(entries)
     return str(root)
 
@@ -104,8 +143,9 @@ def tiny_vae(path) -> str:
     from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
 
     torch.manual_seed(0)
-    vae = VideoAutoencoder(AutoencoderConfig(latent_channels=C, base_channels=8, channel_mult=[1, 1, 1],
-                                             norm_groups=4))
+    vae = VideoAutoencoder(
+        AutoencoderConfig(latent_channels=C, base_channels=8, channel_mult=[1, 1, 1], norm_groups=4)
+    )
     return str(save_autoencoder(vae, path))
 
 
@@ -113,16 +153,23 @@ def test_datamodule_mixes_sizes_durations_and_action_widths_and_normalises(tmp_p
     from worldsim.data.latent_datamodule import LatentDataConfig, LatentDataModule
 
     first = write_cache(tmp_path / "a", "none", sizes=((8, 8),), widths=(3,))
-    second = write_cache(tmp_path / "b", "none", sizes=((8, 12),), widths=(1,))  # another env in its own cache
-    data = LatentDataModule(LatentDataConfig(roots=[first, second], lengths=[3, 5], stride=1, batch_size=4,
-                                             val_fraction=0.0))
+    second = write_cache(
+        tmp_path / "b", "none", sizes=((8, 12),), widths=(1,)
+    )  # another env in its own cache
+    data = LatentDataModule(
+        LatentDataConfig(
+            roots=[first, second], lengths=[3, 5], stride=1, batch_size=4, val_fraction=0.0
+        )
+    )
     data.setup()
     shapes = set()
     every = []
     for batch in data.train_dataloader():
         b, t, c, h, w = batch["latents"].shape
         shapes.add((t, h, w))
-        assert batch["actions"].shape == (b, t, 4 * 3) and len(batch["caption"]) == b  # widths 3 and 1 padded
+        assert (
+            batch["actions"].shape == (b, t, 4 * 3) and len(batch["caption"]) == b
+        )  # widths 3 and 1 padded
         every.append(batch["latents"])
     assert {s[0] for s in shapes} == {3, 5} and {s[1:] for s in shapes} == {(8, 8), (8, 12)}
     z = torch.cat([x.flatten() for x in every])
@@ -134,17 +181,39 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     from worldsim.jobs import train
 
     root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"))
-    args = [f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "model=dit_tiny", "text.name=none",
-            "train.max_steps=3", "train.val_every=2", "train.limit_val_batches=1", "train.log_every=1",
-            "train.ckpt_every=3", "sample.sampler.steps=2", f"out={tmp_path / 'run'}"]
+    args = [
+        f"data.roots=[{root}]",
+        "data.lengths=[3]",
+        "data.batch_size=2",
+        "model=dit_tiny",
+        "text.name=none",
+        "train.max_steps=3",
+        "train.val_every=2",
+        "train.limit_val_batches=1",
+        "train.log_every=1",
+        "train.ckpt_every=3",
+        "sample.sampler.steps=2",
+        f"out={tmp_path / 'run'}",
+    ]
     train.run(to_object(load_config(train.Config, args)))
     module = load_world_model(str(tmp_path / "run" / "ema.ckpt"))
     assert module.model_cfg.action_dim == 12 and module.model_cfg.latent_channels == C
     assert list((tmp_path / "run").rglob("rollout_step*"))  # sample video decoded through the VAE
-    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-    assert not [k for k in saved if k.startswith(("_autoencoder", "_text_encoder"))]  # frozen helpers stay out
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)[
+        "state_dict"
+    ]
+    assert not [
+        k for k in saved if k.startswith(("_autoencoder", "_text_encoder"))
+    ]  # frozen helpers stay out
     args[5] = "train.max_steps=5"
-    train.run(to_object(load_config(train.Config, args + ["train.resume=" + str(tmp_path / "run" / "checkpoints" / "last.ckpt")])))
+    train.run(
+        to_object(
+            load_config(
+                train.Config,
+                args + ["train.resume=" + str(tmp_path / "run" / "checkpoints" / "last.ckpt")],
+            )
+        )
+    )
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     assert last["global_step"] == 5
 
@@ -154,15 +223,34 @@ def test_train_job_without_ema_exports_the_training_weights(tmp_path):
     from worldsim.jobs import train
 
     root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"))
-    train.run(to_object(load_config(train.Config, [
-        f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "model=dit_tiny", "text.name=none",
-        "train.max_steps=2", "train.val_every=1000", "train.sample_videos=false", "train.ema_decay=0",
-        f"out={tmp_path / 'run'}"])))
+    train.run(
+        to_object(
+            load_config(
+                train.Config,
+                [
+                    f"data.roots=[{root}]",
+                    "data.lengths=[3]",
+                    "data.batch_size=2",
+                    "model=dit_tiny",
+                    "text.name=none",
+                    "train.max_steps=2",
+                    "train.val_every=1000",
+                    "train.sample_videos=false",
+                    "train.ema_decay=0",
+                    f"out={tmp_path / 'run'}",
+                ],
+            )
+        )
+    )
     exported = torch.load(tmp_path / "run" / "ema.ckpt", weights_only=False)["state_dict"]
-    trained = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    trained = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)[
+        "state_dict"
+    ]
     assert exported.keys() == trained.keys()
     for k, v in trained.items():
-        torch.testing.assert_close(exported[k].float(), v.half().float())  # fp16 export of the raw weights
+        torch.testing.assert_close(
+            exported[k].float(), v.half().float()
+        )  # fp16 export of the raw weights
 
 
 def test_train_job_runs_data_parallel_on_two_cpu_processes(tmp_path):
@@ -170,17 +258,43 @@ def test_train_job_runs_data_parallel_on_two_cpu_processes(tmp_path):
     import sys
 
     root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"), episodes=8)
-    args = [f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2", "data.val_fraction=0", "model=dit_tiny",
-            "text.name=none", "train.max_steps=3", "train.val_every=1000", "train.sample_videos=false",
-            "train.accelerator=cpu", "train.devices=2", "train.strategy=ddp", "train.precision=32-true",
-            f"out={tmp_path / 'run'}"]
-    done = subprocess.run([sys.executable, "-m", "worldsim.cli", "train", *args], capture_output=True, text=True,
-                          timeout=280, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    args = [
+        f"data.roots=[{root}]",
+        "data.lengths=[3]",
+        "data.batch_size=2",
+        "data.val_fraction=0",
+        "model=dit_tiny",
+        "text.name=none",
+        "train.max_steps=3",
+        "train.val_every=1000",
+        "train.sample_videos=false",
+        "train.accelerator=cpu",
+        "train.devices=2",
+        "train.strategy=ddp",
+        "train.precision=32-true",
+        f"out={tmp_path / 'run'}",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "worldsim.cli", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "distributed_backend=gloo" in done.stderr + done.stdout and "All distributed processes registered" in \
-        done.stderr + done.stdout  # two ranks really joined
-    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
-    assert load_world_model(str(tmp_path / "run" / "ema.ckpt")).model_cfg.latent_channels == C  # rank 0 exported
+    assert (
+        "distributed_backend=gloo" in done.stderr + done.stdout
+        and "All distributed processes registered" in done.stderr + done.stdout
+    )  # two ranks really joined
+    assert (
+        torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)[
+            "global_step"
+        ]
+        == 3
+    )
+    assert (
+        load_world_model(str(tmp_path / "run" / "ema.ckpt")).model_cfg.latent_channels == C
+    )  # rank 0 exported
 
 
 def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):
@@ -211,13 +325,30 @@ def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store):
     module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
     for mode in MODES:
-        cfg = load_config(sample.Config, [f"ckpt={ckpt}", f"mode={mode}", f"input={small_store.root}", "frames=8",
-                                          "sampler.steps=2", "height=16", "width=20", "guidance.action_scale=2.0",
-                                          "window=3", f"out={tmp_path / 'out'}"])
+        cfg = load_config(
+            sample.Config,
+            [
+                f"ckpt={ckpt}",
+                f"mode={mode}",
+                f"input={small_store.root}",
+                "frames=8",
+                "sampler.steps=2",
+                "height=16",
+                "width=20",
+                "guidance.action_scale=2.0",
+                "window=3",
+                f"out={tmp_path / 'out'}",
+            ],
+        )
         sample.run(to_object(cfg))
     written = {p.stem.rsplit("_", 1)[0]: p for p in (tmp_path / "out").iterdir()}
     assert set(written) == set(MODES)
-    assert read_video(written["rollout"]).shape == (5 + 8, 16, 20, 3)  # 5 context + 8 generated frames
+    assert read_video(written["rollout"]).shape == (
+        5 + 8,
+        16,
+        20,
+        3,
+    )  # 5 context + 8 generated frames
     assert read_video(written["extend_backward"]).shape[0] == 5 + 8
     with pytest.raises(Exception, match="mode"):
         sample.run(to_object(load_config(sample.Config, [f"ckpt={ckpt}", "mode=dream"])))

@@ -31,7 +31,7 @@ DATA_VERBS = ("info", "verify", "preview")
 USAGE = f"""usage: worldsim CMD [file.yaml ...] [group=name] [key=value ...]
 
 jobs:
-{chr(10).join(f'  {name:<11} {text}' for name, text in JOBS.items())}
+{chr(10).join(f"  {name:<11} {text}" for name, text in JOBS.items())}
 
 other:
   config show CMD [args]   print the merged config of CMD
@@ -61,7 +61,9 @@ def _run(argv: list[str]) -> int:
         return 0
     if command == "data":
         if len(args) < 2 or args[0] not in DATA_VERBS:
-            raise ConfigError(f"usage: worldsim data {{{'|'.join(DATA_VERBS)}}} DIR [key=value ...]")
+            raise ConfigError(
+                f"usage: worldsim data {{{'|'.join(DATA_VERBS)}}} DIR [key=value ...]"
+            )
         from worldsim.data import commands
 
         return getattr(commands, args[0])(args[1], args[2:])
@@ -79,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worldsim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("worldsim: interrupted; finished work is kept, rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "worldsim: interrupted; finished work is kept, rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -21,7 +21,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 T = TypeVar("T")
 
-CONFIG_DIR = Path(os.environ.get("WORLDSIM_CONFIGS", Path(__file__).resolve().parents[1] / "configs"))
+CONFIG_DIR = Path(
+    os.environ.get("WORLDSIM_CONFIGS", Path(__file__).resolve().parents[1] / "configs")
+)
 
 
 class ConfigError(ValueError):
@@ -48,28 +50,37 @@ def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
             raise ConfigError(f"unknown config key '{prefix}{part}'; {_closest(part, names)}")
         node = fields[part].type
         if isinstance(node, str):  # postponed annotations: resolve through the default value
-            default = fields[part].default_factory() if fields[part].default_factory is not dataclasses.MISSING \
+            default = (
+                fields[part].default_factory()
+                if fields[part].default_factory is not dataclasses.MISSING
                 else fields[part].default
+            )
             node = type(default) if dataclasses.is_dataclass(default) else None
     return node, names
 
 
 def _load_yaml(path: Path) -> DictConfig:
     if not path.is_file():
-        raise ConfigError(f"config file '{path}' does not exist; pass an existing YAML path or a "
-                          f"group name from {CONFIG_DIR}")
+        raise ConfigError(
+            f"config file '{path}' does not exist; pass an existing YAML path or a "
+            f"group name from {CONFIG_DIR}"
+        )
     try:
         return OmegaConf.load(path)
     except Exception as err:  # yaml errors come in several classes; report any as one line
-        raise ConfigError(f"config file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from err
+        raise ConfigError(
+            f"config file '{path}' is not valid YAML: {str(err).splitlines()[0]}"
+        ) from err
 
 
 def _group_file(group: str, name: str) -> Path:
     path = CONFIG_DIR / group / f"{name}.yaml"
     if not path.is_file():
         options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
-        raise ConfigError(f"no config '{name}' in group '{group}' ({path} missing); "
-                          f"available: {', '.join(options) or 'none'}")
+        raise ConfigError(
+            f"no config '{name}' in group '{group}' ({path} missing); "
+            f"available: {', '.join(options) or 'none'}"
+        )
     return path
 
 

@@ -11,7 +11,17 @@ from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.samplers import SamplerConfig
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
 
-OVERRIDES = ("sampler", "steps", "shift", "text_scale", "action_scale", "window", "chunk", "seed", "autoencoder")
+OVERRIDES = (
+    "sampler",
+    "steps",
+    "shift",
+    "text_scale",
+    "action_scale",
+    "window",
+    "chunk",
+    "seed",
+    "autoencoder",
+)
 
 
 class DiTPredictor:
@@ -20,52 +30,72 @@ class DiTPredictor:
     def __init__(self, module: WorldModel, sample: SampleConfig, seed: int = 0):
         self.module, self.sample, self.seed = module, sample, seed
         if module.autoencoder() is None:
-            raise FileNotFoundError(f"autoencoder checkpoint '{module.latents.autoencoder}' of this world model "
-                                    "is missing; pass autoencoder=PATH")
+            raise FileNotFoundError(
+                f"autoencoder checkpoint '{module.latents.autoencoder}' of this world model "
+                "is missing; pass autoencoder=PATH"
+            )
 
     @classmethod
-    def from_checkpoint(cls, path: str, device: str = "cpu", **overrides) -> "DiTPredictor":
+    def from_checkpoint(cls, path: str, device: str = "cpu", **overrides) -> DiTPredictor:
         """Load a world-model checkpoint; overrides: sampler, steps, shift, text_scale, action_scale,
         window, chunk, seed, autoencoder (path of the VAE checkpoint)."""
         unknown = set(overrides) - set(OVERRIDES)
         if unknown:
-            raise ValueError(f"unknown DiTPredictor overrides {sorted(unknown)}; valid: {', '.join(OVERRIDES)}")
+            raise ValueError(
+                f"unknown DiTPredictor overrides {sorted(unknown)}; valid: {', '.join(OVERRIDES)}"
+            )
         module = load_world_model(path, device)
         if "autoencoder" in overrides:
             module.latents.autoencoder = overrides["autoencoder"]
         s = module.sample_cfg
         sample = SampleConfig(
-            sampler=SamplerConfig(overrides.get("sampler", s.sampler.name), overrides.get("steps", s.sampler.steps),
-                                  overrides.get("shift", s.sampler.shift)),
-            guidance=GuidanceConfig(overrides.get("text_scale", s.guidance.text_scale),
-                                    overrides.get("action_scale", s.guidance.action_scale)),
-            window=overrides.get("window", s.window), chunk=overrides.get("chunk", s.chunk))
+            sampler=SamplerConfig(
+                overrides.get("sampler", s.sampler.name),
+                overrides.get("steps", s.sampler.steps),
+                overrides.get("shift", s.sampler.shift),
+            ),
+            guidance=GuidanceConfig(
+                overrides.get("text_scale", s.guidance.text_scale),
+                overrides.get("action_scale", s.guidance.action_scale),
+            ),
+            window=overrides.get("window", s.window),
+            chunk=overrides.get("chunk", s.chunk),
+        )
         return cls(module, sample, overrides.get("seed", 0))
 
     @torch.no_grad()
-    def predict(self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str],
-                horizon: int) -> torch.Tensor:
+    def predict(
+        self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
+    ) -> torch.Tensor:
         """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A) -> (B, horizon, C, H, W)."""
         m, tf = self.module, self.module.latents.time_factor
         b, tc = context.shape[:2]
         if tc < 1 or actions.shape[1] < tc + horizon:
-            raise ValueError(f"predict needs >= 1 context frame and Tc + horizon = {tc + horizon} actions; "
-                             f"got context {tuple(context.shape)}, actions {tuple(actions.shape)}")
+            raise ValueError(
+                f"predict needs >= 1 context frame and Tc + horizon = {tc + horizon} actions; "
+                f"got context {tuple(context.shape)}, actions {tuple(actions.shape)}"
+            )
         used = 1 + (tc - 1) // tf * tf  # the VAE encodes 1 + tf k frames: keep the latest such run
         offset = tc - used
         clip = context[:, offset:].to(m.device, torch.float32)
-        z = m.autoencoder().encode(clip.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4)  # (B, T', c, h, w)
+        z = (
+            m.autoencoder().encode(clip.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4)
+        )  # (B, T', c, h, w)
         z = m.normalise(z)
         new = -(-horizon // tf)
         acts = None
         if m.model_cfg.action_dim:
-            span = actions[:, offset:offset + used + tf * new].to(m.device, torch.float32)
-            span = torch.cat([span, span.new_zeros(b, used + tf * new - span.shape[1], span.shape[2])], dim=1)
-            acts = latent_actions(pad_actions(span, m.model_cfg.action_dim // tf), tf)  # (B, T' + new, tf A)
+            span = actions[:, offset : offset + used + tf * new].to(m.device, torch.float32)
+            span = torch.cat(
+                [span, span.new_zeros(b, used + tf * new - span.shape[1], span.shape[2])], dim=1
+            )
+            acts = latent_actions(
+                pad_actions(span, m.model_cfg.action_dim // tf), tf
+            )  # (B, T' + new, tf A)
         gen = m.generator_for(list(prompts), self.seed, self.sample)
         seq = gen.rollout(z, new, acts, self.sample.window, self.sample.chunk)
         video = m.decode(seq)  # (B, used + tf new, C, H, W)
-        return video[:, used:used + horizon].float().cpu()
+        return video[:, used : used + horizon].float().cpu()
 
     def config(self) -> dict:
         """The sampling settings in use (for eval reports)."""

@@ -15,25 +15,42 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 15) -> Path:
     path = Path(path)
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"write_video({path}) needs (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}")
+        raise ValueError(
+            f"write_video({path}) needs (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     if path.suffix == ".gif":
         images = [Image.fromarray(f) for f in frames]
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(1, round(1000 / fps)), loop=0)
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=max(1, round(1000 / fps)),
+            loop=0,
+        )
     elif path.suffix == ".mp4":
         import imageio.v2 as imageio
 
         # libx264 needs even sizes; pad by edge replication rather than resample.
         h, w = frames.shape[1:3]
         frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=8,
-                                macro_block_size=1, pixelformat="yuv420p") as writer:
+        with imageio.get_writer(
+            tmp,
+            format="FFMPEG",
+            fps=fps,
+            codec="libx264",
+            quality=8,
+            macro_block_size=1,
+            pixelformat="yuv420p",
+        ) as writer:
             for frame in frames:
                 writer.append_data(frame)
     else:
-        raise ValueError(f"write_video: unsupported suffix {path.suffix!r} in {path}; use .mp4 or .gif")
+        raise ValueError(
+            f"write_video: unsupported suffix {path.suffix!r} in {path}; use .mp4 or .gif"
+        )
     os.replace(tmp, path)
     return path
 
@@ -67,8 +84,13 @@ def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:
     return np.asarray(strip)
 
 
-def frame_grid(videos: list[np.ndarray], columns: int = 4, pad: int = 2,
-               captions: list[str] | None = None, caption_lines: int = 3) -> np.ndarray:
+def frame_grid(
+    videos: list[np.ndarray],
+    columns: int = 4,
+    pad: int = 2,
+    captions: list[str] | None = None,
+    caption_lines: int = 3,
+) -> np.ndarray:
     """Tile videos of any sizes and lengths into one (T, H, W, 3) video.
 
     Shorter videos hold their last frame; each tile may get a caption strip underneath.
@@ -82,12 +104,14 @@ def frame_grid(videos: list[np.ndarray], columns: int = 4, pad: int = 2,
     strip_h = strips[0].shape[0] if strips else 0
     rows = -(-len(videos) // columns)
     cols = min(columns, len(videos))
-    grid = np.zeros((t, rows * (cell_h + strip_h + pad) + pad, cols * (cell_w + pad) + pad, 3), np.uint8)
+    grid = np.zeros(
+        (t, rows * (cell_h + strip_h + pad) + pad, cols * (cell_w + pad) + pad, 3), np.uint8
+    )
     for i, video in enumerate(videos):
         r, c = divmod(i, columns)
         y, x = pad + r * (cell_h + strip_h + pad), pad + c * (cell_w + pad)
         held = np.concatenate([video, np.repeat(video[-1:], t - video.shape[0], axis=0)])
-        grid[:, y:y + video.shape[1], x:x + video.shape[2]] = held
+        grid[:, y : y + video.shape[1], x : x + video.shape[2]] = held
         if strips:
-            grid[:, y + cell_h:y + cell_h + strip_h, x:x + cell_w] = strips[i]
+            grid[:, y + cell_h : y + cell_h + strip_h, x : x + cell_w] = strips[i]
     return grid

@@ -17,5 +17,9 @@ TASK_IDS = {  # env id suffix -> scripted task
 }
 
 for _name, _task in TASK_IDS.items():
-    gym.register(id=f"worldsim/Crafter{_name}-v0", entry_point="envs.crafter.env:CrafterEnv",
-                 kwargs={"task": _task}, max_episode_steps=10000)
+    gym.register(
+        id=f"worldsim/Crafter{_name}-v0",
+        entry_point="envs.crafter.env:CrafterEnv",
+        kwargs={"task": _task},
+        max_episode_steps=10000,
+    )

@@ -8,7 +8,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import BACKGROUND_ID, Captions, DiscreteCodec, Event, FrameTruth, ObjectInfo, ObjectStates, WorldsimEnv
+from envs.base import (
+    BACKGROUND_ID,
+    Captions,
+    DiscreteCodec,
+    Event,
+    FrameTruth,
+    ObjectInfo,
+    ObjectStates,
+    WorldsimEnv,
+)
 from envs.crafter.captions import describe_episode
 from envs.crafter.scripted import TASKS, scripted_action
 
@@ -49,8 +58,15 @@ class CrafterEnv(WorldsimEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, width: int = 64, height: int = 64, render_mode: str = "rgb_array",
-                 task: str = "collect_wood", area: tuple[int, int] = (64, 64), reward: bool = True):
+    def __init__(
+        self,
+        width: int = 64,
+        height: int = 64,
+        render_mode: str = "rgb_array",
+        task: str = "collect_wood",
+        area: tuple[int, int] = (64, 64),
+        reward: bool = True,
+    ):
         import crafter
 
         if task not in TASKS:
@@ -59,14 +75,19 @@ class CrafterEnv(WorldsimEnv):
             raise ValueError(f"crafter frames need at least {VIEW} pixels, got {width}x{height}")
         self.width, self.height, self.render_mode, self.task = width, height, render_mode, task
         self._crafter = crafter
-        self._env = make_deterministic(crafter.Env(area=tuple(area), view=VIEW, size=(width, height),
-                                                   reward=reward, length=None))
+        self._env = make_deterministic(
+            crafter.Env(
+                area=tuple(area), view=VIEW, size=(width, height), reward=reward, length=None
+            )
+        )
         self.actions = list(crafter.constants.actions)
         self.items = list(crafter.constants.items)
         self.achievements = list(crafter.constants.achievements)
         self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
         self.action_space = gym.spaces.Discrete(len(self.actions))
-        self.action_codec = DiscreteCodec(len(self.actions), self.actions, noop_index=self.actions.index("noop"))
+        self.action_codec = DiscreteCodec(
+            len(self.actions), self.actions, noop_index=self.actions.index("noop")
+        )
         self._objects: list[ObjectInfo] = []
         self._tracked: list[Any] = []  # crafter objects of the table, in table order
 
@@ -120,8 +141,13 @@ class CrafterEnv(WorldsimEnv):
     def _alive(self) -> np.ndarray:
         """(N,) bool: which creatures of the table are still in the world."""
         world = self._env._world
-        return np.array([o.health > 0 and world._objects[world._obj_map[tuple(o.pos)]] is o
-                         for o in self._tracked], bool)
+        return np.array(
+            [
+                o.health > 0 and world._objects[world._obj_map[tuple(o.pos)]] is o
+                for o in self._tracked
+            ],
+            bool,
+        )
 
     def _positions(self, alive: np.ndarray) -> np.ndarray:
         """(N, 3) cell coordinates (x right, y down, 0) of the table's creatures; last known when gone."""
@@ -147,7 +173,7 @@ class CrafterEnv(WorldsimEnv):
             cell = np.array(obj.pos) - corner
             if alive[i] and (0 <= cell).all() and (cell < grid).all():
                 x0, y0 = border + cell * unit
-                instance[y0:y0 + unit[1], x0:x0 + unit[0]] = i
+                instance[y0 : y0 + unit[1], x0 : x0 + unit[0]] = i
         return instance
 
     def _truth(self, obs: np.ndarray) -> tuple[FrameTruth, list[Event]]:
@@ -156,8 +182,10 @@ class CrafterEnv(WorldsimEnv):
         alive = self._alive()
         position = self._positions(alive)
         velocity = (position - self._position) * fps * alive[:, None]  # cells per second
-        events = [Event("removed", (int(i),), {"name": self._objects[i].name})
-                  for i in np.nonzero(self._was_alive & ~alive)[0]]
+        events = [
+            Event("removed", (int(i),), {"name": self._objects[i].name})
+            for i in np.nonzero(self._was_alive & ~alive)[0]
+        ]
         self._position, self._was_alive = position, alive
         for name, count in player.achievements.items():
             if count > self._achieved.get(name, 0):
@@ -166,9 +194,13 @@ class CrafterEnv(WorldsimEnv):
             events.append(Event("damage", (), {"health": int(player.inventory["health"])}))
         self._inventory, self._achieved = dict(player.inventory), dict(player.achievements)
         instance = self._instance_map(alive)
-        objects = ObjectStates.from_instance_map(instance, list(range(len(self._tracked))), position, velocity)
+        objects = ObjectStates.from_instance_map(
+            instance, list(range(len(self._tracked))), position, velocity
+        )
         extras = {
-            "semantic": env._sem_view().astype(np.int16),  # (area) material / creature ids, as info["semantic"]
+            "semantic": env._sem_view().astype(
+                np.int16
+            ),  # (area) material / creature ids, as info["semantic"]
             "inventory": np.array([player.inventory[k] for k in self.items], np.int16),
             "achievements": np.array([player.achievements[k] for k in self.achievements], np.int16),
             "player_pos": np.array(player.pos, np.int16),

@@ -11,16 +11,30 @@ from collections import deque
 
 import numpy as np
 
-SAFE = {"grass", "sand", "path"}  # cells the planner walks on (crafter's player could also walk on lava)
+SAFE = {
+    "grass",
+    "sand",
+    "path",
+}  # cells the planner walks on (crafter's player could also walk on lava)
 MOVES = {(-1, 0): "move_left", (1, 0): "move_right", (0, -1): "move_up", (0, 1): "move_down"}
 TABLE_WOOD, PICKAXE_WOOD = 2, 1  # crafter's data.yaml costs
-TASKS = ("collect_wood", "place_table", "make_wood_pickaxe", "collect_stone", "collect_drink",
-         "collect_sapling", "place_plant", "eat_cow")
+TASKS = (
+    "collect_wood",
+    "place_table",
+    "make_wood_pickaxe",
+    "collect_stone",
+    "collect_drink",
+    "collect_sapling",
+    "place_plant",
+    "eat_cow",
+)
 
 
 def _near_table(world, pos) -> bool:
     x, y = pos
-    area = world._mat_map[max(0, x - 1):x + 2, max(0, y - 1):y + 2]  # crafter's "nearby" is the 3x3 area
+    area = world._mat_map[
+        max(0, x - 1) : x + 2, max(0, y - 1) : y + 2
+    ]  # crafter's "nearby" is the 3x3 area
     return bool((area == world._mat_ids["table"]).any())
 
 
@@ -61,7 +75,9 @@ def _target_cells(world, target: str) -> np.ndarray:
     return cells
 
 
-def path_step(world, start: tuple[int, int], goal_cells: np.ndarray, max_nodes: int = 4096) -> tuple[int, int] | None:
+def path_step(
+    world, start: tuple[int, int], goal_cells: np.ndarray, max_nodes: int = 4096
+) -> tuple[int, int] | None:
     """First move of a shortest safe path from `start` to a cell next to a goal cell, (0, 0) if already there."""
     safe = np.isin(world._mat_map, [world._mat_ids[m] for m in SAFE]) & (world._obj_map == 0)
     w, h = goal_cells.shape
@@ -98,7 +114,10 @@ def scripted_action(task: str, world, player, rng: np.random.Generator) -> str:
     step = path_step(world, player.pos, goal)
     if step is None:  # nothing reachable: wander
         return str(rng.choice(list(MOVES.values())))
-    if step == (0, 0):  # next to a goal cell: turn to face it (moving into a blocked cell only turns)
+    if step == (
+        0,
+        0,
+    ):  # next to a goal cell: turn to face it (moving into a blocked cell only turns)
         x, y = player.pos
         for (dx, dy), name in MOVES.items():
             if 0 <= x + dx < world.area[0] and 0 <= y + dy < world.area[1] and goal[x + dx, y + dy]:

@@ -10,5 +10,9 @@ SCENARIOS = {  # env id suffix -> ViZDoom scenario
 }
 
 for _name, _scenario in SCENARIOS.items():
-    gym.register(id=f"worldsim/Doom{_name}-v0", entry_point="envs.doom.env:DoomEnv",
-                 kwargs={"scenario": _scenario}, max_episode_steps=1000)
+    gym.register(
+        id=f"worldsim/Doom{_name}-v0",
+        entry_point="envs.doom.env:DoomEnv",
+        kwargs={"scenario": _scenario},
+        max_episode_steps=1000,
+    )

@@ -8,7 +8,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import BACKGROUND_ID, Captions, DiscreteCodec, Event, FrameTruth, ObjectInfo, ObjectStates, WorldsimEnv
+from envs.base import (
+    BACKGROUND_ID,
+    Captions,
+    DiscreteCodec,
+    Event,
+    FrameTruth,
+    ObjectInfo,
+    ObjectStates,
+    WorldsimEnv,
+)
 from envs.doom import camera
 from envs.doom.captions import describe_episode
 from envs.doom.explore import Explorer
@@ -30,8 +39,17 @@ ACTIONS: dict[str, tuple[int, int, int, int, int, int]] = {
 ACTION_NAMES = list(ACTIONS)
 
 # 4:3 render sizes (ViZDoom's field of view is horizontal for 4:3), smallest first.
-RENDER_SIZES = [(160, 120), (200, 150), (320, 240), (400, 300), (640, 480), (800, 600), (1024, 768),
-                (1280, 960), (1600, 1200)]
+RENDER_SIZES = [
+    (160, 120),
+    (200, 150),
+    (320, 240),
+    (400, 300),
+    (640, 480),
+    (800, 600),
+    (1024, 768),
+    (1280, 960),
+    (1600, 1200),
+]
 
 
 def render_size(width: int, height: int) -> tuple[int, int]:
@@ -39,8 +57,10 @@ def render_size(width: int, height: int) -> tuple[int, int]:
     for w, h in RENDER_SIZES:
         if w >= width and h >= height:
             return w, h
-    raise ValueError(f"Doom frames of {width}x{height} exceed the largest render size {RENDER_SIZES[-1]}; "
-                     "ask for a smaller env.width/env.height")
+    raise ValueError(
+        f"Doom frames of {width}x{height} exceed the largest render size {RENDER_SIZES[-1]}; "
+        "ask for a smaller env.width/env.height"
+    )
 
 
 class DoomEnv(WorldsimEnv):
@@ -48,22 +68,38 @@ class DoomEnv(WorldsimEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": camera.TICRATE / 2}
 
-    def __init__(self, scenario: str = "my_way_home", width: int = 64, height: int = 64,
-                 render_mode: str = "rgb_array", frame_skip: int = 2, turn_degrees: float = 10.0,
-                 render_weapon: bool = True, max_objects: int = 256):
+    def __init__(
+        self,
+        scenario: str = "my_way_home",
+        width: int = 64,
+        height: int = 64,
+        render_mode: str = "rgb_array",
+        frame_skip: int = 2,
+        turn_degrees: float = 10.0,
+        render_weapon: bool = True,
+        max_objects: int = 256,
+    ):
         import vizdoom as vzd
 
         if frame_skip < 1 or turn_degrees <= 0:
-            raise ValueError(f"DoomEnv needs frame_skip >= 1 and turn_degrees > 0, got {frame_skip}, {turn_degrees}")
+            raise ValueError(
+                f"DoomEnv needs frame_skip >= 1 and turn_degrees > 0, got {frame_skip}, {turn_degrees}"
+            )
         self.scenario, self.width, self.height = scenario, width, height
         self.render_mode, self.frame_skip, self.turn_degrees = render_mode, frame_skip, turn_degrees
         self.max_objects = max_objects
         self.metadata = {**DoomEnv.metadata, "render_fps": camera.TICRATE / frame_skip}
         self.render_wh = render_size(width, height)
-        cfg_path = scenario if os.path.isfile(scenario) else os.path.join(vzd.scenarios_path, f"{scenario}.cfg")
+        cfg_path = (
+            scenario
+            if os.path.isfile(scenario)
+            else os.path.join(vzd.scenarios_path, f"{scenario}.cfg")
+        )
         if not os.path.isfile(cfg_path):
-            raise ValueError(f"unknown Doom scenario {scenario!r}: no {cfg_path}; use a name from "
-                             f"{vzd.scenarios_path} (e.g. my_way_home) or a .cfg path")
+            raise ValueError(
+                f"unknown Doom scenario {scenario!r}: no {cfg_path}; use a name from "
+                f"{vzd.scenarios_path} (e.g. my_way_home) or a .cfg path"
+            )
         game = vzd.DoomGame()
         game.load_config(cfg_path)
         game.set_window_visible(False)
@@ -78,11 +114,26 @@ class DoomEnv(WorldsimEnv):
         game.set_render_weapon(render_weapon)
         game.set_render_screen_flashes(False)
         B = vzd.Button
-        game.set_available_buttons([B.MOVE_FORWARD, B.MOVE_BACKWARD, B.MOVE_LEFT, B.MOVE_RIGHT,
-                                    B.TURN_LEFT_RIGHT_DELTA, B.ATTACK])
+        game.set_available_buttons(
+            [
+                B.MOVE_FORWARD,
+                B.MOVE_BACKWARD,
+                B.MOVE_LEFT,
+                B.MOVE_RIGHT,
+                B.TURN_LEFT_RIGHT_DELTA,
+                B.ATTACK,
+            ]
+        )
         V = vzd.GameVariable
-        self._variables = ["CAMERA_POSITION_X", "CAMERA_POSITION_Y", "CAMERA_POSITION_Z", "CAMERA_ANGLE",
-                           "CAMERA_FOV", "HEALTH", "KILLCOUNT"]
+        self._variables = [
+            "CAMERA_POSITION_X",
+            "CAMERA_POSITION_Y",
+            "CAMERA_POSITION_Z",
+            "CAMERA_ANGLE",
+            "CAMERA_FOV",
+            "HEALTH",
+            "KILLCOUNT",
+        ]
         game.set_available_game_variables([getattr(V, v) for v in self._variables])
         self.game, self._initialised = game, False
 
@@ -108,8 +159,9 @@ class DoomEnv(WorldsimEnv):
         for obj in state.objects[: self.max_objects]:
             k = counts[obj.name] = counts.get(obj.name, 0) + 1
             self._index_of[obj.id] = len(self._objects)
-            self._objects.append(ObjectInfo(id=len(self._objects), name=f"{obj.name.lower()}_{k}",
-                                            category=obj.name))
+            self._objects.append(
+                ObjectInfo(id=len(self._objects), name=f"{obj.name.lower()}_{k}", category=obj.name)
+            )
         self._last_position = np.zeros((len(self._objects), 3), np.float32)
         self._present = np.zeros(len(self._objects), bool)
         self._vars = dict(zip(self._variables, state.game_variables))
@@ -126,8 +178,13 @@ class DoomEnv(WorldsimEnv):
         if self.game.is_episode_finished():
             terminated = not self.game.is_episode_timeout_reached()
             events = [Event("death")] if self.game.is_player_dead() else [Event("episode_end")]
-            return self._last_obs, float(reward), terminated, not terminated, {"truth": self._last_truth,
-                                                                               "events": events}
+            return (
+                self._last_obs,
+                float(reward),
+                terminated,
+                not terminated,
+                {"truth": self._last_truth, "events": events},
+            )
         obs, truth, events = self._observe(self.game.get_state())
         return obs, float(reward), False, False, {"truth": truth, "events": events}
 
@@ -147,8 +204,11 @@ class DoomEnv(WorldsimEnv):
     def scripted_action(self) -> int:
         """Exploration that returns to earlier places and looks around there (see explore.py)."""
         v = self._vars
-        name = self._explorer.act(np.array([v["CAMERA_POSITION_X"], v["CAMERA_POSITION_Y"]]),
-                                  v["CAMERA_ANGLE"], self.turn_degrees)
+        name = self._explorer.act(
+            np.array([v["CAMERA_POSITION_X"], v["CAMERA_POSITION_Y"]]),
+            v["CAMERA_ANGLE"],
+            self.turn_degrees,
+        )
         return ACTION_NAMES.index(name)
 
     def caption(self, record: dict[str, Any]) -> Captions:
@@ -161,10 +221,16 @@ class DoomEnv(WorldsimEnv):
         prev = self._vars
         v = self._vars = dict(zip(self._variables, state.game_variables))
         w, h = self.width, self.height
-        position = np.array([v["CAMERA_POSITION_X"], v["CAMERA_POSITION_Y"], v["CAMERA_POSITION_Z"]])
+        position = np.array(
+            [v["CAMERA_POSITION_X"], v["CAMERA_POSITION_Y"], v["CAMERA_POSITION_Z"]]
+        )
         extr = camera.extrinsics(position * camera.METRES_PER_UNIT, v["CAMERA_ANGLE"])
-        k = scale_intrinsics(camera.intrinsics(*self.render_wh, v["CAMERA_FOV"]), self.render_wh, (w, h))
-        value_to_row = {lab.value: self._index_of.get(lab.object_id, BACKGROUND_ID) for lab in state.labels}
+        k = scale_intrinsics(
+            camera.intrinsics(*self.render_wh, v["CAMERA_FOV"]), self.render_wh, (w, h)
+        )
+        value_to_row = {
+            lab.value: self._index_of.get(lab.object_id, BACKGROUND_ID) for lab in state.labels
+        }
         lut = np.full(256, BACKGROUND_ID, np.int16)
         for value, row in value_to_row.items():
             lut[value] = row
@@ -180,23 +246,48 @@ class DoomEnv(WorldsimEnv):
             if row is None:
                 continue
             present[row] = True
-            self._last_position[row] = np.array([obj.position_x, obj.position_y, obj.position_z]) * camera.METRES_PER_UNIT
+            self._last_position[row] = (
+                np.array([obj.position_x, obj.position_y, obj.position_z]) * camera.METRES_PER_UNIT
+            )
             velocity[row] = np.array([obj.velocity_x, obj.velocity_y, obj.velocity_z]) * (
-                camera.METRES_PER_UNIT * camera.TICRATE)  # map units per tic -> m/s
+                camera.METRES_PER_UNIT * camera.TICRATE
+            )  # map units per tic -> m/s
         for row in np.nonzero(self._present & ~present)[0]:
             events.append(Event("removed", (int(row),), {"name": self._objects[row].name}))
         self._present = present
         if v["HEALTH"] < prev["HEALTH"]:
-            events.append(Event("damage", (), {"health": float(v["HEALTH"]), "lost": float(prev["HEALTH"] - v["HEALTH"])}))
+            events.append(
+                Event(
+                    "damage",
+                    (),
+                    {"health": float(v["HEALTH"]), "lost": float(prev["HEALTH"] - v["HEALTH"])},
+                )
+            )
         elif v["HEALTH"] > prev["HEALTH"]:
-            events.append(Event("heal", (), {"health": float(v["HEALTH"]), "gained": float(v["HEALTH"] - prev["HEALTH"])}))
+            events.append(
+                Event(
+                    "heal",
+                    (),
+                    {"health": float(v["HEALTH"]), "gained": float(v["HEALTH"] - prev["HEALTH"])},
+                )
+            )
         if v["KILLCOUNT"] > prev["KILLCOUNT"]:
             events.append(Event("kill", (), {"kills": float(v["KILLCOUNT"])}))
-        objects = ObjectStates.from_instance_map(instance, [o.id for o in self._objects],
-                                                 self._last_position.copy(), velocity)
-        extras = {"health": np.array([v["HEALTH"]], np.float32), "kills": np.array([v["KILLCOUNT"]], np.float32),
-                  "present": present.astype(np.float32)}
-        truth = FrameTruth(extrinsics=extr, intrinsics=k, depth=depth, instance=instance, objects=objects,
-                           extras=extras)
+        objects = ObjectStates.from_instance_map(
+            instance, [o.id for o in self._objects], self._last_position.copy(), velocity
+        )
+        extras = {
+            "health": np.array([v["HEALTH"]], np.float32),
+            "kills": np.array([v["KILLCOUNT"]], np.float32),
+            "present": present.astype(np.float32),
+        }
+        truth = FrameTruth(
+            extrinsics=extr,
+            intrinsics=k,
+            depth=depth,
+            instance=instance,
+            objects=objects,
+            extras=extras,
+        )
         self._last_obs, self._last_truth = obs, truth
         return obs, truth, events

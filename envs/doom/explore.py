@@ -48,8 +48,11 @@ class Explorer:
     def act(self, position_xy: np.ndarray, yaw_deg: float, turn_deg: float) -> str:
         """Next action given the player's pose and the env's turn per step."""
         pos = np.asarray(position_xy, np.float64)
-        blocked = (self.last_action.startswith("forward") and self.last_position is not None
-                   and np.linalg.norm(pos - self.last_position) < self.cfg.blocked_distance)
+        blocked = (
+            self.last_action.startswith("forward")
+            and self.last_position is not None
+            and np.linalg.norm(pos - self.last_position) < self.cfg.blocked_distance
+        )
         if not self.crumbs or np.linalg.norm(pos - self.crumbs[-1]) >= self.cfg.crumb_spacing:
             if self.mode == "explore":
                 self.crumbs.append(pos.copy())

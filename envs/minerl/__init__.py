@@ -11,5 +11,8 @@ MINERL_IDS = {  # worldsim id suffix -> MineRL 1.0 env id
 }
 
 for _name, _minerl_id in MINERL_IDS.items():
-    gym.register(id=f"worldsim/MineRL{_name}-v0", entry_point="envs.minerl.env:MineRLEnv",
-                 kwargs={"minerl_id": _minerl_id})
+    gym.register(
+        id=f"worldsim/MineRL{_name}-v0",
+        entry_point="envs.minerl.env:MineRLEnv",
+        kwargs={"minerl_id": _minerl_id},
+    )

@@ -10,11 +10,35 @@ from typing import Any
 
 import numpy as np
 
-BUTTONS = ("ESC", "attack", "back", "drop", "forward", "hotbar.1", "hotbar.2", "hotbar.3", "hotbar.4",
-           "hotbar.5", "hotbar.6", "hotbar.7", "hotbar.8", "hotbar.9", "inventory", "jump", "left",
-           "pickItem", "right", "sneak", "sprint", "swapHands", "use")
+BUTTONS = (
+    "ESC",
+    "attack",
+    "back",
+    "drop",
+    "forward",
+    "hotbar.1",
+    "hotbar.2",
+    "hotbar.3",
+    "hotbar.4",
+    "hotbar.5",
+    "hotbar.6",
+    "hotbar.7",
+    "hotbar.8",
+    "hotbar.9",
+    "inventory",
+    "jump",
+    "left",
+    "pickItem",
+    "right",
+    "sneak",
+    "sprint",
+    "swapHands",
+    "use",
+)
 CAMERA_LIMIT = 180.0
-CAMERA_UNIT = 10.0  # degrees per unit of the encoded camera entries, so typical turns encode near [-1, 1]
+CAMERA_UNIT = (
+    10.0  # degrees per unit of the encoded camera entries, so typical turns encode near [-1, 1]
+)
 
 
 def noop_action() -> dict[str, Any]:
@@ -32,21 +56,32 @@ class MineRLCodec:
         vec = np.zeros(self.dim, np.float32)
         for i, button in enumerate(BUTTONS):
             vec[i] = float(np.asarray(action.get(button, 0)).item() > 0)
-        camera = np.clip(np.asarray(action.get("camera", (0.0, 0.0)), np.float32).reshape(2), -CAMERA_LIMIT, CAMERA_LIMIT)
-        vec[len(BUTTONS):] = camera / CAMERA_UNIT
+        camera = np.clip(
+            np.asarray(action.get("camera", (0.0, 0.0)), np.float32).reshape(2),
+            -CAMERA_LIMIT,
+            CAMERA_LIMIT,
+        )
+        vec[len(BUTTONS) :] = camera / CAMERA_UNIT
         return vec
 
     def decode(self, vector: np.ndarray) -> dict[str, Any]:
         vector = np.asarray(vector, np.float32).reshape(self.dim)
         action = {b: int(v > 0.5) for b, v in zip(BUTTONS, vector)}
-        action["camera"] = np.clip(vector[len(BUTTONS):] * CAMERA_UNIT, -CAMERA_LIMIT, CAMERA_LIMIT).astype(np.float32)
+        action["camera"] = np.clip(
+            vector[len(BUTTONS) :] * CAMERA_UNIT, -CAMERA_LIMIT, CAMERA_LIMIT
+        ).astype(np.float32)
         return action
 
     def noop(self) -> dict[str, Any]:
         return noop_action()
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "minerl", "dim": self.dim, "names": self.names, "camera_unit_degrees": CAMERA_UNIT}
+        return {
+            "type": "minerl",
+            "dim": self.dim,
+            "names": self.names,
+            "camera_unit_degrees": CAMERA_UNIT,
+        }
 
 
 def action_space():

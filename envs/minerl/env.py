@@ -13,21 +13,35 @@ import gymnasium as gym
 import numpy as np
 
 from envs.base import Captions, FrameTruth, WorldsimEnv
-from envs.resize import resize_rgb
 from envs.minerl.actions import MineRLCodec, action_space
 from envs.minerl.camera import intrinsics
 from envs.minerl.captions import describe_minecraft
+from envs.resize import resize_rgb
 
-INSTALL_HINT = ("MineRL is not installed. It needs Java 8 (JDK) and internet access to build Minecraft: "
-                "install a JDK 8, then `pip install git+https://github.com/minerllabs/minerl@v1.0.2` "
-                "(PyPI's `minerl` is the older 0.4 API).")
+INSTALL_HINT = (
+    "MineRL is not installed. It needs Java 8 (JDK) and internet access to build Minecraft: "
+    "install a JDK 8, then `pip install git+https://github.com/minerllabs/minerl@v1.0.2` "
+    "(PyPI's `minerl` is the older 0.4 API)."
+)
 
 TASKS = {  # MineRL 1.0 env id -> (scene caption, short prompt)
     "MineRLBasaltFindCave-v0": ("First-person Minecraft footage in the overworld.", "find a cave"),
-    "MineRLBasaltMakeWaterfall-v0": ("First-person Minecraft footage in the mountains.", "make a waterfall"),
-    "MineRLBasaltCreateVillageAnimalPen-v0": ("First-person Minecraft footage in a village.", "build an animal pen"),
-    "MineRLBasaltBuildVillageHouse-v0": ("First-person Minecraft footage in a village.", "build a house"),
-    "MineRLObtainDiamondShovel-v0": ("First-person Minecraft footage in survival mode.", "obtain a diamond shovel"),
+    "MineRLBasaltMakeWaterfall-v0": (
+        "First-person Minecraft footage in the mountains.",
+        "make a waterfall",
+    ),
+    "MineRLBasaltCreateVillageAnimalPen-v0": (
+        "First-person Minecraft footage in a village.",
+        "build an animal pen",
+    ),
+    "MineRLBasaltBuildVillageHouse-v0": (
+        "First-person Minecraft footage in a village.",
+        "build a house",
+    ),
+    "MineRLObtainDiamondShovel-v0": (
+        "First-person Minecraft footage in survival mode.",
+        "obtain a diamond shovel",
+    ),
 }
 
 
@@ -46,9 +60,21 @@ class MineRLEnv(WorldsimEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, minerl_id: str = "MineRLBasaltFindCave-v0", width: int = 128, height: int = 72,
-                 render_mode: str = "rgb_array", vfov: float = 70.0):
-        self.minerl_id, self.width, self.height, self.render_mode, self.vfov = minerl_id, width, height, render_mode, vfov
+    def __init__(
+        self,
+        minerl_id: str = "MineRLBasaltFindCave-v0",
+        width: int = 128,
+        height: int = 72,
+        render_mode: str = "rgb_array",
+        vfov: float = 70.0,
+    ):
+        self.minerl_id, self.width, self.height, self.render_mode, self.vfov = (
+            minerl_id,
+            width,
+            height,
+            render_mode,
+            vfov,
+        )
         self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
         self.action_space = action_space()
         self.action_codec = MineRLCodec()
@@ -63,9 +89,17 @@ class MineRLEnv(WorldsimEnv):
         return self._frame(obs), {"truth": self._truth(obs), "events": []}
 
     def step(self, action: dict[str, Any]):
-        action = self.action_codec.decode(self.action_codec.encode(action))  # fill missing keys, clip camera
+        action = self.action_codec.decode(
+            self.action_codec.encode(action)
+        )  # fill missing keys, clip camera
         obs, reward, done, info = self._env.step(action)
-        return self._frame(obs), float(reward), bool(done), False, {"truth": self._truth(obs), "events": []}
+        return (
+            self._frame(obs),
+            float(reward),
+            bool(done),
+            False,
+            {"truth": self._truth(obs), "events": []},
+        )
 
     def render(self):
         return self._last
@@ -74,7 +108,9 @@ class MineRLEnv(WorldsimEnv):
         self._env.close()
 
     def caption(self, record: dict[str, Any]) -> Captions:
-        scene, prompt = TASKS.get(self.minerl_id, ("First-person Minecraft footage.", "play Minecraft"))
+        scene, prompt = TASKS.get(
+            self.minerl_id, ("First-person Minecraft footage.", "play Minecraft")
+        )
         return describe_minecraft(record, scene, prompt)
 
     def _frame(self, obs: dict[str, Any]) -> np.ndarray:
@@ -86,4 +122,6 @@ class MineRLEnv(WorldsimEnv):
 
     def _truth(self, obs: dict[str, Any]) -> FrameTruth:
         h, w = np.asarray(obs["pov"]).shape[:2]
-        return FrameTruth(intrinsics=intrinsics(self.width, self.height, self.vfov, native_aspect=w / h))
+        return FrameTruth(
+            intrinsics=intrinsics(self.width, self.height, self.vfov, native_aspect=w / h)
+        )

@@ -22,10 +22,18 @@ import numpy as np
 from envs.minerl.actions import noop_action
 
 KEYBOARD = {
-    "key.keyboard.escape": "ESC", "key.keyboard.s": "back", "key.keyboard.q": "drop", "key.keyboard.w": "forward",
+    "key.keyboard.escape": "ESC",
+    "key.keyboard.s": "back",
+    "key.keyboard.q": "drop",
+    "key.keyboard.w": "forward",
     **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
-    "key.keyboard.e": "inventory", "key.keyboard.space": "jump", "key.keyboard.a": "left", "key.keyboard.d": "right",
-    "key.keyboard.left.shift": "sneak", "key.keyboard.left.control": "sprint", "key.keyboard.f": "swapHands",
+    "key.keyboard.e": "inventory",
+    "key.keyboard.space": "jump",
+    "key.keyboard.a": "left",
+    "key.keyboard.d": "right",
+    "key.keyboard.left.shift": "sneak",
+    "key.keyboard.left.control": "sprint",
+    "key.keyboard.f": "swapHands",
 }
 MOUSE_BUTTONS = {0: "attack", 1: "use", 2: "pickItem"}
 CAMERA_DEGREES_PER_PIXEL = 360.0 / 2400.0  # VPT's CAMERA_SCALER (MineRL's mouse sensitivity)
@@ -50,7 +58,9 @@ def line_to_action(line: dict[str, Any]) -> tuple[dict[str, Any], bool]:
             action[KEYBOARD[key]] = 1
             null = False
     mouse = line["mouse"]
-    camera = np.array([mouse["dy"], mouse["dx"]], np.float32) * CAMERA_DEGREES_PER_PIXEL  # (pitch, yaw)
+    camera = (
+        np.array([mouse["dy"], mouse["dx"]], np.float32) * CAMERA_DEGREES_PER_PIXEL
+    )  # (pitch, yaw)
     if mouse["dx"] != 0 or mouse["dy"] != 0:
         null = False
     action["camera"] = np.clip(camera, -180.0, 180.0)
@@ -73,7 +83,13 @@ def read_recording(jsonl: str | Path) -> Recording:
         if i > 0 and attack_stuck and 0 in line["mouse"].get("newButtons", []):
             attack_stuck = False  # attack pressed anew: it was not stuck after all
         if attack_stuck:
-            line = {**line, "mouse": {**line["mouse"], "buttons": [b for b in line["mouse"]["buttons"] if b != 0]}}
+            line = {
+                **line,
+                "mouse": {
+                    **line["mouse"],
+                    "buttons": [b for b in line["mouse"]["buttons"] if b != 0],
+                },
+            }
         action, is_null = line_to_action(line)
         hotbar = int(line.get("hotbar", last_hotbar))
         if hotbar != last_hotbar:  # scroll-wheel selection is not in the keys
@@ -83,6 +99,8 @@ def read_recording(jsonl: str | Path) -> Recording:
         actions.append(action)
         null.append(is_null)
     has_pose = all(k in line for line in lines for k in POSE_KEYS)
-    poses = np.array([[line[k] for k in POSE_KEYS] for line in lines], np.float32) if has_pose else None
+    poses = (
+        np.array([[line[k] for k in POSE_KEYS] for line in lines], np.float32) if has_pose else None
+    )
     gui = np.array([bool(line.get("isGuiOpen", False)) for line in lines])
     return Recording(actions=actions, null=np.array(null, bool), poses=poses, gui_open=gui)

@@ -63,7 +63,9 @@ def extrinsics(position: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def project(points: np.ndarray, extr: np.ndarray, intr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def project(
+    points: np.ndarray, extr: np.ndarray, intr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """World points (N, 3) -> pixel coordinates (N, 2) (x, y; pixel centres at +0.5) and camera depth (N,)."""
     cam = points @ extr[:3, :3].T.astype(np.float64) + extr[:3, 3]  # (N, 3)
     z = cam[:, 2]

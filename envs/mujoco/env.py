@@ -7,7 +7,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import BACKGROUND_ID, Captions, DiscreteCodec, Event, FrameTruth, ObjectInfo, ObjectStates, WorldsimEnv
+from envs.base import (
+    BACKGROUND_ID,
+    Captions,
+    DiscreteCodec,
+    Event,
+    FrameTruth,
+    ObjectInfo,
+    ObjectStates,
+    WorldsimEnv,
+)
 from envs.mujoco.camera import OrbitPose, extrinsics, intrinsics, project
 from envs.mujoco.render import SceneRenderer, mujoco
 from envs.mujoco.scenes import ObjectSpec, Physics, SceneSpec, build_mjcf
@@ -28,16 +37,30 @@ class MujocoSceneEnv(WorldsimEnv):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     scenario = "scene"
 
-    def __init__(self, width: int = 64, height: int = 64, render_mode: str | None = "rgb_array",
-                 gravity: float = -9.81, restitution: float = 0.7, friction: float = 0.6,
-                 timestep: float = 0.005, frame_skip: int = 10, action_mode: str = "continuous"):
+    def __init__(
+        self,
+        width: int = 64,
+        height: int = 64,
+        render_mode: str | None = "rgb_array",
+        gravity: float = -9.81,
+        restitution: float = 0.7,
+        friction: float = 0.6,
+        timestep: float = 0.005,
+        frame_skip: int = 10,
+        action_mode: str = "continuous",
+    ):
         if width < 8 or height < 8:
             raise ValueError(f"resolution {width}x{height} is too small; use at least 8x8")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}; MuJoCo scenes render 'rgb_array' only")
         if action_mode not in ("continuous", "discrete"):
             raise ValueError(f"action_mode={action_mode!r}; choose continuous or discrete")
-        self.width, self.height, self.render_mode, self.action_mode = width, height, render_mode, action_mode
+        self.width, self.height, self.render_mode, self.action_mode = (
+            width,
+            height,
+            render_mode,
+            action_mode,
+        )
         self.physics = Physics(gravity, restitution, friction, timestep, frame_skip)
         self.metadata = {**self.metadata, "render_fps": 1.0 / self.physics.frame_dt}
         self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
@@ -71,7 +94,9 @@ class MujocoSceneEnv(WorldsimEnv):
         super().reset(seed=seed)
         self.scene = self.generate(self.np_random)
         self.pose = self.scene.camera
-        self.model = mujoco.MjModel.from_xml_string(build_mjcf(self.scene, self.physics, self.width, self.height))
+        self.model = mujoco.MjModel.from_xml_string(
+            build_mjcf(self.scene, self.physics, self.width, self.height)
+        )
         self.data = mujoco.MjData(self.model)
         self._index_scene()
         self._set_initial_velocities()
@@ -92,7 +117,9 @@ class MujocoSceneEnv(WorldsimEnv):
         self.apply_action(action)
         events: list[Event] = []
         for _ in range(self.physics.frame_skip):
-            approach = self._velocities()  # contacts found by a step act on the velocities before it
+            approach = (
+                self._velocities()
+            )  # contacts found by a step act on the velocities before it
             mujoco.mj_step(self.model, self.data)
             events.extend(self._contact_events(approach))
         self.t += 1
@@ -110,8 +137,16 @@ class MujocoSceneEnv(WorldsimEnv):
             self._renderer = None
 
     def object_table(self) -> list[ObjectInfo]:
-        return [ObjectInfo(id=i, name=o.name, category="agent" if o is self.scene.agent else o.shape,
-                           colour=o.colour, rgb=o.rgb) for i, o in enumerate(self._bodies)]
+        return [
+            ObjectInfo(
+                id=i,
+                name=o.name,
+                category="agent" if o is self.scene.agent else o.shape,
+                colour=o.colour,
+                rgb=o.rgb,
+            )
+            for i, o in enumerate(self._bodies)
+        ]
 
     def caption(self, record: dict[str, Any]) -> Captions:
         from envs.captions import describe_episode
@@ -120,22 +155,39 @@ class MujocoSceneEnv(WorldsimEnv):
 
     def scene_facts(self) -> dict[str, Any]:
         """Static facts about the current scene that captions phrase (shapes, colours, sizes, drop heights, occluders)."""
-        return {"scenario": self.scenario,
-                "objects": [{"name": o.name, "shape": o.shape, "colour": o.colour, "radius": o.radius,
-                             "start_height": o.position[2] - o.half_height, "agent": o is self.scene.agent}
-                            for o in self._bodies],
-                "occluders": [{"name": o.name, "colour": o.colour, "height": 2 * o.size[2]}
-                              for o in self.scene.occluders],
-                "floor": self.scene.floor_colour}
+        return {
+            "scenario": self.scenario,
+            "objects": [
+                {
+                    "name": o.name,
+                    "shape": o.shape,
+                    "colour": o.colour,
+                    "radius": o.radius,
+                    "start_height": o.position[2] - o.half_height,
+                    "agent": o is self.scene.agent,
+                }
+                for o in self._bodies
+            ],
+            "occluders": [
+                {"name": o.name, "colour": o.colour, "height": 2 * o.size[2]}
+                for o in self.scene.occluders
+            ],
+            "floor": self.scene.floor_colour,
+        }
 
     # ------------------------------------------------------------ internals
 
     def _index_scene(self) -> None:
         """Object bodies in table order, the geom -> object id map and each object's surface samples."""
         m = self.model
-        self._bodies: list[ObjectSpec] = [*self.scene.objects, *([self.scene.agent] if self.scene.agent else [])]
+        self._bodies: list[ObjectSpec] = [
+            *self.scene.objects,
+            *([self.scene.agent] if self.scene.agent else []),
+        ]
         self._body_ids = np.array([m.body(o.name).id for o in self._bodies], np.int64)
-        self._geom_to_obj = np.full(m.ngeom + 1, BACKGROUND_ID, np.int16)  # index geom + 1 (-1 -> background)
+        self._geom_to_obj = np.full(
+            m.ngeom + 1, BACKGROUND_ID, np.int16
+        )  # index geom + 1 (-1 -> background)
         self._geom_names = [m.geom(g).name for g in range(m.ngeom)]
         self._geom_owner: list[int | None] = [None] * m.ngeom
         for i, o in enumerate(self._bodies):
@@ -149,17 +201,21 @@ class MujocoSceneEnv(WorldsimEnv):
         """Launch velocities; a sphere resting on the floor also spins (in its body frame) to roll."""
         for obj, dof in zip(self.scene.objects, self._dof, strict=False):
             v = np.asarray(obj.velocity, np.float64)
-            self.data.qvel[dof:dof + 3] = v
+            self.data.qvel[dof : dof + 3] = v
             if obj.shape == "sphere" and abs(obj.position[2] - obj.size[0]) < 1e-3:
                 spin = np.cross([0.0, 0.0, 1.0], v) / obj.size[0]  # rolling, not sliding
                 c, s = np.cos(obj.yaw), np.sin(obj.yaw)
-                self.data.qvel[dof + 3:dof + 6] = [c * spin[0] + s * spin[1], -s * spin[0] + c * spin[1], spin[2]]
+                self.data.qvel[dof + 3 : dof + 6] = [
+                    c * spin[0] + s * spin[1],
+                    -s * spin[0] + c * spin[1],
+                    spin[2],
+                ]
 
     def _velocities(self) -> np.ndarray:
         out = np.zeros((len(self._bodies), 3))  # (N, 3) world linear velocity
         for i, (obj, dof) in enumerate(zip(self._bodies, self._dof, strict=True)):
             n = 2 if obj is self.scene.agent else 3
-            out[i, :n] = self.data.qvel[dof:dof + n]
+            out[i, :n] = self.data.qvel[dof : dof + n]
         return out
 
     def _observe(self) -> tuple[np.ndarray, FrameTruth]:
@@ -168,16 +224,27 @@ class MujocoSceneEnv(WorldsimEnv):
         self.data.cam_xmat[0] = rotation.ravel()
         rgb, depth, geom = self._renderer.render(self.data)
         instance = self._geom_to_obj[geom + 1]  # (H, W) int16
-        extr, intr = extrinsics(position, rotation), intrinsics(self.scene.fovy, self.width, self.height)
+        extr, intr = (
+            extrinsics(position, rotation),
+            intrinsics(self.scene.fovy, self.width, self.height),
+        )
         full = []
         for (pts, nrm, area), b in zip(self._samples, self._body_ids, strict=True):
             rot = self.data.xmat[b].reshape(3, 3)
-            full.append(projected_pixels(pts @ rot.T + self.data.xpos[b], nrm @ rot.T, area, extr, intr))
-        objects = ObjectStates.from_instance_map(instance, list(range(len(self._bodies))),
-                                                 self.data.xpos[self._body_ids], self._velocities(),
-                                                 full_pixels=np.asarray(full))
+            full.append(
+                projected_pixels(pts @ rot.T + self.data.xpos[b], nrm @ rot.T, area, extr, intr)
+            )
+        objects = ObjectStates.from_instance_map(
+            instance,
+            list(range(len(self._bodies))),
+            self.data.xpos[self._body_ids],
+            self._velocities(),
+            full_pixels=np.asarray(full),
+        )
         self.geom_map = geom  # (H, W) model geom ids of the last frame, -1 for sky
-        return rgb, FrameTruth(extrinsics=extr, intrinsics=intr, depth=depth, instance=instance, objects=objects)
+        return rgb, FrameTruth(
+            extrinsics=extr, intrinsics=intr, depth=depth, instance=instance, objects=objects
+        )
 
     def _entity(self, geom: int) -> int | str:
         owner = self._geom_owner[geom]
@@ -186,7 +253,9 @@ class MujocoSceneEnv(WorldsimEnv):
     def _contact_events(self, vel: np.ndarray) -> list[Event]:
         """Contacts that began in the last physics step, with approach speed (from `vel`, (N, 3)) worth an event."""
         d, now = self.data, float(self.data.time)
-        geoms = np.sort(d.contact.geom[: d.ncon], axis=1)  # (ncon, 2) geom pairs, scenery-only pairs dropped
+        geoms = np.sort(
+            d.contact.geom[: d.ncon], axis=1
+        )  # (ncon, 2) geom pairs, scenery-only pairs dropped
         geoms = geoms[(self._geom_to_obj[geoms + 1] >= 0).any(axis=1)]
         touching = set(map(tuple, geoms.tolist()))
         events = []
@@ -215,12 +284,21 @@ class MujocoSceneEnv(WorldsimEnv):
     def _view_events(self, truth: FrameTruth) -> list[Event]:
         """exit_view / enter_view from the projected centre, occlusion_start / _end from visibility."""
         objs = truth.objects
-        centre_uv, centre_z = project(objs.position.astype(np.float64), truth.extrinsics, truth.intrinsics)
-        in_view = (centre_z > 0) & (centre_uv[:, 0] >= 0) & (centre_uv[:, 0] < self.width) \
-            & (centre_uv[:, 1] >= 0) & (centre_uv[:, 1] < self.height)
+        centre_uv, centre_z = project(
+            objs.position.astype(np.float64), truth.extrinsics, truth.intrinsics
+        )
+        in_view = (
+            (centre_z > 0)
+            & (centre_uv[:, 0] >= 0)
+            & (centre_uv[:, 0] < self.width)
+            & (centre_uv[:, 1] >= 0)
+            & (centre_uv[:, 1] < self.height)
+        )
         state, events = [], []
         for i in range(len(self._bodies)):
-            prev_in, prev_occ = self._view_state[i] if self._view_state else (bool(in_view[i]), False)
+            prev_in, prev_occ = (
+                self._view_state[i] if self._view_state else (bool(in_view[i]), False)
+            )
             now_in = bool(in_view[i])
             occ = prev_occ if now_in else False
             if now_in and not prev_occ and objs.visible[i] < OCCLUDED_BELOW:
@@ -231,7 +309,9 @@ class MujocoSceneEnv(WorldsimEnv):
                 if prev_in != now_in:
                     events.append(Event("enter_view" if now_in else "exit_view", (i,)))
                 if occ and not prev_occ:
-                    events.append(Event("occlusion_start", (i,), {"by": self._occluder_at(centre_uv[i])}))
+                    events.append(
+                        Event("occlusion_start", (i,), {"by": self._occluder_at(centre_uv[i])})
+                    )
                 elif prev_occ and not occ and now_in:
                     events.append(Event("occlusion_end", (i,)))
             state.append((now_in, occ))
@@ -246,4 +326,3 @@ class MujocoSceneEnv(WorldsimEnv):
             return "nothing"
         owner = self._geom_owner[g]
         return self._bodies[owner].name if owner is not None else self._geom_names[g]
-

@@ -17,8 +17,10 @@ import weakref
 import numpy as np
 
 PACKAGES = {"egl": "libegl1 libgl1-mesa-dri", "osmesa": "libosmesa6"}
-INSTALL_HINT = ("install a MuJoCo render backend: `sudo apt-get install libegl1 libgl1-mesa-dri` (EGL, GPU or "
-                "software) or `sudo apt-get install libosmesa6` (OSMesa, CPU), or set MUJOCO_GL=egl|osmesa|glfw")
+INSTALL_HINT = (
+    "install a MuJoCo render backend: `sudo apt-get install libegl1 libgl1-mesa-dri` (EGL, GPU or "
+    "software) or `sudo apt-get install libosmesa6` (OSMesa, CPU), or set MUJOCO_GL=egl|osmesa|glfw"
+)
 
 
 def has_gpu() -> bool:
@@ -30,7 +32,10 @@ def select_backend() -> str:
     """The MuJoCo GL backend to use, following the module docstring's order; sets MUJOCO_GL."""
     chosen = os.environ.get("MUJOCO_GL", "").strip().lower()
     if not chosen:
-        has_egl, has_osmesa = bool(ctypes.util.find_library("EGL")), bool(ctypes.util.find_library("OSMesa"))
+        has_egl, has_osmesa = (
+            bool(ctypes.util.find_library("EGL")),
+            bool(ctypes.util.find_library("OSMesa")),
+        )
         if has_egl and has_gpu():
             chosen = "egl"
         elif has_osmesa:
@@ -38,7 +43,9 @@ def select_backend() -> str:
         elif has_egl:
             chosen = "egl"
         else:
-            raise RuntimeError(f"no OpenGL library found for MuJoCo (neither libEGL nor libOSMesa); {INSTALL_HINT}")
+            raise RuntimeError(
+                f"no OpenGL library found for MuJoCo (neither libEGL nor libOSMesa); {INSTALL_HINT}"
+            )
         os.environ["MUJOCO_GL"] = chosen
     return chosen
 
@@ -55,10 +62,14 @@ def _gl_context(width: int, height: int):
         context = module.GLContext(width, height)
     except Exception as err:  # noqa: BLE001  (EGL/OSMesa raise many types; all mean "cannot render")
         hint = f"`sudo apt-get install {PACKAGES[BACKEND]}`; " if BACKEND in PACKAGES else ""
-        raise RuntimeError(f"MuJoCo cannot open a MUJOCO_GL={BACKEND} context ({type(err).__name__}: {err}); "
-                           f"{hint}{INSTALL_HINT}") from err
+        raise RuntimeError(
+            f"MuJoCo cannot open a MUJOCO_GL={BACKEND} context ({type(err).__name__}: {err}); "
+            f"{hint}{INSTALL_HINT}"
+        ) from err
     atexit.unregister(_close_all)
-    atexit.register(_close_all)  # after the backend's own exit hook, so it runs first (atexit is LIFO)
+    atexit.register(
+        _close_all
+    )  # after the backend's own exit hook, so it runs first (atexit is LIFO)
     return context
 
 
@@ -94,8 +105,10 @@ class SceneRenderer:
     def load(self, model: mujoco.MjModel) -> None:
         """Upload a (new) model's meshes and textures; the GL context is kept across models."""
         if self.width > model.vis.global_.offwidth or self.height > model.vis.global_.offheight:
-            raise ValueError(f"render size {self.width}x{self.height} exceeds the model's offscreen buffer "
-                             f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}")
+            raise ValueError(
+                f"render size {self.width}x{self.height} exceeds the model's offscreen buffer "
+                f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}"
+            )
         self._ctx.make_current()
         if self._mjr is not None:
             self._mjr.free()
@@ -110,8 +123,15 @@ class SceneRenderer:
     def render(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """-> rgb (H, W, 3) uint8, depth (H, W) float32 metres (inf: nothing hit), geom (H, W) int32 (-1: none)."""
         self._ctx.make_current()
-        mujoco.mjv_updateScene(self.model, data, self._option, None, self._camera,
-                               mujoco.mjtCatBit.mjCAT_ALL.value, self._scene)
+        mujoco.mjv_updateScene(
+            self.model,
+            data,
+            self._option,
+            None,
+            self._camera,
+            mujoco.mjtCatBit.mjCAT_ALL.value,
+            self._scene,
+        )
         mujoco.mjr_render(self._rect, self._scene, self._mjr)
         mujoco.mjr_readPixels(self._rgb, None, self._rect, self._mjr)
         flags = self._scene.flags

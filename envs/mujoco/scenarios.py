@@ -11,14 +11,25 @@ import numpy as np
 from envs.base import BoxCodec, DiscreteCodec
 from envs.mujoco.camera import OrbitPose
 from envs.mujoco.env import MujocoSceneEnv
-from envs.mujoco.scenes import AGENT_COLOUR, OCCLUDER_COLOURS, PALETTE, SHAPES, ObjectSpec, OccluderSpec, SceneSpec
+from envs.mujoco.scenes import (
+    AGENT_COLOUR,
+    OCCLUDER_COLOURS,
+    PALETTE,
+    SHAPES,
+    ObjectSpec,
+    OccluderSpec,
+    SceneSpec,
+)
 
 NOMINAL_GRAVITY = -9.81  # launch velocities are aimed under this gravity, whatever the physics knob
 
 
 # ------------------------------------------------------------------ shared scene pieces
 
-def random_size(rng: np.random.Generator, shape: str, scale: tuple[float, float]) -> tuple[float, ...]:
+
+def random_size(
+    rng: np.random.Generator, shape: str, scale: tuple[float, float]
+) -> tuple[float, ...]:
     """MuJoCo geom size of a `shape` whose half extent lies in `scale` (metres)."""
     if shape == "sphere":
         return (float(rng.uniform(*scale)),)
@@ -27,21 +38,37 @@ def random_size(rng: np.random.Generator, shape: str, scale: tuple[float, float]
     return float(rng.uniform(*scale)), float(rng.uniform(*scale))
 
 
-def make_objects(rng: np.random.Generator, n: int, shapes: tuple[str, ...] = SHAPES,
-                 scale: tuple[float, float] = (0.1, 0.2)) -> list[ObjectSpec]:
+def make_objects(
+    rng: np.random.Generator,
+    n: int,
+    shapes: tuple[str, ...] = SHAPES,
+    scale: tuple[float, float] = (0.1, 0.2),
+) -> list[ObjectSpec]:
     """`n` objects of distinct colours, placed at the origin (callers position them)."""
     colours = rng.choice(list(PALETTE), size=n, replace=False)
     out = []
     for colour in colours:
         shape = str(rng.choice(shapes))
-        out.append(ObjectSpec(name=f"{colour}_{shape}", shape=shape, colour=str(colour),
-                              size=random_size(rng, shape, scale), position=(0.0, 0.0, 0.0),
-                              yaw=float(rng.uniform(0, np.pi))))
+        out.append(
+            ObjectSpec(
+                name=f"{colour}_{shape}",
+                shape=shape,
+                colour=str(colour),
+                size=random_size(rng, shape, scale),
+                position=(0.0, 0.0, 0.0),
+                yaw=float(rng.uniform(0, np.pi)),
+            )
+        )
     return out
 
 
-def place_apart(rng: np.random.Generator, objects: list[ObjectSpec], low: np.ndarray, high: np.ndarray,
-                tries: int = 200) -> list[ObjectSpec]:
+def place_apart(
+    rng: np.random.Generator,
+    objects: list[ObjectSpec],
+    low: np.ndarray,
+    high: np.ndarray,
+    tries: int = 200,
+) -> list[ObjectSpec]:
     """The objects moved to uniform positions in the box [low, high] (lifted by their half height), not overlapping."""
     placed: list[tuple[np.ndarray, float]] = []
     out = []
@@ -58,8 +85,12 @@ def place_apart(rng: np.random.Generator, objects: list[ObjectSpec], low: np.nda
 
 
 def default_camera(rng: np.random.Generator, pitch: tuple[float, float] = (0.35, 0.6)) -> OrbitPose:
-    return OrbitPose(target=(0.0, 0.0, 0.3), yaw=float(rng.uniform(-np.pi, np.pi)),
-                     pitch=float(rng.uniform(*pitch)), distance=float(rng.uniform(2.3, 2.8)))
+    return OrbitPose(
+        target=(0.0, 0.0, 0.3),
+        yaw=float(rng.uniform(-np.pi, np.pi)),
+        pitch=float(rng.uniform(*pitch)),
+        distance=float(rng.uniform(2.3, 2.8)),
+    )
 
 
 def horizontal_axes(pose: OrbitPose) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +101,7 @@ def horizontal_axes(pose: OrbitPose) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------ scenarios
+
 
 class BounceEnv(MujocoSceneEnv):
     """1-`max_objects` spheres, boxes and cylinders dropped from 0.3-1.5 m; they fall, bounce and settle."""
@@ -83,8 +115,14 @@ class BounceEnv(MujocoSceneEnv):
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, self.max_objects + 1)))
         objects = place_apart(rng, objects, np.array([-0.8, -0.8, 0.3]), np.array([0.8, 0.8, 1.5]))
-        objects = [dataclasses.replace(o, restitution=self.physics.restitution,
-                                       velocity=(*rng.uniform(-0.3, 0.3, size=2), 0.0)) for o in objects]
+        objects = [
+            dataclasses.replace(
+                o,
+                restitution=self.physics.restitution,
+                velocity=(*rng.uniform(-0.3, 0.3, size=2), 0.0),
+            )
+            for o in objects
+        ]
         return SceneSpec(objects=objects, camera=default_camera(rng))
 
 
@@ -109,8 +147,14 @@ class CollideEnv(MujocoSceneEnv):
             start = meet + [radius * np.cos(angle), radius * np.sin(angle), 0.0]
             start[2] = rng.uniform(0.1, 0.6) + obj.half_height
             velocity = (meet - start) / t_meet - [0.0, 0.0, 0.5 * NOMINAL_GRAVITY * t_meet]
-            out.append(dataclasses.replace(obj, position=tuple(start), velocity=tuple(velocity),
-                                           restitution=self.physics.restitution))
+            out.append(
+                dataclasses.replace(
+                    obj,
+                    position=tuple(start),
+                    velocity=tuple(velocity),
+                    restitution=self.physics.restitution,
+                )
+            )
         return SceneSpec(objects=out, camera=default_camera(rng))
 
 
@@ -120,7 +164,13 @@ class OccludeEnv(MujocoSceneEnv):
 
     scenario = "occlude"
 
-    def __init__(self, pan_probability: float = 0.5, pan_start: float = 1.8, pan_angle: float = 1.1, **kwargs: Any):
+    def __init__(
+        self,
+        pan_probability: float = 0.5,
+        pan_start: float = 1.8,
+        pan_angle: float = 1.1,
+        **kwargs: Any,
+    ):
         self.pan_probability, self.pan_start, self.pan_angle = pan_probability, pan_start, pan_angle
         super().__init__(**kwargs)
 
@@ -131,8 +181,13 @@ class OccludeEnv(MujocoSceneEnv):
         wall_u = float(rng.uniform(-0.2, 0.2))
         half_width = float(rng.uniform(0.3, 0.4))
         wall = centre + wall_u * right + 0.4 * towards
-        occ = OccluderSpec(name="wall", colour=str(rng.choice(list(OCCLUDER_COLOURS))),
-                           size=(0.05, half_width, 0.35), position=(wall[0], wall[1], 0.35), yaw=camera.yaw)
+        occ = OccluderSpec(
+            name="wall",
+            colour=str(rng.choice(list(OCCLUDER_COLOURS))),
+            size=(0.05, half_width, 0.35),
+            position=(wall[0], wall[1], 0.35),
+            yaw=camera.yaw,
+        )
         movers = make_objects(rng, int(rng.integers(1, 3)), shapes=("sphere",), scale=(0.1, 0.15))
         objects = []
         for k, obj in enumerate(movers):
@@ -143,9 +198,17 @@ class OccludeEnv(MujocoSceneEnv):
             speed = abs(start_u - wall_u) / t_cross
             start = lane + start_u * right
             start[2] = obj.size[0]
-            objects.append(dataclasses.replace(obj, position=tuple(start), velocity=tuple(-side * speed * right),
-                                               restitution=self.physics.restitution))
-        self._pan_sign = float(rng.choice([-1.0, 1.0])) if rng.uniform() < self.pan_probability else 0.0
+            objects.append(
+                dataclasses.replace(
+                    obj,
+                    position=tuple(start),
+                    velocity=tuple(-side * speed * right),
+                    restitution=self.physics.restitution,
+                )
+            )
+        self._pan_sign = (
+            float(rng.choice([-1.0, 1.0])) if rng.uniform() < self.pan_probability else 0.0
+        )
         return SceneSpec(objects=objects, camera=camera, occluders=[occ])
 
     def camera_pose(self, t: int) -> OrbitPose:
@@ -200,22 +263,40 @@ class OrbitEnv(_ActionScene):
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(2, 5)))
-        objects = [dataclasses.replace(o, restitution=0.2) for o in objects]  # a still scene: no rocking
-        pillar = ObjectSpec(name="pillar", shape="box", colour="", size=(0.12, 0.12, 0.4), position=(0, 0, 0))
-        pillar, *objects = place_apart(rng, [pillar, *objects], np.array([-0.9, -0.9, 0.0]), np.array([0.9, 0.9, 0.0]))
+        objects = [
+            dataclasses.replace(o, restitution=0.2) for o in objects
+        ]  # a still scene: no rocking
+        pillar = ObjectSpec(
+            name="pillar", shape="box", colour="", size=(0.12, 0.12, 0.4), position=(0, 0, 0)
+        )
+        pillar, *objects = place_apart(
+            rng, [pillar, *objects], np.array([-0.9, -0.9, 0.0]), np.array([0.9, 0.9, 0.0])
+        )
         occluders = []
         if rng.uniform() < 0.5:
-            occluders.append(OccluderSpec(name="pillar", colour=str(rng.choice(list(OCCLUDER_COLOURS))),
-                                          size=pillar.size, position=pillar.position))
+            occluders.append(
+                OccluderSpec(
+                    name="pillar",
+                    colour=str(rng.choice(list(OCCLUDER_COLOURS))),
+                    size=pillar.size,
+                    position=pillar.position,
+                )
+            )
         self._plan: list[np.ndarray] = []
         self._plan_rng = np.random.default_rng(rng.integers(2**32))
-        return SceneSpec(objects=objects, camera=default_camera(rng, pitch=(0.4, 0.8)), occluders=occluders)
+        return SceneSpec(
+            objects=objects, camera=default_camera(rng, pitch=(0.4, 0.8)), occluders=occluders
+        )
 
     def apply_action(self, action: Any) -> None:
         d = self.axis_values(action) * self.STEP
         p = self.pose
-        self.pose = dataclasses.replace(p, yaw=p.yaw + d[0], pitch=float(np.clip(p.pitch + d[1], *self.PITCH)),
-                                        distance=float(np.clip(p.distance + d[2], *self.DISTANCE)))
+        self.pose = dataclasses.replace(
+            p,
+            yaw=p.yaw + d[0],
+            pitch=float(np.clip(p.pitch + d[1], *self.PITCH)),
+            distance=float(np.clip(p.distance + d[2], *self.DISTANCE)),
+        )
 
     def camera_pose(self, t: int) -> OrbitPose:
         return self.pose
@@ -225,7 +306,9 @@ class OrbitEnv(_ActionScene):
         if not self._plan:
             axes = self._plan_rng.choice(len(self.axes), size=2, replace=False)
             half = []
-            for a, k in zip(axes, self._plan_rng.integers(2, self.loop // 4 + 1, size=2), strict=True):
+            for a, k in zip(
+                axes, self._plan_rng.integers(2, self.loop // 4 + 1, size=2), strict=True
+            ):
                 move = np.zeros(len(self.axes))
                 move[a] = self._plan_rng.choice([-1.0, 1.0])
                 half += [move] * int(k)
@@ -244,10 +327,21 @@ class PushEnv(_ActionScene):
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, 4)), scale=(0.12, 0.18))
-        agent = ObjectSpec(name="agent", shape="cylinder", colour=AGENT_COLOUR[0], size=(0.12, 0.15),
-                           position=(0.0, 0.0, 0.0), density=2000.0, restitution=0.2)
-        agent, *objects = place_apart(rng, [agent, *objects], np.array([-1.0, -1.0, 0.0]), np.array([1.0, 1.0, 0.0]))
-        agent = dataclasses.replace(agent, position=agent.position[:2] + (agent.half_height + 0.001,))
+        agent = ObjectSpec(
+            name="agent",
+            shape="cylinder",
+            colour=AGENT_COLOUR[0],
+            size=(0.12, 0.15),
+            position=(0.0, 0.0, 0.0),
+            density=2000.0,
+            restitution=0.2,
+        )
+        agent, *objects = place_apart(
+            rng, [agent, *objects], np.array([-1.0, -1.0, 0.0]), np.array([1.0, 1.0, 0.0])
+        )
+        agent = dataclasses.replace(
+            agent, position=agent.position[:2] + (agent.half_height + 0.001,)
+        )
         objects = [dataclasses.replace(o, restitution=0.2) for o in objects]
         self._target, self._target_until = 0, 0
         self._script_rng = np.random.default_rng(rng.integers(2**32))

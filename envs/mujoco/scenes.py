@@ -10,12 +10,22 @@ from envs.mujoco.camera import OrbitPose
 
 # Named palette of object colours (sRGB 0-255); scenery uses the greys below.
 PALETTE: dict[str, tuple[int, int, int]] = {
-    "red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 210, 40),
-    "orange": (240, 130, 30), "purple": (140, 60, 190), "cyan": (40, 200, 210), "pink": (240, 120, 180),
-    "white": (240, 240, 240), "brown": (130, 80, 40),
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (235, 210, 40),
+    "orange": (240, 130, 30),
+    "purple": (140, 60, 190),
+    "cyan": (40, 200, 210),
+    "pink": (240, 120, 180),
+    "white": (240, 240, 240),
+    "brown": (130, 80, 40),
 }
 OCCLUDER_COLOURS: dict[str, tuple[int, int, int]] = {
-    "grey": (128, 128, 128), "beige": (200, 185, 150), "dark grey": (70, 70, 75), "teal": (40, 110, 110),
+    "grey": (128, 128, 128),
+    "beige": (200, 185, 150),
+    "dark grey": (70, 70, 75),
+    "teal": (40, 110, 110),
 }
 SHAPES = ("sphere", "box", "cylinder")
 AGENT_COLOUR = ("black", (25, 25, 25))
@@ -35,8 +45,10 @@ class Physics:
         if not 0.0 <= self.restitution <= 1.0:
             raise ValueError(f"restitution={self.restitution} must lie in [0, 1]")
         if self.timestep <= 0 or self.frame_skip < 1 or self.friction < 0:
-            raise ValueError(f"need timestep > 0, frame_skip >= 1, friction >= 0 (got {self.timestep}, "
-                             f"{self.frame_skip}, {self.friction})")
+            raise ValueError(
+                f"need timestep > 0, frame_skip >= 1, friction >= 0 (got {self.timestep}, "
+                f"{self.frame_skip}, {self.friction})"
+            )
 
     @property
     def frame_dt(self) -> float:
@@ -50,7 +62,9 @@ class ObjectSpec:
     name: str
     shape: str  # sphere | box | cylinder
     colour: str
-    size: tuple[float, ...]  # MuJoCo geom size: (r,) sphere, (hx, hy, hz) box, (r, half-height) cylinder
+    size: tuple[
+        float, ...
+    ]  # MuJoCo geom size: (r,) sphere, (hx, hy, hz) box, (r, half-height) cylinder
     position: tuple[float, float, float]
     velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
     yaw: float = 0.0  # initial rotation around z, radians
@@ -115,7 +129,9 @@ def _vec(v) -> str:
     return " ".join(f"{float(x):.6g}" for x in v)
 
 
-CONTACT_STIFFNESS = 20000.0  # 1/s^2 of MuJoCo's direct-mode contact spring (about 3 cm sink at 5 m/s)
+CONTACT_STIFFNESS = (
+    20000.0  # 1/s^2 of MuJoCo's direct-mode contact spring (about 3 cm sink at 5 m/s)
+)
 
 
 def solref(restitution: float) -> tuple[float, float]:
@@ -131,9 +147,11 @@ def solref(restitution: float) -> tuple[float, float]:
 
 def _geom(spec: ObjectSpec, physics: Physics, collide: str) -> str:
     k, b = solref(spec.restitution)
-    return (f'<geom name="{spec.name}" type="{spec.shape}" size="{_vec(spec.size)}" rgba="{_rgba(spec.rgb)}" '
-            f'density="{spec.density:g}" friction="{physics.friction:g} 0.005 0.0001" '
-            f'solref="{k:g} {b:g}" solmix="1000" {collide}/>')
+    return (
+        f'<geom name="{spec.name}" type="{spec.shape}" size="{_vec(spec.size)}" rgba="{_rgba(spec.rgb)}" '
+        f'density="{spec.density:g}" friction="{physics.friction:g} 0.005 0.0001" '
+        f'solref="{k:g} {b:g}" solmix="1000" {collide}/>'
+    )
 
 
 # The agent glides on slide joints: it touches objects (bit 2) but not the floor or walls (bit 1).
@@ -165,25 +183,37 @@ def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> s
         f'friction="{physics.friction:g} 0.005 0.0001" solref="{k:g} {b:g}" solmix="0.001"/>',
     ]
     wall_rgba = _rgba(OCCLUDER_COLOURS["beige"])
-    for i, (x, y, hx, hy) in enumerate([(a, 0, 0.05, a), (-a, 0, 0.05, a), (0, a, a, 0.05), (0, -a, a, 0.05)]):
-        parts.append(f'<geom name="wall{i}" type="box" size="{hx:g} {hy:g} {wall_h / 2:g}" '
-                     f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" solmix="0.001"/>')
+    for i, (x, y, hx, hy) in enumerate(
+        [(a, 0, 0.05, a), (-a, 0, 0.05, a), (0, a, a, 0.05), (0, -a, a, 0.05)]
+    ):
+        parts.append(
+            f'<geom name="wall{i}" type="box" size="{hx:g} {hy:g} {wall_h / 2:g}" '
+            f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" solmix="0.001"/>'
+        )
     for occ in scene.occluders:
-        parts.append(f'<geom name="{occ.name}" type="box" size="{_vec(occ.size)}" pos="{_vec(occ.position)}" '
-                     f'euler="0 0 {occ.yaw:g}" rgba="{_rgba(occ.rgb)}" solref="{k:g} {b:g}" solmix="0.001"/>')
+        parts.append(
+            f'<geom name="{occ.name}" type="box" size="{_vec(occ.size)}" pos="{_vec(occ.position)}" '
+            f'euler="0 0 {occ.yaw:g}" rgba="{_rgba(occ.rgb)}" solref="{k:g} {b:g}" solmix="0.001"/>'
+        )
     for obj in scene.objects:
-        parts.append(f'<body name="{obj.name}" pos="{_vec(obj.position)}" euler="0 0 {obj.yaw:g}">'
-                     f'<freejoint name="{obj.name}"/>{_geom(obj, physics, _OBJECT_COLLIDE)}</body>')
+        parts.append(
+            f'<body name="{obj.name}" pos="{_vec(obj.position)}" euler="0 0 {obj.yaw:g}">'
+            f'<freejoint name="{obj.name}"/>{_geom(obj, physics, _OBJECT_COLLIDE)}</body>'
+        )
     if scene.agent is not None:
         ag, lim = scene.agent, a - scene.agent.size[0] - 0.06
         x, y = ag.position[:2]
-        parts.append(f'<body name="{ag.name}" pos="{_vec(ag.position)}">'
-                     f'<joint name="agent_x" type="slide" axis="1 0 0" range="{-lim - x:g} {lim - x:g}"/>'
-                     f'<joint name="agent_y" type="slide" axis="0 1 0" range="{-lim - y:g} {lim - y:g}"/>'
-                     f'{_geom(ag, physics, _AGENT_COLLIDE)}</body>')
+        parts.append(
+            f'<body name="{ag.name}" pos="{_vec(ag.position)}">'
+            f'<joint name="agent_x" type="slide" axis="1 0 0" range="{-lim - x:g} {lim - x:g}"/>'
+            f'<joint name="agent_y" type="slide" axis="0 1 0" range="{-lim - y:g} {lim - y:g}"/>'
+            f"{_geom(ag, physics, _AGENT_COLLIDE)}</body>"
+        )
     parts.append("</worldbody>")
     if scene.agent is not None:
-        parts.append('<actuator><velocity joint="agent_x" kv="400" ctrlrange="-1.5 1.5"/>'
-                     '<velocity joint="agent_y" kv="400" ctrlrange="-1.5 1.5"/></actuator>')
+        parts.append(
+            '<actuator><velocity joint="agent_x" kv="400" ctrlrange="-1.5 1.5"/>'
+            '<velocity joint="agent_y" kv="400" ctrlrange="-1.5 1.5"/></actuator>'
+        )
     parts.append("</mujoco>")
     return "\n".join(parts)

@@ -26,7 +26,9 @@ def _grid(u_len: float, v_len: float) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres (K, 2) of a SAMPLES x SAMPLES grid over [-u_len, u_len] x [-v_len, v_len]."""
     t = (np.arange(SAMPLES) + 0.5) / SAMPLES * 2 - 1
     u, v = np.meshgrid(t * u_len, t * v_len, indexing="ij")
-    return np.stack([u.ravel(), v.ravel()], 1), np.full(SAMPLES * SAMPLES, 4 * u_len * v_len / SAMPLES**2)
+    return np.stack([u.ravel(), v.ravel()], 1), np.full(
+        SAMPLES * SAMPLES, 4 * u_len * v_len / SAMPLES**2
+    )
 
 
 def _box(h: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,7 +63,9 @@ def _cylinder(r: float, hh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(pts), np.concatenate(nrm), np.concatenate(area)
 
 
-def surface_samples(shape: str, size: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def surface_samples(
+    shape: str, size: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Body-frame points (K, 3), outward normals (K, 3) and areas (K,) covering a geom's surface."""
     if shape == "sphere":
         return _sphere(size[0])
@@ -72,8 +76,9 @@ def surface_samples(shape: str, size: tuple[float, ...]) -> tuple[np.ndarray, np
     raise ValueError(f"shape {shape!r} has no surface sampler; use sphere, box or cylinder")
 
 
-def projected_pixels(points: np.ndarray, normals: np.ndarray, areas: np.ndarray, extr: np.ndarray,
-                     intr: np.ndarray) -> float:
+def projected_pixels(
+    points: np.ndarray, normals: np.ndarray, areas: np.ndarray, extr: np.ndarray, intr: np.ndarray
+) -> float:
     """Pixels a surface (world points/normals (K, 3), areas (K,)) covers on an unbounded image, unoccluded."""
     rot, trans = extr[:3, :3].astype(np.float64), extr[:3, 3].astype(np.float64)
     cam_p = points @ rot.T + trans  # (K, 3) camera frame

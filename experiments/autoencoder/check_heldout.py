@@ -29,19 +29,41 @@ def main() -> None:
     parser.add_argument("checkpoint")
     parser.add_argument("--episodes", type=int, default=16)
     args = parser.parse_args()
-    held_out = [k for k in range(320) if split_of(episode_name(k), 0.1, 0) == "val"][:args.episodes]
+    held_out = [k for k in range(320) if split_of(episode_name(k), 0.1, 0) == "val"][
+        : args.episodes
+    ]
     model = load_autoencoder(args.checkpoint)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for k in held_out:
             out = f"{tmp}/{k}"
-            rollout(EnvConfig(id="worldsim/MujocoBounce-v0", width=64, height=64), out, 1, 65, k, 1, "0/1",
-                    "random", False)
-            results.append(evaluate_reconstruction(model, EpisodeStore(out), ["ep_000000"]) | {"seed": k})
+            rollout(
+                EnvConfig(id="worldsim/MujocoBounce-v0", width=64, height=64),
+                out,
+                1,
+                65,
+                k,
+                1,
+                "0/1",
+                "random",
+                False,
+            )
+            results.append(
+                evaluate_reconstruction(model, EpisodeStore(out), ["ep_000000"]) | {"seed": k}
+            )
     psnr = sum(r["psnr"] for r in results) / len(results)
     ssim = sum(r["ssim"] for r in results) / len(results)
-    print(json.dumps({"checkpoint": args.checkpoint, "episodes": [episode_name(k) for k in held_out],
-                      "psnr": psnr, "ssim": ssim, "per_episode_psnr": [round(r["psnr"], 2) for r in results]}))
+    print(
+        json.dumps(
+            {
+                "checkpoint": args.checkpoint,
+                "episodes": [episode_name(k) for k in held_out],
+                "psnr": psnr,
+                "ssim": ssim,
+                "per_episode_psnr": [round(r["psnr"], 2) for r in results],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

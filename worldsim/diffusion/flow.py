@@ -22,7 +22,9 @@ class FlowConfig:
     shift_base_tokens: int = 256  # tokens per frame at which the resolution shift is 1
     shift: bool = True  # shift levels towards noise for frames with more tokens than the base
     shared_prob: float = 0.3  # share of samples whose generated frames all share one level
-    context_prob: float = 0.5  # share of samples with clean context frames (prefix/suffix/both ends)
+    context_prob: float = (
+        0.5  # share of samples with clean context frames (prefix/suffix/both ends)
+    )
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
@@ -48,7 +50,9 @@ def shift_levels(levels: torch.Tensor, shift: float) -> torch.Tensor:
     return shift * levels / (1 + (shift - 1) * levels)
 
 
-def logit_normal(shape: tuple[int, ...], mean: float, std: float, generator=None, device=None) -> torch.Tensor:
+def logit_normal(
+    shape: tuple[int, ...], mean: float, std: float, generator=None, device=None
+) -> torch.Tensor:
     """Levels sigmoid(N(mean, std^2)): concentrated mid-way, never exactly 0 or 1."""
     return torch.sigmoid(mean + std * torch.randn(shape, generator=generator, device=device))
 
@@ -72,8 +76,9 @@ def context_mask(batch: int, frames: int, cfg: FlowConfig, generator=None) -> to
     return mask & use[:, None]
 
 
-def sample_levels(batch: int, frames: int, tokens_per_frame: int, cfg: FlowConfig,
-                  generator=None) -> torch.Tensor:
+def sample_levels(
+    batch: int, frames: int, tokens_per_frame: int, cfg: FlowConfig, generator=None
+) -> torch.Tensor:
     """Training levels (B, T): independent per frame, or shared per sample; context frames at 0."""
     levels = logit_normal((batch, frames), cfg.logit_mean, cfg.logit_std, generator)
     shared = torch.rand(batch, generator=generator) < cfg.shared_prob

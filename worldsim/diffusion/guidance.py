@@ -31,19 +31,35 @@ def _repeat(x, n: int):
     return torch.cat([x] * n, dim=0)
 
 
-def guided_velocity(model: torch.nn.Module, actions: torch.Tensor | None, text: TextBatch | None,
-                    cfg: GuidanceConfig) -> Velocity:
+def guided_velocity(
+    model: torch.nn.Module,
+    actions: torch.Tensor | None,
+    text: TextBatch | None,
+    cfg: GuidanceConfig,
+) -> Velocity:
     """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model`."""
     need_text_only = cfg.action_scale != 1.0 or cfg.text_scale != 1.0
     need_uncond = cfg.text_scale != 1.0
-    variants = [(False, False)] + [(False, True)] * need_text_only + [(True, True)] * need_uncond  # (drop text, drop act)
+    variants = (
+        [(False, False)] + [(False, True)] * need_text_only + [(True, True)] * need_uncond
+    )  # (drop text, drop act)
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         b, n = x.shape[0], len(variants)
         drop_text = torch.tensor([d for d, _ in variants], device=x.device).repeat_interleave(b)
         drop_act = torch.tensor([d for _, d in variants], device=x.device).repeat_interleave(b)
-        out = model(_repeat(x, n), _repeat(levels, n), _repeat(actions, n), _repeat(text, n),
-                    drop_actions=drop_act, drop_text=drop_text).float().chunk(n)
+        out = (
+            model(
+                _repeat(x, n),
+                _repeat(levels, n),
+                _repeat(actions, n),
+                _repeat(text, n),
+                drop_actions=drop_act,
+                drop_text=drop_text,
+            )
+            .float()
+            .chunk(n)
+        )
         v = out[0]
         if need_text_only:
             v_text = out[1]

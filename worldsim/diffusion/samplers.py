@@ -6,8 +6,8 @@ Frames outside `generate` (clean context) stay at level 0 and are returned bit-f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -37,18 +37,22 @@ class FlowSampler:
 
     def timesteps(self, start: float = 1.0) -> torch.Tensor:
         """Levels (steps + 1,) from `start` to 0, shifted like the training levels."""
-        u0 = start / (self.shift - (self.shift - 1) * start)  # unshifted level that shifts to `start`
+        u0 = start / (
+            self.shift - (self.shift - 1) * start
+        )  # unshifted level that shifts to `start`
         return shift_levels(torch.linspace(u0, 0.0, self.steps + 1), self.shift)
 
-    def step(self, x: torch.Tensor, t: float, t_next: float, velocity: Velocity,
-             generate: torch.Tensor) -> torch.Tensor:
+    def step(
+        self, x: torch.Tensor, t: float, t_next: float, velocity: Velocity, generate: torch.Tensor
+    ) -> torch.Tensor:
         """One Euler step of the generated frames; context frames untouched."""
         v = velocity(x, _levels(generate, t))
         return _update(x, x + (t_next - t) * v, generate)
 
     @torch.no_grad()
-    def sample(self, velocity: Velocity, x: torch.Tensor, generate: torch.Tensor,
-               start: float = 1.0) -> torch.Tensor:
+    def sample(
+        self, velocity: Velocity, x: torch.Tensor, generate: torch.Tensor, start: float = 1.0
+    ) -> torch.Tensor:
         """Denoise frames where `generate` (B, T) is True from level `start` to 0."""
         ts = self.timesteps(start).tolist()
         for t, t_next in zip(ts[:-1], ts[1:]):

@@ -32,12 +32,19 @@ def run(cfg: Config) -> None:
     cache = LatentCache(cfg.cache)
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint or cache.autoencoder_info()["checkpoint"], device)
-    names = cfg.episodes or cache.names()[:cfg.limit]
+    names = cfg.episodes or cache.names()[: cfg.limit]
     for name in names:
         ep = cache.load(name)
-        z = torch.from_numpy(ep.latents.astype("float32")).to(device).permute(1, 0, 2, 3)[None]  # (1, c, T', h, w)
+        z = (
+            torch.from_numpy(ep.latents.astype("float32")).to(device).permute(1, 0, 2, 3)[None]
+        )  # (1, c, T', h, w)
         with torch.no_grad():
-            video = model.decode(z, cfg.chunk or None).clamp(-1, 1)[0].transpose(0, 1)  # (T, C, H, W)
-        path = write_video(Path(cfg.out) / f"{name}.{cfg.ext}", to_uint8(video.cpu().numpy()),
-                           fps=ep.meta.get("fps") or 15)
+            video = (
+                model.decode(z, cfg.chunk or None).clamp(-1, 1)[0].transpose(0, 1)
+            )  # (T, C, H, W)
+        path = write_video(
+            Path(cfg.out) / f"{name}.{cfg.ext}",
+            to_uint8(video.cpu().numpy()),
+            fps=ep.meta.get("fps") or 15,
+        )
         print(f"decode: {name} ({video.shape[0]} frames) -> {path}")

@@ -16,7 +16,9 @@ class Config:
     store: str = "data/rollouts"
     checkpoint: str = "runs/vae/vae.ckpt"
     out: str = "data/latents"
-    shard: str = "0/1"  # i/n: this process encodes the store's episodes k with k % n == i (sorted names)
+    shard: str = (
+        "0/1"  # i/n: this process encodes the store's episodes k with k % n == i (sorted names)
+    )
     chunk: int = 0  # frames per chunk after the first (0: the model's encode_chunk)
     max_frames: int = 0  # encode at most this many frames per episode (0: all)
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
@@ -47,8 +49,14 @@ def run(cfg: Config) -> None:
     model = load_autoencoder(cfg.checkpoint, device)
     store = EpisodeStore(cfg.store)
     cache = LatentCache(cfg.out, create=True)
-    cache.set_autoencoder_info({"checkpoint": str(Path(cfg.checkpoint).resolve()), "time_factor": model.time_factor,
-                                "space_factor": model.space_factor, "latent_channels": model.latent_channels})
+    cache.set_autoencoder_info(
+        {
+            "checkpoint": str(Path(cfg.checkpoint).resolve()),
+            "time_factor": model.time_factor,
+            "space_factor": model.space_factor,
+            "latent_channels": model.latent_channels,
+        }
+    )
     mine = [n for k, n in enumerate(store.names()) if k % count == index]
     done = set(cache.names())
     todo = [n for n in mine if n not in done]
@@ -61,18 +69,35 @@ def run(cfg: Config) -> None:
         t = 1 + (t - 1) // model.time_factor * model.time_factor
 
         def pixels(s: slice) -> torch.Tensor:
-            x = torch.from_numpy(np.array(ep.frames[s])).to(device)  # (t, H, W, 3) uint8, read lazily
+            x = torch.from_numpy(np.array(ep.frames[s])).to(
+                device
+            )  # (t, H, W, 3) uint8, read lazily
             return rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")
 
         with torch.no_grad():
-            moments = [m.cpu() for m in model.encode_chunks(pixels(s) for s in chunk_slices(t, chunk))]
+            moments = [
+                m.cpu() for m in model.encode_chunks(pixels(s) for s in chunk_slices(t, chunk))
+            ]
         mean = DiagonalGaussian(torch.cat(moments, dim=2)).mean[0]  # (c, T', h, w)
-        doc = {"captions": ep.captions, "meta": ep.meta, "env_id": ep.meta.get("env_id", ""),
-               "fps": ep.meta.get("fps"), "source_frames": ep.length}
-        entry = write_latent_episode(cache.root, name, rearrange(mean.numpy(), "c t h w -> t c h w"),
-                                     np.array(ep.actions[:t]), doc, model.time_factor)
+        doc = {
+            "captions": ep.captions,
+            "meta": ep.meta,
+            "env_id": ep.meta.get("env_id", ""),
+            "fps": ep.meta.get("fps"),
+            "source_frames": ep.length,
+        }
+        entry = write_latent_episode(
+            cache.root,
+            name,
+            rearrange(mean.numpy(), "c t h w -> t c h w"),
+            np.array(ep.actions[:t]),
+            doc,
+            model.time_factor,
+        )
         cache.add([entry])
         frames_done += t
     elapsed = time.perf_counter() - start
-    print(f"encode: {len(todo)} episodes ({frames_done} frames, {frames_done / max(elapsed, 1e-9):.0f} frames/s) "
-          f"on {device}, {len(mine) - len(todo)} already done -> {cache.root}")
+    print(
+        f"encode: {len(todo)} episodes ({frames_done} frames, {frames_done / max(elapsed, 1e-9):.0f} frames/s) "
+        f"on {device}, {len(mine) - len(todo)} already done -> {cache.root}"
+    )

@@ -15,11 +15,21 @@ from worldsim.models.idm import IDMConfig
 class Config:
     """Eval job: which suites, which model, which held-out scenarios, where the report goes."""
 
-    suite: str = "all"  # fidelity | consistency3d | permanence | physics | control | all | comma list
-    model: str = "baseline:copy_last"  # checkpoint path or baseline:{ground_truth,copy_last,linear,noise}
-    sampling: dict[str, Any] = field(default_factory=dict)  # DiTPredictor overrides: steps, window, seed, ...
-    baselines: list[str] = field(default_factory=lambda: ["ground_truth", "copy_last", "linear", "noise"])
-    corruptions: list[str] = field(default_factory=list)  # also score these corrupted replays (see evals/corruptions.py)
+    suite: str = (
+        "all"  # fidelity | consistency3d | permanence | physics | control | all | comma list
+    )
+    model: str = (
+        "baseline:copy_last"  # checkpoint path or baseline:{ground_truth,copy_last,linear,noise}
+    )
+    sampling: dict[str, Any] = field(
+        default_factory=dict
+    )  # DiTPredictor overrides: steps, window, seed, ...
+    baselines: list[str] = field(
+        default_factory=lambda: ["ground_truth", "copy_last", "linear", "noise"]
+    )
+    corruptions: list[str] = field(
+        default_factory=list
+    )  # also score these corrupted replays (see evals/corruptions.py)
     env: EnvConfig = field(default_factory=EnvConfig)
     episodes: int = 8  # held-out cases
     context: int = 4
@@ -57,10 +67,21 @@ def _idm(cfg: Config, scenario, action_dim: int):
 
     if cfg.idm:
         return load_idm(cfg.idm)
-    train = load_cases(replace(scenario, episodes=cfg.idm_episodes, seed=0, context=2,
-                               horizon=cfg.context + cfg.horizon - 2), progress=cfg.progress)
-    idm = train_idm([(c.frames, c.actions) for c in train], replace(cfg.idm_train, action_dim=action_dim),
-                    progress=cfg.progress)
+    train = load_cases(
+        replace(
+            scenario,
+            episodes=cfg.idm_episodes,
+            seed=0,
+            context=2,
+            horizon=cfg.context + cfg.horizon - 2,
+        ),
+        progress=cfg.progress,
+    )
+    idm = train_idm(
+        [(c.frames, c.actions) for c in train],
+        replace(cfg.idm_train, action_dim=action_dim),
+        progress=cfg.progress,
+    )
     idm.save(Path(cfg.out) / "idm.pt")
     return idm
 
@@ -73,8 +94,10 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 
     names = list(predictions)
     paths = []
-    for k, case in enumerate(cases[:cfg.videos]):
-        tiles = [case.frames] + [np.concatenate([case.frames[:case.context], predictions[r][k]]) for r in names]
+    for k, case in enumerate(cases[: cfg.videos]):
+        tiles = [case.frames] + [
+            np.concatenate([case.frames[: case.context], predictions[r][k]]) for r in names
+        ]
         grid = frame_grid(tiles, columns=len(tiles), captions=["truth"] + names, caption_lines=2)
         rel = f"videos/{case.name}.gif"
         write_video(Path(cfg.out) / rel, grid, fps=case.meta.get("fps", 15))
@@ -92,14 +115,33 @@ def run(cfg: Config) -> None:
     from evals.suite import SuiteContext
 
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
-    scenario = ScenarioConfig(env=cfg.env, episodes=cfg.episodes, context=cfg.context, horizon=cfg.horizon,
-                              seed=cfg.seed, policy=cfg.policy, cache=cfg.cache)
+    scenario = ScenarioConfig(
+        env=cfg.env,
+        episodes=cfg.episodes,
+        context=cfg.context,
+        horizon=cfg.horizon,
+        seed=cfg.seed,
+        policy=cfg.policy,
+        cache=cfg.cache,
+    )
     try:
         cases = load_cases(scenario, progress=cfg.progress)
-        under_test = cfg.model.removeprefix(BASELINE_PREFIX) if cfg.model.startswith(BASELINE_PREFIX) else "model"
+        under_test = (
+            cfg.model.removeprefix(BASELINE_PREFIX)
+            if cfg.model.startswith(BASELINE_PREFIX)
+            else "model"
+        )
         rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
-        rows.update({name: load_model(BASELINE_PREFIX + name) for name in cfg.baselines if name != under_test})
-        rows.update({f"corrupt:{name}": CorruptedReplay(name, scenario) for name in cfg.corruptions})
+        rows.update(
+            {
+                name: load_model(BASELINE_PREFIX + name)
+                for name in cfg.baselines
+                if name != under_test
+            }
+        )
+        rows.update(
+            {f"corrupt:{name}": CorruptedReplay(name, scenario) for name in cfg.corruptions}
+        )
         for name in suites:
             suite_module(name)  # unknown names fail here, before any work
     except ValueError as err:
@@ -111,14 +153,25 @@ def run(cfg: Config) -> None:
     if "control" in suites:
         ctx.idm = _idm(cfg, scenario, cases[0].actions.shape[-1])
     results, predictions = evaluate_rows(rows, cases, suites, ctx, cfg.progress)
-    report = {"model": cfg.model, "config": asdict(cfg), "suites": results,
-              "scenario": {"env": asdict(cfg.env), "cases": len(cases), "seed": cfg.seed, "context": cfg.context,
-                           "horizon": cfg.horizon},
-              "videos": _videos(cfg, cases, predictions),
-              "videos_legend": "each video: truth, then every row (context frames are true, then its prediction)"}
+    report = {
+        "model": cfg.model,
+        "config": asdict(cfg),
+        "suites": results,
+        "scenario": {
+            "env": asdict(cfg.env),
+            "cases": len(cases),
+            "seed": cfg.seed,
+            "context": cfg.context,
+            "horizon": cfg.horizon,
+        },
+        "videos": _videos(cfg, cases, predictions),
+        "videos_legend": "each video: truth, then every row (context frames are true, then its prediction)",
+    }
     json_path, html_path = write_report(report, cfg.out)
     for suite, res in results.items():
-        line = ", ".join(f"{row}={_short(r['metrics'][res['primary']])}" for row, r in res["rows"].items())
+        line = ", ".join(
+            f"{row}={_short(r['metrics'][res['primary']])}" for row, r in res["rows"].items()
+        )
         print(f"{suite} ({res['primary']}): {line}")
     print(f"eval: wrote {json_path} and {html_path}")
 

@@ -8,9 +8,10 @@ episodes of `episode_frames`. Re-running skips recordings already imported.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,12 @@ class Config:
     width: int = 128  # frames are resized to width x height (VPT records 640x360)
     height: int = 72
     fps: float = 20.0  # VPT records at 20 frames per second
-    episode_frames: int = 0  # cut recordings into episodes of at most this many frames; 0 keeps them whole
-    skip_null: bool = False  # drop frames whose action does nothing (as VPT's training does; breaks real time)
+    episode_frames: int = (
+        0  # cut recordings into episodes of at most this many frames; 0 keeps them whole
+    )
+    skip_null: bool = (
+        False  # drop frames whose action does nothing (as VPT's training does; breaks real time)
+    )
     vfov: float = 70.0  # vertical field of view of the recordings (Minecraft's default)
     prompt: str = "play Minecraft"
 
@@ -84,14 +89,16 @@ def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, A
     frames = np.stack(list(video_frames(mp4, cfg.width, cfg.height)))  # (T, H, W, 3)
     t = min(len(frames), len(rec.actions))
     if len(frames) != len(rec.actions):
-        print(f"import-vpt: {mp4.name} has {len(frames)} frames and {len(rec.actions)} action lines; using {t}")
+        print(
+            f"import-vpt: {mp4.name} has {len(frames)} frames and {len(rec.actions)} action lines; using {t}"
+        )
     keep = np.nonzero(~rec.null[:t])[0] if cfg.skip_null else np.arange(t)
     codec = MineRLCodec()
     taken = [rec.actions[i] for i in keep]
     size = cfg.episode_frames or len(keep)
     for chunk, start in enumerate(range(0, len(keep), size)):
-        idx = keep[start:start + size]
-        acts = [noop_action(), *taken[start:start + len(idx) - 1]]  # actions[t] led to frame t
+        idx = keep[start : start + size]
+        acts = [noop_action(), *taken[start : start + len(idx) - 1]]  # actions[t] led to frame t
         n = len(idx)
         truth: dict[str, np.ndarray] = {
             "intrinsics": np.repeat(camera.intrinsics(cfg.width, cfg.height, cfg.vfov)[None], n, 0),
@@ -101,14 +108,34 @@ def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, A
             poses = rec.poses[idx]  # (n, 5) x, y, z, yaw, pitch
             truth["extrinsics"] = np.stack([camera.extrinsics(p[:3], p[3], p[4]) for p in poses])
             truth["extra_pose"] = poses
-        meta = {"env_id": "vpt/contractor", "source": str(mp4), "source_frames": idx.tolist(), "seed": -1,
-                "fps": cfg.fps, "policy": "human", "schema_version": SCHEMA_VERSION,
-                "action_codec": codec.describe(), "import_config": asdict(cfg)}
-        episode = Episode(frames=frames[idx], actions=np.stack([codec.encode(a) for a in acts]),
-                          raw_actions=[_jsonable(a) for a in acts], rewards=np.zeros(n, np.float32),
-                          terminated=np.zeros(n, bool), truth=truth, meta=meta)
-        record = {"frames": episode.frames, "actions": episode.actions, "truth": truth, "objects": [],
-                  "events": [], "meta": meta}
+        meta = {
+            "env_id": "vpt/contractor",
+            "source": str(mp4),
+            "source_frames": idx.tolist(),
+            "seed": -1,
+            "fps": cfg.fps,
+            "policy": "human",
+            "schema_version": SCHEMA_VERSION,
+            "action_codec": codec.describe(),
+            "import_config": asdict(cfg),
+        }
+        episode = Episode(
+            frames=frames[idx],
+            actions=np.stack([codec.encode(a) for a in acts]),
+            raw_actions=[_jsonable(a) for a in acts],
+            rewards=np.zeros(n, np.float32),
+            terminated=np.zeros(n, bool),
+            truth=truth,
+            meta=meta,
+        )
+        record = {
+            "frames": episode.frames,
+            "actions": episode.actions,
+            "truth": truth,
+            "objects": [],
+            "events": [],
+            "meta": meta,
+        }
         episode.captions = describe_minecraft(record, SCENE, cfg.prompt).to_dict()
         yield f"{episode_stem(mp4)}_{chunk:03d}", episode
 
@@ -117,8 +144,10 @@ def run(cfg: Config) -> None:
     from worldsim.data.store import EpisodeStore, write_episode
 
     if cfg.width < 1 or cfg.height < 1 or cfg.episode_frames < 0:
-        raise ConfigError(f"need width, height >= 1 and episode_frames >= 0 (got {cfg.width}, {cfg.height}, "
-                          f"{cfg.episode_frames})")
+        raise ConfigError(
+            f"need width, height >= 1 and episode_frames >= 0 (got {cfg.width}, {cfg.height}, "
+            f"{cfg.episode_frames})"
+        )
     store = EpisodeStore(cfg.out, create=True)
     done = set(store.names())
     written = frames = 0

@@ -30,41 +30,88 @@ class Stages:
     train: list[str] = field(default_factory=list)
     sample: list[str] = field(default_factory=list)
     eval: list[str] = field(default_factory=list)
-    modes: list[str] = field(default_factory=lambda: ["rollout", "extend_forward", "text", "interpolate"])
+    modes: list[str] = field(
+        default_factory=lambda: ["rollout", "extend_forward", "text", "interpolate"]
+    )
 
 
 def _cpu() -> Stages:
     # Sized for <= 10 minutes on 2 CPU cores (timed in benchmarks/results/quickstart_cpu.json).
     return Stages(
         rollout=["episodes=24", "steps=33", "env.width=32", "env.height=32", "workers=2"],
-        train_vae=["model.base_channels=32", "model.channel_mult=[1,2,2]", "model.latent_channels=8",
-                   "model.norm_groups=8", "loss.perceptual=none", "data.clips.lengths=[9]",
-                   "data.batch_size=4", "trainer.precision=32-true", "trainer.max_steps=3000",
-                   "trainer.max_minutes=2.0", "trainer.val_every_steps=400", "trainer.limit_val_batches=2",
-                   "eval_episodes=4"],
+        train_vae=[
+            "model.base_channels=32",
+            "model.channel_mult=[1,2,2]",
+            "model.latent_channels=8",
+            "model.norm_groups=8",
+            "loss.perceptual=none",
+            "data.clips.lengths=[9]",
+            "data.batch_size=4",
+            "trainer.precision=32-true",
+            "trainer.max_steps=3000",
+            "trainer.max_minutes=2.0",
+            "trainer.val_every_steps=400",
+            "trainer.limit_val_batches=2",
+            "eval_episodes=4",
+        ],
         encode=[],
-        train=["model.dim=128", "model.depth=4", "model.heads=4", "data.lengths=[5]", "data.batch_size=8",
-               "train.precision=32-true", "train.max_steps=4000", "train.max_minutes=2.5",
-               "train.val_every=500", "train.limit_val_batches=2", "train.sample_videos=false",
-               "train.ckpt_every=500"],
+        train=[
+            "model.dim=128",
+            "model.depth=4",
+            "model.heads=4",
+            "data.lengths=[5]",
+            "data.batch_size=8",
+            "train.precision=32-true",
+            "train.max_steps=4000",
+            "train.max_minutes=2.5",
+            "train.val_every=500",
+            "train.limit_val_batches=2",
+            "train.sample_videos=false",
+            "train.ckpt_every=500",
+        ],
         sample=["frames=16", "sampler.steps=12", "height=32", "width=32"],
-        eval=["episodes=4", "env.width=32", "env.height=32", "sampling.steps=12", "idm_episodes=24",
-              "idm_train.steps=200"],
+        eval=[
+            "episodes=4",
+            "env.width=32",
+            "env.height=32",
+            "sampling.steps=12",
+            "idm_episodes=24",
+            "idm_train.steps=200",
+        ],
     )
 
 
 def _cuda() -> Stages:
     return Stages(
         rollout=["episodes=256", "steps=65", "env.width=64", "env.height=64", "workers=8"],
-        train_vae=["loss.perceptual=none", "data.batch_size=16", "trainer.max_minutes=10",
-                   "trainer.val_every_steps=1000"],
+        train_vae=[
+            "loss.perceptual=none",
+            "data.batch_size=16",
+            "trainer.max_minutes=10",
+            "trainer.val_every_steps=1000",
+        ],
         encode=["device=cuda"],
-        train=["model.dim=384", "model.depth=12", "model.heads=6", "data.lengths=[8]", "data.batch_size=32",
-               "train.max_minutes=20"],
+        train=[
+            "model.dim=384",
+            "model.depth=12",
+            "model.heads=6",
+            "data.lengths=[8]",
+            "data.batch_size=32",
+            "train.max_minutes=20",
+        ],
         sample=["frames=64", "device=cuda"],
         eval=["episodes=16", "device=cuda"],
-        modes=["rollout", "extend_forward", "extend_backward", "text", "image_to_video", "interpolate",
-               "loop", "edit", "image"],
+        modes=[
+            "rollout",
+            "extend_forward",
+            "extend_backward",
+            "text",
+            "image_to_video",
+            "interpolate",
+            "loop",
+            "edit",
+            "image",
+        ],
     )
 
 
@@ -93,7 +140,9 @@ class Pipeline:
 
         module = job_module(job)
         cfg = load_config(module.Config, args)
-        resolved = json.loads(json.dumps(OmegaConf.to_container(cfg)))  # as stored: tuples become lists
+        resolved = json.loads(
+            json.dumps(OmegaConf.to_container(cfg))
+        )  # as stored: tuples become lists
         record = self.records / f"{name}.json"
         if record.is_file() and json.loads(record.read_text())["config"] == resolved:
             print(f"quickstart: {name}: done in a previous run, reusing it")
@@ -113,8 +162,10 @@ def _summary(report: dict[str, Any]) -> str:
     if not suites:
         return "(no suite ran)"
     header = ["row", *(f"{name} ({res['primary']})" for name, res in suites.items())]
-    table = [header] + [[row, *(_cell(res["rows"][row]["metrics"].get(res["primary"])) for res in suites.values())]
-                        for row in next(iter(suites.values()))["rows"]]
+    table = [header] + [
+        [row, *(_cell(res["rows"][row]["metrics"].get(res["primary"])) for res in suites.values())]
+        for row in next(iter(suites.values()))["rows"]
+    ]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table)
 
@@ -128,27 +179,73 @@ def run(cfg: Config) -> None:
         raise ConfigError(f"device='{cfg.device}' must be cpu or cuda")
     sizes = cfg.cuda if cfg.device == "cuda" else cfg.cpu
     out = Path(cfg.out)
-    episodes, vae, latents, world = out / "data" / "episodes", out / "vae", out / "data" / "latents", out / "world_model"
+    episodes, vae, latents, world = (
+        out / "data" / "episodes",
+        out / "vae",
+        out / "data" / "latents",
+        out / "world_model",
+    )
     ckpt = world / "ema.ckpt"
     accelerator = "gpu" if cfg.device == "cuda" else "cpu"
     pipeline = Pipeline(out)
     run_stage = pipeline.stage
 
     run_stage("rollout", "rollout", [f"env={cfg.env}", f"out={episodes}", *sizes.rollout])
-    run_stage("train-vae", "train-vae", [f"data.root={episodes}", f"out={vae}",
-                                         f"trainer.accelerator={accelerator}", *sizes.train_vae])
-    run_stage("encode", "encode", [f"store={episodes}", f"checkpoint={vae / 'vae.ckpt'}", f"out={latents}",
-                                   *sizes.encode])
-    run_stage("train", "train", [f"data.roots=[{latents}]", f"out={world}", f"train.accelerator={accelerator}",
-                                 *sizes.train])
+    run_stage(
+        "train-vae",
+        "train-vae",
+        [
+            f"data.root={episodes}",
+            f"out={vae}",
+            f"trainer.accelerator={accelerator}",
+            *sizes.train_vae,
+        ],
+    )
+    run_stage(
+        "encode",
+        "encode",
+        [f"store={episodes}", f"checkpoint={vae / 'vae.ckpt'}", f"out={latents}", *sizes.encode],
+    )
+    run_stage(
+        "train",
+        "train",
+        [
+            f"data.roots=[{latents}]",
+            f"out={world}",
+            f"train.accelerator={accelerator}",
+            *sizes.train,
+        ],
+    )
     for mode in sizes.modes:
         second = [f"input2={episodes}", "episode=ep_000001"] if mode == "interpolate" else []
-        run_stage(f"sample-{mode}", "sample", [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}",
-                                               f"out={out / 'samples'}", *second, *sizes.sample])
-    run_stage("eval", "eval", ["suite=all", f"model={ckpt}", f"env={cfg.env}", f"out={out}",
-                               f"cache={out / 'data' / 'eval_scenarios'}", *sizes.eval])
+        run_stage(
+            f"sample-{mode}",
+            "sample",
+            [
+                f"ckpt={ckpt}",
+                f"mode={mode}",
+                f"input={episodes}",
+                f"out={out / 'samples'}",
+                *second,
+                *sizes.sample,
+            ],
+        )
+    run_stage(
+        "eval",
+        "eval",
+        [
+            "suite=all",
+            f"model={ckpt}",
+            f"env={cfg.env}",
+            f"out={out}",
+            f"cache={out / 'data' / 'eval_scenarios'}",
+            *sizes.eval,
+        ],
+    )
 
     report = json.loads((out / "report.json").read_text())
     print(f"\n{_summary(report)}\n")
     total = sum(pipeline.timings.values())
-    print(f"quickstart: finished in {total / 60:.1f} min of new work; report -> {out / 'report.html'}")
+    print(
+        f"quickstart: finished in {total / 60:.1f} min of new work; report -> {out / 'report.html'}"
+    )

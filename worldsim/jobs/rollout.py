@@ -27,9 +27,20 @@ def run(cfg: Config) -> None:
     from envs.rollout import rollout
 
     try:
-        summary = rollout(cfg.env, cfg.out, cfg.episodes, cfg.steps, cfg.seed, cfg.workers,
-                          cfg.shard, cfg.policy, cfg.progress)
+        summary = rollout(
+            cfg.env,
+            cfg.out,
+            cfg.episodes,
+            cfg.steps,
+            cfg.seed,
+            cfg.workers,
+            cfg.shard,
+            cfg.policy,
+            cfg.progress,
+        )
     except ValueError as err:
         raise ConfigError(str(err)) from err
-    print(f"rollout: wrote {summary.written} episodes ({summary.frames} frames, "
-          f"{summary.frames_per_second:.0f} frames/s), {summary.skipped} already done -> {cfg.out}")
+    print(
+        f"rollout: wrote {summary.written} episodes ({summary.frames} frames, "
+        f"{summary.frames_per_second:.0f} frames/s), {summary.skipped} already done -> {cfg.out}"
+    )

@@ -56,7 +56,9 @@ def _read_input(path: str, episode: str) -> tuple[np.ndarray, np.ndarray | None,
         store = EpisodeStore(p)
         names = store.names()
         if not names:
-            raise ConfigError(f"episode store {p} is empty; pass input=FILE or a store with episodes")
+            raise ConfigError(
+                f"episode store {p} is empty; pass input=FILE or a store with episodes"
+            )
         name = episode or names[0]
         ep = store.load(name)
         caption = ep.captions.get("prompt", "") if ep.captions else ""
@@ -70,7 +72,14 @@ def _read_input(path: str, episode: str) -> tuple[np.ndarray, np.ndarray | None,
 
 def _pixels(frames: np.ndarray, device) -> torch.Tensor:
     """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2)[None].float().div(127.5).sub(1).to(device)
+    return (
+        torch.from_numpy(np.array(frames))
+        .permute(0, 3, 1, 2)[None]
+        .float()
+        .div(127.5)
+        .sub(1)
+        .to(device)
+    )
 
 
 def run(cfg: Config) -> None:
@@ -80,12 +89,16 @@ def run(cfg: Config) -> None:
 
     if cfg.mode not in MODES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    device = (
+        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    )
     module = load_world_model(cfg.ckpt, device)
     if cfg.autoencoder:
         module.latents.autoencoder = cfg.autoencoder
     if module.autoencoder() is None:
-        raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder; pass autoencoder=PATH")
+        raise ConfigError(
+            f"world model {cfg.ckpt} has no readable autoencoder; pass autoencoder=PATH"
+        )
     vae, tf, n = module.autoencoder(), module.latents.time_factor, cfg.samples
     new = -(-cfg.frames // tf)  # latent frames to generate
 
@@ -108,13 +121,21 @@ def run(cfg: Config) -> None:
         if actions is None or not module.model_cfg.action_dim:
             return None
         need = 1 + tf * (count - 1)
-        span = torch.from_numpy(actions[start:start + need])
+        span = torch.from_numpy(actions[start : start + need])
         span = torch.cat([span, span.new_zeros(need - span.shape[0], span.shape[1])])
-        return latent_actions(pad_actions(span, module.model_cfg.action_dim // tf), tf)[None].expand(n, -1, -1).to(device)
+        return (
+            latent_actions(pad_actions(span, module.model_cfg.action_dim // tf), tf)[None]
+            .expand(n, -1, -1)
+            .to(device)
+        )
 
     sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
     gen = module.generator_for([cfg.prompt or caption] * n, cfg.seed, sample)
-    shape = (module.model_cfg.latent_channels, cfg.height // vae.space_factor, cfg.width // vae.space_factor)
+    shape = (
+        module.model_cfg.latent_channels,
+        cfg.height // vae.space_factor,
+        cfg.width // vae.space_factor,
+    )
     ctx = min(cfg.context, 1 + (len(frames) - 1) // tf * tf) if frames is not None else 0
     with torch.no_grad():
         if cfg.mode == "text":
@@ -125,19 +146,25 @@ def run(cfg: Config) -> None:
             z = gen.image_to_video(encode(frames[:1]), 1 + new, acts(0, 1 + new))
         elif cfg.mode == "extend_forward":
             z = gen.extend_forward(encode(frames[:ctx]), new, acts(0, (ctx - 1) // tf + 1 + new))
-        elif cfg.mode == "extend_backward":  # frames before the input have no recorded actions: null action
+        elif (
+            cfg.mode == "extend_backward"
+        ):  # frames before the input have no recorded actions: null action
             z = gen.extend_backward(encode(frames[-ctx:]), new)
         elif cfg.mode == "interpolate":
             second = _read_input(cfg.input2, "")[0] if cfg.input2 else frames
             z = gen.interpolate(encode(frames[:ctx]), encode(second[-ctx:]), new)
         elif cfg.mode == "loop":
-            anchor = encode(frames[:1]) if frames is not None else gen.image(n, shape, device=device)
+            anchor = (
+                encode(frames[:1]) if frames is not None else gen.image(n, shape, device=device)
+            )
             z = gen.loop(anchor, 1 + new)
         elif cfg.mode == "edit":
-            clip = frames[:1 + (min(len(frames), 1 + tf * new) - 1) // tf * tf]
+            clip = frames[: 1 + (min(len(frames), 1 + tf * new) - 1) // tf * tf]
             z = gen.edit(encode(clip), cfg.strength, actions=acts(0, (len(clip) - 1) // tf + 1))
         else:  # rollout
-            z = gen.rollout(encode(frames[:ctx]), new, acts(0, (ctx - 1) // tf + 1 + new), cfg.window, cfg.chunk)
+            z = gen.rollout(
+                encode(frames[:ctx]), new, acts(0, (ctx - 1) // tf + 1 + new), cfg.window, cfg.chunk
+            )
         video = module.decode(z).float().cpu().numpy()  # (n, T, 3, H, W)
     out = Path(cfg.out)
     for i in range(n):

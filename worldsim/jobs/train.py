@@ -8,11 +8,22 @@ from pathlib import Path
 
 import torch
 
-from worldsim.data.latent_datamodule import LatentCaches, LatentDataConfig, LatentDataModule, action_width
+from worldsim.data.latent_datamodule import (
+    LatentCaches,
+    LatentDataConfig,
+    LatentDataModule,
+    action_width,
+)
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig, text_dim
-from worldsim.training.world_model import LatentInfo, OptimConfig, SampleConfig, WorldModel, export_checkpoint
+from worldsim.training.world_model import (
+    LatentInfo,
+    OptimConfig,
+    SampleConfig,
+    WorldModel,
+    export_checkpoint,
+)
 
 
 @dataclass
@@ -60,11 +71,17 @@ def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
     stats, ae = cache.stats(), cache.autoencoder_info()
     names = cache.names()
     if not names:
-        raise FileNotFoundError(f"latent caches {roots} hold no episodes; run `worldsim encode` first")
+        raise FileNotFoundError(
+            f"latent caches {roots} hold no episodes; run `worldsim encode` first"
+        )
     width = action_width(cache, names)
-    info = LatentInfo(mean=[float(v) for v in stats["mean"]], std=[float(v) for v in stats["std"]],
-                      time_factor=int(ae["time_factor"]), space_factor=int(ae["space_factor"]),
-                      autoencoder=str(ae.get("checkpoint") or ae.get("path") or ""))
+    info = LatentInfo(
+        mean=[float(v) for v in stats["mean"]],
+        std=[float(v) for v in stats["std"]],
+        time_factor=int(ae["time_factor"]),
+        space_factor=int(ae["space_factor"]),
+        autoencoder=str(ae.get("checkpoint") or ae.get("path") or ""),
+    )
     return info, len(info.mean), width
 
 
@@ -94,20 +111,38 @@ def run(cfg: Config) -> None:
     data = LatentDataModule(cfg.data)
     ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     callbacks = ([ema] if ema else []) + [
-        ModelCheckpoint(dirpath=Path(cfg.out) / "checkpoints", every_n_train_steps=cfg.train.ckpt_every,
-                        save_last=True, save_top_k=-1), LearningRateMonitor("step")]
+        ModelCheckpoint(
+            dirpath=Path(cfg.out) / "checkpoints",
+            every_n_train_steps=cfg.train.ckpt_every,
+            save_last=True,
+            save_top_k=-1,
+        ),
+        LearningRateMonitor("step"),
+    ]
     if cfg.train.sample_videos:
         callbacks.append(SampleVideos(fps=8, ext="mp4" if _has_ffmpeg() else "gif"))
     devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
     trainer = L.Trainer(
-        default_root_dir=cfg.out, max_steps=cfg.train.max_steps, precision=precision,
-        max_time=datetime.timedelta(minutes=cfg.train.max_minutes) if cfg.train.max_minutes else None,
-        accelerator=cfg.train.accelerator, devices=devices, num_nodes=cfg.train.num_nodes,
-        strategy=cfg.train.strategy, gradient_clip_val=cfg.train.grad_clip,
-        val_check_interval=cfg.train.val_every, check_val_every_n_epoch=None,
-        limit_val_batches=cfg.train.limit_val_batches, log_every_n_steps=cfg.train.log_every,
-        callbacks=callbacks, enable_progress_bar=False, num_sanity_val_steps=0,
-        use_distributed_sampler=False)  # the bucket sampler splits batches across ranks itself
+        default_root_dir=cfg.out,
+        max_steps=cfg.train.max_steps,
+        precision=precision,
+        max_time=datetime.timedelta(minutes=cfg.train.max_minutes)
+        if cfg.train.max_minutes
+        else None,
+        accelerator=cfg.train.accelerator,
+        devices=devices,
+        num_nodes=cfg.train.num_nodes,
+        strategy=cfg.train.strategy,
+        gradient_clip_val=cfg.train.grad_clip,
+        val_check_interval=cfg.train.val_every,
+        check_val_every_n_epoch=None,
+        limit_val_batches=cfg.train.limit_val_batches,
+        log_every_n_steps=cfg.train.log_every,
+        callbacks=callbacks,
+        enable_progress_bar=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+    )  # the bucket sampler splits batches across ranks itself
     trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
     if ema:
         ema.swap_in()
@@ -115,8 +150,12 @@ def run(cfg: Config) -> None:
     if ema:
         ema.swap_out()
     if trainer.is_global_zero:
-        path = export_checkpoint(module, cfg.export or str(Path(cfg.out) / "ema.ckpt"), state_dict=state)
-        print(f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}")
+        path = export_checkpoint(
+            module, cfg.export or str(Path(cfg.out) / "ema.ckpt"), state_dict=state
+        )
+        print(
+            f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}"
+        )
 
 
 def _has_ffmpeg() -> bool:

@@ -63,7 +63,9 @@ def run(cfg: Config) -> None:
 
     bad = [n for n in cfg.data.clips.lengths if (n - 1) % cfg.model.time_factor]
     if bad:
-        raise ValueError(f"data.clips.lengths {bad} are not 1 + {cfg.model.time_factor}k frames; use e.g. [17]")
+        raise ValueError(
+            f"data.clips.lengths {bad} are not 1 + {cfg.model.time_factor}k frames; use e.g. [17]"
+        )
     warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
     L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
@@ -71,20 +73,39 @@ def run(cfg: Config) -> None:
     data = EpisodeDataModule(cfg.data)
     task = VAETask(cfg.model, cfg.loss, cfg.optim)
     ema = EMA(decay=cfg.trainer.ema_decay)
-    callbacks = [ema, ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=
-                                      cfg.trainer.val_every_steps), LearningRateMonitor()]
+    callbacks = [
+        ema,
+        ModelCheckpoint(
+            dirpath=out / "checkpoints",
+            save_last=True,
+            every_n_train_steps=cfg.trainer.val_every_steps,
+        ),
+        LearningRateMonitor(),
+    ]
     if cfg.trainer.video_every_vals:
         callbacks.append(SampleVideos(every_n_epochs=1, ext="gif"))
     trainer = L.Trainer(
-        max_steps=cfg.trainer.max_steps, max_time={"minutes": cfg.trainer.max_minutes} if cfg.trainer.max_minutes
-        else None, precision=cfg.trainer.precision, accelerator=cfg.trainer.accelerator,
-        devices=cfg.trainer.devices, strategy=cfg.trainer.strategy, default_root_dir=out,
-        logger=CSVLogger(out, name="logs"), callbacks=callbacks, val_check_interval=cfg.trainer.val_every_steps,
-        check_val_every_n_epoch=None, limit_val_batches=cfg.trainer.limit_val_batches,
-        log_every_n_steps=cfg.trainer.log_every_steps, num_sanity_val_steps=0, enable_model_summary=False,
+        max_steps=cfg.trainer.max_steps,
+        max_time={"minutes": cfg.trainer.max_minutes} if cfg.trainer.max_minutes else None,
+        precision=cfg.trainer.precision,
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices,
+        strategy=cfg.trainer.strategy,
+        default_root_dir=out,
+        logger=CSVLogger(out, name="logs"),
+        callbacks=callbacks,
+        val_check_interval=cfg.trainer.val_every_steps,
+        check_val_every_n_epoch=None,
+        limit_val_batches=cfg.trainer.limit_val_batches,
+        log_every_n_steps=cfg.trainer.log_every_steps,
+        num_sanity_val_steps=0,
+        enable_model_summary=False,
         benchmark=cfg.trainer.benchmark,
-        use_distributed_sampler=False)  # the bucket sampler splits batches across ranks itself
-    resume = str(out / "checkpoints" / "last.ckpt") if cfg.resume == "last" else (cfg.resume or None)
+        use_distributed_sampler=False,
+    )  # the bucket sampler splits batches across ranks itself
+    resume = (
+        str(out / "checkpoints" / "last.ckpt") if cfg.resume == "last" else (cfg.resume or None)
+    )
     trainer.fit(task, datamodule=data, ckpt_path=resume)
     if trainer.global_rank != 0:
         return
@@ -94,14 +115,22 @@ def run(cfg: Config) -> None:
     export = Path(cfg.export or out / "vae.ckpt")
     save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": cfg.data.root})
     store = EpisodeStore(cfg.data.root)
-    held_out = [n for n in store.names() if split_of(n, cfg.data.val_fraction, cfg.data.seed) == "val"]
+    held_out = [
+        n for n in store.names() if split_of(n, cfg.data.val_fraction, cfg.data.seed) == "val"
+    ]
     if not held_out:
-        print(f"train-vae: no held-out episodes (data.val_fraction={cfg.data.val_fraction}); skipping evaluation")
+        print(
+            f"train-vae: no held-out episodes (data.val_fraction={cfg.data.val_fraction}); skipping evaluation"
+        )
         return
-    held_out = held_out[:cfg.eval_episodes]
-    metrics = evaluate_reconstruction(model, store, held_out, cfg.eval_max_frames, device=task.device)
+    held_out = held_out[: cfg.eval_episodes]
+    metrics = evaluate_reconstruction(
+        model, store, held_out, cfg.eval_max_frames, device=task.device
+    )
     metrics.update(steps=trainer.global_step, checkpoint=str(export))
     (out / "eval.json").write_text(json.dumps(metrics, indent=1))
-    print(f"train-vae: {trainer.global_step} steps; held-out {metrics['episodes']} episodes "
-          f"({metrics['frames']} frames): PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; "
-          f"EMA weights -> {export}")
+    print(
+        f"train-vae: {trainer.global_step} steps; held-out {metrics['episodes']} episodes "
+        f"({metrics['frames']} frames): PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; "
+        f"EMA weights -> {export}"
+    )

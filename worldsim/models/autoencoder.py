@@ -10,9 +10,9 @@ giving the same result as one pass in memory bounded by the chunk length.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -32,11 +32,14 @@ class AutoencoderConfig:
     time_factor: int = 4
     space_factor: int = 4
     norm_groups: int = 16
-    encode_chunk: int = 16  # frames per chunk after the first when encoding long videos (multiple of time_factor)
+    encode_chunk: int = (
+        16  # frames per chunk after the first when encoding long videos (multiple of time_factor)
+    )
     decode_chunk: int = 4  # latent frames per chunk after the first when decoding long videos
 
 
 # ---------------------------------------------------------------------------- streaming state
+
 
 class StreamCache(dict):
     """Per-layer state carried between chunks of one video: `cache[layer]` = that layer's last inputs."""
@@ -53,6 +56,7 @@ def _first_chunk(cache: StreamCache | None, layer: nn.Module) -> bool:
 
 # ---------------------------------------------------------------------------- layers
 
+
 class CausalConv3d(nn.Conv3d):
     """3D convolution padded only towards the past in time (the first frame is replicated)."""
 
@@ -62,10 +66,14 @@ class CausalConv3d(nn.Conv3d):
 
     def forward(self, x: torch.Tensor, cache: StreamCache | None = None) -> torch.Tensor:
         if self.past:
-            past = x[:, :, :1].expand(-1, -1, self.past, -1, -1) if _first_chunk(cache, self) else cache[self]
+            past = (
+                x[:, :, :1].expand(-1, -1, self.past, -1, -1)
+                if _first_chunk(cache, self)
+                else cache[self]
+            )
             x = torch.cat([past, x], dim=2)
             if cache is not None:
-                cache[self] = x[:, :, -self.past:].detach()
+                cache[self] = x[:, :, -self.past :].detach()
         return super().forward(x)
 
 
@@ -111,8 +119,10 @@ class Downsample(nn.Module):
                 if cache is not None:
                     cache[self] = True
             if x.shape[2] % 2:
-                raise ValueError(f"a chunk after the first has {x.shape[2]} frames at a time-downsampling "
-                                 "layer; chunks after the first must hold a multiple of time_factor frames")
+                raise ValueError(
+                    f"a chunk after the first has {x.shape[2]} frames at a time-downsampling "
+                    "layer; chunks after the first must hold a multiple of time_factor frames"
+                )
             x = self.temporal(x)
         return x
 
@@ -147,7 +157,9 @@ class DiagonalGaussian:
         self.std = torch.exp(0.5 * self.logvar)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        noise = torch.randn(
+            self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype
+        )
         return self.mean + self.std * noise
 
     def mode(self) -> torch.Tensor:
@@ -160,13 +172,16 @@ class DiagonalGaussian:
 
 # ---------------------------------------------------------------------------- encoder / decoder
 
+
 def _levels(cfg: AutoencoderConfig) -> list[tuple[bool, bool]]:
     """(space, time) downsampling after each level but the last; time at the deepest levels."""
     n = len(cfg.channel_mult) - 1
     s, t = int(math.log2(cfg.space_factor)), int(math.log2(cfg.time_factor))
-    if 2 ** s != cfg.space_factor or 2 ** t != cfg.time_factor or max(s, t) > n:
-        raise ValueError(f"space_factor={cfg.space_factor} and time_factor={cfg.time_factor} must be powers of 2 "
-                         f"with at most len(channel_mult)-1 = {n} halvings; add channel_mult levels")
+    if 2**s != cfg.space_factor or 2**t != cfg.time_factor or max(s, t) > n:
+        raise ValueError(
+            f"space_factor={cfg.space_factor} and time_factor={cfg.time_factor} must be powers of 2 "
+            f"with at most len(channel_mult)-1 = {n} halvings; add channel_mult levels"
+        )
     return [(i < s, i >= n - t) for i in range(n)]
 
 
@@ -200,8 +215,10 @@ class Encoder(nn.Module):
                 layers.append(ResBlock(_out(layers), ch, cfg.norm_groups))
             if i < len(downs):
                 layers.append(Downsample(ch, *downs[i]))
-        layers += [ResBlock(chans[-1], chans[-1], cfg.norm_groups),
-                   OutHead(chans[-1], 2 * cfg.latent_channels, cfg.norm_groups)]
+        layers += [
+            ResBlock(chans[-1], chans[-1], cfg.norm_groups),
+            OutHead(chans[-1], 2 * cfg.latent_channels, cfg.norm_groups),
+        ]
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor, cache: StreamCache | None = None) -> torch.Tensor:
@@ -215,8 +232,10 @@ class Decoder(nn.Module):
         super().__init__()
         chans = [cfg.base_channels * m for m in cfg.channel_mult][::-1]
         ups = _levels(cfg)[::-1]
-        layers: list[nn.Module] = [CausalConv3d(cfg.latent_channels, chans[0]),
-                                   ResBlock(chans[0], chans[0], cfg.norm_groups)]
+        layers: list[nn.Module] = [
+            CausalConv3d(cfg.latent_channels, chans[0]),
+            ResBlock(chans[0], chans[0], cfg.norm_groups),
+        ]
         for i, ch in enumerate(chans):
             for _ in range(cfg.num_res_blocks):
                 layers.append(ResBlock(_out(layers), ch, cfg.norm_groups))
@@ -241,6 +260,7 @@ def _out(layers: list[nn.Module]) -> int:
 
 # ---------------------------------------------------------------------------- the autoencoder
 
+
 class VideoAutoencoder(nn.Module):
     """Causal video VAE; `encode`/`decode` process long videos in chunks with a causal cache."""
 
@@ -248,8 +268,10 @@ class VideoAutoencoder(nn.Module):
         super().__init__()
         self.cfg = cfg or AutoencoderConfig()
         if self.cfg.encode_chunk % self.cfg.time_factor or self.cfg.encode_chunk <= 0:
-            raise ValueError(f"encode_chunk={self.cfg.encode_chunk} must be a positive multiple of "
-                             f"time_factor={self.cfg.time_factor}")
+            raise ValueError(
+                f"encode_chunk={self.cfg.encode_chunk} must be a positive multiple of "
+                f"time_factor={self.cfg.time_factor}"
+            )
         self.time_factor, self.space_factor = self.cfg.time_factor, self.cfg.space_factor
         self.latent_channels = self.cfg.latent_channels
         self.encoder, self.decoder = Encoder(self.cfg), Decoder(self.cfg)
@@ -257,15 +279,21 @@ class VideoAutoencoder(nn.Module):
     def latent_frames(self, frames: int) -> int:
         """Latent frames of a clip of `frames` = 1 + time_factor * k frames."""
         if (frames - 1) % self.time_factor:
-            raise ValueError(f"clip of {frames} frames: the VAE needs 1 + {self.time_factor}k frames; "
-                             f"trim to {1 + (frames - 1) // self.time_factor * self.time_factor}")
+            raise ValueError(
+                f"clip of {frames} frames: the VAE needs 1 + {self.time_factor}k frames; "
+                f"trim to {1 + (frames - 1) // self.time_factor * self.time_factor}"
+            )
         return 1 + (frames - 1) // self.time_factor
 
     def _check(self, x: torch.Tensor) -> None:
         if x.ndim != 5 or x.shape[1] != self.cfg.in_channels:
-            raise ValueError(f"expected (B, {self.cfg.in_channels}, T, H, W) video, got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected (B, {self.cfg.in_channels}, T, H, W) video, got {tuple(x.shape)}"
+            )
         if x.shape[3] % self.space_factor or x.shape[4] % self.space_factor:
-            raise ValueError(f"frame size {tuple(x.shape[3:])} must be divisible by space_factor={self.space_factor}")
+            raise ValueError(
+                f"frame size {tuple(x.shape[3:])} must be divisible by space_factor={self.space_factor}"
+            )
         self.latent_frames(x.shape[2])
 
     def posterior(self, x: torch.Tensor, chunk: int | None = None) -> DiagonalGaussian:
@@ -273,7 +301,9 @@ class VideoAutoencoder(nn.Module):
         self._check(x)
         chunk = chunk or self.cfg.encode_chunk
         if chunk % self.time_factor:
-            raise ValueError(f"encode chunk={chunk} must be a multiple of time_factor={self.time_factor}")
+            raise ValueError(
+                f"encode chunk={chunk} must be a multiple of time_factor={self.time_factor}"
+            )
         if x.shape[2] <= 1 + chunk:
             return DiagonalGaussian(self.encoder(x))
         parts = self.encode_chunks(x[:, :, s] for s in chunk_slices(x.shape[2], chunk))
@@ -300,9 +330,13 @@ class VideoAutoencoder(nn.Module):
         chunk = chunk or self.cfg.decode_chunk
         if z.shape[2] <= 1 + chunk:
             return self.decoder(z)
-        return torch.cat(list(self.decode_chunks(z[:, :, s] for s in chunk_slices(z.shape[2], chunk))), dim=2)
+        return torch.cat(
+            list(self.decode_chunks(z[:, :, s] for s in chunk_slices(z.shape[2], chunk))), dim=2
+        )
 
-    def forward(self, x: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, DiagonalGaussian]:
+    def forward(
+        self, x: torch.Tensor, sample: bool = True
+    ) -> tuple[torch.Tensor, DiagonalGaussian]:
         """Reconstruction of x through a sampled (or mean) latent, and the posterior."""
         post = DiagonalGaussian(self.encoder(x))
         return self.decoder(post.sample() if sample else post.mean), post
@@ -310,12 +344,20 @@ class VideoAutoencoder(nn.Module):
 
 # ---------------------------------------------------------------------------- checkpoints
 
+
 def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | None = None) -> Path:
     """Write a slim checkpoint: config + weights (+ meta), loadable by `load_autoencoder`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
-    torch.save({"autoencoder_config": asdict(model.cfg), "state_dict": model.state_dict(), "meta": meta or {}}, tmp)
+    torch.save(
+        {
+            "autoencoder_config": asdict(model.cfg),
+            "state_dict": model.state_dict(),
+            "meta": meta or {},
+        },
+        tmp,
+    )
     tmp.replace(path)
     return path
 
@@ -324,17 +366,23 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
     """A VideoAutoencoder in eval mode from a slim export or a train-vae Lightning checkpoint (EMA weights)."""
     path = Path(ckpt_path)
     if not path.is_file():
-        raise FileNotFoundError(f"no autoencoder checkpoint at {path}; train one with `worldsim train-vae`")
+        raise FileNotFoundError(
+            f"no autoencoder checkpoint at {path}; train one with `worldsim train-vae`"
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if "autoencoder_config" in ckpt:
         cfg_dict, state = ckpt["autoencoder_config"], ckpt["state_dict"]
     elif "hyper_parameters" in ckpt and "model" in ckpt["hyper_parameters"]:
         # Lightning checkpoint of VAETask: the EMA callback wrote its average into state_dict.
         cfg_dict = ckpt["hyper_parameters"]["model"]
-        state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+        state = {
+            k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")
+        }
     else:
-        raise ValueError(f"{path} is neither a `save_autoencoder` export nor a train-vae checkpoint "
-                         f"(keys {sorted(ckpt)[:6]})")
+        raise ValueError(
+            f"{path} is neither a `save_autoencoder` export nor a train-vae checkpoint "
+            f"(keys {sorted(ckpt)[:6]})"
+        )
     model = VideoAutoencoder(AutoencoderConfig(**cfg_dict))
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model.to(device).eval()

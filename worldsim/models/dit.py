@@ -29,7 +29,9 @@ class DiTConfig:
     depth: int = 12
     heads: int = 6
     mlp_ratio: float = 4.0
-    action_dim: int = 0  # per-latent-frame action vector size (time_factor * codec dim); 0 = no actions
+    action_dim: int = (
+        0  # per-latent-frame action vector size (time_factor * codec dim); 0 = no actions
+    )
     text_dim: int = 0  # text encoder width; 0 = no text conditioning
     attention: str = "full"  # full | causal (a token frame sees only itself and earlier frames)
     backend: str = "sdpa"  # sdpa | flex (FlexAttention block masks, compiled; CUDA)
@@ -50,7 +52,10 @@ class TextBatch(NamedTuple):
 #                       Patches and 3D rotary positions                         #
 #################################################################################
 
-def patchify(x: torch.Tensor, patch: tuple[int, int, int]) -> tuple[torch.Tensor, tuple[int, int, int]]:
+
+def patchify(
+    x: torch.Tensor, patch: tuple[int, int, int]
+) -> tuple[torch.Tensor, tuple[int, int, int]]:
     """(B, T, C, H, W) -> tokens (B, N, C*pt*ph*pw) and the token grid; pads T, H, W up to the patch."""
     pt, ph, pw = patch
     t, h, w = x.shape[1], x.shape[3], x.shape[4]
@@ -61,13 +66,25 @@ def patchify(x: torch.Tensor, patch: tuple[int, int, int]) -> tuple[torch.Tensor
     return tokens, grid
 
 
-def unpatchify(tokens: torch.Tensor, grid: tuple[int, int, int], patch: tuple[int, int, int],
-               shape: tuple[int, int, int]) -> torch.Tensor:
+def unpatchify(
+    tokens: torch.Tensor,
+    grid: tuple[int, int, int],
+    patch: tuple[int, int, int],
+    shape: tuple[int, int, int],
+) -> torch.Tensor:
     """Inverse of `patchify`: tokens (B, N, C*pt*ph*pw) -> (B, T, C, H, W), cropping the padding."""
     pt, ph, pw = patch
     f, gy, gx = grid
-    x = rearrange(tokens, "b (f y x) (c pt ph pw) -> b (f pt) c (y ph) (x pw)", f=f, y=gy, x=gx,
-                  pt=pt, ph=ph, pw=pw)
+    x = rearrange(
+        tokens,
+        "b (f y x) (c pt ph pw) -> b (f pt) c (y ph) (x pw)",
+        f=f,
+        y=gy,
+        x=gx,
+        pt=pt,
+        ph=ph,
+        pw=pw,
+    )
     t, h, w = shape
     return x[:, :t, :, :h, :w]
 
@@ -80,11 +97,15 @@ def rope_dims(head_dim: int) -> tuple[int, int, int]:
     return head_dim - 2 * yx, yx, yx
 
 
-def rope_angles(grid: tuple[int, int, int], head_dim: int, theta: float, device=None) -> torch.Tensor:
+def rope_angles(
+    grid: tuple[int, int, int], head_dim: int, theta: float, device=None
+) -> torch.Tensor:
     """Rotation angles (N, head_dim/2) for every token of a (f, y, x) grid, axis by axis."""
     axes = []
     for size, dim in zip(grid, rope_dims(head_dim)):
-        freqs = theta ** (-torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim)  # (dim/2,)
+        freqs = theta ** (
+            -torch.arange(0, dim, 2, device=device, dtype=torch.float32) / dim
+        )  # (dim/2,)
         axes.append(torch.outer(torch.arange(size, device=device, dtype=torch.float32), freqs))
     f, y, x = grid
     t_ang = axes[0][:, None, None].expand(f, y, x, -1).reshape(f * y * x, -1)
@@ -111,6 +132,7 @@ def frame_causal_mask(grid: tuple[int, int, int], device=None) -> torch.Tensor:
 #                               Embedding layers                                #
 #################################################################################
 
+
 class LevelEmbedder(nn.Module):
     """Noise level in [0, 1] -> vector, through sinusoids and an MLP."""
 
@@ -135,10 +157,14 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+        return (x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)).to(
+            x.dtype
+        ) * self.weight
 
 
-def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, frames: int) -> torch.Tensor:
+def modulate(
+    x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, frames: int
+) -> torch.Tensor:
     """Per-frame adaLN: x (B, F*S, D) with shift/scale (B, F, D)."""
     x = rearrange(x, "b (f s) d -> b f s d", f=frames)
     x = x * (1 + scale[:, :, None]) + shift[:, :, None]
@@ -147,12 +173,15 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, frames: 
 
 def gate(x: torch.Tensor, g: torch.Tensor, frames: int) -> torch.Tensor:
     """Per-frame gate: x (B, F*S, D) times g (B, F, D)."""
-    return rearrange(rearrange(x, "b (f s) d -> b f s d", f=frames) * g[:, :, None], "b f s d -> b (f s) d")
+    return rearrange(
+        rearrange(x, "b (f s) d -> b f s d", f=frames) * g[:, :, None], "b f s d -> b (f s) d"
+    )
 
 
 #################################################################################
 #                                  Core block                                   #
 #################################################################################
+
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention with QK-norm and 3D RoPE; optional mask (SDPA) or block mask (flex)."""
@@ -171,7 +200,9 @@ class SelfAttention(nn.Module):
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
             from torch.nn.attention.flex_attention import flex_attention
 
-            out = (_compiled(flex_attention) if q.is_cuda else flex_attention)(q, k, v, block_mask=mask)
+            out = (_compiled(flex_attention) if q.is_cuda else flex_attention)(
+                q, k, v, block_mask=mask
+            )
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(rearrange(out, "b h n d -> b n (h d)"))
@@ -204,11 +235,15 @@ class DiTBlock(nn.Module):
         dim = cfg.dim
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.attn = SelfAttention(dim, cfg.heads, cfg.qk_norm)
-        self.cross = CrossAttention(dim, cfg.text_dim, cfg.heads, cfg.qk_norm) if cfg.text_dim else None
+        self.cross = (
+            CrossAttention(dim, cfg.text_dim, cfg.heads, cfg.qk_norm) if cfg.text_dim else None
+        )
         self.norm_cross = nn.LayerNorm(dim, eps=1e-6) if cfg.text_dim else None
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         hidden = int(dim * cfg.mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim)
+        )
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
     def forward(self, x, cond, angles, mask, text: TextBatch | None):
@@ -238,6 +273,7 @@ class FinalLayer(nn.Module):
 #                                   The model                                   #
 #################################################################################
 
+
 class DiT(nn.Module):
     """Velocity model v(x_levels, levels, actions, text) over latents (B, T, C, H, W)."""
 
@@ -246,15 +282,22 @@ class DiT(nn.Module):
         if cfg.dim % cfg.heads:
             raise ValueError(f"dim {cfg.dim} is not divisible by heads {cfg.heads}")
         if cfg.attention not in ("full", "causal") or cfg.backend not in ("sdpa", "flex"):
-            raise ValueError(f"attention '{cfg.attention}' / backend '{cfg.backend}' unknown; "
-                             "use attention full|causal, backend sdpa|flex")
+            raise ValueError(
+                f"attention '{cfg.attention}' / backend '{cfg.backend}' unknown; "
+                "use attention full|causal, backend sdpa|flex"
+            )
         self.cfg = cfg
         pt, ph, pw = cfg.patch
         self.patch_dim = cfg.latent_channels * pt * ph * pw
         self.embed = nn.Linear(self.patch_dim, cfg.dim)
         self.level_embed = LevelEmbedder(cfg.dim)
-        self.action_embed = nn.Sequential(nn.Linear(cfg.action_dim * pt, cfg.dim), nn.SiLU(),
-                                          nn.Linear(cfg.dim, cfg.dim)) if cfg.action_dim else None
+        self.action_embed = (
+            nn.Sequential(
+                nn.Linear(cfg.action_dim * pt, cfg.dim), nn.SiLU(), nn.Linear(cfg.dim, cfg.dim)
+            )
+            if cfg.action_dim
+            else None
+        )
         self.null_action = nn.Parameter(torch.zeros(cfg.dim)) if cfg.action_dim else None
         self.text_pool = nn.Linear(cfg.text_dim, cfg.dim) if cfg.text_dim else None
         self.null_text = nn.Parameter(torch.zeros(1, cfg.text_dim)) if cfg.text_dim else None
@@ -299,8 +342,11 @@ class DiT(nn.Module):
         pt = self.cfg.patch[0]
         extra = frames * pt - v.shape[1]
         if extra:
-            tail = v[:, -1:].expand(-1, extra, *v.shape[2:]) if pad_value == "edge" else \
-                torch.zeros_like(v[:, :1]).expand(-1, extra, *v.shape[2:])
+            tail = (
+                v[:, -1:].expand(-1, extra, *v.shape[2:])
+                if pad_value == "edge"
+                else torch.zeros_like(v[:, :1]).expand(-1, extra, *v.shape[2:])
+            )
             v = torch.cat([v, tail], dim=1)
         return v.reshape(v.shape[0], frames, pt, *v.shape[2:])
 
@@ -311,9 +357,13 @@ class DiT(nn.Module):
             if actions is None:
                 act = self.null_action.expand_as(cond)
             else:
-                act = self.action_embed(self._frame_groups(actions, frames, "zero").flatten(2).to(cond.dtype))
+                act = self.action_embed(
+                    self._frame_groups(actions, frames, "zero").flatten(2).to(cond.dtype)
+                )
                 if drop_actions is not None:
-                    act = torch.where(drop_actions[:, None, None], self.null_action.to(act.dtype), act)
+                    act = torch.where(
+                        drop_actions[:, None, None], self.null_action.to(act.dtype), act
+                    )
             cond = cond + act
         if self.text_pool is not None and text is not None:
             pooled = self.text_pool(text.pooled.to(cond.dtype))  # (B, D)
@@ -324,13 +374,20 @@ class DiT(nn.Module):
 
     def _text_for_cross(self, text: TextBatch | None, batch: int, drop_text) -> TextBatch:
         """Text tokens for cross-attention; dropped or missing prompts see one learned null token."""
-        null = TextBatch(self.null_text.expand(batch, 1, -1), torch.ones(batch, 1, dtype=torch.bool,
-                         device=self.null_text.device), self.null_text.expand(batch, -1))
+        null = TextBatch(
+            self.null_text.expand(batch, 1, -1),
+            torch.ones(batch, 1, dtype=torch.bool, device=self.null_text.device),
+            self.null_text.expand(batch, -1),
+        )
         if text is None:
             return null
-        tokens = torch.cat([text.tokens.to(self.null_text.dtype), null.tokens], dim=1)  # (B, L+1, Dt)
+        tokens = torch.cat(
+            [text.tokens.to(self.null_text.dtype), null.tokens], dim=1
+        )  # (B, L+1, Dt)
         keep = text.mask if drop_text is None else text.mask & ~drop_text[:, None]
-        mask = torch.cat([keep, ~keep.any(dim=1, keepdim=True)], dim=1)  # null token only when empty
+        mask = torch.cat(
+            [keep, ~keep.any(dim=1, keepdim=True)], dim=1
+        )  # null token only when empty
         return TextBatch(tokens, mask, text.pooled)
 
     def attention_mask(self, grid: tuple[int, int, int], device):
@@ -342,12 +399,20 @@ class DiT(nn.Module):
 
             frame = torch.arange(grid[0], device=device).repeat_interleave(grid[1] * grid[2])
             n = frame.numel()
-            return create_block_mask(lambda b, h, q, k: frame[k] <= frame[q], None, None, n, n, device=device)
+            return create_block_mask(
+                lambda b, h, q, k: frame[k] <= frame[q], None, None, n, n, device=device
+            )
         return frame_causal_mask(grid, device)
 
-    def forward(self, x: torch.Tensor, levels: torch.Tensor, actions: torch.Tensor | None = None,
-                text: TextBatch | None = None, drop_actions: torch.Tensor | None = None,
-                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        levels: torch.Tensor,
+        actions: torch.Tensor | None = None,
+        text: TextBatch | None = None,
+        drop_actions: torch.Tensor | None = None,
+        drop_text: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity like x."""
         b, t, _, h, w = x.shape
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)

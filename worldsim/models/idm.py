@@ -36,9 +36,18 @@ class InverseDynamics(nn.Module):
         self.cfg = cfg
         w = cfg.width
         self.net = nn.Sequential(
-            nn.Conv2d(6, w, 3, 2, 1), nn.SiLU(), nn.Conv2d(w, 2 * w, 3, 2, 1), nn.SiLU(),
-            nn.Conv2d(2 * w, 2 * w, 3, 2, 1), nn.SiLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-            nn.Linear(8 * w, 4 * w), nn.SiLU(), nn.Linear(4 * w, cfg.action_dim))
+            nn.Conv2d(6, w, 3, 2, 1),
+            nn.SiLU(),
+            nn.Conv2d(w, 2 * w, 3, 2, 1),
+            nn.SiLU(),
+            nn.Conv2d(2 * w, 2 * w, 3, 2, 1),
+            nn.SiLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(8 * w, 4 * w),
+            nn.SiLU(),
+            nn.Linear(4 * w, cfg.action_dim),
+        )
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
         x = rearrange(pairs.float() / 127.5 - 1, "b k h w c -> b k c h w")
@@ -67,7 +76,9 @@ def frame_pairs(frames: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np
     return np.stack([frames[:-1], frames[1:]], 1), actions[1:]
 
 
-def train_idm(episodes: list[tuple[np.ndarray, np.ndarray]], cfg: IDMConfig, progress: bool = False) -> InverseDynamics:
+def train_idm(
+    episodes: list[tuple[np.ndarray, np.ndarray]], cfg: IDMConfig, progress: bool = False
+) -> InverseDynamics:
     """Fit an IDM on (frames, actions) episodes with Adam on the MSE to the action vectors."""
     from tqdm import tqdm
 

@@ -28,15 +28,30 @@ class AlexNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+            nn.Conv2d(3, 64, 11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+        )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(), nn.Linear(256 * 36, 4096), nn.ReLU(inplace=True),
-            nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, 1000))
+            nn.Dropout(),
+            nn.Linear(256 * 36, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, 1000),
+        )
 
     slices = [(0, 2), (2, 5), (5, 8), (8, 10), (10, 12)]  # relu1..relu5 taps used by LPIPS
     channels = [64, 192, 384, 256, 256]
@@ -58,10 +73,22 @@ class VGG16(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 49, 4096), nn.ReLU(inplace=True), nn.Dropout(),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(), nn.Linear(4096, 1000))
+            nn.Linear(512 * 49, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(),
+            nn.Linear(4096, 1000),
+        )
 
-    slices = [(0, 4), (4, 9), (9, 16), (16, 23), (23, 30)]  # relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
+    slices = [
+        (0, 4),
+        (4, 9),
+        (9, 16),
+        (16, 23),
+        (23, 30),
+    ]  # relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
     channels = [64, 128, 256, 512, 512]
 
 
@@ -97,8 +124,11 @@ class LPIPS(nn.Module):
                 raise MissingWeightsError(
                     f"LPIPS needs the torchvision ImageNet weights {TRUNK_FILES[net]} at {path} "
                     f"(set TORCH_HOME to change the folder; copy the file there from a machine with "
-                    f"internet), or train without the perceptual loss: loss.perceptual=none")
-            trunk.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), assign=True)
+                    f"internet), or train without the perceptual loss: loss.perceptual=none"
+                )
+            trunk.load_state_dict(
+                torch.load(path, map_location="cpu", weights_only=True), assign=True
+            )
         else:
             trunk.features.to_empty(device="cpu")
             for layer in trunk.features:
@@ -109,8 +139,12 @@ class LPIPS(nn.Module):
         heads = torch.load(ASSETS / f"{net}.pth", map_location="cpu", weights_only=True)
         for k, lin in enumerate(self.lins):
             lin.model[1].weight.data.copy_(heads[f"lin{k}.model.1.weight"])
-        self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1), persistent=False
+        )
         self.requires_grad_(False)
         self.eval()
 

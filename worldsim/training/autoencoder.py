@@ -51,6 +51,7 @@ class OptimConfig:
 
 # ---------------------------------------------------------------------------- pure functions
 
+
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """PSNR in dB per frame of x, y (N, C, H, W) in [-1, 1]."""
     mse = ((x.float() - y.float()) / 2).pow(2).flatten(1).mean(1)
@@ -91,8 +92,13 @@ class PatchDiscriminator(nn.Module):
 
 
 @torch.no_grad()
-def evaluate_reconstruction(model: VideoAutoencoder, store: EpisodeStore, names: list[str],
-                            max_frames: int = 0, device: str | torch.device = "cpu") -> dict:
+def evaluate_reconstruction(
+    model: VideoAutoencoder,
+    store: EpisodeStore,
+    names: list[str],
+    max_frames: int = 0,
+    device: str | torch.device = "cpu",
+) -> dict:
     """PSNR/SSIM of whole episodes encoded and decoded in chunks (posterior mean), frames trimmed to 1+4k."""
     per_episode = []
     for name in names:
@@ -105,14 +111,25 @@ def evaluate_reconstruction(model: VideoAutoencoder, store: EpisodeStore, names:
         # Quantise like a viewer would see it, so PSNR is that of the uint8 video.
         recon = torch.round((recon + 1) * 127.5) / 127.5 - 1
         a, b = frames_of(x), frames_of(recon)
-        per_episode.append({"name": name, "frames": t, "psnr": psnr(a, b).mean().item(),
-                            "ssim": ssim(a, b).mean().item()})
-    return {"episodes": len(per_episode), "frames": sum(e["frames"] for e in per_episode),
-            "psnr": float(np.mean([e["psnr"] for e in per_episode])),
-            "ssim": float(np.mean([e["ssim"] for e in per_episode])), "per_episode": per_episode}
+        per_episode.append(
+            {
+                "name": name,
+                "frames": t,
+                "psnr": psnr(a, b).mean().item(),
+                "ssim": ssim(a, b).mean().item(),
+            }
+        )
+    return {
+        "episodes": len(per_episode),
+        "frames": sum(e["frames"] for e in per_episode),
+        "psnr": float(np.mean([e["psnr"] for e in per_episode])),
+        "ssim": float(np.mean([e["ssim"] for e in per_episode])),
+        "per_episode": per_episode,
+    }
 
 
 # ---------------------------------------------------------------------------- Lightning glue
+
 
 class VAETask(L.LightningModule):
     """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with the adversarial loss."""
@@ -120,8 +137,12 @@ class VAETask(L.LightningModule):
     def __init__(self, model: AutoencoderConfig, loss: LossConfig, optim: OptimConfig):
         super().__init__()
         if loss.perceptual not in PERCEPTUAL:
-            raise ValueError(f"loss.perceptual={loss.perceptual!r}; use one of {', '.join(PERCEPTUAL)}")
-        self.save_hyperparameters({"model": asdict(model), "loss": asdict(loss), "optim": asdict(optim)})
+            raise ValueError(
+                f"loss.perceptual={loss.perceptual!r}; use one of {', '.join(PERCEPTUAL)}"
+            )
+        self.save_hyperparameters(
+            {"model": asdict(model), "loss": asdict(loss), "optim": asdict(optim)}
+        )
         self.loss_cfg, self.optim_cfg = loss, optim
         self.model = VideoAutoencoder(model)
         self.lpips = None
@@ -148,13 +169,18 @@ class VAETask(L.LightningModule):
         """Weighted loss terms for a batch; 'total' is their sum."""
         cfg = self.loss_cfg
         err = recon.float() - x.float()
-        terms = {"l1": cfg.l1 * err.abs().mean(), "mse": cfg.mse * err.pow(2).mean(),
-                 "kl": cfg.kl_weight * kl.mean() / x[0].numel()}
+        terms = {
+            "l1": cfg.l1 * err.abs().mean(),
+            "mse": cfg.mse * err.pow(2).mean(),
+            "kl": cfg.kl_weight * kl.mean() / x[0].numel(),
+        }
         if self.lpips is not None:
             t = x.shape[2]
-            idx = torch.randperm(t, device=x.device)[:min(cfg.perceptual_frames, t)]
-            terms["lpips"] = cfg.perceptual_weight * self.lpips(frames_of(recon[:, :, idx]),
-                                                                frames_of(x[:, :, idx])).mean()
+            idx = torch.randperm(t, device=x.device)[: min(cfg.perceptual_frames, t)]
+            terms["lpips"] = (
+                cfg.perceptual_weight
+                * self.lpips(frames_of(recon[:, :, idx]), frames_of(x[:, :, idx])).mean()
+            )
         terms["total"] = sum(terms.values())
         return terms
 
@@ -174,7 +200,9 @@ class VAETask(L.LightningModule):
             loss = loss + terms["g_adv"]
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        self.clip_gradients(opt_g, gradient_clip_val=self.optim_cfg.grad_clip, gradient_clip_algorithm="norm")
+        self.clip_gradients(
+            opt_g, gradient_clip_val=self.optim_cfg.grad_clip, gradient_clip_algorithm="norm"
+        )
         opt_g.step()
         if self._adversarial_on():
             self.disc.requires_grad_(True)
@@ -194,8 +222,15 @@ class VAETask(L.LightningModule):
         x = self._video(batch)
         recon = self.model.decode(self.model.encode(x)).clamp(-1, 1)
         a, b = frames_of(x), frames_of(recon)
-        self.log_dict({"val/psnr": psnr(a, b).mean(), "val/ssim": ssim(a, b).mean(),
-                       "val/l1": (a - b).abs().mean()}, prog_bar=True, batch_size=x.shape[0])
+        self.log_dict(
+            {
+                "val/psnr": psnr(a, b).mean(),
+                "val/ssim": ssim(a, b).mean(),
+                "val/l1": (a - b).abs().mean(),
+            },
+            prog_bar=True,
+            batch_size=x.shape[0],
+        )
 
     @torch.no_grad()
     def sample_videos(self, batch: dict) -> dict[str, np.ndarray]:
@@ -203,8 +238,10 @@ class VAETask(L.LightningModule):
         x = self._video(batch)[:4]
         recon = self.model.decode(self.model.encode(x)).clamp(-1, 1)
         pair = torch.cat([x, recon], dim=-1)  # (B, C, T, H, 2W)
-        return {f"recon_{i}": to_uint8(rearrange(v, "c t h w -> t c h w").float().cpu().numpy())
-                for i, v in enumerate(pair)}
+        return {
+            f"recon_{i}": to_uint8(rearrange(v, "c t h w -> t c h w").float().cpu().numpy())
+            for i, v in enumerate(pair)
+        }
 
     def configure_optimizers(self):
         cfg = self.optim_cfg
@@ -213,8 +250,12 @@ class VAETask(L.LightningModule):
             return min(1.0, (step + 1) / max(1, cfg.warmup_steps))
 
         groups = [self.model] + ([self.disc] if self.disc is not None else [])
-        opts = [torch.optim.AdamW(m.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-                for m in groups]
+        opts = [
+            torch.optim.AdamW(
+                m.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+            )
+            for m in groups
+        ]
         scheds = [torch.optim.lr_scheduler.LambdaLR(o, warmup) for o in opts]
         return opts, scheds
 

@@ -27,12 +27,16 @@ class EMA(Callback):
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"EMA decay {decay} must lie in [0, 1); 0.999 is typical")
         self.decay = decay
-        self.warmup = warmup  # decay ramps as (1 + n) / (10 + n) so early averages track the weights
+        self.warmup = (
+            warmup  # decay ramps as (1 + n) / (10 + n) so early averages track the weights
+        )
         self.attr = attr
         self.num_updates = 0
         self._module: torch.nn.Module | None = None
         self._ema: list[torch.Tensor] = []  # float32 shadows, same order as _params()
-        self._backup: list[torch.Tensor] | None = None  # training weights while the EMA is swapped in
+        self._backup: list[torch.Tensor] | None = (
+            None  # training weights while the EMA is swapped in
+        )
 
     def _params(self) -> list[tuple[str, torch.nn.Parameter]]:
         return [(name, p) for name, p in self._module.named_parameters() if p.requires_grad]
@@ -40,15 +44,19 @@ class EMA(Callback):
     def _target(self, pl_module: LightningModule) -> torch.nn.Module:
         module = getattr(pl_module, self.attr, None)
         if not isinstance(module, torch.nn.Module):
-            raise AttributeError(f"EMA(attr='{self.attr}') needs pl_module.{self.attr} to be an nn.Module; "
-                                 f"{type(pl_module).__name__} has {type(module).__name__}")
+            raise AttributeError(
+                f"EMA(attr='{self.attr}') needs pl_module.{self.attr} to be an nn.Module; "
+                f"{type(pl_module).__name__} has {type(module).__name__}"
+            )
         return module
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.world_size > 1 and isinstance(trainer.strategy, FSDPStrategy):
-            raise ValueError(f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: each "
-                             "rank would average only its own shard and checkpoints keep rank 0's; use strategy=ddp, "
-                             "or train without EMA (`worldsim train`: train.ema_decay=0)")
+            raise ValueError(
+                f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: each "
+                "rank would average only its own shard and checkpoints keep rank 0's; use strategy=ddp, "
+                "or train without EMA (`worldsim train`: train.ema_decay=0)"
+            )
         self._module = self._target(pl_module)
         if not self._ema:  # a resumed run already loaded its shadows in on_load_checkpoint
             self._ema = [p.detach().float().clone() for _, p in self._params()]
@@ -62,8 +70,9 @@ class EMA(Callback):
         return min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
 
     @torch.no_grad()
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         params = [p.detach().float() for _, p in self._params()]
         torch._foreach_lerp_(self._ema, params, 1.0 - self.current_decay())
         self.num_updates += 1
@@ -101,11 +110,16 @@ class EMA(Callback):
         if self._module is None:
             return {"num_updates": self.num_updates}
         names = [name for name, _ in self._params()]
-        return {"num_updates": self.num_updates, "decay": self.decay,
-                "ema": dict(zip(names, (e.clone() for e in self._ema))),
-                "training": dict(zip(names, (w.clone() for w in self._training_weights())))}
+        return {
+            "num_updates": self.num_updates,
+            "decay": self.decay,
+            "ema": dict(zip(names, (e.clone() for e in self._ema))),
+            "training": dict(zip(names, (w.clone() for w in self._training_weights()))),
+        }
 
-    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+    def on_save_checkpoint(
+        self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         if self._module is None:
             return
         state = checkpoint["state_dict"]
@@ -113,16 +127,22 @@ class EMA(Callback):
             state[f"{self.attr}.{name}"] = e.to(p.dtype)
 
     @torch.no_grad()
-    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+    def on_load_checkpoint(
+        self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         state = checkpoint.get("callbacks", {}).get(self.state_key, {})
         if "ema" not in state:
             return  # a checkpoint without EMA state: start the average from the loaded weights
         self._module = self._target(pl_module)
         self.num_updates = state["num_updates"]
         params = dict(self._params())
-        for name, w in state["training"].items():  # checkpoint["state_dict"] held the EMA; resume from raw
+        for name, w in state[
+            "training"
+        ].items():  # checkpoint["state_dict"] held the EMA; resume from raw
             params[name].copy_(w)
-        self._ema = [state["ema"][name].to(params[name].device, torch.float32).clone() for name in params]
+        self._ema = [
+            state["ema"][name].to(params[name].device, torch.float32).clone() for name in params
+        ]
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.num_updates = state_dict["num_updates"]
@@ -131,7 +151,9 @@ class EMA(Callback):
 class SampleVideos(Callback):
     """Every `every_n_epochs` validations, write `pl_module.sample_videos(batch)` for the first val batch."""
 
-    def __init__(self, every_n_epochs: int = 1, fps: int = 8, ext: str = "gif", dirname: str = "videos"):
+    def __init__(
+        self, every_n_epochs: int = 1, fps: int = 8, ext: str = "gif", dirname: str = "videos"
+    ):
         if ext not in ("gif", "mp4"):
             raise ValueError(f"SampleVideos ext '{ext}' must be 'gif' or 'mp4'")
         self.every_n_epochs = every_n_epochs
@@ -141,14 +163,25 @@ class SampleVideos(Callback):
         self._batch: Any = None
         self.written: list[Path] = []
 
-    def on_validation_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
-                                batch_idx: int, dataloader_idx: int = 0) -> None:
+    def on_validation_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
         if batch_idx == 0 and dataloader_idx == 0 and not trainer.sanity_checking:
             self._batch = batch
 
     @rank_zero_only
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self._batch is None or trainer.sanity_checking or trainer.current_epoch % self.every_n_epochs:
+        if (
+            self._batch is None
+            or trainer.sanity_checking
+            or trainer.current_epoch % self.every_n_epochs
+        ):
             return
         with torch.no_grad():
             videos = pl_module.sample_videos(self._batch)  # {name: (T, H, W, 3) uint8}

@@ -11,8 +11,14 @@ import lightning as L
 import numpy as np
 import torch
 
-from worldsim.diffusion.flow import (FlowConfig, conditioning_dropout, flow_loss, noisy, sample_levels,
-                                     velocity_target)
+from worldsim.diffusion.flow import (
+    FlowConfig,
+    conditioning_dropout,
+    flow_loss,
+    noisy,
+    sample_levels,
+    velocity_target,
+)
 from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.modes import Generator
 from worldsim.diffusion.samplers import SamplerConfig, make_sampler
@@ -70,8 +76,15 @@ def _build(cls, value):
 class WorldModel(L.LightningModule):
     """Trains `self.model` (DiT) on normalised latent windows; samples with the generation modes."""
 
-    def __init__(self, model: DiTConfig | dict, flow: FlowConfig | dict, optim: OptimConfig | dict,
-                 text: TextConfig | dict, sample: SampleConfig | dict, latents: LatentInfo | dict):
+    def __init__(
+        self,
+        model: DiTConfig | dict,
+        flow: FlowConfig | dict,
+        optim: OptimConfig | dict,
+        text: TextConfig | dict,
+        sample: SampleConfig | dict,
+        latents: LatentInfo | dict,
+    ):
         super().__init__()
         self.model_cfg, self.flow = _build(DiTConfig, model), _build(FlowConfig, flow)
         self.optim, self.text_cfg = _build(OptimConfig, optim), _build(TextConfig, text)
@@ -86,9 +99,17 @@ class WorldModel(L.LightningModule):
 
     def hyper_parameters(self) -> dict[str, dict]:
         """The constructor arguments as plain dicts (what checkpoints store)."""
-        return {k: dataclasses.asdict(v) for k, v in (
-            ("model", self.model_cfg), ("flow", self.flow), ("optim", self.optim), ("text", self.text_cfg),
-            ("sample", self.sample_cfg), ("latents", self.latents))}
+        return {
+            k: dataclasses.asdict(v)
+            for k, v in (
+                ("model", self.model_cfg),
+                ("flow", self.flow),
+                ("optim", self.optim),
+                ("text", self.text_cfg),
+                ("sample", self.sample_cfg),
+                ("latents", self.latents),
+            )
+        }
 
     # ---------------------------------------------------------------- conditioning
     def encode_text(self, captions: list[str] | None) -> TextBatch | None:
@@ -114,11 +135,19 @@ class WorldModel(L.LightningModule):
         gen = generator or self.generator
         levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen).to(self.device)
         # training noise comes from the (seeded) device RNG: drawing it on the CPU would stall the GPU
-        noise = torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
+        noise = (
+            torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
+        )
         drop_t = conditioning_dropout(b, self.flow.drop_text, gen, self.device)
         drop_a = conditioning_dropout(b, self.flow.drop_actions, gen, self.device)
-        pred = self.model(noisy(x0, noise, levels), levels, self._actions(batch),
-                          self.encode_text(batch.get("caption")), drop_actions=drop_a, drop_text=drop_t)
+        pred = self.model(
+            noisy(x0, noise, levels),
+            levels,
+            self._actions(batch),
+            self.encode_text(batch.get("caption")),
+            drop_actions=drop_a,
+            drop_text=drop_t,
+        )
         return flow_loss(pred, velocity_target(x0, noise), levels)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
@@ -146,19 +175,31 @@ class WorldModel(L.LightningModule):
     def configure_optimizers(self):
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         other = [p for p in self.model.parameters() if p.dim() < 2]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.optim.weight_decay},
-                                 {"params": other, "weight_decay": 0.0}], lr=self.optim.lr,
-                                betas=self.optim.betas)
+        opt = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.optim.weight_decay},
+                {"params": other, "weight_decay": 0.0},
+            ],
+            lr=self.optim.lr,
+            betas=self.optim.betas,
+        )
         warm = max(1, self.optim.warmup_steps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     # ---------------------------------------------------------------- sampling
-    def generator_for(self, captions: list[str] | None, seed: int = 0,
-                      sample: SampleConfig | None = None) -> Generator:
+    def generator_for(
+        self, captions: list[str] | None, seed: int = 0, sample: SampleConfig | None = None
+    ) -> Generator:
         """A mode runner for this model with the given prompts."""
         sample = sample or self.sample_cfg
-        return Generator(self.model, make_sampler(sample.sampler), sample.guidance, self.encode_text(captions), seed)
+        return Generator(
+            self.model,
+            make_sampler(sample.sampler),
+            sample.guidance,
+            self.encode_text(captions),
+            seed,
+        )
 
     def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = torch.tensor(self.latents.mean, device=z.device, dtype=z.dtype)[:, None, None]
@@ -180,12 +221,19 @@ class WorldModel(L.LightningModule):
             from worldsim.models.autoencoder import load_autoencoder
 
             try:
-                object.__setattr__(self, "_autoencoder", load_autoencoder(self.latents.autoencoder, self.device))
+                object.__setattr__(
+                    self, "_autoencoder", load_autoencoder(self.latents.autoencoder, self.device)
+                )
             except FileNotFoundError as err:
                 warnings.warn(f"cannot decode samples: {err}", stacklevel=2)
                 self.latents.autoencoder = ""
-        if self._autoencoder is not None and next(self._autoencoder.parameters()).device != self.device:
-            self._autoencoder.to(self.device)  # not a submodule, so it does not follow .to() of the module
+        if (
+            self._autoencoder is not None
+            and next(self._autoencoder.parameters()).device != self.device
+        ):
+            self._autoencoder.to(
+                self.device
+            )  # not a submodule, so it does not follow .to() of the module
         return self._autoencoder
 
     @torch.no_grad()
@@ -205,14 +253,26 @@ class WorldModel(L.LightningModule):
         x0 = batch["latents"][:1]
         gen = self.generator_for(batch.get("caption", [""])[:1])
         actions = self._actions(batch)
-        seq = gen.rollout(x0[:, :1], x0.shape[1] - 1, None if actions is None else actions[:1],
-                          self.sample_cfg.window, self.sample_cfg.chunk)
-        truth, fake = self.decode(x0)[0].float().cpu().numpy(), self.decode(seq)[0].float().cpu().numpy()
+        seq = gen.rollout(
+            x0[:, :1],
+            x0.shape[1] - 1,
+            None if actions is None else actions[:1],
+            self.sample_cfg.window,
+            self.sample_cfg.chunk,
+        )
+        truth, fake = (
+            self.decode(x0)[0].float().cpu().numpy(),
+            self.decode(seq)[0].float().cpu().numpy(),
+        )
         return {"rollout": frame_grid([to_uint8(truth), to_uint8(fake)], columns=2)}
 
 
-def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.float16,
-                      state_dict: dict[str, torch.Tensor] | None = None) -> str:
+def export_checkpoint(
+    module: WorldModel,
+    path: str,
+    dtype: torch.dtype = torch.float16,
+    state_dict: dict[str, torch.Tensor] | None = None,
+) -> str:
     """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`.
 
     `state_dict`: the module's full state dict where a distributed strategy gathered it (keys `model.*`);
@@ -222,8 +282,11 @@ def export_checkpoint(module: WorldModel, path: str, dtype: torch.dtype = torch.
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     weights = module.state_dict() if state_dict is None else state_dict
-    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
-             for k, v in weights.items() if k.startswith("model.")}
+    state = {
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
+        for k, v in weights.items()
+        if k.startswith("model.")
+    }
     tmp = out.with_name(f".tmp-{out.name}")
     torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
     tmp.replace(out)
@@ -235,11 +298,17 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
     from pathlib import Path
 
     if not Path(path).is_file():
-        raise FileNotFoundError(f"no world-model checkpoint at {path}; train one with `worldsim train`")
+        raise FileNotFoundError(
+            f"no world-model checkpoint at {path}; train one with `worldsim train`"
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
     module = WorldModel(**ckpt["hyper_parameters"])
-    state = {k[len("model."):]: v.float() for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    state = {
+        k[len("model.") :]: v.float()
+        for k, v in ckpt["state_dict"].items()
+        if k.startswith("model.")
+    }
     module.model.load_state_dict(state)
     return module.to(device).eval()
