@@ -11,9 +11,9 @@ import time
 
 from benchmarks.record import record
 from envs.make import EnvConfig
-from envs.rollout import rollout
 from worldsim.data.clips import ClipConfig
 from worldsim.data.datamodule import DataConfig, EpisodeDataModule
+from worldsim.data.record import record_episodes
 
 
 def clips_per_second(root: str, clip: int, batch_size: int, num_workers: int) -> dict[str, float]:
@@ -53,7 +53,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as root:
         env = EnvConfig(id="worldsim/MujocoBounce-v0", width=args.size, height=args.size)
-        rollout(env, root, args.episodes, args.steps, workers=2, progress=False)
+        record_episodes(env, root, args.episodes, args.steps, workers=2, progress=False)
         runs = [clips_per_second(root, args.clip, args.batch_size, workers) for workers in (0, 2)]
     record(
         "data_loading",

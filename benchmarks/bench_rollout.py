@@ -15,9 +15,9 @@ import tempfile
 
 from benchmarks.record import record
 from envs.make import make_env
-from envs.rollout import rollout
 from worldsim.config import load_config, to_object
-from worldsim.jobs.rollout import Config as RolloutConfig
+from worldsim.data.record import record_episodes
+from worldsim.jobs.record import Config as RecordConfig
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
 
     size = [f"env.width={args.size}", f"env.height={args.size}"] if args.size else []
     for name in args.envs:
-        env = to_object(load_config(RolloutConfig, [f"env={name}", *size])).env
+        env = to_object(load_config(RecordConfig, [f"env={name}", *size])).env
         make_env(env).close()  # import costs stay out of the timing
         figures = {
             "env": env.id,
@@ -49,7 +49,7 @@ def main() -> None:
         for policy in args.policies:
             for workers in args.workers:
                 with tempfile.TemporaryDirectory() as out:
-                    summary = rollout(
+                    summary = record_episodes(
                         env,
                         out,
                         args.episodes,

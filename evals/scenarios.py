@@ -70,14 +70,14 @@ def store_path(cfg: ScenarioConfig) -> Path:
 
 def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
     """Roll out (or reuse from the cache) the scenario set and return its cases."""
-    from envs.rollout import rollout
+    from worldsim.data.record import record_episodes
     from worldsim.data.store import EpisodeStore
 
     steps = cfg.context + cfg.horizon
     if cfg.context < 2 or cfg.horizon < 2:
         raise ValueError(f"scenario context={cfg.context} horizon={cfg.horizon}; both must be >= 2")
     out = store_path(cfg)
-    rollout(
+    record_episodes(
         cfg.env, str(out), cfg.episodes, steps, seed=cfg.seed, policy=cfg.policy, progress=progress
     )
     store = EpisodeStore(out)

@@ -7,18 +7,18 @@ import pytest
 
 from worldsim.cli import main
 from worldsim.config import ConfigError, load_config, to_object
-from worldsim.jobs.rollout import Config as RolloutConfig
+from worldsim.jobs.record import Config as RecordConfig
 
 
 def test_overrides_and_yaml_merge_in_order(tmp_path):
     path = tmp_path / "a.yaml"
     path.write_text("episodes: 5\nenv:\n  width: 48\n")
-    cfg = to_object(load_config(RolloutConfig, [str(path), "episodes=7", "env.height=40"]))
+    cfg = to_object(load_config(RecordConfig, [str(path), "episodes=7", "env.height=40"]))
     assert (cfg.episodes, cfg.env.width, cfg.env.height) == (7, 48, 40)
 
 
 def test_group_selection_loads_configs_env_file():
-    cfg = to_object(load_config(RolloutConfig, ["env=bounce", "env.width=32"]))
+    cfg = to_object(load_config(RecordConfig, ["env=bounce", "env.width=32"]))
     assert cfg.env.id == "worldsim/MujocoBounce-v0" and cfg.env.width == 32
 
 
@@ -34,7 +34,7 @@ def test_group_selection_loads_configs_env_file():
 )
 def test_bad_config_is_a_one_line_error(args, expected):
     with pytest.raises(ConfigError) as err:
-        load_config(RolloutConfig, args)
+        load_config(RecordConfig, args)
     assert expected in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -45,14 +45,14 @@ def test_unknown_key_inside_yaml_file_is_named(tmp_path):
     with pytest.raises(
         ConfigError, match="unknown config key 'env.hieght'; closest valid keys: height"
     ):
-        load_config(RolloutConfig, [str(path)])
+        load_config(RecordConfig, [str(path)])
 
 
 def test_wrong_type_inside_yaml_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("workers: many\n")
     with pytest.raises(ConfigError, match="'workers'"):
-        load_config(RolloutConfig, [str(path)])
+        load_config(RecordConfig, [str(path)])
 
 
 def test_cli_prints_one_line_error_and_exit_code_2_without_traceback():

@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 import envs  # noqa: F401  (registers the ids)
 from envs.crafter.env import make_deterministic
 from envs.make import EnvConfig
-from envs.rollout import rollout
+from worldsim.data.record import record_episodes
 from worldsim.data.store import EpisodeStore
 
 AREA = (
@@ -117,7 +117,7 @@ def test_crafter_rollout_writes_episodes_with_truth_and_captions(tmp_path):
     cfg = EnvConfig(
         id="worldsim/CrafterPlaceTable-v0", width=64, height=64, kwargs={"area": list(AREA)}
     )
-    rollout(cfg, str(tmp_path), episodes=1, steps=50, policy="scripted", progress=False)
+    record_episodes(cfg, str(tmp_path), episodes=1, steps=50, policy="scripted", progress=False)
     store = EpisodeStore(tmp_path)
     assert store.verify_all() == []
     ep = store.load(store.names()[0])

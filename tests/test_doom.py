@@ -15,7 +15,7 @@ from envs.doom.camera import extrinsics, intrinsics
 from envs.doom.env import ACTION_NAMES
 from envs.make import EnvConfig
 from envs.resize import resize_nearest, resize_rgb, scale_intrinsics
-from envs.rollout import rollout
+from worldsim.data.record import record_episodes
 from worldsim.data.store import EpisodeStore
 
 TURN_LEFT = ACTION_NAMES.index("turn_left")
@@ -165,7 +165,7 @@ def test_scripted_explorer_moves_and_returns_to_a_seen_place():
 
 def test_rollout_writes_doom_episodes_with_truth_and_captions(tmp_path):
     cfg = EnvConfig(id="worldsim/DoomMyWayHome-v0", width=64, height=48)
-    rollout(cfg, str(tmp_path), episodes=2, steps=40, policy="scripted", progress=False)
+    record_episodes(cfg, str(tmp_path), episodes=2, steps=40, policy="scripted", progress=False)
     store = EpisodeStore(tmp_path)
     assert store.verify_all() == []
     ep = store.load(store.names()[0])

@@ -13,7 +13,7 @@ import envs  # noqa: F401  (registers the ids)
 from envs.make import EnvConfig
 from envs.minerl import env as minerl_env
 from envs.minerl.actions import BUTTONS, MineRLCodec
-from envs.rollout import collect_episode
+from worldsim.data.record import collect_episode
 
 
 class FakeMineRL:

@@ -13,7 +13,7 @@ from envs.captions import (
 )
 from envs.make import EnvConfig, make_env
 from envs.mujoco.camera import OrbitPose, extrinsics
-from envs.rollout import collect_episode
+from worldsim.data.record import collect_episode
 
 
 def episode(env_id: str, seed: int, steps: int = 40, **kwargs):

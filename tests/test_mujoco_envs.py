@@ -148,10 +148,10 @@ def test_backend_respects_mujoco_gl_and_names_packages_when_no_library(monkeypat
 
 @pytest.mark.parametrize("name", ["bounce", "collide", "occlude", "orbit", "push"])
 def test_every_scenario_config_rolls_out_into_a_valid_store(name, tmp_path):
-    from envs.rollout import rollout
     from worldsim.config import load_config, to_object
+    from worldsim.data.record import record_episodes
     from worldsim.data.store import EpisodeStore
-    from worldsim.jobs.rollout import Config
+    from worldsim.jobs.record import Config
 
     cfg = to_object(
         load_config(
@@ -159,7 +159,7 @@ def test_every_scenario_config_rolls_out_into_a_valid_store(name, tmp_path):
         )
     )
     assert cfg.env.id in SCENARIOS
-    rollout(cfg.env, str(tmp_path), episodes=1, steps=5, policy="scripted", progress=False)
+    record_episodes(cfg.env, str(tmp_path), episodes=1, steps=5, policy="scripted", progress=False)
     store = EpisodeStore(tmp_path)
     ep = store.load("ep_000000")
     ep.validate()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from envs.make import EnvConfig
-from envs.rollout import parse_shard, rollout
+from worldsim.data.record import parse_shard, record_episodes
 from worldsim.data.store import EpisodeStore
 
 BOUNCE = EnvConfig(id="worldsim/MujocoBounce-v0", width=32, height=32)
@@ -24,7 +24,7 @@ def manifest(root: Path) -> list[dict]:
 
 
 def test_episode_k_has_seed_base_plus_k_and_full_schema(tmp_path):
-    rollout(BOUNCE, str(tmp_path), episodes=2, steps=6, seed=40, progress=False)
+    record_episodes(BOUNCE, str(tmp_path), episodes=2, steps=6, seed=40, progress=False)
     store = EpisodeStore(tmp_path)
     ep = store.load("ep_000001")
     ep.validate("ep_000001")
@@ -35,9 +35,11 @@ def test_episode_k_has_seed_base_plus_k_and_full_schema(tmp_path):
 
 
 def test_dataset_is_identical_whatever_workers_and_shards(tmp_path):
-    rollout(BOUNCE, str(tmp_path / "one"), episodes=4, steps=5, seed=7, workers=1, progress=False)
+    record_episodes(
+        BOUNCE, str(tmp_path / "one"), episodes=4, steps=5, seed=7, workers=1, progress=False
+    )
     for shard in ("0/2", "1/2"):
-        rollout(
+        record_episodes(
             BOUNCE,
             str(tmp_path / "sharded"),
             episodes=4,
@@ -51,8 +53,8 @@ def test_dataset_is_identical_whatever_workers_and_shards(tmp_path):
 
 
 def test_rerun_skips_finished_episodes(tmp_path):
-    rollout(BOUNCE, str(tmp_path), episodes=2, steps=4, progress=False)
-    summary = rollout(BOUNCE, str(tmp_path), episodes=3, steps=4, progress=False)
+    record_episodes(BOUNCE, str(tmp_path), episodes=2, steps=4, progress=False)
+    summary = record_episodes(BOUNCE, str(tmp_path), episodes=3, steps=4, progress=False)
     assert (summary.written, summary.skipped) == (1, 2)
 
 
@@ -60,7 +62,7 @@ def test_bad_shard_and_policy_are_rejected():
     with pytest.raises(ValueError, match="shard='2/2' needs 0 <= i < n"):
         parse_shard("2/2")
     with pytest.raises(ValueError, match="policy='greedy'"):
-        rollout(BOUNCE, "unused", episodes=1, steps=2, policy="greedy")
+        record_episodes(BOUNCE, "unused", episodes=1, steps=2, policy="greedy")
 
 
 def _rollout_cmd(out: Path, workers: int) -> list[str]:

@@ -16,7 +16,7 @@ from worldsim.config import ConfigError, load_config, to_object
 from worldsim.data.episode import EpisodeError
 
 JOBS = {
-    "rollout": "generate episodes from an env into an episode store",
+    "record": "record episodes from an env into an episode store (alias: rollout)",
     "train-vae": "train the causal video autoencoder on an episode store",
     "encode": "encode an episode store into a latent cache",
     "decode": "decode a latent cache back to mp4/gif videos",
@@ -26,6 +26,7 @@ JOBS = {
     "quickstart": "the whole harness end to end at a small size",
     "import-vpt": "import OpenAI VPT/MineRL contractor recordings (mp4 + jsonl) into a store",
 }
+ALIASES = {"rollout": "record"}  # old name of `record`, kept so existing scripts still run
 DATA_VERBS = ("info", "verify", "preview")
 
 USAGE = f"""usage: worldsim CMD [file.yaml ...] [group=name] [key=value ...]
@@ -43,6 +44,7 @@ other:
 
 def job_module(command: str) -> ModuleType:
     """The module implementing job `command`."""
+    command = ALIASES.get(command, command)
     if command not in JOBS:
         raise ConfigError(f"unknown command '{command}'; commands: {', '.join(JOBS)}, config, data")
     return importlib.import_module(f"worldsim.jobs.{command.replace('-', '_')}")

@@ -17,8 +17,8 @@ import tempfile
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from envs.make import EnvConfig  # noqa: E402
-from envs.rollout import rollout  # noqa: E402
 from worldsim.data.clips import split_of  # noqa: E402
+from worldsim.data.record import record_episodes  # noqa: E402
 from worldsim.data.store import EpisodeStore, episode_name  # noqa: E402
 from worldsim.models.autoencoder import load_autoencoder  # noqa: E402
 from worldsim.training.autoencoder import evaluate_reconstruction  # noqa: E402
@@ -37,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k in held_out:
             out = f"{tmp}/{k}"
-            rollout(
+            record_episodes(
                 EnvConfig(id="worldsim/MujocoBounce-v0", width=64, height=64),
                 out,
                 1,

@@ -64,7 +64,7 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def make_data(args, work: Path) -> dict[str, Path]:
     from envs.make import EnvConfig
-    from envs.rollout import rollout
+    from worldsim.data.record import record_episodes
 
     envs = {"bounce": "worldsim/MujocoBounce-v0", "orbit": "worldsim/MujocoOrbit-v0"}
     n, t, nt, tt = args.episodes, args.frames, args.test_episodes, 5 + args.horizon
@@ -86,7 +86,7 @@ def make_data(args, work: Path) -> dict[str, Path]:
     for name, (env, policy, episodes, frames, seed, width) in plan.items():
         if env not in args.envs or (args.eval_only and not name.endswith("_test")):
             continue
-        summary = rollout(
+        summary = record_episodes(
             EnvConfig(id=envs[env], width=width, height=64, kwargs={}),
             str(work / name),
             episodes,

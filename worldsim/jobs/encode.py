@@ -36,8 +36,8 @@ def run(cfg: Config) -> None:
     import torch
     from einops import rearrange
 
-    from envs.rollout import parse_shard
     from worldsim.data.latent_cache import LatentCache, write_latent_episode
+    from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices, load_autoencoder
 

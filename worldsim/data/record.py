@@ -1,4 +1,4 @@
-"""Parallel, seeded, resumable rollout generation into an episode store.
+"""Record episodes from an env into an episode store: parallel, seeded and resumable.
 
 Episode k of a job always uses seed `seed + k` and is written as `ep_{k:06d}`, so the dataset
 is byte-identical whatever the number of workers or shards. Workers write each finished
@@ -27,7 +27,7 @@ POLICIES = ("random", "scripted")
 
 
 @dataclass(frozen=True)
-class RolloutJob:
+class RecordJob:
     """Everything a worker needs to produce episodes (picklable)."""
 
     env: EnvConfig
@@ -147,7 +147,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _init_worker(job: RolloutJob, in_child: bool) -> None:
+def _init_worker(job: RecordJob, in_child: bool) -> None:
     if in_child:
         _die_with_parent()
     _WORKER["job"] = job
@@ -155,14 +155,14 @@ def _init_worker(job: RolloutJob, in_child: bool) -> None:
 
 
 def _run_index(index: int) -> ManifestEntry:
-    job: RolloutJob = _WORKER["job"]
+    job: RecordJob = _WORKER["job"]
     episode = collect_episode(_WORKER["env"], job.seed + index, job.steps, job.policy, job.env)
     episode.meta["index"] = index
     return write_episode(job.out, episode_name(index), episode)
 
 
 @dataclass
-class RolloutSummary:
+class RecordSummary:
     written: int
     skipped: int
     frames: int
@@ -173,7 +173,7 @@ class RolloutSummary:
         return self.frames / max(self.seconds, 1e-9)
 
 
-def rollout(
+def record_episodes(
     env: EnvConfig,
     out: str,
     episodes: int,
@@ -183,7 +183,7 @@ def rollout(
     shard: str = "0/1",
     policy: str = "random",
     progress: bool = True,
-) -> RolloutSummary:
+) -> RecordSummary:
     """Fill store `out` with episodes 0..episodes-1 of this shard, skipping finished ones."""
     if policy not in POLICIES:
         raise ValueError(f"policy={policy!r}; choose one of {', '.join(POLICIES)}")
@@ -198,12 +198,12 @@ def rollout(
     store.remove_unfinished({episode_name(k) for k in mine})
     done = set(store.names())
     todo = [k for k in mine if episode_name(k) not in done]
-    job = RolloutJob(env=env, out=str(out), steps=steps, seed=seed, policy=policy)
+    job = RecordJob(env=env, out=str(out), steps=steps, seed=seed, policy=policy)
     start, frames = time.perf_counter(), 0
     bar = tqdm(
         total=len(mine),
         initial=len(mine) - len(todo),
-        desc=f"rollout {env.id}",
+        desc=f"record {env.id}",
         unit="ep",
         disable=not progress,
     )
@@ -223,7 +223,7 @@ def rollout(
             pool.close()
             pool.join()
     _WORKER.clear()
-    return RolloutSummary(
+    return RecordSummary(
         written=len(todo),
         skipped=len(mine) - len(todo),
         frames=frames,

@@ -1,4 +1,4 @@
-"""`worldsim rollout`: generate episodes from an env into an episode store."""
+"""`worldsim record` (alias `worldsim rollout`): record episodes from an env into a store."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
+from worldsim.data.record import record_episodes
 
 
 @dataclass
 class Config:
-    """Rollout job: env, how many episodes of how many frames, where, and how in parallel."""
+    """Record job: env, how many episodes of how many frames, where, and how in parallel."""
 
     env: EnvConfig = field(default_factory=EnvConfig)
     episodes: int = 8
@@ -24,10 +25,8 @@ class Config:
 
 
 def run(cfg: Config) -> None:
-    from envs.rollout import rollout
-
     try:
-        summary = rollout(
+        summary = record_episodes(
             cfg.env,
             cfg.out,
             cfg.episodes,
@@ -41,6 +40,6 @@ def run(cfg: Config) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from err
     print(
-        f"rollout: wrote {summary.written} episodes ({summary.frames} frames, "
+        f"record: wrote {summary.written} episodes ({summary.frames} frames, "
         f"{summary.frames_per_second:.0f} frames/s), {summary.skipped} already done -> {cfg.out}"
     )
