@@ -21,7 +21,9 @@ from worldsim.data.store import EpisodeStore
 class ClipConfig:
     """How episodes are cut into clips."""
 
-    lengths: list[int] = field(default_factory=lambda: [17])  # several = variable-length clips (bucketed)
+    lengths: list[int] = field(
+        default_factory=lambda: [17]
+    )  # several = variable-length clips (bucketed)
     stride: int = 8  # frames between clip starts
     frame_skip: int = 1  # take every k-th frame (lower the frame rate)
     truth_keys: list[str] = field(default_factory=list)  # e.g. [depth, extrinsics, obj_position]
@@ -89,20 +91,27 @@ class ClipDataset(Dataset):
         ep = self._episode(ref.episode)
         if ep is None:
             return None
-        idx = slice(ref.start, ref.start + (ref.length - 1) * self.cfg.frame_skip + 1, self.cfg.frame_skip)
+        idx = slice(
+            ref.start, ref.start + (ref.length - 1) * self.cfg.frame_skip + 1, self.cfg.frame_skip
+        )
         try:
             frames = torch.from_numpy(np.array(ep.frames[idx]))  # (T, H, W, 3) uint8
             item = {
-                "frames": frames.permute(0, 3, 1, 2).float() / 127.5 - 1.0,  # (T, C, H, W) in [-1, 1]
+                "frames": frames.permute(0, 3, 1, 2).float() / 127.5
+                - 1.0,  # (T, C, H, W) in [-1, 1]
                 "actions": torch.from_numpy(np.array(ep.actions[idx])),  # (T, A)
-                "caption": Captions(**ep.captions).for_window(ref.start, idx.stop) if ep.captions else "",
+                "caption": Captions(**ep.captions).for_window(ref.start, idx.stop)
+                if ep.captions
+                else "",
                 "episode": ref.episode,
                 "start": ref.start,
             }
             for key in self.cfg.truth_keys:
                 if key not in ep.truth:
-                    raise KeyError(f"truth key {key!r} not in episode {ref.episode} "
-                                   f"(has {sorted(ep.truth)}); fix data.clips.truth_keys")
+                    raise KeyError(
+                        f"truth key {key!r} not in episode {ref.episode} "
+                        f"(has {sorted(ep.truth)}); fix data.clips.truth_keys"
+                    )
                 item[key] = torch.from_numpy(np.array(ep.truth[key][idx]))
         except (OSError, ValueError) as err:  # truncated or damaged arrays surface on access
             self._bad.add(ref.episode)
@@ -131,11 +140,26 @@ class BucketBatchSampler(Sampler[list[int]]):
     first batches so that every rank runs the same number of steps (an unmatched step would hang the
     gradient all-reduce)."""
 
-    def __init__(self, refs: list[ClipRef], batch_size: int, shuffle: bool, seed: int = 0,
-                 drop_last: bool = False, num_replicas: int = 1, rank: int = 0):
+    def __init__(
+        self,
+        refs: list[ClipRef],
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ):
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"BucketBatchSampler rank {rank} must lie in [0, num_replicas={num_replicas})")
-        self.batch_size, self.shuffle, self.seed, self.drop_last = batch_size, shuffle, seed, drop_last
+            raise ValueError(
+                f"BucketBatchSampler rank {rank} must lie in [0, num_replicas={num_replicas})"
+            )
+        self.batch_size, self.shuffle, self.seed, self.drop_last = (
+            batch_size,
+            shuffle,
+            seed,
+            drop_last,
+        )
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
         self.buckets: dict[tuple[int, int, int], list[int]] = {}
@@ -153,15 +177,17 @@ class BucketBatchSampler(Sampler[list[int]]):
             if self.shuffle:
                 idx = rng.permutation(idx)
             for s in range(0, len(idx), self.batch_size):
-                chunk = idx[s:s + self.batch_size].tolist()
+                chunk = idx[s : s + self.batch_size].tolist()
                 if len(chunk) == self.batch_size or not self.drop_last:
                     batches.append(chunk)
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         if self.num_replicas > 1 and batches:
             padded = -(-len(batches) // self.num_replicas) * self.num_replicas
-            batches = (batches * self.num_replicas)[:padded]  # wrapped round, as DistributedSampler pads
-            batches = batches[self.rank::self.num_replicas]
+            batches = (batches * self.num_replicas)[
+                :padded
+            ]  # wrapped round, as DistributedSampler pads
+            batches = batches[self.rank :: self.num_replicas]
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -171,11 +197,19 @@ class BucketBatchSampler(Sampler[list[int]]):
         return len(self._batches())
 
 
-def bucket_loader(dataset: Any, batch_size: int, shuffle: bool, seed: int, num_workers: int,
-                  trainer: Any = None) -> DataLoader:
+def bucket_loader(
+    dataset: Any, batch_size: int, shuffle: bool, seed: int, num_workers: int, trainer: Any = None
+) -> DataLoader:
     """DataLoader of same-size batches over a dataset with `.refs`; under a Trainer with several ranks
     each rank loads its own share (the Trainer must not inject a DistributedSampler: `train` turns it off)."""
     ranks, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-    sampler = BucketBatchSampler(dataset.refs, batch_size, shuffle, seed, num_replicas=ranks, rank=rank)
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_clips, num_workers=num_workers,
-                      persistent_workers=num_workers > 0)
+    sampler = BucketBatchSampler(
+        dataset.refs, batch_size, shuffle, seed, num_replicas=ranks, rank=rank
+    )
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_clips,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )

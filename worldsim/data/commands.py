@@ -37,7 +37,9 @@ def info(root: str, args: list[str]) -> int:
     print(f"frames       {frames}")
     if entries:
         lengths = [e.length for e in entries]
-        print(f"length       min {min(lengths)}  mean {frames / len(entries):.1f}  max {max(lengths)}")
+        print(
+            f"length       min {min(lengths)}  mean {frames / len(entries):.1f}  max {max(lengths)}"
+        )
     for (h, w), n in sorted(Counter((e.height, e.width) for e in entries).items()):
         print(f"resolution   {h}x{w} (HxW): {n} episodes")
     for env_id, n in sorted(Counter(e.env_id for e in entries).items()):
@@ -51,7 +53,10 @@ def verify(root: str, args: list[str]) -> int:
     store = EpisodeStore(root, repair=cfg.rebuild)
     if cfg.rebuild:
         unreadable = store.rebuild_manifest()
-        print(f"rebuilt manifest: {len(store)} episodes" + (f", {len(unreadable)} unreadable" if unreadable else ""))
+        print(
+            f"rebuilt manifest: {len(store)} episodes"
+            + (f", {len(unreadable)} unreadable" if unreadable else "")
+        )
         for line in unreadable:
             print(f"BAD  {line}")
     problems = store.verify_all()
@@ -59,8 +64,10 @@ def verify(root: str, args: list[str]) -> int:
         print(f"BAD  {problem}")
     print(f"{len(store) - len(problems)}/{len(store)} episodes OK")
     if problems:
-        print(f"fix: delete the bad episode directories, then `worldsim data verify {root} rebuild=true` "
-              "and re-run the same `worldsim rollout` command to regenerate them")
+        print(
+            f"fix: delete the bad episode directories, then `worldsim data verify {root} rebuild=true` "
+            "and re-run the same `worldsim rollout` command to regenerate them"
+        )
     return 1 if problems else 0
 
 

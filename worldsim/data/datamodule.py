@@ -49,17 +49,23 @@ class EpisodeDataModule(L.LightningDataModule):
         train = [n for n in readable if split[n] == "train"]
         val = [n for n in readable if split[n] == "val"]
         if not train:
-            raise ValueError(f"no readable training episodes in {self.cfg.root}; "
-                             "generate some with `worldsim rollout out=...`")
+            raise ValueError(
+                f"no readable training episodes in {self.cfg.root}; "
+                "generate some with `worldsim rollout out=...`"
+            )
         self.train_set = ClipDataset(store, train, self.cfg.clips)
         self.val_set = ClipDataset(store, val or train[:1], self.cfg.clips)
         if len(self.train_set) == 0:
-            raise ValueError(f"episodes in {self.cfg.root} are shorter than every clip length "
-                             f"{self.cfg.clips.lengths} x frame_skip {self.cfg.clips.frame_skip}; "
-                             "lower data.clips.lengths")
+            raise ValueError(
+                f"episodes in {self.cfg.root} are shorter than every clip length "
+                f"{self.cfg.clips.lengths} x frame_skip {self.cfg.clips.frame_skip}; "
+                "lower data.clips.lengths"
+            )
 
     def _loader(self, dataset: ClipDataset, shuffle: bool) -> DataLoader:
-        return bucket_loader(dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer)
+        return bucket_loader(
+            dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

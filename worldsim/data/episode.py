@@ -60,31 +60,43 @@ class Episode:
         """Raise EpisodeError naming the first array that breaks the schema."""
         f = self.frames
         if f.ndim != 4 or f.shape[-1] != 3 or f.dtype != np.uint8:
-            raise EpisodeError(f"{name}: frames have shape {f.shape} dtype {f.dtype}, "
-                               "expected (T, H, W, 3) uint8")
+            raise EpisodeError(
+                f"{name}: frames have shape {f.shape} dtype {f.dtype}, expected (T, H, W, 3) uint8"
+            )
         t, h, w = f.shape[:3]
         if t < 1:
             raise EpisodeError(f"{name}: has no frames")
         dims = {"H": h, "W": w, "N": len(self.objects)}
-        expect = {"actions": ((t, self.actions.shape[-1] if self.actions.ndim == 2 else -1), np.float32),
-                  "rewards": ((t,), np.float32), "terminated": ((t,), np.bool_)}
+        expect = {
+            "actions": ((t, self.actions.shape[-1] if self.actions.ndim == 2 else -1), np.float32),
+            "rewards": ((t,), np.float32),
+            "terminated": ((t,), np.bool_),
+        }
         for key, (shape, dtype) in expect.items():
             arr = getattr(self, key)
             if arr.shape != shape or arr.dtype != dtype:
-                raise EpisodeError(f"{name}: {key} has shape {arr.shape} dtype {arr.dtype}, "
-                                   f"expected {shape} {np.dtype(dtype).name}")
+                raise EpisodeError(
+                    f"{name}: {key} has shape {arr.shape} dtype {arr.dtype}, "
+                    f"expected {shape} {np.dtype(dtype).name}"
+                )
         if len(self.raw_actions) != t:
             raise EpisodeError(f"{name}: {len(self.raw_actions)} raw actions for {t} frames")
         for key, arr in self.truth.items():
             if arr.shape[:1] != (t,):
-                raise EpisodeError(f"{name}: truth[{key!r}] has {arr.shape[0]} frames, expected {t}")
+                raise EpisodeError(
+                    f"{name}: truth[{key!r}] has {arr.shape[0]} frames, expected {t}"
+                )
             if key.startswith(EXTRA_PREFIX):
                 continue
             if key not in TRUTH_ARRAYS:
-                raise EpisodeError(f"{name}: unknown truth key {key!r}; known keys are "
-                                   f"{sorted(TRUTH_ARRAYS)} or '{EXTRA_PREFIX}<name>' for env-specific truth")
+                raise EpisodeError(
+                    f"{name}: unknown truth key {key!r}; known keys are "
+                    f"{sorted(TRUTH_ARRAYS)} or '{EXTRA_PREFIX}<name>' for env-specific truth"
+                )
             shape, dtype = TRUTH_ARRAYS[key]
             want = (t, *(dims[s] if isinstance(s, str) else s for s in shape))
             if arr.shape != want or arr.dtype != dtype:
-                raise EpisodeError(f"{name}: truth[{key!r}] has shape {arr.shape} dtype {arr.dtype}, "
-                                   f"expected {want} {np.dtype(dtype).name}")
+                raise EpisodeError(
+                    f"{name}: truth[{key!r}] has shape {arr.shape} dtype {arr.dtype}, "
+                    f"expected {want} {np.dtype(dtype).name}"
+                )

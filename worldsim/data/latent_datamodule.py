@@ -25,8 +25,12 @@ from worldsim.data.clips import ClipRef, bucket_loader, split_of
 class LatentDataConfig:
     """Where the latent cache is and how it is cut and batched."""
 
-    roots: list[str] = field(default_factory=lambda: ["data/latents"])  # several caches of one VAE mix
-    lengths: list[int] = field(default_factory=lambda: [8])  # latent frames per window; several = buckets
+    roots: list[str] = field(
+        default_factory=lambda: ["data/latents"]
+    )  # several caches of one VAE mix
+    lengths: list[int] = field(
+        default_factory=lambda: [8]
+    )  # latent frames per window; several = buckets
     stride: int = 2  # latent frames between window starts
     val_fraction: float = 0.1
     batch_size: int = 16
@@ -38,12 +42,21 @@ def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:
     """Per-pixel-frame actions (..., 1 + f k, A) -> per-latent-frame (..., 1 + k, f A)."""
     frames = actions.shape[-2]
     if (frames - 1) % time_factor:
-        raise ValueError(f"{frames} action frames do not fill latent frames of time factor {time_factor}; "
-                         f"need 1 + {time_factor} k")
-    pad = torch.zeros(*actions.shape[:-2], time_factor - 1, actions.shape[-1], dtype=actions.dtype,
-                      device=actions.device)
+        raise ValueError(
+            f"{frames} action frames do not fill latent frames of time factor {time_factor}; "
+            f"need 1 + {time_factor} k"
+        )
+    pad = torch.zeros(
+        *actions.shape[:-2],
+        time_factor - 1,
+        actions.shape[-1],
+        dtype=actions.dtype,
+        device=actions.device,
+    )
     padded = torch.cat([pad, actions], dim=-2)  # (..., f (1 + k), A)
-    return padded.reshape(*actions.shape[:-2], (frames - 1) // time_factor + 1, time_factor * actions.shape[-1])
+    return padded.reshape(
+        *actions.shape[:-2], (frames - 1) // time_factor + 1, time_factor * actions.shape[-1]
+    )
 
 
 def pixel_span(start: int, length: int, time_factor: int) -> tuple[int, int]:
@@ -59,12 +72,16 @@ class LatentCaches:
         from worldsim.data.latent_cache import LatentCache
 
         if not roots:
-            raise ValueError("data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs")
+            raise ValueError(
+                "data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs"
+            )
         self.caches = [LatentCache(r) for r in roots]
         infos = [c.autoencoder_info() for c in self.caches]
         if any(i != infos[0] for i in infos[1:]):
-            raise ValueError(f"latent caches {roots} were encoded by different autoencoders ({infos}); "
-                             "re-encode them with one checkpoint")
+            raise ValueError(
+                f"latent caches {roots} were encoded by different autoencoders ({infos}); "
+                "re-encode them with one checkpoint"
+            )
 
     def _split(self, name: str):
         k, episode = name.split("/", 1)
@@ -101,8 +118,10 @@ def action_width(cache: Any, names: list[str]) -> int:
 def pad_actions(actions: torch.Tensor, width: int) -> torch.Tensor:
     """Zero-pad (..., A) codec vectors to (..., width); a one-hot no-op at index 0 stays a no-op."""
     if actions.shape[-1] > width:
-        raise ValueError(f"actions of width {actions.shape[-1]} exceed the model's {width}; "
-                         "this env was not in the training data")
+        raise ValueError(
+            f"actions of width {actions.shape[-1]} exceed the model's {width}; "
+            "this env was not in the training data"
+        )
     return torch.nn.functional.pad(actions, (0, width - actions.shape[-1]))
 
 
@@ -128,15 +147,17 @@ class LatentWindows(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         ref = self.refs[i]
         ep = self.cache.load(ref.episode)
-        z = torch.from_numpy(np.array(ep.latents[ref.start:ref.start + ref.length], np.float32))
+        z = torch.from_numpy(np.array(ep.latents[ref.start : ref.start + ref.length], np.float32))
         a, b = pixel_span(ref.start, ref.length, self.time_factor)
         full = pad_actions(torch.from_numpy(np.array(ep.actions, np.float32)), self.width)  # (T, A)
-        grouped = latent_actions(full[:1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
-                                 self.time_factor)
+        grouped = latent_actions(
+            full[: 1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
+            self.time_factor,
+        )
         captions = ep.captions
         return {
             "latents": (z - self.mean) / self.std,  # (T', c, h, w)
-            "actions": grouped[ref.start:ref.start + ref.length],  # (T', f A)
+            "actions": grouped[ref.start : ref.start + ref.length],  # (T', f A)
             "caption": Captions(**captions).for_window(a, b) if captions else "",
             "episode": ref.episode,
             "start": ref.start,
@@ -161,19 +182,30 @@ class LatentDataModule(L.LightningDataModule):
         train = [n for n in names if split[n] == "train"]
         val = [n for n in names if split[n] == "val"]
         if not train:
-            raise ValueError(f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first")
+            raise ValueError(
+                f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first"
+            )
         if not val:
-            warnings.warn(f"latent caches {self.cfg.roots} hold no validation episode; validating on one "
-                          "training episode", stacklevel=2)
+            warnings.warn(
+                f"latent caches {self.cfg.roots} hold no validation episode; validating on one "
+                "training episode",
+                stacklevel=2,
+            )
         width = action_width(cache, names)
         self.train_set = LatentWindows(cache, train, self.cfg.lengths, self.cfg.stride, width)
-        self.val_set = LatentWindows(cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width)
+        self.val_set = LatentWindows(
+            cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width
+        )
         if len(self.train_set) == 0:
-            raise ValueError(f"episodes in {self.cfg.roots} are shorter than every window length "
-                             f"{self.cfg.lengths} (latent frames); lower data.lengths")
+            raise ValueError(
+                f"episodes in {self.cfg.roots} are shorter than every window length "
+                f"{self.cfg.lengths} (latent frames); lower data.lengths"
+            )
 
     def _loader(self, dataset: LatentWindows, shuffle: bool) -> DataLoader:
-        return bucket_loader(dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer)
+        return bucket_loader(
+            dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

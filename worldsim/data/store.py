@@ -99,15 +99,26 @@ def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntr
             np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
-    doc = {"raw_actions": episode.raw_actions, "objects": episode.objects, "events": episode.events,
-           "captions": episode.captions, "meta": episode.meta}
+    doc = {
+        "raw_actions": episode.raw_actions,
+        "objects": episode.objects,
+        "events": episode.events,
+        "captions": episode.captions,
+        "meta": episode.meta,
+    }
     with open(tmp / EPISODE_JSON, "w") as fh:
         json.dump(doc, fh, default=_json_default, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
-    entry = ManifestEntry(name=name, checksum=_checksum(tmp), length=episode.length,
-                          height=episode.resolution[0], width=episode.resolution[1],
-                          env_id=str(episode.meta.get("env_id", "")), seed=int(episode.meta.get("seed", -1)))
+    entry = ManifestEntry(
+        name=name,
+        checksum=_checksum(tmp),
+        length=episode.length,
+        height=episode.resolution[0],
+        width=episode.resolution[1],
+        env_id=str(episode.meta.get("env_id", "")),
+        seed=int(episode.meta.get("seed", -1)),
+    )
     final = root / name
     if final.exists():  # left by a killed job before its manifest update; same seed, same content
         shutil.rmtree(final)
@@ -125,8 +136,10 @@ class EpisodeStore:
         if create or repair:
             self.root.mkdir(parents=True, exist_ok=True)
         elif not (self.root / MANIFEST).is_file():
-            raise FileNotFoundError(f"no episode store at {self.root} (missing {MANIFEST}); "
-                                    "create one with `worldsim rollout out=DIR ...`")
+            raise FileNotFoundError(
+                f"no episode store at {self.root} (missing {MANIFEST}); "
+                "create one with `worldsim rollout out=DIR ...`"
+            )
         self._entries = self._read_manifest()
 
     # ---------------------------------------------------------------- manifest
@@ -141,8 +154,10 @@ class EpisodeStore:
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             if self._repair:
                 return {}
-            raise EpisodeError(f"{path} is not a valid manifest ({err!r}); rebuild it with "
-                               f"`worldsim data verify {self.root} rebuild=true`") from err
+            raise EpisodeError(
+                f"{path} is not a valid manifest ({err!r}); rebuild it with "
+                f"`worldsim data verify {self.root} rebuild=true`"
+            ) from err
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -155,8 +170,10 @@ class EpisodeStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write_manifest(self) -> None:
-        doc = {"schema_version": SCHEMA_VERSION,
-               "episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]}
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "episodes": [asdict(self._entries[k]) for k in sorted(self._entries)],
+        }
         tmp = self.root / f"{TMP_PREFIX}{MANIFEST}-{os.getpid()}"
         with open(tmp, "w") as fh:
             json.dump(doc, fh, indent=1, sort_keys=True)
@@ -183,8 +200,10 @@ class EpisodeStore:
             self._entries = self._read_manifest()
             for path in self.root.iterdir():
                 if path.name.startswith(TMP_PREFIX):
-                    owner = path.name[len(TMP_PREFIX):].rsplit("-", 1)[0]
-                    stale = owner in names or owner == MANIFEST  # the lock excludes other manifest writers
+                    owner = path.name[len(TMP_PREFIX) :].rsplit("-", 1)[0]
+                    stale = (
+                        owner in names or owner == MANIFEST
+                    )  # the lock excludes other manifest writers
                 else:
                     stale = path.is_dir() and path.name in names and path.name not in self._entries
                 if stale:
@@ -199,9 +218,14 @@ class EpisodeStore:
             try:
                 ep = self.load(path.name, mmap=False)
                 entries[path.name] = ManifestEntry(
-                    name=path.name, checksum=_checksum(path), length=ep.length, height=ep.resolution[0],
-                    width=ep.resolution[1], env_id=str(ep.meta.get("env_id", "")),
-                    seed=int(ep.meta.get("seed", -1)))
+                    name=path.name,
+                    checksum=_checksum(path),
+                    length=ep.length,
+                    height=ep.resolution[0],
+                    width=ep.resolution[1],
+                    env_id=str(ep.meta.get("env_id", "")),
+                    seed=int(ep.meta.get("seed", -1)),
+                )
             except (OSError, ValueError, KeyError) as err:
                 bad.append(f"{path.name}: {err}")
         with self._locked():
@@ -228,16 +252,29 @@ class EpisodeStore:
         directory = self.root / name
         mode = "r" if mmap else None
         try:
-            arrays = {key: np.load(directory / f"{key}.npy", mmap_mode=mode, allow_pickle=False)
-                      for key in ARRAY_FIELDS}
-            truth = {p.name[len("truth."):-len(".npy")]: np.load(p, mmap_mode=mode, allow_pickle=False)
-                     for p in sorted(directory.glob("truth.*.npy"))}
+            arrays = {
+                key: np.load(directory / f"{key}.npy", mmap_mode=mode, allow_pickle=False)
+                for key in ARRAY_FIELDS
+            }
+            truth = {
+                p.name[len("truth.") : -len(".npy")]: np.load(p, mmap_mode=mode, allow_pickle=False)
+                for p in sorted(directory.glob("truth.*.npy"))
+            }
             doc = json.loads((directory / EPISODE_JSON).read_text())
         except (OSError, ValueError, json.JSONDecodeError) as err:
-            raise EpisodeError(f"episode {directory} cannot be read ({err}); "
-                               f"run `worldsim data verify {self.root}`") from err
-        return Episode(truth=truth, raw_actions=doc["raw_actions"], objects=doc["objects"],
-                       events=doc["events"], captions=doc["captions"], meta=doc["meta"], **arrays)
+            raise EpisodeError(
+                f"episode {directory} cannot be read ({err}); "
+                f"run `worldsim data verify {self.root}`"
+            ) from err
+        return Episode(
+            truth=truth,
+            raw_actions=doc["raw_actions"],
+            objects=doc["objects"],
+            events=doc["events"],
+            captions=doc["captions"],
+            meta=doc["meta"],
+            **arrays,
+        )
 
     def verify(self, name: str) -> str | None:
         """None if episode `name` matches its manifest checksum and the schema, else why not."""
