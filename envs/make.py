@@ -7,12 +7,14 @@ from typing import Any
 
 import gymnasium as gym
 
-from worldsim.config import ConfigError
+
+class EnvConfigError(ValueError):
+    """An env config naming no registered env, or one its constructor rejects; one line."""
 
 
 @dataclass
 class EnvConfig:
-    """Which env to build and how; `kwargs` go to the env constructor (physics knobs, scenario...)."""
+    """Which env to build and how; `kwargs` go to its constructor (physics knobs, scenario...)."""
 
     id: str = "worldsim/MujocoBounce-v0"
     width: int = 64
@@ -21,13 +23,16 @@ class EnvConfig:
 
 
 def make_env(cfg: EnvConfig) -> gym.Env:
-    """`gymnasium.make` with the resolution and kwargs of `cfg`, errors turned into one line."""
-    import envs  # noqa: F401  (registers the ids)
+    """`gymnasium.make` with the resolution and kwargs of `cfg`, errors turned into one line.
 
+    The ids are registered: importing this module first runs `envs/__init__.py`, which does it.
+    """
     if cfg.id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("worldsim/"))
-        raise ConfigError(f"unknown env id '{cfg.id}'; worldsim envs: {', '.join(known)}")
+        raise EnvConfigError(f"unknown env id '{cfg.id}'; worldsim envs: {', '.join(known)}")
     try:
         return gym.make(cfg.id, width=cfg.width, height=cfg.height, **dict(cfg.kwargs))
     except TypeError as err:
-        raise ConfigError(f"env '{cfg.id}' rejected its config: {err}; check env.kwargs") from err
+        raise EnvConfigError(
+            f"env '{cfg.id}' rejected its config: {err}; check env.kwargs"
+        ) from err

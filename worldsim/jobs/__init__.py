@@ -1,0 +1,46 @@
+"""The job registry: each `worldsim CMD` is a module here with its schema `Config` and `run(cfg)`.
+
+Add a job by writing `worldsim/jobs/<name>.py` and one line in `JOBS`; the CLI, `config show`
+and the pipelines find it here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+from worldsim.config import ConfigError
+
+
+@dataclass(frozen=True)
+class Job:
+    module: str  # module in worldsim/jobs/ with `Config` and `run(cfg)`
+    help: str  # one line for `worldsim --help`
+
+
+JOBS = {
+    "record": Job("record", "record episodes from an env into an episode store"),
+    "rollout": Job("record", "alias of `record` (its old name), same job and arguments"),
+    "train-vae": Job("train_vae", "train the causal video autoencoder on an episode store"),
+    "encode": Job("encode", "encode an episode store into a latent cache"),
+    "embed-text": Job(
+        "embed_text", "embed caption sentences into a text table for the latent cache"
+    ),
+    "decode": Job("decode", "decode a latent cache back to mp4/gif videos"),
+    "train": Job("train", "train the spacetime DiT world model on a latent cache"),
+    "sample": Job("sample", "generate videos with a trained world model (mode=...)"),
+    "eval": Job("eval", "score a model or baseline with the eval suites"),
+    "quickstart": Job("quickstart", "the whole harness end to end at a small size"),
+    "pipeline": Job("pipeline", "run an experiment YAML's stages in order, reusing finished ones"),
+    "import-vpt": Job(
+        "import_vpt", "import OpenAI VPT/MineRL contractor recordings (mp4 + jsonl) into a store"
+    ),
+}
+
+
+def job_module(command: str) -> ModuleType:
+    """The module implementing job `command`."""
+    if command not in JOBS:
+        raise ConfigError(f"unknown command '{command}'; commands: {', '.join(JOBS)}, config, data")
+    return importlib.import_module(f"worldsim.jobs.{JOBS[command].module}")
