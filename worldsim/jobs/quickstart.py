@@ -3,21 +3,21 @@
 Rollouts -> autoencoder -> latent cache -> DiT -> samples in several modes -> every eval suite with
 its baselines -> `<out>/report.html` and a summary table. Each stage is the real job (`worldsim
 rollout`, `train-vae`, ...) run with the overrides below on top of that job's own defaults, so
-`worldsim config show quickstart` shows exactly what the quickstart changes. A stage that finished
-with the same config is skipped on a rerun (its record lies in `<out>/stages/`).
+`worldsim config show quickstart` shows exactly what the quickstart changes. The stages run through
+`worldsim pipeline`'s runner: one that finished with the same config is reused on a rerun (its
+record lies in `<out>/stages/`), and one whose output was made by another config is an error
+unless `overwrite=true`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from worldsim.config import ConfigError, load_config, to_object
+from worldsim.config import ConfigError
+from worldsim.jobs.pipeline import DEVICES, Runner, Stage
 
 
 @dataclass
@@ -121,43 +121,15 @@ class Config:
 
     out: str = "runs/quickstart"
     device: str = "cpu"  # cpu | cuda: picks the `cpu` or `cuda` stage sizes
-    env: str = "orbit"  # a configs/env/<name>.yaml; Orbit has camera motion and actions, so every suite applies
+    # a configs/env/<name>.yaml; Orbit has camera motion and actions, so every suite applies
+    env: str = "orbit"
     cpu: Stages = field(default_factory=_cpu)
     cuda: Stages = field(default_factory=_cuda)
-
-
-class Pipeline:
-    """Runs stages in order, skipping those already finished with the same config."""
-
-    def __init__(self, out: Path):
-        self.records = out / "stages"
-        self.records.mkdir(parents=True, exist_ok=True)
-        self.timings: dict[str, float] = {}
-
-    def stage(self, name: str, job: str, args: list[str]) -> None:
-        """Run job `job` with `args` unless a previous run finished it with the same resolved config."""
-        from worldsim.cli import job_module
-
-        module = job_module(job)
-        cfg = load_config(module.Config, args)
-        resolved = json.loads(
-            json.dumps(OmegaConf.to_container(cfg))
-        )  # as stored: tuples become lists
-        record = self.records / f"{name}.json"
-        if record.is_file() and json.loads(record.read_text())["config"] == resolved:
-            print(f"quickstart: {name}: done in a previous run, reusing it")
-            return
-        print(f"\nquickstart: {name} (worldsim {job} {' '.join(args)})", flush=True)
-        start = time.perf_counter()
-        module.run(to_object(cfg))
-        self.timings[name] = time.perf_counter() - start
-        tmp = record.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"config": resolved, "seconds": self.timings[name]}, indent=2))
-        tmp.replace(record)
+    overwrite: bool = False  # redo a stage whose output was made by another config
 
 
 def _summary(report: dict[str, Any]) -> str:
-    """A text table of report.json: one row per model or baseline, one column per suite's primary metric."""
+    """report.json as a text table: a row per model or baseline, a column per suite's primary."""
     suites = report["suites"]
     if not suites:
         return "(no suite ran)"
@@ -174,9 +146,8 @@ def _cell(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def run(cfg: Config) -> None:
-    if cfg.device not in ("cpu", "cuda"):
-        raise ConfigError(f"device='{cfg.device}' must be cpu or cuda")
+def stages(cfg: Config) -> dict[str, Stage]:
+    """The quickstart as pipeline stages, sized for `cfg.device`."""
     sizes = cfg.cuda if cfg.device == "cuda" else cfg.cpu
     out = Path(cfg.out)
     episodes, vae, latents, world = (
@@ -187,65 +158,54 @@ def run(cfg: Config) -> None:
     )
     ckpt = world / "ema.ckpt"
     accelerator = "gpu" if cfg.device == "cuda" else "cpu"
-    pipeline = Pipeline(out)
-    run_stage = pipeline.stage
-
-    run_stage("rollout", "rollout", [f"env={cfg.env}", f"out={episodes}", *sizes.rollout])
-    run_stage(
-        "train-vae",
-        "train-vae",
-        [
-            f"data.root={episodes}",
-            f"out={vae}",
-            f"trainer.accelerator={accelerator}",
-            *sizes.train_vae,
-        ],
-    )
-    run_stage(
-        "encode",
-        "encode",
-        [f"store={episodes}", f"checkpoint={vae / 'vae.ckpt'}", f"out={latents}", *sizes.encode],
-    )
-    run_stage(
-        "train",
-        "train",
-        [
-            f"data.roots=[{latents}]",
-            f"out={world}",
-            f"train.accelerator={accelerator}",
-            *sizes.train,
-        ],
-    )
+    plan = {
+        "rollout": Stage("record", str(episodes), [f"env={cfg.env}", *sizes.rollout]),
+        "train-vae": Stage(
+            "train-vae",
+            str(vae),
+            [f"data.root={episodes}", f"trainer.accelerator={accelerator}", *sizes.train_vae],
+        ),
+        "encode": Stage(
+            "encode",
+            str(latents),
+            [f"store={episodes}", f"checkpoint={vae / 'vae.ckpt'}", *sizes.encode],
+        ),
+        "train": Stage(
+            "train",
+            str(world),
+            [f"data.roots=[{latents}]", f"train.accelerator={accelerator}", *sizes.train],
+        ),
+    }
     for mode in sizes.modes:
         second = [f"input2={episodes}", "episode=ep_000001"] if mode == "interpolate" else []
-        run_stage(
-            f"sample-{mode}",
+        plan[f"sample-{mode}"] = Stage(
             "sample",
-            [
-                f"ckpt={ckpt}",
-                f"mode={mode}",
-                f"input={episodes}",
-                f"out={out / 'samples'}",
-                *second,
-                *sizes.sample,
-            ],
+            str(out / "samples"),
+            [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}", *second, *sizes.sample],
         )
-    run_stage(
+    plan["eval"] = Stage(
         "eval",
-        "eval",
+        str(out),
         [
             "suite=all",
             f"model={ckpt}",
             f"env={cfg.env}",
-            f"out={out}",
             f"cache={out / 'data' / 'eval_scenarios'}",
             *sizes.eval,
         ],
     )
+    return plan
 
+
+def run(cfg: Config) -> None:
+    if cfg.device not in DEVICES:
+        raise ConfigError(f"device='{cfg.device}' must be cpu or cuda")
+    runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
+    runner.run(stages(cfg))
+    out = Path(cfg.out)
     report = json.loads((out / "report.json").read_text())
     print(f"\n{_summary(report)}\n")
-    total = sum(pipeline.timings.values())
+    total = sum(runner.timings.values())
     print(
         f"quickstart: finished in {total / 60:.1f} min of new work; report -> {out / 'report.html'}"
     )

@@ -272,11 +272,14 @@ def export_checkpoint(
     path: str,
     dtype: torch.dtype = torch.float16,
     state_dict: dict[str, torch.Tensor] | None = None,
+    max_part_mb: float = 0.0,
 ) -> str:
-    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`.
+    """Write a slim checkpoint (hyper-parameters + weights in `dtype`) for `load_world_model`.
 
-    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys `model.*`);
-    by default the module's own."""
+    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys
+    `model.*`); by default the module's own. `max_part_mb` > 0: a larger file is written as
+    `<path>.part0`, `.part1`, ... instead (for transfers with a size limit per file);
+    `load_world_model(path)` joins them."""
     from pathlib import Path
 
     out = Path(path)
@@ -289,19 +292,41 @@ def export_checkpoint(
     }
     tmp = out.with_name(f".tmp-{out.name}")
     torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
-    tmp.replace(out)
+    for stale in _parts(out):
+        stale.unlink()
+    part_bytes = int(max_part_mb * 2**20)
+    if part_bytes <= 0 or tmp.stat().st_size <= part_bytes:
+        tmp.replace(out)
+        return str(out)
+    data = tmp.read_bytes()
+    for i, start in enumerate(range(0, len(data), part_bytes)):
+        out.with_name(f"{out.name}.part{i}").write_bytes(data[start : start + part_bytes])
+    tmp.unlink()
+    out.unlink(missing_ok=True)
     return str(out)
 
 
+def _parts(path) -> list:
+    """The `<path>.part0`, `.part1`, ... files of a split checkpoint, in order (empty if none)."""
+    parts = []
+    while (part := path.with_name(f"{path.name}.part{len(parts)}")).is_file():
+        parts.append(part)
+    return parts
+
+
 def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldModel:
-    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export."""
+    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export
+    (one file, or the `<path>.part*` files of a split one)."""
+    import io
     from pathlib import Path
 
-    if not Path(path).is_file():
+    parts = _parts(Path(path))
+    if not Path(path).is_file() and not parts:
         raise FileNotFoundError(
             f"no world-model checkpoint at {path}; train one with `worldsim train`"
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    source = path if Path(path).is_file() else io.BytesIO(b"".join(p.read_bytes() for p in parts))
+    ckpt = torch.load(source, map_location="cpu", weights_only=False)
     if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
     module = WorldModel(**ckpt["hyper_parameters"])
