@@ -3,23 +3,48 @@
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from evals.baselines import BASELINES, make_baseline
 from evals.generate import autoregressive
 from evals.scenarios import Case
-from evals.suite import SuiteContext, rank_ok
+from evals.suite import Suite, SuiteContext, VideoModel, rank_ok
 
 SUITE_NAMES = ("fidelity", "consistency3d", "permanence", "physics", "control")
+OPT_IN_SUITES = ("stability", "camera")  # run only when named: they need long or steered rollouts
 
 
-def suite_module(name: str) -> ModuleType:
-    """The module implementing suite `name`."""
-    if name not in SUITE_NAMES:
-        raise ValueError(f"unknown suite {name!r}; choose one of {', '.join(SUITE_NAMES)} or all")
-    return importlib.import_module(f"evals.{name}")
+BASELINE_PREFIX = "baseline:"
+
+
+def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> VideoModel:
+    """`baseline:NAME` -> a calibration baseline; anything else -> a DiT checkpoint path
+    (`sampling`: DiTPredictor overrides such as steps, window, seed)."""
+    if spec.startswith(BASELINE_PREFIX):
+        return make_baseline(spec.removeprefix(BASELINE_PREFIX), seed=seed)
+    if not Path(spec).exists():
+        raise FileNotFoundError(
+            f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
+            f"({', '.join(BASELINES)})"
+        )
+    # Imported here: it loads Lightning and the DiT (seconds), which baseline-only evals never need.
+    from worldsim.predictor import DiTPredictor
+
+    return DiTPredictor.from_checkpoint(spec, device=device, **sampling)
+
+
+def suite_module(name: str) -> Suite:
+    """The module implementing suite `name` (it provides the `Suite` protocol)."""
+    if name not in SUITE_NAMES + OPT_IN_SUITES:
+        known = ", ".join(SUITE_NAMES + OPT_IN_SUITES)
+        raise ValueError(f"unknown suite {name!r}; choose one of {known} or all")
+    suite = importlib.import_module(f"evals.{name}")
+    if not isinstance(suite, Suite):
+        raise TypeError(f"evals/{name}.py lacks part of the Suite protocol of evals/suite.py")
+    return suite
 
 
 def evaluate_rows(
@@ -29,7 +54,8 @@ def evaluate_rows(
     ctx: SuiteContext,
     progress: bool = False,
 ) -> tuple[dict[str, Any], dict[str, list]]:
-    """{suite: {primary, higher_is_better, ranking_ok, rows: {row: {metrics, curves}}}} and each row's predictions."""
+    """The report {suite: {primary, higher_is_better, ranking_ok, rows: {row: {metrics, curves}}}}
+    and each row's predictions."""
     modules = [suite_module(s) for s in suites]
     report: dict[str, Any] = {
         m.NAME: {"primary": m.PRIMARY, "higher_is_better": m.HIGHER_IS_BETTER, "rows": {}}

@@ -63,6 +63,7 @@ class Config:
     use_actions: bool = True  # condition on the cache's actions
     out: str = "runs/world_model"
     export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
+    export_part_mb: float = 0.0  # > 0: write the export in parts of at most this size (.partN)
 
 
 def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
@@ -151,7 +152,10 @@ def run(cfg: Config) -> None:
         ema.swap_out()
     if trainer.is_global_zero:
         path = export_checkpoint(
-            module, cfg.export or str(Path(cfg.out) / "ema.ckpt"), state_dict=state
+            module,
+            cfg.export or str(Path(cfg.out) / "ema.ckpt"),
+            state_dict=state,
+            max_part_mb=cfg.export_part_mb,
         )
         print(
             f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}"

@@ -1,0 +1,77 @@
+"""Camera follows actions: does the generated view turn the way the commands say?
+
+The horizontal image shift over `SHIFT_GAP` frames (phase correlation, within +-`MAX_SHIFT` px;
+the per-frame motion is often under a pixel) is correlated with the yaw command of those frames
+and with the true frames' shift. The rollout is repeated under negated, zero and another case's
+actions (`evals.generate.shuffled_actions`, as in the control suite): a model that follows its
+actions loses PSNR and flips or loses the shift under them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from evals.generate import autoregressive, shuffled_actions
+from evals.model import to_model_frames
+from evals.suite import SuiteContext
+from worldsim.metrics import psnr
+
+NAME = "camera"
+PRIMARY = "shift_vs_truth_shift_corr"
+HIGHER_IS_BETTER = True
+DETECTS = ()  # the corrupted replays keep the true camera path
+SHIFT_GAP = 4  # frames per measured shift (one latent frame of the 4x temporal VAE)
+MAX_SHIFT = 8  # px searched either way
+YAW = 0  # the action component that turns the camera (MuJoCo Orbit's yaw command)
+
+
+def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) -> torch.Tensor:
+    """(T, C, H, W) -> (T - gap,) horizontal translation in px from frame t to t + gap."""
+    gray = video.float().mean(dim=-3)  # (T, H, W)
+    gray = gray - gray.mean(dim=(-2, -1), keepdim=True)
+    a, b = torch.fft.rfft2(gray[:-gap]), torch.fft.rfft2(gray[gap:])
+    cross = b * a.conj()
+    corr = torch.fft.irfft2(cross / cross.abs().clamp(min=1e-8), s=gray.shape[-2:])
+    corr = corr.mean(dim=-2)  # (T - gap, W)
+    window = torch.cat([corr[:, -most:], corr[:, : most + 1]], dim=-1)  # shifts -most .. most
+    return window.argmax(dim=-1).float() - most
+
+
+def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Pearson correlation of two equally long vectors (0 when either is constant)."""
+    a, b = a.float() - a.float().mean(), b.float() - b.float().mean()
+    return float((a * b).sum() / (a.norm() * b.norm()).clamp(min=1e-8))
+
+
+def shifts(videos: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W) -> every case's shifts, concatenated."""
+    return torch.cat([x_shift(v) for v in videos])
+
+
+def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
+    """PSNR and shift correlations under the true, negated, zero and another case's actions."""
+    truth = to_model_frames(np.stack([c.future for c in cases]))  # (B, T, C, H, W)
+    yaw = torch.from_numpy(np.stack([c.actions[c.context :, YAW] for c in cases]))  # (B, T)
+    yaw_windows = torch.cat([y[1:].unfold(0, SHIFT_GAP, 1).sum(-1) for y in yaw])
+    truth_shift = shifts(truth)
+    metrics = {
+        "truth_shift_vs_yaw_corr": correlation(truth_shift, yaw_windows),
+        "truth_mean_abs_shift_px": float(truth_shift.abs().mean()),
+    }
+    variants = {
+        "": preds,
+        "negated_": [-c.actions for c in cases],
+        "zero_": [np.zeros_like(c.actions) for c in cases],
+        "shuffled_": shuffled_actions(cases),
+    }
+    for prefix, given in variants.items():
+        if prefix:
+            given = autoregressive(model, cases, ctx.batch_size, ctx.device, actions=given)
+        out = to_model_frames(np.stack(given))
+        shift = shifts(out)
+        metrics[f"{prefix}psnr"] = float(psnr(out, truth).mean())
+        metrics[f"{prefix}shift_vs_yaw_corr"] = correlation(shift, yaw_windows)
+        metrics[f"{prefix}shift_vs_truth_shift_corr"] = correlation(shift, truth_shift)
+        metrics[f"{prefix}mean_abs_shift_px"] = float(shift.abs().mean())
+    return {"metrics": metrics, "curves": {}}
