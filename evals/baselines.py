@@ -1,8 +1,9 @@
-"""Calibration baselines: ground-truth replay (ceiling), copy-last-frame, linear extrapolation, noise.
+"""Calibration baselines: ground-truth replay (ceiling), copy-last, linear extrapolation, noise.
 
 Oracles (ground truth and the corrupted replays of `evals/corruptions.py`) are told which window
-of which case is being predicted through `reveal` before `predict`; they exist only to
-calibrate the metrics and never see anything a real model could not be scored against.
+of which case is being predicted through `reveal` before `predict` (the `Oracle` protocol of
+evals/suite.py); they exist only to calibrate the metrics and never see anything a real model
+could not be scored against.
 """
 
 from __future__ import annotations

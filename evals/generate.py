@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from evals.model import VideoModel, from_model_frames, to_model_frames
+from evals.model import from_model_frames, to_model_frames
 from evals.scenarios import Case
+from evals.suite import Oracle, VideoModel
 
 
 @torch.no_grad()
@@ -27,7 +28,7 @@ def predict_window(
     acts = np.stack(
         [a[start - ctx : start + horizon] for a in (actions or [c.actions for c in cases])]
     )
-    if hasattr(model, "reveal"):
+    if isinstance(model, Oracle):
         model.reveal(cases, start, horizon)
     out = model.predict(
         frames, torch.from_numpy(acts).float().to(device), [c.prompt for c in cases], horizon

@@ -1,44 +1,11 @@
-"""The model interface the suites score, and `load_model` for checkpoints and baselines."""
+"""Frame layouts at the model boundary: cases hold uint8 (B, T, H, W, 3), models take and return
+float (B, T, C, H, W) in [-1, 1] (the `VideoModel` protocol of evals/suite.py)."""
 
 from __future__ import annotations
-
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from einops import rearrange
-
-BASELINE_PREFIX = "baseline:"
-
-
-@runtime_checkable
-class VideoModel(Protocol):
-    """Maps (context frames, actions, prompts) to future frames; same contract as DiTPredictor."""
-
-    def predict(
-        self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
-    ) -> torch.Tensor:
-        """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A) -> (B, horizon, C, H, W)."""
-        ...
-
-
-def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> VideoModel:
-    """`baseline:NAME` -> a calibration baseline; anything else -> a DiT checkpoint path (`sampling`:
-    DiTPredictor overrides such as steps, window, seed)."""
-    if spec.startswith(BASELINE_PREFIX):
-        from evals.baselines import make_baseline
-
-        return make_baseline(spec[len(BASELINE_PREFIX) :], seed=seed)
-    from pathlib import Path
-
-    if not Path(spec).exists():
-        raise FileNotFoundError(
-            f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
-            "(ground_truth, copy_last, linear, noise)"
-        )
-    from worldsim.predictor import DiTPredictor
-
-    return DiTPredictor.from_checkpoint(spec, device=device, **sampling)
 
 
 def to_model_frames(frames: np.ndarray) -> torch.Tensor:

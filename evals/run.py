@@ -25,7 +25,7 @@ def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> Vid
     (`sampling`: DiTPredictor overrides such as steps, window, seed)."""
     if spec.startswith(BASELINE_PREFIX):
         return make_baseline(spec.removeprefix(BASELINE_PREFIX), seed=seed)
-    if not Path(spec).exists():
+    if not Path(spec).exists() and not Path(f"{spec}.part0").exists():  # or split in parts
         raise FileNotFoundError(
             f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
             f"({', '.join(BASELINES)})"

@@ -1,4 +1,4 @@
-"""Scenario sets: episodes rolled out from an env with held-out seeds, cached in an episode store."""
+"""Scenario sets: episodes recorded from an env with held-out seeds, cached in an episode store."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from envs.make import EnvConfig
+from worldsim.data.record import record_episodes
+from worldsim.data.store import EpisodeStore
 
-HELD_OUT_SEED = 1_000_000  # training rollouts use seeds below this; eval episodes start here
+HELD_OUT_SEED = 1_000_000  # training episodes use seeds below this; eval episodes start here
 
 
 @dataclass
@@ -24,13 +26,13 @@ class ScenarioConfig:
     context: int = 4  # true frames the model sees
     horizon: int = 12  # frames the model predicts
     seed: int = HELD_OUT_SEED  # episode k uses seed + k
-    policy: str = "random"  # random | scripted (as in `worldsim rollout`)
+    policy: str = "random"  # random | scripted (as in `worldsim record`)
     cache: str = "data/eval_scenarios"
 
 
 @dataclass
 class Case:
-    """One held-out episode: `frames[:context]` are given, `frames[context:]` are to be predicted."""
+    """One held-out episode: `frames[:context]` are given, `frames[context:]` are predicted."""
 
     name: str
     frames: np.ndarray  # (T, H, W, 3) uint8
@@ -69,10 +71,7 @@ def store_path(cfg: ScenarioConfig) -> Path:
 
 
 def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
-    """Roll out (or reuse from the cache) the scenario set and return its cases."""
-    from worldsim.data.record import record_episodes
-    from worldsim.data.store import EpisodeStore
-
+    """Record (or reuse from the cache) the scenario set and return its cases."""
     steps = cfg.context + cfg.horizon
     if cfg.context < 2 or cfg.horizon < 2:
         raise ValueError(f"scenario context={cfg.context} horizon={cfg.horizon}; both must be >= 2")

@@ -1,11 +1,37 @@
-"""What every suite gets and returns, and the averaging of per-case scores."""
+"""The eval contracts: what a model, an oracle and a suite provide; what every suite gets and
+returns, and the averaging of per-case scores."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import torch
+
+from evals.scenarios import Case
+
+
+@runtime_checkable
+class VideoModel(Protocol):
+    """Maps (context frames, actions, prompts) to future frames: the model under test (see
+    `worldsim.predictor.DiTPredictor`) and every calibration baseline."""
+
+    def predict(
+        self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
+    ) -> torch.Tensor:
+        """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A)
+        -> (B, horizon, C, H, W) in [-1, 1]."""
+        ...
+
+
+@runtime_checkable
+class Oracle(VideoModel, Protocol):
+    """A baseline that replays (possibly edited) truth, so it is told which window comes next."""
+
+    def reveal(self, cases: list[Case], start: int, horizon: int) -> None:
+        """Called before `predict` with frames [start, start + horizon) of each case to predict."""
+        ...
 
 
 @dataclass
@@ -20,8 +46,26 @@ class SuiteContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+@runtime_checkable
+class Suite(Protocol):
+    """One eval suite. Each is a module (evals/fidelity.py, ...) whose globals provide this."""
+
+    NAME: str  # key of the suite in the report
+    PRIMARY: str  # the metric the report ranks rows by
+    HIGHER_IS_BETTER: bool  # direction of PRIMARY
+    DETECTS: tuple[str, ...]  # corruptions (evals/corruptions.py) that must lower PRIMARY
+
+    def evaluate(
+        self, model: VideoModel, cases: list[Case], preds: list[np.ndarray], ctx: SuiteContext
+    ) -> dict[str, Any]:
+        """{metrics: {name: float}, curves: {name: [per horizon step]}, notes?: [str]} of a model,
+        given its autoregressive predictions `preds` (each (horizon, H, W, 3) uint8)."""
+        ...
+
+
 def average(per_case: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean over cases of scalar metrics and, elementwise, of per-horizon curves (NaN = not applicable)."""
+    """Mean over cases of scalar metrics and, elementwise, of per-horizon curves (NaN: not
+    applicable)."""
     out: dict[str, Any] = {"metrics": {}, "curves": {}}
     for key in per_case[0]["metrics"]:
         value = float(nanmean([c["metrics"][key] for c in per_case]))

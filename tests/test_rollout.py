@@ -1,4 +1,4 @@
-"""Rollout engine: determinism across workers and shards, resume after SIGKILL."""
+"""Episode recording: determinism across workers and shards, resume after SIGKILL."""
 
 import json
 import os
@@ -65,12 +65,12 @@ def test_bad_shard_and_policy_are_rejected():
         record_episodes(BOUNCE, "unused", episodes=1, steps=2, policy="greedy")
 
 
-def _rollout_cmd(out: Path, workers: int) -> list[str]:
+def _record_cmd(out: Path, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
         "worldsim.cli",
-        "rollout",
+        "record",
         "env.id=worldsim/MujocoBounce-v0",
         "env.width=32",
         "env.height=32",
@@ -90,15 +90,15 @@ def _finished(root: Path) -> int:
         return 0
 
 
-def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
+def test_killed_recording_resumes_to_identical_dataset(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
-    subprocess.run(_rollout_cmd(reference, workers=1), check=True, capture_output=True)
+    subprocess.run(_record_cmd(reference, workers=1), check=True, capture_output=True)
     rng = random.Random(0)
     kills = 0
     for _ in range(4):
         before = _finished(killed)
         proc = subprocess.Popen(
-            _rollout_cmd(killed, workers=2),
+            _record_cmd(killed, workers=2),
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -113,7 +113,7 @@ def test_killed_rollout_resumes_to_identical_dataset(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # the job and its workers, mid-write
             kills += 1
         proc.wait()
-    subprocess.run(_rollout_cmd(killed, workers=2), check=True, capture_output=True)
+    subprocess.run(_record_cmd(killed, workers=2), check=True, capture_output=True)
     assert kills >= 3, "the job finished before it could be killed; lengthen it"
     assert manifest(killed) == manifest(reference)
     store = EpisodeStore(killed)

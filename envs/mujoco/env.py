@@ -17,6 +17,7 @@ from envs.base import (
     ObjectStates,
     WorldsimEnv,
 )
+from envs.captions import describe_episode
 from envs.mujoco.camera import OrbitPose, extrinsics, intrinsics, project
 from envs.mujoco.render import SceneRenderer, mujoco
 from envs.mujoco.scenes import ObjectSpec, Physics, SceneSpec, build_mjcf
@@ -149,8 +150,6 @@ class MujocoSceneEnv(WorldsimEnv):
         ]
 
     def caption(self, record: dict[str, Any]) -> Captions:
-        from envs.captions import describe_episode
-
         return describe_episode(record, self.scene_facts(), seed=int(record["meta"].get("seed", 0)))
 
     def scene_facts(self) -> dict[str, Any]:

@@ -66,13 +66,14 @@ def verify(root: str, args: list[str]) -> int:
     if problems:
         print(
             f"fix: delete the bad episode directories, then `worldsim data verify {root} rebuild=true` "
-            "and re-run the same `worldsim rollout` command to regenerate them"
+            "and re-run the same `worldsim record` command to regenerate them"
         )
     return 1 if problems else 0
 
 
 def preview(root: str, args: list[str]) -> int:
     """Write an mp4/gif grid of the first episodes with their short prompts."""
+    # Imported here: worldsim.video loads torch, which `worldsim --help` and `data info` never need.
     from worldsim.video import frame_grid, write_video
 
     cfg: PreviewConfig = to_object(load_config(PreviewConfig, args))

@@ -31,7 +31,7 @@ class EpisodeError(ValueError):
 
 @dataclass
 class Episode:
-    """One rollout: frames, actions, truth, captions and meta.
+    """One recorded episode: frames, actions, truth, captions and meta.
 
     `actions[t]` is the encoded action executed just before `frames[t]` was observed
     (`actions[0]` is the codec's no-op), so frame t can be conditioned on its own action.

@@ -138,7 +138,7 @@ class EpisodeStore:
         elif not (self.root / MANIFEST).is_file():
             raise FileNotFoundError(
                 f"no episode store at {self.root} (missing {MANIFEST}); "
-                "create one with `worldsim rollout out=DIR ...`"
+                "create one with `worldsim record out=DIR ...`"
             )
         self._entries = self._read_manifest()
 
@@ -161,7 +161,7 @@ class EpisodeStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """Exclusive lock so several rollout shards can share one store."""
+        """Exclusive lock so several recording shards can share one store."""
         with open(self.root / ".manifest.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

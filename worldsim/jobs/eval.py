@@ -1,14 +1,25 @@
-"""`worldsim eval`: score a world-model checkpoint or a baseline with the eval suites, beside calibration rows."""
+"""`worldsim eval`: score a world-model checkpoint or a baseline with the eval suites, beside
+calibration rows."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
 from envs.make import EnvConfig
+from evals.corruptions import CorruptedReplay
+from evals.report import write_report
+from evals.run import BASELINE_PREFIX, SUITE_NAMES, evaluate_rows, load_model, suite_module
+from evals.scenarios import ScenarioConfig, load_cases
+from evals.suite import SuiteContext
 from worldsim.config import ConfigError
-from worldsim.models.idm import IDMConfig
+from worldsim.models.idm import IDMConfig, load_idm, train_idm
+from worldsim.models.lpips import LPIPS, MissingWeightsError
+from worldsim.video import frame_grid, write_video
 
 
 @dataclass
@@ -34,13 +45,13 @@ class Config:
     episodes: int = 8  # held-out cases
     context: int = 4
     horizon: int = 12
-    seed: int = 1_000_000  # held-out seeds start here (training rollouts use lower seeds)
+    seed: int = 1_000_000  # held-out seeds start here (training episodes use lower seeds)
     policy: str = "random"
     cache: str = "data/eval_scenarios"  # scenario stores, reused across runs
     device: str = "cpu"
     batch_size: int = 4
     idm: str = ""  # inverse dynamics checkpoint for the control suite; empty: train one (idm_train)
-    idm_episodes: int = 96  # training rollouts (seeds 0..) for an IDM trained here
+    idm_episodes: int = 96  # training episodes (seeds 0..) for an IDM trained here
     idm_train: IDMConfig = field(default_factory=IDMConfig)
     lpips_net: str = "alex"
     videos: int = 2  # cases shown as side-by-side videos in report.html
@@ -50,8 +61,6 @@ class Config:
 
 def _lpips(cfg: Config):
     """(LPIPS net, None) or (None, reason it is unavailable)."""
-    from worldsim.models.lpips import LPIPS, MissingWeightsError
-
     try:
         return LPIPS(cfg.lpips_net).to("cpu"), ""
     except MissingWeightsError as err:
@@ -59,12 +68,7 @@ def _lpips(cfg: Config):
 
 
 def _idm(cfg: Config, scenario, action_dim: int):
-    """Load `cfg.idm`, or train an IDM on training-seed rollouts of the same env and save it in `out`."""
-    from dataclasses import replace
-
-    from evals.scenarios import load_cases
-    from worldsim.models.idm import load_idm, train_idm
-
+    """Load `cfg.idm`, or train an IDM on training-seed episodes of the same env (saved in out)."""
     if cfg.idm:
         return load_idm(cfg.idm)
     train = load_cases(
@@ -87,11 +91,7 @@ def _idm(cfg: Config, scenario, action_dim: int):
 
 
 def _videos(cfg: Config, cases, predictions) -> list[str]:
-    """Per shown case, a gif with truth then each row side by side; returns paths relative to `out`."""
-    import numpy as np
-
-    from worldsim.video import frame_grid, write_video
-
+    """Per shown case, a gif with truth then each row side by side; paths relative to `out`."""
     names = list(predictions)
     paths = []
     for k, case in enumerate(cases[: cfg.videos]):
@@ -106,14 +106,6 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 
 
 def run(cfg: Config) -> None:
-    import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
-    from evals.corruptions import CorruptedReplay
-    from evals.model import BASELINE_PREFIX, load_model
-    from evals.report import write_report
-    from evals.run import SUITE_NAMES, evaluate_rows, suite_module
-    from evals.scenarios import ScenarioConfig, load_cases
-    from evals.suite import SuiteContext
-
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     scenario = ScenarioConfig(
         env=cfg.env,
@@ -165,7 +157,9 @@ def run(cfg: Config) -> None:
             "horizon": cfg.horizon,
         },
         "videos": _videos(cfg, cases, predictions),
-        "videos_legend": "each video: truth, then every row (context frames are true, then its prediction)",
+        "videos_legend": (
+            "each video: truth, then every row (context frames are true, then its prediction)"
+        ),
     }
     json_path, html_path = write_report(report, cfg.out)
     for suite, res in results.items():
