@@ -6,12 +6,12 @@ import pytest
 
 from evals.baselines import BASELINES, make_baseline
 from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay
-from evals.run import SUITE_NAMES, suite_module
+from evals.run import OPT_IN_SUITES, SUITE_NAMES, suite_module
 from evals.scenarios import ScenarioConfig
 from evals.suite import Oracle, Suite, VideoModel
 
 
-@pytest.mark.parametrize("name", SUITE_NAMES)
+@pytest.mark.parametrize("name", SUITE_NAMES + OPT_IN_SUITES)
 def test_each_suite_module_is_a_suite(name):
     assert isinstance(suite_module(name), Suite)
 
