@@ -30,9 +30,10 @@ class Stage:
 
     job: str = ""  # a `worldsim` job name, e.g. record, train-vae, encode, train, sample, eval
     out: str = ""  # the job's `out=`; later stages refer to it as ${stages.NAME.out}
-    args: list[str] = field(default_factory=list)  # config files, group=name, key=value
-    cpu: list[str] = field(default_factory=list)  # appended to args when device=cpu
-    cuda: list[str] = field(default_factory=list)  # appended to args when device=cuda
+    # config files, group=name, key=value; a list in it (e.g. "${vars.NAME}") is spliced in
+    args: list[Any] = field(default_factory=list)
+    cpu: list[Any] = field(default_factory=list)  # appended to args when device=cpu
+    cuda: list[Any] = field(default_factory=list)  # appended to args when device=cuda
     enabled: bool = True  # false: leave the stage out of this run
 
 
@@ -51,7 +52,12 @@ def stage_args(stage: Stage, device: str) -> list[str]:
     """The job's command-line arguments on `device`: `out=`, then args, then the device's own."""
     if device not in DEVICES:
         raise ConfigError(f"device='{device}' must be one of {', '.join(DEVICES)}")
-    return [f"out={stage.out}", *stage.args, *(stage.cuda if device == "cuda" else stage.cpu)]
+    given = [*stage.args, *(stage.cuda if device == "cuda" else stage.cpu)]
+    return [f"out={stage.out}", *(str(a) for arg in given for a in _listed(arg))]
+
+
+def _listed(arg: Any) -> list:
+    return list(arg) if isinstance(arg, (list, tuple)) else [arg]
 
 
 def _as_stored(cfg: Any) -> dict:
