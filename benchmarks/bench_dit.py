@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.record import RESULTS, record
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
-from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler
 from worldsim.models.dit import DiT, DiTConfig
 
@@ -121,12 +121,12 @@ def bench_sampling(
         else None
     )
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    gen = Generator(model, EulerSampler(steps))
+    runner = ModeRunner(model, EulerSampler(steps))
     with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
-        gen.rollout(context, 2, actions, window, 1)  # warm-up
+        runner.rollout(context, 2, actions, window, 1)  # warm-up
         _sync()
         start = time.perf_counter()
-        gen.rollout(context, new, actions, window, 1)
+        runner.rollout(context, new, actions, window, 1)
         _sync()
     seconds = time.perf_counter() - start
     return {

@@ -1,39 +1,31 @@
-"""Fidelity: PSNR, SSIM and LPIPS against the true frames, per horizon step, autoregressive and teacher-forced."""
+"""Fidelity: PSNR, SSIM and LPIPS against the true frames per horizon step, autoregressive and
+teacher-forced."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics.functional.image import (
-    peak_signal_noise_ratio,
-    structural_similarity_index_measure,
-)
+from einops import rearrange
 
 from evals.corruptions import ALL_CORRUPTIONS
 from evals.generate import teacher_forced
 from evals.suite import SuiteContext, average
+from worldsim.data.pixels import pixels_to_unit
+from worldsim.metrics import psnr, ssim
 
 NAME = "fidelity"
 PRIMARY = "psnr"
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # any pixel change lowers PSNR
-PSNR_CAP = 100.0  # dB given to an exact match (PSNR is infinite there)
-
-
-def _unit(frames: np.ndarray) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
 
 
 def frame_scores(pred: np.ndarray, true: np.ndarray, lpips=None) -> dict[str, np.ndarray]:
-    """Per-frame PSNR (dB, data range 1), SSIM and optionally LPIPS of (T, H, W, 3) uint8 videos."""
-    p, t = _unit(pred), _unit(true)
-    psnr = peak_signal_noise_ratio(p, t, data_range=1.0, reduction="none", dim=(1, 2, 3))
-    ssim = structural_similarity_index_measure(p, t, data_range=1.0, reduction="none")
-    out = {"psnr": psnr.clamp(max=PSNR_CAP).numpy(), "ssim": ssim.numpy()}
+    """Per-frame PSNR (dB, capped), SSIM and optionally LPIPS of (T, H, W, 3) uint8 videos."""
+    p, t = (rearrange(pixels_to_unit(v), "t h w c -> t c h w") for v in (pred, true))
+    out = {"psnr": psnr(p, t).numpy(), "ssim": ssim(p, t).numpy()}
     if lpips is not None:
         with torch.no_grad():
-            out["lpips"] = lpips(p * 2 - 1, t * 2 - 1).numpy()
+            out["lpips"] = lpips(p, t).numpy()
     return out
 
 

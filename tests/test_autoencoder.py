@@ -7,6 +7,7 @@ import time
 import pytest
 import torch
 
+from worldsim.metrics import psnr, ssim
 from worldsim.models.autoencoder import (
     AutoencoderConfig,
     VideoAutoencoder,
@@ -14,7 +15,7 @@ from worldsim.models.autoencoder import (
     load_autoencoder,
     save_autoencoder,
 )
-from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask, frames_of, psnr
+from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask, frames_of
 
 TINY = dict(base_channels=8, latent_channels=4, norm_groups=4)
 
@@ -156,8 +157,6 @@ def test_tiny_vae_overfits_one_clip_to_25db_within_60s():
 
 
 def test_psnr_and_ssim_match_their_definitions_even_under_bf16_autocast():
-    from worldsim.training.autoencoder import ssim
-
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     y = (x + 0.02 * torch.randn_like(x)).clamp(-1, 1)
     mse = ((x - y) / 2).pow(2).flatten(1).mean(1)  # on the [0, 1] scale

@@ -84,7 +84,7 @@ def test_eval_scores_a_dit_checkpoint_through_the_predictor_interface(tmp_path):
     from worldsim.training.world_model import export_checkpoint
 
     module = tiny_module(action_dim=4 * 2)  # time factor 4 x the toy env's 2 action dims
-    module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     for p in module.model.parameters():
         torch.nn.init.normal_(p, std=0.02)
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler, HeunSampler
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 
@@ -23,14 +23,14 @@ def model() -> DiT:
     return m.eval()
 
 
-def generator(model, sampler=None, scales=(2.0, 1.5)) -> Generator:
+def runner(model, sampler=None, scales=(2.0, 1.5)) -> ModeRunner:
     rng = torch.Generator().manual_seed(3)
     text = TextBatch(
         torch.randn(2, 3, 8, generator=rng),
         torch.ones(2, 3, dtype=torch.bool),
         torch.randn(2, 8, generator=rng),
     )
-    return Generator(model, sampler or HeunSampler(3), GuidanceConfig(*scales), text, seed=0)
+    return ModeRunner(model, sampler or HeunSampler(3), GuidanceConfig(*scales), text, seed=0)
 
 
 def clip(t: int, seed: int = 0) -> torch.Tensor:
@@ -42,7 +42,7 @@ def acts(t: int) -> torch.Tensor:
 
 
 def test_extend_forward_and_image_to_video_keep_the_given_frames(model):
-    g, c = generator(model), clip(3)
+    g, c = runner(model), clip(3)
     out = g.extend_forward(c, 2, acts(5))
     assert out.shape == (2, 5, C, H, W) and torch.equal(out[:, :3], c)
     img = g.image_to_video(c[:, :1], 4, acts(4))
@@ -51,35 +51,35 @@ def test_extend_forward_and_image_to_video_keep_the_given_frames(model):
 
 def test_extend_backward_keeps_the_clip_at_the_end(model):
     c = clip(2)
-    out = generator(model).extend_backward(c, 3, acts(5))
+    out = runner(model).extend_backward(c, 3, acts(5))
     assert out.shape[1] == 5 and torch.equal(out[:, 3:], c)
 
 
 def test_interpolate_keeps_both_clips(model):
     a, b = clip(2, 1), clip(1, 2)
-    out = generator(model).interpolate(a, b, 3)
+    out = runner(model).interpolate(a, b, 3)
     assert out.shape[1] == 6 and torch.equal(out[:, :2], a) and torch.equal(out[:, 5:], b)
 
 
 def test_loop_starts_at_the_anchor_and_has_the_requested_length(model):
     anchor = clip(1)
-    out = generator(model).loop(anchor, 5, acts(5))
+    out = runner(model).loop(anchor, 5, acts(5))
     assert out.shape[1] == 5 and torch.equal(out[:, :1], anchor)
 
 
 def test_edit_keeps_requested_frames_and_small_strength_stays_close(model):
     c = clip(4)
-    weak = generator(model, EulerSampler(4)).edit(c, 0.05, keep=1)
-    strong = generator(model, EulerSampler(4)).edit(c, 1.0, keep=1)
+    weak = runner(model, EulerSampler(4)).edit(c, 0.05, keep=1)
+    strong = runner(model, EulerSampler(4)).edit(c, 1.0, keep=1)
     assert torch.equal(weak[:, :1], c[:, :1]) and torch.equal(strong[:, :1], c[:, :1])
     assert (weak - c).pow(2).mean() < (strong - c).pow(2).mean() / 10
     with pytest.raises(ValueError, match="strength"):
-        generator(model).edit(c, 0.0)
+        runner(model).edit(c, 0.0)
 
 
 def test_text_to_video_and_image_shapes(model):
-    g = generator(model)
-    assert g.text_to_video(2, 3, (C, H, W)).shape == (2, 3, C, H, W)
+    g = runner(model)
+    assert g.text(2, 3, (C, H, W)).shape == (2, 3, C, H, W)
     assert g.image(2, (C, H, W)).shape == (2, 1, C, H, W)
 
 
@@ -88,13 +88,13 @@ def test_rollout_reaches_any_horizon_with_a_sliding_window_and_keeps_context(
     model, window, chunk, horizon
 ):
     c = clip(2)
-    out = generator(model, EulerSampler(2)).rollout(c, horizon, acts(2 + horizon), window, chunk)
+    out = runner(model, EulerSampler(2)).rollout(c, horizon, acts(2 + horizon), window, chunk)
     assert out.shape[1] == 2 + horizon and torch.equal(out[:, :2], c) and torch.isfinite(out).all()
 
 
 def test_rollout_is_deterministic_given_the_seed_and_depends_on_actions(model):
     c, a = clip(2), acts(6)
-    one = generator(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
-    two = generator(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
-    other = generator(model, EulerSampler(2)).rollout(c, 4, -a, 4, 1)
+    one = runner(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
+    two = runner(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
+    other = runner(model, EulerSampler(2)).rollout(c, 4, -a, 4, 1)
     assert torch.equal(one, two) and not torch.allclose(one, other)

@@ -77,8 +77,8 @@ def test_tiny_model_overfits_one_clip_and_regenerates_it_from_noise():
         opt.step()
     module.eval()
     with torch.no_grad():
-        video = module.generator_for(None).text_to_video(2, T, (C, S, S))
-        rolled = module.generator_for(None).rollout(
+        video = module.mode_runner(None).text(2, T, (C, S, S))
+        rolled = module.mode_runner(None).rollout(
             clip[:, :1].expand(2, -1, -1, -1, -1), T - 1, None, 4, 1
         )
     assert (video - clip).pow(2).mean() < 0.05  # unit-variance data: noise alone would score ~2
@@ -91,7 +91,7 @@ def test_export_and_load_round_trip_in_fp16(tmp_path):
         torch.nn.init.normal_(p, std=0.02)
     path = export_checkpoint(module, str(tmp_path / "ema.ckpt"))
     loaded = load_world_model(path)
-    assert loaded.sample_cfg.window == 5 and loaded.latents.std == [2.0] * C
+    assert loaded.sample_cfg.window == 5 and loaded.latent_info.std == [2.0] * C
     assert loaded.model_cfg.patch == (1, 2, 2)
     x, lv, a = torch.randn(1, 3, C, S, S), torch.rand(1, 3), torch.randn(1, 3, 8)
     with torch.no_grad():
@@ -301,7 +301,7 @@ def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):
     from worldsim.predictor import DiTPredictor
 
     module = tiny_module(action_dim=4 * 3)
-    module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     for p in module.model.parameters():
         torch.nn.init.normal_(p, std=0.02)
     path = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
@@ -322,7 +322,7 @@ def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store):
     from worldsim.video import read_video
 
     module = tiny_module(action_dim=4 * 3)
-    module.latents.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
     for mode in MODES:
         cfg = load_config(

@@ -1,4 +1,5 @@
-"""`DiTPredictor`: the trained world model behind the evals' `VideoModel` protocol (pixels in, pixels out)."""
+"""`DiTPredictor`: the trained world model behind the evals' `VideoModel` protocol (pixels in,
+pixels out)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import dataclasses
 
 import torch
 
-from worldsim.data.latent_datamodule import latent_actions, pad_actions
 from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.samplers import SamplerConfig
+from worldsim.models.latents import actions_per_latent_frame, encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
 
 OVERRIDES = (
@@ -31,14 +32,14 @@ class DiTPredictor:
         self.module, self.sample, self.seed = module, sample, seed
         if module.autoencoder() is None:
             raise FileNotFoundError(
-                f"autoencoder checkpoint '{module.latents.autoencoder}' of this world model "
+                f"autoencoder checkpoint '{module.latent_info.autoencoder}' of this world model "
                 "is missing; pass autoencoder=PATH"
             )
 
     @classmethod
     def from_checkpoint(cls, path: str, device: str = "cpu", **overrides) -> DiTPredictor:
-        """Load a world-model checkpoint; overrides: sampler, steps, shift, text_scale, action_scale,
-        window, chunk, seed, autoencoder (path of the VAE checkpoint)."""
+        """Load a world-model checkpoint; overrides: sampler, steps, shift, text_scale,
+        action_scale, window, chunk, seed, autoencoder (path of the VAE checkpoint)."""
         unknown = set(overrides) - set(OVERRIDES)
         if unknown:
             raise ValueError(
@@ -46,7 +47,7 @@ class DiTPredictor:
             )
         module = load_world_model(path, device)
         if "autoencoder" in overrides:
-            module.latents.autoencoder = overrides["autoencoder"]
+            module.latent_info.autoencoder = overrides["autoencoder"]
         s = module.sample_cfg
         sample = SampleConfig(
             sampler=SamplerConfig(
@@ -67,9 +68,10 @@ class DiTPredictor:
     def predict(
         self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
     ) -> torch.Tensor:
-        """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A) -> (B, horizon, C, H, W)."""
-        m, tf = self.module, self.module.latents.time_factor
-        b, tc = context.shape[:2]
+        """context (B, Tc, C, H, W) in [-1, 1], actions (B, Tc + horizon, A)
+        -> (B, horizon, C, H, W)."""
+        m, tf = self.module, self.module.latent_info.time_factor
+        tc = context.shape[1]
         if tc < 1 or actions.shape[1] < tc + horizon:
             raise ValueError(
                 f"predict needs >= 1 context frame and Tc + horizon = {tc + horizon} actions; "
@@ -78,22 +80,15 @@ class DiTPredictor:
         used = 1 + (tc - 1) // tf * tf  # the VAE encodes 1 + tf k frames: keep the latest such run
         offset = tc - used
         clip = context[:, offset:].to(m.device, torch.float32)
-        z = (
-            m.autoencoder().encode(clip.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4)
-        )  # (B, T', c, h, w)
-        z = m.normalise(z)
+        z = m.normalise(encode_video(m.autoencoder(), clip))  # (B, T', c, h, w)
         new = -(-horizon // tf)
         acts = None
         if m.model_cfg.action_dim:
-            span = actions[:, offset : offset + used + tf * new].to(m.device, torch.float32)
-            span = torch.cat(
-                [span, span.new_zeros(b, used + tf * new - span.shape[1], span.shape[2])], dim=1
-            )
-            acts = latent_actions(
-                pad_actions(span, m.model_cfg.action_dim // tf), tf
-            )  # (B, T' + new, tf A)
-        gen = m.generator_for(list(prompts), self.seed, self.sample)
-        seq = gen.rollout(z, new, acts, self.sample.window, self.sample.chunk)
+            span = actions[:, offset:].to(m.device, torch.float32)
+            latent_frames = z.shape[1] + new
+            acts = actions_per_latent_frame(span, latent_frames, m.model_cfg.action_dim, tf)
+        runner = m.mode_runner(list(prompts), self.seed, self.sample)
+        seq = runner.rollout(z, new, acts, self.sample.window, self.sample.chunk)
         video = m.decode(seq)  # (B, used + tf new, C, H, W)
         return video[:, used : used + horizon].float().cpu()
 

@@ -7,7 +7,11 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import torch
+from einops import rearrange
 from PIL import Image, ImageDraw, ImageFont
+
+from worldsim.data.pixels import unit_to_pixels
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 15) -> Path:
@@ -67,8 +71,8 @@ def read_video(path: str | Path) -> np.ndarray:
 
 def to_uint8(video: np.ndarray) -> np.ndarray:
     """(T, C, H, W) float in [-1, 1] -> (T, H, W, 3) uint8."""
-    video = np.asarray(video, np.float32)
-    return np.clip((video.transpose(0, 2, 3, 1) + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    pixels = unit_to_pixels(torch.from_numpy(np.array(video, np.float32)))
+    return rearrange(pixels, "t c h w -> t h w c").numpy()
 
 
 def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import warnings
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from envs.base import Captions
 from worldsim.data.episode import Episode, EpisodeError
+from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.store import EpisodeStore
 
 
@@ -97,8 +99,7 @@ class ClipDataset(Dataset):
         try:
             frames = torch.from_numpy(np.array(ep.frames[idx]))  # (T, H, W, 3) uint8
             item = {
-                "frames": frames.permute(0, 3, 1, 2).float() / 127.5
-                - 1.0,  # (T, C, H, W) in [-1, 1]
+                "frames": pixels_to_unit(frames.permute(0, 3, 1, 2)),  # (T, C, H, W) in [-1, 1]
                 "actions": torch.from_numpy(np.array(ep.actions[idx])),  # (T, A)
                 "caption": Captions(**ep.captions).for_window(ref.start, idx.stop)
                 if ep.captions

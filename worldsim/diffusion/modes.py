@@ -1,4 +1,5 @@
-"""Every generation mode as one operation: denoise the unknown latent frames beside clean known ones.
+"""Every generation mode as one operation: denoise the unknown latent frames beside clean known
+ones; `MODES` is the registry that `sample`, `quickstart` and the tests read.
 
 Latents are normalised (B, T, C, H, W). Each mode returns the whole sequence, known frames included
 (returned exactly as given), so callers decode once. Actions, when used, are per latent frame
@@ -7,27 +8,21 @@ Latents are normalised (B, T, C, H, W). Each mode returns the whole sequence, kn
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 
 from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
 from worldsim.diffusion.samplers import FlowSampler
 from worldsim.models.dit import TextBatch
 
-MODES = (
-    "text",
-    "image",
-    "image_to_video",
-    "extend_forward",
-    "extend_backward",
-    "interpolate",
-    "loop",
-    "edit",
-    "rollout",
-)
 
+class ModeRunner:
+    """Runs the generation modes with one model, sampler, guidance and (optional) prompt batch.
 
-class Generator:
-    """Runs the generation modes with one model, sampler, guidance and (optional) prompt batch."""
+    Each method is named after its mode in `MODES`.
+    """
 
     def __init__(
         self,
@@ -39,7 +34,7 @@ class Generator:
     ):
         self.model, self.sampler = model, sampler
         self.guidance = guidance or GuidanceConfig()
-        self.text = text
+        self.prompts = text
         self.rng = torch.Generator().manual_seed(seed)
 
     def noise(self, like: torch.Tensor) -> torch.Tensor:
@@ -53,10 +48,11 @@ class Generator:
         actions: torch.Tensor | None = None,
         start: float = 1.0,
     ) -> torch.Tensor:
-        """Denoise frames where `generate` (B, T) from level `start` (1 = pure noise) to 0; keep the rest."""
+        """Denoise frames where `generate` (B, T) from level `start` (1 = pure noise) to 0; keep the
+        rest."""
         mask = generate.reshape(*generate.shape, 1, 1, 1).to(known.device)
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
-        velocity = guided_velocity(self.model, actions, self.text, self.guidance)
+        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance)
         return self.sampler.sample(velocity, x, generate.to(known.device), start)
 
     @staticmethod
@@ -66,7 +62,7 @@ class Generator:
             gen[:, s] = False
         return gen
 
-    def text_to_video(
+    def text(
         self, batch: int, frames: int, shape: tuple[int, int, int], actions=None, device="cpu"
     ) -> torch.Tensor:
         """A video of `frames` latent frames (C, H, W) from the prompt (and actions) alone."""
@@ -75,7 +71,7 @@ class Generator:
 
     def image(self, batch: int, shape: tuple[int, int, int], device="cpu") -> torch.Tensor:
         """A single image: a one-latent-frame video."""
-        return self.text_to_video(batch, 1, shape, device=device)
+        return self.text(batch, 1, shape, device=device)
 
     def extend_forward(self, clip: torch.Tensor, new: int, actions=None) -> torch.Tensor:
         """Append `new` frames after `clip` (B, T, C, H, W); image->video is a one-frame clip."""
@@ -84,7 +80,7 @@ class Generator:
         return self.fill(seq, self._mask(b, t + new, slice(0, t), clip.device), actions)
 
     def image_to_video(self, image: torch.Tensor, frames: int, actions=None) -> torch.Tensor:
-        """A video of `frames` latent frames starting at the one-frame latent `image` (B, 1, C, H, W)."""
+        """A video of `frames` latent frames from the one-frame latent `image` (B, 1, C, H, W)."""
         return self.extend_forward(image, frames - image.shape[1], actions)
 
     def extend_backward(self, clip: torch.Tensor, new: int, actions=None) -> torch.Tensor:
@@ -121,7 +117,8 @@ class Generator:
     def edit(
         self, clip: torch.Tensor, strength: float, keep: int = 0, actions=None
     ) -> torch.Tensor:
-        """SDEdit: noise `clip` to level `strength` in (0, 1] and denoise it, keeping its first `keep` frames."""
+        """SDEdit: noise `clip` to level `strength` in (0, 1] and denoise it; the first `keep` stay
+        unchanged."""
         if not 0.0 < strength <= 1.0:
             raise ValueError(
                 f"edit strength {strength} must lie in (0, 1]; 0.3-0.7 keeps the layout"
@@ -154,3 +151,109 @@ class Generator:
             out = self.extend_forward(ctx, new, act)
             seq = torch.cat([seq, out[:, -new:]], dim=1)
         return seq
+
+
+# ---------------------------------------------------------------------------- the registry
+
+
+@dataclass
+class ModeInputs:
+    """What a mode may read. Latents are normalised (B, T, C, H, W); actions per latent frame."""
+
+    batch: int  # samples generated at once
+    new: int  # latent frames to generate
+    shape: tuple[int, int, int]  # (C, H, W) of one latent frame of a text or image generation
+    device: str | torch.device = "cpu"
+    frames: int = 0  # pixel frames of the input video (0: no input)
+    context: int = 0  # pixel frames of the input used as context, 1 + time_factor k
+    time_factor: int = 4  # pixel frames per latent frame after the first
+    encode: Callable[[slice], torch.Tensor] | None = None  # input pixel frames -> latents
+    encode_second: Callable[[slice], torch.Tensor] | None = None  # the same for input2
+    actions: Callable[[int], torch.Tensor | None] = lambda latent_frames: None  # the first n
+    strength: float = 0.6  # edit: noise level the input is pushed to
+    window: int = 8  # rollout: latent frames the model sees
+    chunk: int = 1  # rollout: latent frames per step
+
+    def latent_frames(self, pixel_frames: int) -> int:
+        """Latent frames that encode 1 + time_factor k pixel frames."""
+        return (pixel_frames - 1) // self.time_factor + 1
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A generation mode: its name, what it reads besides the prompt, and how it runs."""
+
+    name: str
+    help: str
+    needs_input: bool  # reads the input video (ModeInputs.encode)
+    reads: tuple[str, ...]  # further inputs: input2, strength, actions, window, chunk
+    run: Callable[[ModeRunner, ModeInputs], torch.Tensor]  # -> latents (B, T, C, H, W)
+    image: bool = False  # the result is one frame (saved as .png)
+
+
+def _text(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    return r.text(i.batch, 1 + i.new, i.shape, device=i.device)
+
+
+def _image(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    return r.image(i.batch, i.shape, device=i.device)
+
+
+def _image_to_video(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    return r.image_to_video(i.encode(slice(0, 1)), 1 + i.new, i.actions(1 + i.new))
+
+
+def _extend_forward(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    actions = i.actions(i.latent_frames(i.context) + i.new)
+    return r.extend_forward(i.encode(slice(0, i.context)), i.new, actions)
+
+
+def _extend_backward(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    # frames before the input have no recorded actions: null action
+    return r.extend_backward(i.encode(slice(-i.context, None)), i.new)
+
+
+def _interpolate(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    second = i.encode_second or i.encode
+    return r.interpolate(i.encode(slice(0, i.context)), second(slice(-i.context, None)), i.new)
+
+
+def _loop(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    anchor = i.encode(slice(0, 1)) if i.encode else r.image(i.batch, i.shape, device=i.device)
+    return r.loop(anchor, 1 + i.new)
+
+
+def _edit(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    tf = i.time_factor
+    frames = 1 + (min(i.frames, 1 + tf * i.new) - 1) // tf * tf  # whole latent frames
+    actions = i.actions(i.latent_frames(frames))
+    return r.edit(i.encode(slice(0, frames)), i.strength, actions=actions)
+
+
+def _rollout(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
+    actions = i.actions(i.latent_frames(i.context) + i.new)
+    return r.rollout(i.encode(slice(0, i.context)), i.new, actions, i.window, i.chunk)
+
+
+MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode("text", "text->video from the prompt alone", False, (), _text),
+        Mode("image", "a single frame from the prompt", False, (), _image, image=True),
+        Mode(
+            "image_to_video",
+            "a video from the input's first frame",
+            True,
+            ("actions",),
+            _image_to_video,
+        ),
+        Mode("extend_forward", "continue the input", True, ("actions",), _extend_forward),
+        Mode("extend_backward", "frames that lead into the input", True, (), _extend_backward),
+        Mode("interpolate", "bridge the input to input2", True, ("input2",), _interpolate),
+        Mode("loop", "a video whose end leads back into its start", False, (), _loop),
+        Mode("edit", "SDEdit of the input", True, ("strength", "actions"), _edit),
+        Mode(
+            "rollout", "autoregressive, any length", True, ("actions", "window", "chunk"), _rollout
+        ),
+    )
+}

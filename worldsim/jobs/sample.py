@@ -1,9 +1,9 @@
 """`worldsim sample mode=...`: generate videos with a trained world model and write them as mp4s.
 
-Modes: text (text->video), image (one frame, .png), image_to_video, extend_forward, extend_backward,
-interpolate, loop, edit (SDEdit, `strength`), rollout (autoregressive, action-conditioned, any length).
-Inputs: `input=` a video/image file or an episode store directory (then `episode=` picks one, and its
-actions condition the generation); `input2=` the second clip of `interpolate`.
+Modes: the registry `worldsim.diffusion.modes.MODES` (text, image, image_to_video, extend_forward,
+extend_backward, interpolate, loop, edit, rollout).
+Inputs: `input=` a video/image file or an episode store directory (then `episode=` picks one, and
+its actions condition the generation); `input2=` the second clip of `interpolate`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from einops import rearrange
 
 from worldsim.config import ConfigError
+from worldsim.data.pixels import pixels_to_unit
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import MODES
+from worldsim.diffusion.modes import MODES, Mode, ModeInputs
 from worldsim.diffusion.samplers import SamplerConfig
+from worldsim.models.latents import actions_per_latent_frame, encode_video
 
 
 @dataclass
@@ -70,110 +73,106 @@ def _read_input(path: str, episode: str) -> tuple[np.ndarray, np.ndarray | None,
     return read_video(p), None, ""
 
 
-def _pixels(frames: np.ndarray, device) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (1, T, 3, H, W) float in [-1, 1]."""
-    return (
-        torch.from_numpy(np.array(frames))
-        .permute(0, 3, 1, 2)[None]
-        .float()
-        .div(127.5)
-        .sub(1)
-        .to(device)
-    )
+def _load(cfg: Config):
+    """The world model on its device, with a readable autoencoder."""
+    from worldsim.training.world_model import load_world_model
 
-
-def run(cfg: Config) -> None:
-    from worldsim.data.latent_datamodule import latent_actions, pad_actions
-    from worldsim.training.world_model import SampleConfig, load_world_model
-    from worldsim.video import to_uint8, write_video
-
-    if cfg.mode not in MODES:
-        raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
     device = (
         ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
     )
     module = load_world_model(cfg.ckpt, device)
     if cfg.autoencoder:
-        module.latents.autoencoder = cfg.autoencoder
+        module.latent_info.autoencoder = cfg.autoencoder
     if module.autoencoder() is None:
         raise ConfigError(
             f"world model {cfg.ckpt} has no readable autoencoder; pass autoencoder=PATH"
         )
-    vae, tf, n = module.autoencoder(), module.latents.time_factor, cfg.samples
-    new = -(-cfg.frames // tf)  # latent frames to generate
+    return module
 
+
+def _inputs(cfg: Config, module, mode: Mode) -> tuple[ModeInputs, str]:
+    """The mode's inputs from the config (input files encoded on demand) and the input's caption."""
+    vae, tf, n, device = (
+        module.autoencoder(),
+        module.latent_info.time_factor,
+        cfg.samples,
+        module.device,
+    )
     frames, actions, caption = (None, None, "")
     if cfg.input:
         frames, actions, caption = _read_input(cfg.input, cfg.episode)
-    needs_input = cfg.mode not in ("text", "image", "loop")
-    if needs_input and frames is None:
+    if mode.needs_input and frames is None:
         raise ConfigError(f"mode {cfg.mode} needs input=VIDEO|IMAGE|STORE")
     if cfg.context < 1 or (cfg.context - 1) % tf:
         raise ConfigError(f"context={cfg.context} must be 1 + {tf} k pixel frames")
 
-    def encode(clip: np.ndarray) -> torch.Tensor:
-        x = _pixels(clip, device).permute(0, 2, 1, 3, 4)  # (1, 3, T, H, W)
-        z = vae.encode(x).permute(0, 2, 1, 3, 4)  # (1, T', c, h, w)
-        return module.normalise(z).expand(n, -1, -1, -1, -1)
+    def encoder(video: np.ndarray):
+        def encode(frames: slice) -> torch.Tensor:
+            clip = rearrange(pixels_to_unit(video[frames]), "t h w c -> 1 t c h w").to(device)
+            return module.normalise(encode_video(vae, clip)).expand(n, -1, -1, -1, -1)
 
-    def acts(start: int, count: int) -> torch.Tensor | None:
-        """Per-latent-frame actions for `count` latent frames from pixel frame `start` (zeros past the end)."""
+        return encode
+
+    def latent_actions(latent_frames: int) -> torch.Tensor | None:
         if actions is None or not module.model_cfg.action_dim:
             return None
-        need = 1 + tf * (count - 1)
-        span = torch.from_numpy(actions[start : start + need])
-        span = torch.cat([span, span.new_zeros(need - span.shape[0], span.shape[1])])
-        return (
-            latent_actions(pad_actions(span, module.model_cfg.action_dim // tf), tf)[None]
-            .expand(n, -1, -1)
-            .to(device)
+        per_pixel = torch.tensor(actions)[None]  # (1, T, A)
+        grouped = actions_per_latent_frame(
+            per_pixel, latent_frames, module.model_cfg.action_dim, tf
         )
+        return grouped.expand(n, -1, -1).to(device)
 
-    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
-    gen = module.generator_for([cfg.prompt or caption] * n, cfg.seed, sample)
-    shape = (
-        module.model_cfg.latent_channels,
-        cfg.height // vae.space_factor,
-        cfg.width // vae.space_factor,
+    inputs = ModeInputs(
+        batch=n,
+        new=-(-cfg.frames // tf),
+        shape=(
+            module.model_cfg.latent_channels,
+            cfg.height // vae.space_factor,
+            cfg.width // vae.space_factor,
+        ),
+        device=device,
+        time_factor=tf,
+        actions=latent_actions,
+        strength=cfg.strength,
+        window=cfg.window,
+        chunk=cfg.chunk,
     )
-    ctx = min(cfg.context, 1 + (len(frames) - 1) // tf * tf) if frames is not None else 0
-    with torch.no_grad():
-        if cfg.mode == "text":
-            z = gen.text_to_video(n, 1 + new, shape, device=device)
-        elif cfg.mode == "image":
-            z = gen.image(n, shape, device=device)
-        elif cfg.mode == "image_to_video":
-            z = gen.image_to_video(encode(frames[:1]), 1 + new, acts(0, 1 + new))
-        elif cfg.mode == "extend_forward":
-            z = gen.extend_forward(encode(frames[:ctx]), new, acts(0, (ctx - 1) // tf + 1 + new))
-        elif (
-            cfg.mode == "extend_backward"
-        ):  # frames before the input have no recorded actions: null action
-            z = gen.extend_backward(encode(frames[-ctx:]), new)
-        elif cfg.mode == "interpolate":
-            second = _read_input(cfg.input2, "")[0] if cfg.input2 else frames
-            z = gen.interpolate(encode(frames[:ctx]), encode(second[-ctx:]), new)
-        elif cfg.mode == "loop":
-            anchor = (
-                encode(frames[:1]) if frames is not None else gen.image(n, shape, device=device)
-            )
-            z = gen.loop(anchor, 1 + new)
-        elif cfg.mode == "edit":
-            clip = frames[: 1 + (min(len(frames), 1 + tf * new) - 1) // tf * tf]
-            z = gen.edit(encode(clip), cfg.strength, actions=acts(0, (len(clip) - 1) // tf + 1))
-        else:  # rollout
-            z = gen.rollout(
-                encode(frames[:ctx]), new, acts(0, (ctx - 1) // tf + 1 + new), cfg.window, cfg.chunk
-            )
-        video = module.decode(z).float().cpu().numpy()  # (n, T, 3, H, W)
-    out = Path(cfg.out)
-    for i in range(n):
-        if cfg.mode == "image":
-            from PIL import Image
+    if frames is not None:
+        inputs.frames = len(frames)
+        inputs.context = min(cfg.context, 1 + (len(frames) - 1) // tf * tf)
+        inputs.encode = encoder(frames)
+        if cfg.input2:
+            inputs.encode_second = encoder(_read_input(cfg.input2, "")[0])
+    return inputs, caption
 
+
+def _write(cfg: Config, mode: Mode, videos: np.ndarray) -> None:
+    """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image)."""
+    from PIL import Image
+
+    from worldsim.video import to_uint8, write_video
+
+    out = Path(cfg.out)
+    for i, video in enumerate(videos):
+        if mode.image:
             out.mkdir(parents=True, exist_ok=True)
             path = out / f"image_{i:02d}.png"
-            Image.fromarray(to_uint8(video[i])[0]).save(path)
+            Image.fromarray(to_uint8(video)[0]).save(path)
         else:
-            path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", to_uint8(video[i]), fps=cfg.fps)
+            path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", to_uint8(video), fps=cfg.fps)
         print(f"sample: {cfg.mode} -> {path}")
+
+
+def run(cfg: Config) -> None:
+    from worldsim.training.world_model import SampleConfig
+
+    if cfg.mode not in MODES:
+        raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
+    mode = MODES[cfg.mode]
+    module = _load(cfg)
+    inputs, caption = _inputs(cfg, module, mode)
+    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
+    runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
+    with torch.no_grad():
+        videos = module.decode(mode.run(runner, inputs)).float().cpu().numpy()  # (n, T, 3, H, W)
+    _write(cfg, mode, videos)

@@ -15,6 +15,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
+from worldsim.data.pixels import pixels_to_unit
+
 
 @dataclass
 class IDMConfig:
@@ -50,7 +52,7 @@ class InverseDynamics(nn.Module):
         )
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
-        x = rearrange(pairs.float() / 127.5 - 1, "b k h w c -> b k c h w")
+        x = rearrange(pixels_to_unit(pairs), "b k h w c -> b k c h w")
         return self.net(torch.cat([x[:, 0], x[:, 1] - x[:, 0]], 1))  # (B, A)
 
     @torch.no_grad()

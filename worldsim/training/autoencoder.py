@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
 
+from worldsim.data.pixels import pixels_to_unit, quantise
 from worldsim.data.store import EpisodeStore
+from worldsim.metrics import psnr, ssim
 from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
 from worldsim.video import to_uint8
 
@@ -28,7 +29,8 @@ class LossConfig:
     """Weights of the VAE loss terms."""
 
     l1: float = 1.0
-    mse: float = 1.0  # squared error too: L1 alone stalls on small objects (median of a mostly-background pixel)
+    # squared error too: L1 alone stalls on small objects (median of a mostly-background pixel)
+    mse: float = 1.0
     perceptual: str = "alex"  # LPIPS trunk: alex | vgg | none (none: no pretrained weights needed)
     perceptual_weight: float = 1.0
     perceptual_frames: int = 4  # LPIPS on this many random frames per clip (cost)
@@ -50,18 +52,6 @@ class OptimConfig:
 
 
 # ---------------------------------------------------------------------------- pure functions
-
-
-def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """PSNR in dB per frame of x, y (N, C, H, W) in [-1, 1]."""
-    mse = ((x.float() - y.float()) / 2).pow(2).flatten(1).mean(1)
-    return -10 * torch.log10(mse.clamp_min(1e-10))
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM (Gaussian window 11, sigma 1.5) per frame of x, y (N, C, H, W) in [-1, 1]."""
-    with torch.autocast(x.device.type, enabled=False):  # E[x^2] - E[x]^2 in bf16 cancels to noise
-        return tm_ssim((x.float() + 1) / 2, (y.float() + 1) / 2, data_range=1.0, reduction="none")
 
 
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -99,17 +89,17 @@ def evaluate_reconstruction(
     max_frames: int = 0,
     device: str | torch.device = "cpu",
 ) -> dict:
-    """PSNR/SSIM of whole episodes encoded and decoded in chunks (posterior mean), frames trimmed to 1+4k."""
+    """PSNR/SSIM of whole episodes encoded and decoded in chunks (posterior mean), frames trimmed
+    to 1 + 4k."""
     per_episode = []
     for name in names:
         frames = store.load(name).frames
         t = len(frames) if not max_frames else min(len(frames), max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor
-        x = torch.from_numpy(np.array(frames[:t])).to(device)
-        x = rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")  # (1, C, T, H, W)
-        recon = model.decode(model.encode(x)).clamp(-1, 1)
+        x = pixels_to_unit(torch.from_numpy(np.array(frames[:t])).to(device))
+        x = rearrange(x, "t h w c -> 1 c t h w")  # (1, C, T, H, W)
         # Quantise like a viewer would see it, so PSNR is that of the uint8 video.
-        recon = torch.round((recon + 1) * 127.5) / 127.5 - 1
+        recon = quantise(model.decode(model.encode(x)).clamp(-1, 1))
         a, b = frames_of(x), frames_of(recon)
         per_episode.append(
             {
@@ -132,7 +122,7 @@ def evaluate_reconstruction(
 
 
 class VAETask(L.LightningModule):
-    """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with the adversarial loss."""
+    """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with a GAN loss."""
 
     def __init__(self, model: AutoencoderConfig, loss: LossConfig, optim: OptimConfig):
         super().__init__()
@@ -158,7 +148,8 @@ class VAETask(L.LightningModule):
         return rearrange(batch["frames"], "b t c h w -> b c t h w")  # (B, C, T, H, W)
 
     def _generator_steps(self) -> int:
-        # global_step counts every optimiser's steps under manual optimisation; the scheduler counts batches.
+        # global_step counts every optimiser's steps under manual optimisation;
+        # the scheduler counts batches.
         scheds = self.lr_schedulers()
         return (scheds[0] if isinstance(scheds, list) else scheds).last_epoch
 

@@ -20,9 +20,10 @@ from worldsim.diffusion.flow import (
     velocity_target,
 )
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import Generator
+from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import SamplerConfig, make_sampler
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
+from worldsim.models.latents import decode_latents
 from worldsim.models.text import TextConfig, load_text_encoder
 
 
@@ -87,8 +88,9 @@ class WorldModel(L.LightningModule):
     ):
         super().__init__()
         self.model_cfg, self.flow = _build(DiTConfig, model), _build(FlowConfig, flow)
-        self.optim, self.text_cfg = _build(OptimConfig, optim), _build(TextConfig, text)
-        self.sample_cfg, self.latents = _build(SampleConfig, sample), _build(LatentInfo, latents)
+        self.optim_cfg, self.text_cfg = _build(OptimConfig, optim), _build(TextConfig, text)
+        self.sample_cfg = _build(SampleConfig, sample)
+        self.latent_info = _build(LatentInfo, latents)
         self.save_hyperparameters(self.hyper_parameters())
         self.model = DiT(self.model_cfg)
         # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not adopt
@@ -104,10 +106,10 @@ class WorldModel(L.LightningModule):
             for k, v in (
                 ("model", self.model_cfg),
                 ("flow", self.flow),
-                ("optim", self.optim),
+                ("optim", self.optim_cfg),
                 ("text", self.text_cfg),
                 ("sample", self.sample_cfg),
-                ("latents", self.latents),
+                ("latents", self.latent_info),
             )
         }
 
@@ -159,8 +161,8 @@ class WorldModel(L.LightningModule):
     def next_frame_error(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent MSE of the sampled last frame given the others, and of copying the previous frame."""
         x0 = batch["latents"]
-        gen = self.generator_for(batch.get("caption"), seed=1)
-        seq = gen.extend_forward(x0[:, :-1], 1, self._actions(batch))
+        runner = self.mode_runner(batch.get("caption"), seed=1)
+        seq = runner.extend_forward(x0[:, :-1], 1, self._actions(batch))
         return (seq[:, -1] - x0[:, -1]).pow(2).mean(), (x0[:, -2] - x0[:, -1]).pow(2).mean()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -177,23 +179,23 @@ class WorldModel(L.LightningModule):
         other = [p for p in self.model.parameters() if p.dim() < 2]
         opt = torch.optim.AdamW(
             [
-                {"params": decay, "weight_decay": self.optim.weight_decay},
+                {"params": decay, "weight_decay": self.optim_cfg.weight_decay},
                 {"params": other, "weight_decay": 0.0},
             ],
-            lr=self.optim.lr,
-            betas=self.optim.betas,
+            lr=self.optim_cfg.lr,
+            betas=self.optim_cfg.betas,
         )
-        warm = max(1, self.optim.warmup_steps)
+        warm = max(1, self.optim_cfg.warmup_steps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     # ---------------------------------------------------------------- sampling
-    def generator_for(
+    def mode_runner(
         self, captions: list[str] | None, seed: int = 0, sample: SampleConfig | None = None
-    ) -> Generator:
+    ) -> ModeRunner:
         """A mode runner for this model with the given prompts."""
         sample = sample or self.sample_cfg
-        return Generator(
+        return ModeRunner(
             self.model,
             make_sampler(sample.sampler),
             sample.guidance,
@@ -202,8 +204,9 @@ class WorldModel(L.LightningModule):
         )
 
     def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean = torch.tensor(self.latents.mean, device=z.device, dtype=z.dtype)[:, None, None]
-        return mean, torch.tensor(self.latents.std, device=z.device, dtype=z.dtype)[:, None, None]
+        info = self.latent_info
+        mean = torch.tensor(info.mean, device=z.device, dtype=z.dtype)[:, None, None]
+        return mean, torch.tensor(info.std, device=z.device, dtype=z.dtype)[:, None, None]
 
     def normalise(self, z: torch.Tensor) -> torch.Tensor:
         """Autoencoder latents (B, T, C, H, W) -> the DiT's unit-scale latents."""
@@ -217,16 +220,16 @@ class WorldModel(L.LightningModule):
 
     def autoencoder(self):
         """The VAE that made the latents (loaded on first use), or None when its checkpoint is absent."""
-        if self._autoencoder is None and self.latents.autoencoder:
+        if self._autoencoder is None and self.latent_info.autoencoder:
             from worldsim.models.autoencoder import load_autoencoder
 
             try:
                 object.__setattr__(
-                    self, "_autoencoder", load_autoencoder(self.latents.autoencoder, self.device)
+                    self, "_autoencoder", load_autoencoder(self.latent_info.autoencoder, self.device)
                 )
             except FileNotFoundError as err:
                 warnings.warn(f"cannot decode samples: {err}", stacklevel=2)
-                self.latents.autoencoder = ""
+                self.latent_info.autoencoder = ""
         if (
             self._autoencoder is not None
             and next(self._autoencoder.parameters()).device != self.device
@@ -239,9 +242,7 @@ class WorldModel(L.LightningModule):
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Normalised latents (B, T', C, h, w) -> pixels (B, T, 3, H, W) in [-1, 1]."""
-        vae = self.autoencoder()
-        video = vae.decode(self.denormalise(z).permute(0, 2, 1, 3, 4).float())  # (B, 3, T, H, W)
-        return video.permute(0, 2, 1, 3, 4).clamp(-1, 1)
+        return decode_latents(self.autoencoder(), self.denormalise(z))
 
     @torch.no_grad()
     def sample_videos(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -251,9 +252,9 @@ class WorldModel(L.LightningModule):
         if self.autoencoder() is None:
             return {}
         x0 = batch["latents"][:1]
-        gen = self.generator_for(batch.get("caption", [""])[:1])
+        runner = self.mode_runner(batch.get("caption", [""])[:1])
         actions = self._actions(batch)
-        seq = gen.rollout(
+        seq = runner.rollout(
             x0[:, :1],
             x0.shape[1] - 1,
             None if actions is None else actions[:1],
@@ -272,14 +273,11 @@ def export_checkpoint(
     path: str,
     dtype: torch.dtype = torch.float16,
     state_dict: dict[str, torch.Tensor] | None = None,
-    max_part_mb: float = 0.0,
 ) -> str:
-    """Write a slim checkpoint (hyper-parameters + weights in `dtype`) for `load_world_model`.
+    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`.
 
-    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys
-    `model.*`); by default the module's own. `max_part_mb` > 0: a larger file is written as
-    `<path>.part0`, `.part1`, ... instead (for transfers with a size limit per file);
-    `load_world_model(path)` joins them."""
+    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys `model.*`);
+    by default the module's own."""
     from pathlib import Path
 
     out = Path(path)
@@ -292,41 +290,19 @@ def export_checkpoint(
     }
     tmp = out.with_name(f".tmp-{out.name}")
     torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
-    for stale in _parts(out):
-        stale.unlink()
-    part_bytes = int(max_part_mb * 2**20)
-    if part_bytes <= 0 or tmp.stat().st_size <= part_bytes:
-        tmp.replace(out)
-        return str(out)
-    data = tmp.read_bytes()
-    for i, start in enumerate(range(0, len(data), part_bytes)):
-        out.with_name(f"{out.name}.part{i}").write_bytes(data[start : start + part_bytes])
-    tmp.unlink()
-    out.unlink(missing_ok=True)
+    tmp.replace(out)
     return str(out)
 
 
-def _parts(path) -> list:
-    """The `<path>.part0`, `.part1`, ... files of a split checkpoint, in order (empty if none)."""
-    parts = []
-    while (part := path.with_name(f"{path.name}.part{len(parts)}")).is_file():
-        parts.append(part)
-    return parts
-
-
 def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldModel:
-    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export
-    (one file, or the `<path>.part*` files of a split one)."""
-    import io
+    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export."""
     from pathlib import Path
 
-    parts = _parts(Path(path))
-    if not Path(path).is_file() and not parts:
+    if not Path(path).is_file():
         raise FileNotFoundError(
             f"no world-model checkpoint at {path}; train one with `worldsim train`"
         )
-    source = path if Path(path).is_file() else io.BytesIO(b"".join(p.read_bytes() for p in parts))
-    ckpt = torch.load(source, map_location="cpu", weights_only=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
     module = WorldModel(**ckpt["hyper_parameters"])

@@ -1,0 +1,35 @@
+"""Videos <-> VAE latents in the (B, T, C, H, W) layout the DiT and the evals use, and the actions
+aligned with latent frames."""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+
+from worldsim.data.latent_datamodule import latent_actions, pad_actions
+
+
+def encode_video(vae: torch.nn.Module, video: torch.Tensor) -> torch.Tensor:
+    """Video (B, 1 + tf k, C, H, W) in [-1, 1] -> posterior-mean latents (B, 1 + k, c, h, w)."""
+    z = vae.encode(rearrange(video, "b t c h w -> b c t h w"))  # (B, c, T', h, w)
+    return rearrange(z, "b c t h w -> b t c h w")
+
+
+def decode_latents(vae: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Latents (B, 1 + k, c, h, w) -> video (B, 1 + tf k, C, H, W) clamped to [-1, 1]."""
+    video = vae.decode(rearrange(z.float(), "b t c h w -> b c t h w"))  # (B, C, T, H, W)
+    return rearrange(video, "b c t h w -> b t c h w").clamp(-1, 1)
+
+
+def actions_per_latent_frame(
+    actions: torch.Tensor, latent_frames: int, action_dim: int, time_factor: int
+) -> torch.Tensor:
+    """Pixel-frame actions (B, T, A) starting at latent frame 0 -> (B, latent_frames, action_dim).
+
+    Takes the 1 + tf (latent_frames - 1) pixel frames those latents cover; frames past the end of
+    `actions` get the null (zero) action; codec vectors are zero-padded to action_dim / tf.
+    """
+    need = 1 + time_factor * (latent_frames - 1)
+    span = actions[:, :need]
+    span = torch.cat([span, span.new_zeros(span.shape[0], need - span.shape[1], span.shape[2])], 1)
+    return latent_actions(pad_actions(span, action_dim // time_factor), time_factor)
