@@ -36,6 +36,35 @@ def _closest(key: str, options: list[str]) -> str:
     return f"closest valid keys: {', '.join(shown)}" if close else f"valid keys: {', '.join(shown)}"
 
 
+def field_default(f: dataclasses.Field) -> Any:
+    """A dataclass field's default value (its factory called), or MISSING."""
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def nested_schema(f: dataclasses.Field) -> type | None:
+    """The dataclass a field holds, resolved through its default (annotations may be strings)."""
+    if not isinstance(f.type, str):
+        return f.type
+    default = field_default(f)
+    return type(default) if dataclasses.is_dataclass(default) else None
+
+
+def from_dict(schema: type[T], value: T | dict | None) -> T:
+    """A dataclass from itself or from its (nested) dict, e.g. checkpoint hyper-parameters."""
+    if isinstance(value, schema):
+        return value
+    kwargs = dict(value or {})
+    for f in dataclasses.fields(schema):
+        if f.name not in kwargs:
+            continue
+        sub = nested_schema(f)
+        if sub is not None and dataclasses.is_dataclass(sub):  # nested config
+            kwargs[f.name] = from_dict(sub, kwargs[f.name])
+        elif isinstance(field_default(f), tuple):  # YAML and JSON give lists
+            kwargs[f.name] = tuple(kwargs[f.name])
+    return schema(**kwargs)
+
+
 def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
     """Walk `dotted` through nested dataclasses; return (type of the last node, sibling names)."""
     node: Any = schema
@@ -48,14 +77,7 @@ def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
         if part not in fields:
             prefix = dotted[: dotted.index(part)] if part in dotted else ""
             raise ConfigError(f"unknown config key '{prefix}{part}'; {_closest(part, names)}")
-        node = fields[part].type
-        if isinstance(node, str):  # postponed annotations: resolve through the default value
-            default = (
-                fields[part].default_factory()
-                if fields[part].default_factory is not dataclasses.MISSING
-                else fields[part].default
-            )
-            node = type(default) if dataclasses.is_dataclass(default) else None
+        node = nested_schema(fields[part])
     return node, names
 
 

@@ -11,6 +11,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from worldsim.config import from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
     conditioning_dropout,
@@ -58,22 +59,6 @@ class LatentInfo:
     autoencoder: str = ""  # checkpoint path of the VAE (decoding samples)
 
 
-def _build(cls, value):
-    """A dataclass from itself or from its dict (checkpoint hyper-parameters are plain dicts)."""
-    if isinstance(value, cls):
-        return value
-    kwargs = dict(value or {})
-    for f in dataclasses.fields(cls):
-        if f.name not in kwargs:
-            continue
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if dataclasses.is_dataclass(default):  # nested config
-            kwargs[f.name] = _build(type(default), kwargs[f.name])
-        elif isinstance(default, tuple):  # YAML and JSON give lists
-            kwargs[f.name] = tuple(kwargs[f.name])
-    return cls(**kwargs)
-
-
 class WorldModel(L.LightningModule):
     """Trains `self.model` (DiT) on normalised latent windows; samples with the generation modes."""
 
@@ -87,10 +72,10 @@ class WorldModel(L.LightningModule):
         latents: LatentInfo | dict,
     ):
         super().__init__()
-        self.model_cfg, self.flow = _build(DiTConfig, model), _build(FlowConfig, flow)
-        self.optim_cfg, self.text_cfg = _build(OptimConfig, optim), _build(TextConfig, text)
-        self.sample_cfg = _build(SampleConfig, sample)
-        self.latent_info = _build(LatentInfo, latents)
+        self.model_cfg, self.flow = from_dict(DiTConfig, model), from_dict(FlowConfig, flow)
+        self.optim_cfg, self.text_cfg = from_dict(OptimConfig, optim), from_dict(TextConfig, text)
+        self.sample_cfg = from_dict(SampleConfig, sample)
+        self.latent_info = from_dict(LatentInfo, latents)
         self.save_hyperparameters(self.hyper_parameters())
         self.model = DiT(self.model_cfg)
         # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not adopt
