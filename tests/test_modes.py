@@ -98,3 +98,15 @@ def test_rollout_is_deterministic_given_the_seed_and_depends_on_actions(model):
     two = runner(model, EulerSampler(2)).rollout(c, 4, a, 4, 1)
     other = runner(model, EulerSampler(2)).rollout(c, 4, -a, 4, 1)
     assert torch.equal(one, two) and not torch.allclose(one, other)
+
+
+def test_mode_registry_names_runner_methods_and_readme_lists_every_mode():
+    from pathlib import Path
+
+    from worldsim.diffusion.modes import MODES
+
+    assert all(callable(getattr(ModeRunner, name)) for name in MODES)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `sample` |"))
+    listed = row.split("mode=")[1].split("`")[0].split("\\|")
+    assert sorted(listed) == sorted(MODES)
