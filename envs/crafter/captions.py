@@ -1,4 +1,15 @@
-"""Crafter captions from truth: where the player went, what it achieved, day or night, creatures in view."""
+"""Crafter captions from truth: a few short sentences per window, drawn from a small closed set.
+
+Every window caption is a sequence of sentences from `caption_sentences()`: where the player went
+(one sentence per axis, in cells), what it achieved, which creatures were in view, day or night.
+The set is closed and small (about 160 sentences), so the text encoder's embeddings of all of
+them can be computed once on a CPU and shipped to machines without the encoder (the latent
+cache embeds captions sentence by sentence; see worldsim/models/text.py).
+
+Windows are WINDOW frames long and start every STRIDE frames from frame 1, so that with the
+video autoencoder's time factor 4 each window covers exactly the pixel frames of 8 consecutive
+latent frames: the world model's training clips get a caption of exactly their own span.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,10 @@ import numpy as np
 
 from envs.base import Captions
 
-WINDOW = 32  # frames per caption window
+WINDOW = 32  # frames per caption window: 8 latent frames of a time-factor-4 autoencoder
+STRIDE = 4  # frames between window starts: one latent frame
+MAX_CELLS = WINDOW  # the player moves at most one cell per frame
+INTRO = "Top-down view of a Crafter world of grass, trees, water and stone."
 PROMPTS = {
     "collect_wood": "collect wood from a tree",
     "place_table": "collect wood and place a crafting table",
@@ -19,45 +33,73 @@ PROMPTS = {
     "place_plant": "collect a sapling and plant it",
     "eat_cow": "find a cow and eat it",
 }
-DIRECTIONS = {(1, 0): "east", (-1, 0): "west", (0, 1): "south", (0, -1): "north"}
+AXES = (("east", "west"), ("south", "north"))  # (positive, negative) direction of x and y cells
+CREATURES = ("cow", "zombie", "skeleton")
+STILL = "The player stays in place."
 
 
-def heading(delta: np.ndarray) -> str:
-    """Compass words for a net displacement in cells (x east, y south)."""
-    dx, dy = int(delta[0]), int(delta[1])
-    if dx == dy == 0:
-        return "stays in place"
-    parts = [
-        f"{abs(d)} cells {DIRECTIONS[(int(np.sign(d)), 0) if axis == 0 else (0, int(np.sign(d)))]}"
-        for axis, d in enumerate((dx, dy))
-        if d
-    ]
-    return "moves " + " and ".join(parts)
+def move_sentence(cells: int, direction: str) -> str:
+    """'The player moves 3 cells east.'"""
+    return f"The player moves {cells} {'cell' if cells == 1 else 'cells'} {direction}."
 
 
-def _sentence(record: dict[str, Any], start: int, end: int) -> str:
+def achievement_sentence(name: str) -> str:
+    """'The player achieves collect wood.'"""
+    return f"The player achieves {name.replace('_', ' ')}."
+
+
+def creature_sentence(kind: str) -> str:
+    """'Cows are nearby.'"""
+    return f"{kind.capitalize()}s are nearby."
+
+
+def light_sentence(daylight: float) -> str:
+    return "It is daytime." if daylight > 0.5 else "It is night."
+
+
+def heading(delta: np.ndarray) -> list[str]:
+    """Sentences for a net displacement in cells (x east, y south): one per axis moved."""
+    out = []
+    for (positive, negative), d in zip(AXES, (int(delta[0]), int(delta[1]))):
+        if d:
+            out.append(move_sentence(abs(d), positive if d > 0 else negative))
+    return out or [STILL]
+
+
+def caption_sentences(achievements: list[str]) -> list[str]:
+    """Every sentence a window caption can contain, in a fixed order."""
+    moves = [move_sentence(n, d) for pair in AXES for d in pair for n in range(1, MAX_CELLS + 1)]
+    return (
+        [STILL, *moves]
+        + [achievement_sentence(a) for a in achievements]
+        + [creature_sentence(c) for c in CREATURES]
+        + [light_sentence(1.0), light_sentence(0.0)]
+    )
+
+
+def window_sentences(record: dict[str, Any], start: int, end: int) -> list[str]:
+    """The sentences describing frames [start, end) of a recorded episode."""
     truth = record["truth"]
-    pos = np.asarray(truth["extra_player_pos"][start:end], np.int64)
-    text = f"The player {heading(pos[-1] - pos[0])}"
+    pos = np.asarray(truth["extra_player_pos"][start:end], np.int64)  # (t, 2)
+    sentences = heading(pos[-1] - pos[0])
     achieved = [
-        e["detail"]["name"].replace("_", " ")
+        e["detail"]["name"]
         for e in record["events"]
         if e["kind"] == "achievement" and start <= e["frame"] < end
     ]
-    if achieved:
-        text += " and achieves " + ", ".join(dict.fromkeys(achieved))
-    visible = (
-        np.asarray(truth["obj_visible"][start:end]).max(axis=0)
-        if len(record["objects"])
-        else np.zeros(0)
-    )
-    seen = sorted(
-        {record["objects"][i]["category"] for i in np.nonzero(visible > 0)[0]} - {"player"}
-    )
-    if seen:
-        text += "; nearby: " + ", ".join(f"{c}s" for c in seen)
-    light = float(np.mean(truth["extra_daylight"][start:end]))
-    return text + ("; it is daytime." if light > 0.5 else "; it is night.")
+    sentences += [achievement_sentence(a) for a in dict.fromkeys(achieved)]
+    objects = record["objects"]
+    if objects:
+        visible = np.asarray(truth["obj_visible"][start:end]).max(axis=0)  # (N,)
+        seen = {objects[i]["category"] for i in np.nonzero(visible > 0)[0]}
+        sentences += [creature_sentence(c) for c in CREATURES if c in seen]
+    sentences.append(light_sentence(float(np.mean(truth["extra_daylight"][start:end]))))
+    return sentences
+
+
+def window_starts(length: int) -> list[int]:
+    """Window starts: frame 0 (the first latent frame's clip) and every STRIDE frames from 1."""
+    return [0] + list(range(1, max(length - WINDOW, 0) + 2, STRIDE))
 
 
 def describe_episode(
@@ -65,22 +107,22 @@ def describe_episode(
 ) -> Captions:
     """Long caption, prompt and per-window captions of a recorded Crafter episode."""
     t = len(record["frames"])
-    intro = "Top-down view of a Crafter world of grass, trees, water and stone."
     inventory = np.asarray(record["truth"]["extra_inventory"][-1])
+    vitals = ("health", "food", "drink", "energy")
     held = [
         f"{n} {name.replace('_', ' ')}"
         for name, n in zip(items, inventory)
-        if n > 0 and name not in ("health", "food", "drink", "energy")
+        if n > 0 and name not in vitals
     ]
-    long = f"{intro} {_sentence(record, 0, t)}"
+    long = " ".join([INTRO, *window_sentences(record, 0, t)])
     if held:
         long += " At the end it carries " + ", ".join(held) + "."
     windows = [
         {
             "start": s,
             "end": min(s + WINDOW, t),
-            "text": f"{intro} {_sentence(record, s, min(s + WINDOW, t))}",
+            "text": " ".join(window_sentences(record, s, s + WINDOW)),
         }
-        for s in range(0, t, WINDOW)
+        for s in window_starts(t)
     ]
     return Captions(long=long, prompt=PROMPTS.get(task, task.replace("_", " ")), windows=windows)

@@ -18,11 +18,12 @@ from envs.base import (
     ObjectStates,
     WorldsimEnv,
 )
-from envs.crafter.captions import describe_episode
+from envs.crafter.captions import caption_sentences, describe_episode
 from envs.crafter.scripted import TASKS, scripted_action
 
 VIEW = (9, 9)  # crafter's view in cells, of which the bottom rows show the inventory
 CREATURES = ("Player", "Cow", "Zombie", "Skeleton")
+MIX = "mix"  # task value: a task drawn per episode
 
 
 class _OrderedSet(dict):
@@ -54,7 +55,10 @@ def make_deterministic(env: Any) -> Any:
 
 
 class CrafterEnv(WorldsimEnv):
-    """crafter.Env behind the worldsim truth API; `task` picks the scripted policy (see scripted.py)."""
+    """crafter.Env behind the worldsim truth API; `task` picks the scripted policy (scripted.py).
+
+    task="mix" draws one of the tasks per episode from the reset seed (a data mix of every plan).
+    """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
@@ -69,11 +73,14 @@ class CrafterEnv(WorldsimEnv):
     ):
         import crafter
 
-        if task not in TASKS:
-            raise ValueError(f"unknown crafter task {task!r}; choose one of {', '.join(TASKS)}")
+        if task not in (*TASKS, MIX):
+            raise ValueError(
+                f"unknown crafter task {task!r}; choose one of {', '.join(TASKS)} or {MIX}"
+            )
         if width < VIEW[0] or height < VIEW[1]:
             raise ValueError(f"crafter frames need at least {VIEW} pixels, got {width}x{height}")
         self.width, self.height, self.render_mode, self.task = width, height, render_mode, task
+        self.episode_task = task  # the task of the current episode (drawn per episode for "mix")
         self._crafter = crafter
         self._env = make_deterministic(
             crafter.Env(
@@ -98,6 +105,8 @@ class CrafterEnv(WorldsimEnv):
         # crafter seeds episode e of seed s with hash((s, e)); restart the count so a seed fixes the world.
         self._env._seed, self._env._episode = int(self.np_random.integers(2**31 - 1)), 0
         obs = self._env.reset()
+        if self.task == MIX:
+            self.episode_task = TASKS[int(self.np_random.integers(len(TASKS)))]
         world = self._env._world
         self._tracked = [o for o in world.objects if type(o).__name__ in CREATURES]
         counts: dict[str, int] = {}
@@ -130,11 +139,16 @@ class CrafterEnv(WorldsimEnv):
 
     def scripted_action(self) -> int:
         """The action the scripted policy of `task` takes now."""
-        name = scripted_action(self.task, self._env._world, self._env._player, self.np_random)
+        world, player = self._env._world, self._env._player
+        name = scripted_action(self.episode_task, world, player, self.np_random)
         return self.actions.index(name)
 
     def caption(self, record: dict[str, Any]) -> Captions:
-        return describe_episode(record, self.task, self.items, self.achievements)
+        return describe_episode(record, self.episode_task, self.items, self.achievements)
+
+    def caption_sentences(self) -> list[str]:
+        """Every sentence a window caption can hold (a closed set: see captions.py)."""
+        return caption_sentences(self.achievements)
 
     # ------------------------------------------------------------------ truth
 

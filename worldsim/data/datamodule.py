@@ -18,11 +18,30 @@ class DataConfig:
     """Where the episodes are and how they are batched."""
 
     root: str = "data/rollouts"
+    roots: list[str] = field(default_factory=list)  # several stores mixed (then `root` is unused)
     clips: ClipConfig = field(default_factory=ClipConfig)
     val_fraction: float = 0.1  # share of episodes held out (by a hash of the name)
     batch_size: int = 8
     num_workers: int = 0
     seed: int = 0
+
+
+class EpisodeStores:
+    """Several episode stores read as one: episodes are named `k/name` for the k-th store."""
+
+    def __init__(self, roots: list[str]):
+        self.stores = [EpisodeStore(r) for r in roots]
+
+    def names(self) -> list[str]:
+        return [f"{k}/{n}" for k, store in enumerate(self.stores) for n in store.names()]
+
+    def entry(self, name: str):
+        k, episode = name.split("/", 1)
+        return self.stores[int(k)].entry(episode)
+
+    def load(self, name: str):
+        k, episode = name.split("/", 1)
+        return self.stores[int(k)].load(episode)
 
 
 class EpisodeDataModule(L.LightningDataModule):
@@ -37,7 +56,7 @@ class EpisodeDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # Trainer.fit calls setup again after a manual call
             return
-        store = EpisodeStore(self.cfg.root)
+        store = EpisodeStores(self.cfg.roots) if self.cfg.roots else EpisodeStore(self.cfg.root)
         readable = []
         for name in store.names():
             try:

@@ -4,6 +4,8 @@
       manifest.json     finished episodes: name, frames T, latent_frames, shape, checksum, moments
       stats.json        {"mean": [c], "std": [c]} per latent channel over every cached latent
       autoencoder.json  checkpoint path, time/space factor, latent channels of the encoder used
+      text.npz          TextTable: embeddings of every caption sentence of the cached episodes
+                        (its sha256 is in the manifest; training reads text from here only)
       ep_000007/        latents.npy float16 (T', c, h, w) posterior means (un-normalised),
                         actions.npy float32 (T, A), episode.json (captions, meta, env_id, fps)
       .tmp-ep_000009-<pid>/   an episode being written (never listed; removed on resume)
@@ -17,6 +19,7 @@ under a lock, so several encode shards can fill one cache and a killed job resum
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -28,9 +31,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from worldsim.data.store import _checksum, _fsync_dir, _json_default
+from worldsim.models.text import TextTable
 
 MANIFEST = "manifest.json"
 STATS = "stats.json"
+TEXT_TABLE = "text.npz"
 AUTOENCODER = "autoencoder.json"
 EPISODE_JSON = "episode.json"
 TMP_PREFIX = ".tmp-"
@@ -45,7 +50,9 @@ class LatentEntry:
     latent_frames: int
     shape: list[int]  # (T', c, h, w) of latents.npy
     checksum: str  # sha256 over the episode directory's files
-    moments: dict[str, Any] = field(default_factory=dict)  # per-channel sum, sumsq (float64) and count
+    moments: dict[str, Any] = field(
+        default_factory=dict
+    )  # per-channel sum, sumsq (float64) and count
 
 
 @dataclass
@@ -62,8 +69,11 @@ class LatentEpisode:
 def channel_moments(latents: np.ndarray) -> dict[str, Any]:
     """Per-channel sum and sum of squares of (T', c, h, w) latents, for pooled mean/std."""
     z = np.asarray(latents, np.float64)
-    return {"sum": z.sum(axis=(0, 2, 3)).tolist(), "sumsq": np.square(z).sum(axis=(0, 2, 3)).tolist(),
-            "count": int(z.shape[0] * z.shape[2] * z.shape[3])}
+    return {
+        "sum": z.sum(axis=(0, 2, 3)).tolist(),
+        "sumsq": np.square(z).sum(axis=(0, 2, 3)).tolist(),
+        "count": int(z.shape[0] * z.shape[2] * z.shape[3]),
+    }
 
 
 def pooled_stats(moments: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -76,6 +86,10 @@ def pooled_stats(moments: list[dict[str, Any]]) -> dict[str, list[float]]:
     return {"mean": mean.tolist(), "std": std.tolist()}
 
 
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _write_json(path: Path, doc: Any) -> None:
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
     with open(tmp, "w") as fh:
@@ -85,27 +99,44 @@ def _write_json(path: Path, doc: Any) -> None:
     os.replace(tmp, path)
 
 
-def write_latent_episode(root: str | Path, name: str, latents: np.ndarray, actions: np.ndarray,
-                         doc: dict[str, Any], time_factor: int) -> LatentEntry:
+def write_latent_episode(
+    root: str | Path,
+    name: str,
+    latents: np.ndarray,
+    actions: np.ndarray,
+    doc: dict[str, Any],
+    time_factor: int,
+) -> LatentEntry:
     """Write one episode's latents atomically (temp dir + rename); the caller adds the entry."""
     root = Path(root)
     latents = np.ascontiguousarray(latents, np.float16)  # (T', c, h, w)
     frames = 1 + time_factor * (latents.shape[0] - 1)
     if latents.ndim != 4 or len(actions) != frames:
-        raise ValueError(f"latent episode {name}: latents {latents.shape} need (T', c, h, w) and actions "
-                         f"{np.shape(actions)} one row per encoded frame ({frames})")
+        raise ValueError(
+            f"latent episode {name}: latents {latents.shape} need (T', c, h, w) and actions "
+            f"{np.shape(actions)} one row per encoded frame ({frames})"
+        )
     tmp = root / f"{TMP_PREFIX}{name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    for filename, array in (("latents.npy", latents), ("actions.npy", np.asarray(actions, np.float32))):
+    for filename, array in (
+        ("latents.npy", latents),
+        ("actions.npy", np.asarray(actions, np.float32)),
+    ):
         with open(tmp / filename, "wb") as fh:
             np.save(fh, array, allow_pickle=False)
             fh.flush()
             os.fsync(fh.fileno())
     _write_json(tmp / EPISODE_JSON, doc)
-    entry = LatentEntry(name=name, frames=frames, latent_frames=int(latents.shape[0]),
-                        shape=list(latents.shape), checksum=_checksum(tmp), moments=channel_moments(latents))
+    entry = LatentEntry(
+        name=name,
+        frames=frames,
+        latent_frames=int(latents.shape[0]),
+        shape=list(latents.shape),
+        checksum=_checksum(tmp),
+        moments=channel_moments(latents),
+    )
     final = root / name
     if final.exists():  # left by a killed job before its manifest update
         shutil.rmtree(final)
@@ -122,8 +153,10 @@ class LatentCache:
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         elif not (self.root / MANIFEST).is_file():
-            raise FileNotFoundError(f"no latent cache at {self.root} (missing {MANIFEST}); create one with "
-                                    "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`")
+            raise FileNotFoundError(
+                f"no latent cache at {self.root} (missing {MANIFEST}); create one with "
+                "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`"
+            )
         self._entries = self._read_manifest()
 
     def _read_manifest(self) -> dict[str, LatentEntry]:
@@ -143,21 +176,64 @@ class LatentCache:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def add(self, entries: list[LatentEntry]) -> None:
-        """List finished episodes in the manifest and refresh stats.json over all of them."""
+    def add(self, entries: list[LatentEntry], text: TextTable | None = None) -> None:
+        """List finished episodes in the manifest and refresh stats.json over all of them.
+
+        `text`: embeddings of the episodes' caption sentences, merged into text.npz (whose
+        sha256 the manifest records) before the episodes are listed."""
         with self._locked():
             self._entries = self._read_manifest()
             self._entries.update({e.name: e for e in entries})
-            _write_json(self.root / MANIFEST, {"episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]})
-            _write_json(self.root / STATS, pooled_stats([e.moments for e in self._entries.values()]))
+            doc = {"episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]}
+            if text is not None:
+                doc["text"] = self._merge_text(text)
+            elif (self.root / MANIFEST).is_file():
+                doc["text"] = json.loads((self.root / MANIFEST).read_text()).get("text")
+            _write_json(self.root / MANIFEST, doc)
+            _write_json(
+                self.root / STATS, pooled_stats([e.moments for e in self._entries.values()])
+            )
             _fsync_dir(self.root)
+
+    def _merge_text(self, text: TextTable) -> dict[str, Any]:
+        """Add `text`'s sentences to text.npz (caller holds the lock); its manifest record."""
+        table = self.text_table() or TextTable(text.key, text.dim)
+        if table.key != text.key:
+            raise ValueError(
+                f"latent cache {self.root} holds text of encoder {table.key!r}, not {text.key!r}; "
+                "use a new out= directory for a different text encoder"
+            )
+        for sentence, (tokens, pooled) in text.rows.items():
+            table.add(sentence, tokens, pooled)
+        path = self.root / TEXT_TABLE
+        table.save(path)
+        return {"file": TEXT_TABLE, "sentences": len(table), "sha256": _file_sha256(path)}
+
+    def text_table(self) -> TextTable | None:
+        """Embeddings of every caption sentence in the cache, or None for a cache without text."""
+        path = self.root / TEXT_TABLE
+        return TextTable.load(path) if path.is_file() else None
+
+    def verify_text(self) -> str | None:
+        """None if text.npz matches the sha256 in the manifest (or there is no text), else why not."""
+        record = json.loads((self.root / MANIFEST).read_text()).get("text")
+        if not record:
+            return None
+        path = self.root / record["file"]
+        if not path.is_file():
+            return f"{path} is missing"
+        return None if _file_sha256(path) == record["sha256"] else f"{path}: checksum mismatch"
 
     def remove_unfinished(self, names: set[str]) -> None:
         """Delete leftovers of a killed job for episodes `names` (other shards' work is untouched)."""
         with self._locked():
             self._entries = self._read_manifest()
             for path in self.root.iterdir():
-                owner = path.name[len(TMP_PREFIX):].rsplit("-", 1)[0] if path.name.startswith(TMP_PREFIX) else None
+                owner = (
+                    path.name[len(TMP_PREFIX) :].rsplit("-", 1)[0]
+                    if path.name.startswith(TMP_PREFIX)
+                    else None
+                )
                 unlisted = path.is_dir() and path.name in names and path.name not in self._entries
                 if owner in names or unlisted:
                     shutil.rmtree(path)
@@ -168,8 +244,10 @@ class LatentCache:
         if path.is_file():
             old = json.loads(path.read_text())
             if old != info:
-                raise ValueError(f"latent cache {self.root} was encoded with {old}, not {info}; "
-                                 "use a new out= directory for a different autoencoder")
+                raise ValueError(
+                    f"latent cache {self.root} was encoded with {old}, not {info}; "
+                    "use a new out= directory for a different autoencoder"
+                )
             return
         _write_json(path, info)
 
@@ -192,16 +270,24 @@ class LatentCache:
         directory = self.root / self.entry(name).name
         mode = "r" if mmap else None
         doc = json.loads((directory / EPISODE_JSON).read_text())
-        return LatentEpisode(name=name, latents=np.load(directory / "latents.npy", mmap_mode=mode),
-                             actions=np.load(directory / "actions.npy", mmap_mode=mode),
-                             captions=doc.get("captions", {}), meta=doc.get("meta", {}))
+        return LatentEpisode(
+            name=name,
+            latents=np.load(directory / "latents.npy", mmap_mode=mode),
+            actions=np.load(directory / "actions.npy", mmap_mode=mode),
+            captions=doc.get("captions", {}),
+            meta=doc.get("meta", {}),
+        )
 
     def verify(self, name: str) -> str | None:
         """None if episode `name` matches its manifest checksum, else why not."""
         directory = self.root / name
         if not directory.is_dir():
             return f"{name}: directory {directory} is missing"
-        return None if _checksum(directory) == self.entry(name).checksum else f"{name}: checksum mismatch"
+        return (
+            None
+            if _checksum(directory) == self.entry(name).checksum
+            else f"{name}: checksum mismatch"
+        )
 
     def stats(self) -> dict[str, list[float]]:
         """{"mean": [c], "std": [c]} per latent channel, to normalise DiT inputs as (z - mean) / std."""

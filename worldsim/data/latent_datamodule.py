@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from envs.base import Captions
 from worldsim.data.clips import ClipRef, bucket_loader, split_of
+from worldsim.data.latent_cache import TEXT_TABLE
 
 
 @dataclass
@@ -109,6 +110,26 @@ class LatentCaches:
     def autoencoder_info(self) -> dict[str, Any]:
         return self.caches[0].autoencoder_info()
 
+    def has_text(self, name: str) -> bool:
+        """Whether episode `name`'s cache holds caption embeddings (else it trains without text)."""
+        cache, _ = self._split(name)
+        return (cache.root / TEXT_TABLE).is_file()
+
+    def text_table(self):
+        """Caption-sentence embeddings of every cache, merged (None when no cache has text)."""
+        tables = [t for t in (c.text_table() for c in self.caches) if t is not None]
+        if not tables:
+            return None
+        merged = tables[0]
+        for table in tables[1:]:
+            if table.key != merged.key:
+                raise ValueError(
+                    f"latent caches {[str(c.root) for c in self.caches]} hold text of different "
+                    f"encoders ({merged.key!r}, {table.key!r}); re-encode them with one text.name"
+                )
+            merged.rows.update(table.rows)
+        return merged
+
 
 def action_width(cache: Any, names: list[str]) -> int:
     """Widest action vector among episodes (envs differ; narrower ones are zero-padded to it)."""
@@ -154,7 +175,7 @@ class LatentWindows(Dataset):
             full[: 1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
             self.time_factor,
         )
-        captions = ep.captions
+        captions = ep.captions if self.cache.has_text(ref.episode) else {}
         return {
             "latents": (z - self.mean) / self.std,  # (T', c, h, w)
             "actions": grouped[ref.start : ref.start + ref.length],  # (T', f A)

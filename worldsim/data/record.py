@@ -23,7 +23,18 @@ from envs.make import EnvConfig, make_env
 from worldsim.data.episode import EXTRA_PREFIX, SCHEMA_VERSION, Episode
 from worldsim.data.store import EpisodeStore, ManifestEntry, episode_name, write_episode
 
-POLICIES = ("random", "scripted")
+POLICIES = ("random", "scripted", "mixed")
+# policy "mixed": episode seed s acts randomly with probability MIXED_EPSILONS[s % 4] at each step,
+# else scripted: planner, epsilon-greedy and random play in one store, so every action and
+# every outcome the planners reach appears in the data.
+MIXED_EPSILONS = (0.0, 0.1, 0.3, 1.0)
+
+
+def policy_epsilon(policy: str, seed: int) -> float:
+    """Probability of a random action at each step of episode `seed` under `policy`."""
+    if policy == "mixed":
+        return MIXED_EPSILONS[seed % len(MIXED_EPSILONS)]
+    return 1.0 if policy == "random" else 0.0
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,10 @@ def collect_episode(env: Any, seed: int, steps: int, policy: str, env_cfg: EnvCo
     frames, actions, raw = [obs], [codec.encode(noop)], [_jsonable(noop)]
     rewards, terminated, truths = [0.0], [False], [info["truth"]]
     events = [e.to_dict(0) for e in info.get("events", [])]
+    epsilon, explore = policy_epsilon(policy, seed), np.random.default_rng(seed)
     for t in range(1, steps):
-        action = env.action_space.sample() if policy == "random" else base.scripted_action()
+        random_step = explore.random() < epsilon
+        action = env.action_space.sample() if random_step else base.scripted_action()
         obs, reward, term, trunc, info = env.step(action)
         frames.append(obs)
         actions.append(codec.encode(action))
@@ -107,6 +120,7 @@ def collect_episode(env: Any, seed: int, steps: int, policy: str, env_cfg: EnvCo
         "seed": seed,
         "fps": env.metadata.get("render_fps", 15),
         "policy": policy,
+        "epsilon": epsilon,
         "schema_version": SCHEMA_VERSION,
         "action_codec": codec.describe(),
     }

@@ -29,6 +29,7 @@ JOBS = {
     ),
     "decode": Job("decode", "decode a latent cache back to mp4/gif videos"),
     "train": Job("train", "train the spacetime DiT world model on a latent cache"),
+    "export": Job("export", "a trained world model -> one shippable fp16 file with its VAE"),
     "sample": Job("sample", "generate videos with a trained world model (mode=...)"),
     "eval": Job("eval", "score a model or baseline with the eval suites"),
     "quickstart": Job("quickstart", "the whole harness end to end at a small size"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldsim.config import ConfigError
+from worldsim.models.text import TextConfig
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Config:
     chunk: int = 0  # frames per chunk after the first (0: the model's encode_chunk)
     max_frames: int = 0  # encode at most this many frames per episode (0: all)
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
+    text: TextConfig = field(default_factory=TextConfig)  # caption embeddings stored in the cache
 
 
 def resolve_device(name: str) -> str:
@@ -31,15 +33,41 @@ def resolve_device(name: str) -> str:
     return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
-def run(cfg: Config) -> None:
+def caption_texts(captions: dict) -> list[str]:
+    """The caption texts training reads (`Captions.for_window`): the windows', else the long one."""
+    if not captions:
+        return []
+    return [w["text"] for w in captions.get("windows", [])] or [captions.get("long", "")]
+
+
+def encode_episode(model, ep, frames: int, chunk: int, device: str):
+    """(T', c, h, w) posterior-mean latents of an episode's first `frames` frames."""
     import numpy as np
     import torch
     from einops import rearrange
 
+    from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices
+
+    def pixels(s: slice) -> torch.Tensor:
+        x = torch.from_numpy(np.array(ep.frames[s])).to(device)  # (t, H, W, 3) uint8, read lazily
+        return rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")
+
+    with torch.no_grad():
+        moments = [
+            m.cpu() for m in model.encode_chunks(pixels(s) for s in chunk_slices(frames, chunk))
+        ]
+    mean = DiagonalGaussian(torch.cat(moments, dim=2)).mean[0]  # (c, T', h, w)
+    return rearrange(mean.numpy(), "c t h w -> t c h w")
+
+
+def run(cfg: Config) -> None:
+    import numpy as np
+
     from worldsim.data.latent_cache import LatentCache, write_latent_episode
     from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
-    from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices, load_autoencoder
+    from worldsim.models.autoencoder import load_autoencoder
+    from worldsim.models.text import TextTable, load_caption_embedder
 
     try:
         index, count = parse_shard(cfg.shard)
@@ -48,6 +76,7 @@ def run(cfg: Config) -> None:
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint, device)
     store = EpisodeStore(cfg.store)
+    text = load_caption_embedder(cfg.text)
     cache = LatentCache(cfg.out, create=True)
     cache.set_autoencoder_info(
         {
@@ -67,18 +96,14 @@ def run(cfg: Config) -> None:
         ep = store.load(name)
         t = ep.length if not cfg.max_frames else min(ep.length, cfg.max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor
-
-        def pixels(s: slice) -> torch.Tensor:
-            x = torch.from_numpy(np.array(ep.frames[s])).to(
-                device
-            )  # (t, H, W, 3) uint8, read lazily
-            return rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")
-
-        with torch.no_grad():
-            moments = [
-                m.cpu() for m in model.encode_chunks(pixels(s) for s in chunk_slices(t, chunk))
-            ]
-        mean = DiagonalGaussian(torch.cat(moments, dim=2)).mean[0]  # (c, T', h, w)
+        sentences = None
+        if text is not None:
+            try:
+                text.fill(caption_texts(ep.captions))
+            except KeyError as err:
+                raise ConfigError(f"episode {name}: {err.args[0]}") from err
+            sentences = TextTable(text.table.key, text.dim)
+            sentences.rows = text.table.rows
         doc = {
             "captions": ep.captions,
             "meta": ep.meta,
@@ -86,18 +111,15 @@ def run(cfg: Config) -> None:
             "fps": ep.meta.get("fps"),
             "source_frames": ep.length,
         }
+        latents = encode_episode(model, ep, t, chunk, device)
         entry = write_latent_episode(
-            cache.root,
-            name,
-            rearrange(mean.numpy(), "c t h w -> t c h w"),
-            np.array(ep.actions[:t]),
-            doc,
-            model.time_factor,
+            cache.root, name, latents, np.array(ep.actions[:t]), doc, model.time_factor
         )
-        cache.add([entry])
+        cache.add([entry], text=sentences)
         frames_done += t
     elapsed = time.perf_counter() - start
     print(
-        f"encode: {len(todo)} episodes ({frames_done} frames, {frames_done / max(elapsed, 1e-9):.0f} frames/s) "
-        f"on {device}, {len(mine) - len(todo)} already done -> {cache.root}"
+        f"encode: {len(todo)} episodes ({frames_done} frames, "
+        f"{frames_done / max(elapsed, 1e-9):.0f} frames/s) on {device}, "
+        f"{len(mine) - len(todo)} already done -> {cache.root}"
     )

@@ -19,7 +19,7 @@ class Config:
     seed: int = 0  # episode k uses seed + k
     workers: int = 1
     shard: str = "0/1"  # i/n: this process makes episodes k with k % n == i
-    policy: str = "random"  # random | scripted
+    policy: str = "random"  # random | scripted | mixed (epsilon-greedy mix of both, by seed)
     out: str = "data/rollouts"
     progress: bool = True
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from worldsim.config import ConfigError
 from worldsim.data.latent_datamodule import (
     LatentCaches,
     LatentDataConfig,
@@ -92,7 +93,17 @@ def build_module(cfg: Config) -> WorldModel:
     cfg.model.latent_channels = channels
     cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
     cfg.model.text_dim = text_dim(cfg.text)
-    return WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
+    module = WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
+    if cfg.model.text_dim:
+        # Training reads caption embeddings from the cache and never runs the text encoder.
+        table = LatentCaches(cfg.data.roots).text_table()
+        if table is None:
+            raise ConfigError(
+                f"latent caches {cfg.data.roots} hold no caption embeddings (text.npz); "
+                "re-encode with `worldsim encode text.name=minilm`, or train with text.name=none"
+            )
+        module.set_text_table(table)
+    return module
 
 
 def run(cfg: Config) -> None:

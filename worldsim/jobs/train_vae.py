@@ -55,8 +55,7 @@ def run(cfg: Config) -> None:
     from lightning.pytorch.loggers import CSVLogger
 
     from worldsim.data.clips import split_of
-    from worldsim.data.datamodule import EpisodeDataModule
-    from worldsim.data.store import EpisodeStore
+    from worldsim.data.datamodule import EpisodeDataModule, EpisodeStores
     from worldsim.models.autoencoder import save_autoencoder
     from worldsim.training.autoencoder import VAETask, evaluate_reconstruction
     from worldsim.training.callbacks import EMA, SampleVideos
@@ -113,8 +112,9 @@ def run(cfg: Config) -> None:
     ema.swap_in()
     model = task.model.float().eval()
     export = Path(cfg.export or out / "vae.ckpt")
-    save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": cfg.data.root})
-    store = EpisodeStore(cfg.data.root)
+    data_roots = cfg.data.roots or [cfg.data.root]
+    save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": data_roots})
+    store = EpisodeStores(data_roots)
     held_out = [
         n for n in store.names() if split_of(n, cfg.data.val_fraction, cfg.data.seed) == "val"
     ]

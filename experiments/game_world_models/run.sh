@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The game world model: Crafter (actions + captions) and ViZDoom (actions) recorded, one VAE shared
+# by both, latent caches with caption embeddings, one DiT, exported as one shippable fp16 file.
+#
+# Usage: bash experiments/game_world_models/run.sh WORK STAGE...
+#   STAGE: record | vae | encode | train | export   (each reuses what the earlier ones left in WORK)
+# Sizes are the GPU run of RESULTS.md; SIZE=smoke runs the same path tiny on a CPU in ~3 minutes.
+# Knobs live in configs/experiment/game_world_models/{vae,dit}.yaml; TRAIN_MINUTES is cumulative
+# over resumed calls (the GPU run trains in several calls on one warm machine).
+set -euo pipefail
+WORK=${1:?usage: run.sh WORK STAGE...}
+shift
+CFG=configs/experiment/game_world_models
+TEXT_TABLE=worldsim/assets/text/crafter_minilm.npz
+if [ "${SIZE:-gpu}" = smoke ]; then
+  CRAFTER=(episodes=3 steps=41 workers=1) DOOM=(episodes=2 steps=41 workers=1)
+  VAE=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
+  DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
+else
+  CRAFTER=(episodes=480 steps=257 workers=12) DOOM=(episodes=160 steps=257 workers=2)
+  VAE=(trainer.max_minutes="${VAE_MINUTES:-3}")
+  DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
+fi
+STORES=(crafter doom_my_way_home doom_deathmatch)
+ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
+
+record() {  # the three stores in parallel; held-out evaluation seeds start at 100000
+  local pids=()
+  ws record env=crafter_mix policy=mixed "${CRAFTER[@]}" seed=0 \
+    out="$WORK/crafter" progress=false & pids+=($!)
+  for env in doom_my_way_home doom_deathmatch; do
+    ws record env=$env policy=mixed "${DOOM[@]}" seed=0 \
+      out="$WORK/$env" progress=false & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+vae() {
+  local roots
+  roots=$(printf '%s,' "${STORES[@]/#/$WORK/}")
+  ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" \
+    export="$WORK/vae.ckpt" "${VAE[@]}"
+}
+
+encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
+  ws encode store="$WORK/crafter" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_crafter" \
+    text.table=$TEXT_TABLE
+  for env in doom_my_way_home doom_deathmatch; do
+    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" \
+      text.name=none
+  done
+}
+
+train() {
+  local roots resume=()
+  roots=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}")
+  [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
+  ws train $CFG/dit.yaml "data.roots=[${roots%,}]" out="$WORK/dit" "${DIT[@]}" "${resume[@]}"
+}
+
+export_model() {  # one fp16 file with the VAE and the caption table, in parts of <= 15 MiB
+  ws export ckpt="$WORK/dit/ema.ckpt" out="$WORK/game.pt" max_part_mb=15
+}
+
+for stage in "$@"; do
+  echo "== $stage $(date -u +%H:%M:%S)"
+  case $stage in
+    record | vae | encode | train) $stage ;;
+    export) export_model ;;
+    *) echo "unknown stage $stage (record | vae | encode | train | export)" >&2; exit 2 ;;
+  esac
+done
+echo "== done $(date -u +%H:%M:%S)"

@@ -1,0 +1,63 @@
+"""`worldsim embed-text`: caption-sentence embeddings -> a TextTable file, made where the encoder is.
+
+The latent cache and training read caption embeddings from such tables, so machines without the
+text encoder's package (GPU training machines) encode and train with a table made here once.
+Sentences come from an env's closed caption vocabulary (`caption_sentences()` of the env) and/or
+from the captions of an episode store. An existing table at `out` is extended, not replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from worldsim.config import ConfigError
+from worldsim.models.text import TextConfig
+
+
+@dataclass
+class Config:
+    """embed-text job: which sentences, which encoder, where the table goes."""
+
+    env_id: str = ""  # a Gymnasium id whose env lists its caption sentences ("" = none)
+    store: str = ""  # an episode store whose caption sentences to embed ("" = none)
+    out: str = "data/text.npz"  # the TextTable file (extended if it exists)
+    text: TextConfig = field(default_factory=TextConfig)
+
+
+def vocabulary(env_id: str) -> list[str]:
+    """Every caption sentence of env `env_id` (its `caption_sentences()`)."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the ids)
+
+    if env_id not in gym.registry:
+        raise ConfigError(f"env_id={env_id!r} is not a registered env id")
+    env = gym.make(env_id).unwrapped
+    if not hasattr(env, "caption_sentences"):
+        raise ConfigError(f"env {env_id} has no closed caption vocabulary; use store=DIR instead")
+    return env.caption_sentences()
+
+
+def run(cfg: Config) -> None:
+    from worldsim.data.store import EpisodeStore
+    from worldsim.jobs.encode import caption_texts
+    from worldsim.models.text import TextTable, load_caption_embedder
+
+    if not cfg.env_id and not cfg.store:
+        raise ConfigError("embed-text needs env_id=ID and/or store=DIR to take sentences from")
+    if cfg.text.name == "none":
+        raise ConfigError("embed-text needs a text encoder; text.name=none has none")
+    captions = vocabulary(cfg.env_id) if cfg.env_id else []
+    if cfg.store:
+        store = EpisodeStore(cfg.store)
+        captions += [c for n in store.names() for c in caption_texts(store.load(n).captions)]
+    table = TextTable.load(cfg.out) if Path(cfg.out).is_file() else None
+    embedder = load_caption_embedder(cfg.text, table)
+    before = len(embedder.table)
+    embedder.fill(captions)
+    embedder.table.save(cfg.out)
+    print(
+        f"embed-text: {len(embedder.table)} sentences ({len(embedder.table) - before} new, "
+        f"encoder {embedder.table.key}) -> {cfg.out}"
+    )

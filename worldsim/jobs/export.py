@@ -1,0 +1,35 @@
+"""`worldsim export`: a trained world model -> one shippable fp16 file (weights, VAE, captions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Config:
+    """export job: which checkpoint, where, and how to split it."""
+
+    ckpt: str = "runs/world_model/ema.ckpt"  # a `worldsim train` checkpoint or export
+    out: str = "runs/world_model/model.pt"
+    bundle_autoencoder: bool = True  # include the VAE, so the file loads with nothing beside it
+    max_part_mb: float = 0.0  # > 0: write <out>.part0, .part1, ... of at most this size
+
+
+def run(cfg: Config) -> None:
+    from worldsim.models.pretrained import sha256_of
+    from worldsim.training.world_model import export_checkpoint, load_world_model
+
+    module = load_world_model(cfg.ckpt)
+    path = export_checkpoint(
+        module, cfg.out, bundle_autoencoder=cfg.bundle_autoencoder, max_part_mb=cfg.max_part_mb
+    )
+    out = Path(path)
+    if out.is_file():
+        print(
+            f"export: {cfg.ckpt} -> {out} ({out.stat().st_size / 2**20:.1f} MiB, "
+            f"sha256 {sha256_of(out)})"
+        )
+    else:
+        parts = sorted(out.parent.glob(f"{out.name}.part*"))
+        print(f"export: {cfg.ckpt} -> {len(parts)} parts {out}.part* (join with cat)")

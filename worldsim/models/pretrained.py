@@ -1,0 +1,96 @@
+"""Checkpoints by name, path or URL: `pretrained:crafter`, `runs/x/ema.ckpt`, `https://.../m.pt`.
+
+Shipped models live in `worldsim/assets/pretrained/` as single fp16 files (world model + its VAE +
+its caption table) and are checked against the sha256 recorded here before they load, so a
+truncated or edited file is an error, never a silently different model. URLs are downloaded once
+into the cache directory ($WORLDSIM_CACHE, else ~/.cache/worldsim) and checked the same way
+when their name is registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "pretrained:"
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """One shipped checkpoint."""
+
+    file: str  # name under worldsim/assets/pretrained/
+    sha256: str
+    about: str  # what it was trained on (README lists the command)
+
+
+PRETRAINED: dict[str, Pretrained] = {}
+
+
+def cache_dir() -> Path:
+    """Where downloaded checkpoints are kept."""
+    return Path(os.environ.get("WORLDSIM_CACHE", Path.home() / ".cache" / "worldsim"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked(path: Path, expected: str, what: str) -> Path:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(
+            f"{what} at {path} has sha256 {actual[:12]}..., expected {expected[:12]}...: the file "
+            "is damaged or not the released one; restore it with `git checkout -- "
+            f"{path}` or delete it to download again"
+        )
+    return path
+
+
+def _download(url: str, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as fh:
+            while block := response.read(1 << 20):
+                fh.write(block)
+    except (urllib.error.URLError, OSError) as err:
+        tmp.unlink(missing_ok=True)
+        raise FileNotFoundError(
+            f"cannot download {url} ({err}); without the network, put the file at {target} "
+            "or pass a local path"
+        ) from err
+    os.replace(tmp, target)
+    return target
+
+
+def resolve_checkpoint(spec: str) -> str:
+    """A local file for `spec`: pretrained:NAME (sha256 checked), an http(s) URL (cached), a path."""
+    if spec.startswith(PREFIX):
+        name = spec[len(PREFIX) :]
+        if name not in PRETRAINED:
+            known = ", ".join(f"{PREFIX}{k}" for k in PRETRAINED) or "none yet"
+            raise FileNotFoundError(f"unknown model {spec!r}; shipped models: {known}")
+        entry = PRETRAINED[name]
+        path = ASSETS / entry.file
+        if not path.is_file():
+            raise FileNotFoundError(f"{spec} should be at {path}; restore it with git")
+        return str(_checked(path, entry.sha256, spec))
+    if spec.startswith(("http://", "https://")):
+        target = cache_dir() / Path(spec.split("?")[0]).name
+        if not target.is_file():
+            _download(spec, target)
+        known = {e.file: e for e in PRETRAINED.values()}
+        if target.name in known:
+            _checked(target, known[target.name].sha256, spec)
+        return str(target)
+    return spec
