@@ -23,6 +23,8 @@ MIN_AREA = 3
 TRACK_SCALE = 0.05  # fraction of the image diagonal at which a track error scores exp(-1)
 MOTION_THRESHOLD = 24  # max channel change (0-255) that marks a pixel as moving
 BOUNCE_TOLERANCE = 1  # frames
+BOUNCE_SPEED = 0.5  # px/frame of vertical motion on each side of a bounce (below: jitter)
+MIN_GRAVITY = 1e-3  # px/frame^2: a smaller true acceleration has no measurable gravity
 
 
 def tracks(masks: np.ndarray) -> np.ndarray:
@@ -48,7 +50,7 @@ def gravity(y: np.ndarray, bounce_frames: set[int]) -> float:
 def bounces(y: np.ndarray) -> list[int]:
     """Frames where the image-y velocity turns from down (+) to up (-)."""
     dy = np.diff(y)
-    return [t for t in range(1, len(dy)) if dy[t - 1] > 0.5 and dy[t] < -0.5]
+    return [t for t in range(1, len(dy)) if dy[t - 1] > BOUNCE_SPEED and dy[t] < -BOUNCE_SPEED]
 
 
 def motion_masks(video: np.ndarray) -> np.ndarray:
@@ -66,10 +68,8 @@ def score_case(case, pred: np.ndarray) -> dict:
     reader, ctx = reader_for(case), case.context
     ref_video = case.frames[ctx - 1 :]  # last context frame first, for velocities at the first step
     gen_video = np.concatenate([case.frames[ctx - 1 : ctx], pred])
-    ref_tr, gen_tr = (
-        tracks(reader.masks(ref_video)),
-        tracks(reader.masks(gen_video)),
-    )  # (1 + horizon, N, 2)
+    ref_tr = tracks(reader.masks(ref_video))  # (1 + horizon, N, 2)
+    gen_tr = tracks(reader.masks(gen_video))
     diag = float(np.hypot(*case.frames.shape[1:3]))
     dist = np.linalg.norm(ref_tr - gen_tr, axis=-1)[1:]  # (horizon, N)
     ref_on, gen_on = np.isfinite(ref_tr[1:, :, 0]), np.isfinite(gen_tr[1:, :, 0])
@@ -82,7 +82,7 @@ def score_case(case, pred: np.ndarray) -> dict:
         b_ref, b_gen = bounces(ref_tr[:, n, 1]), bounces(gen_tr[:, n, 1])
         g_ref = gravity(ref_tr[:, n, 1], set(b_ref))
         g_gen = gravity(gen_tr[:, n, 1], set(b_ref) | set(b_gen))
-        if np.isfinite(g_ref) and abs(g_ref) > 1e-3:
+        if np.isfinite(g_ref) and abs(g_ref) > MIN_GRAVITY:
             g_err.append(abs(g_gen - g_ref) / abs(g_ref) if np.isfinite(g_gen) else 1.0)
         for b in b_ref:
             nearest = min((abs(b - c) for c in b_gen), default=len(pred))

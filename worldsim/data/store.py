@@ -19,11 +19,11 @@ import hashlib
 import json
 import os
 import shutil
-import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -297,11 +297,3 @@ class EpisodeStore:
         """Problems of every episode in the manifest (empty when all are good)."""
         return [problem for name in self.names() if (problem := self.verify(name))]
 
-
-def load_or_skip(store: EpisodeStore, name: str) -> Episode | None:
-    """Load an episode for training; on any read error warn once naming it and return None."""
-    try:
-        return store.load(name)
-    except EpisodeError as err:
-        warnings.warn(f"skipping corrupt episode {name}: {err}", stacklevel=2)
-        return None

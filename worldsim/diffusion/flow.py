@@ -57,20 +57,27 @@ def logit_normal(
     return torch.sigmoid(mean + std * torch.randn(shape, generator=generator, device=device))
 
 
+# Context kinds drawn per sample by `context_mask` (integer codes: they are drawn with randint).
+PREFIX, SUFFIX, BOTH_ENDS = 0, 1, 2
+
+
 def context_mask(batch: int, frames: int, cfg: FlowConfig, generator=None) -> torch.Tensor:
-    """(B, T) bool of clean context frames, for a share of samples: a prefix or a suffix of 1..T-1 frames
-    (T-1 clean + 1 noisy is exactly an autoregressive rollout step), or both ends (interpolation)."""
+    """(B, T) bool of clean context frames, for a share of samples: a prefix or a suffix of 1..T-1
+    frames (T-1 clean + 1 noisy is exactly an autoregressive rollout step), or both ends
+    (interpolation)."""
     if frames < 2:
         return torch.zeros(batch, frames, dtype=torch.bool)
     use = torch.rand(batch, generator=generator) < cfg.context_prob
-    kind = torch.randint(0, 3, (batch,), generator=generator)  # 0 prefix, 1 suffix, 2 both ends
+    kind = torch.randint(0, 3, (batch,), generator=generator)  # PREFIX, SUFFIX or BOTH_ENDS
     one_end = torch.randint(1, frames, (batch,), generator=generator)
     half = max(1, (frames - 1) // 2)  # both ends together leave at least one frame to generate
     both = torch.randint(1, half + 1, (batch, 2), generator=generator)
-    n_prefix = torch.where(kind == 0, one_end, torch.where(kind == 2, both[:, 0], 0))
-    n_suffix = torch.where(kind == 1, one_end, torch.where(kind == 2, both[:, 1], 0))
+    n_prefix = torch.where(kind == BOTH_ENDS, both[:, 0], 0)
+    n_prefix = torch.where(kind == PREFIX, one_end, n_prefix)
+    n_suffix = torch.where(kind == BOTH_ENDS, both[:, 1], 0)
+    n_suffix = torch.where(kind == SUFFIX, one_end, n_suffix)
     if frames == 2:  # no room for both ends: keep the prefix only
-        n_suffix = torch.where(kind == 2, 0, n_suffix)
+        n_suffix = torch.where(kind == BOTH_ENDS, 0, n_suffix)
     idx = torch.arange(frames)
     mask = (idx[None] < n_prefix[:, None]) | (idx[None] >= frames - n_suffix[:, None])
     return mask & use[:, None]

@@ -28,8 +28,6 @@ class SamplerConfig:
 class FlowSampler:
     """Integrates dx/dt = v from level `start` down to 0 on a (shifted) uniform grid."""
 
-    order = 1
-
     def __init__(self, steps: int, shift: float = 1.0):
         if steps < 1:
             raise ValueError(f"sampler steps {steps} must be >= 1")
@@ -37,9 +35,7 @@ class FlowSampler:
 
     def timesteps(self, start: float = 1.0) -> torch.Tensor:
         """Levels (steps + 1,) from `start` to 0, shifted like the training levels."""
-        u0 = start / (
-            self.shift - (self.shift - 1) * start
-        )  # unshifted level that shifts to `start`
+        u0 = start / (self.shift - (self.shift - 1) * start)  # unshifted level that shifts to start
         return shift_levels(torch.linspace(u0, 0.0, self.steps + 1), self.shift)
 
     def step(
@@ -66,8 +62,6 @@ class EulerSampler(FlowSampler):
 
 class HeunSampler(FlowSampler):
     """Second-order Heun (trapezoidal) steps; the last step to level 0 is Euler."""
-
-    order = 2
 
     def step(self, x, t, t_next, velocity, generate):
         v = velocity(x, _levels(generate, t))

@@ -8,6 +8,7 @@ Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -17,6 +18,9 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+# Levels in [0, 1] are scaled to the 0..1000 timestep range the sinusoidal embedding was made for.
+LEVEL_TO_TIMESTEP = 1000.0
 
 
 @dataclass
@@ -144,7 +148,7 @@ class LevelEmbedder(nn.Module):
     def forward(self, level: torch.Tensor) -> torch.Tensor:
         half = self.freq_dim // 2
         freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=level.device) / half)
-        args = (level.float() * 1000.0)[..., None] * freqs  # (..., half)
+        args = (level.float() * LEVEL_TO_TIMESTEP)[..., None] * freqs  # (..., half)
         return self.mlp(torch.cat([args.cos(), args.sin()], dim=-1).to(self.mlp[0].weight.dtype))
 
 
@@ -200,9 +204,8 @@ class SelfAttention(nn.Module):
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
             from torch.nn.attention.flex_attention import flex_attention
 
-            out = (_compiled(flex_attention) if q.is_cuda else flex_attention)(
-                q, k, v, block_mask=mask
-            )
+            attend = compiled_flex_attention() if q.is_cuda else flex_attention
+            out = attend(q, k, v, block_mask=mask)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(rearrange(out, "b h n d -> b n (h d)"))
@@ -330,7 +333,8 @@ class DiT(nn.Module):
         grow with depth, and the (frames, height, width) buckets of one run share a dynamic-shape graph.
         A few variants remain (grad on/off, batch of 1, the first block's input being a view), each one
         cache entry shared by all blocks; the limit is raised above dynamo's default of 8 so that they
-        do not push later calls back to eager."""
+        do not push later calls back to eager. That limit is process-wide (dynamo has no per-module
+        setting): calling this is the one place the model changes global torch state."""
         import torch._dynamo
 
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)
@@ -429,11 +433,9 @@ class DiT(nn.Module):
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
 
-_COMPILED: dict = {}
+@functools.cache
+def compiled_flex_attention():
+    """FlexAttention compiled on first CUDA use, once per process (eager materialises all scores)."""
+    from torch.nn.attention.flex_attention import flex_attention
 
-
-def _compiled(fn):
-    """torch.compile a FlexAttention call once (the eager path materialises the full score matrix)."""
-    if fn not in _COMPILED:
-        _COMPILED[fn] = torch.compile(fn, dynamic=False)
-    return _COMPILED[fn]
+    return torch.compile(flex_attention, dynamic=False)
