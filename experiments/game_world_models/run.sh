@@ -35,7 +35,8 @@ record() {  # the three stores in parallel; held-out evaluation seeds start at 1
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
-vae() {
+vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded with
+  [ -f "$WORK/vae.ckpt" ] && { echo "vae: reusing $WORK/vae.ckpt"; return; }
   local roots
   roots=$(printf '%s,' "${STORES[@]/#/$WORK/}")
   ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" \
