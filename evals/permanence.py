@@ -12,8 +12,8 @@ import numpy as np
 from scipy import ndimage
 
 from evals.corruptions import ALL_CORRUPTIONS
-from evals.segment import reader_for
-from evals.suite import SuiteContext, average, nanmean
+from evals.segment import average_read_scores, reader_for
+from evals.suite import SuiteContext, nanmean
 
 NAME = "permanence"
 PRIMARY = "iou"
@@ -67,9 +67,5 @@ def score_case(case, pred: np.ndarray) -> dict:
 
 
 def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
-    """Average of `score_case` over cases (needs instance truth to calibrate the colour reader)."""
-    if "instance" not in cases[0].truth:
-        raise ValueError(
-            f"permanence needs truth 'instance', absent from env {cases[0].meta.get('env_id')}"
-        )
-    return average([score_case(c, p) for c, p in zip(cases, preds)])
+    """Average of `score_case` over cases (instance truth calibrates the colour reader)."""
+    return average_read_scores(NAME, score_case, cases, preds)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from evals.suite import average
+
 MIN_BRIGHTNESS = 60  # r + g + b below this has unreliable chromaticity
 
 
@@ -71,3 +73,13 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 def reader_for(case) -> ColourReader:
     """A colour reader fitted to a case's true frames and instance maps."""
     return ColourReader.fit(case.frames, case.truth["instance"], [o["id"] for o in case.objects])
+
+
+def average_read_scores(suite: str, score_case, cases, preds) -> dict:
+    """Average of `score_case(case, pred)` over cases; refuses envs without the instance truth
+    that calibrates the colour reader."""
+    if "instance" not in cases[0].truth:
+        raise ValueError(
+            f"{suite} needs truth 'instance', absent from env {cases[0].meta.get('env_id')}"
+        )
+    return average([score_case(c, p) for c, p in zip(cases, preds)])
