@@ -3,7 +3,7 @@
 The ids differ by the task of their scripted policy (and caption prompt); the world is the same.
 """
 
-import gymnasium as gym
+from envs.registration import register_family
 
 TASK_IDS = {  # env id suffix -> scripted task
     "Reward": "collect_wood",
@@ -16,10 +16,9 @@ TASK_IDS = {  # env id suffix -> scripted task
     "EatCow": "eat_cow",
 }
 
-for _name, _task in TASK_IDS.items():
-    gym.register(
-        id=f"worldsim/Crafter{_name}-v0",
-        entry_point="envs.crafter.env:CrafterEnv",
-        kwargs={"task": _task},
-        max_episode_steps=10000,
-    )
+register_family(
+    "Crafter",
+    "envs.crafter.env:CrafterEnv",
+    {name: {"task": task} for name, task in TASK_IDS.items()},
+    max_episode_steps=10000,
+)

@@ -1,18 +1,14 @@
-"""ViZDoom environments (registered with Gymnasium on import; vizdoom is imported when one is made)."""
+"""ViZDoom environments (registered with Gymnasium on import; vizdoom is imported when one is
+made)."""
 
-import gymnasium as gym
+from envs.registration import register_family
 
-SCENARIOS = {  # env id suffix -> ViZDoom scenario
-    "MyWayHome": "my_way_home",
-    "HealthGathering": "health_gathering",
-    "Deathmatch": "deathmatch",
-    "DefendTheCenter": "defend_the_center",
-}
+# ViZDoom's bundled scenarios; the env id is their CamelCase name: worldsim/DoomMyWayHome-v0.
+SCENARIOS = ("my_way_home", "health_gathering", "deathmatch", "defend_the_center")
 
-for _name, _scenario in SCENARIOS.items():
-    gym.register(
-        id=f"worldsim/Doom{_name}-v0",
-        entry_point="envs.doom.env:DoomEnv",
-        kwargs={"scenario": _scenario},
-        max_episode_steps=1000,
-    )
+register_family(
+    "Doom",
+    "envs.doom.env:DoomEnv",
+    {s.title().replace("_", ""): {"scenario": s} for s in SCENARIOS},
+    max_episode_steps=1000,
+)

@@ -8,16 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import (
-    BACKGROUND_ID,
-    Captions,
-    DiscreteCodec,
-    Event,
-    FrameTruth,
-    ObjectInfo,
-    ObjectStates,
-    WorldsimEnv,
-)
+from envs import base
 from envs.doom import camera
 from envs.doom.captions import describe_episode
 from envs.doom.explore import Explorer
@@ -37,6 +28,17 @@ ACTIONS: dict[str, tuple[int, int, int, int, int, int]] = {
     "attack": (0, 0, 0, 0, 0, 1),
 }
 ACTION_NAMES = list(ACTIONS)
+
+# Game variables read every step, in this order (camera pose for truth, the rest for events).
+VARIABLES = [
+    "CAMERA_POSITION_X",
+    "CAMERA_POSITION_Y",
+    "CAMERA_POSITION_Z",
+    "CAMERA_ANGLE",
+    "CAMERA_FOV",
+    "HEALTH",
+    "KILLCOUNT",
+]
 
 # 4:3 render sizes (ViZDoom's field of view is horizontal for 4:3), smallest first.
 RENDER_SIZES = [
@@ -63,14 +65,57 @@ def render_size(width: int, height: int) -> tuple[int, int]:
     )
 
 
-class DoomEnv(WorldsimEnv):
-    """One ViZDoom scenario; `scenario` is a .cfg name from ViZDoom's bundled scenarios or a path."""
+def _make_game(scenario: str, render_wh: tuple[int, int], render_weapon: bool):
+    """A configured (not yet started) vizdoom.DoomGame for a scenario name or .cfg path."""
+    import vizdoom as vzd
+
+    cfg_path = (
+        scenario
+        if os.path.isfile(scenario)
+        else os.path.join(vzd.scenarios_path, f"{scenario}.cfg")
+    )
+    if not os.path.isfile(cfg_path):
+        raise ValueError(
+            f"unknown Doom scenario {scenario!r}: no {cfg_path}; use a name from "
+            f"{vzd.scenarios_path} (e.g. my_way_home) or a .cfg path"
+        )
+    game = vzd.DoomGame()
+    game.load_config(cfg_path)
+    game.set_window_visible(False)
+    game.set_mode(vzd.Mode.PLAYER)
+    game.set_screen_resolution(getattr(vzd.ScreenResolution, f"RES_{render_wh[0]}X{render_wh[1]}"))
+    game.set_screen_format(vzd.ScreenFormat.RGB24)
+    game.set_depth_buffer_enabled(True)
+    game.set_labels_buffer_enabled(True)
+    game.set_objects_info_enabled(True)
+    game.set_render_hud(False)
+    game.set_render_crosshair(False)
+    game.set_render_weapon(render_weapon)
+    game.set_render_screen_flashes(False)
+    B = vzd.Button
+    game.set_available_buttons(
+        [
+            B.MOVE_FORWARD,
+            B.MOVE_BACKWARD,
+            B.MOVE_LEFT,
+            B.MOVE_RIGHT,
+            B.TURN_LEFT_RIGHT_DELTA,
+            B.ATTACK,
+        ]
+    )
+    game.set_available_game_variables([getattr(vzd.GameVariable, v) for v in VARIABLES])
+    return game
+
+
+class DoomEnv(base.WorldsimEnv):
+    """One ViZDoom scenario; `scenario` is a .cfg name of ViZDoom's bundled scenarios or a path."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": camera.TICRATE / 2}
 
     def __init__(
         self,
         scenario: str = "my_way_home",
+        *,
         width: int = 64,
         height: int = 64,
         render_mode: str = "rgb_array",
@@ -79,68 +124,22 @@ class DoomEnv(WorldsimEnv):
         render_weapon: bool = True,
         max_objects: int = 256,
     ):
-        import vizdoom as vzd
-
         if frame_skip < 1 or turn_degrees <= 0:
             raise ValueError(
-                f"DoomEnv needs frame_skip >= 1 and turn_degrees > 0, got {frame_skip}, {turn_degrees}"
+                "DoomEnv needs frame_skip >= 1 and turn_degrees > 0, "
+                f"got {frame_skip}, {turn_degrees}"
             )
         self.scenario, self.width, self.height = scenario, width, height
         self.render_mode, self.frame_skip, self.turn_degrees = render_mode, frame_skip, turn_degrees
         self.max_objects = max_objects
         self.metadata = {**DoomEnv.metadata, "render_fps": camera.TICRATE / frame_skip}
         self.render_wh = render_size(width, height)
-        cfg_path = (
-            scenario
-            if os.path.isfile(scenario)
-            else os.path.join(vzd.scenarios_path, f"{scenario}.cfg")
-        )
-        if not os.path.isfile(cfg_path):
-            raise ValueError(
-                f"unknown Doom scenario {scenario!r}: no {cfg_path}; use a name from "
-                f"{vzd.scenarios_path} (e.g. my_way_home) or a .cfg path"
-            )
-        game = vzd.DoomGame()
-        game.load_config(cfg_path)
-        game.set_window_visible(False)
-        game.set_mode(vzd.Mode.PLAYER)
-        game.set_screen_resolution(getattr(vzd.ScreenResolution, "RES_%dX%d" % self.render_wh))
-        game.set_screen_format(vzd.ScreenFormat.RGB24)
-        game.set_depth_buffer_enabled(True)
-        game.set_labels_buffer_enabled(True)
-        game.set_objects_info_enabled(True)
-        game.set_render_hud(False)
-        game.set_render_crosshair(False)
-        game.set_render_weapon(render_weapon)
-        game.set_render_screen_flashes(False)
-        B = vzd.Button
-        game.set_available_buttons(
-            [
-                B.MOVE_FORWARD,
-                B.MOVE_BACKWARD,
-                B.MOVE_LEFT,
-                B.MOVE_RIGHT,
-                B.TURN_LEFT_RIGHT_DELTA,
-                B.ATTACK,
-            ]
-        )
-        V = vzd.GameVariable
-        self._variables = [
-            "CAMERA_POSITION_X",
-            "CAMERA_POSITION_Y",
-            "CAMERA_POSITION_Z",
-            "CAMERA_ANGLE",
-            "CAMERA_FOV",
-            "HEALTH",
-            "KILLCOUNT",
-        ]
-        game.set_available_game_variables([getattr(V, v) for v in self._variables])
-        self.game, self._initialised = game, False
+        self.game, self._initialised = _make_game(scenario, self.render_wh, render_weapon), False
 
         self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
         self.action_space = gym.spaces.Discrete(len(ACTIONS))
-        self.action_codec = DiscreteCodec(len(ACTIONS), ACTION_NAMES, noop_index=0)
-        self._objects: list[ObjectInfo] = []
+        self.action_codec = base.DiscreteCodec(len(ACTIONS), ACTION_NAMES, noop_index=0)
+        self._objects: list[base.ObjectInfo] = []
         self._index_of: dict[int, int] = {}  # ViZDoom object id -> row of the object table
         self._explorer: Explorer | None = None
 
@@ -160,11 +159,13 @@ class DoomEnv(WorldsimEnv):
             k = counts[obj.name] = counts.get(obj.name, 0) + 1
             self._index_of[obj.id] = len(self._objects)
             self._objects.append(
-                ObjectInfo(id=len(self._objects), name=f"{obj.name.lower()}_{k}", category=obj.name)
+                base.ObjectInfo(
+                    id=len(self._objects), name=f"{obj.name.lower()}_{k}", category=obj.name
+                )
             )
         self._last_position = np.zeros((len(self._objects), 3), np.float32)
         self._present = np.zeros(len(self._objects), bool)
-        self._vars = dict(zip(self._variables, state.game_variables))
+        self._vars = dict(zip(VARIABLES, state.game_variables))
         self._explorer = Explorer(np.random.default_rng(int(self.np_random.integers(2**31 - 1))))
         obs, truth, events = self._observe(state)
         return obs, {"truth": truth, "events": events}
@@ -177,7 +178,9 @@ class DoomEnv(WorldsimEnv):
         reward = self.game.make_action([fwd, back, left, right, delta, attack], self.frame_skip)
         if self.game.is_episode_finished():
             terminated = not self.game.is_episode_timeout_reached()
-            events = [Event("death")] if self.game.is_player_dead() else [Event("episode_end")]
+            events = (
+                [base.Event("death")] if self.game.is_player_dead() else [base.Event("episode_end")]
+            )
             return (
                 self._last_obs,
                 float(reward),
@@ -198,7 +201,7 @@ class DoomEnv(WorldsimEnv):
 
     # ------------------------------------------------------------------ worldsim API
 
-    def object_table(self) -> list[ObjectInfo]:
+    def object_table(self) -> list[base.ObjectInfo]:
         return list(self._objects)
 
     def scripted_action(self) -> int:
@@ -211,15 +214,15 @@ class DoomEnv(WorldsimEnv):
         )
         return ACTION_NAMES.index(name)
 
-    def caption(self, record: dict[str, Any]) -> Captions:
+    def caption(self, record: dict[str, Any]) -> base.Captions:
         return describe_episode(record, self.scenario)
 
     # ------------------------------------------------------------------ truth
 
-    def _observe(self, state) -> tuple[np.ndarray, FrameTruth, list[Event]]:
+    def _observe(self, state) -> tuple[np.ndarray, base.FrameTruth, list[base.Event]]:
         """Frame, truth and events of a ViZDoom state, resized to the requested resolution."""
         prev = self._vars
-        v = self._vars = dict(zip(self._variables, state.game_variables))
+        v = self._vars = dict(zip(VARIABLES, state.game_variables))
         w, h = self.width, self.height
         position = np.array(
             [v["CAMERA_POSITION_X"], v["CAMERA_POSITION_Y"], v["CAMERA_POSITION_Z"]]
@@ -229,19 +232,47 @@ class DoomEnv(WorldsimEnv):
             camera.intrinsics(*self.render_wh, v["CAMERA_FOV"]), self.render_wh, (w, h)
         )
         value_to_row = {
-            lab.value: self._index_of.get(lab.object_id, BACKGROUND_ID) for lab in state.labels
+            lab.value: self._index_of.get(lab.object_id, base.BACKGROUND_ID) for lab in state.labels
         }
-        lut = np.full(256, BACKGROUND_ID, np.int16)
+        lut = np.full(256, base.BACKGROUND_ID, np.int16)
         for value, row in value_to_row.items():
             lut[value] = row
         instance = resize_nearest(lut[state.labels_buffer], w, h)  # (H, W) int16
         depth = resize_nearest(camera.depth_metres(state.depth_buffer), w, h)  # (H, W) float32
         obs = resize_rgb(state.screen_buffer, w, h)  # (H, W, 3) uint8
 
-        events: list[Event] = []
+        present, velocity = self._track_objects(state.objects)
+        events = [
+            base.Event("removed", (int(row),), {"name": self._objects[row].name})
+            for row in np.nonzero(self._present & ~present)[0]
+        ]
+        self._present = present
+        events += _variable_events(prev, v)
+        objects = base.ObjectStates.from_instance_map(
+            instance, [o.id for o in self._objects], self._last_position.copy(), velocity
+        )
+        extras = {
+            "health": np.array([v["HEALTH"]], np.float32),
+            "kills": np.array([v["KILLCOUNT"]], np.float32),
+            "present": present.astype(np.float32),
+        }
+        truth = base.FrameTruth(
+            extrinsics=extr,
+            intrinsics=k,
+            depth=depth,
+            instance=instance,
+            objects=objects,
+            extras=extras,
+        )
+        self._last_obs, self._last_truth = obs, truth
+        return obs, truth, events
+
+    def _track_objects(self, objects) -> tuple[np.ndarray, np.ndarray]:
+        """Which table objects are present (N,) and their velocities (N, 3) in m/s; remembers the
+        last position of each."""
         present = np.zeros(len(self._objects), bool)
         velocity = np.zeros((len(self._objects), 3), np.float32)
-        for obj in state.objects:
+        for obj in objects:
             row = self._index_of.get(obj.id)
             if row is None:
                 continue
@@ -252,42 +283,25 @@ class DoomEnv(WorldsimEnv):
             velocity[row] = np.array([obj.velocity_x, obj.velocity_y, obj.velocity_z]) * (
                 camera.METRES_PER_UNIT * camera.TICRATE
             )  # map units per tic -> m/s
-        for row in np.nonzero(self._present & ~present)[0]:
-            events.append(Event("removed", (int(row),), {"name": self._objects[row].name}))
-        self._present = present
-        if v["HEALTH"] < prev["HEALTH"]:
-            events.append(
-                Event(
-                    "damage",
-                    (),
-                    {"health": float(v["HEALTH"]), "lost": float(prev["HEALTH"] - v["HEALTH"])},
-                )
+        return present, velocity
+
+
+def _variable_events(prev: dict[str, float], now: dict[str, float]) -> list[base.Event]:
+    """Damage, healing and kills between two readings of the game variables."""
+    events = []
+    health, before = float(now["HEALTH"]), float(prev["HEALTH"])
+    if health < before:
+        events.append(
+            base.Event(
+                "damage", (), {"health": health, "lost": float(prev["HEALTH"] - now["HEALTH"])}
             )
-        elif v["HEALTH"] > prev["HEALTH"]:
-            events.append(
-                Event(
-                    "heal",
-                    (),
-                    {"health": float(v["HEALTH"]), "gained": float(v["HEALTH"] - prev["HEALTH"])},
-                )
+        )
+    elif health > before:
+        events.append(
+            base.Event(
+                "heal", (), {"health": health, "gained": float(now["HEALTH"] - prev["HEALTH"])}
             )
-        if v["KILLCOUNT"] > prev["KILLCOUNT"]:
-            events.append(Event("kill", (), {"kills": float(v["KILLCOUNT"])}))
-        objects = ObjectStates.from_instance_map(
-            instance, [o.id for o in self._objects], self._last_position.copy(), velocity
         )
-        extras = {
-            "health": np.array([v["HEALTH"]], np.float32),
-            "kills": np.array([v["KILLCOUNT"]], np.float32),
-            "present": present.astype(np.float32),
-        }
-        truth = FrameTruth(
-            extrinsics=extr,
-            intrinsics=k,
-            depth=depth,
-            instance=instance,
-            objects=objects,
-            extras=extras,
-        )
-        self._last_obs, self._last_truth = obs, truth
-        return obs, truth, events
+    if now["KILLCOUNT"] > prev["KILLCOUNT"]:
+        events.append(base.Event("kill", (), {"kills": float(now["KILLCOUNT"])}))
+    return events

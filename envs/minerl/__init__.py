@@ -1,6 +1,6 @@
 """MineRL environments (registered with Gymnasium on import, without importing minerl)."""
 
-import gymnasium as gym
+from envs.registration import register_family
 
 MINERL_IDS = {  # worldsim id suffix -> MineRL 1.0 env id
     "FindCave": "MineRLBasaltFindCave-v0",
@@ -10,9 +10,8 @@ MINERL_IDS = {  # worldsim id suffix -> MineRL 1.0 env id
     "ObtainDiamondShovel": "MineRLObtainDiamondShovel-v0",
 }
 
-for _name, _minerl_id in MINERL_IDS.items():
-    gym.register(
-        id=f"worldsim/MineRL{_name}-v0",
-        entry_point="envs.minerl.env:MineRLEnv",
-        kwargs={"minerl_id": _minerl_id},
-    )
+register_family(
+    "MineRL",
+    "envs.minerl.env:MineRLEnv",
+    {name: {"minerl_id": minerl_id} for name, minerl_id in MINERL_IDS.items()},
+)

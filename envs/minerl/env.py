@@ -65,16 +65,13 @@ class MineRLEnv(WorldsimEnv):
         minerl_id: str = "MineRLBasaltFindCave-v0",
         width: int = 128,
         height: int = 72,
-        render_mode: str = "rgb_array",
+        render_mode: str | None = "rgb_array",  # frames are observations whatever it is
         vfov: float = 70.0,
     ):
-        self.minerl_id, self.width, self.height, self.render_mode, self.vfov = (
-            minerl_id,
-            width,
-            height,
-            render_mode,
-            vfov,
-        )
+        self.minerl_id = minerl_id
+        self.width, self.height = width, height
+        self.render_mode = render_mode
+        self.vfov = vfov
         self.observation_space = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
         self.action_space = action_space()
         self.action_codec = MineRLCodec()

@@ -7,16 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import (
-    BACKGROUND_ID,
-    Captions,
-    DiscreteCodec,
-    Event,
-    FrameTruth,
-    ObjectInfo,
-    ObjectStates,
-    WorldsimEnv,
-)
+from envs import base
 from envs.captions import describe_episode
 from envs.mujoco.camera import OrbitPose, extrinsics, intrinsics, project
 from envs.mujoco.render import SceneRenderer, mujoco
@@ -28,7 +19,7 @@ EVENT_COOLDOWN = 0.15  # seconds before the same pair can make another contact e
 OCCLUDED_BELOW, REVEALED_ABOVE = 0.1, 0.4  # visible-fraction hysteresis of occlusion events
 
 
-class MujocoSceneEnv(WorldsimEnv):
+class MujocoSceneEnv(base.WorldsimEnv):
     """A procedurally generated MuJoCo scene; subclasses choose objects, camera motion and actions.
 
     Physics knobs (gravity, restitution, friction, timestep, frame_skip) are constructor
@@ -77,7 +68,7 @@ class MujocoSceneEnv(WorldsimEnv):
 
     def make_actions(self, action_mode: str) -> tuple[gym.Space, Any]:
         """Action space and codec; scenes without actions take the single no-op."""
-        return gym.spaces.Discrete(1), DiscreteCodec(1, ["noop"])
+        return gym.spaces.Discrete(1), base.DiscreteCodec(1, ["noop"])
 
     def apply_action(self, action: Any) -> None:
         """Act before the physics steps of a frame (move the camera or the agent)."""
@@ -116,7 +107,7 @@ class MujocoSceneEnv(WorldsimEnv):
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in {self.action_space}")
         self.apply_action(action)
-        events: list[Event] = []
+        events: list[base.Event] = []
         for _ in range(self.physics.frame_skip):
             approach = (
                 self._velocities()
@@ -137,9 +128,9 @@ class MujocoSceneEnv(WorldsimEnv):
             self._renderer.close()
             self._renderer = None
 
-    def object_table(self) -> list[ObjectInfo]:
+    def object_table(self) -> list[base.ObjectInfo]:
         return [
-            ObjectInfo(
+            base.ObjectInfo(
                 id=i,
                 name=o.name,
                 category="agent" if o is self.scene.agent else o.shape,
@@ -149,11 +140,12 @@ class MujocoSceneEnv(WorldsimEnv):
             for i, o in enumerate(self._bodies)
         ]
 
-    def caption(self, record: dict[str, Any]) -> Captions:
+    def caption(self, record: dict[str, Any]) -> base.Captions:
         return describe_episode(record, self.scene_facts(), seed=int(record["meta"].get("seed", 0)))
 
     def scene_facts(self) -> dict[str, Any]:
-        """Static facts about the current scene that captions phrase (shapes, colours, sizes, drop heights, occluders)."""
+        """Static facts about the current scene that captions phrase (shapes, colours, sizes, drop
+        heights, occluders)."""
         return {
             "scenario": self.scenario,
             "objects": [
@@ -177,7 +169,8 @@ class MujocoSceneEnv(WorldsimEnv):
     # ------------------------------------------------------------ internals
 
     def _index_scene(self) -> None:
-        """Object bodies in table order, the geom -> object id map and each object's surface samples."""
+        """Object bodies in table order, the geom -> object id map and each object's surface
+        samples."""
         m = self.model
         self._bodies: list[ObjectSpec] = [
             *self.scene.objects,
@@ -185,7 +178,7 @@ class MujocoSceneEnv(WorldsimEnv):
         ]
         self._body_ids = np.array([m.body(o.name).id for o in self._bodies], np.int64)
         self._geom_to_obj = np.full(
-            m.ngeom + 1, BACKGROUND_ID, np.int16
+            m.ngeom + 1, base.BACKGROUND_ID, np.int16
         )  # index geom + 1 (-1 -> background)
         self._geom_names = [m.geom(g).name for g in range(m.ngeom)]
         self._geom_owner: list[int | None] = [None] * m.ngeom
@@ -197,7 +190,8 @@ class MujocoSceneEnv(WorldsimEnv):
         self._samples = [surface_samples(o.shape, o.size) for o in self._bodies]
 
     def _set_initial_velocities(self) -> None:
-        """Launch velocities; a sphere resting on the floor also spins (in its body frame) to roll."""
+        """Launch velocities; a sphere resting on the floor also spins (in its body frame) to
+        roll."""
         for obj, dof in zip(self.scene.objects, self._dof, strict=False):
             v = np.asarray(obj.velocity, np.float64)
             self.data.qvel[dof : dof + 3] = v
@@ -217,7 +211,7 @@ class MujocoSceneEnv(WorldsimEnv):
             out[i, :n] = self.data.qvel[dof : dof + n]
         return out
 
-    def _observe(self) -> tuple[np.ndarray, FrameTruth]:
+    def _observe(self) -> tuple[np.ndarray, base.FrameTruth]:
         position, rotation = self.pose.position(), self.pose.rotation()
         self.data.cam_xpos[0] = position
         self.data.cam_xmat[0] = rotation.ravel()
@@ -233,7 +227,7 @@ class MujocoSceneEnv(WorldsimEnv):
             full.append(
                 projected_pixels(pts @ rot.T + self.data.xpos[b], nrm @ rot.T, area, extr, intr)
             )
-        objects = ObjectStates.from_instance_map(
+        objects = base.ObjectStates.from_instance_map(
             instance,
             list(range(len(self._bodies))),
             self.data.xpos[self._body_ids],
@@ -241,7 +235,7 @@ class MujocoSceneEnv(WorldsimEnv):
             full_pixels=np.asarray(full),
         )
         self.geom_map = geom  # (H, W) model geom ids of the last frame, -1 for sky
-        return rgb, FrameTruth(
+        return rgb, base.FrameTruth(
             extrinsics=extr, intrinsics=intr, depth=depth, instance=instance, objects=objects
         )
 
@@ -249,8 +243,9 @@ class MujocoSceneEnv(WorldsimEnv):
         owner = self._geom_owner[geom]
         return self._geom_names[geom] if owner is None else owner
 
-    def _contact_events(self, vel: np.ndarray) -> list[Event]:
-        """Contacts that began in the last physics step, with approach speed (from `vel`, (N, 3)) worth an event."""
+    def _contact_events(self, vel: np.ndarray) -> list[base.Event]:
+        """Contacts that began in the last physics step with an approach speed (from `vel`,
+        (N, 3)) worth an event."""
         d, now = self.data, float(self.data.time)
         geoms = np.sort(
             d.contact.geom[: d.ncon], axis=1
@@ -276,12 +271,13 @@ class MujocoSceneEnv(WorldsimEnv):
                 kind = "contact"  # the agent touching something
             else:
                 kind = "collision" if len(objs) == 2 else "bounce"
-            events.append(Event(kind, objs, detail))
+            events.append(base.Event(kind, objs, detail))
         self._touching = touching
         return events
 
-    def _view_events(self, truth: FrameTruth) -> list[Event]:
-        """exit_view / enter_view from the projected centre, occlusion_start / _end from visibility."""
+    def _view_events(self, truth: base.FrameTruth) -> list[base.Event]:
+        """exit_view / enter_view from the projected centre, occlusion_start / _end from
+        visibility."""
         objs = truth.objects
         centre_uv, centre_z = project(
             objs.position.astype(np.float64), truth.extrinsics, truth.intrinsics
@@ -306,13 +302,13 @@ class MujocoSceneEnv(WorldsimEnv):
                 occ = False
             if self._view_state is not None:
                 if prev_in != now_in:
-                    events.append(Event("enter_view" if now_in else "exit_view", (i,)))
+                    events.append(base.Event("enter_view" if now_in else "exit_view", (i,)))
                 if occ and not prev_occ:
                     events.append(
-                        Event("occlusion_start", (i,), {"by": self._occluder_at(centre_uv[i])})
+                        base.Event("occlusion_start", (i,), {"by": self._occluder_at(centre_uv[i])})
                     )
                 elif prev_occ and not occ and now_in:
-                    events.append(Event("occlusion_end", (i,)))
+                    events.append(base.Event("occlusion_end", (i,)))
             state.append((now_in, occ))
         self._view_state = state
         return events

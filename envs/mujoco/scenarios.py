@@ -103,14 +103,18 @@ def horizontal_axes(pose: OrbitPose) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------ scenarios
 
 
-class BounceEnv(MujocoSceneEnv):
-    """1-`max_objects` spheres, boxes and cylinders dropped from 0.3-1.5 m; they fall, bounce and settle."""
-
-    scenario = "bounce"
+class ManyObjectsEnv(MujocoSceneEnv):
+    """A scenario whose scenes hold a random number of objects, at most `max_objects`."""
 
     def __init__(self, max_objects: int = 3, **kwargs: Any):
         self.max_objects = max_objects
         super().__init__(**kwargs)
+
+
+class BounceEnv(ManyObjectsEnv):
+    """1-`max_objects` spheres, boxes and cylinders dropped from 0.3-1.5 m; they fall, bounce and settle."""
+
+    scenario = "bounce"
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, self.max_objects + 1)))
@@ -126,14 +130,10 @@ class BounceEnv(MujocoSceneEnv):
         return SceneSpec(objects=objects, camera=default_camera(rng))
 
 
-class CollideEnv(MujocoSceneEnv):
+class CollideEnv(ManyObjectsEnv):
     """2-`max_objects` objects thrown on arcs aimed (under standard gravity) to meet at one point in the air."""
 
     scenario = "collide"
-
-    def __init__(self, max_objects: int = 3, **kwargs: Any):
-        self.max_objects = max_objects
-        super().__init__(**kwargs)
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(2, self.max_objects + 1)), scale=(0.1, 0.16))
