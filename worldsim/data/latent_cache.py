@@ -18,27 +18,32 @@ under a lock, so several encode shards can fill one cache and a killed job resum
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import shutil
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from worldsim.data.store import _checksum, _fsync_dir, _json_default
+from worldsim.data.manifest import (
+    MANIFEST,
+    TMP_PREFIX,
+    ManifestDir,
+    checksum,
+    fsync_dir,
+    json_default,
+    move_into_place,
+    save_arrays,
+    temp_dir,
+)
 from worldsim.models.text import TextTable
 
-MANIFEST = "manifest.json"
 STATS = "stats.json"
 TEXT_TABLE = "text.npz"
 AUTOENCODER = "autoencoder.json"
 EPISODE_JSON = "episode.json"
-TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def _file_sha256(path: Path) -> str:
 def _write_json(path: Path, doc: Any) -> None:
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
     with open(tmp, "w") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=True, default=_json_default)
+        json.dump(doc, fh, indent=1, sort_keys=True, default=json_default)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -116,65 +121,29 @@ def write_latent_episode(
             f"latent episode {name}: latents {latents.shape} need (T', c, h, w) and actions "
             f"{np.shape(actions)} one row per encoded frame ({frames})"
         )
-    tmp = root / f"{TMP_PREFIX}{name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for filename, array in (
-        ("latents.npy", latents),
-        ("actions.npy", np.asarray(actions, np.float32)),
-    ):
-        with open(tmp / filename, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
+    tmp = temp_dir(root, name)
+    save_arrays(tmp, {"latents.npy": latents, "actions.npy": np.asarray(actions, np.float32)})
     _write_json(tmp / EPISODE_JSON, doc)
     entry = LatentEntry(
         name=name,
         frames=frames,
         latent_frames=int(latents.shape[0]),
         shape=list(latents.shape),
-        checksum=_checksum(tmp),
+        checksum=checksum(tmp),
         moments=channel_moments(latents),
     )
-    final = root / name
-    if final.exists():  # left by a killed job before its manifest update
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    _fsync_dir(root)
+    move_into_place(tmp, root, name)
     return entry
 
 
-class LatentCache:
+class LatentCache(ManifestDir):
     """A directory of latent episodes with manifest, channel stats and the encoder's description."""
 
+    entry_type = LatentEntry
+
     def __init__(self, root: str | Path, create: bool = False):
-        self.root = Path(root)
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif not (self.root / MANIFEST).is_file():
-            raise FileNotFoundError(
-                f"no latent cache at {self.root} (missing {MANIFEST}); create one with "
-                "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`"
-            )
-        self._entries = self._read_manifest()
-
-    def _read_manifest(self) -> dict[str, LatentEntry]:
-        path = self.root / MANIFEST
-        if not path.is_file():
-            return {}
-        doc = json.loads(path.read_text())
-        return {e["name"]: LatentEntry(**e) for e in doc["episodes"]}
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Exclusive lock so several encode shards can share one cache."""
-        with open(self.root / ".manifest.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        how = "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`"
+        self._open(root, create, "latent cache", how)
 
     def add(self, entries: list[LatentEntry], text: TextTable | None = None) -> None:
         """List finished episodes in the manifest and refresh stats.json over all of them.
@@ -193,7 +162,7 @@ class LatentCache:
             _write_json(
                 self.root / STATS, pooled_stats([e.moments for e in self._entries.values()])
             )
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
 
     def _merge_text(self, text: TextTable) -> dict[str, Any]:
         """Add `text`'s sentences to text.npz (caller holds the lock); its manifest record."""
@@ -224,20 +193,6 @@ class LatentCache:
             return f"{path} is missing"
         return None if _file_sha256(path) == record["sha256"] else f"{path}: checksum mismatch"
 
-    def remove_unfinished(self, names: set[str]) -> None:
-        """Delete leftovers of a killed job for episodes `names` (other shards' work is untouched)."""
-        with self._locked():
-            self._entries = self._read_manifest()
-            for path in self.root.iterdir():
-                owner = (
-                    path.name[len(TMP_PREFIX) :].rsplit("-", 1)[0]
-                    if path.name.startswith(TMP_PREFIX)
-                    else None
-                )
-                unlisted = path.is_dir() and path.name in names and path.name not in self._entries
-                if owner in names or unlisted:
-                    shutil.rmtree(path)
-
     def set_autoencoder_info(self, info: dict[str, Any]) -> None:
         """Record the encoder; refuses to mix latents of two different encoders in one cache."""
         path = self.root / AUTOENCODER
@@ -252,18 +207,6 @@ class LatentCache:
         _write_json(path, info)
 
     # ---------------------------------------------------------------- reading
-
-    def names(self) -> list[str]:
-        """Cached episodes, sorted."""
-        return sorted(self._entries)
-
-    def entry(self, name: str) -> LatentEntry:
-        if name not in self._entries:
-            raise KeyError(f"episode {name!r} is not in {self.root / MANIFEST}")
-        return self._entries[name]
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def load(self, name: str, mmap: bool = True) -> LatentEpisode:
         """One cached episode; with `mmap` the arrays are memory maps read on access."""
@@ -285,7 +228,7 @@ class LatentCache:
             return f"{name}: directory {directory} is missing"
         return (
             None
-            if _checksum(directory) == self.entry(name).checksum
+            if checksum(directory) == self.entry(name).checksum
             else f"{name}: checksum mismatch"
         )
 

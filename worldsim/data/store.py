@@ -14,24 +14,18 @@ renamed into place (atomic on POSIX), and it needs nothing beyond NumPy to read.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from worldsim.data import manifest
 from worldsim.data.episode import SCHEMA_VERSION, Episode, EpisodeError
+from worldsim.data.manifest import MANIFEST, TMP_PREFIX, ManifestDir
 
-MANIFEST = "manifest.json"
 EPISODE_JSON = "episode.json"
-TMP_PREFIX = ".tmp-"
 ARRAY_FIELDS = ("frames", "actions", "rewards", "terminated")
 
 
@@ -54,30 +48,17 @@ def episode_name(index: int) -> str:
     return f"ep_{index:06d}"
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in episode.json")
-
-
-def _checksum(directory: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(directory.iterdir()):
-        digest.update(path.name.encode())
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _manifest_entry(name: str, directory: Path, episode: Episode) -> ManifestEntry:
+    """The manifest row of an episode written to `directory`."""
+    return ManifestEntry(
+        name=name,
+        checksum=manifest.checksum(directory),
+        length=episode.length,
+        height=episode.resolution[0],
+        width=episode.resolution[1],
+        env_id=str(episode.meta.get("env_id", "")),
+        seed=int(episode.meta.get("seed", -1)),
+    )
 
 
 def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntry:
@@ -88,17 +69,10 @@ def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntr
     """
     root = Path(root)
     episode.validate(name)
-    tmp = root / f"{TMP_PREFIX}{name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = manifest.temp_dir(root, name)
     arrays = {f"{key}.npy": getattr(episode, key) for key in ARRAY_FIELDS}
     arrays.update({f"truth.{key}.npy": value for key, value in episode.truth.items()})
-    for filename, array in arrays.items():
-        with open(tmp / filename, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
+    manifest.save_arrays(tmp, {f: np.ascontiguousarray(a) for f, a in arrays.items()})
     doc = {
         "raw_actions": episode.raw_actions,
         "objects": episode.objects,
@@ -107,50 +81,29 @@ def write_episode(root: str | Path, name: str, episode: Episode) -> ManifestEntr
         "meta": episode.meta,
     }
     with open(tmp / EPISODE_JSON, "w") as fh:
-        json.dump(doc, fh, default=_json_default, sort_keys=True)
+        json.dump(doc, fh, default=manifest.json_default, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
-    entry = ManifestEntry(
-        name=name,
-        checksum=_checksum(tmp),
-        length=episode.length,
-        height=episode.resolution[0],
-        width=episode.resolution[1],
-        env_id=str(episode.meta.get("env_id", "")),
-        seed=int(episode.meta.get("seed", -1)),
-    )
-    final = root / name
-    if final.exists():  # left by a killed job before its manifest update; same seed, same content
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    _fsync_dir(root)
+    entry = _manifest_entry(name, tmp, episode)
+    manifest.move_into_place(tmp, root, name)
     return entry
 
 
-class EpisodeStore:
+class EpisodeStore(ManifestDir):
     """A directory of episodes with a manifest; reads are lazy (memory-mapped) per episode."""
 
+    entry_type = ManifestEntry
+
     def __init__(self, root: str | Path, create: bool = False, repair: bool = False):
-        self.root = Path(root)
         self._repair = repair  # treat an unreadable manifest as empty (before rebuild_manifest)
-        if create or repair:
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif not (self.root / MANIFEST).is_file():
-            raise FileNotFoundError(
-                f"no episode store at {self.root} (missing {MANIFEST}); "
-                "create one with `worldsim record out=DIR ...`"
-            )
-        self._entries = self._read_manifest()
+        self._open(root, create or repair, "episode store", "`worldsim record out=DIR ...`")
 
     # ---------------------------------------------------------------- manifest
 
     def _read_manifest(self) -> dict[str, ManifestEntry]:
         path = self.root / MANIFEST
-        if not path.is_file():
-            return {}
         try:
-            doc = json.loads(path.read_text())
-            return {e["name"]: ManifestEntry(**e) for e in doc["episodes"]}
+            return super()._read_manifest()
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             if self._repair:
                 return {}
@@ -158,16 +111,6 @@ class EpisodeStore:
                 f"{path} is not a valid manifest ({err!r}); rebuild it with "
                 f"`worldsim data verify {self.root} rebuild=true`"
             ) from err
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Exclusive lock so several recording shards can share one store."""
-        with open(self.root / ".manifest.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write_manifest(self) -> None:
         doc = {
@@ -180,7 +123,7 @@ class EpisodeStore:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / MANIFEST)
-        _fsync_dir(self.root)
+        manifest.fsync_dir(self.root)
 
     def add(self, entries: list[ManifestEntry]) -> None:
         """Record finished episodes in the manifest (merging with other writers' entries)."""
@@ -189,43 +132,13 @@ class EpisodeStore:
             self._entries.update({e.name: e for e in entries})
             self._write_manifest()
 
-    def remove_unfinished(self, names: set[str]) -> list[str]:
-        """Delete leftovers of a killed job for episodes `names`: temp dirs and unlisted dirs.
-
-        Limited to `names` so that shards writing other episodes into the same store concurrently
-        keep their work in progress.
-        """
-        removed = []
-        with self._locked():
-            self._entries = self._read_manifest()
-            for path in self.root.iterdir():
-                if path.name.startswith(TMP_PREFIX):
-                    owner = path.name[len(TMP_PREFIX) :].rsplit("-", 1)[0]
-                    stale = (
-                        owner in names or owner == MANIFEST
-                    )  # the lock excludes other manifest writers
-                else:
-                    stale = path.is_dir() and path.name in names and path.name not in self._entries
-                if stale:
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-                    removed.append(path.name)
-        return removed
-
     def rebuild_manifest(self) -> list[str]:
-        """Re-derive the manifest from the episode directories; returns names that failed to load."""
+        """Re-derive the manifest from the episode directories; returns the episodes that fail."""
         bad, entries = [], {}
         for path in sorted(self.root.glob("ep_*")):
             try:
                 ep = self.load(path.name, mmap=False)
-                entries[path.name] = ManifestEntry(
-                    name=path.name,
-                    checksum=_checksum(path),
-                    length=ep.length,
-                    height=ep.resolution[0],
-                    width=ep.resolution[1],
-                    env_id=str(ep.meta.get("env_id", "")),
-                    seed=int(ep.meta.get("seed", -1)),
-                )
+                entries[path.name] = _manifest_entry(path.name, path, ep)
             except (OSError, ValueError, KeyError) as err:
                 bad.append(f"{path.name}: {err}")
         with self._locked():
@@ -234,18 +147,6 @@ class EpisodeStore:
         return bad
 
     # ---------------------------------------------------------------- reading
-
-    def names(self) -> list[str]:
-        """Finished episodes, sorted."""
-        return sorted(self._entries)
-
-    def entry(self, name: str) -> ManifestEntry:
-        if name not in self._entries:
-            raise KeyError(f"episode {name!r} is not in {self.root / MANIFEST}")
-        return self._entries[name]
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def load(self, name: str, mmap: bool = True) -> Episode:
         """Open one episode; with `mmap` its arrays are memory maps read on access."""
@@ -282,7 +183,7 @@ class EpisodeStore:
         if not directory.is_dir():
             return f"{name}: directory {directory} is missing"
         try:
-            if _checksum(directory) != self.entry(name).checksum:
+            if manifest.checksum(directory) != self.entry(name).checksum:
                 return f"{name}: checksum mismatch (files changed or truncated)"
             ep = self.load(name, mmap=False)
             ep.validate(name)
@@ -296,4 +197,3 @@ class EpisodeStore:
     def verify_all(self) -> list[str]:
         """Problems of every episode in the manifest (empty when all are good)."""
         return [problem for name in self.names() if (problem := self.verify(name))]
-
