@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -214,3 +215,30 @@ def bucket_loader(
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
     )
+
+
+class BucketDataModule(L.LightningDataModule):
+    """Train/val datasets (with `.refs`, see `bucket_loader`) split by episode; subclasses fill
+    `train_set` and `val_set` in `setup`. `cfg` has val_fraction, seed, batch_size, num_workers."""
+
+    def __init__(self, cfg: Any):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+
+    def split(self, names: list[str]) -> tuple[list[str], list[str]]:
+        """Training and validation episodes among `names` (stable hash split, see `split_of`)."""
+        split = {n: split_of(n, self.cfg.val_fraction, self.cfg.seed) for n in names}
+        return [n for n in names if split[n] == "train"], [n for n in names if split[n] == "val"]
+
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+        return bucket_loader(
+            dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)

@@ -12,14 +12,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from envs.base import Captions
-from worldsim.data.clips import ClipRef, bucket_loader, split_of
+from worldsim.data.clips import BucketDataModule, ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
+from worldsim.data.manifest import JoinedDirs
 
 
 @dataclass
@@ -66,7 +66,7 @@ def pixel_span(start: int, length: int, time_factor: int) -> tuple[int, int]:
     return a, time_factor * (start + length - 1) + 1
 
 
-class LatentCaches:
+class LatentCaches(JoinedDirs):
     """Several latent caches of one autoencoder read as one: names `k/episode`, pooled channel stats."""
 
     def __init__(self, roots: list[str]):
@@ -76,39 +76,25 @@ class LatentCaches:
             raise ValueError(
                 "data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs"
             )
-        self.caches = [LatentCache(r) for r in roots]
-        infos = [c.autoencoder_info() for c in self.caches]
+        super().__init__([LatentCache(r) for r in roots])
+        infos = [c.autoencoder_info() for c in self.parts]
         if any(i != infos[0] for i in infos[1:]):
             raise ValueError(
                 f"latent caches {roots} were encoded by different autoencoders ({infos}); "
                 "re-encode them with one checkpoint"
             )
 
-    def _split(self, name: str):
-        k, episode = name.split("/", 1)
-        return self.caches[int(k)], episode
-
-    def names(self) -> list[str]:
-        return [f"{k}/{n}" for k, c in enumerate(self.caches) for n in c.names()]
-
-    def entry(self, name: str):
-        cache, episode = self._split(name)
-        return cache.entry(episode)
-
-    def load(self, name: str):
-        cache, episode = self._split(name)
-        return cache.load(episode)
 
     def stats(self) -> dict[str, list[float]]:
         """Per-channel mean/std pooled over every episode of every cache."""
         from worldsim.data.latent_cache import pooled_stats
 
-        if len(self.caches) == 1:
-            return self.caches[0].stats()
-        return pooled_stats([c.entry(n).moments for c in self.caches for n in c.names()])
+        if len(self.parts) == 1:
+            return self.parts[0].stats()
+        return pooled_stats([c.entry(n).moments for c in self.parts for n in c.names()])
 
     def autoencoder_info(self) -> dict[str, Any]:
-        return self.caches[0].autoencoder_info()
+        return self.parts[0].autoencoder_info()
 
     def has_text(self, name: str) -> bool:
         """Whether episode `name`'s cache holds caption embeddings (else it trains without text)."""
@@ -117,14 +103,14 @@ class LatentCaches:
 
     def text_table(self):
         """Caption-sentence embeddings of every cache, merged (None when no cache has text)."""
-        tables = [t for t in (c.text_table() for c in self.caches) if t is not None]
+        tables = [t for t in (c.text_table() for c in self.parts) if t is not None]
         if not tables:
             return None
         merged = tables[0]
         for table in tables[1:]:
             if table.key != merged.key:
                 raise ValueError(
-                    f"latent caches {[str(c.root) for c in self.caches]} hold text of different "
+                    f"latent caches {[str(c.root) for c in self.parts]} hold text of different "
                     f"encoders ({merged.key!r}, {table.key!r}); re-encode them with one text.name"
                 )
             merged.rows.update(table.rows)
@@ -185,23 +171,17 @@ class LatentWindows(Dataset):
         }
 
 
-class LatentDataModule(L.LightningDataModule):
+class LatentDataModule(BucketDataModule):
     """Train/val latent windows split by episode (hash of the name)."""
 
-    def __init__(self, cfg: LatentDataConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: LatentWindows | None = None
-        self.val_set: LatentWindows | None = None
+    cfg: LatentDataConfig
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
         cache = LatentCaches(self.cfg.roots)
         names = cache.names()
-        split = {n: split_of(n, self.cfg.val_fraction, self.cfg.seed) for n in names}
-        train = [n for n in names if split[n] == "train"]
-        val = [n for n in names if split[n] == "val"]
+        train, val = self.split(names)
         if not train:
             raise ValueError(
                 f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first"
@@ -222,14 +202,3 @@ class LatentDataModule(L.LightningDataModule):
                 f"episodes in {self.cfg.roots} are shorter than every window length "
                 f"{self.cfg.lengths} (latent frames); lower data.lengths"
             )
-
-    def _loader(self, dataset: LatentWindows, shuffle: bool) -> DataLoader:
-        return bucket_loader(
-            dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)

@@ -142,3 +142,25 @@ class ManifestDir:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
                     removed.append(path.name)
         return removed
+
+
+class JoinedDirs:
+    """Several manifest directories read as one: episode `name` of the k-th one is `k/name`."""
+
+    def __init__(self, parts: list[ManifestDir]):
+        self.parts = parts
+
+    def _split(self, name: str) -> tuple[Any, str]:
+        k, episode = name.split("/", 1)
+        return self.parts[int(k)], episode
+
+    def names(self) -> list[str]:
+        return [f"{k}/{n}" for k, part in enumerate(self.parts) for n in part.names()]
+
+    def entry(self, name: str) -> Any:
+        part, episode = self._split(name)
+        return part.entry(episode)
+
+    def load(self, name: str) -> Any:
+        part, episode = self._split(name)
+        return part.load(episode)
