@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from worldsim.data.latent_datamodule import (
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig, text_dim
+from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
+from worldsim.training.trainer import lightning_trainer
 from worldsim.training.world_model import (
     LatentInfo,
     OptimConfig,
@@ -28,19 +29,13 @@ from worldsim.training.world_model import (
 
 
 @dataclass
-class TrainerConfig:
-    """Lightning Trainer knobs: length, precision, devices, strategy (ddp, fsdp), logging, resume."""
+class TrainerConfig(BaseTrainerConfig):
+    """Lightning Trainer knobs of `worldsim train`; bf16 falls back to 32-true without CUDA."""
 
-    max_steps: int = 20000
-    max_minutes: float = 0.0  # wall-clock limit (0 = none)
-    precision: str = "bf16-mixed"  # falls back to 32-true without CUDA
-    accelerator: str = "auto"
     devices: str = "auto"  # e.g. 1, 8, auto
     num_nodes: int = 1
-    strategy: str = "auto"  # auto | ddp | fsdp
     grad_clip: float = 1.0
     val_every: int = 1000  # training steps between validations
-    limit_val_batches: int = 4
     log_every: int = 50
     ckpt_every: int = 1000
     ema_decay: float = 0.999  # 0 = no EMA: the export holds the training weights (needed for FSDP)
@@ -106,22 +101,11 @@ def build_module(cfg: Config) -> WorldModel:
     return module
 
 
-def run(cfg: Config) -> None:
-    import lightning as L
+def _callbacks(cfg: Config, ema) -> list:
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 
-    from worldsim.training.callbacks import EMA, SampleVideos
+    from worldsim.training.callbacks import SampleVideos
 
-    L.seed_everything(cfg.train.seed, workers=True)
-    cuda = torch.cuda.is_available()
-    precision = cfg.train.precision if cuda or cfg.train.precision.startswith("32") else "32-true"
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-    module = build_module(cfg)
-    if cfg.train.compile:
-        module.model.compile_blocks()
-    data = LatentDataModule(cfg.data)
-    ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     callbacks = ([ema] if ema else []) + [
         ModelCheckpoint(
             dirpath=Path(cfg.out) / "checkpoints",
@@ -133,29 +117,11 @@ def run(cfg: Config) -> None:
     ]
     if cfg.train.sample_videos:
         callbacks.append(SampleVideos(fps=8, ext="mp4" if _has_ffmpeg() else "gif"))
-    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
-    trainer = L.Trainer(
-        default_root_dir=cfg.out,
-        max_steps=cfg.train.max_steps,
-        precision=precision,
-        max_time=datetime.timedelta(minutes=cfg.train.max_minutes)
-        if cfg.train.max_minutes
-        else None,
-        accelerator=cfg.train.accelerator,
-        devices=devices,
-        num_nodes=cfg.train.num_nodes,
-        strategy=cfg.train.strategy,
-        gradient_clip_val=cfg.train.grad_clip,
-        val_check_interval=cfg.train.val_every,
-        check_val_every_n_epoch=None,
-        limit_val_batches=cfg.train.limit_val_batches,
-        log_every_n_steps=cfg.train.log_every,
-        callbacks=callbacks,
-        enable_progress_bar=False,
-        num_sanity_val_steps=0,
-        use_distributed_sampler=False,
-    )  # the bucket sampler splits batches across ranks itself
-    trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
+    return callbacks
+
+
+def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
+    """Write the EMA (or training) weights as a slim checkpoint from rank 0."""
     if ema:
         ema.swap_in()
     state = trainer.strategy.lightning_module_state_dict()  # every rank: a collective under FSDP
@@ -171,6 +137,38 @@ def run(cfg: Config) -> None:
         print(
             f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}"
         )
+
+
+def run(cfg: Config) -> None:
+    import lightning as L
+
+    from worldsim.training.callbacks import EMA
+
+    L.seed_everything(cfg.train.seed, workers=True)
+    cuda = torch.cuda.is_available()
+    precision = cfg.train.precision if cuda or cfg.train.precision.startswith("32") else "32-true"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+    module = build_module(cfg)
+    if cfg.train.compile:
+        module.model.compile_blocks()
+    data = LatentDataModule(cfg.data)
+    ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
+    trainer = lightning_trainer(
+        cfg.train,
+        cfg.out,
+        _callbacks(cfg, ema),
+        precision=precision,
+        devices=devices,
+        num_nodes=cfg.train.num_nodes,
+        gradient_clip_val=cfg.train.grad_clip,
+        val_check_interval=cfg.train.val_every,
+        log_every_n_steps=cfg.train.log_every,
+        enable_progress_bar=False,
+    )
+    trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
+    _export(cfg, module, trainer, ema)
 
 
 def _has_ffmpeg() -> bool:
