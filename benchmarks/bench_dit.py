@@ -1,6 +1,8 @@
-"""DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), sampling frames/s.
+"""DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), sampling
+frames/s.
 
-    python -m benchmarks.bench_dit --model dit_s --batch 64 --frames 8 --latent 16 16 --name dit_s8_h100 [--compile]
+    python -m benchmarks.bench_dit --model dit_s --batch 64 --frames 8 --latent 16 16 \
+        --name dit_s8_h100 [--compile]
 
 MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
 """
@@ -37,6 +39,18 @@ def _sync():
         torch.cuda.synchronize()
 
 
+def _seconds_per_call(fn, calls: int, warmup: int = 3) -> float:
+    """Mean wall time of `fn()` over `calls` calls after `warmup` (and compilation) calls."""
+    for _ in range(warmup):
+        fn()
+    _sync()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    _sync()
+    return (time.perf_counter() - start) / calls
+
+
 def bench_training(
     cfg: DiTConfig,
     batch: int,
@@ -49,7 +63,7 @@ def bench_training(
 ) -> dict:
     """Tokens/s, FLOPs per step and MFU of full training steps (AdamW, bf16 autocast on CUDA).
 
-    FLOPs are counted on the eager model; with `compile` the timed steps run torch.compile'd blocks."""
+    FLOPs are counted on the eager model; with `compile` the timed steps run compiled blocks."""
     model = DiT(cfg).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)
@@ -75,14 +89,7 @@ def bench_training(
     flops = counter.get_total_flops()
     if compile:
         model.compile_blocks()
-    for _ in range(3):  # warm-up (and compilation)
-        step()
-    _sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync()
-    seconds = (time.perf_counter() - start) / steps
+    seconds = _seconds_per_call(step, steps)
     tokens = batch * -(-frames // cfg.patch[0]) * -(-h // cfg.patch[1]) * -(-w // cfg.patch[2])
     peak = peak_flops()
     return {
@@ -112,7 +119,8 @@ def bench_sampling(
     steps: int,
     device: str = "cuda",
 ) -> dict:
-    """Latent frames/s of autoregressive rollout (Euler, `steps` per frame, one frame per window)."""
+    """Latent frames/s of autoregressive rollout (Euler, `steps` per frame, one new frame per
+    window)."""
     model = DiT(cfg).to(device).eval()
     context = torch.randn(batch, window - 1, cfg.latent_channels, h, w, device=device)
     actions = (
