@@ -1,4 +1,5 @@
-"""report.json and a self-contained report.html: tables, error-vs-horizon SVG plots, videos side by side."""
+"""report.json and a self-contained report.html: tables, error-vs-horizon SVG plots, videos side
+by side."""
 
 from __future__ import annotations
 
@@ -36,18 +37,24 @@ def svg_plot(
     lo, hi = min(values), max(values)
     hi = hi if hi > lo else lo + 1
     n = max(len(c) for c in curves.values())
-    x = lambda i: pad_l + (width - pad_l - pad_r) * (i / max(n - 1, 1))  # noqa: E731
-    y = lambda v: pad_t + (height - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))  # noqa: E731
+
+    def x(i: int) -> float:
+        return pad_l + (width - pad_l - pad_r) * (i / max(n - 1, 1))
+
+    def y(v: float) -> float:
+        return pad_t + (height - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))
+
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" class="plot">',
         f'<rect width="{width}" height="{height}" fill="white" stroke="#ccc"/>',
         f'<text x="{pad_l}" y="15" font-size="12">{html.escape(title)}</text>',
-        f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" stroke="black"/>',
+        f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" '
+        'stroke="black"/>',
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="black"/>',
         f'<text x="{pad_l - 4}" y="{y(hi) + 4}" font-size="10" text-anchor="end">{hi:.3g}</text>',
         f'<text x="{pad_l - 4}" y="{y(lo) + 4}" font-size="10" text-anchor="end">{lo:.3g}</text>',
-        f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" text-anchor="middle">'
-        f"horizon step (1..{n})</text>",
+        f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" '
+        f'text-anchor="middle">horizon step (1..{n})</text>',
     ]
     for k, (name, curve) in enumerate(curves.items()):
         colour = COLOURS[k % len(COLOURS)]
@@ -69,16 +76,14 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
 
 
-def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
-    """Write `report` (see worldsim.jobs.eval) as out/report.json and out/report.html."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+def _summary(report: dict[str, Any]) -> list[str]:
+    """Heading, scenario line and the table of each suite's primary metric per row."""
+    scenario = report["scenario"]
     body = [
         f"<h1>worldsim eval: {html.escape(report['model'])}</h1>",
-        f"<p>env <code>{html.escape(report['scenario']['env']['id'])}</code>, "
-        f"{report['scenario']['cases']} held-out cases (seeds from {report['scenario']['seed']}), "
-        f"context {report['scenario']['context']}, horizon {report['scenario']['horizon']}.</p>",
+        f"<p>env <code>{html.escape(scenario['env']['id'])}</code>, "
+        f"{scenario['cases']} held-out cases (seeds from {scenario['seed']}), "
+        f"context {scenario['context']}, horizon {scenario['horizon']}.</p>",
         "<h2>Summary (primary metric per suite)</h2><table><tr><th>row</th>"
         + "".join(
             f"<th>{html.escape(s)}<br><small>{html.escape(r['primary'])} "
@@ -102,6 +107,48 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
         )
         + "</p>"
     )
+    return body
+
+
+def _suite_section(suite: str, res: dict[str, Any]) -> list[str]:
+    """One suite: its table of every metric per row, notes, and a plot per curve."""
+    metrics = list(next(iter(res["rows"].values()))["metrics"])
+    body = [
+        f"<h2>{html.escape(suite)}</h2><table><tr><th>row</th>"
+        + "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
+        + "</tr>"
+    ]
+    for row, r in res["rows"].items():
+        body.append(
+            f"<tr><td>{html.escape(row)}</td>"
+            + "".join(f"<td>{_fmt(r['metrics'][m])}</td>" for m in metrics)
+            + "</tr>"
+        )
+    body.append("</table>")
+    body.extend(f"<p><i>{html.escape(n)}</i></p>" for n in res.get("notes", []))
+    curve_names = list(next(iter(res["rows"].values()))["curves"])
+    body.extend(
+        svg_plot(
+            {row: r["curves"][c] for row, r in res["rows"].items()}, f"{suite}: {c} vs horizon"
+        )
+        for c in curve_names
+    )
+    return body
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:20px}table{border-collapse:collapse;margin:8px 0}"
+    "td,th{border:1px solid #bbb;padding:2px 6px;font-size:12px}.video{image-rendering:pixelated;"
+    "width:min(100%,960px)}.plot{margin:4px}figure{margin:6px 0}"
+)
+
+
+def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
+    """Write `report` (see worldsim.jobs.eval) as out/report.json and out/report.html."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+    body = _summary(report)
     if report.get("videos"):
         body.append("<h2>Videos</h2><p>" + html.escape(report["videos_legend"]) + "</p>")
         body.extend(
@@ -110,35 +157,10 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
             for v in report["videos"]
         )
     for suite, res in report["suites"].items():
-        metrics = list(next(iter(res["rows"].values()))["metrics"])
-        body.append(
-            f"<h2>{html.escape(suite)}</h2><table><tr><th>row</th>"
-            + "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
-            + "</tr>"
-        )
-        for row, r in res["rows"].items():
-            body.append(
-                f"<tr><td>{html.escape(row)}</td>"
-                + "".join(f"<td>{_fmt(r['metrics'][m])}</td>" for m in metrics)
-                + "</tr>"
-            )
-        body.append("</table>")
-        body.extend(f"<p><i>{html.escape(n)}</i></p>" for n in res.get("notes", []))
-        curve_names = list(next(iter(res["rows"].values()))["curves"])
-        body.extend(
-            svg_plot(
-                {row: r["curves"][c] for row, r in res["rows"].items()}, f"{suite}: {c} vs horizon"
-            )
-            for c in curve_names
-        )
-    style = (
-        "body{font-family:sans-serif;margin:20px}table{border-collapse:collapse;margin:8px 0}"
-        "td,th{border:1px solid #bbb;padding:2px 6px;font-size:12px}.video{image-rendering:pixelated;"
-        "width:min(100%,960px)}.plot{margin:4px}figure{margin:6px 0}"
-    )
+        body.extend(_suite_section(suite, res))
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>worldsim eval</title>"
-        f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
     )
     (out / "report.html").write_text(page)
     return out / "report.json", out / "report.html"
