@@ -118,22 +118,7 @@ def run(cfg: Config) -> None:
     )
     try:
         cases = load_cases(scenario, progress=cfg.progress)
-        under_test = (
-            cfg.model.removeprefix(BASELINE_PREFIX)
-            if cfg.model.startswith(BASELINE_PREFIX)
-            else "model"
-        )
-        rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
-        rows.update(
-            {
-                name: load_model(BASELINE_PREFIX + name)
-                for name in cfg.baselines
-                if name != under_test
-            }
-        )
-        rows.update(
-            {f"corrupt:{name}": CorruptedReplay(name, scenario) for name in cfg.corruptions}
-        )
+        rows = _rows(cfg, scenario)
         for name in suites:
             suite_module(name)  # unknown names fail here, before any work
     except ValueError as err:
@@ -162,12 +147,32 @@ def run(cfg: Config) -> None:
         ),
     }
     json_path, html_path = write_report(report, cfg.out)
+    _print_summary(results)
+    print(f"eval: wrote {json_path} and {html_path}")
+
+
+def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:
+    """The model under test, the baselines and the corrupted replays, by row name."""
+    under_test = (
+        cfg.model.removeprefix(BASELINE_PREFIX)
+        if cfg.model.startswith(BASELINE_PREFIX)
+        else "model"
+    )
+    rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
+    rows.update(
+        {name: load_model(BASELINE_PREFIX + name) for name in cfg.baselines if name != under_test}
+    )
+    rows.update({f"corrupt:{name}": CorruptedReplay(name, scenario) for name in cfg.corruptions})
+    return rows
+
+
+def _print_summary(results: dict) -> None:
+    """One line per suite: its primary metric for every row."""
     for suite, res in results.items():
         line = ", ".join(
             f"{row}={_short(r['metrics'][res['primary']])}" for row, r in res["rows"].items()
         )
         print(f"{suite} ({res['primary']}): {line}")
-    print(f"eval: wrote {json_path} and {html_path}")
 
 
 def _short(v) -> str:
