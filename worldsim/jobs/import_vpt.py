@@ -77,9 +77,25 @@ def _jsonable(action: dict[str, Any]) -> dict[str, Any]:
     return {k: (np.asarray(v).tolist() if k == "camera" else int(v)) for k, v in action.items()}
 
 
+def _truth(rec, idx: np.ndarray, cfg: Config) -> dict[str, np.ndarray]:
+    """Camera intrinsics, GUI flag and (when recorded) poses of the recording's frames `idx`."""
+    from envs.minerl import camera
+
+    truth: dict[str, np.ndarray] = {
+        "intrinsics": np.repeat(
+            camera.intrinsics(cfg.width, cfg.height, cfg.vfov)[None], len(idx), 0
+        ),
+        "extra_gui_open": rec.gui_open[idx].astype(np.float32),
+    }
+    if rec.poses is not None:
+        poses = rec.poses[idx]  # (n, 5) x, y, z, yaw, pitch
+        truth["extrinsics"] = np.stack([camera.extrinsics(p[:3], p[3], p[4]) for p in poses])
+        truth["extra_pose"] = poses
+    return truth
+
+
 def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, Any]]:
     """(name, Episode) for each episode cut from one recording."""
-    from envs.minerl import camera
     from envs.minerl.actions import MineRLCodec, noop_action
     from envs.minerl.captions import describe_minecraft
     from envs.minerl.vpt import read_recording
@@ -90,7 +106,8 @@ def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, A
     t = min(len(frames), len(rec.actions))
     if len(frames) != len(rec.actions):
         print(
-            f"import-vpt: {mp4.name} has {len(frames)} frames and {len(rec.actions)} action lines; using {t}"
+            f"import-vpt: {mp4.name} has {len(frames)} frames and {len(rec.actions)} action lines; "
+            f"using {t}"
         )
     keep = np.nonzero(~rec.null[:t])[0] if cfg.skip_null else np.arange(t)
     codec = MineRLCodec()
@@ -100,14 +117,7 @@ def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, A
         idx = keep[start : start + size]
         acts = [noop_action(), *taken[start : start + len(idx) - 1]]  # actions[t] led to frame t
         n = len(idx)
-        truth: dict[str, np.ndarray] = {
-            "intrinsics": np.repeat(camera.intrinsics(cfg.width, cfg.height, cfg.vfov)[None], n, 0),
-            "extra_gui_open": rec.gui_open[idx].astype(np.float32),
-        }
-        if rec.poses is not None:
-            poses = rec.poses[idx]  # (n, 5) x, y, z, yaw, pitch
-            truth["extrinsics"] = np.stack([camera.extrinsics(p[:3], p[3], p[4]) for p in poses])
-            truth["extra_pose"] = poses
+        truth = _truth(rec, idx, cfg)
         meta = {
             "env_id": "vpt/contractor",
             "source": str(mp4),
@@ -153,7 +163,7 @@ def run(cfg: Config) -> None:
     written = frames = 0
     for mp4, jsonl in recordings(cfg.src):
         if f"{episode_stem(mp4)}_000" in done:
-            continue  # imported by an earlier run (a recording's episodes enter the manifest together)
+            continue  # imported by an earlier run (its episodes enter the manifest together)
         entries = [write_episode(cfg.out, name, ep) for name, ep in build_episodes(mp4, jsonl, cfg)]
         store.add(entries)
         written += len(entries)
