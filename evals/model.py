@@ -7,14 +7,14 @@ import numpy as np
 import torch
 from einops import rearrange
 
+from worldsim.data.pixels import pixels_to_unit, unit_to_pixels
+
 
 def to_model_frames(frames: np.ndarray) -> torch.Tensor:
     """(B, T, H, W, 3) uint8 -> (B, T, C, H, W) float in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1
-    return rearrange(x, "b t h w c -> b t c h w")
+    return rearrange(pixels_to_unit(frames), "b t h w c -> b t c h w")
 
 
 def from_model_frames(x: torch.Tensor) -> np.ndarray:
     """(B, T, C, H, W) float in [-1, 1] -> (B, T, H, W, 3) uint8."""
-    x = rearrange(x.detach().float().cpu().clamp(-1, 1), "b t c h w -> b t h w c")
-    return ((x + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+    return unit_to_pixels(rearrange(x.detach().cpu(), "b t c h w -> b t h w c")).numpy()

@@ -46,11 +46,12 @@ def encode_episode(model, ep, frames: int, chunk: int, device: str):
     import torch
     from einops import rearrange
 
+    from worldsim.data.pixels import pixels_to_unit
     from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices
 
     def pixels(s: slice) -> torch.Tensor:
         x = torch.from_numpy(np.array(ep.frames[s])).to(device)  # (t, H, W, 3) uint8, read lazily
-        return rearrange(x.float() / 127.5 - 1, "t h w c -> 1 c t h w")
+        return rearrange(pixels_to_unit(x), "t h w c -> 1 c t h w")
 
     with torch.no_grad():
         moments = [
