@@ -1,7 +1,9 @@
 """Video VAE throughput and memory: chunked encode/decode of one long episode, and batched clips.
 
-    python benchmarks/bench_autoencoder.py --device cpu --out benchmarks/results/autoencoder_cpu.json
-    python benchmarks/bench_autoencoder.py --device cuda --checkpoint runs/gpu/vae_bounce.ckpt --out ...
+    python benchmarks/bench_autoencoder.py --device cpu \
+        --out benchmarks/results/autoencoder_cpu.json
+    python benchmarks/bench_autoencoder.py --device cuda \
+        --checkpoint runs/gpu/vae_bounce.ckpt --out ...
 
 Peak memory on CPU is the process's max resident set (imports included); on GPU, torch's peak
 allocation. Throughput does not depend on the weights, so a random model of the same config
@@ -42,7 +44,8 @@ def bench(
     repeats: int,
     dtype: torch.dtype,
 ) -> dict:
-    """Timings (frames/s) and peak memory of episode-long chunked encode/decode and batched clip encode."""
+    """Timings (frames/s) and peak memory of episode-long chunked encode/decode and batched clip
+    encode."""
     gen = torch.Generator().manual_seed(0)
     episode = (torch.rand(1, 3, frames, size, size, generator=gen) * 2 - 1).to(
         device

@@ -3,10 +3,10 @@
     python -m benchmarks.bench_rollout [--envs bounce doom_my_way_home crafter] [--episodes 8]
         [--steps 64] [--size 64] [--policies random scripted] [--workers 1 2]
 
-Writes benchmarks/results/rollout_<env>.json. Frames/s include env resets (Crafter's world generation
-is pure-Python noise, ~2.5 s per 64x64 world), truth extraction, captions and the atomic store writes;
-with 2 workers also the start of the worker processes, so short jobs under-state the scaling.
-"""
+Writes benchmarks/results/rollout_<env>.json. Frames/s include env resets (Crafter's world
+generation is pure-Python noise, ~2.5 s per 64x64 world), truth extraction, captions and the atomic
+store writes; with 2 workers also the start of the worker processes, so short jobs under-state the
+scaling."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Write a benchmark's figures to benchmarks/results/<name>.json with the machine and the command."""
+"""Write a benchmark's figures to benchmarks/results/<name>.json with the machine and the
+command."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def machine() -> dict[str, Any]:
 
 
 def record(name: str, figures: dict[str, Any], results: Path = RESULTS) -> Path:
-    """Save `figures` with the exact command line and machine in `results`; returns the path written."""
+    """Save `figures` with the exact command line and machine in `results`; returns the path
+    written."""
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"{name}.json"
     settings = " ".join(f"{k}={os.environ[k]}" for k in ENV_SETTINGS if k in os.environ)

@@ -34,7 +34,8 @@ MIN_GAP = 3  # frames between a view and its revisit
 def reproject(
     depth_t: np.ndarray, K_t: np.ndarray, E_t: np.ndarray, K_s: np.ndarray, E_s: np.ndarray
 ):
-    """Pixel centres of view t lifted with its depth and projected into view s: (u_s, v_s, z_s), each (H, W)."""
+    """Pixel centres of view t lifted with its depth and projected into view s: (u_s, v_s, z_s),
+    each (H, W)."""
     h, w = depth_t.shape
     u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
     rays = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(K_t).T  # (H, W, 3), z = 1
@@ -52,7 +53,8 @@ def reproject(
 def warp_error(
     target: np.ndarray, source: np.ndarray, truth: dict, t: int, s: int
 ) -> tuple[float, float]:
-    """Mean |target - source warped into view t| in [0, 1] over valid static pixels, and the valid fraction."""
+    """Mean |target - source warped into view t| in [0, 1] over valid static pixels, and the valid
+    fraction."""
     depth_t, depth_s = truth["depth"][t], truth["depth"][s]
     u, v, z = reproject(
         depth_t,
@@ -87,7 +89,8 @@ def warp_error(
 
 
 def revisits(extrinsics: np.ndarray, first: int) -> list[tuple[int, int]]:
-    """Pairs (i, j), j >= first, i <= j - MIN_GAP, whose camera poses coincide after moving apart."""
+    """Pairs (i, j), j >= first, i <= j - MIN_GAP, whose camera poses coincide after moving
+    apart."""
     rot, centre = (
         extrinsics[:, :3, :3],
         -np.einsum("tji,tj->ti", extrinsics[:, :3, :3], extrinsics[:, :3, 3]),
@@ -137,6 +140,7 @@ def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
     missing = {"depth", "intrinsics", "extrinsics", "instance"} - set(cases[0].truth)
     if missing:
         raise ValueError(
-            f"consistency3d needs truth {sorted(missing)}, absent from env {cases[0].meta.get('env_id')}"
+            f"consistency3d needs truth {sorted(missing)}, absent from env "
+            f"{cases[0].meta.get('env_id')}"
         )
     return average([score_case(c, p) for c, p in zip(cases, preds)])

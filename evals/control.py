@@ -48,8 +48,8 @@ def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
         return {
             **average([empty]),
             "notes": [
-                f"control not applicable: the actions of env {cases[0].meta.get('env_id')} are constant "
-                "(nothing to recover); use an env with actions, e.g. env=push"
+                f"control not applicable: the actions of env {cases[0].meta.get('env_id')} are "
+                "constant (nothing to recover); use an env with actions, e.g. env=push"
             ],
         }
     shuffled = autoregressive(

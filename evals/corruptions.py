@@ -20,7 +20,8 @@ DEFAULT_GRAVITY = -9.81
 
 
 def onset(case: Case) -> int:
-    """First corrupted frame: a quarter into the horizon, so the corruption is seen for most of it."""
+    """First corrupted frame: a quarter into the horizon, so the corruption is seen for most of
+    it."""
     return case.context + case.horizon // 4
 
 

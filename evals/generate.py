@@ -35,7 +35,8 @@ def predict_window(
     )
     if tuple(out.shape) != (len(cases), horizon, *frames.shape[2:]):
         raise ValueError(
-            f"model returned {tuple(out.shape)}, expected {(len(cases), horizon, *frames.shape[2:])} "
+            f"model returned {tuple(out.shape)}, expected "
+            f"{(len(cases), horizon, *frames.shape[2:])} "
             "(B, horizon, C, H, W)"
         )
     return from_model_frames(out)
@@ -70,7 +71,8 @@ def teacher_forced(
 
 
 def shuffled_actions(cases: list[Case]) -> list[np.ndarray]:
-    """Each case's future actions taken from the next case (time-reversed when there is one case)."""
+    """Each case's future actions taken from the next case (time-reversed when there is one
+    case)."""
     out = []
     for i, case in enumerate(cases):
         donor = cases[(i + 1) % len(cases)].actions if len(cases) > 1 else case.actions[::-1]

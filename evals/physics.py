@@ -38,7 +38,8 @@ def tracks(masks: np.ndarray) -> np.ndarray:
 
 
 def gravity(y: np.ndarray, bounce_frames: set[int]) -> float:
-    """Median second difference of an image-y track (px/frame^2) away from bounces; NaN if too short."""
+    """Median second difference of an image-y track (px/frame^2) away from bounces; NaN if too
+    short."""
     acc = [
         y[t + 1] - 2 * y[t] + y[t - 1]
         for t in range(1, len(y) - 1)

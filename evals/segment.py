@@ -37,7 +37,8 @@ class ColourReader:
     def fit(
         cls, frames: np.ndarray, instance: np.ndarray, ids: list[int], tolerance: float = 0.08
     ) -> ColourReader:
-        """Learn each object's chromaticity from true frames (T, H, W, 3) and instance maps (T, H, W)."""
+        """Learn each object's chromaticity from true frames (T, H, W, 3) and instance maps (T, H,
+        W)."""
         c, s = chroma(frames)
         colours = []
         for i in ids:

@@ -20,7 +20,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 15) -> Path:
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(
-            f"write_video({path}) needs (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}"
+            f"write_video({path}) needs (T, H, W, 3) uint8 frames, got {frames.shape} "
+            f"{frames.dtype}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")

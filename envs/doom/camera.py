@@ -1,4 +1,5 @@
-"""Doom camera truth: metric units, pose -> extrinsics, field of view -> intrinsics, depth buffer -> metres.
+"""Doom camera truth: metric units, pose -> extrinsics, field of view -> intrinsics, depth buffer ->
+metres.
 
 World frame: Doom's map x (east) and y (north) and z up, scaled to metres. Doom's angle is the
 yaw counter-clockwise from +x. The envs never pitch the view (no look up/down buttons), so the
@@ -13,13 +14,15 @@ METRES_PER_UNIT = 1.0 / 32.0  # Doom wiki convention: 32 map units ~ 1 m (player
 TICRATE = 35  # Doom game tics per second
 
 # ViZDoom's uint8 depth buffer is linear in distance: value ~ DEPTH_PER_UNIT * units + DEPTH_OFFSET,
-# floored. Fitted against ray-cast wall distances on my_way_home (ViZDoom issue #192: "~14 per 100").
+# floored. Fitted against ray-cast wall distances on my_way_home (ViZDoom issue #192: "~14 per
+# 100").
 DEPTH_PER_UNIT = 0.1404
 DEPTH_OFFSET = -0.777
 
 
 def extrinsics(position_m: np.ndarray, yaw_deg: float) -> np.ndarray:
-    """4x4 world->camera (OpenCV: x right, y down, z forward) for a camera at `position_m` facing `yaw_deg`."""
+    """4x4 world->camera (OpenCV: x right, y down, z forward) for a camera at `position_m` facing
+    `yaw_deg`."""
     yaw = np.radians(yaw_deg)
     forward = np.array([np.cos(yaw), np.sin(yaw), 0.0])
     right = np.array([np.sin(yaw), -np.cos(yaw), 0.0])
@@ -32,7 +35,8 @@ def extrinsics(position_m: np.ndarray, yaw_deg: float) -> np.ndarray:
 
 
 def intrinsics(width: int, height: int, hfov_deg: float) -> np.ndarray:
-    """3x3 K of a square-pixel pinhole camera with horizontal field of view `hfov_deg` (pixel centres at i + 0.5)."""
+    """3x3 K of a square-pixel pinhole camera with horizontal field of view `hfov_deg` (pixel
+    centres at i + 0.5)."""
     f = (width / 2.0) / np.tan(np.radians(hfov_deg) / 2.0)
     return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]], np.float32)
 

@@ -29,7 +29,8 @@ def extrinsics(feet_xyz: np.ndarray, yaw_deg: float, pitch_deg: float) -> np.nda
 def intrinsics(
     width: int, height: int, vfov_deg: float = DEFAULT_VFOV, native_aspect: float = 16 / 9
 ) -> np.ndarray:
-    """3x3 K for frames rendered at `native_aspect` with vertical FOV `vfov_deg`, then resized to width x height."""
+    """3x3 K for frames rendered at `native_aspect` with vertical FOV `vfov_deg`, then resized to
+    width x height."""
     fy = (height / 2.0) / np.tan(np.radians(vfov_deg) / 2.0)
     fx = fy * (width / height) / native_aspect  # square pixels natively; a resize may stretch them
     return np.array([[fx, 0.0, width / 2.0], [0.0, fy, height / 2.0], [0.0, 0.0, 1.0]], np.float32)

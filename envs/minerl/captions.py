@@ -26,7 +26,8 @@ VERBS = {
 
 
 def describe_actions(actions: np.ndarray, min_share: float = 0.15) -> str:
-    """What the player does over (T, A) encoded MineRL actions: held buttons and net camera turns."""
+    """What the player does over (T, A) encoded MineRL actions: held buttons and net camera
+    turns."""
     actions = np.asarray(actions, np.float32)
     share = actions[:, : len(BUTTONS)].mean(axis=0)
     doing = [VERBS[b] for b, s in zip(BUTTONS, share) if b in VERBS and s >= min_share]

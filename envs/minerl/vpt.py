@@ -1,4 +1,5 @@
-"""The OpenAI VPT / MineRL contractor recording format: `<id>.mp4` + `<id>.jsonl`, one JSON line per frame.
+"""The OpenAI VPT / MineRL contractor recording format: `<id>.mp4` + `<id>.jsonl`, one JSON line per
+frame.
 
 Each line holds the input recorded with that frame, e.g.
     {"mouse": {"x", "y", "dx", "dy", "buttons": [0], "newButtons": [0], ...},

@@ -12,7 +12,8 @@ _GL_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 @dataclass(frozen=True)
 class OrbitPose:
-    """Camera looking at `target` from `distance` metres, `yaw` around world z, `pitch` above the horizon (radians).
+    """Camera looking at `target` from `distance` metres, `yaw` around world z, `pitch` above the
+    horizon (radians).
 
     `pan` turns the view direction around the vertical axis through the camera (radians), so a
     panning camera looks away from the target without moving.
@@ -66,7 +67,8 @@ def extrinsics(position: np.ndarray, rotation: np.ndarray) -> np.ndarray:
 def project(
     points: np.ndarray, extr: np.ndarray, intr: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """World points (N, 3) -> pixel coordinates (N, 2) (x, y; pixel centres at +0.5) and camera depth (N,)."""
+    """World points (N, 3) -> pixel coordinates (N, 2) (x, y; pixel centres at +0.5) and camera
+    depth (N,)."""
     cam = points @ extr[:3, :3].T.astype(np.float64) + extr[:3, 3]  # (N, 3)
     z = cam[:, 2]
     uv = cam[:, :2] / z[:, None] * np.diag(intr)[:2] + intr[:2, 2]

@@ -60,7 +60,8 @@ def _gl_context(width: int, height: int):
     try:
         module = importlib.import_module(f"mujoco.{BACKEND}")
         context = module.GLContext(width, height)
-    except Exception as err:  # noqa: BLE001  (EGL/OSMesa raise many types; all mean "cannot render")
+    # noqa: BLE001  (EGL/OSMesa raise many types; all mean "cannot render")
+    except Exception as err:
         hint = f"`sudo apt-get install {PACKAGES[BACKEND]}`; " if BACKEND in PACKAGES else ""
         raise RuntimeError(
             f"MuJoCo cannot open a MUJOCO_GL={BACKEND} context ({type(err).__name__}: {err}); "
@@ -82,7 +83,8 @@ def _close_all() -> None:
 
 
 class SceneRenderer:
-    """Renders the loaded model from a fixed world camera: RGB (lit, shadowed) then depth + geom ids in one pass.
+    """Renders the loaded model from a fixed world camera: RGB (lit, shadowed) then depth + geom ids
+    in one pass.
 
     The segmentation pass draws flat id colours with no lighting, so it is cheap; its depth
     buffer gives metric depth, so each frame costs two rasterisations.
@@ -121,7 +123,8 @@ class SceneRenderer:
         self._near, self._far = model.vis.map.znear * extent, model.vis.map.zfar * extent
 
     def render(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """-> rgb (H, W, 3) uint8, depth (H, W) float32 metres (inf: nothing hit), geom (H, W) int32 (-1: none)."""
+        """-> rgb (H, W, 3) uint8, depth (H, W) float32 metres (inf: nothing hit), geom (H, W) int32
+        (-1: none)."""
         self._ctx.make_current()
         mujoco.mjv_updateScene(
             self.model,
@@ -155,7 +158,8 @@ class SceneRenderer:
         return rgb, depth, geom
 
     def _linear_depth(self, zbuf: np.ndarray) -> np.ndarray:
-        """Reversed-z depth buffer (1 at the near plane, 0 at the far one) -> metres along the view axis."""
+        """Reversed-z depth buffer (1 at the near plane, 0 at the far one) -> metres along the view
+        axis."""
         near, far = np.float64(self._near), np.float64(self._far)
         z = zbuf.astype(np.float64)
         depth = near * far / (near + z * (far - near))

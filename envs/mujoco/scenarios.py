@@ -69,7 +69,8 @@ def place_apart(
     high: np.ndarray,
     tries: int = 200,
 ) -> list[ObjectSpec]:
-    """The objects moved to uniform positions in the box [low, high] (lifted by their half height), not overlapping."""
+    """The objects moved to uniform positions in the box [low, high] (lifted by their half height),
+    not overlapping."""
     placed: list[tuple[np.ndarray, float]] = []
     out = []
     for obj in objects:
@@ -112,7 +113,8 @@ class ManyObjectsEnv(MujocoSceneEnv):
 
 
 class BounceEnv(ManyObjectsEnv):
-    """1-`max_objects` spheres, boxes and cylinders dropped from 0.3-1.5 m; they fall, bounce and settle."""
+    """1-`max_objects` spheres, boxes and cylinders dropped from 0.3-1.5 m; they fall, bounce and
+    settle."""
 
     scenario = "bounce"
 
@@ -131,7 +133,8 @@ class BounceEnv(ManyObjectsEnv):
 
 
 class CollideEnv(ManyObjectsEnv):
-    """2-`max_objects` objects thrown on arcs aimed (under standard gravity) to meet at one point in the air."""
+    """2-`max_objects` objects thrown on arcs aimed (under standard gravity) to meet at one point in
+    the air."""
 
     scenario = "collide"
 
@@ -159,8 +162,8 @@ class CollideEnv(ManyObjectsEnv):
 
 
 class OccludeEnv(MujocoSceneEnv):
-    """Balls roll behind a wall and come out the other side; in `pan_probability` of seeds the camera
-    also pans away at `pan_start` seconds and back, so objects leave the view and return."""
+    """Balls roll behind a wall and come out the other side; in `pan_probability` of seeds the
+    camera also pans away at `pan_start` seconds and back, so objects leave the view and return."""
 
     scenario = "occlude"
 
@@ -220,7 +223,8 @@ class OccludeEnv(MujocoSceneEnv):
 
 
 class _ActionScene(MujocoSceneEnv):
-    """A scenario whose actions are named axes: a Box in [-1, 1] or a Discrete of +/- moves per axis."""
+    """A scenario whose actions are named axes: a Box in [-1, 1] or a Discrete of +/- moves per
+    axis."""
 
     axes: tuple[str, ...] = ()
 
@@ -302,7 +306,8 @@ class OrbitEnv(_ActionScene):
         return self.pose
 
     def scripted_action(self) -> Any:
-        """Next move of a closed loop: k moves along two axes, then the same moves undone in reverse."""
+        """Next move of a closed loop: k moves along two axes, then the same moves undone in
+        reverse."""
         if not self._plan:
             axes = self._plan_rng.choice(len(self.axes), size=2, replace=False)
             half = []
@@ -319,7 +324,8 @@ class OrbitEnv(_ActionScene):
 
 
 class PushEnv(_ActionScene):
-    """A black cylinder agent, driven by actions (right/forward relative to the camera), pushes objects."""
+    """A black cylinder agent, driven by actions (right/forward relative to the camera), pushes
+    objects."""
 
     scenario = "push"
     axes = ("right", "forward")

@@ -33,7 +33,8 @@ AGENT_COLOUR = ("black", (25, 25, 25))
 
 @dataclass
 class Physics:
-    """The physics knobs of every scene (env kwargs); a counterfactual re-simulates with other values."""
+    """The physics knobs of every scene (env kwargs); a counterfactual re-simulates with other
+    values."""
 
     gravity: float = -9.81  # m/s^2 along world z
     restitution: float = 0.7  # target coefficient of restitution of object contacts, in [0, 1]
@@ -109,7 +110,8 @@ class OccluderSpec:
 
 @dataclass
 class SceneSpec:
-    """Everything drawn from the seed: arena, objects, occluders, optional agent, first camera pose."""
+    """Everything drawn from the seed: arena, objects, occluders, optional agent, first camera
+    pose."""
 
     objects: list[ObjectSpec]
     camera: OrbitPose
@@ -138,8 +140,8 @@ def solref(restitution: float) -> tuple[float, float]:
     """MuJoCo direct-mode solref (-stiffness, -damping) whose contact rebounds with `restitution`.
 
     A damped spring of damping ratio z returns exp(-z pi / sqrt(1 - z^2)) of the impact speed;
-    soft-contact effects add a few hundredths for low restitution (measured: 0.3 -> 0.43, 0.7 -> 0.73).
-    """
+    soft-contact effects add a few hundredths for low restitution (measured: 0.3 -> 0.43, 0.7 ->
+    0.73)."""
     e = float(np.clip(restitution, 1e-3, 1.0))
     ratio = -np.log(e) / np.sqrt(np.pi**2 + np.log(e) ** 2)
     return -CONTACT_STIFFNESS, -2 * ratio * np.sqrt(CONTACT_STIFFNESS)
@@ -148,7 +150,8 @@ def solref(restitution: float) -> tuple[float, float]:
 def _geom(spec: ObjectSpec, physics: Physics, collide: str) -> str:
     k, b = solref(spec.restitution)
     return (
-        f'<geom name="{spec.name}" type="{spec.shape}" size="{_vec(spec.size)}" rgba="{_rgba(spec.rgb)}" '
+        f'<geom name="{spec.name}" type="{spec.shape}" size="{_vec(spec.size)}" '
+        f'rgba="{_rgba(spec.rgb)}" '
         f'density="{spec.density:g}" friction="{physics.friction:g} 0.005 0.0001" '
         f'solref="{k:g} {b:g}" solmix="1000" {collide}/>'
     )
@@ -159,13 +162,15 @@ _OBJECT_COLLIDE, _AGENT_COLLIDE = 'contype="1" conaffinity="3"', 'contype="2" co
 
 
 def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> str:
-    """MJCF XML of the scene; geom names are the object/occluder names, camera 0 is the moving view."""
+    """MJCF XML of the scene; geom names are the object/occluder names, camera 0 is the moving
+    view."""
     a, wall_h = scene.arena, scene.wall_height
     k, b = solref(physics.restitution)
     parts = [
         '<mujoco model="worldsim">',
         '<compiler angle="radian"/>',
-        f'<option timestep="{physics.timestep:g}" gravity="0 0 {physics.gravity:g}" integrator="implicitfast"/>',
+        f'<option timestep="{physics.timestep:g}" gravity="0 0 {physics.gravity:g}" '
+        'integrator="implicitfast"/>',
         f'<statistic extent="{2 * a:g}" center="0 0 0.5"/>',
         f'<visual><global offwidth="{width}" offheight="{height}"/>'
         '<quality shadowsize="512" offsamples="0"/><map znear="0.01" zfar="10"/>'
@@ -173,8 +178,8 @@ def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> s
         '<asset><texture name="checker" type="2d" builtin="checker" width="64" height="64" '
         f'rgb1="{_rgba(OCCLUDER_COLOURS[scene.floor_colour])[:-2]}" rgb2="0.42 0.42 0.42"/>'
         '<material name="floor" texture="checker" texrepeat="8 8"/>'
-        '<texture name="sky" type="skybox" builtin="gradient" rgb1="0.55 0.7 0.9" rgb2="0.9 0.95 1" '
-        'width="64" height="64"/></asset>',
+        '<texture name="sky" type="skybox" builtin="gradient" rgb1="0.55 0.7 0.9" rgb2="0.9 0.95 '
+        '1" width="64" height="64"/></asset>',
         "<worldbody>",
         '<light name="sun" pos="1 -1 4" dir="-0.25 0.25 -1" directional="true" castshadow="true" '
         'diffuse="0.6 0.6 0.6"/>',
@@ -188,11 +193,13 @@ def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> s
     ):
         parts.append(
             f'<geom name="wall{i}" type="box" size="{hx:g} {hy:g} {wall_h / 2:g}" '
-            f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" solmix="0.001"/>'
+            f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" '
+            'solmix="0.001"/>'
         )
     for occ in scene.occluders:
         parts.append(
-            f'<geom name="{occ.name}" type="box" size="{_vec(occ.size)}" pos="{_vec(occ.position)}" '
+            f'<geom name="{occ.name}" type="box" size="{_vec(occ.size)}" '
+            f'pos="{_vec(occ.position)}" '
             f'euler="0 0 {occ.yaw:g}" rgba="{_rgba(occ.rgb)}" solref="{k:g} {b:g}" solmix="0.001"/>'
         )
     for obj in scene.objects:

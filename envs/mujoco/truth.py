@@ -79,7 +79,8 @@ def surface_samples(
 def projected_pixels(
     points: np.ndarray, normals: np.ndarray, areas: np.ndarray, extr: np.ndarray, intr: np.ndarray
 ) -> float:
-    """Pixels a surface (world points/normals (K, 3), areas (K,)) covers on an unbounded image, unoccluded."""
+    """Pixels a surface (world points/normals (K, 3), areas (K,)) covers on an unbounded image,
+    unoccluded."""
     rot, trans = extr[:3, :3].astype(np.float64), extr[:3, 3].astype(np.float64)
     cam_p = points @ rot.T + trans  # (K, 3) camera frame
     cam_n = normals @ rot.T

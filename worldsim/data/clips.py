@@ -137,10 +137,10 @@ def collate_clips(items: list[dict[str, Any] | None]) -> dict[str, Any] | None:
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of clips sharing (length, height, width), shuffled per epoch from a seed.
 
-    Under data parallelism each of `num_replicas` ranks takes every num_replicas-th batch of the same
-    shuffled list (all ranks draw it from the same seed), padded to a multiple of num_replicas with its
-    first batches so that every rank runs the same number of steps (an unmatched step would hang the
-    gradient all-reduce)."""
+    Under data parallelism each of `num_replicas` ranks takes every num_replicas-th batch of the
+    same shuffled list (all ranks draw it from the same seed), padded to a multiple of num_replicas
+    with its first batches so that every rank runs the same number of steps (an unmatched step would
+    hang the gradient all-reduce)."""
 
     def __init__(
         self,
@@ -202,8 +202,9 @@ class BucketBatchSampler(Sampler[list[int]]):
 def bucket_loader(
     dataset: Any, batch_size: int, shuffle: bool, seed: int, num_workers: int, trainer: Any = None
 ) -> DataLoader:
-    """DataLoader of same-size batches over a dataset with `.refs`; under a Trainer with several ranks
-    each rank loads its own share (the Trainer must not inject a DistributedSampler: `train` turns it off)."""
+    """DataLoader of same-size batches over a dataset with `.refs`; under a Trainer with several
+    ranks each rank loads its own share (the Trainer must not inject a DistributedSampler: `train`
+    turns it off)."""
     ranks, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
     sampler = BucketBatchSampler(
         dataset.refs, batch_size, shuffle, seed, num_replicas=ranks, rank=rank

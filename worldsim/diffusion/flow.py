@@ -1,8 +1,8 @@
 """Rectified flow with an independent noise level per latent frame (diffusion forcing).
 
 Convention: level t in [0, 1]; x_t = (1 - t) * x0 + t * noise; t = 0 is data, t = 1 pure noise.
-The model predicts the velocity v = noise - x0, so dx/dt = v and samplers integrate from 1 down to 0.
-Frames at level 0 are clean context: they condition the others and carry no loss.
+The model predicts the velocity v = noise - x0, so dx/dt = v and samplers integrate from 1 down to
+0. Frames at level 0 are clean context: they condition the others and carry no loss.
 """
 
 from __future__ import annotations

@@ -42,11 +42,13 @@ class AutoencoderConfig:
 
 
 class StreamCache(dict):
-    """Per-layer state carried between chunks of one video: `cache[layer]` = that layer's last inputs."""
+    """Per-layer state carried between chunks of one video: `cache[layer]` = that layer's last
+    inputs."""
 
 
 def chunk_slices(frames: int, chunk: int) -> list[slice]:
-    """Chunks of a causal pass over `frames` frames: the first frame alone, then `chunk` frames each."""
+    """Chunks of a causal pass over `frames` frames: the first frame alone, then `chunk` frames
+    each."""
     return [slice(0, 1)] + [slice(s, min(s + chunk, frames)) for s in range(1, frames, chunk)]
 
 
@@ -102,7 +104,8 @@ class ResBlock(nn.Module):
 
 
 class Downsample(nn.Module):
-    """Halve H, W (strided conv) and/or T (frames (0), (1, 2), (3, 4)... merged by a learned kernel-2 conv)."""
+    """Halve H, W (strided conv) and/or T (frames (0), (1, 2), (3, 4)... merged by a learned
+    kernel-2 conv)."""
 
     def __init__(self, channels: int, space: bool, time: bool):
         super().__init__()
@@ -179,8 +182,8 @@ def _levels(cfg: AutoencoderConfig) -> list[tuple[bool, bool]]:
     s, t = int(math.log2(cfg.space_factor)), int(math.log2(cfg.time_factor))
     if 2**s != cfg.space_factor or 2**t != cfg.time_factor or max(s, t) > n:
         raise ValueError(
-            f"space_factor={cfg.space_factor} and time_factor={cfg.time_factor} must be powers of 2 "
-            f"with at most len(channel_mult)-1 = {n} halvings; add channel_mult levels"
+            f"space_factor={cfg.space_factor} and time_factor={cfg.time_factor} must be powers of "
+            f"2 with at most len(channel_mult)-1 = {n} halvings; add channel_mult levels"
         )
     return [(i < s, i >= n - t) for i in range(n)]
 
@@ -292,12 +295,14 @@ class VideoAutoencoder(nn.Module):
             )
         if x.shape[3] % self.space_factor or x.shape[4] % self.space_factor:
             raise ValueError(
-                f"frame size {tuple(x.shape[3:])} must be divisible by space_factor={self.space_factor}"
+                f"frame size {tuple(x.shape[3:])} must be divisible by "
+                f"space_factor={self.space_factor}"
             )
         self.latent_frames(x.shape[2])
 
     def posterior(self, x: torch.Tensor, chunk: int | None = None) -> DiagonalGaussian:
-        """q(z|x) for x (B, C, 1+4k, H, W) in [-1, 1]; chunks of `chunk` frames after the first (None: config)."""
+        """q(z|x) for x (B, C, 1+4k, H, W) in [-1, 1]; chunks of `chunk` frames after the first
+        (None: config)."""
         self._check(x)
         chunk = chunk or self.cfg.encode_chunk
         if chunk % self.time_factor:
@@ -310,7 +315,8 @@ class VideoAutoencoder(nn.Module):
         return DiagonalGaussian(torch.cat(list(parts), dim=2))
 
     def encode_chunks(self, chunks: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
-        """Posterior moments (B, 2c, t', h, w) per chunk of one video: first chunk 1 frame, then 4m frames each."""
+        """Posterior moments (B, 2c, t', h, w) per chunk of one video: first chunk 1 frame, then 4m
+        frames each."""
         cache = StreamCache()
         for x in chunks:
             yield self.encoder(x, cache)
@@ -320,13 +326,15 @@ class VideoAutoencoder(nn.Module):
         return self.posterior(x, chunk).mean
 
     def decode_chunks(self, chunks: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
-        """Frames per chunk of one latent video: first chunk 1 latent frame, then any number each."""
+        """Frames per chunk of one latent video: first chunk 1 latent frame, then any number
+        each."""
         cache = StreamCache()
         for z in chunks:
             yield self.decoder(z, cache)
 
     def decode(self, z: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-        """Video (B, C, 1+4k, H, W) from latents (B, c, 1+k, h, w); chunks of `chunk` latent frames."""
+        """Video (B, C, 1+4k, H, W) from latents (B, c, 1+k, h, w); chunks of `chunk` latent
+        frames."""
         chunk = chunk or self.cfg.decode_chunk
         if z.shape[2] <= 1 + chunk:
             return self.decoder(z)
@@ -363,7 +371,8 @@ def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | Non
 
 
 def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") -> VideoAutoencoder:
-    """A VideoAutoencoder in eval mode from a slim export or a train-vae Lightning checkpoint (EMA weights)."""
+    """A VideoAutoencoder in eval mode from a slim export or a train-vae Lightning checkpoint (EMA
+    weights)."""
     path = Path(ckpt_path)
     if not path.is_file():
         raise FileNotFoundError(

@@ -52,15 +52,15 @@ class TextBatch(NamedTuple):
     pooled: torch.Tensor
 
 
-#################################################################################
-#                       Patches and 3D rotary positions                         #
+# Patches and 3D rotary positions                         #
 #################################################################################
 
 
 def patchify(
     x: torch.Tensor, patch: tuple[int, int, int]
 ) -> tuple[torch.Tensor, tuple[int, int, int]]:
-    """(B, T, C, H, W) -> tokens (B, N, C*pt*ph*pw) and the token grid; pads T, H, W up to the patch."""
+    """(B, T, C, H, W) -> tokens (B, N, C*pt*ph*pw) and the token grid; pads T, H, W up to the
+    patch."""
     pt, ph, pw = patch
     t, h, w = x.shape[1], x.shape[3], x.shape[4]
     pad = (0, -w % pw, 0, -h % ph, 0, 0, 0, -t % pt)
@@ -115,7 +115,8 @@ def rope_angles(
     t_ang = axes[0][:, None, None].expand(f, y, x, -1).reshape(f * y * x, -1)
     y_ang = axes[1][None, :, None].expand(f, y, x, -1).reshape(f * y * x, -1)
     x_ang = axes[2][None, None, :].expand(f, y, x, -1).reshape(f * y * x, -1)
-    # concatenated last: a fresh tensor, not a view (a view's base would enter torch.compile's guards)
+    # concatenated last: a fresh tensor, not a view (a view's base would enter torch.compile's
+    # guards)
     return torch.cat([t_ang, y_ang, x_ang], dim=-1)  # (N, head_dim/2)
 
 
@@ -132,8 +133,7 @@ def frame_causal_mask(grid: tuple[int, int, int], device=None) -> torch.Tensor:
     return frame[None, :] <= frame[:, None]
 
 
-#################################################################################
-#                               Embedding layers                                #
+# Embedding layers                                #
 #################################################################################
 
 
@@ -182,13 +182,13 @@ def gate(x: torch.Tensor, g: torch.Tensor, frames: int) -> torch.Tensor:
     )
 
 
-#################################################################################
-#                                  Core block                                   #
+# Core block                                   #
 #################################################################################
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with QK-norm and 3D RoPE; optional mask (SDPA) or block mask (flex)."""
+    """Multi-head self-attention with QK-norm and 3D RoPE; optional mask (SDPA) or block mask
+    (flex)."""
 
     def __init__(self, dim: int, heads: int, qk_norm: bool):
         super().__init__()
@@ -272,8 +272,7 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(self.norm(x), shift, scale, cond.shape[1]))
 
 
-#################################################################################
-#                                   The model                                   #
+# The model                                   #
 #################################################################################
 
 
@@ -329,12 +328,13 @@ class DiT(nn.Module):
     def compile_blocks(self) -> None:
         """torch.compile every block in place (state-dict keys unchanged), with dynamic shapes.
 
-        The blocks share one code path, so one compiled graph serves all of them: compile time does not
-        grow with depth, and the (frames, height, width) buckets of one run share a dynamic-shape graph.
-        A few variants remain (grad on/off, batch of 1, the first block's input being a view), each one
-        cache entry shared by all blocks; the limit is raised above dynamo's default of 8 so that they
-        do not push later calls back to eager. That limit is process-wide (dynamo has no per-module
-        setting): calling this is the one place the model changes global torch state."""
+        The blocks share one code path, so one compiled graph serves all of them: compile time does
+        not grow with depth, and the (frames, height, width) buckets of one run share a
+        dynamic-shape graph. A few variants remain (grad on/off, batch of 1, the first block's input
+        being a view), each one cache entry shared by all blocks; the limit is raised above dynamo's
+        default of 8 so that
+        they do not push later calls back to eager. That limit is process-wide (dynamo has no
+        per-module setting): calling this is the one place the model changes global torch state."""
         import torch._dynamo
 
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)
@@ -355,7 +355,8 @@ class DiT(nn.Module):
         return v.reshape(v.shape[0], frames, pt, *v.shape[2:])
 
     def condition(self, levels, frames, actions=None, text=None, drop_actions=None, drop_text=None):
-        """Per-token-frame conditioning (B, F, D): level + action (or null) + pooled text (or null)."""
+        """Per-token-frame conditioning (B, F, D): level + action (or null) + pooled text (or
+        null)."""
         cond = self.level_embed(self._frame_groups(levels, frames, "edge")[:, :, 0])  # (B, F, D)
         if self.action_embed is not None:
             if actions is None:
@@ -377,7 +378,8 @@ class DiT(nn.Module):
         return cond
 
     def _text_for_cross(self, text: TextBatch | None, batch: int, drop_text) -> TextBatch:
-        """Text tokens for cross-attention; dropped or missing prompts see one learned null token."""
+        """Text tokens for cross-attention; dropped or missing prompts see one learned null
+        token."""
         null = TextBatch(
             self.null_text.expand(batch, 1, -1),
             torch.ones(batch, 1, dtype=torch.bool, device=self.null_text.device),
@@ -417,7 +419,8 @@ class DiT(nn.Module):
         drop_actions: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity like x."""
+        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity
+        like x."""
         b, t, _, h, w = x.shape
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
         hidden = self.embed(tokens)  # (B, N, D)
@@ -435,7 +438,8 @@ class DiT(nn.Module):
 
 @functools.cache
 def compiled_flex_attention():
-    """FlexAttention compiled on first CUDA use, once per process (eager materialises all scores)."""
+    """FlexAttention compiled on first CUDA use, once per process (eager materialises all
+    scores)."""
     from torch.nn.attention.flex_attention import flex_attention
 
     return torch.compile(flex_attention, dynamic=False)

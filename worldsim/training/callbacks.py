@@ -21,7 +21,8 @@ from worldsim.video import write_video
 
 
 class EMA(Callback):
-    """Exponential moving average of `pl_module.<attr>`'s parameters, used for validation and checkpoints."""
+    """Exponential moving average of `pl_module.<attr>`'s parameters, used for validation and
+    checkpoints."""
 
     def __init__(self, decay: float = 0.999, warmup: bool = True, attr: str = "model"):
         if not 0.0 <= decay < 1.0:
@@ -53,9 +54,9 @@ class EMA(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.world_size > 1 and isinstance(trainer.strategy, FSDPStrategy):
             raise ValueError(
-                f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: each "
-                "rank would average only its own shard and checkpoints keep rank 0's; use strategy=ddp, "
-                "or train without EMA (`worldsim train`: train.ema_decay=0)"
+                f"EMA over FSDP-sharded weights on {trainer.world_size} ranks is not supported: "
+                "each rank would average only its own shard and checkpoints keep rank 0's; use "
+                "strategy=ddp, or train without EMA (`worldsim train`: train.ema_decay=0)"
             )
         self._module = self._target(pl_module)
         if not self._ema:  # a resumed run already loaded its shadows in on_load_checkpoint
@@ -149,7 +150,8 @@ class EMA(Callback):
 
 
 class SampleVideos(Callback):
-    """Every `every_n_epochs` validations, write `pl_module.sample_videos(batch)` for the first val batch."""
+    """Every `every_n_epochs` validations, write `pl_module.sample_videos(batch)` for the first val
+    batch."""
 
     def __init__(
         self, every_n_epochs: int = 1, fps: int = 8, ext: str = "gif", dirname: str = "videos"
