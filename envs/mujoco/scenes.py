@@ -161,6 +161,20 @@ def _geom(spec: ObjectSpec, physics: Physics, collide: str) -> str:
 _OBJECT_COLLIDE, _AGENT_COLLIDE = 'contype="1" conaffinity="3"', 'contype="2" conaffinity="2"'
 
 
+def _walls(a: float, wall_h: float, solref_kb: tuple[float, float]) -> list[str]:
+    """The four walls around the arena [-a, a]^2, `wall_h` high."""
+    k, b = solref_kb
+    wall_rgba = _rgba(OCCLUDER_COLOURS["beige"])
+    return [
+        f'<geom name="wall{i}" type="box" size="{hx:g} {hy:g} {wall_h / 2:g}" '
+        f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" '
+        'solmix="0.001"/>'
+        for i, (x, y, hx, hy) in enumerate(
+            [(a, 0, 0.05, a), (-a, 0, 0.05, a), (0, a, a, 0.05), (0, -a, a, 0.05)]
+        )
+    ]
+
+
 def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> str:
     """MJCF XML of the scene; geom names are the object/occluder names, camera 0 is the moving
     view."""
@@ -187,15 +201,7 @@ def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> s
         f'<geom name="floor" type="plane" size="{a:g} {a:g} 0.1" material="floor" '
         f'friction="{physics.friction:g} 0.005 0.0001" solref="{k:g} {b:g}" solmix="0.001"/>',
     ]
-    wall_rgba = _rgba(OCCLUDER_COLOURS["beige"])
-    for i, (x, y, hx, hy) in enumerate(
-        [(a, 0, 0.05, a), (-a, 0, 0.05, a), (0, a, a, 0.05), (0, -a, a, 0.05)]
-    ):
-        parts.append(
-            f'<geom name="wall{i}" type="box" size="{hx:g} {hy:g} {wall_h / 2:g}" '
-            f'pos="{x:g} {y:g} {wall_h / 2:g}" rgba="{wall_rgba}" solref="{k:g} {b:g}" '
-            'solmix="0.001"/>'
-        )
+    parts += _walls(a, wall_h, (k, b))
     for occ in scene.occluders:
         parts.append(
             f'<geom name="{occ.name}" type="box" size="{_vec(occ.size)}" '
