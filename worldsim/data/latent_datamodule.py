@@ -84,7 +84,6 @@ class LatentCaches(JoinedDirs):
                 "re-encode them with one checkpoint"
             )
 
-
     def stats(self) -> dict[str, list[float]]:
         """Per-channel mean/std pooled over every episode of every cache."""
         from worldsim.data.latent_cache import pooled_stats
