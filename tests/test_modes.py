@@ -77,7 +77,7 @@ def test_edit_keeps_requested_frames_and_small_strength_stays_close(model):
         runner(model).edit(c, 0.0)
 
 
-def test_text_to_video_and_image_shapes(model):
+def test_text_and_image_shapes(model):
     g = runner(model)
     assert g.text(2, 3, (C, H, W)).shape == (2, 3, C, H, W)
     assert g.image(2, (C, H, W)).shape == (2, 1, C, H, W)
