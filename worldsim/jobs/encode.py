@@ -61,10 +61,26 @@ def encode_episode(model, ep, frames: int, chunk: int, device: str):
     return rearrange(mean.numpy(), "c t h w -> t c h w")
 
 
+def _open_cache(cfg: Config, model):
+    """The output latent cache, recording (or checking) the autoencoder that fills it."""
+    from worldsim.data.latent_cache import LatentCache
+
+    cache = LatentCache(cfg.out, create=True)
+    cache.set_autoencoder_info(
+        {
+            "checkpoint": str(Path(cfg.checkpoint).resolve()),
+            "time_factor": model.time_factor,
+            "space_factor": model.space_factor,
+            "latent_channels": model.latent_channels,
+        }
+    )
+    return cache
+
+
 def run(cfg: Config) -> None:
     import numpy as np
 
-    from worldsim.data.latent_cache import LatentCache, write_latent_episode
+    from worldsim.data.latent_cache import write_latent_episode
     from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import load_autoencoder
@@ -78,15 +94,7 @@ def run(cfg: Config) -> None:
     model = load_autoencoder(cfg.checkpoint, device)
     store = EpisodeStore(cfg.store)
     text = load_caption_embedder(cfg.text)
-    cache = LatentCache(cfg.out, create=True)
-    cache.set_autoencoder_info(
-        {
-            "checkpoint": str(Path(cfg.checkpoint).resolve()),
-            "time_factor": model.time_factor,
-            "space_factor": model.space_factor,
-            "latent_channels": model.latent_channels,
-        }
-    )
+    cache = _open_cache(cfg, model)
     mine = [n for k, n in enumerate(store.names()) if k % count == index]
     done = set(cache.names())
     todo = [n for n in mine if n not in done]
