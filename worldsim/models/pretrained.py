@@ -29,7 +29,13 @@ class Pretrained:
     about: str  # what it was trained on (README lists the command)
 
 
-PRETRAINED: dict[str, Pretrained] = {}
+_GAME = Pretrained(
+    file="game.pt",
+    sha256="8e0607d4345ca532a53d98448eae3633898bd304a761cbe0e7916a29ca03cba5",
+    about="one DiT (9.6M) + VAE (1.7M) over Crafter (actions + captions) and ViZDoom "
+    "(actions), 7.4 min on one H200: experiments/game_world_models/RESULTS.md",
+)
+PRETRAINED: dict[str, Pretrained] = {"crafter": _GAME, "doom": _GAME}
 
 
 def cache_dir() -> Path:
