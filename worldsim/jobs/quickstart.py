@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from worldsim.config import ConfigError
+from worldsim.diffusion.modes import MODES
 from worldsim.jobs.pipeline import DEVICES, Runner, Stage
 
 
@@ -35,32 +36,57 @@ class Stages:
     )
 
 
+def _record(episodes: int, steps: int, side: int, workers: int) -> list[str]:
+    """`record` overrides: `episodes` of `steps` frames at side x side pixels."""
+    return [
+        f"episodes={episodes}",
+        f"steps={steps}",
+        f"env.width={side}",
+        f"env.height={side}",
+        f"workers={workers}",
+    ]
+
+
+def _vae_training(batch_size: int, max_minutes: float, val_every_steps: int) -> list[str]:
+    """`train-vae` overrides of both sizes: no LPIPS (its trunk weights may be absent), a budget."""
+    return [
+        "loss.perceptual=none",
+        f"data.batch_size={batch_size}",
+        f"trainer.max_minutes={max_minutes}",
+        f"trainer.val_every_steps={val_every_steps}",
+    ]
+
+
+def _dit(dim: int, depth: int, heads: int, length: int, batch_size: int) -> list[str]:
+    """`train` overrides: the DiT's size and its clips of `length` latent frames."""
+    return [
+        f"model.dim={dim}",
+        f"model.depth={depth}",
+        f"model.heads={heads}",
+        f"data.lengths=[{length}]",
+        f"data.batch_size={batch_size}",
+    ]
+
+
 def _cpu() -> Stages:
     # Sized for <= 10 minutes on 2 CPU cores (timed in benchmarks/results/quickstart_cpu.json).
     return Stages(
-        rollout=["episodes=24", "steps=33", "env.width=32", "env.height=32", "workers=2"],
+        rollout=_record(episodes=24, steps=33, side=32, workers=2),
         train_vae=[
             "model.base_channels=32",
             "model.channel_mult=[1,2,2]",
             "model.latent_channels=8",
             "model.norm_groups=8",
-            "loss.perceptual=none",
             "data.clips.lengths=[9]",
-            "data.batch_size=4",
+            *_vae_training(batch_size=4, max_minutes=2.0, val_every_steps=400),
             "trainer.precision=32-true",
             "trainer.max_steps=3000",
-            "trainer.max_minutes=2.0",
-            "trainer.val_every_steps=400",
             "trainer.limit_val_batches=2",
             "eval_episodes=4",
         ],
         encode=[],
         train=[
-            "model.dim=128",
-            "model.depth=4",
-            "model.heads=4",
-            "data.lengths=[5]",
-            "data.batch_size=8",
+            *_dit(dim=128, depth=4, heads=4, length=5, batch_size=8),
             "train.precision=32-true",
             "train.max_steps=4000",
             "train.max_minutes=2.5",
@@ -83,35 +109,13 @@ def _cpu() -> Stages:
 
 def _cuda() -> Stages:
     return Stages(
-        rollout=["episodes=256", "steps=65", "env.width=64", "env.height=64", "workers=8"],
-        train_vae=[
-            "loss.perceptual=none",
-            "data.batch_size=16",
-            "trainer.max_minutes=10",
-            "trainer.val_every_steps=1000",
-        ],
+        rollout=_record(episodes=256, steps=65, side=64, workers=8),
+        train_vae=_vae_training(batch_size=16, max_minutes=10, val_every_steps=1000),
         encode=["device=cuda"],
-        train=[
-            "model.dim=384",
-            "model.depth=12",
-            "model.heads=6",
-            "data.lengths=[8]",
-            "data.batch_size=32",
-            "train.max_minutes=20",
-        ],
+        train=[*_dit(dim=384, depth=12, heads=6, length=8, batch_size=32), "train.max_minutes=20"],
         sample=["frames=64", "device=cuda"],
         eval=["episodes=16", "device=cuda"],
-        modes=[
-            "rollout",
-            "extend_forward",
-            "extend_backward",
-            "text",
-            "image_to_video",
-            "interpolate",
-            "loop",
-            "edit",
-            "image",
-        ],
+        modes=list(MODES),
     )
 
 
