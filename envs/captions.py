@@ -1,14 +1,16 @@
 """Captions from truth and events: a seeded grammar turning object tracks and events into text.
 
-The helpers (`Grammar`, `object_phrase`, `count_word`, `join`, `windows_of`, `camera_motion`) are simulator
-agnostic; `describe_episode` phrases a physics scene from its recorded truth, its events and a
-dict of static scene facts (see `MujocoSceneEnv.scene_facts`). The same seed gives the same text.
+The helpers (`Grammar`, `object_phrase`, `count_word`, `join`, `windows_of`, `camera_motion`) are
+simulator agnostic; `describe_episode` phrases a physics scene from its recorded truth, its events
+and a dict of static scene facts (see `MujocoSceneEnv.scene_facts`). The same seed gives the same
+text.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,9 +19,8 @@ from envs.base import Captions
 
 WINDOW = 16  # frames per captioned clip window
 REST_SPEED = 0.05  # m/s below which an object is at rest
-VISIBLE_BOUNCE = (
-    0.8  # m/s of impact below which a bounce rises a few centimetres at most: not worth words
-)
+# m/s of impact below which a bounce rises a few centimetres at most: not worth words
+VISIBLE_BOUNCE = 0.8
 NOUNS = {
     "sphere": ("ball", "sphere"),
     "box": ("box", "block", "cube"),
@@ -79,7 +80,10 @@ def windows_of(length: int, window: int = WINDOW) -> list[tuple[int, int]]:
 
 
 def camera_motion(extrinsics: np.ndarray, still_tol: float = 1e-3) -> str:
-    """Camera motion phrase from world->camera poses (T, 4, 4), z up: 'is still', 'pans left and back'..."""
+    """Camera motion phrase from world->camera poses (T, 4, 4), z up.
+
+    For example 'is still' or 'pans left and back'.
+    """
     rot, trans = extrinsics[:, :3, :3].astype(np.float64), extrinsics[:, :3, 3].astype(np.float64)
     centre = -np.einsum("tji,tj->ti", rot, trans)  # (T, 3) camera centres
     forward = rot[:, 2, :]  # (T, 3) optical axes in world
@@ -105,23 +109,29 @@ def camera_motion(extrinsics: np.ndarray, still_tol: float = 1e-3) -> str:
 # ------------------------------------------------------------------ physics scenes
 
 
-def _events_of(events: list[dict[str, Any]], i: int, start: int, end: int) -> list[dict[str, Any]]:
-    return [e for e in events if i in e["objects"] and start <= e["frame"] < end]
+@dataclass(frozen=True)
+class Span:
+    """Frames [start, end) of a recorded physics episode and what its caption is made of."""
+
+    facts: dict[str, Any]  # static scene facts (`MujocoSceneEnv.scene_facts`)
+    truth: dict[str, np.ndarray]  # the episode's truth arrays, frame first
+    events: list[dict[str, Any]]  # the episode's events: kind, frame, objects, detail
+    start: int  # first frame
+    end: int  # one past the last frame
+
+    def events_of(self, i: int) -> list[dict[str, Any]]:
+        """The events of object i inside the span."""
+        return [e for e in self.events if i in e["objects"] and self.start <= e["frame"] < self.end]
 
 
-def _motion_clauses(
-    i: int,
-    facts: dict[str, Any],
-    truth: dict[str, np.ndarray],
-    events: list[dict[str, Any]],
-    start: int,
-    end: int,
-    g: Grammar,
-) -> list[str]:
-    """What object i does in frames [start, end), as verb phrases in time order."""
+def _motion_clauses(i: int, span: Span, g: Grammar) -> list[str]:
+    """What object i does in the span, as verb phrases in time order."""
+    facts = span.facts
+    start, end = span.start, span.end
     objs = facts["objects"]
-    pos, vel = truth["obj_position"][start:end, i], truth["obj_velocity"][start:end, i]
-    mine = _events_of(events, i, start, end)
+    pos = span.truth["obj_position"][start:end, i]  # (T, 3)
+    vel = span.truth["obj_velocity"][start:end, i]  # (T, 3)
+    mine = span.events_of(i)
     clauses = []
     lift = float(pos[0, 2] - objs[i]["radius"])
     if start == 0 and objs[i]["start_height"] > 0.08 and len(pos) > 1 and vel[:3, 2].mean() <= 0:
@@ -157,7 +167,7 @@ def _motion_clauses(
     speed_end = float(np.linalg.norm(vel[-1]))
     on_floor = abs(float(pos[-1, 2]) - objs[i]["radius"]) < 0.1 or pos[-1, 2] < 0.25
     if speed_end < REST_SPEED and (clauses or len(pos) > 1 and np.linalg.norm(vel[0]) > REST_SPEED):
-        near = _nearest(i, pos[-1], truth["obj_position"][end - 1], objs)
+        near = _nearest(i, pos[-1], span.truth["obj_position"][end - 1], objs)
         clauses.append(
             g.pick(["comes to rest", "settles", "stops"]) + (f" beside the {near}" if near else "")
         )
@@ -208,7 +218,7 @@ def _event_clause(i: int, e: dict[str, Any], facts: dict[str, Any], g: Grammar) 
 
 
 def _scenery_words(name: str, facts: dict[str, Any]) -> str:
-    """'tall teal wall' for an occluder, 'wall' for the arena's walls, an object's short name for an object."""
+    """'tall teal wall' for an occluder, 'wall' for the arena's walls, else an object's name."""
     for occ in facts["occluders"]:
         if occ["name"] == name:
             tall = "tall " if occ["height"] > 0.6 else ""
@@ -229,19 +239,11 @@ def _nearest(i: int, p: np.ndarray, positions: np.ndarray, objs: list[dict[str, 
     return best
 
 
-def describe_span(
-    facts: dict[str, Any],
-    truth: dict[str, np.ndarray],
-    events: list[dict[str, Any]],
-    start: int,
-    end: int,
-    camera: str,
-    g: Grammar,
-) -> str:
-    """One caption for frames [start, end): a sentence per object, then the camera."""
+def describe_span(span: Span, camera: str, g: Grammar) -> str:
+    """One caption for the span: a sentence per object, then the camera."""
     sentences = []
-    for i, obj in enumerate(facts["objects"]):
-        clauses = _motion_clauses(i, facts, truth, events, start, end, g)
+    for i, obj in enumerate(span.facts["objects"]):
+        clauses = _motion_clauses(i, span, g)
         subject = object_phrase(obj, g)
         sentences.append(subject[0].upper() + subject[1:] + " " + join(clauses) + ".")
     cam = g.pick(
@@ -260,20 +262,12 @@ def describe_episode(
     truth, events = record["truth"], record["events"]
     length = len(record["frames"])
     extr = truth["extrinsics"]
-    long = describe_span(
-        facts, truth, events, 0, length, camera_motion(extr), Grammar(seed, "long")
-    )
+    whole = Span(facts, truth, events, 0, length)
+    long = describe_span(whole, camera_motion(extr), Grammar(seed, "long"))
     windows = []
     for start, end in windows_of(length, window):
-        text = describe_span(
-            facts,
-            truth,
-            events,
-            start,
-            end,
-            camera_motion(extr[start:end]),
-            Grammar(seed, f"w{start}"),
-        )
+        span = replace(whole, start=start, end=end)
+        text = describe_span(span, camera_motion(extr[start:end]), Grammar(seed, f"w{start}"))
         windows.append({"start": start, "end": end, "text": text})
     return Captions(
         long=long, prompt=_prompt(facts, events, Grammar(seed, "prompt")), windows=windows
