@@ -30,7 +30,7 @@ BACKGROUND_ID = -1
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equality that compares arrays elementwise (nan == nan), so truth compares like data (check_env)."""
+    """Equality comparing arrays elementwise (nan == nan): truth compares like data (check_env)."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -154,7 +154,8 @@ class FrameTruth:
 class Event:
     """Something that happened between the previous frame and this one (bounce, occlusion...)."""
 
-    kind: str  # "contact", "bounce", "occlusion_start", "occlusion_end", "exit_view", "enter_view", ...
+    # "contact", "bounce", "occlusion_start", "occlusion_end", "exit_view", "enter_view", ...
+    kind: str
     objects: tuple[int, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -181,7 +182,7 @@ class Captions:
         return {"long": self.long, "prompt": self.prompt, "windows": self.windows}
 
     def for_window(self, start: int, end: int) -> str:
-        """The caption of the recorded window overlapping [start, end) the most, else the long one."""
+        """The caption of the recorded window overlapping [start, end) most, else the long one."""
         best, best_overlap = self.long, 0
         for w in self.windows:
             overlap = min(end, w["end"]) - max(start, w["start"])

@@ -1,4 +1,7 @@
-"""Resize a rendered frame and its pixel-aligned truth together, so intrinsics, masks and depth stay consistent."""
+"""Resize a rendered frame and its pixel-aligned truth together.
+
+So intrinsics, masks and depth stay consistent at any resolution.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ def nearest_indices(src: int, dst: int) -> np.ndarray:
 
 
 def resize_nearest(array: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(H, W, ...) label or depth map -> (height, width, ...) by nearest sampling (no mixed labels or depths)."""
+    """(H, W, ...) label or depth map -> (height, width, ...) by nearest sampling.
+
+    Nearest, so no label or depth is a mix of two.
+    """
     if array.shape[:2] == (height, width):
         return array
     return array[nearest_indices(array.shape[0], height)][:, nearest_indices(array.shape[1], width)]

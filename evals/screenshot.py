@@ -1,4 +1,7 @@
-"""Screenshot a report.html in headless Chromium: `python -m evals.screenshot REPORT.html OUT.png`."""
+"""Screenshot a report.html in headless Chromium.
+
+python -m evals.screenshot REPORT.html OUT.png
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 
 def screenshot(html: str | Path, png: str | Path, width: int = 1280, height: int = 2400) -> Path:
-    """Render `html` with headless Chromium into `png`; raises naming the install command if it is missing."""
+    """Render `html` with headless Chromium into `png`; without it, raise naming the install."""
     browser = (
         shutil.which("chromium")
         or shutil.which("chromium-browser")

@@ -1,4 +1,4 @@
-"""train-vae end to end on a tiny store: EMA export, held-out metrics, resume, adversarial warm-up."""
+"""train-vae end to end on a tiny store: EMA export, held-out metrics, resume, adversarial."""
 
 from __future__ import annotations
 

@@ -1,13 +1,10 @@
-"""Crafter env: Gymnasium compliance, truth equal to crafter's own info, instance masks, scripted tasks."""
+"""Crafter env: Gymnasium compliance, truth equal to crafter's info, masks, scripted tasks."""
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
-
-crafter = pytest.importorskip("crafter")
-
-import gymnasium as gym
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
@@ -15,6 +12,8 @@ from envs.crafter.env import make_deterministic
 from envs.make import EnvConfig
 from worldsim.data.record import record_episodes
 from worldsim.data.store import EpisodeStore
+
+crafter = pytest.importorskip("crafter")  # envs.crafter imports crafter only when an env is made
 
 AREA = (
     32,

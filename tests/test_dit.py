@@ -1,4 +1,4 @@
-"""Spec of the spacetime DiT: patches, 3D RoPE, per-frame adaLN-Zero, masks, conditioning dropout."""
+"""Spacetime DiT: patches, 3D RoPE, per-frame adaLN-Zero, masks, conditioning dropout."""
 
 from __future__ import annotations
 

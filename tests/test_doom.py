@@ -1,4 +1,4 @@
-"""ViZDoom env: Gymnasium compliance, camera truth (turns, reprojection, depth), labels, rollouts."""
+"""ViZDoom env: Gymnasium checks, camera truth (turns, reprojection, depth), labels, recording."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def warp_error(
     e_src: np.ndarray,
     e_dst: np.ndarray,
 ) -> float:
-    """Mean abs colour error of `dst` against `src` warped into dst's view through depth and poses."""
+    """Mean abs colour error of `dst` against `src` warped into dst's view by depth and poses."""
     h, w = depth_dst.shape
     v, u = np.mgrid[0:h, 0:w] + 0.5
     pix = np.stack([u, v, np.ones_like(u)], -1).reshape(-1, 3)  # (HW, 3)

@@ -1,4 +1,4 @@
-"""`worldsim eval` end to end: report.json/report.html for baselines and for a (tiny, random) DiT checkpoint."""
+"""`worldsim eval` end to end: report.json/.html for baselines and a tiny random DiT checkpoint."""
 
 from __future__ import annotations
 

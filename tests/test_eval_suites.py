@@ -1,6 +1,7 @@
 """Validity of every eval suite: truth at the ceiling, known corruptions lower, baselines ranked.
 
-Runs on the ray-cast toy world (evals/toyworld.py) at 32x32 so each suite is checked in seconds on CPU.
+Runs on the ray-cast toy world (evals/toyworld.py) at 32x32, so each suite is checked in seconds on
+a CPU.
 """
 
 from __future__ import annotations

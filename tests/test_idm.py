@@ -1,4 +1,4 @@
-"""Inverse dynamics model: shapes, checkpoint round trip, and that it learns to read actions off rollouts."""
+"""Inverse dynamics model: shapes, checkpoint round trip, and that it learns to read actions."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from worldsim.data.record import collect_episode
 
 
 class FakeMineRL:
-    """Old-Gym MineRL 1.0 env: obs {"pov": (360, 640, 3) uint8}, dict actions, (obs, r, done, info) steps."""
+    """Old-Gym MineRL 1.0 env: obs {"pov": (360, 640, 3) uint8}, dict actions, 4-tuple steps."""
 
     def __init__(self, episode_steps: int = 30):
         self.episode_steps, self.actions, self.seeds = episode_steps, [], []
@@ -59,7 +59,10 @@ def fake(monkeypatch):
 
 
 def test_minerl_ids_register_without_importing_minerl():
-    code = "import sys, gymnasium as gym, envs; print('minerl' in sys.modules, 'worldsim/MineRLFindCave-v0' in gym.registry)"
+    code = (
+        "import sys, gymnasium as gym, envs; "
+        "print('minerl' in sys.modules, 'worldsim/MineRLFindCave-v0' in gym.registry)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()

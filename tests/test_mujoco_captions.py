@@ -1,4 +1,4 @@
-"""Captions from MuJoCo truth: deterministic per seed, faithful to objects and events, camera phrases."""
+"""Captions from MuJoCo truth: deterministic per seed, true to objects, events and the camera."""
 
 import numpy as np
 

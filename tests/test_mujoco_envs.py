@@ -1,4 +1,4 @@
-"""MuJoCo scenes: Gymnasium compliance, determinism per seed, actions, physics knobs, render backend."""
+"""MuJoCo scenes: Gymnasium compliance, determinism per seed, actions, physics knobs, renderer."""
 
 import hashlib
 import warnings

@@ -1,4 +1,4 @@
-"""MuJoCo truth against geometry: projections, floor depth, visibility, occlusion, revisits, gravity."""
+"""MuJoCo truth vs geometry: projections, floor depth, visibility, occlusion, revisits, gravity."""
 
 import gymnasium as gym
 import numpy as np

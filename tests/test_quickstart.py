@@ -1,4 +1,4 @@
-"""`worldsim quickstart` end to end at toy size: every stage runs, the report is written, a rerun reuses it."""
+"""`worldsim quickstart` end to end at toy size: every stage runs, a report, a rerun reuses it."""
 
 from pathlib import Path
 

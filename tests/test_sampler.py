@@ -59,7 +59,7 @@ def test_make_sampler_names_the_choices_on_a_typo():
 
 
 class LinearModel(torch.nn.Module):
-    """v = x + 1 (always) + 10 (with text) + 100 (with actions): guidance arithmetic is checkable."""
+    """v = x + 1 (always) + 10 (with text) + 100 (with actions): guidance arithmetic shows."""
 
     def forward(self, x, levels, actions, text, drop_actions, drop_text):
         shape = (-1, *([1] * (x.dim() - 1)))

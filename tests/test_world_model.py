@@ -109,7 +109,7 @@ def test_normalise_inverts_denormalise():
 def write_cache(
     root, vae_path: str, sizes=((8, 8), (8, 12)), episodes: int = 4, widths=(3, 1)
 ) -> str:
-    """A latent cache of `episodes` episodes alternating between latent sizes, in the shared format."""
+    """A latent cache of `episodes` episodes alternating between two latent sizes."""
     from worldsim.data.latent_cache import LatentCache, write_latent_episode
 
     cache = LatentCache(root, create=True)

@@ -1,4 +1,4 @@
-"""Crafter as a worldsim env: top-down frames with the semantic map, inventory and achievements as truth."""
+"""Crafter as a worldsim env: top-down frames; semantic map, inventory and achievements as truth."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ MIX = "mix"  # task value: a task drawn per episode
 
 
 class _OrderedSet(dict):
-    """A set that iterates in insertion order (crafter's chunk sets iterate in memory-address order)."""
+    """A set iterating in insertion order (crafter's chunk sets iterate in memory-address order)."""
 
     def add(self, item: Any) -> None:
         self[item] = None
@@ -102,7 +102,8 @@ class CrafterEnv(WorldsimEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        # crafter seeds episode e of seed s with hash((s, e)); restart the count so a seed fixes the world.
+        # crafter seeds episode e of seed s with hash((s, e)); restart the count so that a seed
+        # fixes the world.
         self._env._seed, self._env._episode = int(self.np_random.integers(2**31 - 1)), 0
         obs = self._env.reset()
         if self.task == MIX:
@@ -164,14 +165,14 @@ class CrafterEnv(WorldsimEnv):
         )
 
     def _positions(self, alive: np.ndarray) -> np.ndarray:
-        """(N, 3) cell coordinates (x right, y down, 0) of the table's creatures; last known when gone."""
+        """(N, 3) cells (x right, y down, 0) of the table's creatures; the last known when gone."""
         out = self._position.copy()
         for i in np.nonzero(alive)[0]:
             out[i, :2] = self._tracked[i].pos
         return out
 
     def view_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pixel origin (x, y) of the local view, pixels per cell (x, y) and the world cell at its top-left."""
+        """Pixel origin (x, y) of the local view, pixels per cell (x, y), its top-left cell."""
         size = np.array([self.width, self.height])
         unit = size // np.array(VIEW)
         border = (size - unit * np.array(VIEW)) // 2

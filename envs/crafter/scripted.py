@@ -39,7 +39,7 @@ def _near_table(world, pos) -> bool:
 
 
 def next_goal(task: str, inventory: dict[str, int], near_table: bool) -> tuple[str, str]:
-    """(verb, target): 'collect' a material or creature, 'place' or 'make' an item, for `task` now."""
+    """(verb, target) for `task` now: 'collect' a material or creature, 'place'/'make' an item."""
     if task not in TASKS:
         raise ValueError(f"unknown crafter task {task!r}; choose one of {', '.join(TASKS)}")
     wood = inventory["wood"]
@@ -78,7 +78,10 @@ def _target_cells(world, target: str) -> np.ndarray:
 def path_step(
     world, start: tuple[int, int], goal_cells: np.ndarray, max_nodes: int = 4096
 ) -> tuple[int, int] | None:
-    """First move of a shortest safe path from `start` to a cell next to a goal cell, (0, 0) if already there."""
+    """First move of a shortest safe path from `start` to a cell next to a goal cell.
+
+    (0, 0) when `start` is already there.
+    """
     safe = np.isin(world._mat_map, [world._mat_ids[m] for m in SAFE]) & (world._obj_map == 0)
     w, h = goal_cells.shape
     first = {tuple(start): (0, 0)}

@@ -1,4 +1,4 @@
-"""Re-score a VAE checkpoint on the GPU run's held-out Bounce episodes, regenerated here from their seeds.
+"""Re-score a VAE checkpoint on the GPU run's held-out Bounce episodes, regenerated from seeds.
 
     python experiments/autoencoder/check_heldout.py runs/gpu/vae_bounce.ckpt [--episodes 16]
 

@@ -65,8 +65,9 @@ def verify(root: str, args: list[str]) -> int:
     print(f"{len(store) - len(problems)}/{len(store)} episodes OK")
     if problems:
         print(
-            f"fix: delete the bad episode directories, then `worldsim data verify {root} rebuild=true` "
-            "and re-run the same `worldsim record` command to regenerate them"
+            "fix: delete the bad episode directories, then "
+            f"`worldsim data verify {root} rebuild=true` and re-run the same `worldsim record` "
+            "command to regenerate them"
         )
     return 1 if problems else 0
 

@@ -184,7 +184,7 @@ class LatentCache(ManifestDir):
         return TextTable.load(path) if path.is_file() else None
 
     def verify_text(self) -> str | None:
-        """None if text.npz matches the sha256 in the manifest (or there is no text), else why not."""
+        """None if text.npz matches the manifest's sha256 (or there is no text), else why not."""
         record = json.loads((self.root / MANIFEST).read_text()).get("text")
         if not record:
             return None
@@ -233,9 +233,9 @@ class LatentCache(ManifestDir):
         )
 
     def stats(self) -> dict[str, list[float]]:
-        """{"mean": [c], "std": [c]} per latent channel, to normalise DiT inputs as (z - mean) / std."""
+        """{"mean": [c], "std": [c]} per latent channel; DiT inputs are (z - mean) / std."""
         return json.loads((self.root / STATS).read_text())
 
     def autoencoder_info(self) -> dict[str, Any]:
-        """checkpoint, time_factor, space_factor, latent_channels of the encoder that wrote the cache."""
+        """checkpoint, time_factor, space_factor, latent_channels of the cache's encoder."""
         return json.loads((self.root / AUTOENCODER).read_text())

@@ -1,9 +1,9 @@
 """LightningDataModule over latent caches: windows of latent frames, normalised, bucketed by size.
 
 Windows of several lengths and episodes of several resolutions mix in one run; each batch holds one
-(length, height, width) bucket (`BucketBatchSampler`). Actions are regrouped per latent frame: latent
-frame j of a causal VAE with time factor f covers pixel frames 1+f(j-1) .. fj (frame 0 alone for j=0),
-so its action vector is those f codec vectors concatenated (zero-padded for j = 0).
+(length, height, width) bucket (`BucketBatchSampler`). Actions are regrouped per latent frame:
+latent frame j of a causal VAE with time factor f covers pixel frames 1+f(j-1) .. fj (frame 0 alone
+for j=0), so its action vector is those f codec vectors concatenated (zero-padded for j = 0).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def pixel_span(start: int, length: int, time_factor: int) -> tuple[int, int]:
 
 
 class LatentCaches(JoinedDirs):
-    """Several latent caches of one autoencoder read as one: names `k/episode`, pooled channel stats."""
+    """Latent caches of one autoencoder read as one: names `k/episode`, pooled channel stats."""
 
     def __init__(self, roots: list[str]):
         from worldsim.data.latent_cache import LatentCache
@@ -132,7 +132,7 @@ def pad_actions(actions: torch.Tensor, width: int) -> torch.Tensor:
 
 
 class LatentWindows(Dataset):
-    """Normalised latent windows (T', c, h, w) with per-latent-frame actions and the window's caption."""
+    """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption."""
 
     def __init__(self, cache: Any, names: list[str], lengths: list[int], stride: int, width: int):
         self.cache, self.width = cache, width

@@ -1,4 +1,4 @@
-"""`worldsim embed-text`: caption-sentence embeddings -> a TextTable file, made where the encoder is.
+"""`worldsim embed-text`: caption-sentence embeddings -> a TextTable file, made beside the encoder.
 
 The latent cache and training read caption embeddings from such tables, so machines without the
 text encoder's package (GPU training machines) encode and train with a table made here once.

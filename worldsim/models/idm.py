@@ -74,7 +74,10 @@ def load_idm(path: str | Path) -> InverseDynamics:
 
 
 def frame_pairs(frames: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An episode's (T, H, W, 3) frames and (T, A) actions -> (T-1, 2, H, W, 3) pairs and their (T-1, A) actions."""
+    """An episode's (T, H, W, 3) frames and (T, A) actions -> pairs and their actions.
+
+    Pairs (T-1, 2, H, W, 3) of consecutive frames; actions (T-1, A), each the one between the two.
+    """
     return np.stack([frames[:-1], frames[1:]], 1), actions[1:]
 
 

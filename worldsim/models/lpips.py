@@ -110,7 +110,7 @@ class NetLinLayer(nn.Module):
 
 
 class LPIPS(nn.Module):
-    """LPIPS distance between images in [-1, 1]; frozen; `pretrained=False` gives a random trunk (tests)."""
+    """LPIPS distance of images in [-1, 1]; frozen; `pretrained=False`: a random trunk (tests)."""
 
     def __init__(self, net: str = "alex", pretrained: bool = True):
         super().__init__()
@@ -123,8 +123,8 @@ class LPIPS(nn.Module):
             if not path.is_file():
                 raise MissingWeightsError(
                     f"LPIPS needs the torchvision ImageNet weights {TRUNK_FILES[net]} at {path} "
-                    f"(set TORCH_HOME to change the folder; copy the file there from a machine with "
-                    f"internet), or train without the perceptual loss: loss.perceptual=none"
+                    "(set TORCH_HOME to change the folder; copy the file there from a machine "
+                    "with internet), or train without the perceptual loss: loss.perceptual=none"
                 )
             trunk.load_state_dict(
                 torch.load(path, map_location="cpu", weights_only=True), assign=True

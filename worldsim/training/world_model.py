@@ -50,7 +50,7 @@ class SampleConfig:
 
 @dataclass
 class LatentInfo:
-    """What the latents are: per-channel stats for normalising, and the autoencoder that made them."""
+    """What the latents are: per-channel stats for normalising, the autoencoder that made them."""
 
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
@@ -78,8 +78,9 @@ class WorldModel(L.LightningModule):
         self.latent_info = from_dict(LatentInfo, latents)
         self.save_hyperparameters(self.hyper_parameters())
         self.model = DiT(self.model_cfg)
-        # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not adopt
-        # them: they are referenced by path, and must stay out of checkpoints (a resumed run starts without them).
+        # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not
+        # adopt them: they are referenced by path, and must stay out of checkpoints (a resumed run
+        # starts without them).
         object.__setattr__(self, "_captions", None)
         # Embeddings of every caption sentence the model was trained on (the latent cache's
         # text.npz); exported with the weights, so known captions need no text encoder.
@@ -130,7 +131,7 @@ class WorldModel(L.LightningModule):
         b, t = x0.shape[:2]
         gen = generator or self.generator
         levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen).to(self.device)
-        # training noise comes from the (seeded) device RNG: drawing it on the CPU would stall the GPU
+        # training noise comes from the (seeded) device RNG: drawing it on the CPU stalls the GPU
         noise = (
             torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
         )
@@ -153,7 +154,7 @@ class WorldModel(L.LightningModule):
 
     @torch.no_grad()
     def next_frame_error(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent MSE of the sampled last frame given the others, and of copying the previous frame."""
+        """Latent MSE of the sampled last frame given the others, and of copying the one before."""
         x0 = batch["latents"]
         runner = self.mode_runner(batch.get("caption"), seed=1)
         seq = runner.extend_forward(x0[:, :-1], 1, self._actions(batch))
@@ -213,7 +214,7 @@ class WorldModel(L.LightningModule):
         return z * std + mean
 
     def autoencoder(self):
-        """The VAE that made the latents (loaded on first use), or None when its checkpoint is absent."""
+        """The VAE that made the latents (loaded on first use), or None without its checkpoint."""
         if self._autoencoder is None and self.latent_info.autoencoder:
             from worldsim.models.autoencoder import load_autoencoder
 
@@ -242,7 +243,7 @@ class WorldModel(L.LightningModule):
 
     @torch.no_grad()
     def sample_videos(self, batch: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Ground truth beside an autoregressive rollout from its first latent frame, as uint8 video."""
+        """Ground truth beside an autoregressive rollout from its first latent frame, as uint8."""
         from worldsim.video import frame_grid, to_uint8
 
         if self.autoencoder() is None:
