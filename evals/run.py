@@ -12,6 +12,7 @@ from evals.baselines import BASELINES, make_baseline
 from evals.generate import autoregressive
 from evals.scenarios import Case
 from evals.suite import Suite, SuiteContext, VideoModel, rank_ok
+from worldsim.models.pretrained import resolve_checkpoint
 
 SUITE_NAMES = ("fidelity", "consistency3d", "permanence", "physics", "control")
 OPT_IN_SUITES = ("stability", "camera")  # run only when named: they need long or steered rollouts
@@ -25,7 +26,8 @@ def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> Vid
     (`sampling`: DiTPredictor overrides such as steps, window, seed)."""
     if spec.startswith(BASELINE_PREFIX):
         return make_baseline(spec.removeprefix(BASELINE_PREFIX), seed=seed)
-    if not Path(spec).exists() and not Path(f"{spec}.part0").exists():  # or split in parts
+    path = resolve_checkpoint(spec)  # pretrained:NAME and URLs -> a local file
+    if not Path(path).exists() and not Path(f"{path}.part0").exists():  # or split in parts
         raise FileNotFoundError(
             f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
             f"({', '.join(BASELINES)})"
@@ -33,7 +35,7 @@ def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> Vid
     # Imported here: it loads Lightning and the DiT (seconds), which baseline-only evals never need.
     from worldsim.predictor import DiTPredictor
 
-    return DiTPredictor.from_checkpoint(spec, device=device, **sampling)
+    return DiTPredictor.from_checkpoint(path, device=device, **sampling)
 
 
 def suite_module(name: str) -> Suite:
