@@ -12,6 +12,7 @@ from envs.crafter.env import make_deterministic
 from envs.make import EnvConfig
 from worldsim.data.record import record_episodes
 from worldsim.data.store import EpisodeStore
+from worldsim.models.text import split_sentences
 
 crafter = pytest.importorskip("crafter")  # envs.crafter imports crafter only when an env is made
 
@@ -126,3 +127,22 @@ def test_crafter_rollout_writes_episodes_with_truth_and_captions(tmp_path):
         "place table" in ep.captions["long"]
         and ep.captions["prompt"] == "collect wood and place a crafting table"
     )
+
+
+def test_mixed_data_window_captions_are_vocabulary_sentences_aligned_to_latent_frames(tmp_path):
+    cfg = EnvConfig(
+        id="worldsim/CrafterReward-v0",
+        width=64,
+        height=64,
+        kwargs={"area": list(AREA), "task": "mix"},
+    )
+    record_episodes(cfg, str(tmp_path), episodes=2, steps=45, policy="mixed", progress=False)
+    store = EpisodeStore(tmp_path)
+    vocabulary = set(make().unwrapped.caption_sentences())
+    episodes = [store.load(n) for n in store.names()]
+    assert [ep.meta["epsilon"] for ep in episodes] == [0.0, 0.1]  # seeds 0, 1 of MIXED_EPSILONS
+    for ep in episodes:
+        windows = ep.captions["windows"]
+        assert [w["start"] for w in windows] == [0, 1, 5, 9, 13]  # 0, then every 4th from frame 1
+        for w in windows:
+            assert set(split_sentences(w["text"])) <= vocabulary

