@@ -80,7 +80,7 @@ def _download(url: str, target: Path) -> Path:
 
 
 def resolve_checkpoint(spec: str) -> str:
-    """A local file for `spec`: pretrained:NAME (sha256 checked), an http(s) URL (cached), a path."""
+    """A local file for `spec`: pretrained:NAME (sha256-checked), http(s) URL (cached), path."""
     if spec.startswith(PREFIX):
         name = spec[len(PREFIX) :]
         if name not in PRETRAINED:
