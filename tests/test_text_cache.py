@@ -7,11 +7,13 @@ import torch
 
 import worldsim.models.text as text
 from worldsim.cli import main
+from worldsim.config import ConfigError
 from worldsim.data.latent_cache import LatentCache
 from worldsim.jobs.train import Config as TrainConfig
 from worldsim.jobs.train import build_module
 from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
 from worldsim.models.text import TextTable
+from worldsim.training.world_model import export_checkpoint
 
 
 @pytest.fixture
@@ -69,3 +71,27 @@ def test_training_a_text_model_on_a_cache_without_text_names_the_fix(
     args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={out}", "device=cpu"]
     assert main(["encode", *args, "text.name=none"]) == 0
     assert main(["train", f"data.roots=[{out}]", f"out={tmp_path / 'run'}"]) == 2
+
+
+def test_train_init_copies_a_checkpoints_weights_and_refuses_another_architecture(
+    small_store, vae_ckpt, tmp_path
+):
+    out = tmp_path / "lat"
+    args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, "text.name=none"]) == 0
+
+    def config(dim: int, init: str = "") -> TrainConfig:
+        cfg = TrainConfig(init=init)
+        cfg.data.roots, cfg.text.name = [str(out)], "none"
+        cfg.model.dim, cfg.model.depth, cfg.model.heads = dim, 1, 2
+        return cfg
+
+    source = build_module(config(32))
+    export_checkpoint(source, str(tmp_path / "src.pt"), dtype=torch.float32)
+    copy = build_module(config(32, init=str(tmp_path / "src.pt")))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(source.model.state_dict().values(), copy.model.state_dict().values())
+    )
+    with pytest.raises(ConfigError, match="set model"):
+        build_module(config(64, init=str(tmp_path / "src.pt")))

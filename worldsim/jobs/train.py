@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from worldsim.training.world_model import (
     SampleConfig,
     WorldModel,
     export_checkpoint,
+    load_world_model,
 )
 
 
@@ -60,6 +62,7 @@ class Config:
     out: str = "runs/world_model"
     export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
     export_part_mb: float = 0.0  # > 0: write the export in parts of at most this size (.partN)
+    init: str = ""  # start from this world model's weights (path, pretrained:NAME): a new machine
 
 
 def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
@@ -98,7 +101,20 @@ def build_module(cfg: Config) -> WorldModel:
                 "re-encode with `worldsim encode text.name=minilm`, or train with text.name=none"
             )
         module.set_text_table(table)
+    if cfg.init:
+        init_weights(module, cfg.init)
     return module
+
+
+def init_weights(module: WorldModel, source: str) -> None:
+    """Copy the DiT weights of checkpoint `source` (same architecture) into `module`."""
+    src = load_world_model(source)
+    if dataclasses.asdict(src.model_cfg) != dataclasses.asdict(module.model_cfg):
+        raise ConfigError(
+            f"init={source} is a DiT {dataclasses.asdict(src.model_cfg)}, not the configured "
+            f"{dataclasses.asdict(module.model_cfg)}; set model.* to match it"
+        )
+    module.model.load_state_dict(src.model.state_dict())
 
 
 def _callbacks(cfg: Config, ema) -> list:

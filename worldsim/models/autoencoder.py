@@ -371,14 +371,17 @@ def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | Non
 
 
 def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") -> VideoAutoencoder:
-    """A VideoAutoencoder in eval mode from a slim export or a train-vae Lightning checkpoint (EMA
-    weights)."""
-    path = Path(ckpt_path)
+    """A VideoAutoencoder in eval mode from a slim export, a train-vae Lightning checkpoint (EMA
+    weights) or the VAE bundled in a shipped world model (`pretrained:NAME`, path or URL)."""
+    from worldsim.models.pretrained import resolve_checkpoint
+
+    path = Path(resolve_checkpoint(str(ckpt_path)))
     if not path.is_file():
         raise FileNotFoundError(
             f"no autoencoder checkpoint at {path}; train one with `worldsim train-vae`"
         )
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = ckpt.get("autoencoder", ckpt)  # a world model exported with its VAE bundled
     if "autoencoder_config" in ckpt:
         cfg_dict, state = ckpt["autoencoder_config"], ckpt["state_dict"]
     elif "hyper_parameters" in ckpt and "model" in ckpt["hyper_parameters"]:
