@@ -1,0 +1,128 @@
+"""A latent world model on recorded episodes, in its own latent space: the episode is encoded once
+(VAE posterior means, as the training caches hold them), then the model samples latent frames
+either one step ahead of true latents (teacher-forced) or from its own samples (autoregressive).
+
+Pixel frames of latent frame k >= 1 are [1 + tf (k - 1), 1 + tf k): the VAE's first latent frame
+holds frame 0 alone. Every score decodes the whole sampled window, as `DiTPredictor` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from envs.base import Captions
+from evals.model import to_model_frames
+from worldsim.data.latent_datamodule import pixel_span
+from worldsim.jobs.encode import encode_episode
+from worldsim.metrics import psnr
+from worldsim.models.latents import actions_per_latent_frame
+
+CHANGED_BELOW_DB = 35.0  # a window "changes" when copying its last context frame scores below this
+
+
+@dataclass
+class LatentEpisode:
+    """One recorded episode with its normalised latents and per-latent-frame actions."""
+
+    frames: torch.Tensor  # (T, C, H, W) in [-1, 1], T = 1 + tf (T' - 1)
+    latents: torch.Tensor  # (T', c, h, w) normalised
+    actions: torch.Tensor | None  # (T', A') per latent frame; None for a model without actions
+    captions: Captions | None  # the episode's window captions (None: no text, prompt "")
+
+    def caption(self, start: int, length: int, time_factor: int) -> str:
+        """The caption training gave latent frames [start, start + length)."""
+        if self.captions is None:
+            return ""
+        return self.captions.for_window(*pixel_span(start, length, time_factor))
+
+
+@torch.no_grad()
+def encode_latent_episode(module, episode, text: bool = True) -> LatentEpisode:
+    """`Episode` -> LatentEpisode (its first 1 + tf k frames) with `module`'s VAE and actions."""
+    tf = module.latent_info.time_factor
+    used = 1 + (episode.length - 1) // tf * tf
+    vae = module.autoencoder()
+    z = torch.from_numpy(
+        encode_episode(vae, episode, used, vae.cfg.encode_chunk, str(module.device))
+    )
+    latents = module.normalise(z.to(module.device))  # (T', c, h, w)
+    acts, width = None, module.model_cfg.action_dim
+    if width:
+        raw = torch.from_numpy(np.array(episode.actions[:used], np.float32))[None]
+        acts = actions_per_latent_frame(raw, latents.shape[0], width, tf)[0].to(module.device)
+    captions = Captions(**episode.captions) if text and episode.captions else None
+    frames = to_model_frames(np.array(episode.frames[:used])[None])[0]
+    return LatentEpisode(frames, latents, acts, captions)
+
+
+def new_frames(k: int, time_factor: int) -> slice:
+    """Pixel frames of latent frame k >= 1."""
+    return slice(1 + time_factor * (k - 1), 1 + time_factor * k)
+
+
+@torch.no_grad()
+def teacher_forced(module, episodes, windows, length=8, batch=32, seed=0, shuffle=False) -> dict:
+    """Sample latent frame k + length - 1 from the true latents [k, k + length - 1) for each
+    (episode index, k) in `windows`; PSNR (mean over its tf new pixel frames) of the model,
+    copy-last (the last true context frame repeated), copy-last after the VAE and the VAE itself.
+
+    `shuffle`: the actions of each window come from another window (a seeded derangement).
+    Returns per-window arrays, and `changed` (copy-last PSNR < CHANGED_BELOW_DB).
+    """
+    tf = module.latent_info.time_factor
+    order = np.arange(len(windows))
+    if shuffle:
+        perm = np.random.default_rng(seed).permutation(len(windows))
+        order[perm] = np.roll(perm, 1)  # no window keeps its own actions
+    scores = {key: [] for key in ("model", "copy_last", "copy_last_vae", "vae")}
+    for i in range(0, len(windows), batch):
+        idx = range(i, min(i + batch, len(windows)))
+        z = torch.stack([episodes[e].latents[k : k + length] for e, k in (windows[j] for j in idx)])
+        acts = None
+        if module.model_cfg.action_dim:
+            acts = torch.stack(
+                [episodes[e].actions[k : k + length] for e, k in (windows[order[j]] for j in idx)]
+            )
+        prompts = [episodes[e].caption(k, length, tf) for e, k in (windows[j] for j in idx)]
+        runner = module.mode_runner(prompts, seed + i)
+        sampled = runner.extend_forward(z[:, :-1], 1, acts)
+        model, vae = (module.decode(v)[:, -tf - 1 :].cpu() for v in (sampled, z))
+        truth = torch.stack(
+            [
+                episodes[e].frames[new_frames(k + length - 1, tf).start - 1 :][: tf + 1]
+                for e, k in (windows[j] for j in idx)
+            ]
+        )  # (B, 1 + tf, C, H, W): the last context frame, then the new ones
+        target = truth[:, 1:]
+
+        preds = {
+            "model": model[:, 1:],
+            "vae": vae[:, 1:],
+            "copy_last": truth[:, :1].expand_as(target),
+            "copy_last_vae": vae[:, :1].expand_as(target),
+        }
+        for key, pred in preds.items():
+            scores[key].append(psnr(pred, target).mean(-1))  # (B,): mean over the new frames
+    out = {k: torch.cat(v).numpy() for k, v in scores.items()}
+    out["changed"] = out["copy_last"] < CHANGED_BELOW_DB
+    return out
+
+
+@torch.no_grad()
+def rollout(module, latents, actions, prompts, new, window=8, seed=0) -> torch.Tensor:
+    """Autoregressive: `new` latent frames after `latents` (B, Tc, c, h, w), one at a time, each
+    seeing at most `window - 1` frames before it. actions (B, Tc + new, A') or None; prompts:
+    one list of B captions for every step, or one list for all. Returns (B, Tc + new, c, h, w)."""
+    per_step = prompts if prompts and isinstance(prompts[0], list) else [prompts] * new
+    seq = latents
+    for step in range(new):
+        start = max(0, seq.shape[1] - (window - 1))
+        acts = None if actions is None else actions[:, start : seq.shape[1] + 1]
+        out = module.mode_runner(per_step[step], seed + step).extend_forward(
+            seq[:, start:], 1, acts
+        )
+        seq = torch.cat([seq, out[:, -1:]], dim=1)
+    return seq

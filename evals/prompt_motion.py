@@ -1,0 +1,53 @@
+"""Text steers motion: from the same first frame, with actions null, two prompts of opposite
+headings ("The player moves 4 cells east." / "...west.", north / south) should move the view in
+opposite ways. The image shift of each generated video is summed over steps of `step` frames
+(phase correlation, `evals.camera.x_shift`; positive = content moves right, or down).
+
+Sign convention (top-down camera that follows the player): when the player moves east the world
+slides west in the image (negative x shift); moving north, the world slides down (positive y).
+A pair follows its prompts when the shift of its first prompt minus that of its second has the
+sign its first heading expects; a tie (equal shifts) does not follow.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from envs.crafter.captions import move_sentence
+from evals.camera import x_shift
+
+HEADINGS = {"x": ("east", "west"), "y": ("north", "south")}  # (first, second) prompt of a pair
+WORLD_SHIFT_SIGN = {"east": -1, "west": 1, "north": 1, "south": -1}  # expected image shift
+
+
+def net_shift(video: torch.Tensor, axis: str, step: int = 4, most: int = 12) -> float:
+    """(T, C, H, W) -> image shift in px along `axis` ('x' or 'y'), summed over frame steps."""
+    frames = video[::step] if axis == "x" else video[::step].transpose(-1, -2)
+    return float(x_shift(frames, gap=1, most=most).sum())
+
+
+def follows(first: float, second: float, axis: str) -> bool:
+    """Whether shifts of the (first, second) prompts of HEADINGS[axis] differ the prompted way."""
+    return (first - second) * WORLD_SHIFT_SIGN[HEADINGS[axis][0]] > 0
+
+
+@torch.no_grad()
+def prompt_pairs(
+    module, first: torch.Tensor, axis: str, cells: int, new: int, rows: int = 0, seed: int = 0
+) -> dict:
+    """Generate `new` latent frames after each first latent frame (B, 1, c, h, w) under the two
+    opposite prompts of `axis` with the same noise and no actions; decode and measure the shift
+    over the top `rows` image rows (0: all; Crafter's inventory strip below never moves).
+
+    Returns the prompts, the per-pair shifts of both videos and whether each pair follows them,
+    and the decoded videos (2, B, T, C, H, W) on the CPU.
+    """
+    prompts = [move_sentence(cells, heading) for heading in HEADINGS[axis]]
+    videos, shifts = [], []
+    for prompt in prompts:
+        runner = module.mode_runner([prompt] * first.shape[0], seed)
+        video = module.decode(runner.extend_forward(first, new, None)).cpu()  # (B, T, C, H, W)
+        videos.append(video)
+        shifts.append([net_shift(v[..., : rows or None, :], axis) for v in video])
+    follow = [follows(a, b, axis) for a, b in zip(*shifts)]
+    return {"prompts": prompts, "shifts": shifts, "follows": follow, "videos": torch.stack(videos)}

@@ -1,0 +1,145 @@
+"""Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
+
+Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE]
+DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md).
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
+
+from evals.latent_rollout import encode_latent_episode, new_frames, rollout, teacher_forced
+from evals.long_rollout import drift
+from evals.model import from_model_frames
+from evals.prompt_motion import prompt_pairs
+from worldsim.data.store import EpisodeStore
+from worldsim.metrics import psnr
+from worldsim.training.world_model import load_world_model
+
+CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
+# CPU counts (2 shared cores: ~4 s per sampled 8-latent window, ~25 s per batch-1 rollout step)
+WINDOWS, PAIRS, EPISODES = 10, 4, 2  # teacher-forced windows, prompt pairs per axis, rollouts
+
+
+def episodes(root):
+    store = EpisodeStore(root)
+    return [store.load(name) for name in sorted(store._read_manifest())]
+
+
+def forced(m, eps, stride):
+    """Teacher-forced next latent frame on windows every `stride`, true and shuffled actions."""
+    windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
+    windows = windows[:: max(1, len(windows) // WINDOWS)][:WINDOWS]
+    true, shuffled = teacher_forced(m, eps, windows), teacher_forced(m, eps, windows, shuffle=True)
+    c = true["changed"]
+    out = {k: float(v[c].mean()) for k, v in true.items() if k != "changed"}
+    return {
+        "windows": len(windows),
+        "changed": int(c.sum()),
+        **out,
+        "model_all_windows": float(true["model"].mean()),
+        "beats_copy_last_pct": float(100 * (true["model"][c] > true["copy_last"][c]).mean()),
+        "shuffled_actions": float(shuffled["model"][c].mean()),
+        "delta_true_minus_shuffled": float((true["model"][c] - shuffled["model"][c]).mean()),
+    }
+
+
+def horizon(m, eps):
+    """Rollouts of HORIZON latent frames from the first CTX true ones: PSNR per new frame."""
+    tf = m.latent_info.time_factor
+    eps = [e for e in eps if len(e.latents) >= CTX + HORIZON][:EPISODES]
+    z = torch.stack([e.latents[: CTX + HORIZON] for e in eps])
+    acts = torch.stack([e.actions[: CTX + HORIZON] for e in eps])
+    steps = [[e.caption(j, CTX + 1, tf) for e in eps] for j in range(HORIZON)]  # as in training
+    video = m.decode(rollout(m, z[:, :CTX], acts, steps, HORIZON)).cpu()[:, -tf * HORIZON :]
+    start = new_frames(CTX, tf).start
+    truth = torch.stack([e.frames[start : start + tf * HORIZON] for e in eps])
+    last = torch.stack([e.frames[start - 1] for e in eps])[:, None].expand_as(truth)
+    curves = {"model": psnr(video, truth), "copy_last": psnr(last, truth)}
+    return (
+        {"episodes": len(eps), **{k: v.mean(0).tolist() for k, v in curves.items()}},
+        video,
+        truth,
+    )
+
+
+def long_run(m, frames, actions):
+    """LONG latent frames from the first frame, under the episode's actions, prompt ""."""
+    ep = SimpleNamespace(frames=frames, actions=actions, length=len(frames), captions={})
+    lat = encode_latent_episode(m, ep, text=False)
+    z = rollout(m, lat.latents[None, :1], lat.actions[None], [""], LONG)
+    pred = from_model_frames(m.decode(z).cpu())[0]
+    return drift(pred, from_model_frames(lat.frames[None])[0]), pred
+
+
+def strip(rows, path, every):
+    """One PNG row per video (T, C, H, W) in [-1, 1]: frames every-1, 2 every-1, ..."""
+    frames = [from_model_frames(r[None])[0][every - 1 :: every] for r in rows]
+    tiles = [np.concatenate(list(f), axis=1) for f in frames]
+    Image.fromarray(np.concatenate(tiles, 0)).save(path)
+
+
+def long_rows(*videos):
+    """(T, H, W, 3) uint8 videos -> model-range tensors (T, C, H, W) for `strip`."""
+    return [torch.from_numpy(np.stack(v)).permute(0, 3, 1, 2).float() / 127.5 - 1 for v in videos]
+
+
+def plot(res, path):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for name in ("long_crafter", "long_doom"):
+        for ax, key in zip(axes, ("curve_histogram_distance", "curve_contrast_ratio")):
+            ax.plot(res[name][key], label=name[5:], lw=0.7)
+            ax.set(xlabel="frame", title=key[6:].replace("_", " "))
+    axes[1].axhspan(0.8, 1.2, color="grey", alpha=0.2, label="within 20%")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(data, out, device="cpu", long=""):
+    out, m, clock = Path(out), load_world_model("pretrained:crafter", device), time.time()
+    raw = {s: episodes(f"{data}/{s}") for s in ("crafter", "doom_my_way_home", "doom_long")}
+    crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
+    doom = [encode_latent_episode(m, e, text=False) for e in raw["doom_my_way_home"]]
+    res = {
+        "crafter_teacher_forced": forced(m, crafter, 2),
+        "doom_teacher_forced": forced(m, doom, 1),
+    }
+    first = torch.stack([e.latents[:1] for e in crafter[:PAIRS]])
+    for axis in "xy":
+        pairs = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
+        res[f"text_{axis}"] = {k: pairs[k] for k in ("prompts", "shifts")}
+        res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pairs["follows"]))
+    res["crafter_horizon"], cv, ct = horizon(m, crafter)
+    res["doom_horizon"], dv, dt = horizon(m, doom)
+    strip([ct[0], cv[0], ct[1], cv[1], dt[0], dv[0]], out / "strips.png", 2)
+    res["wall_s"] = time.time() - clock
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+    if not long:
+        return
+    # no held-out crafter_mix episode lives 1001 frames: episodes are stitched in seed order
+    lengths = np.cumsum([e.length for e in raw["crafter"]])
+    used = raw["crafter"][: int(lengths.searchsorted(1001)) + 1]
+    frames, actions = (
+        np.concatenate([np.array(getattr(e, k)) for e in used])[:1001]
+        for k in ("frames", "actions")
+    )
+    res["long_crafter"], crafter_pred = long_run(m, frames, actions)
+    res["long_crafter"]["stitched_lengths"] = [e.length for e in used]
+    d = raw["doom_long"][0]
+    res["long_doom"], doom_pred = long_run(m, np.array(d.frames), np.array(d.actions))
+    strip(long_rows(frames, crafter_pred, d.frames, doom_pred), out / "long_strip.png", 100)
+    plot(res, out / "long_rollouts.png")
+    res["wall_s"] = time.time() - clock
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

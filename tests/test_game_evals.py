@@ -1,0 +1,27 @@
+"""The game world model's eval helpers: prompt-motion sign convention and long-rollout drift."""
+
+import numpy as np
+import torch
+
+from evals.latent_rollout import new_frames
+from evals.long_rollout import drift
+from evals.prompt_motion import follows, net_shift
+
+
+def test_net_shift_reads_world_sliding_west_as_negative_x():
+    frame = torch.rand(3, 48, 64)
+    video = torch.stack([torch.roll(frame, -2 * t, dims=-1) for t in range(9)])  # (T, C, H, W)
+    assert net_shift(video, "x", step=4) == -16  # 2 steps of 4 frames x 2 px
+    assert follows(-16.0, 16.0, "x")  # player east: world west; player west: world east
+    assert not follows(0.0, 0.0, "x")  # a tie does not follow
+
+
+def test_drift_of_the_truth_is_zero_and_keeps_contrast():
+    frames = np.random.default_rng(0).integers(0, 256, (30, 8, 8, 3), dtype=np.uint8)
+    out = drift(frames, frames, every=10)
+    assert out["histogram_distance"] == [0.0, 0.0, 0.0]
+    assert out["contrast_within_20pct"] == [1.0, 1.0, 1.0]
+
+
+def test_new_frames_of_a_latent_frame():
+    assert new_frames(7, 4) == slice(25, 29)
