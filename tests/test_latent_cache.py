@@ -28,19 +28,9 @@ def vae_ckpt(tmp_path):
 
 
 def _encode(store, ckpt, out, *extra):
-    assert (
-        main(
-            [
-                "encode",
-                f"store={store.root}",
-                f"checkpoint={ckpt}",
-                f"out={out}",
-                "device=cpu",
-                *extra,
-            ]
-        )
-        == 0
-    )
+    """encode without caption embeddings (tests/test_text_cache.py covers those)."""
+    args = [f"store={store.root}", f"checkpoint={ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, "text.name=none", *extra]) == 0
     return LatentCache(out)
 
 
