@@ -147,10 +147,14 @@ class DoomEnv(base.WorldsimEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.game.set_seed(int(self.np_random.integers(2**31 - 1)))
-        if not self._initialised:
-            self.game.init()
+        if seed is not None or not self._initialised:
+            # A seeded episode starts in a fresh ViZDoom process: engine state outlives
+            # new_episode() (the renderer's weapon-bob smoothing is a static), so a reused process
+            # gives another episode for the same seed. The restart costs about 0.4 s.
+            self.close()
+            self.game.init()  # starts an episode of its own and would consume a seed set before
             self._initialised = True
+        self.game.set_seed(int(self.np_random.integers(2**31 - 1)))  # applies to the next episode
         self.game.new_episode()
         state = self.game.get_state()
         self._objects, self._index_of = [], {}
