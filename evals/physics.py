@@ -5,6 +5,8 @@ exp(-distance / (0.05 * diagonal)) per (frame, object) (0 when the object is mis
 the fitted gravity (median vertical image acceleration over free flight, px/frame^2), bounce timing
 (frames where the vertical image velocity turns from down to up), and Physics-IQ style spatial and
 spatiotemporal IoU of motion masks (pixels changing by more than MOTION_THRESHOLD between frames).
+Gravity and bounces are read only for objects that move in the world (truth obj_position); a
+metric with nothing to measure is NaN, reported as n/a, never a stand-in value.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ MOTION_THRESHOLD = 24  # max channel change (0-255) that marks a pixel as moving
 BOUNCE_TOLERANCE = 1  # frames
 BOUNCE_SPEED = 0.5  # px/frame of vertical motion on each side of a bounce (below: jitter)
 MIN_GRAVITY = 1e-3  # px/frame^2: a smaller true acceleration has no measurable gravity
+MIN_WORLD_MOTION = 0.01  # metres: an object that moves less is still (its image motion is camera)
 
 
 def tracks(masks: np.ndarray) -> np.ndarray:
@@ -64,6 +67,39 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / union) if union else float("nan")
 
 
+def moving_objects(case) -> np.ndarray:
+    """(N,) bool: objects whose true world position changes over the scored window; all of them
+    when the env records no positions."""
+    if "obj_position" not in case.truth:
+        return np.ones(len(case.objects), bool)
+    pos = case.truth["obj_position"][case.context - 1 :][:, [o["id"] for o in case.objects]]
+    return np.nanmax(np.abs(pos - pos[:1]), axis=(0, 2), initial=0.0) >= MIN_WORLD_MOTION
+
+
+def fall_and_bounce(ref_y: np.ndarray, gen_y: np.ndarray) -> dict:
+    """Gravity relative error, bounce timing and bounce F1 of moving objects' image-y tracks (T, N).
+
+    Each is NaN (n/a) where undefined: gravity without a measurable true and generated fall,
+    timing without a generated bounce (a miss counts in the F1), F1 without any bounce.
+    """
+    g_err, timing, hits, n_ref, n_gen = [], [], 0, 0, 0
+    for n in range(ref_y.shape[1]):
+        b_ref, b_gen = bounces(ref_y[:, n]), bounces(gen_y[:, n])
+        g_ref = gravity(ref_y[:, n], set(b_ref))
+        g_gen = gravity(gen_y[:, n], set(b_ref) | set(b_gen))
+        if np.isfinite(g_ref) and abs(g_ref) > MIN_GRAVITY and np.isfinite(g_gen):
+            g_err.append(abs(g_gen - g_ref) / abs(g_ref))
+        for b in b_ref if b_gen else []:
+            timing.append(min(abs(b - c) for c in b_gen))
+            hits += timing[-1] <= BOUNCE_TOLERANCE
+        n_ref, n_gen = n_ref + len(b_ref), n_gen + len(b_gen)
+    return {
+        "gravity_rel_error": float(nanmean(g_err)),
+        "bounce_timing_error": float(nanmean(timing)),
+        "bounce_f1": 2 * hits / (n_ref + n_gen) if n_ref + n_gen else float("nan"),
+    }
+
+
 def score_case(case, pred: np.ndarray) -> dict:
     """Track score, track error, gravity error, bounce timing and motion-mask IoUs for one case."""
     reader, ctx = reader_for(case), case.context
@@ -78,18 +114,7 @@ def score_case(case, pred: np.ndarray) -> dict:
         ref_on & gen_on, np.exp(-np.nan_to_num(dist, nan=np.inf) / (TRACK_SCALE * diag)), 0.0
     )
     step = np.where(ref_on | gen_on, step, np.nan)  # neither sees the object: not scored
-    g_err, timing, hits, n_ref, n_gen = [], [], 0, 0, 0
-    for n in range(ref_tr.shape[1]):
-        b_ref, b_gen = bounces(ref_tr[:, n, 1]), bounces(gen_tr[:, n, 1])
-        g_ref = gravity(ref_tr[:, n, 1], set(b_ref))
-        g_gen = gravity(gen_tr[:, n, 1], set(b_ref) | set(b_gen))
-        if np.isfinite(g_ref) and abs(g_ref) > MIN_GRAVITY:
-            g_err.append(abs(g_gen - g_ref) / abs(g_ref) if np.isfinite(g_gen) else 1.0)
-        for b in b_ref:
-            nearest = min((abs(b - c) for c in b_gen), default=len(pred))
-            timing.append(nearest)
-            hits += nearest <= BOUNCE_TOLERANCE
-        n_ref, n_gen = n_ref + len(b_ref), n_gen + len(b_gen)
+    moving = moving_objects(case)  # gravity and bounces of still objects are camera motion
     m_ref, m_gen = motion_masks(ref_video), motion_masks(gen_video)  # (horizon, H, W)
     st_iou = float(nanmean([_iou(a, b) for a, b in zip(m_ref, m_gen)]))
     return {
@@ -97,9 +122,7 @@ def score_case(case, pred: np.ndarray) -> dict:
             "physics_score": (float(nanmean(step)) + np.nan_to_num(st_iou)) / 2,
             "track_score": float(nanmean(step)),
             "track_error_px": float(nanmean(np.where(ref_on & gen_on, dist, np.nan))),
-            "gravity_rel_error": float(nanmean(g_err)),
-            "bounce_timing_error": float(nanmean(timing)),
-            "bounce_f1": 2 * hits / (n_ref + n_gen) if n_ref + n_gen else float("nan"),
+            **fall_and_bounce(ref_tr[:, moving, 1], gen_tr[:, moving, 1]),
             "spatial_iou": _iou(m_ref.any(0), m_gen.any(0)),
             "spatiotemporal_iou": st_iou,
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,32 @@ def svg_plot(
     return "".join(parts)
 
 
+def format_value(v: Any) -> str:
+    """A metric as text: 4 significant digits, n/a where undefined (None or NaN)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def ranking_label(res: dict[str, Any]) -> str:
+    """OK, VIOLATED, or n/a when a baseline's primary metric is undefined (or a baseline absent)."""
+    ok = res.get("ranking_ok")
+    return "n/a" if ok is None else "OK" if ok else "VIOLATED"
+
+
+def defined(value: Any) -> Any:
+    """`value` with every NaN or infinite float, at any depth, made None (JSON null: n/a)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: defined(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [defined(v) for v in value]
+    return value
+
+
 def _fmt(v: Any) -> str:
-    return "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
+    return html.escape(format_value(v))
 
 
 def _summary(report: dict[str, Any]) -> list[str]:
@@ -101,10 +126,7 @@ def _summary(report: dict[str, Any]) -> list[str]:
         body.append(f"<tr><td><b>{html.escape(row)}</b></td>{cells}</tr>")
     body.append(
         "</table><p>Baseline ranking noise &lt; copy_last &le; ground_truth: "
-        + ", ".join(
-            f"{html.escape(s)} {'OK' if r.get('ranking_ok') else 'VIOLATED'}"
-            for s, r in report["suites"].items()
-        )
+        + ", ".join(f"{html.escape(s)} {ranking_label(r)}" for s, r in report["suites"].items())
         + "</p>"
     )
     return body
@@ -147,7 +169,8 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     """Write `report` (see worldsim.jobs.eval) as out/report.json and out/report.html."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+    report = defined(report)
+    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True, allow_nan=False))
     body = _summary(report)
     if report.get("videos"):
         body.append("<h2>Videos</h2><p>" + html.escape(report["videos_legend"]) + "</p>")

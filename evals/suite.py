@@ -76,8 +76,10 @@ def average(per_case: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def rank_ok(scores: dict[str, float], higher_is_better: bool) -> bool:
-    """noise < copy_last <= ground_truth in the suite's direction."""
+def rank_ok(scores: dict[str, float | None], higher_is_better: bool) -> bool | None:
+    """noise < copy_last <= ground_truth in the suite's direction; None (n/a) when a score is."""
+    if any(v is None or not np.isfinite(v) for v in scores.values()):
+        return None
     s = {k: (v if higher_is_better else -v) for k, v in scores.items()}
     return s["noise"] < s["copy_last"] <= s["ground_truth"] + 1e-9
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.report import format_value, ranking_label
 from worldsim.config import ConfigError
 from worldsim.diffusion.modes import MODES
 from worldsim.jobs.pipeline import DEVICES, Runner, Stage
@@ -133,21 +134,32 @@ class Config:
 
 
 def _summary(report: dict[str, Any]) -> str:
-    """report.json as a text table: a row per model or baseline, a column per suite's primary."""
+    """report.json as a text table: a row per model or baseline, a column per suite's primary
+    (with its direction), then each suite's baseline ranking check, as in report.html."""
     suites = report["suites"]
     if not suites:
         return "(no suite ran)"
-    header = ["row", *(f"{name} ({res['primary']})" for name, res in suites.items())]
+    header = [
+        "row",
+        *(
+            f"{name} ({res['primary']} {'↑' if res['higher_is_better'] else '↓'})"
+            for name, res in suites.items()
+        ),
+    ]
     table = [header] + [
-        [row, *(_cell(res["rows"][row]["metrics"].get(res["primary"])) for res in suites.values())]
+        [
+            row,
+            *(
+                format_value(res["rows"][row]["metrics"].get(res["primary"]))
+                for res in suites.values()
+            ),
+        ]
         for row in next(iter(suites.values()))["rows"]
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table)
-
-
-def _cell(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table]
+    ranking = ", ".join(f"{name} {ranking_label(res)}" for name, res in suites.items())
+    return "\n".join([*lines, f"baseline ranking noise < copy_last <= ground_truth: {ranking}"])
 
 
 def stages(cfg: Config) -> dict[str, Stage]:
