@@ -25,8 +25,9 @@ jobs:
 
 other:
   config show CMD [args]   print the merged config of CMD
-  data info DIR            episodes, frames, resolutions, envs of a store
-  data verify DIR          check every episode against its checksum and the schema
+  data info DIR            episodes, frames, resolutions, envs of a store (or a latent cache)
+  data verify DIR          check every episode (and a latent cache's text table) against its
+                           checksum; rebuild=true re-derives an episode store's manifest
   data preview DIR [out=F] [episodes=N]   mp4/gif grid of a few episodes with captions
 """
 

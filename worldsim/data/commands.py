@@ -1,13 +1,29 @@
-"""`worldsim data info|verify|preview DIR`: look at and check an episode store."""
+"""`worldsim data info|verify|preview DIR`: look at and check an episode store or a latent cache.
+
+Each command first tells the two apart (`latent_cache`), so no command reads, or repairs, one as
+the other.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from worldsim.config import load_config, to_object
+from worldsim.config import ConfigError, load_config, to_object
+from worldsim.data.episode import EpisodeError
+from worldsim.data.manifest import MANIFEST
 from worldsim.data.store import EpisodeStore
+
+if TYPE_CHECKING:
+    from worldsim.data.latent_cache import LatentCache
+
+# Files only a latent cache has (see the layout in worldsim/data/latent_cache.py); read here
+# without importing it, which loads torch for its text table.
+LATENT_MARKS = ("autoencoder.json", "stats.json", "ep_*/latents.npy")
 
 
 @dataclass
@@ -24,11 +40,78 @@ class PreviewConfig:
     max_frames: int = 128
 
 
+def latent_cache(root: str) -> LatentCache | None:
+    """The latent cache at `root`, or None when `root` holds none of a latent cache's files."""
+    path = Path(root)
+    if not any(p.is_file() for mark in LATENT_MARKS for p in path.glob(mark)):
+        return None
+    from worldsim.data.latent_cache import LatentCache
+
+    try:
+        return LatentCache(path)
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise EpisodeError(
+            f"{path / MANIFEST} is not a valid latent-cache manifest ({err!r}); re-run "
+            "`worldsim encode` into a new out= directory"
+        ) from err
+
+
+def _reencode_hint(cache: LatentCache) -> str:
+    """How to redo a latent cache: encode the source store again with the same checkpoint."""
+    try:
+        ckpt = cache.autoencoder_info()["checkpoint"]
+    except (OSError, KeyError, json.JSONDecodeError):
+        ckpt = "VAE.ckpt"
+    return f"`worldsim encode store=STORE out=NEW_DIR checkpoint={ckpt}`"
+
+
+def _latent_info(cache: LatentCache) -> int:
+    """Print counts, frames, latent shapes, encoder and text table of a latent cache."""
+    entries = [cache.entry(n) for n in cache.names()]
+    print(f"latent cache {cache.root.resolve()}")
+    print(f"episodes     {len(entries)}")
+    print(f"frames       {sum(e.frames for e in entries)} source frames")
+    print(f"latents      {sum(e.latent_frames for e in entries)} latent frames")
+    for shape, n in sorted(Counter(tuple(e.shape[1:]) for e in entries).items()):
+        print(f"latent shape {'x'.join(map(str, shape))} (CxHxW): {n} episodes")
+    try:
+        print(f"encoder      {json.dumps(cache.autoencoder_info(), sort_keys=True)}")
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"encoder      unknown ({err})")
+    text = json.loads((cache.root / MANIFEST).read_text()).get("text")
+    print(f"text         {text['sentences'] if text else 0} caption sentences")
+    return 0
+
+
+def _latent_verify(cache: LatentCache, cfg: VerifyConfig) -> int:
+    """Check every cached episode's checksum and the text table; a latent cache has no rebuild."""
+    if cfg.rebuild:
+        raise ConfigError(
+            f"{cache.root} is a latent cache; rebuild=true re-derives episode-store manifests "
+            f"only. Check it without rebuild, and redo a bad cache with {_reencode_hint(cache)}"
+        )
+    problems = [p for name in cache.names() if (p := cache.verify(name))]
+    text_problem = cache.verify_text()
+    for problem in [*problems, *([text_problem] if text_problem else [])]:
+        print(f"BAD  {problem}")
+    print(
+        f"latent cache: {len(cache) - len(problems)}/{len(cache)} episodes OK, "
+        f"text table {'BAD' if text_problem else 'OK'}"
+    )
+    if problems or text_problem:
+        print(f"fix: encode the source store again into a new directory: {_reencode_hint(cache)}")
+        return 1
+    return 0
+
+
 def info(root: str, args: list[str]) -> int:
-    """Print counts, frames, resolutions and env ids of a store."""
+    """Print counts, frames, resolutions and env ids of a store (or a latent cache's summary)."""
     if args:
         print(f"worldsim data info takes no options (got {' '.join(args)})")
         return 2
+    cache = latent_cache(root)
+    if cache is not None:
+        return _latent_info(cache)
     store = EpisodeStore(root)
     entries = [store.entry(n) for n in store.names()]
     frames = sum(e.length for e in entries)
@@ -50,9 +133,17 @@ def info(root: str, args: list[str]) -> int:
 def verify(root: str, args: list[str]) -> int:
     """Check every episode against checksum and schema; name each bad one. Exit 1 if any."""
     cfg: VerifyConfig = to_object(load_config(VerifyConfig, args))
+    cache = latent_cache(root)
+    if cache is not None:
+        return _latent_verify(cache, cfg)
+    if cfg.rebuild and not (Path(root) / MANIFEST).is_file() and not any(Path(root).glob("ep_*")):
+        raise ConfigError(f"{root} holds no episode store (no {MANIFEST}, no ep_* directories)")
     store = EpisodeStore(root, repair=cfg.rebuild)
     if cfg.rebuild:
+        backup = _back_up_manifest(store.root)
         unreadable = store.rebuild_manifest()
+        if backup:
+            print(f"previous manifest kept as {backup}")
         print(
             f"rebuilt manifest: {len(store)} episodes"
             + (f", {len(unreadable)} unreadable" if unreadable else "")
@@ -72,12 +163,27 @@ def verify(root: str, args: list[str]) -> int:
     return 1 if problems else 0
 
 
+def _back_up_manifest(root: Path) -> Path | None:
+    """Copy manifest.json aside before a rebuild overwrites it; the copy's path (None: none)."""
+    path = root / MANIFEST
+    if not path.is_file():
+        return None
+    backup = root / f"{MANIFEST}.bak"
+    shutil.copy2(path, backup)
+    return backup
+
+
 def preview(root: str, args: list[str]) -> int:
     """Write an mp4/gif grid of the first episodes with their short prompts."""
     # Imported here: worldsim.video loads torch, which `worldsim --help` and `data info` never need.
     from worldsim.video import frame_grid, write_video
 
     cfg: PreviewConfig = to_object(load_config(PreviewConfig, args))
+    if latent_cache(root) is not None:
+        raise ConfigError(
+            f"{root} is a latent cache; preview shows episode stores. See its videos with "
+            f"`worldsim decode cache={root}`"
+        )
     store = EpisodeStore(root)
     videos, captions = [], []
     for name in store.names()[: cfg.episodes]:
