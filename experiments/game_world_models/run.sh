@@ -7,6 +7,8 @@
 # Sizes are the GPU run of RESULTS.md; SIZE=smoke runs the same path tiny on a CPU in ~3 minutes.
 # Knobs live in configs/experiment/game_world_models/{vae,dit}.yaml; TRAIN_MINUTES is cumulative
 # over resumed calls (the GPU run trains in several calls on one warm machine).
+# To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
+# stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK STAGE...}
 shift
@@ -14,14 +16,15 @@ CFG=configs/experiment/game_world_models
 TEXT_TABLE=worldsim/assets/text/crafter_minilm.npz
 if [ "${SIZE:-gpu}" = smoke ]; then
   CRAFTER=(episodes=3 steps=41 workers=1) DOOM=(episodes=2 steps=41 workers=1)
-  VAE=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
+  VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
   CRAFTER=(episodes=480 steps=257 workers=12) DOOM=(episodes=160 steps=257 workers=2)
-  VAE=(trainer.max_minutes="${VAE_MINUTES:-3}")
+  VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
 STORES=(crafter doom_my_way_home doom_deathmatch)
+VAE=${VAE:-$WORK/vae.ckpt}
 ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
 
 record() {  # the three stores in parallel; held-out evaluation seeds start at 100000
@@ -36,24 +39,25 @@ record() {  # the three stores in parallel; held-out evaluation seeds start at 1
 }
 
 vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded with
-  [ -f "$WORK/vae.ckpt" ] && { echo "vae: reusing $WORK/vae.ckpt"; return; }
+  [ "$VAE" != "$WORK/vae.ckpt" ] || [ -f "$VAE" ] && { echo "vae: using $VAE"; return; }
   local roots
   roots=$(printf '%s,' "${STORES[@]/#/$WORK/}")
   ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" \
-    export="$WORK/vae.ckpt" "${VAE[@]}"
+    export="$WORK/vae.ckpt" "${VAE_ARGS[@]}"
 }
 
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
-  ws encode store="$WORK/crafter" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_crafter" \
+  ws encode store="$WORK/crafter" checkpoint="$VAE" out="$WORK/latents_crafter" \
     text.table=$TEXT_TABLE
   for env in doom_my_way_home doom_deathmatch; do
-    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" \
+    ws encode store="$WORK/$env" checkpoint="$VAE" out="$WORK/latents_$env" \
       text.name=none
   done
 }
 
 train() {
   local roots resume=()
+  [ -n "${INIT:-}" ] && resume=(init="$INIT")
   roots=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}")
   [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
   ws train $CFG/dit.yaml "data.roots=[${roots%,}]" out="$WORK/dit" "${DIT[@]}" "${resume[@]}"
