@@ -111,6 +111,21 @@ def teacher_forced(module, episodes, windows, length=8, batch=32, seed=0, shuffl
     return out
 
 
+def changed_window_summary(true: dict, shuffled: dict) -> dict:
+    """Means over the changed windows of two `teacher_forced` results (true, shuffled actions)."""
+    c = true["changed"]
+    model = true["model"][c]
+    return {
+        "windows": len(c),
+        "changed": int(c.sum()),
+        **{k: float(v[c].mean()) for k, v in true.items() if k != "changed"},
+        "model_all_windows": float(true["model"].mean()),
+        "beats_copy_last_pct": float(100 * (model > true["copy_last"][c]).mean()),
+        "shuffled_actions": float(shuffled["model"][c].mean()),
+        "delta_true_minus_shuffled": float((model - shuffled["model"][c]).mean()),
+    }
+
+
 @torch.no_grad()
 def rollout(module, latents, actions, prompts, new, window=8, seed=0) -> torch.Tensor:
     """Autoregressive: `new` latent frames after `latents` (B, Tc, c, h, w), one at a time, each
@@ -126,3 +141,25 @@ def rollout(module, latents, actions, prompts, new, window=8, seed=0) -> torch.T
         )
         seq = torch.cat([seq, out[:, -1:]], dim=1)
     return seq
+
+
+@torch.no_grad()
+def horizon_psnr(module, episodes, context: int, horizon: int, seed: int = 0):
+    """Roll `horizon` latent frames out of each episode's first `context` true ones (true actions,
+    each step with the caption of its window, as in training); PSNR per new pixel frame of the
+    model and of copy-last, averaged over episodes. Returns (scores, video, truth), both videos
+    (B, tf horizon, C, H, W)."""
+    tf = module.latent_info.time_factor
+    z = torch.stack([e.latents[: context + horizon] for e in episodes])
+    acts = None
+    if module.model_cfg.action_dim:
+        acts = torch.stack([e.actions[: context + horizon] for e in episodes])
+    steps = [[e.caption(j, context + 1, tf) for e in episodes] for j in range(horizon)]
+    seq = rollout(module, z[:, :context], acts, steps, horizon, window=context + 1, seed=seed)
+    video = module.decode(seq).cpu()[:, -tf * horizon :]
+    start = new_frames(context, tf).start
+    truth = torch.stack([e.frames[start : start + tf * horizon] for e in episodes])
+    last = torch.stack([e.frames[start - 1] for e in episodes])[:, None].expand_as(truth)
+    curves = {"model": psnr(video, truth), "copy_last": psnr(last, truth)}
+    scores = {"episodes": len(episodes), **{k: v.mean(0).tolist() for k, v in curves.items()}}
+    return scores, video, truth

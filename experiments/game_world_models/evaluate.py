@@ -15,59 +15,41 @@ import numpy as np
 import torch
 from PIL import Image
 
-from evals.latent_rollout import encode_latent_episode, new_frames, rollout, teacher_forced
+from evals.latent_rollout import (
+    changed_window_summary,
+    encode_latent_episode,
+    horizon_psnr,
+    rollout,
+    teacher_forced,
+)
 from evals.long_rollout import drift
 from evals.model import from_model_frames
 from evals.prompt_motion import prompt_pairs
 from worldsim.data.store import EpisodeStore
-from worldsim.metrics import psnr
 from worldsim.training.world_model import load_world_model
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
-# CPU counts (2 shared cores: ~4 s per sampled 8-latent window, ~25 s per batch-1 rollout step)
+# counts that fit ~12 min on 2 shared CPU cores (RESULTS.md); raise them on a GPU
 WINDOWS, PAIRS, EPISODES = 10, 4, 2  # teacher-forced windows, prompt pairs per axis, rollouts
 
 
 def episodes(root):
     store = EpisodeStore(root)
-    return [store.load(name) for name in sorted(store._read_manifest())]
+    return [store.load(name) for name in store.names()]
 
 
 def forced(m, eps, stride):
-    """Teacher-forced next latent frame on windows every `stride`, true and shuffled actions."""
+    """Teacher-forced next latent frame on WINDOWS windows, true and shuffled actions."""
     windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
     windows = windows[:: max(1, len(windows) // WINDOWS)][:WINDOWS]
     true, shuffled = teacher_forced(m, eps, windows), teacher_forced(m, eps, windows, shuffle=True)
-    c = true["changed"]
-    out = {k: float(v[c].mean()) for k, v in true.items() if k != "changed"}
-    return {
-        "windows": len(windows),
-        "changed": int(c.sum()),
-        **out,
-        "model_all_windows": float(true["model"].mean()),
-        "beats_copy_last_pct": float(100 * (true["model"][c] > true["copy_last"][c]).mean()),
-        "shuffled_actions": float(shuffled["model"][c].mean()),
-        "delta_true_minus_shuffled": float((true["model"][c] - shuffled["model"][c]).mean()),
-    }
+    return changed_window_summary(true, shuffled)
 
 
 def horizon(m, eps):
-    """Rollouts of HORIZON latent frames from the first CTX true ones: PSNR per new frame."""
-    tf = m.latent_info.time_factor
+    """PSNR per frame of HORIZON latent frames rolled out from the first CTX true ones."""
     eps = [e for e in eps if len(e.latents) >= CTX + HORIZON][:EPISODES]
-    z = torch.stack([e.latents[: CTX + HORIZON] for e in eps])
-    acts = torch.stack([e.actions[: CTX + HORIZON] for e in eps])
-    steps = [[e.caption(j, CTX + 1, tf) for e in eps] for j in range(HORIZON)]  # as in training
-    video = m.decode(rollout(m, z[:, :CTX], acts, steps, HORIZON)).cpu()[:, -tf * HORIZON :]
-    start = new_frames(CTX, tf).start
-    truth = torch.stack([e.frames[start : start + tf * HORIZON] for e in eps])
-    last = torch.stack([e.frames[start - 1] for e in eps])[:, None].expand_as(truth)
-    curves = {"model": psnr(video, truth), "copy_last": psnr(last, truth)}
-    return (
-        {"episodes": len(eps), **{k: v.mean(0).tolist() for k, v in curves.items()}},
-        video,
-        truth,
-    )
+    return horizon_psnr(m, eps, CTX, HORIZON)
 
 
 def long_run(m, frames, actions):
@@ -92,6 +74,7 @@ def long_rows(*videos):
 
 
 def plot(res, path):
+    """Per-frame histogram distance and contrast ratio of the long rollouts."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     for name in ("long_crafter", "long_doom"):
         for ax, key in zip(axes, ("curve_histogram_distance", "curve_contrast_ratio")):
