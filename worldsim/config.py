@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from omegaconf.nodes import IntegerNode
 
 T = TypeVar("T")
 
@@ -149,7 +150,21 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
         except Exception as err:  # OmegaConf and YAML parser errors alike become one line
             raise ConfigError(f"cannot parse override '{arg}': {str(err).splitlines()[0]}") from err
         cfg = _merge(cfg, override, f"override '{arg}'")
+    _check_not_negative(cfg)
     return cfg
+
+
+def _check_not_negative(cfg: DictConfig, prefix: str = "") -> None:
+    """Every int knob of a schema is a count, size, index or seed: a negative one is a mistake
+    (e.g. `trainer.max_steps=-1`, which Lightning reads as "forever"), named here in one line."""
+    for key in cfg:
+        node, dotted = cfg._get_node(key), f"{prefix}{key}"
+        if isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict):
+            _check_not_negative(node, f"{dotted}.")
+        elif isinstance(node, IntegerNode) and node._value() is not None and node._value() < 0:
+            raise ConfigError(
+                f"{dotted}={node._value()} is negative; it is a count, size or index (0 or more)"
+            )
 
 
 def to_object(cfg: DictConfig) -> Any:

@@ -12,11 +12,12 @@ import numpy as np
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
 from envs.make import EnvConfig
 from evals.corruptions import CorruptedReplay
-from evals.report import write_report
+from evals.report import format_value, write_report
 from evals.run import BASELINE_PREFIX, SUITE_NAMES, evaluate_rows, load_model, suite_module
 from evals.scenarios import ScenarioConfig, load_cases
 from evals.suite import SuiteContext
 from worldsim.config import ConfigError
+from worldsim.models.checkpoint import read_checkpoint
 from worldsim.models.idm import IDMConfig, load_idm, train_idm
 from worldsim.models.lpips import LPIPS, MissingWeightsError
 from worldsim.video import frame_grid, write_video
@@ -67,10 +68,17 @@ def _lpips(cfg: Config):
         return None, str(err)
 
 
+def _checked_idm(path: str) -> str:
+    """`path` once it reads as an IDM file (one-line CheckpointError otherwise)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"idm={path}: no such file; give an idm.pt or leave idm empty")
+    how = "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
+    read_checkpoint(path, path, "control-suite IDM", how, ("config",))
+    return path
+
+
 def _idm(cfg: Config, scenario, action_dim: int):
-    """Load `cfg.idm`, or train an IDM on training-seed episodes of the same env (saved in out)."""
-    if cfg.idm:
-        return load_idm(cfg.idm)
+    """Train an IDM on training-seed episodes of the same env (saved in out)."""
     train = load_cases(
         replace(
             scenario,
@@ -117,10 +125,11 @@ def run(cfg: Config) -> None:
         cache=cfg.cache,
     )
     try:
-        cases = load_cases(scenario, progress=cfg.progress)
-        rows = _rows(cfg, scenario)
         for name in suites:
             suite_module(name)  # unknown names fail here, before any work
+        rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
+        idm = load_idm(_checked_idm(cfg.idm)) if cfg.idm and "control" in suites else None
+        cases = load_cases(scenario, progress=cfg.progress)
     except ValueError as err:
         raise ConfigError(str(err)) from err
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
@@ -128,7 +137,7 @@ def run(cfg: Config) -> None:
     if "fidelity" in suites:
         ctx.lpips, ctx.lpips_unavailable = _lpips(cfg)
     if "control" in suites:
-        ctx.idm = _idm(cfg, scenario, cases[0].actions.shape[-1])
+        ctx.idm = idm or _idm(cfg, scenario, cases[0].actions.shape[-1])
     results, predictions = evaluate_rows(rows, cases, suites, ctx, cfg.progress)
     report = {
         "model": cfg.model,
@@ -170,10 +179,6 @@ def _print_summary(results: dict) -> None:
     """One line per suite: its primary metric for every row."""
     for suite, res in results.items():
         line = ", ".join(
-            f"{row}={_short(r['metrics'][res['primary']])}" for row, r in res["rows"].items()
+            f"{row}={format_value(r['metrics'][res['primary']])}" for row, r in res["rows"].items()
         )
         print(f"{suite} ({res['primary']}): {line}")
-
-
-def _short(v) -> str:
-    return "n/a" if v is None else f"{v:.4g}"

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from worldsim.models.checkpoint import CheckpointError, read_checkpoint
+
 
 @dataclass
 class AutoencoderConfig:
@@ -380,7 +382,10 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
         raise FileNotFoundError(
             f"no autoencoder checkpoint at {path}; train one with `worldsim train-vae`"
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    how = "pass a .ckpt written by `worldsim train-vae` (or a world model's, VAE bundled)"
+    ckpt = read_checkpoint(
+        path, path, "video autoencoder", how, ("autoencoder", "autoencoder_config", "state_dict")
+    )
     ckpt = ckpt.get("autoencoder", ckpt)  # a world model exported with its VAE bundled
     if "autoencoder_config" in ckpt:
         cfg_dict, state = ckpt["autoencoder_config"], ckpt["state_dict"]
@@ -391,9 +396,9 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
             k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")
         }
     else:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is neither a `save_autoencoder` export nor a train-vae checkpoint "
-            f"(keys {sorted(ckpt)[:6]})"
+            f"(keys {sorted(ckpt)[:6]}); {how}"
         )
     model = VideoAutoencoder(AutoencoderConfig(**cfg_dict))
     model.load_state_dict({k: v.float() for k, v in state.items()})

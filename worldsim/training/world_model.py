@@ -23,6 +23,7 @@ from worldsim.diffusion.flow import (
 from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import SamplerConfig, make_sampler
+from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
@@ -343,9 +344,10 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
             f"no world-model checkpoint at {path}; train one with `worldsim train`"
         )
     source = path if Path(path).is_file() else io.BytesIO(b"".join(p.read_bytes() for p in parts))
-    ckpt = torch.load(source, map_location="cpu", weights_only=False)
-    if "hyper_parameters" not in ckpt or "state_dict" not in ckpt:
-        raise ValueError(f"{path} is not a world-model checkpoint (keys {sorted(ckpt)[:6]})")
+    how = "pass a .ckpt written by `worldsim train` (e.g. runs/world_model/ema.ckpt)"
+    ckpt = read_checkpoint(source, path, "world-model", how, ("hyper_parameters",))
+    if "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not a world-model checkpoint (no state_dict); {how}")
     module = WorldModel(**ckpt["hyper_parameters"])
     state = {
         k[len("model.") :]: v.float()

@@ -1,0 +1,44 @@
+"""Reading a checkpoint file: whatever is wrong with it (text, truncated, another kind of file)
+becomes one line naming the file and what to pass instead."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from worldsim.config import ConfigError
+
+
+class CheckpointError(ConfigError):
+    """A file given as a checkpoint that is not one of the expected kind; the message is one
+    line."""
+
+
+def read_checkpoint(
+    source: str | Path | IO[bytes], path: str | Path, what: str, how: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """torch.load `source` (the file `path`, or its joined parts) as a dict holding one of `keys`;
+    otherwise a CheckpointError naming `path`, the `what` expected and `how` to make one."""
+    try:
+        ckpt = torch.load(source, map_location="cpu", weights_only=False)
+    except (
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        EOFError,
+        RuntimeError,
+        ValueError,
+        AttributeError,
+        ModuleNotFoundError,
+    ) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(
+            f"{path} is not a {what} checkpoint (unreadable: {reason[:120]}); {how}"
+        ) from err
+    if not isinstance(ckpt, dict) or not any(k in ckpt for k in keys):
+        found = sorted(ckpt)[:6] if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not a {what} checkpoint (holds {found}); {how}")
+    return ckpt
