@@ -16,9 +16,8 @@ import torch
 from envs.base import Captions
 from evals.model import to_model_frames
 from worldsim.data.latent_datamodule import pixel_span
-from worldsim.jobs.encode import encode_episode
 from worldsim.metrics import psnr
-from worldsim.models.latents import actions_per_latent_frame
+from worldsim.models.latents import actions_per_latent_frame, encode_episode
 
 CHANGED_BELOW_DB = 35.0  # a window "changes" when copying its last context frame scores below this
 
@@ -46,7 +45,7 @@ def encode_latent_episode(module, episode, text: bool = True) -> LatentEpisode:
     used = 1 + (episode.length - 1) // tf * tf
     vae = module.autoencoder()
     z = torch.from_numpy(
-        encode_episode(vae, episode, used, vae.cfg.encode_chunk, str(module.device))
+        encode_episode(vae, episode.frames, used, vae.cfg.encode_chunk, str(module.device))
     )
     latents = module.normalise(z.to(module.device))  # (T', c, h, w)
     acts, width = None, module.model_cfg.action_dim

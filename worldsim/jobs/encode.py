@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldsim.config import ConfigError
+from worldsim.models.latents import encode_episode
 from worldsim.models.text import TextConfig
 
 
@@ -38,27 +39,6 @@ def caption_texts(captions: dict) -> list[str]:
     if not captions:
         return []
     return [w["text"] for w in captions.get("windows", [])] or [captions.get("long", "")]
-
-
-def encode_episode(model, ep, frames: int, chunk: int, device: str):
-    """(T', c, h, w) posterior-mean latents of an episode's first `frames` frames."""
-    import numpy as np
-    import torch
-    from einops import rearrange
-
-    from worldsim.data.pixels import pixels_to_unit
-    from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices
-
-    def pixels(s: slice) -> torch.Tensor:
-        x = torch.from_numpy(np.array(ep.frames[s])).to(device)  # (t, H, W, 3) uint8, read lazily
-        return rearrange(pixels_to_unit(x), "t h w c -> 1 c t h w")
-
-    with torch.no_grad():
-        moments = [
-            m.cpu() for m in model.encode_chunks(pixels(s) for s in chunk_slices(frames, chunk))
-        ]
-    mean = DiagonalGaussian(torch.cat(moments, dim=2)).mean[0]  # (c, T', h, w)
-    return rearrange(mean.numpy(), "c t h w -> t c h w")
 
 
 def _open_cache(cfg: Config, model):
@@ -120,7 +100,7 @@ def run(cfg: Config) -> None:
             "fps": ep.meta.get("fps"),
             "source_frames": ep.length,
         }
-        latents = encode_episode(model, ep, t, chunk, device)
+        latents = encode_episode(model, ep.frames, t, chunk, device)
         entry = write_latent_episode(
             cache.root, name, latents, np.array(ep.actions[:t]), doc, model.time_factor
         )

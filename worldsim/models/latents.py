@@ -3,10 +3,13 @@ aligned with latent frames."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from einops import rearrange
 
 from worldsim.data.latent_datamodule import latent_actions, pad_actions
+from worldsim.data.pixels import pixels_to_unit
+from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices
 
 
 def encode_video(vae: torch.nn.Module, video: torch.Tensor) -> torch.Tensor:
@@ -33,3 +36,17 @@ def actions_per_latent_frame(
     span = actions[:, :need]
     span = torch.cat([span, span.new_zeros(span.shape[0], need - span.shape[1], span.shape[2])], 1)
     return latent_actions(pad_actions(span, action_dim // time_factor), time_factor)
+
+
+@torch.no_grad()
+def encode_episode(vae, frames, length: int, chunk: int, device: str) -> np.ndarray:
+    """(T', c, h, w) posterior-mean latents of the first `length` of an episode's (T, H, W, 3)
+    uint8 frames, encoded chunk by chunk (bounded memory; equal to one pass)."""
+
+    def pixels(s: slice) -> torch.Tensor:
+        x = torch.from_numpy(np.array(frames[s])).to(device)  # (t, H, W, 3) uint8, read lazily
+        return rearrange(pixels_to_unit(x), "t h w c -> 1 c t h w")
+
+    moments = [m.cpu() for m in vae.encode_chunks(pixels(s) for s in chunk_slices(length, chunk))]
+    mean = DiagonalGaussian(torch.cat(moments, dim=2)).mean[0]  # (c, T', h, w)
+    return rearrange(mean.numpy(), "c t h w -> t c h w")
