@@ -29,8 +29,8 @@ from worldsim.data.store import EpisodeStore
 from worldsim.training.world_model import load_world_model
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
-# counts that fit ~12 min on 2 shared CPU cores (RESULTS.md); raise them on a GPU
-WINDOWS, PAIRS, EPISODES = 10, 4, 2  # teacher-forced windows, prompt pairs per axis, rollouts
+# counts that fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
+WINDOWS, PAIRS, EPISODES = 10, 32, 2  # teacher-forced windows, prompt pairs per axis, rollouts
 
 
 def episodes(root):
