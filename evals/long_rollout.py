@@ -30,3 +30,21 @@ def drift(pred: np.ndarray, true: np.ndarray, every: int = 100) -> dict[str, lis
         "curve_histogram_distance": hist.tolist(),
         "curve_contrast_ratio": ratio.tolist(),
     }
+
+
+def plot_drift(results: dict[str, dict[str, list[float]]], path: str) -> None:
+    """PNG of the per-frame histogram distance and contrast ratio of named `drift` results."""
+    import matplotlib.pyplot as plt  # a dev dependency: only this plot needs it
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for name, res in results.items():
+        for ax, key in zip(axes, ("curve_histogram_distance", "curve_contrast_ratio")):
+            ax.plot(res[key], label=name, lw=0.7)
+            ax.set(xlabel="frame", title=key[6:].replace("_", " "))
+    axes[1].axhspan(
+        1 - CONTRAST_TOLERANCE, 1 + CONTRAST_TOLERANCE, color="grey", alpha=0.2, label="within 20%"
+    )
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

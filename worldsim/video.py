@@ -120,3 +120,13 @@ def frame_grid(
         if strips:
             grid[:, y + cell_h : y + cell_h + strip_h, x : x + cell_w] = strips[i]
     return grid
+
+
+def save_frame_strip(videos: list[np.ndarray], path: str | Path, every: int) -> Path:
+    """A PNG with one row per (T, H, W, 3) uint8 video: its frames every-1, 2 every-1, ...
+    (rows of different widths are padded with black)."""
+    rows = [np.concatenate(list(np.asarray(v)[every - 1 :: every]), axis=1) for v in videos]
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
+    Image.fromarray(np.concatenate(rows, 0)).save(path)
+    return Path(path)

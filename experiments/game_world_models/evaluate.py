@@ -10,10 +10,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from PIL import Image
 
 from evals.latent_rollout import (
     changed_window_summary,
@@ -22,11 +20,12 @@ from evals.latent_rollout import (
     rollout,
     teacher_forced,
 )
-from evals.long_rollout import drift
+from evals.long_rollout import drift, plot_drift
 from evals.model import from_model_frames
 from evals.prompt_motion import prompt_pairs
 from worldsim.data.store import EpisodeStore
 from worldsim.training.world_model import load_world_model
+from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 # counts that fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
@@ -61,31 +60,6 @@ def long_run(m, frames, actions):
     return drift(pred, from_model_frames(lat.frames[None])[0]), pred
 
 
-def strip(rows, path, every):
-    """One PNG row per video (T, C, H, W) in [-1, 1]: frames every-1, 2 every-1, ..."""
-    frames = [from_model_frames(r[None])[0][every - 1 :: every] for r in rows]
-    tiles = [np.concatenate(list(f), axis=1) for f in frames]
-    Image.fromarray(np.concatenate(tiles, 0)).save(path)
-
-
-def long_rows(*videos):
-    """(T, H, W, 3) uint8 videos -> model-range tensors (T, C, H, W) for `strip`."""
-    return [torch.from_numpy(np.stack(v)).permute(0, 3, 1, 2).float() / 127.5 - 1 for v in videos]
-
-
-def plot(res, path):
-    """Per-frame histogram distance and contrast ratio of the long rollouts."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for name in ("long_crafter", "long_doom"):
-        for ax, key in zip(axes, ("curve_histogram_distance", "curve_contrast_ratio")):
-            ax.plot(res[name][key], label=name[5:], lw=0.7)
-            ax.set(xlabel="frame", title=key[6:].replace("_", " "))
-    axes[1].axhspan(0.8, 1.2, color="grey", alpha=0.2, label="within 20%")
-    axes[1].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
 def main(data, out, device="cpu", long=""):
     out, m, clock = Path(out), load_world_model("pretrained:crafter", device), time.time()
     raw = {s: episodes(f"{data}/{s}") for s in ("crafter", "doom_my_way_home", "doom_long")}
@@ -102,7 +76,8 @@ def main(data, out, device="cpu", long=""):
         res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pairs["follows"]))
     res["crafter_horizon"], cv, ct = horizon(m, crafter)
     res["doom_horizon"], dv, dt = horizon(m, doom)
-    strip([ct[0], cv[0], ct[1], cv[1], dt[0], dv[0]], out / "strips.png", 2)
+    rows = [from_model_frames(v[None])[0] for v in (ct[0], cv[0], ct[1], cv[1], dt[0], dv[0])]
+    save_frame_strip(rows, out / "strips.png", 2)
     res["wall_s"] = time.time() - clock
     (out / "results.json").write_text(json.dumps(res, indent=1))
     if not long:
@@ -118,8 +93,10 @@ def main(data, out, device="cpu", long=""):
     res["long_crafter"]["stitched_lengths"] = [e.length for e in used]
     d = raw["doom_long"][0]
     res["long_doom"], doom_pred = long_run(m, np.array(d.frames), np.array(d.actions))
-    strip(long_rows(frames, crafter_pred, d.frames, doom_pred), out / "long_strip.png", 100)
-    plot(res, out / "long_rollouts.png")
+    save_frame_strip([frames, crafter_pred, d.frames, doom_pred], out / "long_strip.png", 100)
+    plot_drift(
+        {"crafter": res["long_crafter"], "doom": res["long_doom"]}, out / "long_rollouts.png"
+    )
     res["wall_s"] = time.time() - clock
     (out / "results.json").write_text(json.dumps(res, indent=1))
 
