@@ -7,15 +7,16 @@ import shutil
 import pytest
 import torch
 
+from worldsim.data.manifest import file_sha256
 from worldsim.models import pretrained
-from worldsim.models.pretrained import PRETRAINED, Pretrained, resolve_checkpoint, sha256_of
+from worldsim.models.pretrained import PRETRAINED, Pretrained, resolve_checkpoint
 from worldsim.predictor import DiTPredictor
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
 def test_every_shipped_model_loads_checks_its_sha256_and_generates_two_frames(name):
     path = resolve_checkpoint(f"pretrained:{name}")
-    assert sha256_of(pretrained.ASSETS / PRETRAINED[name].file) == PRETRAINED[name].sha256
+    assert file_sha256(pretrained.ASSETS / PRETRAINED[name].file) == PRETRAINED[name].sha256
     model = DiTPredictor.from_checkpoint(path, steps=2)
     h, w = (48, 64) if name == "doom" else (64, 64)
     context = torch.rand(1, 1, 3, h, w) * 2 - 1  # (B, Tc, C, H, W)

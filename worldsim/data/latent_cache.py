@@ -18,7 +18,6 @@ under a lock, so several encode shards can fill one cache and a killed job resum
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from worldsim.data.manifest import (
     TMP_PREFIX,
     ManifestDir,
     checksum,
+    file_sha256,
     fsync_dir,
     json_default,
     move_into_place,
@@ -89,10 +89,6 @@ def pooled_stats(moments: list[dict[str, Any]]) -> dict[str, list[float]]:
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
     return {"mean": mean.tolist(), "std": std.tolist()}
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_json(path: Path, doc: Any) -> None:
@@ -154,29 +150,37 @@ class LatentCache(ManifestDir):
             self._entries = self._read_manifest()
             self._entries.update({e.name: e for e in entries})
             doc = {"episodes": [asdict(self._entries[k]) for k in sorted(self._entries)]}
-            if text is not None:
-                doc["text"] = self._merge_text(text)
-            elif (self.root / MANIFEST).is_file():
-                doc["text"] = json.loads((self.root / MANIFEST).read_text()).get("text")
+            listed = self._text_record()
+            doc["text"] = listed if text is None else self._merge_text(text, listed)
             _write_json(self.root / MANIFEST, doc)
             _write_json(
                 self.root / STATS, pooled_stats([e.moments for e in self._entries.values()])
             )
             fsync_dir(self.root)
 
-    def _merge_text(self, text: TextTable) -> dict[str, Any]:
-        """Add `text`'s sentences to text.npz (caller holds the lock); its manifest record."""
+    def _text_record(self) -> dict[str, Any] | None:
+        """The manifest's record of text.npz (file, sentences, sha256), None without text."""
+        path = self.root / MANIFEST
+        return json.loads(path.read_text()).get("text") if path.is_file() else None
+
+    def _merge_text(self, text: TextTable, listed: dict[str, Any] | None) -> dict[str, Any]:
+        """Add `text`'s new sentences to text.npz (caller holds the lock); its manifest record.
+        The file is rewritten only when a sentence is new (encode hands the whole table over
+        after every episode)."""
         table = self.text_table() or TextTable(text.key, text.dim)
         if table.key != text.key:
             raise ValueError(
                 f"latent cache {self.root} holds text of encoder {table.key!r}, not {text.key!r}; "
                 "use a new out= directory for a different text encoder"
             )
-        for sentence, (tokens, pooled) in text.rows.items():
+        new = {s: row for s, row in text.rows.items() if s not in table}
+        if listed is not None and not new:
+            return listed
+        for sentence, (tokens, pooled) in new.items():
             table.add(sentence, tokens, pooled)
         path = self.root / TEXT_TABLE
         table.save(path)
-        return {"file": TEXT_TABLE, "sentences": len(table), "sha256": _file_sha256(path)}
+        return {"file": TEXT_TABLE, "sentences": len(table), "sha256": file_sha256(path)}
 
     def text_table(self) -> TextTable | None:
         """Embeddings of every caption sentence in the cache, or None for a cache without text."""
@@ -185,13 +189,13 @@ class LatentCache(ManifestDir):
 
     def verify_text(self) -> str | None:
         """None if text.npz matches the manifest's sha256 (or there is no text), else why not."""
-        record = json.loads((self.root / MANIFEST).read_text()).get("text")
+        record = self._text_record()
         if not record:
             return None
         path = self.root / record["file"]
         if not path.is_file():
             return f"{path} is missing"
-        return None if _file_sha256(path) == record["sha256"] else f"{path}: checksum mismatch"
+        return None if file_sha256(path) == record["sha256"] else f"{path}: checksum mismatch"
 
     def set_autoencoder_info(self, info: dict[str, Any]) -> None:
         """Record the encoder; refuses to mix latents of two different encoders in one cache."""

@@ -77,6 +77,7 @@ class LatentCaches(JoinedDirs):
                 "data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs"
             )
         super().__init__([LatentCache(r) for r in roots])
+        self.with_text = [(c.root / TEXT_TABLE).is_file() for c in self.parts]  # per cache
         infos = [c.autoencoder_info() for c in self.parts]
         if any(i != infos[0] for i in infos[1:]):
             raise ValueError(
@@ -97,8 +98,7 @@ class LatentCaches(JoinedDirs):
 
     def has_text(self, name: str) -> bool:
         """Whether episode `name`'s cache holds caption embeddings (else it trains without text)."""
-        cache, _ = self._split(name)
-        return (cache.root / TEXT_TABLE).is_file()
+        return self.with_text[int(name.split("/", 1)[0])]
 
     def text_table(self):
         """Caption-sentence embeddings of every cache, merged (None when no cache has text)."""

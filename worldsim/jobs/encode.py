@@ -64,7 +64,7 @@ def run(cfg: Config) -> None:
     from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import load_autoencoder
-    from worldsim.models.text import TextTable, load_caption_embedder
+    from worldsim.models.text import load_caption_embedder
 
     try:
         index, count = parse_shard(cfg.shard)
@@ -85,14 +85,11 @@ def run(cfg: Config) -> None:
         ep = store.load(name)
         t = ep.length if not cfg.max_frames else min(ep.length, cfg.max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor
-        sentences = None
         if text is not None:
             try:
                 text.fill(caption_texts(ep.captions))
             except KeyError as err:
                 raise ConfigError(f"episode {name}: {err.args[0]}") from err
-            sentences = TextTable(text.table.key, text.dim)
-            sentences.rows = text.table.rows
         doc = {
             "captions": ep.captions,
             "meta": ep.meta,
@@ -104,7 +101,7 @@ def run(cfg: Config) -> None:
         entry = write_latent_episode(
             cache.root, name, latents, np.array(ep.actions[:t]), doc, model.time_factor
         )
-        cache.add([entry], text=sentences)
+        cache.add([entry], text=None if text is None else text.table)
         frames_done += t
     elapsed = time.perf_counter() - start
     print(

@@ -17,7 +17,7 @@ class Config:
 
 
 def run(cfg: Config) -> None:
-    from worldsim.models.pretrained import sha256_of
+    from worldsim.data.manifest import file_sha256
     from worldsim.training.world_model import export_checkpoint, load_world_model
 
     module = load_world_model(cfg.ckpt)
@@ -28,7 +28,7 @@ def run(cfg: Config) -> None:
     if out.is_file():
         print(
             f"export: {cfg.ckpt} -> {out} ({out.stat().st_size / 2**20:.1f} MiB, "
-            f"sha256 {sha256_of(out)})"
+            f"sha256 {file_sha256(out)})"
         )
     else:
         parts = sorted(out.parent.glob(f"{out.name}.part*"))

@@ -400,6 +400,11 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
             f"{path} is neither a `save_autoencoder` export nor a train-vae checkpoint "
             f"(keys {sorted(ckpt)[:6]}); {how}"
         )
+    return autoencoder_from_state(cfg_dict, state).to(device)
+
+
+def autoencoder_from_state(cfg_dict: dict, state: dict) -> VideoAutoencoder:
+    """A VideoAutoencoder in eval mode from its config dict and (any-precision) weights."""
     model = VideoAutoencoder(AutoencoderConfig(**cfg_dict))
     model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model.to(device).eval()
+    return model.eval()

@@ -9,12 +9,13 @@ when their name is registered.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from worldsim.data.manifest import file_sha256
 
 PREFIX = "pretrained:"
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
@@ -43,16 +44,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("WORLDSIM_CACHE", Path.home() / ".cache" / "worldsim"))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checked(path: Path, expected: str, what: str) -> Path:
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != expected:
         raise ValueError(
             f"{what} at {path} has sha256 {actual[:12]}..., expected {expected[:12]}...: the file "

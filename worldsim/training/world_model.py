@@ -358,10 +358,9 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
     if "text_table" in ckpt:
         module.set_text_table(TextTable.from_state(ckpt["text_table"]))
     if "autoencoder" in ckpt:
-        from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
+        from worldsim.models.autoencoder import autoencoder_from_state
 
         bundled = ckpt["autoencoder"]
-        vae = VideoAutoencoder(AutoencoderConfig(**bundled["autoencoder_config"]))
-        vae.load_state_dict({k: v.float() for k, v in bundled["state_dict"].items()})
-        object.__setattr__(module, "_autoencoder", vae.to(device).eval())
+        vae = autoencoder_from_state(bundled["autoencoder_config"], bundled["state_dict"])
+        object.__setattr__(module, "_autoencoder", vae.to(device))
     return module.to(device).eval()
