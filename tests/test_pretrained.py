@@ -9,6 +9,7 @@ import torch
 
 from worldsim.data.manifest import file_sha256
 from worldsim.models import pretrained
+from worldsim.models.checkpoint import CheckpointError
 from worldsim.models.pretrained import PRETRAINED, Pretrained, resolve_checkpoint
 from worldsim.predictor import DiTPredictor
 
@@ -38,7 +39,7 @@ def test_a_damaged_shipped_file_is_refused_with_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "ASSETS", tmp_path)
     entry = Pretrained("damaged.pt", PRETRAINED[name].sha256, "")
     monkeypatch.setitem(PRETRAINED, "damaged", entry)
-    with pytest.raises(ValueError, match="sha256"):
+    with pytest.raises(CheckpointError, match="sha256"):  # one line at the CLI, exit 2
         resolve_checkpoint("pretrained:damaged")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worldsim.data.manifest import file_sha256
+from worldsim.models.checkpoint import CheckpointError
 
 PREFIX = "pretrained:"
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
@@ -47,7 +48,7 @@ def cache_dir() -> Path:
 def _checked(path: Path, expected: str, what: str) -> Path:
     actual = file_sha256(path)
     if actual != expected:
-        raise ValueError(
+        raise CheckpointError(
             f"{what} at {path} has sha256 {actual[:12]}..., expected {expected[:12]}...: the file "
             "is damaged or not the released one; restore it with `git checkout -- "
             f"{path}` or delete it to download again"
