@@ -28,6 +28,7 @@ class ScenarioConfig:
     seed: int = HELD_OUT_SEED  # episode k uses seed + k
     policy: str = "random"  # random | scripted (as in `worldsim record`)
     cache: str = "data/eval_scenarios"
+    workers: int = 1  # recording processes (episodes are byte-identical for any count)
 
 
 @dataclass
@@ -77,7 +78,14 @@ def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
         raise ValueError(f"scenario context={cfg.context} horizon={cfg.horizon}; both must be >= 2")
     out = store_path(cfg)
     record_episodes(
-        cfg.env, str(out), cfg.episodes, steps, seed=cfg.seed, policy=cfg.policy, progress=progress
+        cfg.env,
+        str(out),
+        cfg.episodes,
+        steps,
+        seed=cfg.seed,
+        workers=cfg.workers,
+        policy=cfg.policy,
+        progress=progress,
     )
     store = EpisodeStore(out)
     cases = []
