@@ -14,8 +14,11 @@ from PIL import Image, ImageDraw, ImageFont
 from worldsim.data.pixels import unit_to_pixels
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: float = 15) -> Path:
-    """Write (T, H, W, 3) uint8 frames to .mp4 (ffmpeg) or .gif (Pillow), atomically."""
+def write_video(
+    path: str | Path, frames: np.ndarray, fps: float = 15, lossless: bool = False
+) -> Path:
+    """Write (T, H, W, 3) uint8 frames to .mp4 (ffmpeg) or .gif (Pillow), atomically. A lossless
+    mp4 (H.264 RGB, qp 0) reads back bit-identical; the default (yuv420p) is small and lossy."""
     path = Path(path)
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -41,14 +44,13 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 15) -> Path:
         # libx264 needs even sizes; pad by edge replication rather than resample.
         h, w = frames.shape[1:3]
         frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        codec = (
+            {"codec": "libx264rgb", "pixelformat": "rgb24", "ffmpeg_params": ["-qp", "0"]}
+            if lossless
+            else {"codec": "libx264", "quality": 8, "pixelformat": "yuv420p"}
+        )
         with imageio.get_writer(
-            tmp,
-            format="FFMPEG",
-            fps=fps,
-            codec="libx264",
-            quality=8,
-            macro_block_size=1,
-            pixelformat="yuv420p",
+            tmp, format="FFMPEG", fps=fps, macro_block_size=1, **codec
         ) as writer:
             for frame in frames:
                 writer.append_data(frame)
