@@ -1,8 +1,11 @@
-"""Inverse dynamics model: two consecutive frames -> the action executed between them.
+"""Inverse dynamics model: consecutive frames -> the action executed before the last one.
 
-A small CNN on (frame t-1, frame t - frame t-1), regressing the codec's action vector
-(MSE; a one-hot codec is read back by argmax). Trained on rollouts, used by the control
-eval to read actions off generated video.
+A small CNN on (frame t-1, and the differences of the `frames` consecutive frames ending at t),
+trained on rollouts. Continuous codecs regress the action vector (MSE); a one-hot codec may be
+classified instead (`loss="ce"`, read back as probabilities, so `codec.decode` takes their
+argmax). More than two frames let it see the velocity an action changes (MuJoCo's agent
+carries momentum from the previous action). Used by the control eval to read actions off
+generated video and by `worldsim control` to read a plan off imagined frames.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from torch import nn
 
 from worldsim.data.pixels import pixels_to_unit
 
+LOSSES = ("mse", "ce")
+
 
 @dataclass
 class IDMConfig:
@@ -24,21 +29,31 @@ class IDMConfig:
 
     action_dim: int = 2
     width: int = 16  # channels of the first conv
+    frames: int = 2  # consecutive frames it sees, ending at the frame after the action
+    loss: str = "mse"  # mse: regress the action vector | ce: classify a one-hot action
     steps: int = 400
     batch_size: int = 64
     lr: float = 2e-3
+    cosine: bool = False  # decay the learning rate to 0 along a cosine over the steps
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES or self.frames < 2:
+            raise ValueError(
+                f"IDM loss={self.loss!r}, frames={self.frames}: choose loss in {LOSSES} and "
+                "frames >= 2"
+            )
 
 
 class InverseDynamics(nn.Module):
-    """(B, 2, H, W, 3) uint8 frame pairs -> (B, A) predicted actions."""
+    """(B, K, H, W, 3) uint8 runs of K consecutive frames -> (B, A) the action before the last."""
 
     def __init__(self, cfg: IDMConfig):
         super().__init__()
         self.cfg = cfg
         w = cfg.width
         self.net = nn.Sequential(
-            nn.Conv2d(6, w, 3, 2, 1),
+            nn.Conv2d(3 * cfg.frames, w, 3, 2, 1),
             nn.SiLU(),
             nn.Conv2d(w, 2 * w, 3, 2, 1),
             nn.SiLU(),
@@ -51,15 +66,18 @@ class InverseDynamics(nn.Module):
             nn.Linear(4 * w, cfg.action_dim),
         )
 
-    def forward(self, pairs: torch.Tensor) -> torch.Tensor:
-        x = rearrange(pixels_to_unit(pairs), "b k h w c -> b k c h w")
-        return self.net(torch.cat([x[:, 0], x[:, 1] - x[:, 0]], 1))  # (B, A)
+    def forward(self, runs: torch.Tensor) -> torch.Tensor:
+        x = rearrange(pixels_to_unit(runs), "b k h w c -> b k c h w")
+        steps = x[:, 1:] - x[:, :-1]  # (B, K - 1, C, H, W)
+        return self.net(torch.cat([x[:, -2], *steps.unbind(1)], 1))  # (B, A)
 
     @torch.no_grad()
     def read_actions(self, video: np.ndarray) -> np.ndarray:
-        """(T, H, W, 3) uint8 -> (T - 1, A): the action before each frame after the first."""
-        pairs = torch.from_numpy(np.stack([video[:-1], video[1:]], 1))  # (T - 1, 2, H, W, 3)
-        return self.eval()(pairs).numpy()
+        """(T, H, W, 3) uint8 -> (T - 1, A): the action before each frame after the first
+        (probabilities for a classifier); runs reaching before frame 0 repeat frame 0."""
+        runs = torch.from_numpy(np.asarray(video)[run_index(len(video), self.cfg.frames)[1:]])
+        out = self.eval()(runs)  # (T - 1, A)
+        return (out.softmax(-1) if self.cfg.loss == "ce" else out).numpy()
 
     def save(self, path: str | Path) -> None:
         torch.save({"config": asdict(self.cfg), "state_dict": self.state_dict()}, path)
@@ -73,30 +91,42 @@ def load_idm(path: str | Path) -> InverseDynamics:
     return model.eval()
 
 
-def frame_pairs(frames: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An episode's (T, H, W, 3) frames and (T, A) actions -> pairs and their actions.
-
-    Pairs (T-1, 2, H, W, 3) of consecutive frames; actions (T-1, A), each the one between the two.
-    """
-    return np.stack([frames[:-1], frames[1:]], 1), actions[1:]
+def run_index(length: int, frames: int) -> np.ndarray:
+    """(length, frames) frame indices of the run ending at each frame, clipped at frame 0."""
+    return np.clip(np.arange(length)[:, None] + np.arange(1 - frames, 1)[None], 0, None)
 
 
 def train_idm(
     episodes: list[tuple[np.ndarray, np.ndarray]], cfg: IDMConfig, progress: bool = False
 ) -> InverseDynamics:
-    """Fit an IDM on (frames, actions) episodes with Adam on the MSE to the action vectors."""
+    """Fit an IDM on (frames, actions) episodes with Adam (MSE to the action vectors, or
+    cross-entropy to the one-hot action's index)."""
     from tqdm import tqdm
 
     torch.manual_seed(cfg.seed)
-    pairs, acts = zip(*(frame_pairs(f, a) for f, a in episodes))
-    x, y = torch.from_numpy(np.concatenate(pairs)), torch.from_numpy(np.concatenate(acts)).float()
+    frames = torch.from_numpy(np.concatenate([f for f, _ in episodes]))  # (N, H, W, 3)
+    actions = torch.from_numpy(np.concatenate([a for _, a in episodes])).float()  # (N, A)
+    starts = np.cumsum([0] + [len(f) for f, _ in episodes])
+    runs = torch.from_numpy(  # (M, K) frame indices of every run ending after an action
+        np.concatenate(
+            [s + run_index(e - s, cfg.frames)[1:] for s, e in zip(starts[:-1], starts[1:])]
+        )
+    )
     model = InverseDynamics(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 + 0.5 * np.cos(np.pi * step / cfg.steps) if cfg.cosine else 1.0
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     for _ in tqdm(range(cfg.steps), desc="train IDM", disable=not progress):
-        idx = torch.randint(0, len(x), (cfg.batch_size,), generator=gen)
-        loss = nn.functional.mse_loss(model(x[idx]), y[idx])
+        idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)]  # (B, K)
+        pred, target = model(frames[idx]), actions[idx[:, -1]]
+        if cfg.loss == "ce":
+            loss = nn.functional.cross_entropy(pred, target.argmax(-1))
+        else:
+            loss = nn.functional.mse_loss(pred, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
     return model.eval()
