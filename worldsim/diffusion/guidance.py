@@ -6,6 +6,7 @@ each term evaluated in one batched model call; scales of 1 skip the terms they d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -32,30 +33,29 @@ def _repeat(x, n: int):
 
 
 def guided_velocity(
-    model: torch.nn.Module,
+    model: Callable[..., torch.Tensor],
     actions: torch.Tensor | None,
     text: TextBatch | None,
     cfg: GuidanceConfig,
 ) -> Velocity:
-    """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model`."""
+    """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model` (the DiT, or
+    anything called like its forward, such as a `ContextModel`)."""
     need_text_only = cfg.action_scale != 1.0 or cfg.text_scale != 1.0
     need_uncond = cfg.text_scale != 1.0
-    variants = (
-        [(False, False)] + [(False, True)] * need_text_only + [(True, True)] * need_uncond
-    )  # (drop text, drop act)
+    n = 1 + need_text_only + need_uncond  # variants: both kept, actions dropped, both dropped
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-        b, n = x.shape[0], len(variants)
-        drop_text = torch.tensor([d for d, _ in variants], device=x.device).repeat_interleave(b)
-        drop_act = torch.tensor([d for _, d in variants], device=x.device).repeat_interleave(b)
+        b = x.shape[0]
+        # made on the device from an arange: no host-to-device copy (CUDA-graph capturable)
+        variant = torch.arange(n * b, device=x.device) // b  # (n B,)
         out = (
             model(
                 _repeat(x, n),
                 _repeat(levels, n),
                 _repeat(actions, n),
                 _repeat(text, n),
-                drop_actions=drop_act,
-                drop_text=drop_text,
+                drop_actions=variant >= 1,
+                drop_text=variant >= 2,
             )
             .float()
             .chunk(n)

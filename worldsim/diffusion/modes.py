@@ -13,9 +13,30 @@ from dataclasses import dataclass
 
 import torch
 
+from worldsim.diffusion.cuda_graphs import CudaGraphed
 from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
 from worldsim.diffusion.samplers import FlowSampler
-from worldsim.models.dit import TextBatch
+from worldsim.models.dit import ContextCache, DiT, TextBatch
+
+
+class ContextModel:
+    """The DiT's forward over the frames that follow a fixed clean context, reusing the context's
+    keys/values (frame-causal attention): built on the first call, when the guidance batch (its
+    variants stacked along the batch) is known, and read by every later denoising step."""
+
+    def __init__(self, model: DiT, context: torch.Tensor):
+        self.model, self.context = model, context  # (B, Tc, C, H, W)
+        self.cache: ContextCache | None = None
+
+    def __call__(self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None):
+        """Velocity of x (n B, T, C, H, W) after the context; actions cover context + x."""
+        tc = self.context.shape[1]
+        if self.cache is None:
+            context = self.context.repeat(x.shape[0] // self.context.shape[0], 1, 1, 1, 1)
+            past = None if actions is None else actions[:, :tc]
+            self.cache = self.model.prefill(context, past, text, drop_actions, drop_text)
+        new = None if actions is None else actions[:, tc:]
+        return self.model.step(x, levels, self.cache, new, text, drop_actions, drop_text)
 
 
 class ModeRunner:
@@ -31,11 +52,18 @@ class ModeRunner:
         guidance: GuidanceConfig | None = None,
         text: TextBatch | None = None,
         seed: int = 0,
+        kv_cache: bool = True,
+        cuda_graphs: bool = False,
     ):
+        """`kv_cache`: frames generated after a clean context reuse its keys/values when the model
+        is a frame-causal DiT (exact). `cuda_graphs`: those continuations replay a CUDA graph per
+        shape (on CUDA; a plain call elsewhere)."""
         self.model, self.sampler = model, sampler
         self.guidance = guidance or GuidanceConfig()
         self.prompts = text
         self.rng = torch.Generator().manual_seed(seed)
+        self.kv_cache = kv_cache and isinstance(model, DiT) and model.cfg.attention == "causal"
+        self.continuation = CudaGraphed(self._continue, enabled=cuda_graphs)
 
     def noise(self, like: torch.Tensor) -> torch.Tensor:
         """Gaussian noise shaped like `like`, from this generator's seeded stream."""
@@ -76,8 +104,23 @@ class ModeRunner:
     def extend_forward(self, clip: torch.Tensor, new: int, actions=None) -> torch.Tensor:
         """Append `new` frames after `clip` (B, T, C, H, W); image->video is a one-frame clip."""
         b, t = clip.shape[:2]
-        seq = torch.cat([clip, torch.zeros_like(clip[:, :1]).expand(-1, new, -1, -1, -1)], dim=1)
-        return self.fill(seq, self._mask(b, t + new, slice(0, t), clip.device), actions)
+        # noise drawn for the whole sequence, as `fill` does: the same stream either way
+        noise = self.noise(torch.empty(b, t + new, *clip.shape[2:], dtype=clip.dtype))[:, t:]
+        return torch.cat([clip, self.continuation(clip, noise.to(clip.device), actions)], dim=1)
+
+    def _continue(self, clip: torch.Tensor, noise: torch.Tensor, actions=None) -> torch.Tensor:
+        """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...)."""
+        b, t = clip.shape[:2]
+        if self.kv_cache and t % self.model.cfg.patch[0] == 0:
+            velocity = guided_velocity(
+                ContextModel(self.model, clip), actions, self.prompts, self.guidance
+            )
+            generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
+            return self.sampler.sample(velocity, noise, generate)
+        seq = torch.cat([clip, noise], dim=1)
+        generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
+        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance)
+        return self.sampler.sample(velocity, seq, generate)[:, t:]
 
     def image_to_video(self, image: torch.Tensor, frames: int, actions=None) -> torch.Tensor:
         """A video of `frames` latent frames from the one-frame latent `image` (B, 1, C, H, W)."""

@@ -4,13 +4,15 @@ A latent (B, T, C, H, W) is cut into (pt, ph, pw) patches; tokens carry 3D rotar
 grid works at test time. Every block is adaLN-Zero modulated *per token frame* by that frame's noise
 level and action, plus the pooled text vector; text tokens enter through cross-attention.
 Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
+With frame-causal attention, clean context frames never see the frames after them, so their keys
+and values are computed once (`DiT.prefill`) and reused by every denoising step (`DiT.step`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import torch
@@ -50,6 +52,36 @@ class TextBatch(NamedTuple):
     tokens: torch.Tensor
     mask: torch.Tensor
     pooled: torch.Tensor
+
+
+@dataclass
+class BlockKV:
+    """Keys and values (B, heads, N, head_dim) at one block: the context's `past` tokens, then the
+    tokens being denoised (rewritten in place by every step: the context is never copied again)."""
+
+    keys: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+    past: int = 0  # context tokens
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Empty: keep k, v as the context (prefill). Filled: context keys/values, then k, v."""
+        if self.keys is None:
+            self.keys, self.values, self.past = k, v, k.shape[2]
+        elif self.keys.shape[2] != self.past + k.shape[2]:  # first step: make room after the past
+            self.keys = torch.cat([self.keys[:, :, : self.past], k], dim=2)
+            self.values = torch.cat([self.values[:, :, : self.past], v], dim=2)
+        else:
+            self.keys[:, :, self.past :] = k
+            self.values[:, :, self.past :] = v
+        return self.keys, self.values
+
+
+@dataclass
+class ContextCache:
+    """What `DiT.step` needs of a clean context: its token frames and every block's keys/values."""
+
+    token_frames: int  # token frames of the context (its latent frames / pt)
+    blocks: list[BlockKV] = field(default_factory=list)
 
 
 # Patches and 3D rotary positions                         #
@@ -198,9 +230,13 @@ class SelfAttention(nn.Module):
         self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, angles: torch.Tensor, mask) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, angles: torch.Tensor, mask, kv: BlockKV | None = None
+    ) -> torch.Tensor:
         q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
         q, k = apply_rope(self.q_norm(q), angles), apply_rope(self.k_norm(k), angles)
+        if kv is not None:
+            k, v = kv.extend(k, v)
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
             from torch.nn.attention.flex_attention import flex_attention
 
@@ -249,10 +285,11 @@ class DiTBlock(nn.Module):
         )
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x, cond, angles, mask, text: TextBatch | None):
+    def forward(self, x, cond, angles, mask, text: TextBatch | None, kv: BlockKV | None = None):
         frames = cond.shape[1]
         s1, sc1, g1, s2, sc2, g2 = self.ada(cond).chunk(6, dim=-1)  # each (B, F, D)
-        x = x + gate(self.attn(modulate(self.norm1(x), s1, sc1, frames), angles, mask), g1, frames)
+        attn = self.attn(modulate(self.norm1(x), s1, sc1, frames), angles, mask, kv)
+        x = x + gate(attn, g1, frames)
         if self.cross is not None:
             x = x + self.cross(self.norm_cross(x), text.tokens, text.mask)
         return x + gate(self.mlp(modulate(self.norm2(x), s2, sc2, frames)), g2, frames)
@@ -423,16 +460,80 @@ class DiT(nn.Module):
         like x."""
         b, t, _, h, w = x.shape
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
-        hidden = self.embed(tokens)  # (B, N, D)
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
         angles = rope_angles(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
         mask = self.attention_mask(grid, x.device)
-        cross = self._text_for_cross(text, b, drop_text) if self.cfg.text_dim else None
-        for block in self.blocks:
+        hidden = self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text)
+        return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
+
+    def _blocks(self, hidden, cond, angles, mask, text, drop_text, cache=None) -> torch.Tensor:
+        """Tokens (B, N, D) through every block; `cache` fills or reads each block's keys/values."""
+        cross = (
+            self._text_for_cross(text, hidden.shape[0], drop_text) if self.cfg.text_dim else None
+        )
+        for i, block in enumerate(self.blocks):
+            kv = None if cache is None else cache.blocks[i]
             if self.cfg.checkpointing and self.training:
-                hidden = checkpoint(block, hidden, cond, angles, mask, cross, use_reentrant=False)
+                hidden = checkpoint(
+                    block, hidden, cond, angles, mask, cross, kv, use_reentrant=False
+                )
             else:
-                hidden = block(hidden, cond, angles, mask, cross)
+                hidden = block(hidden, cond, angles, mask, cross, kv)
+        return hidden
+
+    @torch.no_grad()
+    def prefill(
+        self,
+        context: torch.Tensor,
+        actions: torch.Tensor | None = None,
+        text: TextBatch | None = None,
+        drop_actions: torch.Tensor | None = None,
+        drop_text: torch.Tensor | None = None,
+    ) -> ContextCache:
+        """Keys/values of clean context latents (B, Tc, C, H, W) at level 0, for `step`.
+
+        Exact for frame-causal attention only (context tokens never attend to later frames), and
+        when the context fills whole token frames (Tc a multiple of pt)."""
+        pt = self.cfg.patch[0]
+        if self.cfg.attention != "causal" or context.shape[1] % pt:
+            raise ValueError(
+                f"a context cache needs attention=causal and context frames a multiple of pt={pt}; "
+                f"got attention={self.cfg.attention}, {context.shape[1]} frames"
+            )
+        levels = context.new_zeros(context.shape[:2])  # (B, Tc): clean frames
+        tokens, grid = patchify(context, self.cfg.patch)  # (B, Nc, patch_dim)
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)
+        angles = rope_angles(
+            grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, tokens.device
+        )
+        cache = ContextCache(grid[0], [BlockKV() for _ in self.blocks])
+        mask = self.attention_mask(grid, tokens.device)
+        self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text, cache)
+        return cache
+
+    @torch.no_grad()
+    def step(
+        self,
+        x: torch.Tensor,
+        levels: torch.Tensor,
+        cache: ContextCache,
+        actions: torch.Tensor | None = None,
+        text: TextBatch | None = None,
+        drop_actions: torch.Tensor | None = None,
+        drop_text: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Velocity of the latents x (B, T, C, H, W) that follow `cache`'s context; levels and
+        actions cover x only. Equals `forward` on context + x, restricted to x."""
+        b, t, _, h, w = x.shape
+        tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
+        whole = (cache.token_frames + grid[0], grid[1], grid[2])  # token grid of context + x
+        past = cache.token_frames * grid[1] * grid[2]  # context tokens
+        head_dim = self.cfg.dim // self.cfg.heads
+        angles = rope_angles(whole, head_dim, self.cfg.rope_theta, x.device)[past:]
+        # x's rows of the frame-causal mask; one token frame sees every key, so no mask at all
+        mask = frame_causal_mask(whole, x.device)[past:] if grid[0] > 1 else None
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
+        hidden = self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text, cache)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
 
