@@ -50,7 +50,7 @@ def _run(argv: list[str]) -> int:
             )
         return getattr(commands, args[0])(args[1], args[2:])
     module = job_module(command)
-    cfg = load_config(module.Config, args)
+    cfg = load_config(module.Config, getattr(module, "cli_args", list)(args))  # positional words
     module.run(to_object(cfg))
     return 0
 

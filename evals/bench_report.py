@@ -1,0 +1,124 @@
+"""Bench outputs: a row's results.json and report.html, its leaderboard row, and the leaderboard
+of many rows (markdown) for benchmarks/leaderboard.md and the README."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from evals.bench_score import METRICS, primary
+from evals.bench_spec import BENCH_SUITES
+from evals.report import STYLE, defined, format_value
+
+LEADERBOARD_COLUMNS = [primary(s) for s in BENCH_SUITES]
+ROW_ORDER = ("ground_truth", "ceiling")  # then models, then the weak baselines below
+LAST_ROWS = ("copy_last", "linear", "noise")
+README_START = "<!-- bench-leaderboard:start (written by `worldsim bench leaderboard`) -->"
+README_END = "<!-- bench-leaderboard:end -->"
+
+
+def cell(stat: dict | None) -> str:
+    """'mean [lo, hi]' with 4 significant digits; n/a where undefined."""
+    if not stat or stat.get("mean") is None:
+        return "n/a"
+    interval = "" if stat["lo"] is None else f" [{stat['lo']:.4g}, {stat['hi']:.4g}]"
+    return f"{stat['mean']:.4g}{interval}"
+
+
+def _arrow(metric: str) -> str:
+    return "↑" if METRICS[metric] else "↓"
+
+
+def header(columns: list[str]) -> list[str]:
+    """Markdown header lines of a leaderboard table."""
+    names = " | ".join(f"{c} {_arrow(c)}" for c in columns)
+    return [f"| row | {names} |", "|---" * (len(columns) + 1) + "|"]
+
+
+def leaderboard_row(result: dict, columns: list[str] = LEADERBOARD_COLUMNS) -> str:
+    """One markdown table row: the row's name and each column's mean [95% interval]."""
+    cells = " | ".join(cell(result["summary"].get(c)) for c in columns)
+    return f"| {result['model']} | {cells} |"
+
+
+def _sort_key(result: dict) -> tuple[int, str]:
+    name = result["model"].removeprefix("baseline:")
+    if name in ROW_ORDER:
+        return ROW_ORDER.index(name), name
+    if name in LAST_ROWS:
+        return 10 + LAST_ROWS.index(name), name
+    return 5, name
+
+
+def leaderboard(results: list[dict], notes: list[str] = ()) -> str:
+    """The markdown leaderboard of rows scored on one spec version and split."""
+    first = results[0]
+    mixed = {(r["bench"], r["version"], r["split"]) for r in results}
+    if len(mixed) > 1:
+        raise ValueError(f"results mix specs/splits {sorted(mixed)}; give one spec and split")
+    dates = sorted(r["date"] for r in results)
+    lines = [
+        f"Spec **{first['bench']}** (version {first['version']}), split **{first['split']}** "
+        f"({first['cases']} cases), scored {dates[0]}"
+        + (f" to {dates[-1]}" if dates[-1] != dates[0] else "")
+        + f". Each cell: mean over cases [{first['interval']}]; n/a: undefined.",
+        "",
+        *header(LEADERBOARD_COLUMNS),
+        *(leaderboard_row(r) for r in sorted(results, key=_sort_key)),
+    ]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(text: str, body: str) -> str:
+    """`text` with the part between the README markers replaced by `body` (appended if absent)."""
+    block = f"{README_START}\n{body}{README_END}"
+    if README_START in text and README_END in text:
+        before, rest = text.split(README_START, 1)
+        return before + block + rest.split(README_END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def _stat_table(table: dict[str, dict]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(m)} {_arrow(m)}</td><td>{html.escape(format_value(s['mean']))}</td>"
+        f"<td>{html.escape(cell(s) if s['lo'] is not None else 'n/a')}</td><td>{s['n']}</td></tr>"
+        for m, s in table.items()
+    )
+    return (
+        "<table><tr><th>metric</th><th>mean</th><th>mean [95% interval]</th><th>cases</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def write_results(result: dict, out: str | Path) -> tuple[Path, Path, Path]:
+    """out/results.json, out/report.html and out/leaderboard_row.md of one row."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = defined(result)
+    json_path, html_path, row_path = (
+        out / "results.json",
+        out / "report.html",
+        out / "leaderboard_row.md",
+    )
+    json_path.write_text(json.dumps(result, indent=1, allow_nan=False))
+    row_path.write_text("\n".join([*header(LEADERBOARD_COLUMNS), leaderboard_row(result)]) + "\n")
+    title = f"{result['bench']} v{result['version']} {result['split']}: {result['model']}"
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{result['cases']} cases, {html.escape(result['date'])}; intervals: "
+        f"{html.escape(result['interval'])}; n/a: undefined on every case.</p>",
+        "<h2>All cases</h2>",
+        _stat_table(result["summary"]),
+    ]
+    for group, table in result["groups"].items():
+        body += [f"<h2>{html.escape(group)}</h2>", _stat_table(table)]
+    for note in result.get("notes", []):
+        body.append(f"<p><i>{html.escape(note)}</i></p>")
+    html_path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+    )
+    return json_path, html_path, row_path

@@ -1,0 +1,243 @@
+"""`worldsim bench`: the versioned benchmark (evals/specs/NAME.yaml, format in evals/README.md).
+
+worldsim bench run worldsim-phys-v1 model=baseline:copy_last split=small
+worldsim bench export DIR [truth=lossless|lossy]   context frames + actions per case
+worldsim bench score DIR                             a folder of CASE_ID.mp4 predictions
+worldsim bench compare A.json B.json                 which differences are significant
+worldsim bench leaderboard                           benchmarks/leaderboard.md + README
+worldsim bench checksums NAME                        verify (or, for a new spec, write) sha256s
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.bench_cases import (
+    BenchCase,
+    check_checksums,
+    read_checksums,
+    regenerate,
+    write_checksums,
+)
+from evals.bench_models import load_bench_model
+from evals.bench_report import leaderboard, replace_section, write_results
+from evals.bench_run import predict, score_videos, summarise_run
+from evals.bench_spec import BenchSpec, load_spec
+from evals.bench_stats import paired_difference
+from evals.bench_videos import export_cases, folder_manifest, read_predictions
+from evals.report import format_value
+from worldsim.config import ConfigError
+
+ACTIONS = {  # action -> the config keys its positional arguments fill
+    "run": ("spec",),
+    "export": ("dir",),
+    "score": ("dir",),
+    "compare": ("a", "b"),
+    "leaderboard": ("spec",),
+    "checksums": ("spec",),
+}
+
+
+@dataclass
+class Config:
+    """Bench job: which action, spec, split and model; where cases, videos and results go."""
+
+    action: str = "run"  # run | export | score | compare | leaderboard | checksums
+    spec: str = "worldsim-phys-v1"  # a name in evals/specs/ or a path to a spec .yaml
+    split: str = "small"  # tiny | small | full
+    model: str = "baseline:copy_last"  # baseline:NAME, pretrained:NAME, path, module:factory
+    dir: str = ""  # export: folder to write; score: folder of CASE_ID.mp4
+    truth: str = ""  # export: also write the true futures to DIR/truth/ (lossless | lossy)
+    a: str = ""  # compare: results.json of the first row
+    b: str = ""  # compare: results.json of the second row
+    out: str = ""  # results folder (default runs/bench/SPEC/SPLIT/ROW)
+    cache: str = "data/bench"  # regenerated cases and the ceiling's scores, reused across runs
+    workers: int = 1  # recording processes (identical cases for any count)
+    device: str = "cpu"
+    batch_size: int = 4
+    seed: int = 0  # bootstrap resampling, noise baseline, perturbations
+    ceiling: bool = True  # normalise permanence and physics to the perturbed-truth ceiling
+    voe: bool = True  # score violation-of-expectation pairs (needs a model, not a folder)
+    results: str = "benchmarks/results/bench"  # leaderboard: SPEC/SPLIT/ROW/results.json below
+    leaderboard: str = "benchmarks/leaderboard.md"
+    readme: str = "README.md"  # leaderboard: the section between the bench markers is replaced
+    progress: bool = True
+
+
+def cli_args(args: list[str]) -> list[str]:
+    """`bench run worldsim-phys-v1 k=v` -> `action=run spec=worldsim-phys-v1 k=v`."""
+    words = [a for a in args if "=" not in a]
+    if not words or words[0] not in ACTIONS:
+        raise ConfigError(f"usage: worldsim bench {{{'|'.join(ACTIONS)}}} ... [key=value ...]")
+    keys = ("action", *ACTIONS[words[0]])
+    if len(words) > len(keys):
+        raise ConfigError(f"bench {words[0]} takes {len(keys) - 1} argument(s), got {words[1:]}")
+    return [f"{k}={w}" for k, w in zip(keys, words)] + [a for a in args if "=" in a]
+
+
+def _cases(cfg: Config, spec: BenchSpec, split: str) -> list[BenchCase]:
+    cases = regenerate(spec, split, cfg.cache, cfg.workers, cfg.progress)
+    check_checksums(spec, cases)
+    return cases
+
+
+def _slug(row: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", row.removeprefix("baseline:")).strip("_")
+
+
+def _row_name(model: str) -> str:
+    return model.removeprefix("baseline:")
+
+
+def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case, extra) -> None:
+    """Summarise, attach the ceiling-normalised table, write and print the row."""
+    result = summarise_run(spec, split, row, cases, per_case, cfg.seed)
+    result.update(extra)
+    out = cfg.out or f"runs/bench/{spec.name}/{split}/{_slug(row)}"
+    paths = write_results(result, out)
+    for metric, stat in result["summary"].items():
+        lo, hi = stat["lo"], stat["hi"]
+        interval = f" [{format_value(lo)}, {format_value(hi)}]" if lo is not None else ""
+        print(f"{metric}: {format_value(stat['mean'])}{interval} (n={stat['n']})")
+    print(f"bench: wrote {', '.join(str(p) for p in paths)}")
+
+
+def _extras(cfg: Config, spec, split, row, model, cases, per_case) -> dict:
+    """Ceiling-normalised scores and VoE accuracy where enabled and available."""
+    extra: dict = {"notes": []}
+    if cfg.voe and model is not None:
+        try:
+            from evals.bench_voe import METRIC, voe_scores
+        except ImportError as err:
+            extra["notes"].append(f"voe not scored: {err}")
+        else:
+            for case_id, value in voe_scores(row, model, cases, cfg.seed).items():
+                per_case[case_id][METRIC] = value
+    if cfg.ceiling:
+        try:
+            from evals.bench_ceiling import ceiling_scores, normalised_table
+        except ImportError as err:
+            extra["notes"].append(f"ceiling not computed: {err}")
+        else:
+            ceiling = ceiling_scores(spec, split, cases, cfg.cache, cfg.seed)
+            extra["normalised"] = normalised_table(per_case, ceiling, cfg.seed)
+    return extra
+
+
+def _run(cfg: Config) -> None:
+    start = time.perf_counter()
+    spec = load_spec(cfg.spec)
+    row = _row_name(cfg.model)
+    cases = _cases(cfg, spec, cfg.split)
+    if row == "ceiling":
+        from evals.bench_ceiling import ceiling_scores
+
+        model, per_case = None, ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
+    else:
+        model = load_bench_model(cfg.model, cfg.device, cfg.seed)
+        preds = predict(model, cases, cfg.batch_size, cfg.device)
+        per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
+    extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case)
+    extra["wall_seconds"] = round(time.perf_counter() - start, 1)
+    extra["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    _finish(cfg, spec, cfg.split, row, cases, per_case, extra)
+
+
+def _score(cfg: Config) -> None:
+    if not cfg.dir:
+        raise ConfigError("bench score needs a folder: worldsim bench score DIR")
+    manifest = folder_manifest(cfg.dir) or {"spec": cfg.spec, "split": cfg.split}
+    spec = load_spec(manifest["spec"])
+    cases = _cases(cfg, spec, manifest["split"])
+    preds = read_predictions(cfg.dir, cases)
+    per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
+    extra = _extras(cfg, spec, manifest["split"], "", None, cases, per_case)
+    extra["notes"].append(f"scored from the videos in {cfg.dir}; voe needs a model: not scored")
+    _finish(cfg, spec, manifest["split"], f"folder:{Path(cfg.dir).name}", cases, per_case, extra)
+
+
+def _export(cfg: Config) -> None:
+    if not cfg.dir:
+        raise ConfigError("bench export needs a folder: worldsim bench export DIR")
+    if cfg.truth not in ("", "lossless", "lossy"):
+        raise ConfigError(f"truth={cfg.truth!r}; use truth=lossless, truth=lossy or leave it out")
+    spec = load_spec(cfg.spec)
+    cases = _cases(cfg, spec, cfg.split)
+    root = export_cases(spec, cfg.split, cases, cfg.dir, cfg.truth)
+    print(f"bench: exported {len(cases)} cases of {spec.name} {cfg.split} to {root}")
+
+
+def _compare(cfg: Config) -> None:
+    if not (cfg.a and cfg.b):
+        raise ConfigError("usage: worldsim bench compare A/results.json B/results.json")
+    a, b = (json.loads(Path(p).read_text()) for p in (cfg.a, cfg.b))
+    if (a["bench"], a["version"]) != (b["bench"], b["version"]):
+        raise ConfigError(
+            f"{cfg.a} is {a['bench']} v{a['version']}, {cfg.b} is {b['bench']} v{b['version']}: "
+            "compare rows of one spec version"
+        )
+    print(f"{b['model']} - {a['model']} (paired over cases, {a['interval']}):")
+    for metric, higher in a["higher_is_better"].items():
+        va, vb = (
+            {k: _nan(c["metrics"].get(metric)) for k, c in r["per_case"].items()} for r in (a, b)
+        )
+        d = paired_difference(va, vb, cfg.seed)
+        if d["n"] == 0:
+            continue
+        verdict = "n/a" if d["significant"] is None else "not significant"
+        if d["significant"]:
+            verdict = (
+                f"significant: {b['model'] if (d['mean'] > 0) == higher else a['model']} better"
+            )
+        interval = f"[{format_value(d['lo'])}, {format_value(d['hi'])}]"
+        print(f"  {metric}: {format_value(d['mean'])} {interval} n={d['n']}: {verdict}")
+
+
+def _nan(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _leaderboard(cfg: Config) -> None:
+    spec = load_spec(cfg.spec)
+    folder = Path(cfg.results) / spec.name / cfg.split
+    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))]
+    if not rows:
+        raise FileNotFoundError(f"no {folder}/*/results.json; run `worldsim bench run` first")
+    text = leaderboard(rows)
+    Path(cfg.leaderboard).write_text(f"# {spec.name} leaderboard\n\n{text}")
+    readme = Path(cfg.readme)
+    readme.write_text(replace_section(readme.read_text(), text))
+    print(f"bench: wrote {cfg.leaderboard} and the leaderboard section of {cfg.readme}")
+
+
+def _checksums(cfg: Config) -> None:
+    spec = load_spec(cfg.spec)
+    if read_checksums(spec):
+        cases = _cases(cfg, spec, cfg.split)
+        print(f"bench: {len(cases)} cases of {spec.name} {cfg.split} match {spec.checksum_path}")
+        return
+    cases = regenerate(spec, "full", cfg.cache, cfg.workers, cfg.progress)
+    write_checksums(spec, cases)
+    print(f"bench: wrote {len(cases)} checksums to {spec.checksum_path}")
+
+
+def run(cfg: Config) -> None:
+    handlers = {
+        "run": _run,
+        "export": _export,
+        "score": _score,
+        "compare": _compare,
+        "leaderboard": _leaderboard,
+        "checksums": _checksums,
+    }
+    if cfg.action not in handlers:
+        raise ConfigError(f"action={cfg.action!r}; choose one of {', '.join(handlers)}")
+    try:
+        handlers[cfg.action](cfg)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
