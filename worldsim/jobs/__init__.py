@@ -32,7 +32,6 @@ JOBS = {
     "export": Job("export", "a trained world model -> one shippable fp16 file with its VAE"),
     "sample": Job("sample", "generate videos with a trained world model (mode=...)"),
     "eval": Job("eval", "score a model or baseline with the eval suites"),
-    "control": Job("control", "zero-shot control of a real env from a text prompt, measured"),
     "bench": Job("bench", "the versioned benchmark: bench run|export|score|compare|leaderboard"),
     "quickstart": Job("quickstart", "the whole harness end to end at a small size"),
     "pipeline": Job("pipeline", "run an experiment YAML's stages in order, reusing finished ones"),
