@@ -31,6 +31,7 @@ JOBS = {
     "train": Job("train", "train the spacetime DiT world model on a latent cache"),
     "export": Job("export", "a trained world model -> one shippable fp16 file with its VAE"),
     "sample": Job("sample", "generate videos with a trained world model (mode=...)"),
+    "play": Job("play", "play a world model with the keyboard (web page) or an action file"),
     "eval": Job("eval", "score a model or baseline with the eval suites"),
     "bench": Job("bench", "the versioned benchmark: bench run|export|score|compare|leaderboard"),
     "quickstart": Job("quickstart", "the whole harness end to end at a small size"),

@@ -1,0 +1,81 @@
+"""Spec of `worldsim play`: the headless loop steps a scripted action file through a tiny model and
+writes the video and per-step latency; keys bind to the env's actions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_world_model import tiny_module, tiny_vae
+from worldsim.config import ConfigError, load_config, to_object
+from worldsim.interactive import action_table, key_map
+from worldsim.jobs import play
+from worldsim.training.world_model import export_checkpoint
+
+
+@pytest.fixture
+def causal_ckpt(tmp_path) -> str:
+    module = tiny_module(action_dim=4 * 3)  # the synthetic store's 3-wide actions, 4 per latent
+    module.model_cfg.attention = module.model.cfg.attention = "causal"
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    for p in module.model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    return export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+
+
+def test_headless_play_writes_the_video_and_a_latency_per_scripted_step(
+    tmp_path, small_store, causal_ckpt
+):
+    from worldsim.video import read_video
+
+    script = tmp_path / "actions.txt"
+    script.write_text("a0+\n# back\n2\n\na2-\nnoop\n")
+    overrides = [f"ckpt={causal_ckpt}", f"input={small_store.root}", "headless=true"]
+    overrides += [f"actions={script}", "steps=2", "window=3", f"out={tmp_path / 'play'}"]
+    play.run(to_object(load_config(play.Config, overrides)))
+    report = json.loads((tmp_path / "play" / "latency.json").read_text())
+    assert report["actions"] == ["a0+", "a0-", "a2-", "noop"] and report["kv_cache"]
+    assert len(report["latency_ms"]) == 4 and report["video_fps"] > 0
+    assert read_video(tmp_path / "play" / "play.mp4").shape == (4 * 4, 16, 20, 3)
+
+
+def test_a_bad_action_file_is_one_line_naming_the_action(tmp_path, small_store, causal_ckpt):
+    script = tmp_path / "actions.txt"
+    script.write_text("jump\n")
+    cfg = load_config(
+        play.Config,
+        [f"ckpt={causal_ckpt}", f"input={small_store.root}", "headless=true", f"actions={script}"],
+    )
+    with pytest.raises(ConfigError, match="unknown action 'jump'"):
+        play.run(to_object(cfg))
+
+
+def test_keys_bind_arrows_to_moves_and_leave_the_noop_unbound():
+    names = ["noop", "move_left", "move_right", "move_up", "move_down", "do", "sleep"]
+    codec = {"type": "discrete", "dim": len(names), "names": names, "noop": 0}
+    table, noop = action_table(codec)
+    keys = key_map(list(table), noop)
+    assert keys["ArrowLeft"] == "move_left" and keys[" "] == "do" and keys["1"] == "sleep"
+    assert noop == "noop" and "noop" not in keys.values()
+    assert np.array_equal(table["do"], np.eye(7, dtype=np.float32)[5])
+
+
+def test_the_web_page_binds_keys_to_the_held_action_and_reports_stats():
+    from types import SimpleNamespace
+
+    from worldsim.interactive import StepTimes
+    from worldsim.interactive_web import Player, web_app
+
+    table, noop = action_table({"type": "discrete", "dim": 3, "names": ["noop", "do", "sleep"]})
+    keys = key_map(list(table), noop)
+    session = SimpleNamespace(tf=4, times=StepTimes([0.05, 0.05]))
+    player = Player(session, table, noop)
+    client = web_app(player, keys, fps=15).test_client()
+    assert "[space] do" in client.get("/").get_data(as_text=True)
+    assert client.post("/key", json={"key": " ", "down": True}).json == {"action": "do"}
+    assert client.get("/stats").json["fps"] == pytest.approx(80.0)
+    assert client.post("/key", json={"key": " ", "down": False}).json == {"action": "noop"}
+    assert client.post("/key", json={"key": "F13", "down": True}).status_code == 400

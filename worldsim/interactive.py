@@ -1,0 +1,168 @@
+"""Playing a world model: one action in, the next latent frame's `time_factor` video frames out.
+
+`Session` keeps the last `window - 1` latent frames and their actions, generates one latent frame
+per action (KV cache of the context and CUDA graphs where the model allows) and decodes it.
+`action_table` names the env's actions (codec vectors) and `key_map` binds keyboard keys to them;
+`worldsim play` drives a session from the keyboard (a local web page) or a scripted action file.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from worldsim.data.pixels import pixels_to_unit
+from worldsim.diffusion.modes import ModeRunner
+from worldsim.diffusion.samplers import make_sampler
+from worldsim.models.latents import actions_per_latent_frame, encode_video
+from worldsim.training.world_model import SampleConfig, WorldModel
+from worldsim.video import to_uint8
+
+# Keys tried first for actions of these names (Crafter, ViZDoom); the rest get FALLBACK_KEYS.
+PREFERRED_KEYS = {
+    "ArrowUp": ("move_up", "forward"),
+    "ArrowDown": ("move_down", "backward"),
+    "ArrowLeft": ("move_left", "turn_left"),
+    "ArrowRight": ("move_right", "turn_right"),
+    " ": ("do", "attack"),
+}
+FALLBACK_KEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
+
+
+def action_table(codec: dict) -> tuple[dict[str, np.ndarray], str]:
+    """Named actions -> codec vectors (A,), and the name of the no-op, from a codec's `describe()`:
+    a discrete codec's actions one-hot, a box codec's axes at +1 and -1 (`name+`, `name-`)."""
+    dim = codec["dim"]
+    if codec["type"] == "discrete":
+        table = {name: np.eye(dim, dtype=np.float32)[i] for i, name in enumerate(codec["names"])}
+        return table, codec["names"][codec.get("noop", 0)]
+    table = {"noop": np.zeros(dim, np.float32)}
+    for i, name in enumerate(codec["names"]):
+        for sign, suffix in ((1.0, "+"), (-1.0, "-")):
+            table[f"{name}{suffix}"] = np.eye(dim, dtype=np.float32)[i] * sign
+    return table, "noop"
+
+
+def key_map(names: list[str], noop: str) -> dict[str, str]:
+    """Keyboard key (a browser `KeyboardEvent.key`) -> action name, for every action but the no-op
+    (what plays while no key is held)."""
+    keys: dict[str, str] = {}
+    for key, wanted in PREFERRED_KEYS.items():
+        match = next((n for n in wanted if n in names), None)
+        if match:
+            keys[key] = match
+    rest = [n for n in names if n != noop and n not in keys.values()]
+    keys.update(zip(FALLBACK_KEYS, rest))
+    return keys
+
+
+def read_action_file(path: str, table: dict[str, np.ndarray]) -> list[str]:
+    """Action names, one per line (a name or its index in `table`); blank lines and # comments
+    skipped."""
+    names, steps = list(table), []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            word = line.split("#")[0].strip()
+            if not word:
+                continue
+            if word.isdigit() and int(word) < len(names):
+                word = names[int(word)]
+            if word not in table:
+                raise ValueError(
+                    f"{path}:{number}: unknown action '{word}'; actions: {', '.join(names)}"
+                )
+            steps.append(word)
+    return steps
+
+
+@dataclass
+class StepTimes:
+    """Wall seconds of every step, action in to decoded frames out (device synchronised)."""
+
+    seconds: list[float] = field(default_factory=list)
+
+    def summary(self, frames_per_step: int, skip: int = 1) -> dict:
+        """Latency percentiles (ms) and video fps, leaving out the first `skip` steps (warm-up,
+        CUDA-graph capture)."""
+        s = np.array(self.seconds[skip:] or self.seconds)
+        return {
+            "steps": len(self.seconds),
+            "skipped_warmup_steps": len(self.seconds) - len(s),
+            "latency_ms_mean": float(s.mean() * 1e3),
+            "latency_ms_p50": float(np.percentile(s, 50) * 1e3),
+            "latency_ms_p90": float(np.percentile(s, 90) * 1e3),
+            "latency_ms_max": float(s.max() * 1e3),
+            "video_fps": float(frames_per_step / s.mean()),
+        }
+
+
+class Session:
+    """A world model played one latent frame per action from start frames (T, H, W, 3) uint8."""
+
+    def __init__(
+        self,
+        module: WorldModel,
+        start: np.ndarray,
+        sample: SampleConfig,
+        prompt: str = "",
+        kv_cache: bool = True,
+        cuda_graphs: bool = False,
+        bf16: bool = True,
+        seed: int = 0,
+    ):
+        self.module, self.window = module, sample.window
+        self.tf = module.latent_info.time_factor
+        self.action_dim = module.model_cfg.action_dim
+        device = module.device
+        # capture under autocast needs its weight-cast cache off (see diffusion/cuda_graphs.py)
+        self.autocast = (
+            torch.autocast(device.type, torch.bfloat16, cache_enabled=False)
+            if bf16 and device.type == "cuda"
+            else nullcontext()
+        )
+        used = 1 + (len(start) - 1) // self.tf * self.tf  # the VAE encodes 1 + tf k frames
+        clip = rearrange(pixels_to_unit(start[-used:]), "t h w c -> 1 t c h w")
+        with torch.no_grad():
+            z = module.normalise(encode_video(module.autoencoder(), clip.to(device)))
+        self.latents = z[:, -(self.window - 1) :]  # (1, T', c, h, w)
+        self.actions: torch.Tensor | None = None  # (1, T', action_dim) once the first action comes
+        self.runner = ModeRunner(
+            module.model,
+            make_sampler(sample.sampler),
+            sample.guidance,
+            module.encode_text([prompt]),
+            seed,
+            kv_cache=kv_cache,
+            cuda_graphs=cuda_graphs,
+        )
+        self.times = StepTimes()
+
+    def _row(self, action: np.ndarray) -> torch.Tensor:
+        """(1, 1, action_dim): `action` (A,) held for the tf video frames of one latent frame."""
+        held = torch.from_numpy(action).to(self.module.device).expand(1, 1 + self.tf, -1)
+        return actions_per_latent_frame(held, 2, self.action_dim, self.tf)[:, 1:]
+
+    @torch.no_grad()
+    def step(self, action: np.ndarray) -> np.ndarray:
+        """Codec vector (A,) -> the next tf video frames (tf, H, W, 3) uint8."""
+        began = time.perf_counter()
+        acts = None
+        if self.action_dim:
+            row = self._row(action)
+            past = (
+                row.expand(1, self.latents.shape[1], -1) if self.actions is None else self.actions
+            )
+            acts = torch.cat([past, row], dim=1)  # unknown start actions: the first one held
+        with self.autocast:
+            seq = self.runner.extend_forward(self.latents, 1, acts)
+            video = self.module.decode(seq)[0, -self.tf :]  # (tf, 3, H, W): the new frame's
+        frames = to_uint8(video.float().cpu().numpy())  # to the host: the step is finished
+        self.latents = seq[:, -(self.window - 1) :]
+        self.actions = None if acts is None else acts[:, -(self.window - 1) :]
+        self.times.seconds.append(time.perf_counter() - began)
+        return frames

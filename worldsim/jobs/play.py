@@ -1,0 +1,152 @@
+"""`worldsim play`: play a trained world model with the keyboard, or headless from an action file.
+
+Interactive: a local web page (http://HOST:PORT) streams the generated frames and sends the keys
+back; it shows the live fps and the latency from action to frames. Headless (`headless=true
+actions=FILE`): the same loop steps through the file's actions (one per line, a name or an
+index, each held for one latent frame) and writes `play.mp4` and `latency.json` (per-step
+latency) under `out`. The start frames and the action names come from an episode store
+(`input=`) or a reset of the env (`env=`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from envs.make import EnvConfig
+from worldsim.config import ConfigError
+
+
+@dataclass
+class Config:
+    """Which model, from which start, with which sampling, interactive or headless."""
+
+    ckpt: str = "pretrained:crafter"
+    env: EnvConfig = field(
+        default_factory=lambda: EnvConfig(id="worldsim/CrafterReward-v0", kwargs={})
+    )  # start frame and actions when input is ""
+    input: str = ""  # episode store: its episode's first frames and action names
+    episode: str = ""  # episode name in the `input` store ("" = the first)
+    context: int = 1  # start frames (pixel frames, 1 + time_factor k)
+    prompt: str = ""  # "" = the episode's caption when input is a store
+    actions: str = ""  # headless action file: one action name or index per line
+    headless: bool = False  # step through `actions`, write play.mp4 + latency.json, no page
+    steps: int = 0  # denoising steps per latent frame (0: the checkpoint's)
+    window: int = 0  # latent frames the model sees (0: the checkpoint's)
+    kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
+    cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
+    bf16: bool = True  # bf16 autocast on a GPU
+    seed: int = 0
+    fps: int = 15  # display rate of the page and of play.mp4
+    host: str = "127.0.0.1"
+    port: int = 8765
+    out: str = "runs/play"
+    device: str = "auto"
+
+
+def _start(cfg: Config) -> tuple[np.ndarray, dict, str]:
+    """Start frames (T, H, W, 3) uint8, the action codec's description, and a caption."""
+    if cfg.input:
+        from worldsim.data.store import EpisodeStore
+
+        if not Path(cfg.input).is_dir():
+            raise ConfigError(f"input '{cfg.input}' is not an episode store directory")
+        store = EpisodeStore(cfg.input)
+        names = store.names()
+        if not names or (cfg.episode and cfg.episode not in names):
+            raise ConfigError(f"episode '{cfg.episode}' not in store {cfg.input} ({len(names)})")
+        ep = store.load(cfg.episode or names[0])
+        width = ep.actions.shape[1]  # a store without a codec record: its actions as box axes
+        codec = ep.meta.get("action_codec") or {
+            "type": "box",
+            "dim": width,
+            "names": [f"a{i}" for i in range(width)],
+        }
+        caption = ep.captions.get("prompt", "") if ep.captions else ""
+        return np.asarray(ep.frames[: cfg.context]), codec, caption
+    from envs.make import make_env
+
+    env = make_env(cfg.env)
+    obs, _ = env.reset(seed=cfg.seed)
+    codec = env.unwrapped.action_codec.describe()
+    env.close()
+    return np.asarray(obs)[None], codec, ""
+
+
+def _session(cfg: Config, start: np.ndarray, caption: str):
+    from worldsim.interactive import Session
+    from worldsim.jobs.encode import resolve_device
+    from worldsim.training.world_model import load_world_model
+
+    module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
+    if module.autoencoder() is None:
+        raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
+    sample = dataclasses.replace(module.sample_cfg, window=cfg.window or module.sample_cfg.window)
+    sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps or sample.sampler.steps)
+    if sample.window < 2:
+        raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
+    return Session(
+        module,
+        start,
+        sample,
+        cfg.prompt or caption,
+        cfg.kv_cache,
+        cfg.cuda_graphs,
+        cfg.bf16,
+        cfg.seed,
+    )
+
+
+def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[str]) -> None:
+    from worldsim.video import write_video
+
+    frames = np.concatenate([session.step(table[name]) for name in script])  # (T, H, W, 3)
+    out = Path(cfg.out)
+    video = write_video(out / "play.mp4", frames, fps=cfg.fps)
+    report = {
+        "ckpt": cfg.ckpt,
+        "actions": script,
+        "sampler_steps": session.runner.sampler.steps,
+        "window": session.window,
+        "kv_cache": session.runner.kv_cache,
+        "cuda_graphs": cfg.cuda_graphs,
+        "device": str(session.module.device),
+        **session.times.summary(session.tf),
+        "latency_ms": [s * 1e3 for s in session.times.seconds],
+    }
+    (out / "latency.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"play: {len(script)} steps, {report['video_fps']:.1f} video fps, "
+        f"{report['latency_ms_p50']:.0f} ms p50 -> {video}, {out / 'latency.json'}"
+    )
+
+
+def run(cfg: Config) -> None:
+    from worldsim.interactive import action_table, key_map, read_action_file
+
+    if cfg.headless and not cfg.actions:
+        raise ConfigError("headless=true needs actions=FILE (one action name or index per line)")
+    if cfg.actions and not Path(cfg.actions).is_file():
+        raise ConfigError(f"action file '{cfg.actions}' not found")
+    start, codec, caption = _start(cfg)
+    table, noop = action_table(codec)
+    if cfg.headless:
+        try:
+            script = read_action_file(cfg.actions, table)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        _headless(cfg, _session(cfg, start, caption), table, script)
+        return
+    session = _session(cfg, start, caption)
+    from worldsim.interactive_web import Player, web_app
+
+    keys = key_map(list(table), noop)
+    player = Player(session, table, noop)
+    player.start()
+    print(f"play: open http://{cfg.host}:{cfg.port} (keys: {keys})")
+    web_app(player, keys, cfg.fps).run(cfg.host, cfg.port, threaded=True)
+    player.stopped.set()
