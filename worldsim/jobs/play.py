@@ -35,8 +35,8 @@ class Config:
     prompt: str = ""  # "" = the episode's caption when input is a store
     actions: str = ""  # headless action file: one action name or index per line
     headless: bool = False  # step through `actions`, write play.mp4 + latency.json, no page
-    steps: int = 0  # denoising steps per latent frame (0: the checkpoint's)
-    window: int = 0  # latent frames the model sees (0: the checkpoint's)
+    steps: int = 10  # denoising steps per latent frame (the checkpoint's sampler and shift)
+    window: int = 8  # latent frames the model sees: the new one and window - 1 of context
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
     bf16: bool = True  # bf16 autocast on a GPU
@@ -85,8 +85,8 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
-    sample = dataclasses.replace(module.sample_cfg, window=cfg.window or module.sample_cfg.window)
-    sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps or sample.sampler.steps)
+    sample = dataclasses.replace(module.sample_cfg, window=cfg.window)
+    sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps)
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
     return Session(
