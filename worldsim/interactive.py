@@ -91,7 +91,7 @@ class StepTimes:
         CUDA-graph capture)."""
         s = np.array(self.seconds[skip:] or self.seconds)
         return {
-            "steps": len(self.seconds),
+            "timed_steps": len(self.seconds),
             "skipped_warmup_steps": len(self.seconds) - len(s),
             "latency_ms_mean": float(s.mean() * 1e3),
             "latency_ms_p50": float(np.percentile(s, 50) * 1e3),
