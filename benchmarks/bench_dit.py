@@ -1,15 +1,21 @@
-"""DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), sampling
-frames/s.
+"""DiT throughput: training tokens/s and MFU (FLOPs from torch.utils.flop_counter), peak memory
+per token, a profiler table of the top kernels, and sampling frames/s.
 
-    python -m benchmarks.bench_dit --model dit_s --batch 64 --frames 8 --latent 16 16 \
-        --name dit_s8_h100 [--compile]
+    python -m benchmarks.bench_dit --model dit_b --batch 128 --frames 8 --latent 16 16 \
+        --compile --profile --memory --name dit_b_h200
+    python -m benchmarks.bench_dit --model dit_l --batch 16 --frames 8 --latent 32 32 \
+        --compile --profile --memory --name dit_l_h200        # 2,048 tokens per sample
+    python -m benchmarks.bench_dit --smoke   # tiny model on the CPU, seconds
 
 MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
+`--memory` trains a few steps with activation checkpointing off and on and records the peak
+memory per token of each (CUDA). `--profile` records the top kernels by device time.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -60,8 +66,10 @@ def bench_training(
     steps: int = 20,
     device: str = "cuda",
     compile: bool = False,
+    profile: bool = False,
 ) -> dict:
-    """Tokens/s, FLOPs per step and MFU of full training steps (AdamW, bf16 autocast on CUDA).
+    """Tokens/s, FLOPs per step, MFU and peak memory of full training steps (AdamW, bf16 autocast
+    on CUDA); with `profile`, the top kernels of a few more steps.
 
     FLOPs are counted on the eager model; with `compile` the timed steps run compiled blocks."""
     model = DiT(cfg).to(device).train()
@@ -89,9 +97,12 @@ def bench_training(
     flops = counter.get_total_flops()
     if compile:
         model.compile_blocks()
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
     seconds = _seconds_per_call(step, steps)
     tokens = batch * -(-frames // cfg.patch[0]) * -(-h // cfg.patch[1]) * -(-w // cfg.patch[2])
     peak = peak_flops()
+    memory = torch.cuda.max_memory_allocated() if device.startswith("cuda") else None
     return {
         "params": sum(p.numel() for p in model.parameters()),
         "batch": batch,
@@ -104,8 +115,53 @@ def bench_training(
         "achieved_tflops": flops / seconds / 1e12,
         "mfu": flops / seconds / peak if peak else None,
         "compiled": compile,
+        "checkpointing": cfg.checkpointing,
+        "peak_memory_gib": memory / 2**30 if memory else None,
+        "peak_memory_kib_per_token": memory / tokens / 2**10 if memory else None,
         "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+        "top_kernels": top_kernels(step) if profile else None,
     }
+
+
+def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
+    """The `rows` kernels (ops on a CPU) with the most self device time over `steps` calls."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = torch.cuda.is_available()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        _sync()
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)
+    total = sum(getattr(e, key) for e in events) or 1.0
+    return {
+        "steps": steps,
+        "table": prof.key_averages().table(sort_by=key, row_limit=rows),
+        "top": [
+            {
+                "name": e.key[:120],
+                "calls": e.count,
+                "self_ms_per_step": getattr(e, key) / 1e3 / steps,
+                "share": getattr(e, key) / total,
+            }
+            for e in events[:rows]
+        ],
+    }
+
+
+def memory_per_token(cfg: DiTConfig, batch, frames, h, w, device, compile) -> dict:
+    """Peak training memory per token with activation checkpointing off and on (CUDA)."""
+    runs = {}
+    for checkpointing in (False, True):
+        run = dataclasses.replace(cfg, checkpointing=checkpointing)
+        figures = bench_training(run, batch, frames, h, w, 3, device, compile)
+        runs["on" if checkpointing else "off"] = {
+            k: figures[k]
+            for k in ("peak_memory_gib", "peak_memory_kib_per_token", "tokens_per_s", "step_s")
+        }
+    return runs
 
 
 @torch.no_grad()
@@ -163,10 +219,16 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="time torch.compile'd training steps"
     )
+    parser.add_argument("--profile", action="store_true", help="record the top kernels")
+    parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
+    parser.add_argument("--smoke", action="store_true", help="tiny model on the CPU, seconds")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
     args = parser.parse_args()
+    if args.smoke:
+        args.depth, args.batch, args.frames, args.latent, args.channels = 2, 2, 2, [4, 4], 4
+        args.steps, args.sample_steps, args.action_dim = 2, 2, 4
     yaml = OmegaConf.load(
         Path(__file__).resolve().parents[1] / "configs" / "model" / f"{args.model}.yaml"
     )
@@ -179,15 +241,24 @@ def main() -> None:
     )
     cfg.patch = tuple(cfg.patch)
     cfg.depth = args.depth or cfg.depth
+    if args.smoke:
+        cfg.dim, cfg.heads = 64, 4
     h, w = args.latent
+    shape = (args.batch, args.frames, h, w, args.device, args.compile)
     figures = {
         "model": args.model,
         "config": {k: str(v) for k, v in vars(args).items()},
-        "training": bench_training(
-            cfg, args.batch, args.frames, h, w, args.steps, args.device, args.compile
-        ),
+        "training": bench_training(cfg, *shape[:4], args.steps, *shape[4:], args.profile),
+        "memory": memory_per_token(cfg, *shape) if args.memory else None,
         "sampling": bench_sampling(
-            cfg, args.batch, h, w, args.frames, 8, args.sample_steps, args.device
+            cfg,
+            args.batch,
+            h,
+            w,
+            args.frames,
+            2 if args.smoke else 8,
+            args.sample_steps,
+            args.device,
         ),
     }
     record(args.name or f"{args.model}_{args.device}", figures, args.results)
