@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from envs.base import Captions
 from worldsim.data.clips import BucketDataModule, ClipRef
@@ -37,6 +37,7 @@ class LatentDataConfig:
     batch_size: int = 16
     num_workers: int = 0
     seed: int = 0
+    resident: bool = False  # training windows held on the accelerator, gathered by index
 
 
 def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:
@@ -150,21 +151,33 @@ class LatentWindows(Dataset):
     def __len__(self) -> int:
         return len(self.refs)
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        ref = self.refs[i]
-        ep = self.cache.load(ref.episode)
-        z = torch.from_numpy(np.array(ep.latents[ref.start : ref.start + ref.length], np.float32))
-        a, b = pixel_span(ref.start, ref.length, self.time_factor)
+    def episode_arrays(self, ep: Any, frames: slice = slice(None)) -> tuple[torch.Tensor, ...]:
+        """Latent `frames` of cached episode `ep`: normalised latents (T', c, h, w) and actions per
+        latent frame (T', f A); only those latents are read from disk."""
+        z = torch.from_numpy(np.array(ep.latents[frames], np.float32))  # (T', c, h, w)
         full = pad_actions(torch.from_numpy(np.array(ep.actions, np.float32)), self.width)  # (T, A)
         grouped = latent_actions(
             full[: 1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
             self.time_factor,
         )
-        captions = ep.captions if self.cache.has_text(ref.episode) else {}
+        return (z - self.mean) / self.std, grouped[frames]
+
+    def caption(self, ref: ClipRef, ep: Any) -> str:
+        """The caption of window `ref` of cached episode `ep`: its pixel span's ("" without
+        text)."""
+        if not (ep.captions and self.cache.has_text(ref.episode)):
+            return ""
+        span = pixel_span(ref.start, ref.length, self.time_factor)
+        return Captions(**ep.captions).for_window(*span)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        ref = self.refs[i]
+        ep = self.cache.load(ref.episode)
+        latents, actions = self.episode_arrays(ep, slice(ref.start, ref.start + ref.length))
         return {
-            "latents": (z - self.mean) / self.std,  # (T', c, h, w)
-            "actions": grouped[ref.start : ref.start + ref.length],  # (T', f A)
-            "caption": Captions(**captions).for_window(a, b) if captions else "",
+            "latents": latents,  # (T', c, h, w)
+            "actions": actions,  # (T', f A)
+            "caption": self.caption(ref, ep),
             "episode": ref.episode,
             "start": ref.start,
         }
@@ -179,6 +192,7 @@ class LatentDataModule(BucketDataModule):
         if self.train_set is not None:
             return
         cache = LatentCaches(self.cfg.roots)
+        cache.check()  # refuses an incomplete/corrupt cache unless the job passed strict=false
         names = cache.names()
         train, val = self.split(names)
         if not train:
@@ -201,3 +215,32 @@ class LatentDataModule(BucketDataModule):
                 f"episodes in {self.cfg.roots} are shorter than every window length "
                 f"{self.cfg.lengths} (latent frames); lower data.lengths"
             )
+
+    def train_dataloader(self) -> DataLoader:
+        """Windows through loader workers, or (`resident`) window ids gathered on the device by
+        `on_after_batch_transfer`."""
+        if not self.cfg.resident:
+            return super().train_dataloader()
+        from worldsim.data.resident import WindowIds, bucket_sizes
+
+        self.resident = None  # built on the first batch, on its device
+        trainer = self.trainer
+        rank = trainer.global_rank if trainer is not None else 0
+        ids = WindowIds(
+            bucket_sizes(self.train_set.refs),
+            self.cfg.batch_size,
+            self.cfg.seed,
+            rank,
+            (lambda: trainer.global_step) if trainer is not None else (lambda: 0),
+        )
+        return DataLoader(ids, batch_size=None)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if not (isinstance(batch, dict) and "ids" in batch):
+            return batch
+        if self.resident is None:
+            from worldsim.data.resident import ResidentWindows
+
+            module = self.trainer.lightning_module
+            self.resident = ResidentWindows(self.train_set, batch["ids"].device, module.encode_text)
+        return self.resident.gather(batch["bucket"], batch["ids"])

@@ -142,7 +142,7 @@ class WorldModel(L.LightningModule):
             noisy(x0, noise, levels),
             levels,
             self._actions(batch),
-            self.encode_text(batch.get("caption")),
+            batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
             drop_actions=drop_a,
             drop_text=drop_t,
         )

@@ -1,0 +1,93 @@
+"""Device-resident training windows: the same windows, values and captions as the loader path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from worldsim.cli import main
+from worldsim.data.latent_datamodule import LatentDataModule
+from worldsim.data.resident import ResidentWindows, WindowIds, bucket_keys, bucket_sizes
+from worldsim.jobs.train import Config as TrainConfig
+from worldsim.jobs.train import build_module
+from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
+from worldsim.models.text import TextTable
+
+
+@pytest.fixture
+def text_cache(small_store, tmp_path):
+    """A latent cache of the small store with caption embeddings (a random table, no encoder)."""
+    torch.manual_seed(0)
+    vae = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4))
+    ckpt = save_autoencoder(vae, tmp_path / "vae.ckpt")
+    table = TextTable("minilm", 384)
+    rng = np.random.default_rng(0)
+    table.add("A red box slides right.", rng.standard_normal((7, 384)), rng.standard_normal(384))
+    table.save(tmp_path / "text.npz")
+    out = tmp_path / "lat"
+    args = [f"store={small_store.root}", f"checkpoint={ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, f"text.table={tmp_path / 'text.npz'}"]) == 0
+    return out
+
+
+def tiny_config(cache, **data) -> TrainConfig:
+    cfg = TrainConfig()
+    cfg.data.roots, cfg.data.lengths, cfg.data.stride = [str(cache)], [2, 3], 1
+    cfg.data.val_fraction = 0.0
+    cfg.model.dim, cfg.model.depth, cfg.model.heads = 32, 1, 2
+    for key, value in data.items():
+        setattr(cfg.data, key, value)
+    return cfg
+
+
+def test_gathered_windows_equal_the_loader_windows(text_cache):
+    cfg = tiny_config(text_cache)
+    module = build_module(cfg)
+    data = LatentDataModule(cfg.data)
+    data.setup()
+    windows = data.train_set
+    resident = ResidentWindows(windows, "cpu", module.encode_text)
+    assert resident.sizes() == bucket_sizes(windows.refs) and len(resident.sizes()) == 4
+    for bucket, key in enumerate(bucket_keys(windows.refs)):
+        members = [i for i, r in enumerate(windows.refs) if (r.length, r.height, r.width) == key]
+        got = resident.gather(bucket, torch.arange(len(members)))
+        for j in (0, len(members) // 2, len(members) - 1):
+            item = windows[members[j]]
+            assert torch.equal(got["latents"][j], item["latents"])
+            assert torch.equal(got["actions"][j], item["actions"])
+            expected = module.encode_text([item["caption"]])
+            assert torch.equal(got["text"].tokens[j], expected.tokens[0])
+            assert torch.equal(got["text"].mask[j], expected.mask[0])
+            assert torch.equal(got["text"].pooled[j], expected.pooled[0])
+
+
+def test_window_ids_are_seeded_per_rank_and_start_step():
+    def draws(rank=0, step=0):
+        stream = iter(WindowIds([5, 3], 4, seed=1, rank=rank, start_step=lambda: step))
+        return [next(stream) for _ in range(6)]
+
+    a, b = draws(), draws()
+    assert all(x["bucket"] == y["bucket"] and torch.equal(x["ids"], y["ids"]) for x, y in zip(a, b))
+    for other in (draws(rank=1), draws(step=100)):
+        assert any(not torch.equal(x["ids"], y["ids"]) for x, y in zip(a, other))
+    assert all(0 <= int(d["ids"].max()) < (5, 3)[d["bucket"]] for d in a)
+
+
+def test_a_resident_run_trains_and_saves(text_cache, tmp_path):
+    run = tmp_path / "run"
+    args = [
+        f"data.roots=[{text_cache}]",
+        "data.lengths=[2]",
+        "data.resident=true",
+        "data.batch_size=2",
+        "model.dim=32",
+        "model.depth=1",
+        "model.heads=2",
+        "train.max_steps=3",
+        "train.val_every=2",
+        "train.limit_val_batches=1",
+        f"out={run}",
+    ]
+    assert main(["train", *args]) == 0
+    assert (run / "ema.ckpt").is_file()
