@@ -35,6 +35,7 @@ class EMA(Callback):
         self.num_updates = 0
         self._module: torch.nn.Module | None = None
         self._ema: list[torch.Tensor] = []  # float32 shadows, same order as _params()
+        self._live: list[torch.Tensor] = []  # the parameters' data, same order
         self._backup: list[torch.Tensor] | None = (
             None  # training weights while the EMA is swapped in
         )
@@ -63,6 +64,8 @@ class EMA(Callback):
             self._ema = [p.detach().float().clone() for _, p in self._params()]
         else:  # loaded on the CPU; the module is on its training device by now
             self._ema = [e.to(p.device) for e, (_, p) in zip(self._ema, self._params())]
+        # the averaged tensors, listed once: the per-step update walks no module tree
+        self._live = [p.detach() for _, p in self._params()]
 
     def current_decay(self) -> float:
         """The decay used at the next update."""
@@ -74,8 +77,9 @@ class EMA(Callback):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        params = [p.detach().float() for _, p in self._params()]
-        torch._foreach_lerp_(self._ema, params, 1.0 - self.current_decay())
+        # fused foreach kernels with a host-side weight: no host sync (.float() of fp32 is a no-op)
+        live = [p.float() for p in self._live]
+        torch._foreach_lerp_(self._ema, live, 1.0 - self.current_decay())
         self.num_updates += 1
 
     @torch.no_grad()
