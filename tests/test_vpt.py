@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -158,3 +159,26 @@ def test_pose_extrinsics_follow_minecraft_axes():
         np.testing.assert_allclose(e[2, :3], forward, atol=1e-6)
         np.testing.assert_allclose(e[:3, :3] @ e[:3, :3].T, np.eye(3), atol=1e-6)
         assert np.linalg.det(e[:3, :3]) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (json.dumps(line(1))[:40], "not valid JSON"),  # a truncated download
+        (json.dumps({k: v for k, v in line(1).items() if k != "keyboard"}), "'keyboard'"),
+        (json.dumps(line(1) | {"mouse": {"dx": "fast", "dy": 0, "buttons": []}}), "'mouse.dx'"),
+        ("[1, 2]", "'mouse'"),
+    ],
+    ids=["truncated", "no-keyboard", "wrong-type", "not-an-object"],
+)
+def test_a_malformed_jsonl_line_names_the_file_and_line(bad, named, tmp_path, capsys):
+    from envs.minerl.vpt import RecordingError, read_recording
+
+    jsonl = tmp_path / "rec.jsonl"
+    jsonl.write_text("\n".join([json.dumps(line(0)), bad, json.dumps(line(2))]) + "\n")
+    with pytest.raises(RecordingError, match=re.escape(f"{jsonl} line 2: ") + f".*{named}"):
+        read_recording(jsonl)
+    write_video(tmp_path / "rec.mp4", np.zeros((3, 36, 64, 3), np.uint8), fps=20)
+    assert main(["import-vpt", f"src={tmp_path}", f"out={tmp_path / 'store'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{jsonl} line 2" in err[0], err

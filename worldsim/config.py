@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from omegaconf.nodes import IntegerNode
+from omegaconf.nodes import FloatNode, IntegerNode, StringNode, ValueNode
 
 T = TypeVar("T")
 
@@ -150,21 +153,128 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
         except Exception as err:  # OmegaConf and YAML parser errors alike become one line
             raise ConfigError(f"cannot parse override '{arg}': {str(err).splitlines()[0]}") from err
         cfg = _merge(cfg, override, f"override '{arg}'")
-    _check_not_negative(cfg)
+    _check_values(cfg)
     return cfg
 
 
-def _check_not_negative(cfg: DictConfig, prefix: str = "") -> None:
-    """Every int knob of a schema is a count, size, index or seed: a negative one is a mistake
-    (e.g. `trainer.max_steps=-1`, which Lightning reads as "forever"), named here in one line."""
+# Int knobs where 0 means something ("none", "all", "the model's default", a seed): every other
+# int knob counts or sizes something, so 0 is as wrong there as a negative. A bare name holds in
+# every schema; `module.Class.name` only there (the same name counts something elsewhere).
+ZERO_ALLOWED = {
+    *("seed", "num_workers", "warmup_steps", "adversarial_start", "limit_val_batches"),
+    *("video_every_vals", "eval_episodes", "eval_max_frames", "episode_frames", "text_dim"),
+    *("videos", "dit.DiTConfig.action_dim", "encode.Config.chunk", "decode.Config.chunk"),
+    "encode.Config.max_frames",
+}
+# Float knobs that may be negative (every float must be finite; others are 0 or more).
+SIGNED = {"logit_mean", "text_scale", "action_scale"}
+# Float knobs for which 0 is wrong too (rates, ratios, scales), and shares of 1 (0 to 1).
+POSITIVE_FLOATS = {"lr", "fps", "logit_std", "mlp_ratio", "rope_theta", "vfov", "shift"}
+FRACTIONS = {"val_fraction", "shared_prob", "context_prob", "drop_text", "drop_actions"}
+FRACTIONS |= {"ema_decay", "strength"}
+# String knobs that name one of a fixed set: the choices, or "module:NAME" of the registry
+# that holds them (imported only when the value is not the default).
+CHOICES: dict[str, tuple[str, ...] | str] = {
+    "policy": "worldsim.data.record:POLICIES",
+    "mode": "worldsim.diffusion.modes:MODES",
+    "samplers.SamplerConfig.name": "worldsim.diffusion.samplers:SAMPLERS",
+    "perceptual": "worldsim.training.autoencoder:PERCEPTUAL",
+    "lpips_net": "worldsim.models.lpips:TRUNKS",
+    "attention": ("full", "causal"),
+    "backend": ("sdpa", "flex"),
+    "ext": ("mp4", "gif"),
+    "accelerator": ("auto", "cpu", "gpu", "cuda", "mps", "tpu"),
+    "precision": ("32-true", "32", "bf16-mixed", "bf16-true", "16-mixed", "16-true", "64-true"),
+    "quickstart.Config.device": "worldsim.jobs.pipeline:DEVICES",
+    "pipeline.Config.device": "worldsim.jobs.pipeline:DEVICES",
+}
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # other `device` knobs: a torch device
+SHARD = re.compile(r"(\d+)/(\d+)")  # `shard` knobs: i/n with 0 <= i < n
+
+
+def _rule_names(node: DictConfig, name: str) -> set[str]:
+    """How the rule tables may name knob `name` of `node`: bare, or `module.Class.name`."""
+    schema = node._metadata.object_type
+    owner = f"{schema.__module__.rsplit('.', 1)[-1]}.{schema.__qualname__}"
+    return {name, f"{owner}.{name}"}
+
+
+def _choices(names: set[str]) -> tuple[str, ...] | None:
+    rule = next((CHOICES[n] for n in names if n in CHOICES), None)
+    if isinstance(rule, str):
+        module, attr = rule.split(":")
+        rule = tuple(getattr(importlib.import_module(module), attr))
+    return rule
+
+
+def _value_problem(node: DictConfig, name: str, value: Any) -> str | None:
+    """What is wrong with one knob's value (None: nothing), from its type and the rule tables."""
+    names = _rule_names(node, name)
+    child = node._get_node(name)
+    if isinstance(child, ListConfig) and child._metadata.element_type is int:
+        if not value or min(value) < 1:
+            return "is a list of counts or sizes; give one or more, each 1 or more"
+    elif isinstance(child, IntegerNode):
+        if value < 0 or (value == 0 and not names & ZERO_ALLOWED):
+            least = 0 if names & ZERO_ALLOWED else 1
+            return f"is a count or size; give {least} or more"
+    elif isinstance(child, FloatNode):
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if names & FRACTIONS and not 0 <= value <= 1:
+            return "is a share; give a number from 0 to 1"
+        if names & POSITIVE_FLOATS and value <= 0:
+            return "must be more than 0"
+        if value < 0 and not names & SIGNED:
+            return "must be 0 or more"
+    elif isinstance(child, StringNode):
+        return _string_problem(node, names, value)
+    return None
+
+
+def _string_problem(node: DictConfig, names: set[str], value: str) -> str | None:
+    name = min(names, key=len)
+    if value == field_default(_field(node, name)):
+        return None  # defaults are valid (and a registry is not imported for them)
+    choices = _choices(names)
+    if choices is not None and value not in choices:
+        return f"is not one of {', '.join(choices)}"
+    if choices is None and name == "device" and not DEVICE.fullmatch(value):
+        return "is not a device; give auto, cpu, cuda or cuda:N"
+    shard = SHARD.fullmatch(value) if name == "shard" else None
+    if name == "shard" and not (shard and int(shard[1]) < int(shard[2])):
+        return "is not i/n with 0 <= i < n (e.g. 0/2 and 1/2 for two processes)"
+    return None
+
+
+def _field(node: DictConfig, name: str) -> dataclasses.Field:
+    return {f.name: f for f in dataclasses.fields(node._metadata.object_type)}[name]
+
+
+def _check_values(cfg: DictConfig, prefix: str = "") -> None:
+    """Every knob against its type and the rule tables above, then each schema's own checks
+    (its `__post_init__`, e.g. a VAE's halvings against its `channel_mult`): the first bad one
+    is a ConfigError naming its key, before any job starts."""
     for key in cfg:
         node, dotted = cfg._get_node(key), f"{prefix}{key}"
-        if isinstance(node, DictConfig) and node._metadata.object_type not in (None, dict):
-            _check_not_negative(node, f"{dotted}.")
-        elif isinstance(node, IntegerNode) and node._value() is not None and node._value() < 0:
-            raise ConfigError(
-                f"{dotted}={node._value()} is negative; it is a count, size or index (0 or more)"
-            )
+        if isinstance(node, DictConfig):
+            if node._metadata.object_type not in (None, dict):
+                _check_values(node, f"{dotted}.")
+            continue
+        value = node._value() if isinstance(node, ValueNode) else cfg[key]
+        problem = None if value is None else _value_problem(cfg, str(key), value)
+        if problem:
+            raise ConfigError(f"{dotted}={_shown(value)} {problem}")
+    try:
+        OmegaConf.to_object(cfg)
+    except (ValueError, OmegaConfBaseException) as err:
+        cause = err.__cause__ if isinstance(err, OmegaConfBaseException) and err.__cause__ else err
+        where = prefix.rstrip(".") or "config"
+        raise ConfigError(f"{where}: {str(cause).splitlines()[0]}") from err
+
+
+def _shown(value: Any) -> str:
+    return str(list(value)) if isinstance(value, ListConfig) else str(value)
 
 
 def to_object(cfg: DictConfig) -> Any:

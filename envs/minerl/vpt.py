@@ -39,6 +39,15 @@ KEYBOARD = {
 MOUSE_BUTTONS = {0: "attack", 1: "use", 2: "pickItem"}
 CAMERA_DEGREES_PER_PIXEL = 360.0 / 2400.0  # VPT's CAMERA_SCALER (MineRL's mouse sensitivity)
 POSE_KEYS = ("xpos", "ypos", "zpos", "yaw", "pitch")
+# What every line must hold for the conversion: {section: {key: accepted types}}.
+REQUIRED = {
+    "keyboard": {"keys": list},
+    "mouse": {"dx": (int, float), "dy": (int, float), "buttons": list},
+}
+
+
+class RecordingError(ValueError):
+    """A malformed contractor .jsonl; the one-line message names the file and the line."""
 
 
 @dataclass
@@ -72,11 +81,55 @@ def line_to_action(line: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return action, null
 
 
+def _missing(line: Any) -> str | None:
+    """The first required key `line` lacks or holds with the wrong type (None: it is complete)."""
+    if not isinstance(line, dict):
+        return "mouse"
+    for section, keys in REQUIRED.items():
+        if not isinstance(line.get(section), dict):
+            return section
+        for key, types in keys.items():
+            value = line[section].get(key)
+            if not isinstance(value, types):
+                return f"{section}.{key}"
+    return None
+
+
+def read_lines(jsonl: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of a contractor .jsonl, each checked to hold the input the conversion
+    reads; a RecordingError names the file and line of the first that does not."""
+    lines = []
+    for n, text in enumerate(Path(jsonl).read_text().splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RecordingError(
+                f"{jsonl} line {n}: not valid JSON ({err.msg}, column {err.colno}); the file is "
+                f"cut or damaged: download it again or delete the line"
+            ) from err
+        missing = _missing(line)
+        if missing:
+            raise RecordingError(
+                f"{jsonl} line {n}: no valid '{missing}' (needed: {_needed()}); "
+                f"is this a VPT contractor recording?"
+            )
+        lines.append(line)
+    if not lines:
+        raise RecordingError(
+            f"{jsonl} holds no action lines; expected one JSON object per video frame"
+        )
+    return lines
+
+
+def _needed() -> str:
+    return ", ".join(f"{section}.{key}" for section, keys in REQUIRED.items() for key in keys)
+
+
 def read_recording(jsonl: str | Path) -> Recording:
     """Parse a contractor .jsonl into per-frame MineRL actions."""
-    lines = [json.loads(text) for text in Path(jsonl).read_text().splitlines() if text.strip()]
-    if not lines:
-        raise ValueError(f"{jsonl} holds no action lines; expected one JSON object per video frame")
+    lines = read_lines(jsonl)
     actions, null = [], []
     attack_stuck = lines[0]["mouse"].get("newButtons") == [0]
     last_hotbar = 0

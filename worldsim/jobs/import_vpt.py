@@ -98,10 +98,13 @@ def build_episodes(mp4: Path, jsonl: Path, cfg: Config) -> Iterator[tuple[str, A
     """(name, Episode) for each episode cut from one recording."""
     from envs.minerl.actions import MineRLCodec, noop_action
     from envs.minerl.captions import describe_minecraft
-    from envs.minerl.vpt import read_recording
+    from envs.minerl.vpt import RecordingError, read_recording
     from worldsim.data.episode import SCHEMA_VERSION, Episode
 
-    rec = read_recording(jsonl)
+    try:
+        rec = read_recording(jsonl)
+    except RecordingError as err:
+        raise ConfigError(str(err)) from err
     frames = np.stack(list(video_frames(mp4, cfg.width, cfg.height)))  # (T, H, W, 3)
     t = min(len(frames), len(rec.actions))
     if len(frames) != len(rec.actions):
@@ -158,10 +161,11 @@ def run(cfg: Config) -> None:
             f"need width, height >= 1 and episode_frames >= 0 (got {cfg.width}, {cfg.height}, "
             f"{cfg.episode_frames})"
         )
+    pairs = recordings(cfg.src)  # a wrong src= is named before the store is made
     store = EpisodeStore(cfg.out, create=True)
     done = set(store.names())
     written = frames = 0
-    for mp4, jsonl in recordings(cfg.src):
+    for mp4, jsonl in pairs:
         if f"{episode_stem(mp4)}_000" in done:
             continue  # imported by an earlier run (its episodes enter the manifest together)
         entries = [write_episode(cfg.out, name, ep) for name, ep in build_episodes(mp4, jsonl, cfg)]
