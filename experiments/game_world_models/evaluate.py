@@ -1,7 +1,8 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
-Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE]
-DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md).
+Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long [CKPT]]]
+DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md); CKPT is
+pretrained:crafter unless given. On a GPU the samples are larger (COUNTS).
 """
 
 import json
@@ -28,8 +29,10 @@ from worldsim.training.world_model import load_world_model
 from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
-# counts that fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
-WINDOWS, PAIRS, EPISODES = 10, 32, 2  # teacher-forced windows, prompt pairs per axis, rollouts
+# teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
+# counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
+COUNTS = {"cpu": (10, 32, 2), "cuda": (40, 32, 8)}
+WINDOWS, PAIRS, EPISODES = COUNTS["cpu"]
 
 
 def episodes(root):
@@ -60,8 +63,11 @@ def long_run(m, frames, actions):
     return drift(pred, from_model_frames(lat.frames[None])[0]), pred
 
 
-def main(data, out, device="cpu", long=""):
-    out, m, clock = Path(out), load_world_model("pretrained:crafter", device), time.time()
+def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
+    global WINDOWS, PAIRS, EPISODES
+    WINDOWS, PAIRS, EPISODES = COUNTS[torch.device(device).type]
+    out, m, clock = Path(out), load_world_model(ckpt, device), time.time()
+    out.mkdir(parents=True, exist_ok=True)
     raw = {s: episodes(f"{data}/{s}") for s in ("crafter", "doom_my_way_home", "doom_long")}
     crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
     doom = [encode_latent_episode(m, e, text=False) for e in raw["doom_my_way_home"]]

@@ -3,7 +3,8 @@
 # by both, latent caches with caption embeddings, one DiT, exported as one shippable fp16 file.
 #
 # Usage: bash experiments/game_world_models/run.sh WORK STAGE...
-#   STAGE: record | vae | encode | train | export   (each reuses what the earlier ones left in WORK)
+#   STAGE: record | vae | encode | train | export | evaluate   (each reuses what the earlier ones
+#   left in WORK; evaluate records the held-out seeds and runs evaluate.py on WORK/game.pt)
 # Sizes are the GPU run of RESULTS.md; SIZE=smoke runs the same path tiny on a CPU in ~3 minutes.
 # Knobs live in configs/experiment/game_world_models/{vae,dit}.yaml; TRAIN_MINUTES is cumulative
 # over resumed calls (the GPU run trains in several calls on one warm machine).
@@ -19,12 +20,19 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
-  CRAFTER=(episodes=480 steps=257 workers=12) DOOM=(episodes=160 steps=257 workers=2)
+  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=12) DOOM=(episodes=160 steps=257 workers=2)
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
 STORES=(crafter doom_my_way_home doom_deathmatch)
 VAE=${VAE:-$WORK/vae.ckpt}
+mkdir -p "$WORK"
+if [[ $VAE == pretrained:* ]]; then  # the shipped file's bundled VAE, written out once for encode
+  [ -f "$WORK/vae.ckpt" ] || python3 -c "import sys; from worldsim.models.autoencoder import \
+load_autoencoder as load, save_autoencoder as save; save(load(sys.argv[1]), sys.argv[2])" \
+    "$VAE" "$WORK/vae.ckpt"
+  VAE=$WORK/vae.ckpt
+fi
 ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
 
 record() {  # the three stores in parallel; held-out evaluation seeds start at 100000
@@ -67,12 +75,24 @@ export_model() {  # one fp16 file with the VAE and the caption table, in parts o
   ws export ckpt="$WORK/dit/ema.ckpt" out="$WORK/game.pt" max_part_mb=15
 }
 
+evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluation of RESULTS.md
+  local held=$WORK/game_eval n=32 device=cuda
+  [ "${SIZE:-gpu}" = smoke ] && n=2 device=cpu
+  ws record env=crafter_mix policy=mixed episodes=$n steps=257 seed=100000 out="$held/crafter" \
+    progress=false
+  ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
+    out="$held/doom_my_way_home" progress=false
+  ws record env=doom_my_way_home policy=mixed episodes=1 steps=1001 seed=100000 \
+    out="$held/doom_long" progress=false
+  python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device long "$WORK/game.pt"
+}
+
 for stage in "$@"; do
   echo "== $stage $(date -u +%H:%M:%S)"
   case $stage in
-    record | vae | encode | train) $stage ;;
+    record | vae | encode | train | evaluate) $stage ;;
     export) export_model ;;
-    *) echo "unknown stage $stage (record | vae | encode | train | export)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (record | vae | encode | train | export | evaluate)" >&2; exit 2 ;;
   esac
 done
 echo "== done $(date -u +%H:%M:%S)"
