@@ -1,0 +1,127 @@
+"""Training-loop overhead: seconds per step of the whole `worldsim train` loop (data, Lightning,
+EMA, logging, gradient clipping) against the bare model step (loss, backward, AdamW) on the same
+module and batch.
+
+    python -m benchmarks.bench_train_loop --cache DATA/latents --steps 30 130 \
+        --name train_loop_dit_b_h200 -- model=dit_b data.batch_size=128 train.compile=true
+    python -m benchmarks.bench_train_loop --smoke   # tiny model and cache on the CPU, seconds
+
+The loop's time per step is the difference of two whole runs of `--steps` A and B steps divided by
+B - A, so start-up, compilation and the final export cancel. Arguments after `--` are
+`worldsim train` overrides (both measurements use them). Target (issue 18): overhead <= 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.record import RESULTS, record
+from worldsim.config import load_config, to_object
+from worldsim.jobs import train
+
+QUIET = ("train.sample_videos=false", "train.logger=csv", "text.name=none")
+
+
+def _config(cache: str, out: str, steps: int, overrides: list[str]) -> train.Config:
+    never = 10**9  # no validation or periodic checkpoint inside the timed steps
+    fixed = [f"data.roots=[{cache}]", f"out={out}", f"train.max_steps={steps}", *QUIET]
+    fixed += [f"train.val_every={never}", f"train.ckpt_every={never}"]
+    return to_object(load_config(train.Config, [*fixed, *overrides]))
+
+
+def loop_seconds(cache: str, steps: tuple[int, int], overrides: list[str]) -> dict:
+    """Seconds per step of `worldsim train`, from two runs of different length."""
+    walls = []
+    for n in steps:
+        with tempfile.TemporaryDirectory() as out:
+            began = time.perf_counter()
+            train.run(_config(cache, out, n, overrides))
+            walls.append(time.perf_counter() - began)
+    return {
+        "runs": dict(zip(steps, walls)),
+        "step_s": (walls[1] - walls[0]) / (steps[1] - steps[0]),
+    }
+
+
+def model_seconds(cache: str, steps: int, overrides: list[str], device: str) -> dict:
+    """Seconds per bare training step (bf16 autocast on CUDA) on one batch of the data."""
+    from worldsim.data.latent_datamodule import LatentDataModule
+
+    with tempfile.TemporaryDirectory() as out:
+        cfg = _config(cache, out, steps, overrides)
+    module = train.build_module(cfg).to(device).train()
+    if cfg.train.compile:
+        module.model.compile_blocks()
+    data = LatentDataModule(cfg.data)
+    data.setup("fit")
+    batch = {
+        k: v.to(device) if isinstance(v, torch.Tensor) else v
+        for k, v in next(iter(data.train_dataloader())).items()
+    }
+    opt = module.configure_optimizers()["optimizer"]
+    bf16 = device.startswith("cuda") and cfg.train.precision.startswith("bf16")
+
+    def step():
+        with torch.autocast(device.split(":")[0], torch.bfloat16, enabled=bf16):
+            loss = module.loss(batch)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(3):  # warm-up and compilation
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    began = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return {"step_s": (time.perf_counter() - began) / steps, "batch": batch["latents"].shape[0]}
+
+
+def smoke_cache(folder: Path) -> str:
+    """A tiny latent cache and VAE (the test suite's builders) for --smoke."""
+    from tests.test_world_model import tiny_vae, write_cache
+
+    return write_cache(folder / "latents", tiny_vae(folder / "vae.ckpt"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
+    parser.add_argument("--steps", type=int, nargs=2, default=[30, 130], help="two run lengths")
+    parser.add_argument("--smoke", action="store_true", help="tiny model and cache, CPU")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+    parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.smoke:
+            args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
+            args.overrides += ["model.dim=32", "model.depth=1", "model.heads=4"]
+            args.overrides += ["data.lengths=[3]", "data.batch_size=2", "train.precision=32-true"]
+            args.overrides += ["train.accelerator=cpu", "train.log_every=1"]
+        loop = loop_seconds(args.cache, tuple(args.steps), args.overrides)
+        model = model_seconds(
+            args.cache, args.steps[1] - args.steps[0], args.overrides, args.device
+        )
+    figures = {
+        "config": {k: str(v) for k, v in vars(args).items()},
+        "loop_step_s": loop["step_s"],
+        "model_step_s": model["step_s"],
+        "overhead": loop["step_s"] / model["step_s"] - 1,
+        "loop_runs_s": loop["runs"],
+        "batch": model["batch"],
+    }
+    record(args.name or f"train_loop_{args.device}", figures, args.results)
+
+
+if __name__ == "__main__":
+    main()
