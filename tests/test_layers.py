@@ -1,7 +1,7 @@
 """Import layers point only down, and no two files import each other (directly or round a loop).
 
 Layers, lowest first: `envs` (simulators and the truth schema) < the `worldsim` core < `evals` <
-`worldsim.jobs` and `worldsim.cli`. A module may import from its own layer or a lower one. Imports
+`worldsim.jobs`, `worldsim.cli` and its `worldsim.help`. A module may import from its own layer or a lower one. Imports
 inside functions count too: a lazy import hides a dependency, it does not remove it.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("envs", "worldsim", "evals")
-TOP = ("worldsim.jobs", "worldsim.cli")  # may import everything
+TOP = ("worldsim.jobs", "worldsim.cli", "worldsim.help")  # may import everything
 
 
 def layer(module: str) -> int:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import sys
 
-from omegaconf import OmegaConf
-
 from envs.make import EnvConfigError
 from worldsim.config import ConfigError, load_config, to_object
 from worldsim.data import commands
 from worldsim.data.episode import EpisodeError
+from worldsim.help import command_help, commented_yaml, data_help
 from worldsim.jobs import JOBS, job_module
 
-DATA_VERBS = ("info", "verify", "preview")
+HELP = ("-h", "--help")
+CONFIG_USAGE = "usage: worldsim config show CMD [file.yaml ...] [key=value ...]"
 
 USAGE = f"""usage: worldsim CMD [file.yaml ...] [group=name] [key=value ...]
 
@@ -24,7 +24,8 @@ jobs:
 {chr(10).join(f"  {name:<11} {job.help}" for name, job in JOBS.items())}
 
 other:
-  config show CMD [args]   print the merged config of CMD
+  CMD --help, help CMD     a command's purpose, knobs (type, default, meaning) and examples
+  config show CMD [args]   print the merged config of CMD, each key with its meaning
   data info DIR            episodes, frames, resolutions, envs of a store (or a latent cache)
   data verify DIR          check every episode (and a latent cache's text table) against its
                            checksum; rebuild=true re-derives an episode store's manifest
@@ -32,21 +33,35 @@ other:
 """
 
 
+def _help(command: str, args: list[str]) -> str:
+    """The help of `command` (a job, `data` or `config`), with `args` applied to its knobs."""
+    if command == "data":
+        return data_help()
+    if command == "config":
+        return command_help(args[1], args[2:]) if len(args) > 1 else CONFIG_USAGE
+    return command_help(command, args)
+
+
 def _run(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv or argv[0] in (*HELP, "help") and len(argv) == 1:
         print(USAGE)
         return 0
+    if argv[0] == "help":
+        argv = [*argv[1:], "--help"]
     command, args = argv[0], argv[1:]
+    if any(arg in HELP for arg in args):
+        print(_help(command, [a for a in args if a not in HELP]))
+        return 0
     if command == "config":
         if len(args) < 2 or args[0] != "show":
-            raise ConfigError("usage: worldsim config show CMD [file.yaml ...] [key=value ...]")
-        cfg = load_config(job_module(args[1]).Config, args[2:])
-        print(OmegaConf.to_yaml(cfg), end="")
+            raise ConfigError(CONFIG_USAGE)
+        schema = job_module(args[1]).Config
+        print(commented_yaml(schema, load_config(schema, args[2:])), end="")
         return 0
     if command == "data":
-        if len(args) < 2 or args[0] not in DATA_VERBS:
+        if len(args) < 2 or args[0] not in commands.VERBS:
             raise ConfigError(
-                f"usage: worldsim data {{{'|'.join(DATA_VERBS)}}} DIR [key=value ...]"
+                f"usage: worldsim data {{{'|'.join(commands.VERBS)}}} DIR [key=value ...]"
             )
         return getattr(commands, args[0])(args[1], args[2:])
     module = job_module(command)

@@ -34,10 +34,10 @@ class VerifyConfig:
 @dataclass
 class PreviewConfig:
     out: str = ""  # default: DIR/preview.mp4 (.gif also works)
-    episodes: int = 8
-    columns: int = 4
-    fps: float = 15
-    max_frames: int = 128
+    episodes: int = 8  # the first this many episodes of the store
+    columns: int = 4  # tiles per row of the grid
+    fps: float = 15  # frames per second of the written video
+    max_frames: int = 128  # frames shown per episode
 
 
 def latent_cache(root: str) -> LatentCache | None:
@@ -197,3 +197,7 @@ def preview(root: str, args: list[str]) -> int:
     write_video(out, frame_grid(videos, cfg.columns, captions=captions), cfg.fps)
     print(f"wrote {out}")
     return 0
+
+
+# `worldsim data VERB DIR [key=value ...]`: each verb's function here and the schema of its knobs.
+VERBS: dict[str, type | None] = {"info": None, "verify": VerifyConfig, "preview": PreviewConfig}

@@ -9,6 +9,7 @@ videos on a fixed validation batch and writes them under the run's log dir.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.strategies import FSDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
+from worldsim.training.loggers import log_video
 from worldsim.video import write_video
 
 
@@ -196,5 +198,26 @@ class SampleVideos(Callback):
         for name, frames in videos.items():
             path = root / f"{name}_step{trainer.global_step:07d}.{self.ext}"
             write_video(path, frames, fps=self.fps)
+            log_video(trainer, f"videos/{name}", frames, path, self.fps)  # to TensorBoard/W&B
             self.written.append(path)
         self._batch = None
+
+
+class InterruptCheckpoint(Callback):
+    """Ctrl-C during fit saves `<dirpath>/last.ckpt`, which a rerun of the command resumes from
+    (one process only: under DDP every rank would have to join the save)."""
+
+    def __init__(self, dirpath: str | Path):
+        self.dirpath = Path(dirpath)
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException):
+        if not isinstance(exception, KeyboardInterrupt) or trainer.world_size != 1:
+            return
+        path = self.dirpath / "last.ckpt"
+        trainer.save_checkpoint(path)
+        print(
+            f"\ninterrupted at step {trainer.global_step}: saved {path}; rerun the same command "
+            "to resume from it",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -1,40 +1,99 @@
-"""The Lightning Trainer knobs the training jobs share, and the Trainer they build from them."""
+"""The Lightning Trainer knobs the training jobs share, and the Trainer they build from them.
+
+The Trainer prints one progress bar (`StepProgress`) and logs to the `logger` knob's choice; the
+rest of Lightning's chatter (hardware lines, tips, seeds, model summaries) is switched off here.
+"""
 
 from __future__ import annotations
 
 import datetime
+import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from worldsim.config import ConfigError
+from worldsim.training.loggers import check_logger
+
 
 @dataclass
 class TrainerConfig:
-    """Lightning Trainer knobs: length, precision, hardware, validation, EMA."""
+    """Lightning Trainer knobs: length, precision, hardware, validation, EMA, logging."""
 
-    max_steps: int = 20000
+    max_steps: int = 20000  # optimiser steps to train (the run ends at this or max_minutes)
     max_minutes: float = 0.0  # wall-clock limit on fitting (0 = none)
-    precision: str = "bf16-mixed"
-    accelerator: str = "auto"
+    precision: str = "bf16-mixed"  # bf16-mixed | 16-mixed | 32-true
+    accelerator: str = "auto"  # auto | cpu | gpu
     strategy: str = "auto"  # auto | ddp | fsdp
-    limit_val_batches: int = 4
-    ema_decay: float = 0.999
+    limit_val_batches: int = 4  # batches per validation
+    ema_decay: float = 0.999  # weight of the running average per step (EMA weights are exported)
+    logger: str = "tensorboard"  # tensorboard | csv | wandb: where losses, lr, speed, videos go
+
+    def __post_init__(self) -> None:
+        check_logger(self.logger)  # before any work: an unknown or missing logger is one line
 
 
-def lightning_trainer(cfg: TrainerConfig, out: str | Path, callbacks: list, **options: Any):
+def quiet_lightning() -> None:
+    """Keep Lightning's INFO lines (seed, GPU/TPU availability, tips, "fit stopped") and a
+    deprecation it raises itself off the terminal; its warnings still show."""
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
+
+
+def resume_checkpoint(out: str | Path, resume: str) -> str | None:
+    """The checkpoint a run resumes from: `auto` = <out>/checkpoints/last.ckpt if a run left one,
+    "" = none, `last` = that file (must exist), or a path (must exist)."""
+    last = Path(out) / "checkpoints" / "last.ckpt"
+    if resume == "auto":
+        return str(last) if last.is_file() else None
+    if not resume:
+        return None
+    path = last if resume == "last" else Path(resume)
+    if not path.is_file():
+        raise ConfigError(
+            f"resume={resume}: {path} does not exist; pass an existing checkpoint, "
+            "resume=auto (the last one if any) or resume='' (start afresh)"
+        )
+    return str(path)
+
+
+def lightning_trainer(
+    cfg: TrainerConfig, out: str | Path, callbacks: list, name: str = "train", **options: Any
+):
     """A step-based L.Trainer (validation every `val_check_interval` steps, no sanity check) writing
-    under `out`; `options` add or override Trainer arguments."""
+    under `out`, with one progress bar called `name` and the configured logger; `options` add or
+    override Trainer arguments."""
     import lightning as L
+    import torch
+
+    from worldsim.training.callbacks import InterruptCheckpoint
+    from worldsim.training.loggers import Throughput, make_logger
+    from worldsim.training.progress import StepProgress
 
     args = dict(
         default_root_dir=out,
         max_steps=cfg.max_steps,
         max_time=datetime.timedelta(minutes=cfg.max_minutes) if cfg.max_minutes else None,
-        precision=cfg.precision,
+        # CPUs run bf16 autocast far slower than float32: mixed precision only with CUDA
+        precision=cfg.precision
+        if torch.cuda.is_available() or cfg.precision.startswith("32")
+        else "32-true",
         accelerator=cfg.accelerator,
         strategy=cfg.strategy,
         limit_val_batches=cfg.limit_val_batches,
-        callbacks=callbacks,
+        callbacks=[
+            *callbacks,
+            InterruptCheckpoint(Path(out) / "checkpoints"),
+            StepProgress(name),
+            Throughput(),
+        ],
+        logger=make_logger(cfg.logger, out),
+        enable_model_summary=False,  # StepProgress prints the parameter count in one line
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,  # the bucket sampler splits batches across ranks itself

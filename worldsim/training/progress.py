@@ -1,0 +1,92 @@
+"""The one progress bar of a training run: global steps out of `max_steps`, the loss, and an ETA
+that also honours the wall-clock limit (`max_minutes`), whichever ends the run first.
+
+It replaces Lightning's bars (an epoch bar that reads "Epoch 5/-2" on step-based runs, and a
+second bar per validation); validation runs under it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ProgressBar, Timer
+from tqdm import tqdm
+
+
+class StepProgress(ProgressBar):
+    """A tqdm bar over optimiser steps, named after the job, on rank 0 only."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.enabled = True
+        self.bar: tqdm | None = None
+        self.started = (0.0, 0)  # (monotonic time, global step) when this fit began
+
+    def disable(self) -> None:
+        self.enabled = False
+
+    def enable(self) -> None:
+        self.enabled = True
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        (tqdm.write if self.bar is not None else print)(" ".join(map(str, args)), **kwargs)
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not (self.enabled and trainer.is_global_zero):
+            return
+        params = sum(p.numel() for p in pl_module.parameters())
+        limit = f"{trainer.max_steps} steps" if trainer.max_steps > 0 else "no step limit"
+        timer = self._timer(trainer)
+        if timer is not None:
+            limit += f" or {timer.time_remaining() / 60:.1f} min"
+        logs = trainer.log_dir or trainer.default_root_dir
+        print(f"{self.name}: {params / 1e6:.2f}M parameters; {limit}; logs -> {logs}", flush=True)
+        self.started = (time.monotonic(), trainer.global_step)
+        self.bar = tqdm(
+            total=trainer.max_steps if trainer.max_steps > 0 else None,
+            initial=trainer.global_step,
+            desc=self.name,
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=1.0,
+            file=sys.stderr,
+        )
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(trainer.global_step - self.bar.n)
+        self._fit_total_to_time(trainer)
+        loss = next((v for k, v in trainer.callback_metrics.items() if "loss" in k), None)
+        if loss is not None:
+            self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(trainer.global_step - self.bar.n)
+        self.bar.total = self.bar.n  # a run ended by its time limit still ends at 100 %
+        self.bar.close()
+        self.bar = None
+
+    @staticmethod
+    def _timer(trainer: Trainer) -> Timer | None:
+        """Lightning's Timer callback, present when the run has a wall-clock limit."""
+        return next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+
+    def _fit_total_to_time(self, trainer: Trainer) -> None:
+        """Lower the bar's total to the steps the time limit leaves at the current rate, so the
+        ETA is the earlier of the two ends."""
+        timer = self._timer(trainer)
+        start_time, start_step = self.started
+        done, elapsed = trainer.global_step - start_step, time.monotonic() - start_time
+        if timer is None or done < 1 or elapsed <= 0:
+            return
+        by_time = self.bar.n + int(done / elapsed * (timer.time_remaining() or 0.0)) + 1
+        self.bar.total = min(trainer.max_steps, by_time) if trainer.max_steps > 0 else by_time
