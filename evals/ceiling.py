@@ -3,7 +3,8 @@ noise scale, and metrics normalised to the spread of the truth against itself.
 
 Each run edits the state at the last context frame (before the step to frame Tc), so the context a
 model sees is unchanged and only the unobservable sub-pixel state differs: every free or slide
-joint moves by U(-1 mm, 1 mm) per axis, every velocity component is scaled by 1 + U(-1 %, 1 %).
+joint moves by U(-1 mm, 1 mm) per axis (a body in contact keeps its height), every velocity
+component is scaled by 1 + U(-1 %, 1 %).
 A metric's ceiling on a case is its mean over the runs scored against the unperturbed truth.
 
 `normalised` maps a model's score to the ceiling: 100 % is a model as close to the truth as the
@@ -44,12 +45,21 @@ PERFECT: dict[str, float] = {
 
 def perturb(base, rng: np.random.Generator) -> None:
     """Move every free and slide joint by +-POSITION_NOISE and scale its velocities by
-    1 +- VELOCITY_NOISE, in place (base: a MujocoSceneEnv)."""
+    1 +- VELOCITY_NOISE, in place (base: a MujocoSceneEnv).
+
+    A body touching something keeps its height: pushing it 1 mm into its support would release
+    the soft contact's spring energy (it rests about 0.5 mm deep) and make a resting cylinder rock,
+    a contact-model artefact rather than chaos."""
     m, d = base.model, base.data
+    touching = set(d.contact.geom[: d.ncon].ravel().tolist())
     for j in range(m.njnt):
         qpos, dof = m.jnt_qposadr[j], m.jnt_dofadr[j]
-        free = m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE
-        n_pos, n_vel = (3, 6) if free else (1, 1)  # free: xyz (not the quaternion), lin + ang vel
+        if (
+            m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE
+        ):  # x, y, z (not the quaternion); 6 velocities
+            n_pos, n_vel = 2 if m.body_geomadr[m.jnt_bodyid[j]] in touching else 3, 6
+        else:
+            n_pos, n_vel = 1, 1
         d.qpos[qpos : qpos + n_pos] += rng.uniform(-POSITION_NOISE, POSITION_NOISE, n_pos)
         d.qvel[dof : dof + n_vel] *= 1 + rng.uniform(-VELOCITY_NOISE, VELOCITY_NOISE, n_vel)
 
