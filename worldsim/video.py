@@ -78,12 +78,20 @@ def to_uint8(video: np.ndarray) -> np.ndarray:
     return rearrange(pixels, "t c h w -> t h w c").numpy()
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines that fit a strip `width` pixels wide (the default font: ~6 px a char)."""
+    return textwrap.wrap(text, max(8, width // 6))
+
+
 def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:
-    """A (h, width, 3) white-on-black strip with `text` wrapped to `lines` lines."""
+    """A (h, width, 3) white-on-black strip of `lines` lines with `text` wrapped into them; a text
+    that needs more ends in "..." (so a cut is never silent)."""
     font = ImageFont.load_default()
     line_h = 11
-    chars = max(8, width // 6)
-    wrapped = textwrap.wrap(text, chars)[:lines]
+    wrapped = _wrap(text, width)
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: max(8, width // 6) - 3] + "..."
     strip = Image.new("RGB", (width, line_h * lines + 4), (0, 0, 0))
     draw = ImageDraw.Draw(strip)
     for i, line in enumerate(wrapped):
@@ -96,7 +104,7 @@ def frame_grid(
     columns: int = 4,
     pad: int = 2,
     captions: list[str] | None = None,
-    caption_lines: int = 3,
+    caption_lines: int | None = None,  # None: as many as the longest caption needs
 ) -> np.ndarray:
     """Tile videos of any sizes and lengths into one (T, H, W, 3) video.
 
@@ -107,7 +115,8 @@ def frame_grid(
     t = max(v.shape[0] for v in videos)
     cell_h = max(v.shape[1] for v in videos)
     cell_w = max(max(v.shape[2] for v in videos), 96 if captions else 0)
-    strips = [_caption_strip(c, cell_w, caption_lines) for c in captions] if captions else None
+    lines = caption_lines or max((len(_wrap(c, cell_w)) for c in captions or []), default=0)
+    strips = [_caption_strip(c, cell_w, lines) for c in captions] if captions else None
     strip_h = strips[0].shape[0] if strips else 0
     rows = -(-len(videos) // columns)
     cols = min(columns, len(videos))

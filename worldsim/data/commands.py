@@ -38,6 +38,7 @@ class PreviewConfig:
     columns: int = 4  # tiles per row of the grid
     fps: float = 15  # frames per second of the written video
     max_frames: int = 128  # frames shown per episode
+    tile_width: int = 192  # narrower episodes are enlarged (whole pixels) so captions fit ~30 chars
 
 
 def latent_cache(root: str) -> LatentCache | None:
@@ -174,7 +175,7 @@ def _back_up_manifest(root: Path) -> Path | None:
 
 
 def preview(root: str, args: list[str]) -> int:
-    """Write an mp4/gif grid of the first episodes with their short prompts."""
+    """Write an mp4/gif grid of the first episodes, each with its whole caption wrapped below."""
     # Imported here: worldsim.video loads torch, which `worldsim --help` and `data info` never need.
     from worldsim.video import frame_grid, write_video
 
@@ -188,7 +189,9 @@ def preview(root: str, args: list[str]) -> int:
     videos, captions = [], []
     for name in store.names()[: cfg.episodes]:
         ep = store.load(name)
-        videos.append(ep.frames[: cfg.max_frames])
+        frames = ep.frames[: cfg.max_frames]  # (T, H, W, 3)
+        scale = max(1, -(-cfg.tile_width // frames.shape[2]))
+        videos.append(frames.repeat(scale, axis=1).repeat(scale, axis=2))
         captions.append(f"{name}: {ep.captions.get('long') or ep.captions.get('prompt', '')}")
     if not videos:
         print(f"{root} has no episodes to preview")
