@@ -134,19 +134,18 @@ class Config:
 
 
 def _summary(report: dict[str, Any]) -> str:
-    """report.json as a text table: a row per model or baseline, a column per suite's primary
-    (with its direction), then each suite's baseline ranking check, as in report.html."""
-    suites = report["suites"]
+    """report.json as a terminal table, as report.html shows it: what was scored, a row per model
+    or baseline, a column per suite's primary metric (↑ higher is better, ↓ lower), then each
+    suite's baseline ranking check (n/a where a baseline's metric is undefined) and its notes."""
+    suites, scenario = report["suites"], report["scenario"]
     if not suites:
         return "(no suite ran)"
+    arrow = {True: "↑", False: "↓"}
     header = [
-        "row",
-        *(
-            f"{name} ({res['primary']} {'↑' if res['higher_is_better'] else '↓'})"
-            for name, res in suites.items()
-        ),
+        ["row", *suites],
+        ["", *(f"{res['primary']} {arrow[res['higher_is_better']]}" for res in suites.values())],
     ]
-    table = [header] + [
+    rows = [
         [
             row,
             *(
@@ -156,10 +155,21 @@ def _summary(report: dict[str, Any]) -> str:
         ]
         for row in next(iter(suites.values()))["rows"]
     ]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table]
+    table = header + rows
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    lines.insert(2, "  ".join("-" * w for w in widths))
     ranking = ", ".join(f"{name} {ranking_label(res)}" for name, res in suites.items())
-    return "\n".join([*lines, f"baseline ranking noise < copy_last <= ground_truth: {ranking}"])
+    notes = [f"  {name}: {note}" for name, res in suites.items() for note in res.get("notes", [])]
+    return "\n".join(
+        [
+            f"eval of {report['model']} on {scenario['env']['id']}: {scenario['cases']} held-out "
+            f"cases, context {scenario['context']}, horizon {scenario['horizon']}",
+            *lines,
+            f"baseline ranking noise < copy_last <= ground_truth: {ranking}",
+            *(["notes:", *notes] if notes else []),
+        ]
+    )
 
 
 def stages(cfg: Config) -> dict[str, Stage]:
