@@ -9,6 +9,8 @@ import torch
 from worldsim.cli import main
 from worldsim.data.clips import BucketBatchSampler, ClipConfig, ClipDataset, clip_index, split_of
 from worldsim.data.datamodule import DataConfig, EpisodeDataModule
+from worldsim.data.episode import EpisodeError
+from worldsim.data.store import EpisodeStore
 
 
 def test_clip_windows_follow_length_stride_and_frame_skip(small_store):
@@ -104,6 +106,11 @@ def test_corrupt_episode_is_named_skipped_and_training_completes(small_store, ca
             root=str(root), clips=ClipConfig(lengths=[4], stride=4), val_fraction=0.0, batch_size=2
         )
     )
+    with pytest.raises(EpisodeError, match="2 of 6 listed episodes cannot be read"):
+        dm.setup("fit")  # strict by default
+    EpisodeStore(root).check(strict=False)  # what a job with strict=false does first
+    warned = capsys.readouterr().err
+    assert "WARNING (strict=false)" in warned and "ep_000002, ep_000003" in warned
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dm.setup("fit")
@@ -118,8 +125,7 @@ def test_corrupt_episode_is_named_skipped_and_training_completes(small_store, ca
             limit_val_batches=0,
         )
         trainer.fit(model, datamodule=dm)
-    skipped = [str(w.message) for w in caught if "skipping corrupt episode" in str(w.message)]
-    assert any("ep_000002" in m for m in skipped) and any("ep_000003" in m for m in skipped)
-    assert len([m for m in skipped if "ep_000002" in m]) == 1  # one warning, not one per clip
+    assert not [w for w in caught if "ep_000002" in str(w.message)]  # warned once, above
+    assert "WARNING" not in capsys.readouterr().err
     assert trainer.current_epoch == 1 and model.steps > 0
     assert all(r.episode != "ep_000002" for r in dm.train_set.refs)

@@ -126,14 +126,17 @@ def test_killed_encode_leaves_nothing_listed_and_resumes_to_the_same_cache(
     ]
 
 
-def test_cache_refuses_latents_of_a_different_autoencoder(small_store, vae_ckpt, tmp_path):
+def test_cache_refuses_latents_of_a_different_autoencoder(small_store, vae_ckpt, tmp_path, capsys):
     _encode(small_store, vae_ckpt, tmp_path / "lat", "shard=0/2")
     other = save_autoencoder(
         VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=8, norm_groups=4)),
         tmp_path / "other.ckpt",
     )
-    with pytest.raises(ValueError, match="new out= directory"):
-        _encode(small_store, other, tmp_path / "lat", "shard=1/2")
+    args = [f"store={small_store.root}", f"checkpoint={other}", f"out={tmp_path / 'lat'}"]
+    assert main(["encode", *args, "device=cpu", "text.name=none", "shard=1/2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "made by another encode config" in err and "overwrite=true" in err
+    assert f"{vae_ckpt} -> {other}" in err and "checkpoint_sha256" in err
 
 
 def test_decode_turns_cached_latents_into_videos(small_store, vae_ckpt, tmp_path):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 from worldsim.data.clips import BucketDataModule, ClipConfig, ClipDataset
-from worldsim.data.episode import EpisodeError
 from worldsim.data.manifest import JoinedDirs
 from worldsim.data.store import EpisodeStore
 
@@ -31,23 +29,24 @@ class EpisodeStores(JoinedDirs):
         super().__init__([EpisodeStore(r) for r in roots])
 
 
+def open_stores(cfg: DataConfig) -> EpisodeStore | EpisodeStores:
+    """The store(s) `cfg` names, with the episode names the train/val split hashes."""
+    return EpisodeStores(cfg.roots) if cfg.roots else EpisodeStore(cfg.root)
+
+
 class EpisodeDataModule(BucketDataModule):
-    """Train/val clip loaders; episodes that cannot be opened are skipped with one warning each."""
+    """Train/val clip loaders over complete stores; an incomplete or corrupt one is refused unless
+    the job accepted it with strict=false (`ManifestDir.check`), and then its unreadable episodes
+    are left out."""
 
     cfg: DataConfig
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # Trainer.fit calls setup again after a manual call
             return
-        store = EpisodeStores(self.cfg.roots) if self.cfg.roots else EpisodeStore(self.cfg.root)
-        readable = []
-        for name in store.names():
-            try:
-                store.load(name)  # reads only the .npy headers (memory maps)
-                readable.append(name)
-            except EpisodeError as err:
-                warnings.warn(f"skipping corrupt episode {name}: {err}", stacklevel=2)
-        train, val = self.split(readable)
+        store = open_stores(self.cfg)
+        store.check()  # unreadable episodes of a store accepted with strict=false are left out
+        train, val = self.split(store.names())
         if not train:
             raise ValueError(
                 f"no readable training episodes in {self.cfg.root}; "

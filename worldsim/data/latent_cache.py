@@ -136,6 +136,8 @@ class LatentCache(ManifestDir):
     """A directory of latent episodes with manifest, channel stats and the encoder's description."""
 
     entry_type = LatentEntry
+    what, made_by = "latent cache", "encode"
+    files = (MANIFEST, STATS, AUTOENCODER, TEXT_TABLE)
 
     def __init__(self, root: str | Path, create: bool = False):
         how = "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`"
@@ -224,6 +226,14 @@ class LatentCache(ManifestDir):
             captions=doc.get("captions", {}),
             meta=doc.get("meta", {}),
         )
+
+    def open_problem(self, name: str) -> str | None:
+        try:
+            shape = list(self.load(name).latents.shape)  # a memory map: reads the header only
+        except (OSError, ValueError) as err:
+            return f"{name}: {err}"
+        listed = self.entry(name).shape
+        return f"{name}: latents {shape}, the manifest says {listed}" if shape != listed else None
 
     def verify(self, name: str) -> str | None:
         """None if episode `name` matches its manifest checksum, else why not."""

@@ -1,6 +1,12 @@
 """What the episode store and the latent cache share: a directory of episode folders, each written
 as a temp dir and renamed into place (atomic on POSIX), listed in manifest.json under a file lock
-so that several shards can fill one directory and a killed job resumes."""
+so that several shards can fill one directory and a killed job resumes.
+
+Every job output records the config that made it in `<dir>/stages/<job>.json` (`write_record`),
+the record `worldsim pipeline` keeps per stage: a later run into the same directory with another
+config is refused, and a reader knows how many episodes the making job was asked for, so a
+partial directory is named at the start of any job that reads it (`ManifestDir.check`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +23,39 @@ from typing import Any
 
 import numpy as np
 
+from worldsim.data.episode import EpisodeError
+
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"  # `.tmp-<name>-<pid>`: an episode (or manifest) being written
+RECORDS = "stages"  # <dir>/stages/<job>.json: {"job", "config", ...} of the run that made <dir>
+# directories a job with strict=false accepted incomplete: warned about once per process
+_ACCEPTED_INCOMPLETE: set[Path] = set()
+
+
+def record_path(directory: str | Path, job: str) -> Path:
+    """Where the config that made `directory` (a job's output) is recorded."""
+    return Path(directory) / RECORDS / f"{job}.json"
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A run record ({"job", "config", ...}), {} when there is none or it is unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def manifest_sha256(roots: list[str]) -> list[str]:
+    """sha256 of each directory's manifest: which episodes (and checksums) a job read."""
+    return [file_sha256(Path(root) / MANIFEST) for root in roots]
+
+
+def write_record(path: Path, job: str, config: dict[str, Any], **extra: Any) -> None:
+    """Record (atomically) that job `job` with resolved `config` made the output `path` names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
+    tmp.write_text(json.dumps({"job": job, "config": config, **extra}, indent=2))
+    os.replace(tmp, path)
 
 
 def json_default(obj: Any) -> Any:
@@ -90,6 +128,78 @@ class ManifestDir:
     """Base of a directory of episodes listed in `self._entries` (name -> `entry_type`)."""
 
     entry_type: type  # the frozen dataclass of one manifest row
+    what: str  # "episode store" | "latent cache", for messages
+    made_by: str  # the job that fills such a directory (its record: <root>/stages/<job>.json)
+    files: tuple[str, ...] = (MANIFEST,)  # files of the directory beside its episode folders
+
+    def open_problem(self, name: str) -> str | None:
+        """Why listed episode `name` cannot be opened as the manifest says (None: it can); reads
+        only array headers, so a whole directory is checked in seconds."""
+        raise NotImplementedError
+
+    def problems(self) -> tuple[list[str], list[str]]:
+        """(what is wrong, the listed episodes that cannot be opened): unreadable episodes,
+        episodes the making job was asked for but has not finished, a killed job's leftovers."""
+        bad = {name: why for name in self.names() if (why := self.open_problem(name))}
+        found = []
+        if bad:
+            names = ", ".join(list(bad)[:5]) + (", ..." if len(bad) > 5 else "")
+            first = next(iter(bad.values()))
+            found.append(
+                f"{len(bad)} of {len(self)} listed episodes cannot be read ({names}; {first})"
+            )
+        expected = read_record(record_path(self.root, self.made_by)).get("episodes")
+        if expected and len(self) < expected:
+            found.append(f"only {len(self)} of the {expected} episodes it was made for are done")
+        left = [p.name for p in self.root.iterdir() if self._unfinished(p)]
+        if left:
+            found.append(f"{len(left)} unfinished episode folders ({left[0]})")
+        return found, list(bad)
+
+    def _unfinished(self, path: Path) -> bool:
+        """An episode folder being written (or left by a killed job): a temp dir, or unlisted."""
+        if path.name.startswith(TMP_PREFIX):
+            return path.is_dir()
+        return path.is_dir() and path.name.startswith("ep_") and path.name not in self._entries
+
+    def check(self, strict: bool = True) -> None:
+        """Name an incomplete or corrupt directory before a job reads it: refused when `strict`,
+        else one loud warning (once per process), and this reader no longer lists the episodes
+        that cannot be opened. A directory a job accepted with strict=false passes later checks
+        (its data module's) with the same effect, silently."""
+        found, bad = self.problems()
+        root = self.root.resolve()
+        if found and root not in _ACCEPTED_INCOMPLETE:
+            record = record_path(self.root, self.made_by)
+            job = f"`worldsim {self.made_by}` (its config: {record})" if record.is_file() else "job"
+            fix = f"finish it by rerunning the {job} that made it, or check it with "
+            fix += f"`worldsim data verify {self.root}`"
+            message = f"{self.what} {self.root} is incomplete or corrupt: {'; '.join(found)}; {fix}"
+            readable = len(self) - len(bad)
+            if strict:
+                raise EpisodeError(
+                    f"{message}; or pass strict=false to use its {readable} readable episodes"
+                )
+            print(
+                f"\nworldsim: WARNING (strict=false): {message}. Going on with its {readable} "
+                "readable episodes.\n",
+                file=sys.stderr,
+                flush=True,
+            )
+            _ACCEPTED_INCOMPLETE.add(root)
+        for name in bad:
+            del self._entries[name]
+
+    def clear(self) -> None:
+        """Delete every episode and the directory's own files (overwrite=true of a job whose
+        output another config made); other files in it are left alone."""
+        with self._locked():
+            for path in self.root.iterdir():
+                if path.name.startswith(("ep_", TMP_PREFIX)) and path.is_dir():
+                    shutil.rmtree(path)
+                elif path.name in self.files or path.name.startswith(TMP_PREFIX):
+                    path.unlink()
+            self._entries = {}
 
     def _open(self, root: str | Path, create: bool, what: str, how: str) -> None:
         """Open (with `create`: make) the directory; without a manifest, say `how` to make one."""
@@ -173,3 +283,8 @@ class JoinedDirs:
     def load(self, name: str) -> Any:
         part, episode = self._split(name)
         return part.load(episode)
+
+    def check(self, strict: bool = True) -> None:
+        """`ManifestDir.check` of every part."""
+        for part in self.parts:
+            part.check(strict)

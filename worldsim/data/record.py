@@ -12,6 +12,7 @@ import ctypes
 import multiprocessing as mp
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -197,8 +198,10 @@ def record_episodes(
     shard: str = "0/1",
     policy: str = "random",
     progress: bool = True,
+    checked: Callable[[], None] = lambda: None,
 ) -> RecordSummary:
-    """Fill store `out` with episodes 0..episodes-1 of this shard, skipping finished ones."""
+    """Fill store `out` with episodes 0..episodes-1 of this shard, skipping finished ones;
+    `checked` is called once the arguments are valid, before the store is touched."""
     if policy not in POLICIES:
         raise ValueError(f"policy={policy!r}; choose one of {', '.join(POLICIES)}")
     if steps < 1 or episodes < 0 or workers < 1:
@@ -207,6 +210,7 @@ def record_episodes(
         )
     shard_i, shard_n = parse_shard(shard)
     make_env(env).close()  # fail fast, in this process, on a bad env id or kwargs
+    checked()
     store = EpisodeStore(out, create=True)
     mine = [k for k in range(episodes) if k % shard_n == shard_i]
     store.remove_unfinished({episode_name(k) for k in mine})

@@ -93,6 +93,7 @@ class EpisodeStore(ManifestDir):
     """A directory of episodes with a manifest; reads are lazy (memory-mapped) per episode."""
 
     entry_type = ManifestEntry
+    what, made_by = "episode store", "record"
 
     def __init__(self, root: str | Path, create: bool = False, repair: bool = False):
         self._repair = repair  # treat an unreadable manifest as empty (before rebuild_manifest)
@@ -176,6 +177,14 @@ class EpisodeStore(ManifestDir):
             meta=doc["meta"],
             **arrays,
         )
+
+    def open_problem(self, name: str) -> str | None:
+        try:
+            length = self.load(name).length  # memory maps: reads the array headers only
+        except EpisodeError as err:
+            return str(err)
+        listed = self.entry(name).length
+        return f"{name}: {length} frames, the manifest says {listed}" if length != listed else None
 
     def verify(self, name: str) -> str | None:
         """None if episode `name` matches its manifest checksum and the schema, else why not."""

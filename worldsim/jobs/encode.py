@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldsim.config import ConfigError
+from worldsim.jobs.pipeline import claim_output
 from worldsim.models.latents import encode_episode
 from worldsim.models.text import TextConfig
+
+# knobs that may change between runs into one cache: where, which share, on what device, and the
+# streaming chunk (a causal encoder gives the same latents for any chunk)
+FREE = ("out", "shard", "device", "chunk", "strict", "overwrite")
 
 
 @dataclass
@@ -25,6 +30,8 @@ class Config:
     max_frames: int = 0  # encode at most this many frames per episode (0: all)
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
     text: TextConfig = field(default_factory=TextConfig)  # caption embeddings stored in the cache
+    strict: bool = True  # refuse an incomplete or corrupt store (false: warn once, skip them)
+    overwrite: bool = False  # replace a cache that another VAE, store or config made
 
 
 def resolve_device(name: str) -> str:
@@ -41,11 +48,16 @@ def caption_texts(captions: dict) -> list[str]:
     return [w["text"] for w in captions.get("windows", [])] or [captions.get("long", "")]
 
 
-def _open_cache(cfg: Config, model):
-    """The output latent cache, recording (or checking) the autoencoder that fills it."""
+def _open_cache(cfg: Config, model, episodes: int):
+    """The output latent cache (cleared when another config made it and overwrite=true),
+    recording (or checking) the config and the autoencoder that fill it."""
     from worldsim.data.latent_cache import LatentCache
+    from worldsim.data.manifest import file_sha256
 
+    vae = {"checkpoint_sha256": file_sha256(Path(cfg.checkpoint))}
     cache = LatentCache(cfg.out, create=True)
+    if claim_output("encode", cfg, FREE, inputs=vae, episodes=episodes):
+        cache.clear()
     cache.set_autoencoder_info(
         {
             "checkpoint": str(Path(cfg.checkpoint).resolve()),
@@ -73,8 +85,10 @@ def run(cfg: Config) -> None:
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint, device)
     store = EpisodeStore(cfg.store)
+    listed = len(store)
+    store.check(cfg.strict)  # under strict=false it lists the readable episodes only
     text = load_caption_embedder(cfg.text)
-    cache = _open_cache(cfg, model)
+    cache = _open_cache(cfg, model, listed)
     mine = [n for k, n in enumerate(store.names()) if k % count == index]
     done = set(cache.names())
     todo = [n for n in mine if n not in done]

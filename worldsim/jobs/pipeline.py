@@ -6,6 +6,10 @@ name earlier outputs by interpolation (`${stages.vae.out}/vae.ckpt`, `${out}`, `
 stage's resolved job config is recorded in `<out>/stages/<name>.json`. A rerun reuses a stage
 whose output exists and whose record matches; reruns it when a stage it reads from ran again; and
 refuses, before any work, one whose output was made by another config unless `overwrite=true`.
+
+The jobs that write a directory (record, encode, train-vae, train) keep the same record in it
+(`<their out>/stages/<job>.json`, through `claim_output`), so run by hand they refuse the same
+clash; a rerun stage gets `overwrite=true` from here when its output is stale.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from worldsim.config import ConfigError, load_config, to_object
+from worldsim.data.manifest import read_record, record_path, write_record
 from worldsim.jobs import job_module
 
 DEVICES = ("cpu", "cuda")
@@ -60,9 +65,10 @@ def _listed(arg: Any) -> list:
     return list(arg) if isinstance(arg, (list, tuple)) else [arg]
 
 
-def _as_stored(cfg: Any) -> dict:
-    """A job config as its record stores it (JSON: tuples become lists)."""
-    return json.loads(json.dumps(OmegaConf.to_container(cfg)))
+def as_stored(cfg: Any) -> dict:
+    """A job config (DictConfig or dataclass) as its record stores it (JSON: tuples are lists)."""
+    tree = cfg if isinstance(cfg, DictConfig) else OmegaConf.structured(cfg)
+    return json.loads(json.dumps(OmegaConf.to_container(tree)))
 
 
 def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -72,12 +78,48 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
 
 
-def _difference(old: dict, new: dict) -> str:
-    """The first few keys where two resolved configs differ, as `key: old -> new`."""
+def difference(old: dict, new: dict, free: tuple[str, ...] = ()) -> str:
+    """The first few keys where two resolved configs differ, as `key: old -> new` ("" where they
+    agree). Keys under `free` may differ, and so may keys one of them lacks (a knob added or
+    removed since the older config was recorded)."""
     a, b = _flat(old), _flat(new)
-    keys = [k.rstrip(".") for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
-    shown = [f"{k}: {a.get(k + '.', a.get(k))} -> {b.get(k + '.', b.get(k))}" for k in keys[:3]]
+    keys = [
+        k.rstrip(".")
+        for k in sorted(a.keys() & b.keys())
+        if a[k] != b[k] and not k.startswith(tuple(f"{f}." for f in free))
+    ]
+    shown = [f"{k}: {a[k + '.']} -> {b[k + '.']}" for k in keys[:3]]
     return "; ".join(shown) + (f"; and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
+def claim_output(
+    job: str,
+    cfg: Any,
+    free: tuple[str, ...],
+    inputs: dict[str, Any] | None = None,
+    episodes: int | None = None,
+) -> bool:
+    """Before job `job` writes `cfg.out`: refuse (ConfigError naming both configs) when another
+    config made it, unless `cfg.overwrite`; then record `cfg` in it. Keys under `free` may change
+    between runs into one output (episodes to add, steps to train on, workers). `inputs`:
+    fingerprints of what the job reads (e.g. a checkpoint's sha256), compared like the config;
+    `episodes`: how many the output holds when done (readers name a partial one).
+    Returns whether the output holds another config's work, which the caller then clears."""
+    record, config, inputs = record_path(cfg.out, job), as_stored(cfg), inputs or {}
+    made = read_record(record)
+    clashes = [
+        difference(made.get("config", config), config, free),
+        difference(made.get("inputs", inputs), inputs),
+    ]
+    clash = "; ".join(c for c in clashes if c)
+    if clash and not cfg.overwrite:
+        raise ConfigError(
+            f"{cfg.out} was made by another {job} config (recorded in {record}): {clash}; pass "
+            "overwrite=true to replace it, or choose another out="
+        )
+    done = {} if episodes is None else {"episodes": episodes}
+    write_record(record, job, config, inputs=inputs, **done)
+    return bool(clash)
 
 
 class Runner:
@@ -100,15 +142,14 @@ class Runner:
                 )
             module = job_module(stage.job)
             cfg = load_config(module.Config, stage_args(stage, self.device))
-            resolved = _as_stored(cfg)
+            resolved = as_stored(cfg)
             record = self.records / f"{name}.json"
-            if record.is_file() and Path(stage.out).exists() and not self.overwrite:
-                made_by = json.loads(record.read_text())["config"]
-                if made_by != resolved:
+            made_by = read_record(record).get("config")
+            if made_by is not None and Path(stage.out).exists() and not self.overwrite:
+                if clash := difference(made_by, resolved):
                     raise ConfigError(
                         f"stage '{name}': {stage.out} was made by the config in {record}, not this "
-                        f"one ({_difference(made_by, resolved)}); pass overwrite=true to redo it "
-                        "or choose another out="
+                        f"one ({clash}); pass overwrite=true to redo it or choose another out="
                     )
             planned.append((name, stage, module, cfg))
         return planned
@@ -119,27 +160,24 @@ class Runner:
         ran: list[str] = []  # outputs written in this run: stages reading them must rerun too
         for i, (name, stage, module, cfg) in enumerate(planned, 1):
             record, tag = self.records / f"{name}.json", f"{self.name}: [{i}/{len(planned)}] {name}"
-            resolved = _as_stored(cfg)
+            resolved = as_stored(cfg)
             reads_new = any(out in json.dumps(resolved) for out in ran if out != stage.out)
-            if record.is_file() and Path(stage.out).exists() and not reads_new:
-                if json.loads(record.read_text())["config"] == resolved:
+            made_by = read_record(record).get("config")
+            if made_by is not None and Path(stage.out).exists() and not reads_new:
+                if not difference(made_by, resolved):
                     print(f"{tag}: done in a previous run, reusing it", flush=True)
                     continue
             args = " ".join(stage_args(stage, self.device))
             print(f"\n{tag}: started (worldsim {stage.job} {args})", flush=True)
             start = time.perf_counter()
-            module.run(to_object(cfg))
+            job_cfg = to_object(cfg)
+            if hasattr(job_cfg, "overwrite"):  # its output is stale: redo, not resume, it
+                job_cfg.overwrite = self.overwrite or reads_new or job_cfg.overwrite
+            module.run(job_cfg)
             self.timings[name] = time.perf_counter() - start
             print(f"{tag}: finished in {self.timings[name]:.1f} s", flush=True)
             ran.append(stage.out)
-            self.records.mkdir(parents=True, exist_ok=True)
-            tmp = record.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {"job": stage.job, "config": resolved, "seconds": self.timings[name]}, indent=2
-                )
-            )
-            tmp.replace(record)
+            write_record(record, stage.job, resolved, seconds=self.timings[name])
 
 
 def run(cfg: Config) -> None:

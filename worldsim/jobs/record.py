@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
 from worldsim.data.record import record_episodes
+from worldsim.data.store import EpisodeStore
+from worldsim.jobs.pipeline import claim_output
+
+# knobs that may change between runs into one store: how many episodes, and how they are made
+FREE = ("out", "episodes", "workers", "shard", "progress", "overwrite")
 
 
 @dataclass
@@ -22,6 +27,13 @@ class Config:
     policy: str = "random"  # random | scripted | mixed (epsilon-greedy mix of both, by seed)
     out: str = "data/rollouts"
     progress: bool = True
+    overwrite: bool = False  # replace a store that another env/steps/seed/policy recorded
+
+
+def _claim(cfg: Config) -> None:
+    """Refuse a store another config made (clear it under overwrite=true), then record this one."""
+    if claim_output("record", cfg, FREE, episodes=cfg.episodes):
+        EpisodeStore(cfg.out, create=True).clear()
 
 
 def run(cfg: Config) -> None:
@@ -36,6 +48,7 @@ def run(cfg: Config) -> None:
             cfg.shard,
             cfg.policy,
             cfg.progress,
+            checked=lambda: _claim(cfg),
         )
     except ValueError as err:
         raise ConfigError(str(err)) from err

@@ -4,6 +4,7 @@ Modes: the registry `worldsim.diffusion.modes.MODES` (text, image, image_to_vide
 extend_backward, interpolate, loop, edit, rollout).
 Inputs: `input=` a video/image file or an episode store directory (then `episode=` picks one, and
 its actions condition the generation); `input2=` the second clip of `interpolate`.
+The written video's known part is the true input frames, not their VAE reconstruction (`KEPT`).
 """
 
 from __future__ import annotations
@@ -48,15 +49,32 @@ class Config:
     device: str = "auto"
     autoencoder: str = ""  # override the VAE checkpoint recorded in the world model
     out: str = "samples"
+    strict: bool = True  # refuse an incomplete or corrupt input store (false: warn once)
 
 
-def _read_input(path: str, episode: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+# The input frames each mode's video starts and ends with, written as given (the VAE's latents of
+# them stay fixed while sampling, but decode to a reconstruction, not to the frames themselves):
+# (first frames of `input`, last frames of `input2`, else of `input`); "context" = its `context`.
+KEPT: dict[str, tuple[str, str]] = {
+    "image_to_video": ("1", ""),
+    "extend_forward": ("context", ""),
+    "rollout": ("context", ""),
+    "loop": ("1", ""),
+    "extend_backward": ("", "context"),
+    "interpolate": ("context", "context"),
+}
+
+
+def _read_input(
+    path: str, episode: str, strict: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Frames (T, H, W, 3) uint8, per-frame actions (T, A) or None, and a caption."""
     p = Path(path)
     if p.is_dir():
         from worldsim.data.store import EpisodeStore
 
         store = EpisodeStore(p)
+        store.check(strict)
         names = store.names()
         if not names:
             raise ConfigError(
@@ -90,8 +108,11 @@ def _load(cfg: Config):
     return module
 
 
-def _inputs(cfg: Config, module, mode: Mode) -> tuple[ModeInputs, str]:
-    """The mode's inputs from the config (input files encoded on demand) and the input's caption."""
+def _inputs(
+    cfg: Config, module, mode: Mode
+) -> tuple[ModeInputs, str, tuple[np.ndarray, np.ndarray] | None]:
+    """The mode's inputs from the config (input files encoded on demand), the input's caption,
+    and the true frames the video starts and ends with (`KEPT`; None without an input)."""
     vae, tf, n, device = (
         module.autoencoder(),
         module.latent_info.time_factor,
@@ -100,7 +121,7 @@ def _inputs(cfg: Config, module, mode: Mode) -> tuple[ModeInputs, str]:
     )
     frames, actions, caption = (None, None, "")
     if cfg.input:
-        frames, actions, caption = _read_input(cfg.input, cfg.episode)
+        frames, actions, caption = _read_input(cfg.input, cfg.episode, cfg.strict)
     if mode.needs_input and frames is None:
         raise ConfigError(f"mode {cfg.mode} needs input=VIDEO|IMAGE|STORE")
     if cfg.context < 1 or (cfg.context - 1) % tf:
@@ -137,17 +158,35 @@ def _inputs(cfg: Config, module, mode: Mode) -> tuple[ModeInputs, str]:
         window=cfg.window,
         chunk=cfg.chunk,
     )
-    if frames is not None:
-        inputs.frames = len(frames)
-        inputs.context = min(cfg.context, 1 + (len(frames) - 1) // tf * tf)
-        inputs.encode = encoder(frames)
-        if cfg.input2:
-            inputs.encode_second = encoder(_read_input(cfg.input2, "")[0])
-    return inputs, caption
+    if frames is None:
+        return inputs, caption, None
+    inputs.frames = len(frames)
+    inputs.context = min(cfg.context, 1 + (len(frames) - 1) // tf * tf)
+    inputs.encode = encoder(frames)
+    second = frames
+    if cfg.input2:
+        second = _read_input(cfg.input2, "", cfg.strict)[0]
+        inputs.encode_second = encoder(second)
+    counts = {"": 0, "1": 1, "context": inputs.context}
+    head, tail = (counts[k] for k in KEPT.get(cfg.mode, ("", "")))
+    return inputs, caption, (frames[:head], second[len(second) - tail :])
 
 
-def _write(cfg: Config, mode: Mode, videos: np.ndarray) -> None:
-    """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image)."""
+def keep_true_frames(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """(T, H, W, 3) uint8 `video` with its first and last frames replaced by the true input
+    frames `kept` (head, tail) that they decode."""
+    if kept is None:
+        return video
+    head, tail = kept
+    video = video.copy()
+    video[: len(head)] = head
+    video[len(video) - len(tail) :] = tail
+    return video
+
+
+def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
+    """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image), its known part the
+    true input frames `kept`."""
     from PIL import Image
 
     from worldsim.video import to_uint8, write_video
@@ -159,7 +198,8 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray) -> None:
             path = out / f"image_{i:02d}.png"
             Image.fromarray(to_uint8(video)[0]).save(path)
         else:
-            path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", to_uint8(video), fps=cfg.fps)
+            frames = keep_true_frames(to_uint8(video), kept)
+            path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         print(f"sample: {cfg.mode} -> {path}")
 
 
@@ -170,9 +210,9 @@ def run(cfg: Config) -> None:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
     mode = MODES[cfg.mode]
     module = _load(cfg)
-    inputs, caption = _inputs(cfg, module, mode)
+    inputs, caption, kept = _inputs(cfg, module, mode)
     sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     with torch.no_grad():
         videos = module.decode(mode.run(runner, inputs)).float().cpu().numpy()  # (n, T, 3, H, W)
-    _write(cfg, mode, videos)
+    _write(cfg, mode, videos, kept)

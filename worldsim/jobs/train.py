@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from worldsim.data.latent_datamodule import (
     LatentDataModule,
     action_width,
 )
+from worldsim.data.manifest import manifest_sha256
 from worldsim.diffusion.flow import FlowConfig
+from worldsim.jobs.pipeline import claim_output
 from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig, text_dim
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import lightning_trainer
+from worldsim.training.trainer import lightning_trainer, resume_checkpoint
 from worldsim.training.world_model import (
     LatentInfo,
     OptimConfig,
@@ -43,7 +46,9 @@ class TrainerConfig(BaseTrainerConfig):
     ema_decay: float = 0.999  # 0 = no EMA: the export holds the training weights (needed for FSDP)
     sample_videos: bool = True  # decode a rollout at each validation (needs the VAE checkpoint)
     compile: bool = False
-    resume: str = ""  # a checkpoint path, or `last`
+    # checkpoint to resume from: auto = <out>/checkpoints/last.ckpt if a run left one, "" = none,
+    # last = that file (must exist), or a path
+    resume: str = "auto"
     seed: int = 0
 
 
@@ -63,11 +68,24 @@ class Config:
     export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
     export_part_mb: float = 0.0  # > 0: write the export in parts of at most this size (.partN)
     init: str = ""  # start from this world model's weights (path, pretrained:NAME): a new machine
+    strict: bool = True  # refuse an incomplete or corrupt latent cache (false: warn once, skip)
+    overwrite: bool = False  # start afresh in an out= that another config trained in
+
+
+# knobs that may change when a run continues in its out= (length, hardware, logging, sampling)
+FREE = (
+    *("out", "export", "export_part_mb", "init", "strict", "overwrite", "data.num_workers"),
+    *("train.max_steps", "train.max_minutes", "train.resume", "train.accelerator"),
+    *("train.devices", "train.num_nodes", "train.strategy", "train.limit_val_batches"),
+    *("train.val_every", "train.log_every", "train.ckpt_every", "train.sample_videos"),
+    *("train.logger", "train.compile", "sample"),
+)
 
 
 def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
     """LatentInfo, latent channels and action width of the latent caches."""
     cache = LatentCaches(roots)
+    cache.check()  # leaves out unreadable episodes of caches the job accepted with strict=false
     stats, ae = cache.stats(), cache.autoencoder_info()
     names = cache.names()
     if not names:
@@ -161,29 +179,35 @@ def run(cfg: Config) -> None:
     from worldsim.training.callbacks import EMA
 
     L.seed_everything(cfg.train.seed, workers=True)
-    cuda = torch.cuda.is_available()
-    precision = cfg.train.precision if cuda or cfg.train.precision.startswith("32") else "32-true"
-    if cuda:
+    if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        LatentCaches(cfg.data.roots).check(cfg.strict)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
     module = build_module(cfg)
     if cfg.train.compile:
         module.model.compile_blocks()
+    read = {"data_manifest_sha256": manifest_sha256(cfg.data.roots)}
+    if claim_output("train", cfg, FREE, read):  # another config's (or data's) run: start afresh
+        shutil.rmtree(Path(cfg.out) / "checkpoints", ignore_errors=True)
     data = LatentDataModule(cfg.data)
+    resume = resume_checkpoint(cfg.out, cfg.train.resume)
+    if resume:
+        print(f"train: resuming from {resume}", flush=True)
     ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
     trainer = lightning_trainer(
         cfg.train,
         cfg.out,
         _callbacks(cfg, ema),
-        precision=precision,
         devices=devices,
         num_nodes=cfg.train.num_nodes,
         gradient_clip_val=cfg.train.grad_clip,
         val_check_interval=cfg.train.val_every,
         log_every_n_steps=cfg.train.log_every,
-        enable_progress_bar=False,
     )
-    trainer.fit(module, datamodule=data, ckpt_path=cfg.train.resume or None)
+    trainer.fit(module, datamodule=data, ckpt_path=resume)
     _export(cfg, module, trainer, ema)
 
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worldsim.data.datamodule import DataConfig
+from worldsim.data.datamodule import DataConfig, open_stores
+from worldsim.data.manifest import manifest_sha256
+from worldsim.jobs.pipeline import claim_output
 from worldsim.models.autoencoder import AutoencoderConfig
 from worldsim.training.autoencoder import LossConfig, OptimConfig
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import lightning_trainer
+from worldsim.training.trainer import lightning_trainer, resume_checkpoint
+
+# knobs that may change when a run continues in its out= (length, hardware, logging, evaluation)
+FREE = (
+    *("out", "export", "resume", "strict", "overwrite", "eval_episodes", "eval_max_frames"),
+    *("data.num_workers", "trainer.max_steps", "trainer.max_minutes", "trainer.accelerator"),
+    *("trainer.devices", "trainer.strategy", "trainer.limit_val_batches", "trainer.logger"),
+    *("trainer.val_every_steps", "trainer.log_every_steps", "trainer.video_every_vals"),
+    "trainer.benchmark",
+)
 
 
 @dataclass
@@ -31,7 +43,9 @@ class Config:
 
     out: str = "runs/vae"  # Lightning logs and checkpoints
     export: str = ""  # slim EMA checkpoint path (default: <out>/vae.ckpt)
-    resume: str = ""  # Lightning checkpoint to resume from ("last": <out>/checkpoints/last.ckpt)
+    # checkpoint to resume from: auto = <out>/checkpoints/last.ckpt if a run left one, "" = none,
+    # last = that file (must exist), or a path
+    resume: str = "auto"
     data: DataConfig = field(default_factory=DataConfig)
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -40,6 +54,8 @@ class Config:
     eval_episodes: int = 16  # held-out episodes reconstructed whole (chunked) after training
     eval_max_frames: int = 0  # frames per held-out episode (0: all)
     seed: int = 0
+    strict: bool = True  # refuse an incomplete or corrupt store (false: warn once, skip them)
+    overwrite: bool = False  # start afresh in an out= that another config trained in
 
 
 def _check_clip_lengths(cfg: Config) -> None:
@@ -53,7 +69,6 @@ def _check_clip_lengths(cfg: Config) -> None:
 def _fit(cfg: Config, task, ema):
     """Train `task` (resuming when asked); returns the Trainer."""
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from worldsim.data.datamodule import EpisodeDataModule
     from worldsim.training.callbacks import SampleVideos
@@ -66,7 +81,7 @@ def _fit(cfg: Config, task, ema):
             save_last=True,
             every_n_train_steps=cfg.trainer.val_every_steps,
         ),
-        LearningRateMonitor(),
+        LearningRateMonitor("step"),  # warm-up schedulers step per optimiser step
     ]
     if cfg.trainer.video_every_vals:
         callbacks.append(SampleVideos(every_n_epochs=1, ext="gif"))
@@ -74,25 +89,27 @@ def _fit(cfg: Config, task, ema):
         cfg.trainer,
         out,
         callbacks,
+        name="train-vae",
         devices=cfg.trainer.devices,
-        logger=CSVLogger(out, name="logs"),
         val_check_interval=cfg.trainer.val_every_steps,
         log_every_n_steps=cfg.trainer.log_every_steps,
         enable_model_summary=False,
         benchmark=cfg.trainer.benchmark,
     )
-    resume = str(out / "checkpoints" / "last.ckpt") if cfg.resume == "last" else cfg.resume
-    trainer.fit(task, datamodule=EpisodeDataModule(cfg.data), ckpt_path=resume or None)
+    resume = resume_checkpoint(out, cfg.resume)
+    if resume:
+        print(f"train-vae: resuming from {resume}", flush=True)
+    trainer.fit(task, datamodule=EpisodeDataModule(cfg.data), ckpt_path=resume)
     return trainer
 
 
 def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> None:
     """Reconstruct whole held-out episodes; write <out>/eval.json and print the scores."""
     from worldsim.data.clips import split_of
-    from worldsim.data.datamodule import EpisodeStores
     from worldsim.training.autoencoder import evaluate_reconstruction
 
-    store = EpisodeStores(cfg.data.roots or [cfg.data.root])
+    store = open_stores(cfg.data)  # named as in training, so the split is the same
+    store.check(cfg.strict)
     held_out = [
         n for n in store.names() if split_of(n, cfg.data.val_fraction, cfg.data.seed) == "val"
     ]
@@ -124,6 +141,11 @@ def run(cfg: Config) -> None:
     from worldsim.training.callbacks import EMA
 
     _check_clip_lengths(cfg)
+    open_stores(cfg.data).check(cfg.strict)
+    roots = cfg.data.roots or [cfg.data.root]
+    if claim_output("train-vae", cfg, FREE, {"data_manifest_sha256": manifest_sha256(roots)}):
+        # another config's (or data's) run: start afresh
+        shutil.rmtree(Path(cfg.out) / "checkpoints", ignore_errors=True)
     warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
     L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
