@@ -59,3 +59,36 @@ def test_eval_names_a_missing_model_before_rolling_out_any_scenario(tmp_path, ca
 def test_a_negative_count_is_one_line_naming_the_key(argv, capsys):
     key = argv[1].split("=")[0]
     assert f"{key}=" in one_line_error(capsys, argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["record", "episodes=0"],
+        ["record", "steps=0"],
+        ["sample", "frames=0"],
+        ["sample", "sampler.steps=0"],
+        ["train", "data.batch_size=0"],
+        ["train-vae", "model.time_factor=0"],
+        ["eval", "episodes=0"],
+    ],
+)
+def test_a_zero_count_is_one_line_naming_the_key(argv, capsys):
+    assert f"{argv[1]} is a count" in one_line_error(capsys, argv)
+
+
+def test_a_vae_shape_its_factors_do_not_fit_is_one_line(capsys):
+    argv = ["train-vae", "model.channel_mult=[1,2]", "model.space_factor=4"]
+    assert "add channel_mult levels" in one_line_error(capsys, argv)
+
+
+def test_eval_of_a_model_on_an_env_with_wider_actions_is_one_line(tmp_path, capsys):
+    from tests.test_world_model import tiny_module, tiny_vae
+    from worldsim.training.world_model import export_checkpoint
+
+    module = tiny_module(action_dim=4 * 1)  # one action value per frame; the toy env gives 2
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+    argv = ["eval", f"model={ckpt}", "env.id=worldsim/EvalToy-v0", f"cache={tmp_path / 'cache'}"]
+    assert "takes 1 action values per frame" in one_line_error(capsys, [*argv, f"out={tmp_path}"])
+    assert not (tmp_path / "cache").exists()  # refused before any scenario was rolled out

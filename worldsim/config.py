@@ -157,14 +157,12 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
     return cfg
 
 
-# Int knobs where 0 means something ("none", "all", "the model's default", a seed): every other
-# int knob counts or sizes something, so 0 is as wrong there as a negative. A bare name holds in
-# every schema; `module.Class.name` only there (the same name counts something elsewhere).
+# Int knobs where 0 means something ("none", "all", "the model's default", a seed) though their
+# default is not 0; a knob whose default is 0 may be 0 too. Every other int knob counts or sizes
+# something, so 0 is as wrong there as a negative.
 ZERO_ALLOWED = {
-    *("seed", "num_workers", "warmup_steps", "adversarial_start", "limit_val_batches"),
-    *("video_every_vals", "eval_episodes", "eval_max_frames", "episode_frames", "text_dim"),
-    *("videos", "dit.DiTConfig.action_dim", "encode.Config.chunk", "decode.Config.chunk"),
-    "encode.Config.max_frames",
+    *("seed", "warmup_steps", "adversarial_start", "limit_val_batches", "video_every_vals"),
+    *("eval_episodes", "videos"),
 }
 # Float knobs that may be negative (every float must be finite; others are 0 or more).
 SIGNED = {"logit_mean", "text_scale", "action_scale"}
@@ -209,14 +207,15 @@ def _choices(names: set[str]) -> tuple[str, ...] | None:
 
 def _value_problem(node: DictConfig, name: str, value: Any) -> str | None:
     """What is wrong with one knob's value (None: nothing), from its type and the rule tables."""
-    names = _rule_names(node, name)
-    child = node._get_node(name)
+    names, child, default = _rule_names(node, name), node._get_node(name), _default(node, name)
+    if _plain(value) == default:
+        return None  # a schema's default is valid (and no registry is imported for it)
     if isinstance(child, ListConfig) and child._metadata.element_type is int:
         if not value or min(value) < 1:
             return "is a list of counts or sizes; give one or more, each 1 or more"
     elif isinstance(child, IntegerNode):
-        if value < 0 or (value == 0 and not names & ZERO_ALLOWED):
-            least = 0 if names & ZERO_ALLOWED else 1
+        least = 0 if names & ZERO_ALLOWED or default == 0 else 1
+        if value < least:
             return f"is a count or size; give {least} or more"
     elif isinstance(child, FloatNode):
         if not math.isfinite(value):
@@ -228,14 +227,11 @@ def _value_problem(node: DictConfig, name: str, value: Any) -> str | None:
         if value < 0 and not names & SIGNED:
             return "must be 0 or more"
     elif isinstance(child, StringNode):
-        return _string_problem(node, names, value)
+        return _string_problem(name, names, value)
     return None
 
 
-def _string_problem(node: DictConfig, names: set[str], value: str) -> str | None:
-    name = min(names, key=len)
-    if value == field_default(_field(node, name)):
-        return None  # defaults are valid (and a registry is not imported for them)
+def _string_problem(name: str, names: set[str], value: str) -> str | None:
     choices = _choices(names)
     if choices is not None and value not in choices:
         return f"is not one of {', '.join(choices)}"
@@ -247,8 +243,16 @@ def _string_problem(node: DictConfig, names: set[str], value: str) -> str | None
     return None
 
 
-def _field(node: DictConfig, name: str) -> dataclasses.Field:
-    return {f.name: f for f in dataclasses.fields(node._metadata.object_type)}[name]
+def _default(node: DictConfig, name: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(node._metadata.object_type)}
+    return _plain(field_default(fields[name]))
+
+
+def _plain(value: Any) -> Any:
+    """Lists and tuples as lists, so a knob compares equal to its default."""
+    if isinstance(value, ListConfig):
+        return list(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _check_values(cfg: DictConfig, prefix: str = "") -> None:
@@ -274,7 +278,7 @@ def _check_values(cfg: DictConfig, prefix: str = "") -> None:
 
 
 def _shown(value: Any) -> str:
-    return str(list(value)) if isinstance(value, ListConfig) else str(value)
+    return str(_plain(value))
 
 
 def to_object(cfg: DictConfig) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
-from envs.make import EnvConfig
+from envs.make import EnvConfig, make_env
 from evals.corruptions import CorruptedReplay
 from evals.report import format_value, write_report
 from evals.run import BASELINE_PREFIX, SUITE_NAMES, evaluate_rows, load_model, suite_module
@@ -128,6 +128,7 @@ def run(cfg: Config) -> None:
         for name in suites:
             suite_module(name)  # unknown names fail here, before any work
         rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
+        _check_action_width(cfg, rows.get("model"))
         idm = load_idm(_checked_idm(cfg.idm)) if cfg.idm and "control" in suites else None
         cases = load_cases(scenario, progress=cfg.progress)
     except ValueError as err:
@@ -158,6 +159,23 @@ def run(cfg: Config) -> None:
     json_path, html_path = write_report(report, cfg.out)
     _print_summary(results)
     print(f"eval: wrote {json_path} and {html_path}")
+
+
+def _check_action_width(cfg: Config, model: Any) -> None:
+    """A DiT conditioned on fewer action values per frame than the env's codec gives cannot
+    take that env's actions (narrower ones are zero-padded, as in training)."""
+    module = getattr(model, "module", None)
+    if module is None or not module.model_cfg.action_dim:
+        return
+    env = make_env(cfg.env)
+    width = env.unwrapped.action_codec.dim
+    env.close()
+    takes = module.model_cfg.action_dim // module.latent_info.time_factor
+    if width > takes:
+        raise ConfigError(
+            f"model={cfg.model} takes {takes} action values per frame but env.id={cfg.env.id} "
+            f"gives {width}; evaluate it on an env it was trained on"
+        )
 
 
 def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:

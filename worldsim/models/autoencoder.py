@@ -39,6 +39,9 @@ class AutoencoderConfig:
     )
     decode_chunk: int = 4  # latent frames per chunk after the first when decoding long videos
 
+    def __post_init__(self) -> None:
+        _levels(self)  # a shape the factors do not fit fails where the config is built
+
 
 # ---------------------------------------------------------------------------- streaming state
 
