@@ -20,6 +20,7 @@ from evals.bench_spec import BenchSpec
 from worldsim.video import read_video, write_video
 
 MANIFEST = "bench.json"
+SUFFIXES = (".mp4", ".npy")  # a prediction's file: any video tool's mp4, or exact uint8 frames
 
 
 def export_cases(
@@ -58,29 +59,37 @@ def folder_manifest(folder: str) -> dict | None:
 
 
 def read_prediction(path: Path, case) -> np.ndarray:
-    """A video of the horizon (or of context + horizon: its last `horizon` frames are kept) as
-    (horizon, H, W, 3) uint8, checked against the case's size."""
-    video = read_video(path)
+    """A video (.mp4, or .npy of uint8 frames: exact) of the horizon, or of context + horizon of
+    which the last `horizon` frames are kept, as (horizon, H, W, 3) uint8, checked against the
+    case's size."""
+    video = np.load(path) if path.suffix == ".npy" else read_video(path)
     expected = case.future.shape
     if len(video) == case.frames.shape[0]:
         video = video[case.context :]
-    if video.shape != expected:
+    if video.shape != expected or video.dtype != np.uint8:
         raise ValueError(
-            f"{path} is {video.shape}, expected {expected} (horizon, H, W, 3) or "
-            f"{case.frames.shape} with the context first; write {expected[0]} frames of "
+            f"{path} is {video.shape} {video.dtype}, expected uint8 {expected} (horizon, H, W, "
+            f"3) or {case.frames.shape} with the context first; write {expected[0]} frames of "
             f"{expected[2]}x{expected[1]}"
         )
     return video
 
 
+def _video_path(root: Path, case_id: str) -> Path | None:
+    found = [root / f"{case_id}{suffix}" for suffix in SUFFIXES]
+    return next((p for p in found if p.is_file()), None)
+
+
 def read_predictions(folder: str, cases: list[BenchCase]) -> dict[str, np.ndarray]:
-    """case_id -> prediction from folder/CASE_ID.mp4 for every case; missing ones are an error."""
+    """case_id -> prediction from folder/CASE_ID.mp4 (or .npy) for every case; a missing one is
+    an error."""
     root = Path(folder)
-    missing = [c.case_id for c in cases if not (root / f"{c.case_id}.mp4").is_file()]
+    paths = {c.case_id: _video_path(root, c.case_id) for c in cases}
+    missing = [k for k, p in paths.items() if p is None]
     if missing:
         shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         raise FileNotFoundError(
             f"{root} lacks {len(missing)} of {len(cases)} videos ({shown}); write CASE_ID.mp4 "
             "for every case listed in bench.json"
         )
-    return {c.case_id: read_prediction(root / f"{c.case_id}.mp4", c.case) for c in cases}
+    return {c.case_id: read_prediction(paths[c.case_id], c.case) for c in cases}

@@ -1,0 +1,156 @@
+"""`worldsim bench` on the tiny split of worldsim-phys-v1 (one case per group, seconds on a CPU)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evals.bench_cases import CaseMismatchError, case_sha256, check_checksums, regenerate
+from evals.bench_spec import load_spec
+from evals.bench_stats import bootstrap_interval, paired_difference, summarise
+from worldsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = "worldsim-phys-v1"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    """A fresh case cache (as in a fresh clone), filled with two recording workers."""
+    return str(tmp_path_factory.mktemp("bench_cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny(cache):
+    spec = load_spec(SPEC)
+    return spec, regenerate(spec, "tiny", cache, workers=2)
+
+
+def bench(*args: str, cache: str) -> int:
+    return main(["bench", *args, f"cache={cache}", "progress=false"])
+
+
+@pytest.fixture(scope="module")
+def rows(tiny, cache, tmp_path_factory) -> Path:
+    """copy_last and noise scored on the tiny split, as RESULTS/SPEC/tiny/ROW/."""
+    results = tmp_path_factory.mktemp("results")
+    for row in ("copy_last", "noise"):
+        args = ("run", SPEC, "split=tiny", f"model=baseline:{row}", "ceiling=false", "voe=false")
+        assert bench(*args, f"out={results / SPEC / 'tiny' / row}", cache=cache) == 0
+    return results
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_mean():
+    values = np.random.default_rng(1).normal(3.0, 1.0, 40)
+    lo, hi = bootstrap_interval(values, seed=7)
+    assert (lo, hi) == bootstrap_interval(values, seed=7)
+    assert lo < values.mean() < hi and hi - lo < 1.5
+    assert bootstrap_interval(values, seed=8) != (lo, hi)
+
+
+def test_undefined_metrics_are_na_never_a_fallback():
+    assert summarise([np.nan, np.nan]) == {"mean": None, "lo": None, "hi": None, "n": 0}
+    one = summarise([np.nan, 0.5])
+    assert one["mean"] == 0.5 and one["lo"] is None and one["n"] == 1
+
+
+def test_paired_difference_flags_a_real_difference_only():
+    rng = np.random.default_rng(0)
+    a = {f"c{k}": float(v) for k, v in enumerate(rng.normal(0, 1, 30))}
+    shifted = {k: v + 1.0 for k, v in a.items()}
+    noisy = {k: v + float(rng.normal(0, 0.01)) for k, v in a.items()}
+    assert paired_difference(a, shifted)["significant"] is True
+    assert paired_difference(a, noisy)["significant"] is False
+
+
+def test_tiny_split_regenerates_the_shipped_checksums_with_two_workers(tiny):
+    spec, cases = tiny
+    assert [c.case_id for c in cases] == [f"{g.name}-0000" for g in spec.groups]
+    check_checksums(spec, cases)  # the list was written from the full split with one worker
+
+
+def test_a_changed_case_is_named(tiny):
+    spec, cases = tiny
+    changed = cases[2]
+    original = changed.case.frames
+    changed.case.frames = original.copy()
+    changed.case.frames[-1, 0, 0, 0] ^= 1
+    try:
+        with pytest.raises(CaseMismatchError, match=changed.case_id):
+            check_checksums(spec, cases)
+    finally:
+        changed.case.frames = original
+    assert case_sha256(changed.case) == case_sha256(cases[2].case)
+
+
+def test_run_writes_json_html_and_a_leaderboard_row(rows):
+    out = rows / SPEC / "tiny" / "copy_last"
+    result = json.loads((out / "results.json").read_text())
+    assert result["bench"] == SPEC and result["version"] == 1 and result["cases"] == 7
+    psnr = result["summary"]["fidelity.psnr"]
+    assert psnr["n"] == 7 and psnr["lo"] <= psnr["mean"] <= psnr["hi"]
+    assert result["summary"]["consistency3d.warp_error"]["n"] == 2  # orbit and doom feed it
+    assert "fidelity.psnr" in (out / "report.html").read_text()
+    assert re.search(r"\| copy_last \| [\d.]+ \[", (out / "leaderboard_row.md").read_text())
+
+
+def test_exported_lossless_truth_scores_exactly_as_the_ground_truth_row(tiny, cache, tmp_path):
+    export = tmp_path / "export"
+    assert bench("export", str(export), "split=tiny", "truth=lossless", cache=cache) == 0
+    manifest = json.loads((export / "bench.json").read_text())
+    first = export / "cases" / manifest["cases"][0]
+    assert np.load(first / "context.npy").shape == (5, 64, 64, 3)
+    assert np.load(first / "actions.npy").shape[0] == 21
+    off = ("ceiling=false", "voe=false")
+    assert bench("score", str(export / "truth"), *off, f"out={tmp_path / 'f'}", cache=cache) == 0
+    truth_args = ("run", SPEC, "split=tiny", "model=baseline:ground_truth", *off)
+    assert bench(*truth_args, f"out={tmp_path / 'gt'}", cache=cache) == 0
+    folder, truth = (
+        json.loads((tmp_path / d / "results.json").read_text())["per_case"] for d in ("f", "gt")
+    )
+    for case_id, scores in truth.items():
+        for metric, value in scores["metrics"].items():
+            got = folder[case_id]["metrics"][metric]
+            assert (got is None) == (value is None), (case_id, metric)
+            assert value is None or abs(got - value) <= 1e-6, (case_id, metric, got, value)
+
+
+def test_the_documented_adapter_runs_through_the_bench(tiny, cache, tmp_path, monkeypatch):
+    doc = (ROOT / "docs" / "bench_adapter.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    assert len(code.splitlines()) <= 45
+    (tmp_path / "my_adapter.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    args = ("run", SPEC, "split=tiny", "model=my_adapter:make_model", "ceiling=false", "voe=false")
+    assert bench(*args, f"out={tmp_path / 'mine'}", cache=cache) == 0
+    result = json.loads((tmp_path / "mine" / "results.json").read_text())
+    assert result["model"] == "my_adapter:make_model" and result["summary"]["fidelity.psnr"]["n"]
+
+
+def test_compare_names_significant_differences(rows, capsys):
+    a, b = (str(rows / SPEC / "tiny" / r / "results.json") for r in ("noise", "copy_last"))
+    capsys.readouterr()
+    assert main(["bench", "compare", a, b]) == 0
+    psnr = next(line for line in capsys.readouterr().out.splitlines() if "fidelity.psnr" in line)
+    assert "significant: copy_last better" in psnr
+
+
+def test_leaderboard_carries_version_and_date(rows, cache, tmp_path):
+    board, readme = tmp_path / "leaderboard.md", tmp_path / "README.md"
+    readme.write_text("# project\n")
+    args = ("leaderboard", SPEC, "split=tiny", f"results={rows}")
+    assert bench(*args, f"leaderboard={board}", f"readme={readme}", cache=cache) == 0
+    text = board.read_text()
+    assert "version 1" in text and re.search(r"scored \d{4}-\d\d-\d\d", text)
+    assert text.index("| copy_last |") < text.index("| noise |")
+    assert "| copy_last |" in readme.read_text()
+
+
+def test_bad_split_is_one_line_exit_2(capsys):
+    assert main(["bench", "run", SPEC, "split=huge"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "split='huge'" in err
