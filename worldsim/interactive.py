@@ -1,7 +1,9 @@
 """Playing a world model: one action in, the next latent frame's `time_factor` video frames out.
 
 `Session` keeps the last `window - 1` latent frames and their actions, generates one latent frame
-per action (KV cache of the context and CUDA graphs where the model allows) and decodes it.
+per action (KV cache of the context and CUDA graphs where the model allows) and decodes only that
+frame, streaming through the causal VAE (its per-layer cache of past frames): the same pixels as
+decoding the whole generated video at once, at the cost of one latent frame.
 `action_table` names the env's actions (codec vectors) and `key_map` binds keyboard keys to them;
 `worldsim play` drives a session from the keyboard (a local web page) or a scripted action file.
 """
@@ -19,6 +21,7 @@ from einops import rearrange
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import make_sampler
+from worldsim.models.autoencoder import StreamCache
 from worldsim.models.latents import actions_per_latent_frame, encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel
 from worldsim.video import to_uint8
@@ -127,9 +130,13 @@ class Session:
         )
         used = 1 + (len(start) - 1) // self.tf * self.tf  # the VAE encodes 1 + tf k frames
         clip = rearrange(pixels_to_unit(start[-used:]), "t h w c -> 1 t c h w")
+        self.vae, self.stream = module.autoencoder(), StreamCache()
         with torch.no_grad():
-            z = module.normalise(encode_video(module.autoencoder(), clip.to(device)))
-        self.latents = z[:, -(self.window - 1) :]  # (1, T', c, h, w)
+            z = module.normalise(encode_video(self.vae, clip.to(device)))  # (1, T', c, h, w)
+            for part in (z[:, :1], z[:, 1:]):  # the decoder's state after the start frames
+                if part.shape[1]:
+                    self._decode(part)
+        self.latents = z[:, -(self.window - 1) :]
         self.actions: torch.Tensor | None = None  # (1, T', action_dim) once the first action comes
         self.runner = ModeRunner(
             module.model,
@@ -141,6 +148,12 @@ class Session:
             cuda_graphs=cuda_graphs,
         )
         self.times = StepTimes()
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised latents (1, t, c, h, w) following those decoded so far -> (tf t, 3, H, W)."""
+        latents = rearrange(self.module.denormalise(z).float(), "b t c h w -> b c t h w")
+        video = self.vae.decoder(latents, self.stream).clamp(-1, 1)  # (1, 3, tf t, H, W)
+        return rearrange(video, "b c t h w -> b t c h w")[0]
 
     def _row(self, action: np.ndarray) -> torch.Tensor:
         """(1, 1, action_dim): `action` (A,) held for the tf video frames of one latent frame."""
@@ -160,7 +173,7 @@ class Session:
             acts = torch.cat([past, row], dim=1)  # unknown start actions: the first one held
         with self.autocast:
             seq = self.runner.extend_forward(self.latents, 1, acts)
-            video = self.module.decode(seq)[0, -self.tf :]  # (tf, 3, H, W): the new frame's
+            video = self._decode(seq[:, -1:])  # (tf, 3, H, W)
         frames = to_uint8(video.float().cpu().numpy())  # to the host: the step is finished
         self.latents = seq[:, -(self.window - 1) :]
         self.actions = None if acts is None else acts[:, -(self.window - 1) :]
