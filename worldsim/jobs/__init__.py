@@ -33,6 +33,7 @@ JOBS = {
     "sample": Job("sample", "generate videos with a trained world model (mode=...)"),
     "play": Job("play", "play a world model with the keyboard (web page) or an action file"),
     "eval": Job("eval", "score a model or baseline with the eval suites"),
+    "control": Job("control", "zero-shot control of a real env from a text prompt, measured"),
     "bench": Job("bench", "the versioned benchmark: bench run|export|score|compare|leaderboard"),
     "quickstart": Job("quickstart", "the whole harness end to end at a small size"),
     "pipeline": Job("pipeline", "run an experiment YAML's stages in order, reusing finished ones"),

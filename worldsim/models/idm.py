@@ -29,7 +29,8 @@ class IDMConfig:
 
     action_dim: int = 2
     width: int = 16  # channels of the first conv
-    frames: int = 2  # consecutive frames it sees, ending at the frame after the action
+    frames: int = 2  # consecutive frames it sees around the action
+    after: int = 0  # of them, frames after the one the action led to (momentum shows later)
     loss: str = "mse"  # mse: regress the action vector | ce: classify a one-hot action
     steps: int = 400
     batch_size: int = 64
@@ -38,15 +39,16 @@ class IDMConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES or self.frames < 2:
+        if self.loss not in LOSSES or not 0 <= self.after <= self.frames - 2:
             raise ValueError(
-                f"IDM loss={self.loss!r}, frames={self.frames}: choose loss in {LOSSES} and "
-                "frames >= 2"
+                f"IDM loss={self.loss!r}, frames={self.frames}, after={self.after}: choose loss "
+                f"in {LOSSES} and 0 <= after <= frames - 2"
             )
 
 
 class InverseDynamics(nn.Module):
-    """(B, K, H, W, 3) uint8 runs of K consecutive frames -> (B, A) the action before the last."""
+    """(B, K, H, W, 3) uint8 runs of K consecutive frames -> (B, A) the action that led to
+    frame K - 1 - after of the run."""
 
     def __init__(self, cfg: IDMConfig):
         super().__init__()
@@ -69,13 +71,15 @@ class InverseDynamics(nn.Module):
     def forward(self, runs: torch.Tensor) -> torch.Tensor:
         x = rearrange(pixels_to_unit(runs), "b k h w c -> b k c h w")
         steps = x[:, 1:] - x[:, :-1]  # (B, K - 1, C, H, W)
-        return self.net(torch.cat([x[:, -2], *steps.unbind(1)], 1))  # (B, A)
+        before = x[:, -2 - self.cfg.after]  # the frame the action was taken in
+        return self.net(torch.cat([before, *steps.unbind(1)], 1))  # (B, A)
 
     @torch.no_grad()
     def read_actions(self, video: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) uint8 -> (T - 1, A): the action before each frame after the first
-        (probabilities for a classifier); runs reaching before frame 0 repeat frame 0."""
-        runs = torch.from_numpy(np.asarray(video)[run_index(len(video), self.cfg.frames)[1:]])
+        (probabilities for a classifier); runs reaching past the ends repeat the end frames."""
+        index = run_index(len(video), self.cfg.frames, self.cfg.after)[1:]
+        runs = torch.from_numpy(np.asarray(video)[index])
         out = self.eval()(runs)  # (T - 1, A)
         return (out.softmax(-1) if self.cfg.loss == "ce" else out).numpy()
 
@@ -91,35 +95,43 @@ def load_idm(path: str | Path) -> InverseDynamics:
     return model.eval()
 
 
-def run_index(length: int, frames: int) -> np.ndarray:
-    """(length, frames) frame indices of the run ending at each frame, clipped at frame 0."""
-    return np.clip(np.arange(length)[:, None] + np.arange(1 - frames, 1)[None], 0, None)
+def run_index(length: int, frames: int, after: int = 0) -> np.ndarray:
+    """(length, frames) frame indices of the run around each frame t (t - frames + 1 + after ..
+    t + after), clipped to the episode."""
+    offsets = np.arange(1 - frames + after, 1 + after)
+    return np.clip(np.arange(length)[:, None] + offsets[None], 0, length - 1)
 
 
 def train_idm(
-    episodes: list[tuple[np.ndarray, np.ndarray]], cfg: IDMConfig, progress: bool = False
+    episodes: list[tuple[np.ndarray, np.ndarray]],
+    cfg: IDMConfig,
+    progress: bool = False,
+    device: str = "cpu",
 ) -> InverseDynamics:
     """Fit an IDM on (frames, actions) episodes with Adam (MSE to the action vectors, or
-    cross-entropy to the one-hot action's index)."""
+    cross-entropy to the one-hot action's index); returned on the CPU."""
     from tqdm import tqdm
 
     torch.manual_seed(cfg.seed)
-    frames = torch.from_numpy(np.concatenate([f for f, _ in episodes]))  # (N, H, W, 3)
-    actions = torch.from_numpy(np.concatenate([a for _, a in episodes])).float()  # (N, A)
+    frames = torch.from_numpy(np.concatenate([f for f, _ in episodes])).to(device)  # (N, H, W, 3)
+    actions = torch.from_numpy(np.concatenate([a for _, a in episodes])).float().to(device)
     starts = np.cumsum([0] + [len(f) for f, _ in episodes])
     runs = torch.from_numpy(  # (M, K) frame indices of every run ending after an action
         np.concatenate(
-            [s + run_index(e - s, cfg.frames)[1:] for s, e in zip(starts[:-1], starts[1:])]
+            [
+                s + run_index(e - s, cfg.frames, cfg.after)[1:]
+                for s, e in zip(starts[:-1], starts[1:])
+            ]
         )
     )
-    model = InverseDynamics(cfg)
+    model = InverseDynamics(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: 0.5 + 0.5 * np.cos(np.pi * step / cfg.steps) if cfg.cosine else 1.0
     )
     gen = torch.Generator().manual_seed(cfg.seed)
     for _ in tqdm(range(cfg.steps), desc="train IDM", disable=not progress):
-        idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)]  # (B, K)
+        idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)].to(device)
         pred, target = model(frames[idx]), actions[idx[:, -1]]
         if cfg.loss == "ce":
             loss = nn.functional.cross_entropy(pred, target.argmax(-1))
@@ -129,4 +141,4 @@ def train_idm(
         loss.backward()
         opt.step()
         sched.step()
-    return model.eval()
+    return model.cpu().eval()

@@ -1,0 +1,63 @@
+"""Imagination: the last real frames -> N imagined futures decoded to pixels.
+
+The real frames are encoded with the world model's VAE (the last 1 + time_factor j of them, as
+many as the episode has), the model extends them by `horizon` latent frames from the prompt
+with the null action, and the whole sequence is decoded, so the IDM can read the imagined
+frames with decoded context before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from worldsim.data.pixels import pixels_to_unit, unit_to_pixels
+from worldsim.models.latents import encode_video
+
+
+@dataclass
+class ImagineConfig:
+    """How much real context the model sees and how far it imagines."""
+
+    context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
+    horizon: int = 2  # latent frames imagined per plan (time_factor pixel frames each)
+    futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
+
+
+@dataclass
+class Imagined:
+    """Decoded futures: the context as the VAE returns it, then the imagined frames."""
+
+    video: np.ndarray  # (N, Tc + tf * horizon, H, W, 3) uint8
+    context: int  # Tc: pixel frames of decoded real context at the start of each video
+
+
+class Imaginer:
+    """A world model (`load_world_model`) imagining futures of real frames from a prompt."""
+
+    def __init__(self, module, cfg: ImagineConfig):
+        self.module, self.cfg = module, cfg
+        self.time_factor = module.latent_info.time_factor
+        if cfg.context < 1 or (cfg.context - 1) % self.time_factor:
+            raise ValueError(
+                f"imagine.context={cfg.context} must be 1 + {self.time_factor} k real frames"
+            )
+
+    def context_frames(self, available: int) -> int:
+        """Real frames encoded when the episode has `available`: 1 + tf j, at most `context`."""
+        tf = self.time_factor
+        return 1 + (min(available, self.cfg.context) - 1) // tf * tf
+
+    @torch.no_grad()
+    def imagine(self, frames: np.ndarray, prompt: str, seed: int) -> Imagined:
+        """`frames` (T, H, W, 3) uint8, the episode so far -> `futures` imagined continuations."""
+        m, n = self.module, self.cfg.futures
+        clip = frames[-self.context_frames(len(frames)) :]  # (Tc, H, W, 3)
+        x = rearrange(pixels_to_unit(clip), "t h w c -> 1 t c h w").to(m.device)
+        z = m.normalise(encode_video(m.autoencoder(), x)).expand(n, -1, -1, -1, -1)
+        seq = m.mode_runner([prompt] * n, seed).extend_forward(z, self.cfg.horizon)
+        video = unit_to_pixels(m.decode(seq).float().cpu())  # (N, T, 3, H, W)
+        return Imagined(rearrange(video, "n t c h w -> n t h w c").numpy(), len(clip))

@@ -1,0 +1,136 @@
+"""Policies of the control harness: prompt control (imagine, read actions, act) and baselines.
+
+Every policy returns a `Plan`: the raw env actions to execute next, and for prompt control the
+imagined frame expected after each of them (what the side-by-side video shows) with the IDM's
+readings (what the diagnostics count). Prompt control is receding-horizon: it executes the first
+`execute` actions of a plan, then imagines again from the new real frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from envs.mujoco.scenarios import horizontal_axes
+from worldsim.control.imagine import Imaginer
+from worldsim.control.tasks import Task
+
+SELECT = ("first", "consensus")
+
+
+@dataclass
+class Plan:
+    """What a policy decided at one step."""
+
+    actions: list[Any]  # raw env actions, executed in order
+    imagined: np.ndarray | None = None  # (len(actions), H, W, 3) frame expected after each
+    readings: np.ndarray | None = None  # (len(actions), A) the IDM's reading of each action
+    info: dict[str, Any] = field(default_factory=dict)  # per-plan diagnostics (JSON)
+
+
+class RandomPolicy:
+    """Uniform actions from the env's action space (seeded at reset)."""
+
+    name, prompt = "random", ""
+
+    def reset(self, env, seed: int, start: dict[str, Any]) -> None:
+        env.action_space.seed(seed)
+
+    def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
+        return Plan([env.action_space.sample()])
+
+
+class ScriptedPolicy:
+    """The env's scripted planner of the task from exact state: the ceiling (Crafter's BFS
+    planner; for Push, `push_oracle`)."""
+
+    name, prompt = "scripted", ""
+
+    def __init__(self, task: Task):
+        self.task = task
+
+    def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
+        if self.task.family == "push":
+            return Plan([push_oracle(env, self.start)])
+        return Plan([env.unwrapped.scripted_action()])
+
+    def reset(self, env, seed: int, start: dict[str, Any]) -> None:
+        self.start = start
+
+
+PUSH_BEHIND_M = 0.3  # the oracle lines up this far behind the object before pushing
+PUSH_ALIGNED_M = 0.08  # off the push line by less than this counts as lined up
+
+
+def push_oracle(env, start: dict[str, Any]) -> np.ndarray:
+    """Continuous command (right, forward) that goes behind the named object, then pushes it along
+    the task's axis (from exact positions)."""
+    base = env.unwrapped
+    agent = base.data.xpos[base._body_ids[-1]][:2]
+    obj = base.data.xpos[base._body_ids[start["object"]]][:2]
+    axis = start["axis"][:2]
+    behind = obj - PUSH_BEHIND_M * axis
+    off_line = (agent - obj) - ((agent - obj) @ axis) * axis
+    lined_up = np.linalg.norm(off_line) < PUSH_ALIGNED_M and (obj - agent) @ axis > 0
+    goal = obj + axis if lined_up else behind
+    d = goal - agent
+    right, towards = horizontal_axes(base.pose)
+    cmd = np.array([d @ right[:2], -(d @ towards[:2])])
+    return np.clip(cmd / max(np.abs(cmd).max(), 1e-6), -1, 1).astype(np.float32)
+
+
+class PromptPolicy:
+    """Imagine futures from the prompt, read their actions with the IDM, execute the first few.
+
+    select="first": one future; "consensus": of N futures, the one whose first `execute` IDM
+    actions agree most with the others' (the medoid), a cheap guard against a sample that drifts.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        imaginer: Imaginer,
+        idm,
+        prompt_of: Callable[[Any, int], str],
+        execute: int,
+        select: str,
+    ):
+        if select not in SELECT or execute < 1:
+            raise ValueError(f"select={select!r}, execute={execute}: choose {SELECT}, execute >= 1")
+        self.name, self.imaginer, self.idm, self.prompt_of = name, imaginer, idm, prompt_of
+        self.execute, self.select = execute, select
+        self.seed, self.prompt = 0, ""
+
+    def reset(self, env, seed: int, start: dict[str, Any]) -> None:
+        """A new episode: its seed and its prompt (`prompt_of(env, seed)`, the env after reset)."""
+        self.seed, self.prompt = seed, self.prompt_of(env, seed)
+
+    def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
+        codec = env.unwrapped.action_codec
+        imagined = self.imaginer.imagine(np.stack(frames), self.prompt, self.seed * 100003 + step)
+        c = imagined.context
+        readings = np.stack([self.idm.read_actions(v)[c - 1 :] for v in imagined.video])  # (N,M,A)
+        raw = [[codec.decode(r) for r in plan[: self.execute]] for plan in readings]
+        chosen = 0
+        if self.select == "consensus":
+            chosen = consensus(np.array([[codec.encode(a) for a in p] for p in raw]))
+        n = len(raw[chosen])
+        video = imagined.video[chosen, c - 1 : c + n].astype(np.float32)  # (1 + n, H, W, 3)
+        info = {
+            "step": step,
+            "futures": len(raw),
+            "chosen": int(chosen),
+            "read": [np.asarray(a).tolist() for a in raw[chosen]],
+            "imagined_change": float(np.abs(np.diff(video, axis=0)).mean()),
+        }
+        return Plan(raw[chosen], imagined.video[chosen, c : c + n], readings[chosen, :n], info)
+
+
+def consensus(plans: np.ndarray) -> int:
+    """Index of the medoid of (N, M, A) action-vector plans under the squared distance."""
+    flat = plans.reshape(len(plans), -1)
+    dist = ((flat[:, None] - flat[None]) ** 2).sum(-1)  # (N, N)
+    return int(dist.sum(1).argmin())

@@ -1,0 +1,79 @@
+"""Prompt expansion: a short user prompt -> the long caption style the world model was trained on.
+
+As Sora expands prompts, but with a seeded grammar instead of a language model: the Crafter
+model saw window captions made of a closed set of sentences (envs/crafter/captions.py), so a
+short prompt ("get wood") becomes such a caption: a movement sentence drawn by the seed, the
+achievements of the task's plan, the creature the task needs, daylight. Push captions
+(envs/captions.py) have no direction words; the expansion adds one clause of them.
+"""
+
+from __future__ import annotations
+
+from envs.captions import NOUNS, Grammar
+from envs.crafter.captions import (
+    AXES,
+    STILL,
+    achievement_sentence,
+    creature_sentence,
+    light_sentence,
+    move_sentence,
+)
+from worldsim.control.tasks import Task, push_target
+
+MAX_MOVE = 4  # cells of the drawn movement sentence: a plan's few steps towards its target
+# achievements a crafter task's plan unlocks on the way, in order, and a creature it needs
+PLAN_ACHIEVEMENTS = {
+    "collect_wood": ("collect_wood",),
+    "place_table": ("collect_wood", "place_table"),
+    "make_wood_pickaxe": ("place_table", "make_wood_pickaxe"),
+    "collect_stone": ("make_wood_pickaxe", "collect_stone"),
+    "collect_drink": ("collect_drink",),
+    "collect_sapling": ("collect_sapling",),
+    "place_plant": ("collect_sapling", "place_plant"),
+    "eat_cow": ("eat_cow",),
+}
+NEEDS_CREATURE = {"eat_cow": "cow"}
+PUSH_WORDS = {
+    "left": "to the left",
+    "right": "to the right",
+    "forward": "away from the camera",
+    "back": "towards the camera",
+}
+
+
+def expand_crafter(task: str, seed: int) -> str:
+    """A window caption of the crafter task's plan: 'The player moves 2 cells west. The player
+    achieves collect wood. It is daytime.'"""
+    g = Grammar(seed, f"expand-{task}")
+    moves = [STILL] + [
+        move_sentence(n, d) for pair in AXES for d in pair for n in range(1, MAX_MOVE + 1)
+    ]
+    sentences = [g.pick(moves)]
+    sentences += [achievement_sentence(a) for a in PLAN_ACHIEVEMENTS[task]]
+    if task in NEEDS_CREATURE:
+        sentences.append(creature_sentence(NEEDS_CREATURE[task]))
+    sentences.append(light_sentence(1.0))
+    return " ".join(sentences)
+
+
+def expand_push(colour: str, shape: str, direction: str, seed: int) -> str:
+    """'The black puck pushes the red ball to the left. The red ball slides across the floor and
+    comes to rest. The view is fixed.'"""
+    g = Grammar(seed, "expand-push")
+    noun = g.pick(NOUNS.get(shape, (shape,)))
+    pusher = g.pick(NOUNS["agent"])
+    verb = g.pick(["pushes", "shoves"])
+    slide = g.pick(["slides across the floor", "moves along the floor"])
+    rest = g.pick(["comes to rest", "settles", "stops"])
+    return (
+        f"The black {pusher} {verb} the {colour} {noun} {PUSH_WORDS[direction]}. "
+        f"The {colour} {noun} {slide} and {rest}. The view is fixed."
+    )
+
+
+def expand(task: Task, env, seed: int) -> str:
+    """The training-style caption of `task` in this episode (`env` after reset)."""
+    if task.family == "crafter":
+        return expand_crafter(task.name, seed)
+    obj = push_target(env, task.target)
+    return expand_push(obj.colour, obj.category, task.target["direction"], seed)

@@ -1,0 +1,88 @@
+"""Outputs of the control harness: Wilson intervals, side-by-side episode videos, HTML summary."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from worldsim.control.episode import EpisodeResult
+
+Z95 = 1.959964  # two-sided 95% normal quantile
+VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
+HEADER_H = 26  # pixels of the text header above each video frame
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """95% Wilson score interval of a success rate (0, 1 for n = 0: nothing is known)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Success rate, its 95% Wilson interval, and mean steps of a cell's episode rows."""
+    wins = sum(e["success"] for e in episodes)
+    lo, hi = wilson(wins, len(episodes))
+    steps = float(np.mean([e["steps"] for e in episodes])) if episodes else float("nan")
+    return {"n": len(episodes), "successes": wins, "rate": wins / max(len(episodes), 1),
+            "ci95": [lo, hi], "mean_steps": steps}  # fmt: skip
+
+
+def episode_video(result: EpisodeResult) -> np.ndarray:
+    """(T, h, w, 3) uint8: real frames | imagined plan, each frame headed by prompt and step."""
+    font = ImageFont.load_default()
+    replans = set(result.replans)
+    out = []
+    for t, (real, plan) in enumerate(zip(result.frames, result.imagined)):
+        pair = np.concatenate([real, np.full_like(real[:, :2], 255), plan], axis=1)
+        big = pair.repeat(VIDEO_SCALE, 0).repeat(VIDEO_SCALE, 1)
+        canvas = Image.new("RGB", (big.shape[1], big.shape[0] + HEADER_H))
+        canvas.paste(Image.fromarray(big), (0, HEADER_H))
+        draw = ImageDraw.Draw(canvas)
+        draw.text((2, 1), (result.prompt or "(no prompt)")[:60], fill=(255, 255, 255), font=font)
+        mark = " replan" if t - 1 in replans else ""
+        label = f"{result.policy} step {t}{mark}   real | imagined"
+        draw.text((2, 13), label, fill=(255, 220, 80), font=font)
+        out.append(np.asarray(canvas))
+    return np.stack(out)
+
+
+def write_html(path: str | Path, results: dict[str, Any]) -> Path:
+    """One page: success rate with its 95% interval per task x policy, links to the videos."""
+    policies = results["policies"]
+    head = "".join(f"<th>{html.escape(p)}</th>" for p in policies)
+    rows = []
+    for task, cells in results["cells"].items():
+        tds = []
+        for p in policies:
+            c = cells[p]
+            lo, hi = c["ci95"]
+            links = " ".join(
+                f'<a href="{html.escape(e["video"])}">{e["seed"]}{"✓" if e["success"] else ""}</a>'
+                for e in c["episodes"]
+                if e.get("video")
+            )
+            tds.append(
+                f"<td><b>{c['rate']:.2f}</b> [{lo:.2f}, {hi:.2f}] n={c['n']}"
+                f"<br><small>{links}</small></td>"
+            )
+        rows.append(f"<tr><th>{html.escape(task)}</th>{''.join(tds)}</tr>")
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>worldsim control</title>"
+        "<style>td,th{border:1px solid #ccc;padding:4px;vertical-align:top}</style>"
+        f"<h1>Prompt control</h1><p>{html.escape(results['about'])}</p>"
+        f"<table><tr><th>task</th>{head}</tr>{''.join(rows)}</table>"
+        "<p>Success rate [95% Wilson interval]; links: episode videos (real | imagined plan) by "
+        "seed, ✓ = success.</p>"
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page)
+    return path

@@ -1,0 +1,100 @@
+"""`worldsim control`: zero-shot control of a real env from a text prompt, and its measurement.
+
+    worldsim control env=crafter prompt="get wood"            # one prompt, its task's success
+    worldsim control tasks=[collect_wood,eat_cow] policies=[prompt,no_prompt,random,scripted] \\
+        episodes=50 results=experiments/prompt_control/results.json   # the grid
+
+The loop (worldsim/control/): observe the real frames, encode them, imagine the next latent
+frames from the (expanded) prompt with the null action, decode, read the actions off the
+imagined frames with the env's inverse dynamics model, execute the first `control.execute` of
+them, repeat. Writes a side-by-side video per episode, results.json and summary.html to `out`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from envs.make import EnvConfig
+from worldsim.config import ConfigError
+from worldsim.control.grid import IMAGINING, POLICIES, ControlConfig, Harness, run_grid
+from worldsim.control.tasks import CRAFTER_ID, TaskError, named_task, task_from_prompt
+
+IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
+HELD_OUT_SEED = 200_000  # recordings for training used seeds below this
+
+
+@dataclass
+class Config:
+    """Which env, model and IDM; one prompt or a grid of tasks x policies x seeds."""
+
+    env: EnvConfig = field(default_factory=lambda: EnvConfig(id=CRAFTER_ID))
+    ckpt: str = "pretrained:crafter"  # world model (imagines the plans)
+    idm: str = ""  # inverse dynamics checkpoint; "" = the shipped one: assets/idm/<env>.pt
+    prompt: str = ""  # a user prompt (its words pick the task); "" = the `tasks` grid
+    tasks: list[str] = field(default_factory=list)  # collect_wood, ..., push_left, ...
+    policies: list[str] = field(default_factory=lambda: ["prompt"])  # see worldsim/control/grid
+    episodes: int = 1  # held-out seeds per task x policy
+    seed: int = HELD_OUT_SEED  # episode k of a cell plays seed + k
+    control: ControlConfig = field(default_factory=ControlConfig)
+    device: str = "auto"
+    out: str = "runs/control"
+    results: str = ""  # also copy results.json here (e.g. experiments/prompt_control/)
+
+
+def _tasks(cfg: Config):
+    try:
+        if cfg.prompt:
+            return [task_from_prompt(cfg.env, cfg.prompt)]
+        if not cfg.tasks:
+            raise ConfigError('control needs prompt="..." or tasks=[collect_wood,...]')
+        return [named_task(t, cfg.env) for t in cfg.tasks]
+    except TaskError as err:
+        raise ConfigError(str(err)) from err
+
+
+def _models(cfg: Config, family: str, imagine: bool):
+    """World model and IDM (None, None when no policy imagines)."""
+    if not imagine:
+        return None, None
+    from worldsim.models.idm import load_idm
+    from worldsim.training.world_model import load_world_model
+
+    idm_path = Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
+    if not idm_path.is_file():
+        raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
+    device = (
+        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    )
+    module = load_world_model(cfg.ckpt, device)
+    if module.autoencoder() is None:
+        raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
+    return module, load_idm(idm_path)
+
+
+def run(cfg: Config) -> None:
+    unknown = [p for p in cfg.policies if p not in POLICIES]
+    if unknown or not cfg.policies:
+        raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
+    tasks = _tasks(cfg)
+    if len({t.family for t in tasks}) > 1:
+        raise ConfigError("tasks mix crafter and push; run one env family per grid")
+    module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
+    harness = Harness(module, idm, cfg.control)
+    seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
+    try:
+        with torch.no_grad():
+            results = run_grid(harness, tasks, cfg.policies, seeds, cfg.out)
+    except TaskError as err:  # a prompt naming a colour the seed's scene lacks
+        raise ConfigError(str(err)) from err
+    for task, cells in results["cells"].items():
+        for policy, c in cells.items():
+            lo, hi = c["ci95"]
+            print(f"control: {task} {policy}: {c['successes']}/{c['n']} [{lo:.2f}, {hi:.2f}]")
+    if cfg.results:
+        Path(cfg.results).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(cfg.out) / "results.json", cfg.results)
+    print(f"control: videos, results.json, summary.html -> {cfg.out}")
