@@ -80,3 +80,11 @@ def test_full_attention_never_uses_the_cache():
     assert not ModeRunner(model, EulerSampler(2)).kv_cache
     with pytest.raises(ValueError, match="attention=causal"):
         model.prefill(randn(1, 2, C, H, W))
+
+
+def test_bf16_weights_run_the_cached_path_close_to_fp32():
+    model, context, actions = causal_dit(), randn(1, 2, C, H, W), randn(1, 4, A, seed=2)
+    fp32 = ModeRunner(model, EulerSampler(2)).rollout(context, 2, actions, window=3)
+    half = ModeRunner(model.to(torch.bfloat16), EulerSampler(2)).rollout(context, 2, actions, 3)
+    assert half.dtype == torch.float32 and torch.equal(half[:, :2], context)
+    torch.testing.assert_close(half, fp32, atol=0.1, rtol=0.1)

@@ -122,9 +122,11 @@ class Session:
         self.tf = module.latent_info.time_factor
         self.action_dim = module.model_cfg.action_dim
         device = module.device
-        # capture under autocast needs its weight-cast cache off (see diffusion/cuda_graphs.py)
-        self.autocast = (
-            torch.autocast(device.type, torch.bfloat16, cache_enabled=False)
+        if bf16 and device.type == "cuda":
+            # the DiT's weights cast once (inference only): no per-call autocast casts to replay
+            module.model.to(torch.bfloat16)
+        self.autocast = (  # for the VAE
+            torch.autocast("cuda", torch.bfloat16)
             if bf16 and device.type == "cuda"
             else nullcontext()
         )
@@ -171,8 +173,8 @@ class Session:
                 row.expand(1, self.latents.shape[1], -1) if self.actions is None else self.actions
             )
             acts = torch.cat([past, row], dim=1)  # unknown start actions: the first one held
+        seq = self.runner.extend_forward(self.latents, 1, acts)
         with self.autocast:
-            seq = self.runner.extend_forward(self.latents, 1, acts)
             video = self._decode(seq[:, -1:])  # (tf, 3, H, W)
         frames = to_uint8(video.float().cpu().numpy())  # to the host: the step is finished
         self.latents = seq[:, -(self.window - 1) :]

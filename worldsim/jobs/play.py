@@ -39,7 +39,7 @@ class Config:
     window: int = 8  # latent frames the model sees: the new one and window - 1 of context
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
-    bf16: bool = True  # bf16 autocast on a GPU
+    bf16: bool = True  # on a GPU: the DiT in bf16 weights, the VAE under bf16 autocast
     seed: int = 0
     fps: int = 15  # display rate of the page and of play.mp4
     host: str = "127.0.0.1"

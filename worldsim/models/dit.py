@@ -463,11 +463,13 @@ class DiT(nn.Module):
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
         angles = rope_angles(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
         mask = self.attention_mask(grid, x.device)
-        hidden = self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text)
+        hidden = self._blocks(tokens, cond, angles, mask, text, drop_text)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
-    def _blocks(self, hidden, cond, angles, mask, text, drop_text, cache=None) -> torch.Tensor:
-        """Tokens (B, N, D) through every block; `cache` fills or reads each block's keys/values."""
+    def _blocks(self, tokens, cond, angles, mask, text, drop_text, cache=None) -> torch.Tensor:
+        """Patch tokens (B, N, patch_dim) embedded and through every block -> (B, N, D); `cache`
+        fills or reads each block's keys/values. Inputs take the weights' dtype (bf16 inference)."""
+        hidden = self.embed(tokens.to(self.embed.weight.dtype))
         cross = (
             self._text_for_cross(text, hidden.shape[0], drop_text) if self.cfg.text_dim else None
         )
@@ -508,7 +510,7 @@ class DiT(nn.Module):
         )
         cache = ContextCache(grid[0], [BlockKV() for _ in self.blocks])
         mask = self.attention_mask(grid, tokens.device)
-        self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text, cache)
+        self._blocks(tokens, cond, angles, mask, text, drop_text, cache)
         return cache
 
     @torch.no_grad()
@@ -533,7 +535,7 @@ class DiT(nn.Module):
         # x's rows of the frame-causal mask; one token frame sees every key, so no mask at all
         mask = frame_causal_mask(whole, x.device)[past:] if grid[0] > 1 else None
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
-        hidden = self._blocks(self.embed(tokens), cond, angles, mask, text, drop_text, cache)
+        hidden = self._blocks(tokens, cond, angles, mask, text, drop_text, cache)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
 
