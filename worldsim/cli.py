@@ -6,6 +6,7 @@ known errors into one-line messages.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from envs.make import EnvConfigError
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, EnvConfigError, EpisodeError, FileNotFoundError) as err:
         print(f"worldsim: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `worldsim train --help | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
     except KeyboardInterrupt:
         print(
             "worldsim: interrupted; finished work is kept, rerun the same command to resume",
