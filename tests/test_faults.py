@@ -1,0 +1,124 @@
+"""Faults: SIGKILL at a random moment during `encode` and `train`, Ctrl-C during `train`, and two
+`record` shards writing one store at once; each time a rerun of the same command finishes the job as
+if nothing had happened."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from tests.conftest import synthetic_episode
+from tests.test_world_model import tiny_vae, write_cache
+from worldsim.cli import main
+from worldsim.data.store import EpisodeStore, episode_name, write_episode
+
+# subprocesses compute with as many threads as this one, so their floats are bit-identical
+ENV = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+
+
+def _start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "worldsim.cli", *args],
+        env=ENV,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and not ready() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _listed(root: Path) -> int:
+    try:
+        return len(json.loads((root / "manifest.json").read_text())["episodes"])
+    except (OSError, ValueError):
+        return 0
+
+
+def test_encode_killed_at_a_random_moment_resumes_to_an_identical_cache(tmp_path):
+    store = EpisodeStore(tmp_path / "store", create=True)
+    store.add(
+        [
+            write_episode(store.root, episode_name(k), synthetic_episode(41, 32, 32, seed=k))
+            for k in range(12)
+        ]
+    )
+    vae = tiny_vae(tmp_path / "vae.ckpt")
+    args = ["encode", f"store={store.root}", f"checkpoint={vae}", "device=cpu", "text.name=none"]
+    assert main([*args, f"out={tmp_path / 'clean'}"]) == 0
+    killed, rng = tmp_path / "killed", random.Random(0)
+    proc = _start([*args, f"out={killed}"])
+    _wait_for(proc, lambda: _listed(killed) > 0)  # once it is writing, at a random moment after
+    time.sleep(rng.uniform(0.0, 0.1))
+    assert proc.poll() is None, "encode finished before it could be killed; lengthen it"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < _listed(killed) < 12
+    assert main([*args, f"out={killed}"]) == 0
+    for name in ("manifest.json", "stats.json", "autoencoder.json"):
+        assert (killed / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
+    assert not [p for p in killed.iterdir() if p.name.startswith(".tmp-")]
+
+
+def _step(path: Path) -> int:
+    """The training step a checkpoint holds (-1 while there is none)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
+    except (OSError, RuntimeError, EOFError):
+        return -1
+
+
+def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path, capsys):
+    root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"), episodes=6)
+    out, steps = tmp_path / "run", 16
+    last = out / "checkpoints" / "last.ckpt"
+    args = ["train", f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2"]
+    args += ["model=dit_tiny", "text.name=none", f"train.max_steps={steps}", "train.ckpt_every=2"]
+    args += ["train.val_every=1000", "train.sample_videos=false", f"out={out}"]
+    rng = random.Random(1)
+
+    proc = _start(args)  # SIGKILL at a random moment after the first checkpoint
+    _wait_for(proc, last.is_file)
+    time.sleep(rng.uniform(0.0, 0.2))
+    assert proc.poll() is None, "train finished before it could be killed; lengthen it"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _step(last)
+    assert 0 < killed_at < steps
+
+    proc = _start(args)  # the same command resumes; Ctrl-C saves where it is
+    _wait_for(proc, lambda: _step(last) > killed_at)
+    proc.send_signal(signal.SIGINT)
+    printed = proc.communicate(timeout=120)[0]
+    assert f"resuming from {last}" in printed
+    interrupted_at = int(printed.split("interrupted at step ")[1].split(":")[0])
+    assert killed_at < interrupted_at == _step(last) < steps
+
+    assert main(args) == 0  # and the same command again finishes the run
+    assert f"resuming from {last}" in capsys.readouterr().out
+    assert _step(last) == steps and (out / "ema.ckpt").is_file()
+
+
+def test_two_record_shards_at_once_fill_one_store_without_collisions(tmp_path):
+    args = ["record", "env.id=worldsim/MujocoBounce-v0", "env.width=16", "env.height=16"]
+    args += ["episodes=10", "steps=8", "progress=false", f"out={tmp_path / 'store'}"]
+    shards = [_start([*args, f"shard={i}/2"]) for i in range(2)]
+    for proc in shards:
+        assert proc.wait(timeout=240) == 0, proc.stdout.read()
+    store = EpisodeStore(tmp_path / "store")
+    assert store.names() == [episode_name(k) for k in range(10)]
+    assert store.verify_all() == [] and {store.entry(n).seed for n in store.names()} == set(
+        range(10)
+    )
+    store.check()  # complete: the record asks for 10 episodes, no leftovers
