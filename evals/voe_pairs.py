@@ -186,9 +186,9 @@ def _changed(a: np.ndarray, b: np.ndarray) -> int:
     return int((np.abs(a.astype(np.int16) - b).max(-1) > CHANGE_THRESHOLD).sum())
 
 
-def make_pairs(case: Case, seed: int = 0) -> list[VoEPair]:
-    """The case's VoE pairs in KINDS order; [] without instance truth. Deterministic (`seed` is
-    kept for the interface: no edit draws random numbers)."""
+def make_pairs(case: Case) -> list[VoEPair]:
+    """The case's VoE pairs in KINDS order; [] without instance truth. Deterministic: no edit
+    draws random numbers."""
     if "instance" not in case.truth:
         return []
     futures: dict[str, tuple[int, np.ndarray]] = {}
