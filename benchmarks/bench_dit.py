@@ -134,11 +134,19 @@ def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
             step()
         _sync()
     key = "self_device_time_total" if cuda else "self_cpu_time_total"
-    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)
+    averages = prof.key_averages()
+    # on CUDA the GPU kernels themselves: aten ops and annotated ranges (optimizer.step) would
+    # count their kernels' time twice
+    kernels = [
+        e
+        for e in averages
+        if e.device_type == torch.autograd.DeviceType.CUDA and not e.is_user_annotation
+    ]
+    events = sorted(kernels or averages, key=lambda e: getattr(e, key), reverse=True)
     total = sum(getattr(e, key) for e in events) or 1.0
     return {
         "steps": steps,
-        "table": prof.key_averages().table(sort_by=key, row_limit=rows),
+        "table": averages.table(sort_by=key, row_limit=rows),
         "top": [
             {
                 "name": e.key[:120],
