@@ -44,8 +44,12 @@ def _command_lines() -> list[tuple[str, str]]:
 
 
 def _placeholder(word: str) -> bool:
-    """A synopsis word standing for a value: ..., CMD, FILE.yaml, DIR, dit_<size>."""
-    return word == "..." or "<" in word or re.fullmatch(r"[A-Z][A-Z_]*(\.yaml)?", word) is not None
+    """A synopsis word standing for a value: ..., CMD, FILE.yaml, DIR, dit_<size>, i/n."""
+    return (
+        word in ("...", "i/n")
+        or "<" in word
+        or re.fullmatch(r"[A-Z][A-Z_]*(\.yaml)?", word) is not None
+    )
 
 
 def _words(line: str) -> list[str]:

@@ -58,8 +58,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     ),
     "train": (
         "worldsim train data.roots=[data/bounce_latents] model=dit_s train.max_minutes=30",
-        "worldsim train configs/train/dit.yaml data.roots=[data/bounce_latents] "
-        "train.devices=8 train.strategy=ddp",
+        "worldsim train data.roots=[data/bounce_latents,data/orbit_latents] model=dit_b "
+        "train.devices=8 train.strategy=ddp train.logger=csv",
     ),
     "export": (
         "worldsim export ckpt=runs/world_model/ema.ckpt out=runs/world_model/model.pt",
