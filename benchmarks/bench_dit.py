@@ -23,7 +23,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.record import RESULTS, record
+from benchmarks.record import output_arguments, record
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler
@@ -229,10 +229,7 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="record the top kernels")
     parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
-    parser.add_argument("--smoke", action="store_true", help="tiny model on the CPU, seconds")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+    output_arguments(parser, smoke="tiny model on the CPU, seconds")
     args = parser.parse_args()
     if args.smoke:
         args.depth, args.batch, args.frames, args.latent, args.channels = 2, 2, 2, [4, 4], 4

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from benchmarks.record import RESULTS, record
+from benchmarks.record import output_arguments, record
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.diffusion.samplers import SamplerConfig
 from worldsim.interactive import Session, StepTimes
@@ -74,10 +74,7 @@ def main() -> None:
     parser.add_argument("--action-dim", type=int, default=4 * 17, help="4 x Crafter's 17")
     parser.add_argument("--measure", type=int, default=30, help="timed steps per setting")
     parser.add_argument("--compile", action="store_true", help="torch.compile the DiT blocks")
-    parser.add_argument("--smoke", action="store_true", help="tiny model, CPU, 32 px, seconds")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+    output_arguments(parser, smoke="tiny model, CPU, 32 px, seconds")
     args = parser.parse_args()
     if args.smoke:
         dit, vae = SMOKE_DIT, SMOKE_VAE

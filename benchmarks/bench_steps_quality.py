@@ -18,9 +18,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from benchmarks.record import RESULTS, record
+from benchmarks.record import output_arguments, record
 from evals.latent_rollout import encode_latent_episode, horizon_psnr, teacher_forced
 from worldsim.data.store import EpisodeStore
 from worldsim.training.world_model import load_world_model
@@ -64,10 +63,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=64, help="teacher-forced windows")
     parser.add_argument("--context", type=int, default=7, help="latent context frames")
     parser.add_argument("--horizon", type=int, default=8, help="autoregressive latent frames")
-    parser.add_argument("--smoke", action="store_true", help="one short episode, CPU, seconds")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+    output_arguments(parser, smoke="one short episode, CPU, seconds")
     args = parser.parse_args()
     if args.smoke:
         args.episodes, args.frames, args.steps, args.windows = 1, 21, [2, 1], 2

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.record import RESULTS, record
+from benchmarks.record import output_arguments, record
 from worldsim.config import load_config, to_object
 from worldsim.jobs import train
 
@@ -96,10 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
     parser.add_argument("--steps", type=int, nargs=2, default=[30, 130], help="two run lengths")
-    parser.add_argument("--smoke", action="store_true", help="tiny model and cache, CPU")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+    output_arguments(parser, smoke="tiny model and cache, CPU")
     parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

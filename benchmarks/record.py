@@ -3,6 +3,7 @@ command."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -54,3 +55,12 @@ def record(name: str, figures: dict[str, Any], results: Path = RESULTS) -> Path:
     tmp.replace(path)
     print(json.dumps(figures, indent=2))
     return path
+
+
+def output_arguments(parser: argparse.ArgumentParser, smoke: str) -> None:
+    """The options every GPU benchmark shares: --smoke (what it shrinks to), --device, --name,
+    --results."""
+    parser.add_argument("--smoke", action="store_true", help=smoke)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
