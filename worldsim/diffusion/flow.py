@@ -18,7 +18,7 @@ class FlowConfig:
     """Training-time noise levels and conditioning dropout."""
 
     logit_mean: float = 0.0  # logit-normal timestep sampling (SD3)
-    logit_std: float = 1.0
+    logit_std: float = 1.0  # spread of the logit-normal timesteps
     shift_base_tokens: int = 256  # tokens per frame at which the resolution shift is 1
     shift: bool = True  # shift levels towards noise for frames with more tokens than the base
     shared_prob: float = 0.3  # share of samples whose generated frames all share one level

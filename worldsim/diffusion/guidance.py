@@ -19,8 +19,8 @@ from worldsim.models.dit import TextBatch
 class GuidanceConfig:
     """Guidance scales: 1 = plain conditional model, 0 = drop that conditioning."""
 
-    text_scale: float = 1.0
-    action_scale: float = 1.0
+    text_scale: float = 1.0  # classifier-free guidance scale of the prompt (>1: follow it more)
+    action_scale: float = 1.0  # classifier-free guidance scale of the actions
 
 
 def _repeat(x, n: int):

@@ -21,7 +21,7 @@ class SamplerConfig:
     """Which sampler, how many steps, and the level shift of its grid."""
 
     name: str = "euler"  # euler | heun
-    steps: int = 30
+    steps: int = 30  # denoising steps from noise to a clean frame
     shift: float = 1.0  # >1 spends more steps near noise (use the training resolution shift)
 
 

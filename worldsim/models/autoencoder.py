@@ -26,14 +26,14 @@ from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 class AutoencoderConfig:
     """Shape of the VAE; `channel_mult` has one entry per resolution level."""
 
-    in_channels: int = 3
-    latent_channels: int = 16
-    base_channels: int = 64
+    in_channels: int = 3  # RGB
+    latent_channels: int = 16  # channels of the latent (what the DiT models)
+    base_channels: int = 64  # channels at full resolution (times channel_mult deeper)
     channel_mult: list[int] = field(default_factory=lambda: [1, 2, 2])
-    num_res_blocks: int = 1
-    time_factor: int = 4
-    space_factor: int = 4
-    norm_groups: int = 16
+    num_res_blocks: int = 1  # residual blocks per resolution level
+    time_factor: int = 4  # frames per latent frame (after the first, encoded alone)
+    space_factor: int = 4  # pixels per latent pixel along each side (4 or 8)
+    norm_groups: int = 16  # GroupNorm groups (must divide every level's channels)
     encode_chunk: int = (
         16  # frames per chunk after the first when encoding long videos (multiple of time_factor)
     )
