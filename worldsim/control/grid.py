@@ -40,7 +40,9 @@ class ControlConfig:
     futures: int = 4  # imagined futures of the consensus planner (N)
     expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
     max_steps: int = 300  # env steps per episode
+    videos: int = 1000  # episodes per task x policy that get a video (the first seeds)
     fps: int = 10  # of the episode videos
+    video: str = "mp4"  # mp4 | gif (needs no ffmpeg)
 
 
 class Harness:
@@ -118,32 +120,48 @@ def run_grid(
     harness: Harness, tasks: list[Task], policies: list[str], seeds: list[int], out: str | Path
 ) -> dict[str, Any]:
     """Play every task x policy x seed; write videos/, results.json and summary.html under
-    `out`; return the results."""
+    `out` (rewritten after every cell, so an interrupted grid keeps its finished cells)."""
     from worldsim.video import write_video
 
     out = Path(out)
-    cells: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        cells[task.name] = {}
-        for name in policies:
-            rows = []
-            for seed in seeds:
-                result, diag = harness.episode(task, name, seed)
-                video = Path("videos") / f"{task.name}_{name}_{seed}.mp4"
-                write_video(out / video, episode_video(result), fps=harness.cfg.fps)
-                rows.append({**result.summary(), "video": str(video), "diagnostics": diag})
-                print(f"control: {task.name} {name} seed {seed}: success={result.success} "
-                      f"steps={result.steps}", flush=True)  # fmt: skip
-            cells[task.name][name] = {**rate(rows), "episodes": rows}
     results = {
         "about": f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per cell, at most "
         f"{harness.cfg.max_steps} env steps; 95% Wilson intervals",
         "policies": list(policies),
         "seeds": list(seeds),
         "config": asdict(harness.cfg),
-        "cells": cells,
+        "cells": {},
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    for task in tasks:
+        cells = results["cells"].setdefault(task.name, {})
+        for name in policies:
+            rows = []
+            for k, seed in enumerate(seeds):
+                result, diag = harness.episode(task, name, seed)
+                rows.append({**result.summary(), "diagnostics": diag})
+                if k < harness.cfg.videos:
+                    video = Path("videos") / f"{task.name}_{name}_{seed}.{harness.cfg.video}"
+                    write_video(out / video, episode_video(result), fps=harness.cfg.fps)
+                    rows[-1]["video"] = str(video)
+                print(f"control: {task.name} {name} seed {seed}: success={result.success} "
+                      f"steps={result.steps}", flush=True)  # fmt: skip
+            cells[name] = {**rate(rows), "diagnostics": summarise(rows), "episodes": rows}
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "results.json").write_text(json.dumps(results, indent=1))
     write_html(out / "summary.html", results)
     return results
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Means of the episodes' numeric diagnostics, and the summed IDM read counts."""
+    diags = [r["diagnostics"] for r in rows if r["diagnostics"]]
+    if not diags:
+        return None
+    out: dict[str, Any] = {}
+    for key in diags[0]:
+        values = [d[key] for d in diags if d.get(key) is not None]
+        if values and isinstance(values[0], float):
+            out[key] = float(np.mean(values))
+        elif values and isinstance(values[0], dict):
+            out[key] = {n: sum(v.get(n, 0) for v in values) for n in sorted(set().union(*values))}
+    return out

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from envs.mujoco.scenarios import horizontal_axes
 from worldsim.control.imagine import Imaginer
 from worldsim.control.tasks import Task
 
@@ -68,6 +67,8 @@ PUSH_ALIGNED_M = 0.08  # off the push line by less than this counts as lined up
 def push_oracle(env, start: dict[str, Any]) -> np.ndarray:
     """Continuous command (right, forward) that goes behind the named object, then pushes it along
     the task's axis (from exact positions)."""
+    from envs.mujoco.scenarios import horizontal_axes  # imports mujoco: push tasks only
+
     base = env.unwrapped
     agent = base.data.xpos[base._body_ids[-1]][:2]
     obj = base.data.xpos[base._body_ids[start["object"]]][:2]

@@ -17,7 +17,6 @@ import numpy as np
 from envs.captions import NOUNS
 from envs.crafter.captions import PROMPTS
 from envs.make import EnvConfig
-from envs.mujoco.scenarios import horizontal_axes
 from envs.mujoco.scenes import PALETTE
 
 CRAFTER_ID, PUSH_ID = "worldsim/CrafterReward-v0", "worldsim/MujocoPush-v0"
@@ -66,6 +65,8 @@ class Task:
         """What success is measured against, read at reset."""
         if self.family == "crafter":
             return {}
+        from envs.mujoco.scenarios import horizontal_axes  # imports mujoco: push tasks only
+
         obj = push_target(env, self.target)
         right, towards = horizontal_axes(env.unwrapped.pose)
         a, b = PUSH_DIRECTIONS[self.target["direction"]]

@@ -40,6 +40,8 @@ class Config:
     episodes: int = 1  # held-out seeds per task x policy
     seed: int = HELD_OUT_SEED  # episode k of a cell plays seed + k
     control: ControlConfig = field(default_factory=ControlConfig)
+    text_table: str = ""  # extra sentences' embeddings (`TextTable` .npz) for a machine whose
+    # model table lacks a prompt's sentences and that has no text encoder
     device: str = "auto"
     out: str = "runs/control"
     results: str = ""  # also copy results.json here (e.g. experiments/prompt_control/)
@@ -72,6 +74,11 @@ def _models(cfg: Config, family: str, imagine: bool):
     module = load_world_model(cfg.ckpt, device)
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
+    if cfg.text_table and module.text_table is not None:
+        from worldsim.models.text import TextTable
+
+        module.text_table.rows.update(TextTable.load(cfg.text_table).rows)
+        module.set_text_table(module.text_table)
     return module, load_idm(idm_path)
 
 
