@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 class Config:
     """decode job: which cache, which episodes, where to write the videos."""
 
-    cache: str = "data/latents"
-    out: str = "runs/decoded"
+    cache: str = "data/latents"  # the latent cache to decode
+    out: str = "runs/decoded"  # directory of the videos
     episodes: list[str] = field(default_factory=list)  # names to decode (empty: the first `limit`)
-    limit: int = 4
+    limit: int = 4  # episodes decoded when `episodes` is empty
     checkpoint: str = ""  # VAE checkpoint (empty: the one recorded in the cache's autoencoder.json)
     chunk: int = 0  # latent frames per chunk after the first (0: the model's decode_chunk)
     ext: str = "mp4"  # mp4 | gif
-    device: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
 
 
 def run(cfg: Config) -> None:

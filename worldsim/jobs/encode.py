@@ -20,9 +20,9 @@ FREE = ("out", "shard", "device", "chunk", "strict", "overwrite")
 class Config:
     """encode job: which store, which VAE checkpoint, where, and which shard."""
 
-    store: str = "data/rollouts"
-    checkpoint: str = "runs/vae/vae.ckpt"
-    out: str = "data/latents"
+    store: str = "data/rollouts"  # the episode store to encode
+    checkpoint: str = "runs/vae/vae.ckpt"  # VAE checkpoint (`worldsim train-vae` writes vae.ckpt)
+    out: str = "data/latents"  # the latent cache (created, or extended on a rerun)
     shard: str = (
         "0/1"  # i/n: this process encodes the store's episodes k with k % n == i (sorted names)
     )

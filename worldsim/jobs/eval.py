@@ -44,20 +44,20 @@ class Config:
     )  # also score these corrupted replays (see evals/corruptions.py)
     env: EnvConfig = field(default_factory=EnvConfig)
     episodes: int = 8  # held-out cases
-    context: int = 4
-    horizon: int = 12
+    context: int = 4  # true frames given before the model predicts
+    horizon: int = 12  # frames it predicts after them
     seed: int = 1_000_000  # held-out seeds start here (training episodes use lower seeds)
-    policy: str = "random"
+    policy: str = "random"  # actions of the held-out episodes: random | scripted | mixed
     cache: str = "data/eval_scenarios"  # scenario stores, reused across runs
-    device: str = "cpu"
-    batch_size: int = 4
+    device: str = "cpu"  # cpu | cuda
+    batch_size: int = 4  # cases predicted at once
     idm: str = ""  # inverse dynamics checkpoint for the control suite; empty: train one (idm_train)
     idm_episodes: int = 96  # training episodes (seeds 0..) for an IDM trained here
     idm_train: IDMConfig = field(default_factory=IDMConfig)
-    lpips_net: str = "alex"
+    lpips_net: str = "alex"  # LPIPS trunk of the fidelity suite: alex | vgg
     videos: int = 2  # cases shown as side-by-side videos in report.html
-    out: str = "runs/eval"
-    progress: bool = True
+    out: str = "runs/eval"  # report.json, report.html and its videos
+    progress: bool = True  # show progress bars
 
 
 def _lpips(cfg: Config):

@@ -11,7 +11,7 @@ class Config:
     """export job: which checkpoint, where, and how to split it."""
 
     ckpt: str = "runs/world_model/ema.ckpt"  # a `worldsim train` checkpoint or export
-    out: str = "runs/world_model/model.pt"
+    out: str = "runs/world_model/model.pt"  # the shippable file
     bundle_autoencoder: bool = True  # include the VAE, so the file loads with nothing beside it
     max_part_mb: float = 0.0  # > 0: write <out>.part0, .part1, ... of at most this size
 

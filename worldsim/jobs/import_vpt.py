@@ -23,9 +23,9 @@ class Config:
     """Where the recordings are, where the store goes, and how frames are sampled."""
 
     src: str = "data/vpt"  # directory of <id>.mp4 + <id>.jsonl pairs
-    out: str = "data/vpt_store"
+    out: str = "data/vpt_store"  # the episode store (created, or extended on a rerun)
     width: int = 128  # frames are resized to width x height (VPT records 640x360)
-    height: int = 72
+    height: int = 72  # see width
     fps: float = 20.0  # VPT records at 20 frames per second
     episode_frames: int = (
         0  # cut recordings into episodes of at most this many frames; 0 keeps them whole
@@ -34,7 +34,7 @@ class Config:
         False  # drop frames whose action does nothing (as VPT's training does; breaks real time)
     )
     vfov: float = 70.0  # vertical field of view of the recordings (Minecraft's default)
-    prompt: str = "play Minecraft"
+    prompt: str = "play Minecraft"  # the short caption of every imported episode
 
 
 SCENE = "First-person Minecraft footage of a human player (OpenAI VPT contractor recording)."

@@ -50,7 +50,7 @@ class Config:
     device: str = "cpu"  # cpu | cuda: which per-device arguments each stage gets
     overwrite: bool = False  # rerun a stage whose output was made by another config
     vars: dict[str, Any] = field(default_factory=dict)  # values the stages share (${vars.NAME})
-    stages: dict[str, Stage] = field(default_factory=dict)
+    stages: dict[str, Stage] = field(default_factory=dict)  # name -> Stage, run in order
 
 
 def stage_args(stage: Stage, device: str) -> list[str]:

@@ -25,7 +25,7 @@ from worldsim.config import ConfigError
 class Config:
     """Which model, from which start, with which sampling, interactive or headless."""
 
-    ckpt: str = "pretrained:crafter"
+    ckpt: str = "pretrained:crafter"  # world model: a checkpoint path, pretrained:NAME or a URL
     env: EnvConfig = field(
         default_factory=lambda: EnvConfig(id="worldsim/CrafterReward-v0", kwargs={})
     )  # start frame and actions when input is ""
@@ -40,12 +40,12 @@ class Config:
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
     bf16: bool = True  # on a GPU: the DiT in bf16 weights, the VAE under bf16 autocast
-    seed: int = 0
+    seed: int = 0  # noise of the generation
     fps: int = 15  # display rate of the page and of play.mp4
-    host: str = "127.0.0.1"
-    port: int = 8765
-    out: str = "runs/play"
-    device: str = "auto"
+    host: str = "127.0.0.1"  # address the page is served on (0.0.0.0: reachable by others)
+    port: int = 8765  # port of the page
+    out: str = "runs/play"  # headless: play.mp4 and latency.json
+    device: str = "auto"  # auto | cpu | cuda
 
 
 def _start(cfg: Config) -> tuple[np.ndarray, dict, str]:

@@ -26,13 +26,13 @@ from worldsim.jobs.pipeline import DEVICES, Runner, Stage
 class Stages:
     """Per-stage `key=value` overrides of each job's own config, for one device class."""
 
-    rollout: list[str] = field(default_factory=list)
-    train_vae: list[str] = field(default_factory=list)
-    encode: list[str] = field(default_factory=list)
-    train: list[str] = field(default_factory=list)
-    sample: list[str] = field(default_factory=list)
-    eval: list[str] = field(default_factory=list)
-    modes: list[str] = field(
+    rollout: list[str] = field(default_factory=list)  # of `worldsim record`
+    train_vae: list[str] = field(default_factory=list)  # of `worldsim train-vae`
+    encode: list[str] = field(default_factory=list)  # of `worldsim encode`
+    train: list[str] = field(default_factory=list)  # of `worldsim train`
+    sample: list[str] = field(default_factory=list)  # of `worldsim sample`, for every mode
+    eval: list[str] = field(default_factory=list)  # of `worldsim eval`
+    modes: list[str] = field(  # sample modes, a stage each
         default_factory=lambda: ["rollout", "extend_forward", "text", "interpolate"]
     )
 
@@ -124,7 +124,7 @@ def _cuda() -> Stages:
 class Config:
     """Quickstart: where, on what device, which env, and the per-device stage overrides."""
 
-    out: str = "runs/quickstart"
+    out: str = "runs/quickstart"  # every stage writes under it; report.html lies here
     device: str = "cpu"  # cpu | cuda: picks the `cpu` or `cuda` stage sizes
     # a configs/env/<name>.yaml; Orbit has camera motion and actions, so every suite applies
     env: str = "orbit"

@@ -19,14 +19,14 @@ class Config:
     """Record job: env, how many episodes of how many frames, where, and how in parallel."""
 
     env: EnvConfig = field(default_factory=EnvConfig)
-    episodes: int = 8
+    episodes: int = 8  # episodes k = 0 .. episodes - 1 (finished ones are skipped)
     steps: int = 64  # frames per episode (fewer if the env terminates)
     seed: int = 0  # episode k uses seed + k
-    workers: int = 1
+    workers: int = 1  # recording processes (the same dataset for any count)
     shard: str = "0/1"  # i/n: this process makes episodes k with k % n == i
     policy: str = "random"  # random | scripted | mixed (epsilon-greedy mix of both, by seed)
-    out: str = "data/rollouts"
-    progress: bool = True
+    out: str = "data/rollouts"  # the episode store (created, or extended on a rerun)
+    progress: bool = True  # show a progress bar
     overwrite: bool = False  # replace a store that another env/steps/seed/policy recorded
 
 

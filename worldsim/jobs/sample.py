@@ -28,7 +28,9 @@ from worldsim.models.latents import actions_per_latent_frame, encode_video
 class Config:
     """What to generate, from what, with which sampler and guidance."""
 
-    ckpt: str = "runs/world_model/ema.ckpt"
+    ckpt: str = "runs/world_model/ema.ckpt"  # world model: checkpoint path, pretrained:NAME or URL
+    # text | image | image_to_video | extend_forward | extend_backward | interpolate | loop | edit |
+    # rollout (the MODES registry, worldsim/diffusion/modes.py)
     mode: str = "text"
     prompt: str = ""  # "" = the episode's caption when an episode is given
     input: str = ""  # video/image file, or episode store directory
@@ -37,18 +39,18 @@ class Config:
     context: int = 5  # pixel frames of the input used as context (1 + time_factor k)
     frames: int = 32  # pixel frames to generate (rounded up to whole latent frames)
     height: int = 64  # size of text / image generations (pixels)
-    width: int = 64
+    width: int = 64  # see height
     strength: float = 0.6  # edit: noise level the input is pushed to
-    samples: int = 1
+    samples: int = 1  # videos generated, each from its own noise
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window: int = 8  # rollout: latent frames the model sees
     chunk: int = 1  # rollout: latent frames per step
-    seed: int = 0
-    fps: int = 15
-    device: str = "auto"
+    seed: int = 0  # noise of the generation
+    fps: int = 15  # frame rate of the written videos
+    device: str = "auto"  # auto | cpu | cuda
     autoencoder: str = ""  # override the VAE checkpoint recorded in the world model
-    out: str = "samples"
+    out: str = "samples"  # directory of the videos
     strict: bool = True  # refuse an incomplete or corrupt input store (false: warn once)
 
 
