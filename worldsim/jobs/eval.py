@@ -36,7 +36,7 @@ class Config:
     sampling: dict[str, Any] = field(
         default_factory=dict
     )  # DiTPredictor overrides: steps, window, seed, ...
-    baselines: list[str] = field(
+    baselines: list[str] = field(  # calibration rows scored beside the model
         default_factory=lambda: ["ground_truth", "copy_last", "linear", "noise"]
     )
     corruptions: list[str] = field(
