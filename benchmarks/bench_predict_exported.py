@@ -1,7 +1,11 @@
 """Predict every case of a `worldsim bench export` folder with a model, on any machine (a GPU one
 without the simulators), into one predictions.npz (case_id -> (horizon, H, W, 3) uint8).
 
-    python benchmarks/bench_predict_exported.py EXPORT_DIR OUT.npz pretrained:crafter cuda
+    python benchmarks/bench_predict_exported.py EXPORT_DIR OUT.npz pretrained:crafter cuda [TABLE]
+
+A world model whose text encoder is not installed there reads the cases' prompts from TABLE, made
+where it is: `python benchmarks/bench_predict_exported.py --embed EXPORT_DIR pretrained:crafter
+TABLE` (the model's caption table plus every prompt of the export).
 
 Then, where the simulators are: `python benchmarks/bench_predict_exported.py --unpack OUT.npz
 PRED_DIR EXPORT_DIR` writes PRED_DIR/CASE_ID.npy and bench.json, and `worldsim bench score
@@ -21,12 +25,33 @@ import torch
 
 from evals.bench_models import load_bench_model
 from evals.model import from_model_frames, to_model_frames
+from worldsim.models.text import TextTable
 
 
-def predict_exported(export: Path, model_spec: str, device: str, batch: int = 8) -> dict:
+def prompts(export: Path) -> list[str]:
+    """Every case's prompt in an export."""
+    manifest = json.loads((export / "bench.json").read_text())
+    return [
+        json.loads((export / "cases" / c / "case.json").read_text())["prompt"]
+        for c in manifest["cases"]
+    ]
+
+
+def embed(export: Path, model_spec: str, table: Path) -> None:
+    """Save the model's caption table with every prompt of the export embedded."""
+    module = load_bench_model(model_spec).module
+    module.encode_text(prompts(export))
+    module.text_table.save(table)
+
+
+def predict_exported(
+    export: Path, model_spec: str, device: str, table: str = "", batch: int = 8
+) -> dict:
     """case_id -> prediction, batching cases of one size and length together."""
     manifest = json.loads((export / "bench.json").read_text())
     model = load_bench_model(model_spec, device)
+    if table:
+        model.module.set_text_table(TextTable.load(table))
     groups: dict[tuple, list[str]] = {}
     for case_id in manifest["cases"]:
         about = json.loads((export / "cases" / case_id / "case.json").read_text())
@@ -59,8 +84,10 @@ def unpack(npz: Path, folder: Path, export: Path) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "--unpack":
         unpack(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    elif sys.argv[1] == "--embed":
+        embed(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]))
     else:
         start = time.perf_counter()
-        preds = predict_exported(Path(sys.argv[1]), sys.argv[3], sys.argv[4])
+        preds = predict_exported(Path(sys.argv[1]), sys.argv[3], sys.argv[4], *sys.argv[5:])
         np.savez_compressed(sys.argv[2], **preds)
         print(f"{len(preds)} predictions in {time.perf_counter() - start:.1f} s on {sys.argv[4]}")

@@ -11,7 +11,11 @@ from evals.bench_score import METRICS, primary
 from evals.bench_spec import BENCH_SUITES
 from evals.report import STYLE, defined, format_value
 
-LEADERBOARD_COLUMNS = [primary(s) for s in BENCH_SUITES]
+# (table of results.json, metric): each suite's primary, then the normalised physics primaries
+LEADERBOARD_COLUMNS = [("summary", primary(s)) for s in BENCH_SUITES] + [
+    ("normalised", primary("permanence")),
+    ("normalised", primary("physics")),
+]
 ROW_ORDER = ("ground_truth", "ceiling")  # then models, then the weak baselines below
 LAST_ROWS = ("copy_last", "linear", "noise")
 README_START = "<!-- bench-leaderboard:start (written by `worldsim bench leaderboard`) -->"
@@ -30,15 +34,17 @@ def _arrow(metric: str) -> str:
     return "↑" if METRICS[metric] else "↓"
 
 
-def header(columns: list[str]) -> list[str]:
+def header(columns: list[tuple[str, str]]) -> list[str]:
     """Markdown header lines of a leaderboard table."""
-    names = " | ".join(f"{c} {_arrow(c)}" for c in columns)
+    names = " | ".join(
+        f"{m} {_arrow(m)}" if table == "summary" else f"{m} / ceiling ↑" for table, m in columns
+    )
     return [f"| row | {names} |", "|---" * (len(columns) + 1) + "|"]
 
 
-def leaderboard_row(result: dict, columns: list[str] = LEADERBOARD_COLUMNS) -> str:
+def leaderboard_row(result: dict, columns: list[tuple[str, str]] = LEADERBOARD_COLUMNS) -> str:
     """One markdown table row: the row's name and each column's mean [95% interval]."""
-    cells = " | ".join(cell(result["summary"].get(c)) for c in columns)
+    cells = " | ".join(cell(result.get(table, {}).get(m)) for table, m in columns)
     return f"| {result['model']} | {cells} |"
 
 
@@ -81,15 +87,19 @@ def replace_section(text: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def _stat_table(table: dict[str, dict]) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(m)} {_arrow(m)}</td><td>{html.escape(format_value(s['mean']))}</td>"
-        f"<td>{html.escape(cell(s) if s['lo'] is not None else 'n/a')}</td><td>{s['n']}</td></tr>"
-        for m, s in table.items()
-    )
+def _stat_table(table: dict[str, dict], normalised: bool = False) -> str:
+    """An HTML table of metric, mean, mean [interval] and defined cases."""
+    rows = []
+    for m, s in table.items():
+        arrow = "↑" if normalised else _arrow(m)  # a normalised score is higher-is-better
+        interval = cell(s) if s["lo"] is not None else "n/a"
+        rows.append(
+            f"<tr><td>{html.escape(m)} {arrow}</td><td>{html.escape(format_value(s['mean']))}"
+            f"</td><td>{html.escape(interval)}</td><td>{s['n']}</td></tr>"
+        )
     return (
         "<table><tr><th>metric</th><th>mean</th><th>mean [95% interval]</th><th>cases</th></tr>"
-        f"{rows}</table>"
+        f"{''.join(rows)}</table>"
     )
 
 
@@ -113,6 +123,9 @@ def write_results(result: dict, out: str | Path) -> tuple[Path, Path, Path]:
         "<h2>All cases</h2>",
         _stat_table(result["summary"]),
     ]
+    if result.get("normalised"):
+        body += ["<h2>Normalised to the ceiling (1 = the simulator's own chaos)</h2>"]
+        body.append(_stat_table(result["normalised"], normalised=True))
     for group, table in result["groups"].items():
         body += [f"<h2>{html.escape(group)}</h2>", _stat_table(table)]
     for note in result.get("notes", []):

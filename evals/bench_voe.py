@@ -1,34 +1,32 @@
 """The bench's violation-of-expectation score per case: the share of its possible/impossible
-pairs (evals/voe.py) where the row finds the impossible clip more surprising (ties count 1/2)."""
+pairs (evals/voe_pairs.py) where the row finds the impossible clip more surprising (ties 1/2)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from evals.bench_cases import BenchCase
-from evals.suite import nanmean
-from evals.voe import copy_last_surprise, make_pairs, pair_score, surprise, truth_surprise
+from evals.voe import Surprises, case_accuracy, model_surprises, truth_surprises
+from evals.voe_pairs import make_pairs
 
 METRIC = "voe.accuracy"
 
 
-def surprise_of(row: str, model):
-    """The surprise function of a row: simulator truth for ground truth, the copy-last residual
-    for copy_last, the model's own (flow-matching loss or prediction error) otherwise."""
+def surprises_of(row: str, model, device: str = "cpu") -> Surprises:
+    """The simulator's surprise (re-simulation residual) for the ground-truth row; the model's
+    own (flow-matching loss of a world model, else its prediction error) for any other row."""
     if row == "ground_truth":
-        return truth_surprise
-    if row == "copy_last":
-        return copy_last_surprise
-    return lambda case, clip: surprise(model, case, clip)
+        return truth_surprises
+    return partial(model_surprises, model, device=device)
 
 
-def voe_scores(row: str, model, cases: list[BenchCase], seed: int = 0) -> dict[str, float]:
+def voe_scores(
+    row: str, model, cases: list[BenchCase], seed: int = 0, device: str = "cpu"
+) -> dict[str, float]:
     """case_id -> voe.accuracy for the cases that feed the voe suite (NaN: no pair applies)."""
-    score = surprise_of(row, model)
-    out = {}
-    for c in (c for c in cases if "voe" in c.spec.suites):
-        pairs = make_pairs(c.case, seed)
-        out[c.case_id] = float(
-            nanmean(
-                [pair_score(score(c.case, p.possible), score(c.case, p.impossible)) for p in pairs]
-            )
-        )
-    return out
+    surprises = surprises_of(row, model, device)
+    return {
+        c.case_id: case_accuracy(surprises, c.case, make_pairs(c.case, seed))
+        for c in cases
+        if "voe" in c.spec.suites
+    }

@@ -24,12 +24,15 @@ from evals.bench_cases import (
     regenerate,
     write_checksums,
 )
+from evals.bench_ceiling import ceiling_scores, normalised_table
 from evals.bench_models import load_bench_model
 from evals.bench_report import leaderboard, replace_section, write_results
 from evals.bench_run import predict, score_videos, summarise_run
 from evals.bench_spec import BenchSpec, load_spec
 from evals.bench_stats import paired_difference
 from evals.bench_videos import export_cases, folder_manifest, read_predictions
+from evals.bench_voe import METRIC as VOE_METRIC
+from evals.bench_voe import voe_scores
 from evals.report import format_value
 from worldsim.config import ConfigError
 
@@ -108,24 +111,14 @@ def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case,
 
 
 def _extras(cfg: Config, spec, split, row, model, cases, per_case) -> dict:
-    """Ceiling-normalised scores and VoE accuracy where enabled and available."""
+    """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled."""
     extra: dict = {"notes": []}
     if cfg.voe and model is not None:
-        try:
-            from evals.bench_voe import METRIC, voe_scores
-        except ImportError as err:
-            extra["notes"].append(f"voe not scored: {err}")
-        else:
-            for case_id, value in voe_scores(row, model, cases, cfg.seed).items():
-                per_case[case_id][METRIC] = value
+        for case_id, value in voe_scores(row, model, cases, cfg.seed, cfg.device).items():
+            per_case[case_id][VOE_METRIC] = value
     if cfg.ceiling:
-        try:
-            from evals.bench_ceiling import ceiling_scores, normalised_table
-        except ImportError as err:
-            extra["notes"].append(f"ceiling not computed: {err}")
-        else:
-            ceiling = ceiling_scores(spec, split, cases, cfg.cache, cfg.seed)
-            extra["normalised"] = normalised_table(per_case, ceiling, cfg.seed)
+        ceiling = ceiling_scores(spec, split, cases, cfg.cache, cfg.seed)
+        extra["normalised"] = normalised_table(per_case, ceiling, cfg.seed)
     return extra
 
 
@@ -135,8 +128,6 @@ def _run(cfg: Config) -> None:
     row = _row_name(cfg.model)
     cases = _cases(cfg, spec, cfg.split)
     if row == "ceiling":
-        from evals.bench_ceiling import ceiling_scores
-
         model, per_case = None, ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
     else:
         model = load_bench_model(cfg.model, cfg.device, cfg.seed)
