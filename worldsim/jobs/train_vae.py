@@ -58,6 +58,30 @@ class Config:
     overwrite: bool = False  # start afresh in an out= that another config trained in
 
 
+CPU_SIZES = "configs/train/vae_cpu.yaml"  # seconds a step on 2 CPU cores
+CPU_WORK = 4 * 9 * 32 * 32 * 32**2  # its clips x frames x pixels x base_channels^2 per step
+
+
+def _say_cpu_cost(cfg: Config, store) -> None:
+    """On the CPU, say before training when a step will take minutes, and what takes seconds."""
+    import torch
+
+    gpu = cfg.trainer.accelerator == "gpu" or torch.cuda.is_available()
+    if (gpu and cfg.trainer.accelerator != "cpu") or not store.names():
+        return
+    entry, frames = store.entry(store.names()[0]), max(cfg.data.clips.lengths)
+    pixels = entry.height * entry.width
+    work = cfg.data.batch_size * frames * pixels * cfg.model.base_channels**2 / CPU_WORK
+    if work > 10:
+        print(
+            f"train-vae: on the CPU a step of {cfg.data.batch_size} clips x {frames} frames at "
+            f"{entry.height}x{entry.width} through model.base_channels={cfg.model.base_channels} "
+            f"is {work:.0f}x the work of {CPU_SIZES} (seconds a step on 2 cores): minutes a "
+            f"step; pass that file for a CPU run (`worldsim train-vae {CPU_SIZES} data.root=...`)",
+            flush=True,
+        )
+
+
 def _check_clip_lengths(cfg: Config) -> None:
     bad = [n for n in cfg.data.clips.lengths if (n - 1) % cfg.model.time_factor]
     if bad:
@@ -141,7 +165,10 @@ def run(cfg: Config) -> None:
     from worldsim.training.callbacks import EMA
 
     _check_clip_lengths(cfg)
-    open_stores(cfg.data).check(cfg.strict)
+    store = open_stores(cfg.data)
+    store.check(cfg.strict)
+    _say_cpu_cost(cfg, store)
+    resume_checkpoint(cfg.out, cfg.resume)  # a bad resume= is named before anything is written
     roots = cfg.data.roots or [cfg.data.root]
     if claim_output("train-vae", cfg, FREE, {"data_manifest_sha256": manifest_sha256(roots)}):
         # another config's (or data's) run: start afresh
@@ -157,6 +184,5 @@ def run(cfg: Config) -> None:
     ema.swap_in()
     model = task.model.float().eval()
     export = Path(cfg.export or Path(cfg.out) / "vae.ckpt")
-    data_roots = cfg.data.roots or [cfg.data.root]
-    save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": data_roots})
+    save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": roots})
     _evaluate_held_out(cfg, model, export, trainer.global_step, task.device)
