@@ -2,8 +2,8 @@
 
 MuJoCo cases are re-simulated with one edit of the simulator state inside the horizon, so the
 physics after the edit stays exact:
-- `vanish`: an object that goes behind the occluder (an occlusion_start event in the horizon,
-  followed by an occlusion_end) is removed (invisible, colliding with nothing) once it is hidden;
+- `vanish`: an object seen, then hidden behind something (0 pixels, centre in view) at a horizon
+  frame, then seen again, is removed (invisible, colliding with nothing) at that hidden frame;
 - `teleport`: the most visible object jumps TELEPORT_M metres sideways (camera right or left,
   whichever leaves it clear of every other geom) at the onset `Tc + h // 4`;
 - `colour`: at the onset its colour becomes the unused palette colour farthest in chromaticity;
@@ -23,6 +23,7 @@ from functools import partial
 
 import numpy as np
 
+from envs.mujoco.camera import project
 from envs.mujoco.render import mujoco
 from envs.mujoco.scenarios import horizontal_axes
 from envs.mujoco.scenes import PALETTE
@@ -130,23 +131,27 @@ def far_colour(case: Case, obj: dict) -> tuple[int, int, int]:
     return free[int(np.argmax(np.linalg.norm(c[1:] - c[0], axis=1)))]
 
 
+def in_view(case: Case, frame: int, obj: dict) -> bool:
+    """Whether the object's centre projects inside the image at `frame` (in front of the camera)."""
+    t = case.truth
+    uv, z = project(
+        t["obj_position"][frame, obj["id"]][None], t["extrinsics"][frame], t["intrinsics"][frame]
+    )
+    h, w = case.frames.shape[1:3]
+    return bool(z[0] > 0 and 0 <= uv[0, 0] < w and 0 <= uv[0, 1] < h)
+
+
 def hidden_window(case: Case) -> tuple[dict, int] | None:
-    """(object, first frame it is fully hidden) for an occlusion that starts and ends inside the
-    horizon."""
-    events = [e for e in case.events if e["frame"] >= case.context]
+    """(object, first frame it is hidden) for an object that is seen, then hidden behind something
+    (0 pixels, its centre in view) at a horizon frame, then seen again (MIN_VISIBLE pixels) before
+    the end."""
     inst = case.truth["instance"]
-    for start in (e for e in events if e["kind"] == "occlusion_start"):
-        i = start["objects"][0]
-        ends = [
-            e["frame"]
-            for e in events
-            if e["kind"] == "occlusion_end" and e["objects"][0] == i and e["frame"] > start["frame"]
-        ]
-        hidden = [
-            t for t in range(start["frame"], min(ends, default=0)) if not (inst[t] == i).any()
-        ]
-        if hidden:
-            return next(o for o in case.objects if o["id"] == i), hidden[0]
+    for obj in case.objects:
+        area = (inst == obj["id"]).sum((1, 2))  # (T,)
+        seen = area >= MIN_VISIBLE
+        for t in range(case.context, len(area) - 1):
+            if area[t] == 0 and seen[:t].any() and seen[t + 1 :].any() and in_view(case, t, obj):
+                return obj, t
     return None
 
 

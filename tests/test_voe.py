@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from envs.make import EnvConfig
 from evals.baselines import CopyLastFrame
-from evals.scenarios import Case
+from evals.scenarios import Case, ScenarioConfig, load_cases
 from evals.voe import case_accuracy, flow_surprises, model_surprises, pair_score, truth_surprises
 from evals.voe_pairs import KINDS, make_pairs
 from tests.conftest import synthetic_episode
@@ -39,6 +40,17 @@ def test_truth_surprise_tells_every_pair_apart_and_copy_last_is_scored(case, pai
     assert np.isnan(case_accuracy(truth_surprises, case, []))
     assert pair_score(0.1, 0.2) == 1.0 and pair_score(0.2, 0.2) == 0.5
     assert np.isnan(pair_score(float("nan"), 0.2))
+
+
+def test_an_object_hidden_behind_the_wall_vanishes_and_is_missed_when_it_should_reappear(tmp_path):
+    env = EnvConfig(id="worldsim/MujocoOcclude-v0", width=32, height=32)
+    cfg = ScenarioConfig(
+        env=env, episodes=1, context=5, horizon=28, seed=2_000_000, cache=str(tmp_path)
+    )
+    occlude = load_cases(cfg)[0]
+    pairs = [p for p in make_pairs(occlude) if p.kind == "vanish"]
+    assert len(pairs) == 1 and pairs[0].onset > occlude.context
+    assert case_accuracy(truth_surprises, occlude, pairs) == 1.0
 
 
 def test_frame_edited_pairs_for_envs_without_a_simulator_state():
