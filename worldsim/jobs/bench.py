@@ -58,6 +58,7 @@ class Config:
     truth: str = ""  # export: also write the true futures to DIR/truth/ (lossless | lossy)
     a: str = ""  # compare: results.json of the first row
     b: str = ""  # compare: results.json of the second row
+    name: str = ""  # score: the row's name in results and leaderboard (default folder:DIR)
     out: str = ""  # results folder (default runs/bench/SPEC/SPLIT/ROW)
     cache: str = "data/bench"  # regenerated cases and the ceiling's scores, reused across runs
     workers: int = 1  # recording processes (identical cases for any count)
@@ -149,7 +150,8 @@ def _score(cfg: Config) -> None:
     per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
     extra = _extras(cfg, spec, manifest["split"], "", None, cases, per_case)
     extra["notes"].append(f"scored from the videos in {cfg.dir}; voe needs a model: not scored")
-    _finish(cfg, spec, manifest["split"], f"folder:{Path(cfg.dir).name}", cases, per_case, extra)
+    row = cfg.name or f"folder:{Path(cfg.dir).name}"
+    _finish(cfg, spec, manifest["split"], row, cases, per_case, extra)
 
 
 def _export(cfg: Config) -> None:
