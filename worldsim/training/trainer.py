@@ -36,10 +36,13 @@ class TrainerConfig:
 
 def quiet_lightning() -> None:
     """Keep Lightning's INFO lines (seed, GPU/TPU availability, tips, "fit stopped") and a
-    deprecation it raises itself off the terminal; its warnings still show."""
+    deprecation and a warning that do not apply to step-based runs off the terminal; its other
+    warnings still show."""
     for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # logging counts steps, not batches of one epoch: short epochs are normal here
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
 
 
 quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
