@@ -162,3 +162,22 @@ def horizon_psnr(module, episodes, context: int, horizon: int, seed: int = 0):
     curves = {"model": psnr(video, truth), "copy_last": psnr(last, truth)}
     scores = {"episodes": len(episodes), **{k: v.mean(0).tolist() for k, v in curves.items()}}
     return scores, video, truth
+
+
+@torch.no_grad()
+def mean_prediction_error(module, windows, level: float, actions: str = "true", seed: int = 0):
+    """Latent MSE of the model's one-step estimate of the last frame of each window (B, T, c, h, w)
+    from the others (clean), the last at noise `level` (1 = pure noise: the posterior mean).
+
+    `windows` is (latents, actions (B, T, A'), captions); `actions` is "true", "shuffled" (each
+    window gets the next one's) or "null". The estimate is x_t - t v: no sampling noise, so it
+    measures what the model knows rather than how it samples."""
+    x0, acts, captions = windows
+    noise = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed)).to(x0)
+    levels = torch.zeros(x0.shape[:2], device=x0.device)  # (B, T)
+    levels[:, -1] = level
+    x = x0.clone()
+    x[:, -1] = (1 - level) * x0[:, -1] + level * noise
+    given = {"true": acts, "shuffled": torch.roll(acts, 1, 0), "null": None}[actions]
+    v = module.model(x, levels, given, module.encode_text(captions))
+    return (x[:, -1] - level * v[:, -1] - x0[:, -1]).pow(2).mean().item()

@@ -7,7 +7,9 @@
 #   left in WORK; evaluate records the held-out seeds and runs evaluate.py on WORK/game.pt)
 # Sizes are the GPU run of RESULTS.md; SIZE=smoke runs the same path tiny on a CPU in ~3 minutes.
 # Knobs live in configs/experiment/game_world_models/{vae,dit}.yaml; TRAIN_MINUTES is cumulative
-# over resumed calls (the GPU run trains in several calls on one warm machine).
+# over resumed calls (the GPU run trains in several calls on one warm machine). DEADLINE (unix
+# seconds) stops training in time for the stages after it: a device call's limit kills everything
+# at once, and a run killed before `export` is lost with the machine (2026-11-30, RESULTS.md).
 # To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
 # stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
 set -euo pipefail
@@ -20,11 +22,11 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
-  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=12) DOOM=(episodes=160 steps=257 workers=2)
+  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=12) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=2)
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
-STORES=(crafter doom_my_way_home doom_deathmatch)
+STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})  # STORES=crafter: Crafter alone
 VAE=${VAE:-$WORK/vae.ckpt}
 mkdir -p "$WORK"
 if [[ $VAE == pretrained:* ]]; then  # the shipped file's bundled VAE, written out once for encode
@@ -39,7 +41,7 @@ record() {  # the three stores in parallel; held-out evaluation seeds start at 1
   local pids=()
   ws record env=crafter_mix policy=mixed "${CRAFTER[@]}" seed=0 \
     out="$WORK/crafter" progress=false & pids+=($!)
-  for env in doom_my_way_home doom_deathmatch; do
+  for env in "${STORES[@]:1}"; do
     ws record env=$env policy=mixed "${DOOM[@]}" seed=0 \
       out="$WORK/$env" progress=false & pids+=($!)
   done
@@ -57,22 +59,26 @@ vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
   ws encode store="$WORK/crafter" checkpoint="$VAE" out="$WORK/latents_crafter" \
     text.table=$TEXT_TABLE
-  for env in doom_my_way_home doom_deathmatch; do
+  for env in "${STORES[@]:1}"; do
     ws encode store="$WORK/$env" checkpoint="$VAE" out="$WORK/latents_$env" \
       text.name=none
   done
 }
 
-train() {
-  local roots resume=()
+train() {  # with DEADLINE (unix seconds) set, SIGINT stops training then: last.ckpt is saved
+  local roots resume=() stop=()
   [ -n "${INIT:-}" ] && resume=(init="$INIT")
   roots=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}")
   [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
-  ws train $CFG/dit.yaml "data.roots=[${roots%,}]" out="$WORK/dit" "${DIT[@]}" "${resume[@]}"
+  [ "${DEADLINE:-0}" -gt 0 ] && stop=(timeout -s INT -k 60 $((DEADLINE - $(date +%s))))
+  "${stop[@]}" python3 -m worldsim.cli train $CFG/dit.yaml "data.roots=[${roots%,}]" \
+    out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || [ ${#stop[@]} -gt 0 ]
 }
 
 export_model() {  # one fp16 file with the VAE and the caption table, in parts of <= 15 MiB
-  ws export ckpt="$WORK/dit/ema.ckpt" out="$WORK/game.pt" max_part_mb=15
+  local ckpt=$WORK/dit/ema.ckpt  # written at the end; a run stopped at the DEADLINE has last.ckpt
+  [ -f "$ckpt" ] || ckpt=$WORK/dit/checkpoints/last.ckpt  # (its state_dict holds the EMA weights)
+  ws export ckpt="$ckpt" out="$WORK/game.pt" max_part_mb=15
 }
 
 evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluation of RESULTS.md

@@ -33,10 +33,10 @@ class LatentDataConfig:
         default_factory=lambda: [8]
     )  # latent frames per window; several = buckets
     stride: int = 2  # latent frames between window starts
-    val_fraction: float = 0.1
-    batch_size: int = 16
-    num_workers: int = 0
-    seed: int = 0
+    val_fraction: float = 0.1  # share of episodes held out for validation (by a hash of the name)
+    batch_size: int = 16  # windows per batch (per GPU)
+    num_workers: int = 0  # loader processes (0 = in the training process)
+    seed: int = 0  # validation split and batch order
     resident: bool = False  # training windows held on the accelerator, gathered by index
 
 

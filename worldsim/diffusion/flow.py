@@ -102,6 +102,7 @@ def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) ->
     return (per_frame * weight).sum() / weight.sum().clamp(min=1.0)
 
 
-def conditioning_dropout(batch: int, p: float, generator=None, device=None) -> torch.Tensor:
-    """(B,) bool: which samples lose a conditioning signal (for classifier-free guidance)."""
-    return (torch.rand(batch, generator=generator) < p).to(device)
+def conditioning_dropout(batch: int, p: float, generator=None) -> torch.Tensor:
+    """(B,) bool on the host: which samples lose a conditioning signal (for classifier-free
+    guidance)."""
+    return torch.rand(batch, generator=generator) < p

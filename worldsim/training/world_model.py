@@ -33,10 +33,10 @@ from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
 class OptimConfig:
     """AdamW with linear warmup."""
 
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.99)
-    warmup_steps: int = 200
+    lr: float = 3e-4  # peak learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    betas: tuple[float, float] = (0.9, 0.99)  # AdamW moment decays
+    warmup_steps: int = 200  # steps of linear learning-rate warm-up from 0
 
 
 @dataclass
@@ -127,17 +127,20 @@ class WorldModel(L.LightningModule):
 
     # ---------------------------------------------------------------- training
     def loss(self, batch: dict[str, Any], generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-frame rectified-flow loss on one batch with conditioning dropout."""
+        """Per-frame rectified-flow loss on one batch with conditioning dropout. The batch holds
+        "caption" strings, or (device-resident batches) their embeddings as "text"."""
         x0 = batch["latents"]  # (B, T, C, H, W)
         b, t = x0.shape[:2]
         gen = generator or self.generator
-        levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen).to(self.device)
+        levels, drop_t, drop_a = self._upload(
+            sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen),  # (B, T)
+            conditioning_dropout(b, self.flow.drop_text, gen),  # (B,)
+            conditioning_dropout(b, self.flow.drop_actions, gen),  # (B,)
+        )
         # training noise comes from the (seeded) device RNG: drawing it on the CPU stalls the GPU
         noise = (
             torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
         )
-        drop_t = conditioning_dropout(b, self.flow.drop_text, gen, self.device)
-        drop_a = conditioning_dropout(b, self.flow.drop_actions, gen, self.device)
         pred = self.model(
             noisy(x0, noise, levels),
             levels,
@@ -147,6 +150,13 @@ class WorldModel(L.LightningModule):
             drop_text=drop_t,
         )
         return flow_loss(pred, velocity_target(x0, noise), levels)
+
+    def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Host-drawn tensors (seeded levels, dropout masks) to the device; on CUDA through pinned
+        memory without blocking, since a pageable copy makes the host wait for the GPU."""
+        if self.device.type != "cuda":
+            return tuple(x.to(self.device) for x in tensors)
+        return tuple(x.pin_memory().to(self.device, non_blocking=True) for x in tensors)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.loss(batch)
