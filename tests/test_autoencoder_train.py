@@ -66,6 +66,7 @@ def test_train_vae_exports_ema_weights_held_out_metrics_and_resumes(small_store,
                 f"data.root={small_store.root}",
                 f"out={out}",
                 "trainer.max_steps=6",
+                "trainer.ema_decay=0.9",  # the run's own config: another one is refused
                 "resume=last",
                 *TINY,
             ]
