@@ -39,7 +39,8 @@ CHANGE_THRESHOLD = 24  # max channel difference (0-255) that counts a pixel as c
 MIN_CHANGED = 8  # pixel-frames the edit must change for the pair to count
 MIN_VISIBLE = 4  # pixels of the edited object at the onset for a visible edit
 PENETRATION = 0.002  # metres: a teleport landing deeper than this into any geom is refused
-WORLD_BIT, GHOST_BIT = 1, 4  # contype bits: scenery collides on bit 1; bit 4 is free
+AGENT_BITS = 2  # the agent's contype/conaffinity: touches objects (conaffinity 3), not scenery (1)
+GHOST_BIT = 4  # a contype bit no geom uses
 
 
 @dataclass
@@ -100,8 +101,8 @@ def through(base, name: str, partner: str | None) -> None:
     """The object stops colliding with the scenery (`partner` None) or with the other objects."""
     _, g = object_geom(base, name)
     m = base.model
-    if partner is None:  # solid to objects (contype 1, conaffinity 3) only, like the agent
-        m.geom_contype[g] = m.geom_conaffinity[g] = 2
+    if partner is None:  # solid to objects only, like the agent
+        m.geom_contype[g] = m.geom_conaffinity[g] = AGENT_BITS
         return
     scenery = m.geom_bodyid == 0  # floor, walls, occluders
     m.geom_conaffinity[scenery] |= GHOST_BIT
@@ -109,10 +110,6 @@ def through(base, name: str, partner: str | None) -> None:
 
 
 # ------------------------------------------------------------------ choosing what to edit
-
-
-def onset(case: Case) -> int:
-    return corruptions.onset(case)
 
 
 def visible_object(case: Case, frame: int) -> dict | None:
@@ -173,14 +170,12 @@ def mujoco_edits(case: Case) -> dict[str, tuple[int, Callable]]:
     hidden = hidden_window(case)
     if hidden:
         out["vanish"] = (hidden[1], partial(vanish, name=hidden[0]["name"]))
-    obj = visible_object(case, onset(case))
+    start = corruptions.onset(case)
+    obj = visible_object(case, start)
     if obj:
-        out["teleport"] = (onset(case), partial(teleport, name=obj["name"]))
-        out["colour"] = (
-            onset(case),
-            partial(recolour, name=obj["name"], rgb=far_colour(case, obj)),
-        )
-        out["size"] = (onset(case), partial(shrink, name=obj["name"]))
+        out["teleport"] = (start, partial(teleport, name=obj["name"]))
+        out["colour"] = (start, partial(recolour, name=obj["name"], rgb=far_colour(case, obj)))
+        out["size"] = (start, partial(shrink, name=obj["name"]))
     contact = first_contact(case)
     if contact:
         out["through"] = (contact[2], partial(through, name=contact[0]["name"], partner=contact[1]))
@@ -208,10 +203,13 @@ def make_pairs(case: Case) -> list[VoEPair]:
         finally:
             env.close()
     else:
-        edited = {"teleport": corruptions.teleport, "vanish": corruptions.vanish}
-        edited["colour"] = corruptions.colour_change
+        edited = {
+            "teleport": corruptions.teleport,
+            "vanish": corruptions.vanish,
+            "colour": corruptions.colour_change,
+        }
         for kind, corrupt in edited.items():
-            futures[kind] = (onset(case), corrupt(case)[case.context :])
+            futures[kind] = (corruptions.onset(case), corrupt(case)[case.context :])
     return [
         VoEPair(case.name, kind, frame, case.future, future)
         for kind, (frame, future) in sorted(futures.items(), key=lambda kv: KINDS.index(kv[0]))
