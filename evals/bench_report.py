@@ -57,7 +57,7 @@ def _sort_key(result: dict) -> tuple[int, str]:
     return 5, name
 
 
-def leaderboard(results: list[dict], notes: list[str] = ()) -> str:
+def leaderboard(results: list[dict]) -> str:
     """The markdown leaderboard of rows scored on one spec version and split."""
     first = results[0]
     mixed = {(r["bench"], r["version"], r["split"]) for r in results}
@@ -73,6 +73,7 @@ def leaderboard(results: list[dict], notes: list[str] = ()) -> str:
         *header(LEADERBOARD_COLUMNS),
         *(leaderboard_row(r) for r in sorted(results, key=_sort_key)),
     ]
+    notes = [f"- {r['model']}: {n}" for r in sorted(results, key=_sort_key) for n in r["notes"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"

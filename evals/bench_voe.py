@@ -20,13 +20,11 @@ def surprises_of(row: str, model, device: str = "cpu") -> Surprises:
     return partial(model_surprises, model, device=device)
 
 
-def voe_scores(
-    row: str, model, cases: list[BenchCase], seed: int = 0, device: str = "cpu"
-) -> dict[str, float]:
+def voe_scores(row: str, model, cases: list[BenchCase], device: str = "cpu") -> dict[str, float]:
     """case_id -> voe.accuracy for the cases that feed the voe suite (NaN: no pair applies)."""
     surprises = surprises_of(row, model, device)
     return {
-        c.case_id: case_accuracy(surprises, c.case, make_pairs(c.case, seed))
+        c.case_id: case_accuracy(surprises, c.case, make_pairs(c.case))
         for c in cases
         if "voe" in c.spec.suites
     }

@@ -59,6 +59,7 @@ class Config:
     a: str = ""  # compare: results.json of the first row
     b: str = ""  # compare: results.json of the second row
     name: str = ""  # score: the row's name in results and leaderboard (default folder:DIR)
+    note: str = ""  # a line about how this row was made, kept in results and the leaderboard
     out: str = ""  # results folder (default runs/bench/SPEC/SPLIT/ROW)
     cache: str = "data/bench"  # regenerated cases and the ceiling's scores, reused across runs
     workers: int = 1  # recording processes (identical cases for any count)
@@ -113,9 +114,9 @@ def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case,
 
 def _extras(cfg: Config, spec, split, row, model, cases, per_case) -> dict:
     """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled."""
-    extra: dict = {"notes": []}
+    extra: dict = {"notes": [cfg.note] if cfg.note else []}
     if cfg.voe and model is not None:
-        for case_id, value in voe_scores(row, model, cases, cfg.seed, cfg.device).items():
+        for case_id, value in voe_scores(row, model, cases, cfg.device).items():
             per_case[case_id][VOE_METRIC] = value
     if cfg.ceiling:
         ceiling = ceiling_scores(spec, split, cases, cfg.cache, cfg.seed)
