@@ -62,7 +62,10 @@ def write_html(path: str | Path, results: dict[str, Any]) -> Path:
     for task, cells in results["cells"].items():
         tds = []
         for p in policies:
-            c = cells[p]
+            c = cells.get(p)
+            if c is None:  # a grid stopped before this cell
+                tds.append("<td>not run</td>")
+                continue
             lo, hi = c["ci95"]
             links = " ".join(
                 f'<a href="{html.escape(e["video"])}">{e["seed"]}{"✓" if e["success"] else ""}</a>'
