@@ -29,7 +29,7 @@ def make_env(cfg: EnvConfig) -> gym.Env:
     """
     if cfg.id not in gym.registry:
         known = sorted(k for k in gym.registry if k.startswith("worldsim/"))
-        raise EnvConfigError(f"unknown env id '{cfg.id}'; worldsim envs: {', '.join(known)}")
+        raise EnvConfigError(f"unknown env.id '{cfg.id}'; worldsim envs: {', '.join(known)}")
     try:
         return gym.make(cfg.id, width=cfg.width, height=cfg.height, **dict(cfg.kwargs))
     except TypeError as err:

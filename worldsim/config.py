@@ -174,6 +174,7 @@ FRACTIONS |= {"ema_decay", "strength"}
 # that holds them (imported only when the value is not the default).
 CHOICES: dict[str, tuple[str, ...] | str] = {
     "policy": "worldsim.data.record:POLICIES",
+    "logger": "worldsim.training.loggers:LOGGERS",
     "mode": "worldsim.diffusion.modes:MODES",
     "samplers.SamplerConfig.name": "worldsim.diffusion.samplers:SAMPLERS",
     "perceptual": "worldsim.training.autoencoder:PERCEPTUAL",
@@ -269,6 +270,8 @@ def _check_values(cfg: DictConfig, prefix: str = "") -> None:
         problem = None if value is None else _value_problem(cfg, str(key), value)
         if problem:
             raise ConfigError(f"{dotted}={_shown(value)} {problem}")
+    if not hasattr(cfg._metadata.object_type, "__post_init__"):
+        return
     try:
         OmegaConf.to_object(cfg)
     except (ValueError, OmegaConfBaseException) as err:

@@ -11,6 +11,7 @@ import torch
 from einops import rearrange
 from PIL import Image, ImageDraw, ImageFont
 
+from worldsim.config import ConfigError
 from worldsim.data.pixels import unit_to_pixels
 
 
@@ -66,7 +67,13 @@ def read_video(path: str | Path) -> np.ndarray:
     """Read an .mp4 or .gif into (T, H, W, 3) uint8."""
     import imageio.v3 as iio
 
-    frames = np.asarray(iio.imread(path, index=None))
+    try:
+        frames = np.asarray(iio.imread(path, index=None))
+    except (OSError, ValueError) as err:  # imageio's plugins raise either for a bad file
+        raise ConfigError(
+            f"{path} is not a readable video or image ({type(err).__name__}); "
+            "give an .mp4, .gif or image file"
+        ) from err
     if frames.ndim == 3:
         frames = frames[None]
     return frames[..., :3].astype(np.uint8)

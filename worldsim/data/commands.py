@@ -186,6 +186,7 @@ def preview(root: str, args: list[str]) -> int:
             f"`worldsim decode cache={root}`"
         )
     store = EpisodeStore(root)
+    store.check()  # a malformed episode is named here, not met half-way through the grid
     videos, captions = [], []
     for name in store.names()[: cfg.episodes]:
         ep = store.load(name)

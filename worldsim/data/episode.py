@@ -79,6 +79,9 @@ class Episode:
                     f"{name}: {key} has shape {arr.shape} dtype {arr.dtype}, "
                     f"expected {shape} {np.dtype(dtype).name}"
                 )
+        if not np.isfinite(self.actions).all():
+            frame = int(np.nonzero(~np.isfinite(self.actions).all(axis=1))[0][0])
+            raise EpisodeError(f"{name}: actions hold NaN or inf (first at frame {frame})")
         if len(self.raw_actions) != t:
             raise EpisodeError(f"{name}: {len(self.raw_actions)} raw actions for {t} frames")
         for key, arr in self.truth.items():

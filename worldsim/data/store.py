@@ -180,9 +180,11 @@ class EpisodeStore(ManifestDir):
 
     def open_problem(self, name: str) -> str | None:
         try:
-            length = self.load(name).length  # memory maps: reads the array headers only
+            episode = self.load(name)  # memory maps: reads the array headers only
+            episode.validate(name)  # shapes and dtypes (headers), finite actions (small)
         except EpisodeError as err:
             return str(err)
+        length = episode.length
         listed = self.entry(name).length
         return f"{name}: {length} frames, the manifest says {listed}" if length != listed else None
 

@@ -109,6 +109,7 @@ def build_module(cfg: Config) -> WorldModel:
     cfg.model.latent_channels = channels
     cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
     cfg.model.text_dim = text_dim(cfg.text)
+    source = load_world_model(cfg.init) if cfg.init else None  # a bad init= fails before the build
     module = WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
     if cfg.model.text_dim:
         # Training reads caption embeddings from the cache and never runs the text encoder.
@@ -119,14 +120,13 @@ def build_module(cfg: Config) -> WorldModel:
                 "re-encode with `worldsim encode text.name=minilm`, or train with text.name=none"
             )
         module.set_text_table(table)
-    if cfg.init:
-        init_weights(module, cfg.init)
+    if source is not None:
+        init_weights(module, source, cfg.init)
     return module
 
 
-def init_weights(module: WorldModel, source: str) -> None:
-    """Copy the DiT weights of checkpoint `source` (same architecture) into `module`."""
-    src = load_world_model(source)
+def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
+    """Copy the DiT weights of `src` (loaded from `source`, same architecture) into `module`."""
     if dataclasses.asdict(src.model_cfg) != dataclasses.asdict(module.model_cfg):
         raise ConfigError(
             f"init={source} is a DiT {dataclasses.asdict(src.model_cfg)}, not the configured "
@@ -185,6 +185,7 @@ def run(cfg: Config) -> None:
         LatentCaches(cfg.data.roots).check(cfg.strict)
     except ValueError as err:
         raise ConfigError(str(err)) from err
+    resume_checkpoint(cfg.out, cfg.train.resume)  # a bad one is named before anything is written
     module = build_module(cfg)
     if cfg.train.compile:
         module.model.compile_blocks()

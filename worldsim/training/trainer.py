@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def resume_checkpoint(out: str | Path, resume: str) -> str | None:
         raise ConfigError(
             f"resume={resume}: {path} does not exist; pass an existing checkpoint, "
             "resume=auto (the last one if any) or resume='' (start afresh)"
+        )
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip: a cheap look, not a full load
+        raise ConfigError(
+            f"resume={resume}: {path} is not a training checkpoint (empty, cut short or another "
+            "kind of file); pass one from <out>/checkpoints, or resume='' (start afresh)"
         )
     return str(path)
 
