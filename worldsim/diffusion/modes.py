@@ -4,6 +4,10 @@ ones; `MODES` is the registry that `sample`, `quickstart` and the tests read.
 Latents are normalised (B, T, C, H, W). Each mode returns the whole sequence, known frames included
 (returned exactly as given), so callers decode once. Actions, when used, are per latent frame
 (B, T, A) aligned with the returned sequence.
+
+Frames appended after a clean context (`extend_forward`, `image_to_video`, `rollout`) reuse the
+context's keys/values when the DiT is frame-causal (`ContextModel`, exact), and can replay each
+continuation as a CUDA graph (`cuda_graphs`).
 """
 
 from __future__ import annotations
