@@ -10,8 +10,10 @@ and the closest valid ones.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import importlib
 import math
 import os
@@ -129,9 +131,15 @@ def _merge(base: DictConfig, other: Any, what: str) -> DictConfig:
         raise ConfigError(f"bad value for config key '{key}' in {what}: {msg}") from err
 
 
+@functools.cache
+def _defaults(schema: type) -> DictConfig:
+    """A schema's defaults as a structured config, built once: merges copy it, never change it."""
+    return OmegaConf.structured(schema)
+
+
 def load_config(schema: type[T], args: list[str]) -> DictConfig:
     """Merge schema defaults, YAML files and `key=value` overrides, validating each step."""
-    cfg = OmegaConf.structured(schema)
+    cfg = copy.deepcopy(_defaults(schema)) if not args else _defaults(schema)
     for arg in args:
         if "=" not in arg:
             path = Path(arg)
