@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from envs.make import make_env
 from worldsim.control.episode import EpisodeResult, run_episode
@@ -23,6 +24,7 @@ from worldsim.control.policies import PromptPolicy, RandomPolicy, ScriptedPolicy
 from worldsim.control.prompts import expand
 from worldsim.control.report import episode_video, rate, write_html
 from worldsim.control.tasks import Task
+from worldsim.metrics import psnr
 
 POLICIES = ("prompt", "short_prompt", "no_prompt", "consensus", "random", "scripted")
 IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus")
@@ -84,8 +86,8 @@ class Harness:
 
 
 def diagnostics(result: EpisodeResult, idm, codec) -> dict[str, Any]:
-    """Per-stage numbers of one imagining episode: what the IDM read off the plans, whether
-    the plans move, and how well the IDM reads the real transitions the episode made."""
+    """Per-stage numbers of one imagining episode: whether the plans move and keep the scene,
+    what the IDM read off them, and how well it reads the real transitions the episode made."""
     real = np.asarray(result.frames, np.float32)
     out: dict[str, Any] = {
         "real_change": float(np.abs(np.diff(real, axis=0)).mean()) if len(real) > 1 else 0.0,
@@ -93,6 +95,12 @@ def diagnostics(result: EpisodeResult, idm, codec) -> dict[str, Any]:
     }
     if len(result.actions) == 0:
         return out
+    # the plan against reality: PSNR of each imagined frame to the real frame it foresaw, and of
+    # copying the previous real frame (a plan that keeps the scene scores near copy-last)
+    pixels = torch.from_numpy(real).permute(0, 3, 1, 2)  # (T, 3, H, W) in [0, 255]
+    imagined = torch.from_numpy(np.asarray(result.imagined, np.float32)).permute(0, 3, 1, 2)
+    out["plan_psnr"] = float(psnr(imagined[1:], pixels[1:], 255.0).mean())
+    out["copy_last_psnr"] = float(psnr(pixels[:-1], pixels[1:], 255.0).mean())
     truth = np.stack([codec.encode(a) for a in result.actions])  # (steps, A)
     read = idm.read_actions(result.frames)  # (steps, A)
     if hasattr(codec, "noop_index"):  # discrete: names and accuracy
