@@ -62,7 +62,7 @@ def test_train_vae_in_the_out_of_another_config_is_refused_before_training(small
     claim_output("train-vae", _vae_config(small_store.root, out), train_vae.FREE)  # an earlier run
     longer = _vae_config(small_store.root, out, "trainer.max_steps=99", "trainer.max_minutes=5")
     assert not claim_output("train-vae", longer, train_vae.FREE)  # continuing it: fine
-    with pytest.raises(ConfigError, match=r"model.base_channels: 8 -> 16; pass overwrite=true"):
+    with pytest.raises(ConfigError, match=r"model.base_channels: 8 -> 16; .*overwrite=true"):
         train_vae.run(_vae_config(small_store.root, out, "model.base_channels=16"))
     assert not (out / "checkpoints").exists()
 
@@ -87,3 +87,18 @@ def test_quickstart_with_another_env_is_refused_before_any_stage_runs(tmp_path, 
     err = capsys.readouterr().err
     assert "stage 'rollout'" in err and "MujocoOrbit-v0 -> worldsim/MujocoBounce-v0" in err
     assert not (out / "data" / "episodes" / "manifest.json").exists()  # nothing ran
+
+
+def test_a_pipeline_stage_reruns_in_place_when_only_a_free_knob_changed(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "vars: {episodes: 2}\nstages:\n  data:\n    job: record\n    out: ${out}/store\n"
+        "    args: [env.id=worldsim/EvalToy-v0, env.width=16, env.height=16, steps=3,\n"
+        '           "episodes=${vars.episodes}", progress=false]\n'
+    )
+    out = tmp_path / "run"
+    assert main(["pipeline", str(spec), f"out={out}"]) == 0
+    capsys.readouterr()
+    assert main(["pipeline", str(spec), f"out={out}", "vars.episodes=3"]) == 0
+    assert "wrote 1 episodes" in capsys.readouterr().out  # extended, not refused nor redone
+    assert len(EpisodeStore(out / "store")) == 3

@@ -53,19 +53,25 @@ def _open_cache(cfg: Config, model, episodes: int):
     recording (or checking) the config and the autoencoder that fill it."""
     from worldsim.data.latent_cache import LatentCache
     from worldsim.data.manifest import file_sha256
+    from worldsim.models.pretrained import resolve_checkpoint
 
-    vae = {"checkpoint_sha256": file_sha256(Path(cfg.checkpoint))}
+    vae = {"checkpoint_sha256": file_sha256(Path(resolve_checkpoint(cfg.checkpoint)))}
     cache = LatentCache(cfg.out, create=True)
     if claim_output("encode", cfg, FREE, inputs=vae, episodes=episodes):
         cache.clear()
-    cache.set_autoencoder_info(
-        {
-            "checkpoint": str(Path(cfg.checkpoint).resolve()),
-            "time_factor": model.time_factor,
-            "space_factor": model.space_factor,
-            "latent_channels": model.latent_channels,
-        }
-    )
+    info = {
+        "checkpoint": str(Path(cfg.checkpoint).resolve()),
+        "time_factor": model.time_factor,
+        "space_factor": model.space_factor,
+        "latent_channels": model.latent_channels,
+    }
+    try:
+        cache.set_autoencoder_info(info)  # checks the encoder of a cache made before records
+    except ValueError as err:
+        if not cfg.overwrite:
+            raise ConfigError(f"{err}, or pass overwrite=true to replace it") from err
+        cache.clear()
+        cache.set_autoencoder_info(info)
     return cache
 
 

@@ -78,17 +78,27 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
 
 
+def with_defaults(recorded: dict, defaults: dict) -> dict:
+    """A recorded config in today's schema: a knob added since takes its default, a removed one
+    is dropped; free-form dicts (empty by default, e.g. env.kwargs) are kept whole."""
+    return {
+        key: with_defaults(recorded.get(key, {}), value)
+        if isinstance(value, dict) and value and isinstance(recorded.get(key, {}), dict)
+        else recorded.get(key, value)
+        for key, value in defaults.items()
+    }
+
+
 def difference(old: dict, new: dict, free: tuple[str, ...] = ()) -> str:
     """The first few keys where two resolved configs differ, as `key: old -> new` ("" where they
-    agree). Keys under `free` may differ, and so may keys one of them lacks (a knob added or
-    removed since the older config was recorded)."""
+    agree); keys under `free` may differ."""
     a, b = _flat(old), _flat(new)
     keys = [
         k.rstrip(".")
-        for k in sorted(a.keys() & b.keys())
-        if a[k] != b[k] and not k.startswith(tuple(f"{f}." for f in free))
+        for k in sorted(a.keys() | b.keys())
+        if a.get(k) != b.get(k) and not k.startswith(tuple(f"{f}." for f in free))
     ]
-    shown = [f"{k}: {a[k + '.']} -> {b[k + '.']}" for k in keys[:3]]
+    shown = [f"{k}: {a.get(k + '.')} -> {b.get(k + '.')}" for k in keys[:3]]
     return "; ".join(shown) + (f"; and {len(keys) - 3} more" if len(keys) > 3 else "")
 
 
@@ -108,7 +118,7 @@ def claim_output(
     record, config, inputs = record_path(cfg.out, job), as_stored(cfg), inputs or {}
     made = read_record(record)
     clashes = [
-        difference(made.get("config", config), config, free),
+        difference(with_defaults(made.get("config", config), as_stored(type(cfg)())), config, free),
         difference(made.get("inputs", inputs), inputs),
     ]
     clash = "; ".join(c for c in clashes if c)
@@ -146,7 +156,9 @@ class Runner:
             record = self.records / f"{name}.json"
             made_by = read_record(record).get("config")
             if made_by is not None and Path(stage.out).exists() and not self.overwrite:
-                if clash := difference(made_by, resolved):
+                made_by = with_defaults(made_by, as_stored(module.Config()))
+                # knobs the job may change in place (more steps, episodes) rerun it, not refuse it
+                if clash := difference(made_by, resolved, getattr(module, "FREE", ())):
                     raise ConfigError(
                         f"stage '{name}': {stage.out} was made by the config in {record}, not this "
                         f"one ({clash}); pass overwrite=true to redo it or choose another out="
@@ -164,7 +176,7 @@ class Runner:
             reads_new = any(out in json.dumps(resolved) for out in ran if out != stage.out)
             made_by = read_record(record).get("config")
             if made_by is not None and Path(stage.out).exists() and not reads_new:
-                if not difference(made_by, resolved):
+                if not difference(with_defaults(made_by, as_stored(module.Config())), resolved):
                     print(f"{tag}: done in a previous run, reusing it", flush=True)
                     continue
             args = " ".join(stage_args(stage, self.device))
