@@ -63,6 +63,8 @@ class StepProgress(ProgressBar):
             return
         self.bar.update(trainer.global_step - self.bar.n)
         self._fit_total_to_time(trainer)
+        if trainer.global_step % max(trainer.log_every_n_steps, 1):
+            return  # reading the loss waits for the GPU: only at the logging interval
         loss = next((v for k, v in trainer.callback_metrics.items() if "loss" in k), None)
         if loss is not None:
             self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
