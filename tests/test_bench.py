@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 from evals.bench_cases import CaseMismatchError, case_sha256, check_checksums, regenerate
+from evals.bench_ceiling import ceiling_scores, normalised_table
+from evals.bench_run import score_videos
 from evals.bench_spec import load_spec
 from evals.bench_stats import bootstrap_interval, paired_difference, summarise
+from evals.bench_voe import voe_scores
 from worldsim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +99,20 @@ def test_run_writes_json_html_and_a_leaderboard_row(rows):
     assert result["summary"]["consistency3d.warp_error"]["n"] == 2  # orbit and doom feed it
     assert "fidelity.psnr" in (out / "report.html").read_text()
     assert re.search(r"\| copy_last \| [\d.]+ \[", (out / "leaderboard_row.md").read_text())
+
+
+def test_ceiling_normalises_per_case_and_truth_surprise_tells_voe_pairs(tiny, tmp_path):
+    spec, cases = tiny
+    bounce = [c for c in cases if c.spec.group == "bounce"]
+    ceiling = ceiling_scores(spec, "tiny", bounce, str(tmp_path))
+    np.testing.assert_equal(ceiling_scores(spec, "tiny", bounce, str(tmp_path)), ceiling)  # cached
+    copy_last = score_videos(
+        bounce, {c.case_id: [c.case.frames[4:5].repeat(16, 0)] for c in bounce}
+    )
+    table = normalised_table(copy_last, ceiling)
+    assert 0 <= table["physics.physics_score"]["mean"] <= 1
+    truth = voe_scores("ground_truth", None, bounce)
+    assert truth and all(v == 1.0 for v in truth.values())
 
 
 def test_exported_lossless_truth_scores_exactly_as_the_ground_truth_row(tiny, cache, tmp_path):
