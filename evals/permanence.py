@@ -58,7 +58,9 @@ def score_case(case, pred: np.ndarray) -> dict:
             "iou": float(nanmean(iou)),
             "reappearance_iou": float(nanmean(iou[back])),
             "colour_match": 1 - float(nanmean(colour_err)),
-            "disappearance_rate": float(disappeared.sum() / max(present.sum(), 1)),
+            "disappearance_rate": (
+                float(disappeared.sum() / present.sum()) if present.any() else float("nan")
+            ),  # n/a when no object is truly visible in the horizon
             "appearance_rate": float(appeared.mean()),
             "reappearances": float(back.sum()),
         },

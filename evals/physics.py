@@ -119,7 +119,7 @@ def score_case(case, pred: np.ndarray) -> dict:
     st_iou = float(nanmean([_iou(a, b) for a, b in zip(m_ref, m_gen)]))
     return {
         "metrics": {
-            "physics_score": (float(nanmean(step)) + np.nan_to_num(st_iou)) / 2,
+            "physics_score": float(nanmean([nanmean(step), st_iou])),  # of those defined
             "track_score": float(nanmean(step)),
             "track_error_px": float(nanmean(np.where(ref_on & gen_on, dist, np.nan))),
             **fall_and_bounce(ref_tr[:, moving, 1], gen_tr[:, moving, 1]),
