@@ -81,7 +81,7 @@ def _step(path: Path) -> int:
 
 def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path, capsys):
     root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"), episodes=6)
-    out, steps = tmp_path / "run", 16
+    out, steps = tmp_path / "run", 24
     last = out / "checkpoints" / "last.ckpt"
     args = ["train", f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2"]
     args += ["model=dit_tiny", "text.name=none", f"train.max_steps={steps}", "train.ckpt_every=2"]
@@ -90,7 +90,7 @@ def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path
 
     proc = _start(args)  # SIGKILL at a random moment after the first checkpoint
     _wait_for(proc, last.is_file)
-    time.sleep(rng.uniform(0.0, 0.2))
+    time.sleep(rng.uniform(0.0, 0.1))
     assert proc.poll() is None, "train finished before it could be killed; lengthen it"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
