@@ -183,6 +183,13 @@ def file_cases() -> list[tuple[str, list[str]]]:
         ]
     for name in ("truncated_mp4", "text"):  # files given as videos
         cases.append((f"{{{name}}}", ["sample", "ckpt={dit}", f"input={{{name}}}"]))
+    for bad in ("cache_cut_latents", "cache_cut_manifest"):  # truncated latent cache files
+        cache = f"{{{bad}}}"
+        cases += [
+            (cache, ["train", f"data.roots=[{cache}]", "text.name=none"]),
+            (cache, ["decode", f"cache={cache}", "checkpoint={vae}"]),
+        ]
+    cases.append(("{cache_cut_manifest}", ["data", "info", "{cache_cut_manifest}"]))
     for bad in BAD_EPISODES:  # stores holding one malformed episode
         store = f"{{store_{bad}}}"
         cases += [
@@ -281,6 +288,12 @@ def world(tmp_path_factory) -> dict[str, Path]:
         "vpt_no_keyboard": vpt_dir(tmp / "vpt_no_keyboard", [good, '{"mouse": {}}']),
     }
     files["cache"] = Path(write_cache(tmp / "cache", str(files["vae"])))
+    for name in ("cache_cut_latents", "cache_cut_manifest"):
+        files[name] = Path(write_cache(tmp / name, str(files["vae"])))
+    latents = files["cache_cut_latents"] / "ep_000001" / "latents.npy"
+    latents.write_bytes(latents.read_bytes()[:100])
+    manifest = files["cache_cut_manifest"] / "manifest.json"
+    manifest.write_text(manifest.read_text()[:50])
     files["dit"] = tmp / "dit.ckpt"
     module = tiny_module(action_dim=4 * 3)
     module.latent_info.autoencoder = str(files["vae"])

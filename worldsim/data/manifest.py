@@ -216,8 +216,14 @@ class ManifestDir:
         path = self.root / MANIFEST
         if not path.is_file():
             return {}
-        doc = json.loads(path.read_text())
-        return {e["name"]: self.entry_type(**e) for e in doc["episodes"]}
+        try:
+            doc = json.loads(path.read_text())
+            return {e["name"]: self.entry_type(**e) for e in doc["episodes"]}
+        except (json.JSONDecodeError, KeyError, TypeError) as err:  # cut short or not ours
+            raise EpisodeError(
+                f"{path} is not a valid manifest ({err!r}); remake the {self.what} with "
+                f"`worldsim {self.made_by}`"
+            ) from err
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -105,11 +105,11 @@ class EpisodeStore(ManifestDir):
         path = self.root / MANIFEST
         try:
             return super()._read_manifest()
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
+        except EpisodeError as err:
             if self._repair:
                 return {}
             raise EpisodeError(
-                f"{path} is not a valid manifest ({err!r}); rebuild it with "
+                f"{path} is not a valid manifest ({err.__cause__!r}); rebuild it with "
                 f"`worldsim data verify {self.root} rebuild=true`"
             ) from err
 

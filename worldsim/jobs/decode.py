@@ -30,6 +30,7 @@ def run(cfg: Config) -> None:
     from worldsim.video import to_uint8, write_video
 
     cache = LatentCache(cfg.cache)
+    cache.check()  # an unreadable episode is named before any video is written
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint or cache.autoencoder_info()["checkpoint"], device)
     names = cfg.episodes or cache.names()[: cfg.limit]
