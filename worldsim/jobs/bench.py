@@ -128,11 +128,11 @@ def _run(cfg: Config) -> None:
     start = time.perf_counter()
     spec = load_spec(cfg.spec)
     row = _row_name(cfg.model)
-    cases = _cases(cfg, spec, cfg.split)
-    if row == "ceiling":
-        model, per_case = None, ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
+    model = None if row == "ceiling" else load_bench_model(cfg.model, cfg.device, cfg.seed)
+    cases = _cases(cfg, spec, cfg.split)  # after the model: a bad model= fails before any work
+    if model is None:
+        per_case = ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
     else:
-        model = load_bench_model(cfg.model, cfg.device, cfg.seed)
         preds = predict(model, cases, cfg.batch_size, cfg.device)
         per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
     extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case)
@@ -142,8 +142,8 @@ def _run(cfg: Config) -> None:
 
 
 def _score(cfg: Config) -> None:
-    if not cfg.dir:
-        raise ConfigError("bench score needs a folder: worldsim bench score DIR")
+    if not cfg.dir or not Path(cfg.dir).is_dir():
+        raise ConfigError(f"bench score needs a folder of CASE_ID.mp4, got dir={cfg.dir!r}")
     manifest = folder_manifest(cfg.dir) or {"spec": cfg.spec, "split": cfg.split}
     spec = load_spec(manifest["spec"])
     cases = _cases(cfg, spec, manifest["split"])
