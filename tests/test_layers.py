@@ -1,8 +1,9 @@
 """Import layers point only down, and no two files import each other (directly or round a loop).
 
 Layers, lowest first: `envs` (simulators and the truth schema) < the `worldsim` core < `evals` <
-`worldsim.jobs`, `worldsim.cli` and its `worldsim.help`. A module may import from its own layer or a lower one. Imports
-inside functions count too: a lazy import hides a dependency, it does not remove it.
+`worldsim.jobs`, `worldsim.cli` and its `worldsim.help`. A module may import from its own layer or a
+lower one. Imports inside functions count too: a lazy import hides a dependency, it does not
+remove it.
 """
 
 from __future__ import annotations
