@@ -16,10 +16,12 @@ class EnvConfigError(ValueError):
 class EnvConfig:
     """Which env to build and how; `kwargs` go to its constructor (physics knobs, scenario...)."""
 
-    id: str = "worldsim/MujocoBounce-v0"
-    width: int = 64
-    height: int = 64
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    id: str = "worldsim/MujocoBounce-v0"  # a registered Gymnasium id (the README's env table)
+    width: int = 64  # frame width in pixels (frames and truth are resized together)
+    height: int = 64  # frame height in pixels
+    kwargs: dict[str, Any] = field(
+        default_factory=dict
+    )  # passed to the env's constructor (physics knobs, scenario, action_mode, task...)
 
 
 def make_env(cfg: EnvConfig) -> gym.Env:

@@ -63,15 +63,15 @@ class Config:
     out: str = ""  # results folder (default runs/bench/SPEC/SPLIT/ROW)
     cache: str = "data/bench"  # regenerated cases and the ceiling's scores, reused across runs
     workers: int = 1  # recording processes (identical cases for any count)
-    device: str = "cpu"
-    batch_size: int = 4
+    device: str = "cpu"  # where a model predicts (cpu | cuda)
+    batch_size: int = 4  # cases predicted at once
     seed: int = 0  # bootstrap resampling, noise baseline, perturbations
     ceiling: bool = True  # normalise permanence and physics to the perturbed-truth ceiling
     voe: bool = True  # score violation-of-expectation pairs (needs a model, not a folder)
     results: str = "benchmarks/results/bench"  # leaderboard: SPEC/SPLIT/ROW/results.json below
-    leaderboard: str = "benchmarks/leaderboard.md"
+    leaderboard: str = "benchmarks/leaderboard.md"  # leaderboard: the table written here
     readme: str = "README.md"  # leaderboard: the section between the bench markers is replaced
-    progress: bool = True
+    progress: bool = True  # a progress bar per stage
 
 
 def cli_args(args: list[str]) -> list[str]:

@@ -38,18 +38,18 @@ class TrainerConfig(BaseTrainerConfig):
     """Lightning Trainer knobs of `worldsim train`; bf16 falls back to 32-true without CUDA."""
 
     devices: str = "auto"  # e.g. 1, 8, auto
-    num_nodes: int = 1
-    grad_clip: float = 1.0
+    num_nodes: int = 1  # hosts (Lightning's launchers: torchrun, SLURM)
+    grad_clip: float = 1.0  # clip the gradient norm to this (0: none)
     val_every: int = 1000  # training steps between validations
-    log_every: int = 50
-    ckpt_every: int = 1000
+    log_every: int = 50  # steps between logged losses
+    ckpt_every: int = 1000  # steps between checkpoints (last.ckpt)
     ema_decay: float = 0.999  # 0 = no EMA: the export holds the training weights (needed for FSDP)
     sample_videos: bool = True  # decode a rollout at each validation (needs the VAE checkpoint)
-    compile: bool = False
+    compile: bool = False  # torch.compile the DiT blocks (GPU; about a minute of compilation)
     # checkpoint to resume from: auto = <out>/checkpoints/last.ckpt if a run left one, "" = none,
     # last = that file (must exist), or a path
     resume: str = "auto"
-    seed: int = 0
+    seed: int = 0  # weights, noise levels and batch order
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Config:
     sample: SampleConfig = field(default_factory=SampleConfig)
     train: TrainerConfig = field(default_factory=TrainerConfig)
     use_actions: bool = True  # condition on the cache's actions
-    out: str = "runs/world_model"
+    out: str = "runs/world_model"  # checkpoints/, logs and ema.ckpt
     export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
     export_part_mb: float = 0.0  # > 0: write the export in parts of at most this size (.partN)
     init: str = ""  # start from this world model's weights (path, pretrained:NAME): a new machine

@@ -29,10 +29,10 @@ FREE = (
 class TrainerConfig(BaseTrainerConfig):
     """Lightning Trainer knobs of `worldsim train-vae`."""
 
-    devices: int = 1
+    devices: int = 1  # GPUs (or CPU processes) on this host
     limit_val_batches: int = 8
-    val_every_steps: int = 1000
-    log_every_steps: int = 50
+    val_every_steps: int = 1000  # steps between validations and checkpoints
+    log_every_steps: int = 50  # steps between logged losses
     benchmark: bool = True  # cudnn autotuning for the fixed clip shapes
     video_every_vals: int = 1  # write reconstruction gifs every n validations (0: never)
 
@@ -53,7 +53,7 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval_episodes: int = 16  # held-out episodes reconstructed whole (chunked) after training
     eval_max_frames: int = 0  # frames per held-out episode (0: all)
-    seed: int = 0
+    seed: int = 0  # weights and clip order
     strict: bool = True  # refuse an incomplete or corrupt store (false: warn once, skip them)
     overwrite: bool = False  # start afresh in an out= that another config trained in
 

@@ -29,7 +29,9 @@ class AutoencoderConfig:
     in_channels: int = 3  # RGB
     latent_channels: int = 16  # channels of the latent (what the DiT models)
     base_channels: int = 64  # channels at full resolution (times channel_mult deeper)
-    channel_mult: list[int] = field(default_factory=lambda: [1, 2, 2])
+    channel_mult: list[int] = field(
+        default_factory=lambda: [1, 2, 2]
+    )  # channel multiplier per resolution level (enough levels for space_factor)
     num_res_blocks: int = 1  # residual blocks per resolution level
     time_factor: int = 4  # frames per latent frame (after the first, encoded alone)
     space_factor: int = 4  # pixels per latent pixel along each side (4 or 8)
