@@ -42,8 +42,8 @@ class Config:
     control: ControlConfig = field(default_factory=ControlConfig)
     text_table: str = ""  # extra sentences' embeddings (`TextTable` .npz) for a machine whose
     # model table lacks a prompt's sentences and that has no text encoder
-    device: str = "auto"
-    out: str = "runs/control"
+    device: str = "auto"  # where the world model and the IDM run (auto: cuda when present)
+    out: str = "runs/control"  # videos/, results.json and summary.html
     results: str = ""  # also copy results.json here (e.g. experiments/prompt_control/)
 
 
