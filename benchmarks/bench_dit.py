@@ -57,6 +57,29 @@ def _seconds_per_call(fn, calls: int, warmup: int = 3) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def training_step(model: DiT, cfg: DiTConfig, batch: int, frames: int, h: int, w: int, device):
+    """One full training step on random latents (AdamW, bf16 autocast on CUDA), as a closure."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)  # (B, T, C, H, W)
+    actions = torch.randn(batch, frames, cfg.action_dim, device=device) if cfg.action_dim else None
+    flow = FlowConfig()
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    tokens_per_frame = h * w // (cfg.patch[1] * cfg.patch[2])
+
+    def step():
+        levels = sample_levels(batch, frames, tokens_per_frame, flow).to(device)  # (B, T)
+        noise = torch.randn_like(x0)
+        with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
+            loss = flow_loss(
+                model(noisy(x0, noise, levels), levels, actions), velocity_target(x0, noise), levels
+            )
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    return step
+
+
 def bench_training(
     cfg: DiTConfig,
     batch: int,
@@ -73,25 +96,7 @@ def bench_training(
 
     FLOPs are counted on the eager model; with `compile` the timed steps run compiled blocks."""
     model = DiT(cfg).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)
-    actions = torch.randn(batch, frames, cfg.action_dim, device=device) if cfg.action_dim else None
-    flow = FlowConfig()
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-
-    def step():
-        levels = sample_levels(batch, frames, h * w // (cfg.patch[1] * cfg.patch[2]), flow).to(
-            device
-        )
-        noise = torch.randn_like(x0)
-        with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
-            loss = flow_loss(
-                model(noisy(x0, noise, levels), levels, actions), velocity_target(x0, noise), levels
-            )
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
+    step = training_step(model, cfg, batch, frames, h, w, device)
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()

@@ -110,6 +110,30 @@ def _load(cfg: Config):
     return module
 
 
+def _encoder(module, video: np.ndarray, n: int):
+    """Pixel frames `video[frames]` (T, H, W, 3) uint8 -> normalised latents, batch of n."""
+
+    def encode(frames: slice) -> torch.Tensor:
+        clip = rearrange(pixels_to_unit(video[frames]), "t h w c -> 1 t c h w").to(module.device)
+        return module.normalise(encode_video(module.autoencoder(), clip)).expand(n, -1, -1, -1, -1)
+
+    return encode
+
+
+def _latent_actions(module, actions: np.ndarray | None, n: int):
+    """latent_frames -> the input's actions per latent frame (n, T', A'), or None."""
+
+    def grouped(latent_frames: int) -> torch.Tensor | None:
+        if actions is None or not module.model_cfg.action_dim:
+            return None
+        per_pixel = torch.tensor(actions)[None]  # (1, T, A)
+        tf, width = module.latent_info.time_factor, module.model_cfg.action_dim
+        out = actions_per_latent_frame(per_pixel, latent_frames, width, tf)
+        return out.expand(n, -1, -1).to(module.device)
+
+    return grouped
+
+
 def _inputs(
     cfg: Config, module, mode: Mode
 ) -> tuple[ModeInputs, str, tuple[np.ndarray, np.ndarray] | None]:
@@ -129,22 +153,6 @@ def _inputs(
     if cfg.context < 1 or (cfg.context - 1) % tf:
         raise ConfigError(f"context={cfg.context} must be 1 + {tf} k pixel frames")
 
-    def encoder(video: np.ndarray):
-        def encode(frames: slice) -> torch.Tensor:
-            clip = rearrange(pixels_to_unit(video[frames]), "t h w c -> 1 t c h w").to(device)
-            return module.normalise(encode_video(vae, clip)).expand(n, -1, -1, -1, -1)
-
-        return encode
-
-    def latent_actions(latent_frames: int) -> torch.Tensor | None:
-        if actions is None or not module.model_cfg.action_dim:
-            return None
-        per_pixel = torch.tensor(actions)[None]  # (1, T, A)
-        grouped = actions_per_latent_frame(
-            per_pixel, latent_frames, module.model_cfg.action_dim, tf
-        )
-        return grouped.expand(n, -1, -1).to(device)
-
     inputs = ModeInputs(
         batch=n,
         new=-(-cfg.frames // tf),
@@ -155,7 +163,7 @@ def _inputs(
         ),
         device=device,
         time_factor=tf,
-        actions=latent_actions,
+        actions=_latent_actions(module, actions, n),
         strength=cfg.strength,
         window=cfg.window,
         chunk=cfg.chunk,
@@ -164,11 +172,11 @@ def _inputs(
         return inputs, caption, None
     inputs.frames = len(frames)
     inputs.context = min(cfg.context, 1 + (len(frames) - 1) // tf * tf)
-    inputs.encode = encoder(frames)
+    inputs.encode = _encoder(module, frames, n)
     second = frames
     if cfg.input2:
         second = _read_input(cfg.input2, "", cfg.strict)[0]
-        inputs.encode_second = encoder(second)
+        inputs.encode_second = _encoder(module, second, n)
     counts = {"": 0, "1": 1, "context": inputs.context}
     head, tail = (counts[k] for k in KEPT.get(cfg.mode, ("", "")))
     return inputs, caption, (frames[:head], second[len(second) - tail :])
