@@ -282,10 +282,7 @@ def test_train_job_runs_data_parallel_on_two_cpu_processes(tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (
-        "distributed_backend=gloo" in done.stderr + done.stdout
-        and "All distributed processes registered" in done.stderr + done.stdout
-    )  # two ranks really joined
+    assert "; 2 processes;" in done.stdout  # two ranks really joined (the world size)
     assert (
         torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)[
             "global_step"

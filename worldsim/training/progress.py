@@ -43,8 +43,15 @@ class StepProgress(ProgressBar):
         timer = self._timer(trainer)
         if timer is not None:
             limit += f" or {timer.time_remaining() / 60:.1f} min"
-        logs = trainer.log_dir or trainer.default_root_dir
-        print(f"{self.name}: {params / 1e6:.2f}M parameters; {limit}; logs -> {logs}", flush=True)
+        # the logger's own dir: `trainer.log_dir` broadcasts from rank 0, which would wait forever
+        # for ranks that never run this callback (a deadlock under DDP)
+        logger = trainer.logger
+        logs = (logger.log_dir if logger is not None else None) or trainer.default_root_dir
+        ranks = f"; {trainer.world_size} processes" if trainer.world_size > 1 else ""
+        print(
+            f"{self.name}: {params / 1e6:.2f}M parameters; {limit}{ranks}; logs -> {logs}",
+            flush=True,
+        )
         self.started = (time.monotonic(), trainer.global_step)
         self.bar = tqdm(
             total=trainer.max_steps if trainer.max_steps > 0 else None,
