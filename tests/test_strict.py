@@ -57,6 +57,9 @@ def test_a_partial_cache_is_named_by_the_data_module_and_strict_false_goes_on(tm
     message = str(refused.value)
     assert "latent cache" in message and "only 3 of the 8 episodes" in message
     assert "1 unfinished episode folders" in message and "`worldsim encode`" in message
+    assert main(["decode", f"cache={root}", f"out={tmp_path / 'videos'}"]) == 2  # decode too
+    assert "only 3 of the 8 episodes" in capsys.readouterr().err
+    assert not (tmp_path / "videos").exists()
 
     LatentCaches([root]).check(strict=False)  # what `worldsim train strict=false` does first
     data.setup()

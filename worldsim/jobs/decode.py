@@ -17,6 +17,7 @@ class Config:
     chunk: int = 0  # latent frames per chunk after the first (0: the model's decode_chunk)
     ext: str = "mp4"  # mp4 | gif
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
+    strict: bool = True  # refuse an incomplete or corrupt cache (false: warn once, skip them)
 
 
 def run(cfg: Config) -> None:
@@ -30,10 +31,10 @@ def run(cfg: Config) -> None:
     from worldsim.video import to_uint8, write_video
 
     cache = LatentCache(cfg.cache)
-    cache.check()  # an unreadable episode is named before any video is written
+    cache.check(cfg.strict)  # an unreadable episode is named before any video is written
+    names = cfg.episodes or cache.names()[: cfg.limit]  # under strict=false: the readable ones
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint or cache.autoencoder_info()["checkpoint"], device)
-    names = cfg.episodes or cache.names()[: cfg.limit]
     for name in names:
         ep = cache.load(name)
         z = (
