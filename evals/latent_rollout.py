@@ -16,6 +16,7 @@ import torch
 from envs.base import Captions
 from evals.model import to_model_frames
 from worldsim.data.latent_datamodule import pixel_span
+from worldsim.diffusion.flow import noisy
 from worldsim.metrics import psnr
 from worldsim.models.latents import actions_per_latent_frame, encode_episode
 
@@ -170,14 +171,14 @@ def mean_prediction_error(module, windows, level: float, actions: str = "true", 
     from the others (clean), the last at noise `level` (1 = pure noise: the posterior mean).
 
     `windows` is (latents, actions (B, T, A'), captions); `actions` is "true", "shuffled" (each
-    window gets the next one's) or "null". The estimate is x_t - t v: no sampling noise, so it
+    window gets the previous one's) or "null". The estimate is x_t - t v: no sampling noise, so it
     measures what the model knows rather than how it samples."""
     x0, acts, captions = windows
-    noise = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed)).to(x0)
+    noise = torch.zeros_like(x0)  # (B, T, c, h, w): the context stays clean
+    noise[:, -1] = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed))
     levels = torch.zeros(x0.shape[:2], device=x0.device)  # (B, T)
     levels[:, -1] = level
-    x = x0.clone()
-    x[:, -1] = (1 - level) * x0[:, -1] + level * noise
+    x = noisy(x0, noise, levels)
     given = {"true": acts, "shuffled": torch.roll(acts, 1, 0), "null": None}[actions]
     v = module.model(x, levels, given, module.encode_text(captions))
     return (x[:, -1] - level * v[:, -1] - x0[:, -1]).pow(2).mean().item()

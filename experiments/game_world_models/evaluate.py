@@ -32,7 +32,6 @@ CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
 COUNTS = {"cpu": (10, 32, 2), "cuda": (40, 32, 8)}
-WINDOWS, PAIRS, EPISODES = COUNTS["cpu"]
 
 
 def episodes(root):
@@ -40,17 +39,18 @@ def episodes(root):
     return [store.load(name) for name in store.names()]
 
 
-def forced(m, eps, stride):
-    """Teacher-forced next latent frame on WINDOWS windows, true and shuffled actions."""
+def forced(m, eps, stride, count):
+    """Teacher-forced next latent frame on `count` windows, true and shuffled actions."""
     windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
-    windows = windows[:: max(1, len(windows) // WINDOWS)][:WINDOWS]
+    windows = windows[:: max(1, len(windows) // count)][:count]
     true, shuffled = teacher_forced(m, eps, windows), teacher_forced(m, eps, windows, shuffle=True)
     return changed_window_summary(true, shuffled)
 
 
-def horizon(m, eps):
-    """PSNR per frame of HORIZON latent frames rolled out from the first CTX true ones."""
-    eps = [e for e in eps if len(e.latents) >= CTX + HORIZON][:EPISODES]
+def horizon(m, eps, count):
+    """PSNR per frame of HORIZON latent frames rolled out from the first CTX true ones, over
+    `count` episodes."""
+    eps = [e for e in eps if len(e.latents) >= CTX + HORIZON][:count]
     return horizon_psnr(m, eps, CTX, HORIZON)
 
 
@@ -64,24 +64,23 @@ def long_run(m, frames, actions):
 
 
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
-    global WINDOWS, PAIRS, EPISODES
-    WINDOWS, PAIRS, EPISODES = COUNTS[torch.device(device).type]
+    windows, pairs, rollouts = COUNTS[torch.device(device).type]
     out, m, clock = Path(out), load_world_model(ckpt, device), time.time()
     out.mkdir(parents=True, exist_ok=True)
     raw = {s: episodes(f"{data}/{s}") for s in ("crafter", "doom_my_way_home", "doom_long")}
     crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
     doom = [encode_latent_episode(m, e, text=False) for e in raw["doom_my_way_home"]]
     res = {
-        "crafter_teacher_forced": forced(m, crafter, 2),
-        "doom_teacher_forced": forced(m, doom, 1),
+        "crafter_teacher_forced": forced(m, crafter, 2, windows),
+        "doom_teacher_forced": forced(m, doom, 1, windows),
     }
-    first = torch.stack([e.latents[:1] for e in crafter[:PAIRS]])
+    first = torch.stack([e.latents[:1] for e in crafter[:pairs]])
     for axis in "xy":
         pairs = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
         res[f"text_{axis}"] = {k: pairs[k] for k in ("prompts", "shifts")}
         res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pairs["follows"]))
-    res["crafter_horizon"], cv, ct = horizon(m, crafter)
-    res["doom_horizon"], dv, dt = horizon(m, doom)
+    res["crafter_horizon"], cv, ct = horizon(m, crafter, rollouts)
+    res["doom_horizon"], dv, dt = horizon(m, doom, rollouts)
     rows = [from_model_frames(v[None])[0] for v in (ct[0], cv[0], ct[1], cv[1], dt[0], dv[0])]
     save_frame_strip(rows, out / "strips.png", 2)
     res["wall_s"] = time.time() - clock

@@ -57,22 +57,24 @@ class ResidentWindows:
         embed: Callable[[list[str]], TextBatch | None] | None = None,
     ):
         keys = bucket_keys(windows.refs)
-        rows: dict[tuple[int, int], dict[str, int]] = {}  # resolution -> episode -> first row
-        frames: dict[tuple[int, int], list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        frames: dict[tuple[int, int], list[tuple[torch.Tensor, torch.Tensor]]] = {}  # per size
+        rows: dict[tuple[int, int], int] = {}  # resolution -> latent frames stacked so far
+        first_row: dict[str, int] = {}  # episode -> row of its first frame in its resolution's
         caption_row: dict[str, int] = {}
         per_bucket: dict[tuple, tuple[list[int], list[int]]] = {k: ([], []) for k in keys}
         ep, loaded = None, None
         for ref in windows.refs:  # grouped by episode
             size = (ref.height, ref.width)
-            episodes = rows.setdefault(size, {})
             if loaded != ref.episode:
                 ep, loaded = windows.cache.load(ref.episode), ref.episode
-            if ref.episode not in episodes:
-                episodes[ref.episode] = sum(len(z) for z, _ in frames.get(size, []))
-                frames.setdefault(size, []).append(windows.episode_arrays(ep))
+            if ref.episode not in first_row:
+                arrays = windows.episode_arrays(ep)
+                first_row[ref.episode] = rows.get(size, 0)
+                rows[size] = first_row[ref.episode] + len(arrays[0])
+                frames.setdefault(size, []).append(arrays)
             caption = windows.caption(ref, ep)
             starts, captions = per_bucket[(ref.length, *size)]
-            starts.append(episodes[ref.episode] + ref.start)
+            starts.append(first_row[ref.episode] + ref.start)
             captions.append(caption_row.setdefault(caption, len(caption_row)))
         stacked = {
             size: tuple(torch.cat(parts).to(device) for parts in zip(*eps, strict=True))
@@ -118,9 +120,7 @@ def embed_captions(
         batch = embed(captions[s : s + CAPTION_CHUNK])
         if batch is None:
             return None
-        parts.append(
-            TextBatch(batch.tokens.half().to(device), batch.mask.to(device), batch.pooled.half())
-        )
+        parts.append(TextBatch(batch.tokens.half(), batch.mask, batch.pooled.half()))
     return TextBatch(*(torch.cat(p).to(device) for p in zip(*parts, strict=True)))
 
 
