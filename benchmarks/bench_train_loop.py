@@ -24,7 +24,7 @@ from benchmarks.record import output_arguments, record
 from worldsim.config import load_config, to_object
 from worldsim.jobs import train
 
-QUIET = ("train.sample_videos=false", "train.logger=csv", "text.name=none")
+QUIET = ("train.sample_videos=false", "logger=csv", "text.name=none")
 
 
 def _config(cache: str, out: str, steps: int, overrides: list[str]) -> train.Config:

@@ -71,12 +71,17 @@ ENUMS = [
     ("train", "model.attention"),
     ("train", "model.backend"),
     ("train", "train.precision"),
-    ("train", "train.logger"),
-    ("train-vae", "trainer.logger"),
+    ("train", "logger"),
+    ("train", "train.strategy"),
+    ("train", "text.name"),
+    ("train-vae", "logger"),
+    ("train-vae", "trainer.strategy"),
     ("train-vae", "loss.perceptual"),
     ("train-vae", "trainer.accelerator"),
     ("encode", "device"),
     ("encode", "shard"),
+    ("encode", "text.name"),
+    ("embed-text", "text.name"),
     ("decode", "ext"),
     ("eval", "suite"),
     ("eval", "model"),
@@ -107,7 +112,7 @@ def bad_values(child, rng: random.Random) -> list[str]:
     if isinstance(child, FloatNode):
         return ["nan", rng.choice(["inf", "-inf", "abc", "[1.0]"])]
     if isinstance(child, BooleanNode):
-        return [rng.choice(["maybe", "sometimes", "[true]"])]
+        return [rng.choice(["maybe", "sometimes", "[true]"]), rng.choice(["2", "0", "1.5"])]
     if isinstance(child, ListConfig) and child._metadata.element_type is int:
         return [rng.choice(["[-1]", "[0]", "[]"]), rng.choice(["[x]", "[1.5]", "7"])]
     return []

@@ -62,12 +62,10 @@ def _event_tags(log_dir) -> dict[str, str]:
 
 
 def _fit(tmp_path, logger: str):
-    cfg = TrainerConfig(
-        max_steps=4, precision="32-true", accelerator="cpu", limit_val_batches=1, logger=logger
-    )
+    cfg = TrainerConfig(max_steps=4, precision="32-true", accelerator="cpu", limit_val_batches=1)
     callbacks = [LearningRateMonitor("step"), SampleVideos(ext="gif")]
     trainer = lightning_trainer(
-        cfg, tmp_path, callbacks, name="tiny", val_check_interval=2, log_every_n_steps=1
+        cfg, tmp_path, callbacks, logger, name="tiny", val_check_interval=2, log_every_n_steps=1
     )
     trainer.fit(Tiny())
     return trainer
@@ -95,6 +93,8 @@ def test_csv_logger_writes_metrics(tmp_path):
 def test_missing_or_unknown_logger_is_one_line_exit_2(logger, named, capsys):
     if logger == "wandb" and importlib.util.find_spec("wandb") is not None:
         pytest.skip("wandb is installed here")
-    assert main(["train-vae", f"trainer.logger={logger}", "data.root=/nonexistent"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err
+    # one knob, one spelling, in both training jobs
+    for command, data in (("train-vae", "data.root=/no"), ("train", "data.roots=[/no]")):
+        assert main([command, f"logger={logger}", data]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err

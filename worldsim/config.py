@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from omegaconf.nodes import FloatNode, IntegerNode, StringNode, ValueNode
+from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode, ValueNode
 
 T = TypeVar("T")
 
@@ -113,13 +113,24 @@ def _group_file(group: str, name: str) -> Path:
 
 
 def _check_keys(schema: type, cfg: DictConfig, prefix: str = "") -> None:
-    """Name unknown keys of a YAML file before OmegaConf's own multi-line error does."""
+    """Name unknown keys of a YAML file or override before OmegaConf's own multi-line error does,
+    and a bool knob given anything but true or false (OmegaConf would make `progress=2` true)."""
     for key in cfg.keys():
         dotted = f"{prefix}{key}"
         node, _ = _fields_at(schema, dotted)
-        value = cfg[key]
-        if isinstance(value, DictConfig) and node is not None and dataclasses.is_dataclass(node):
-            _check_keys(schema, value, dotted + ".")
+        value = cfg._get_node(key)._value()
+        if isinstance(value, dict | DictConfig):
+            if node is not None and dataclasses.is_dataclass(node):
+                _check_keys(schema, cfg[key], dotted + ".")
+        elif _is_bool_knob(schema, dotted) and not isinstance(value, bool):
+            raise ConfigError(f"{dotted}={value} is not a bool; give true or false")
+
+
+def _is_bool_knob(schema: type, dotted: str) -> bool:
+    node: Any = _defaults(schema)
+    for part in dotted.split("."):
+        node = node._get_node(part) if isinstance(node, DictConfig) else None
+    return isinstance(node, BooleanNode)
 
 
 def _merge(base: DictConfig, other: Any, what: str) -> DictConfig:
@@ -160,6 +171,7 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
             override = OmegaConf.from_dotlist([arg])
         except Exception as err:  # OmegaConf and YAML parser errors alike become one line
             raise ConfigError(f"cannot parse override '{arg}': {str(err).splitlines()[0]}") from err
+        _check_keys(schema, override)
         cfg = _merge(cfg, override, f"override '{arg}'")
     _check_values(cfg)
     return cfg
@@ -183,6 +195,7 @@ FRACTIONS |= {"ema_decay", "strength"}
 CHOICES: dict[str, tuple[str, ...] | str] = {
     "policy": "worldsim.data.record:POLICIES",
     "logger": "worldsim.training.loggers:LOGGERS",
+    "strategy": "worldsim.training.trainer:STRATEGIES",
     "mode": "worldsim.diffusion.modes:MODES",
     "samplers.SamplerConfig.name": "worldsim.diffusion.samplers:SAMPLERS",
     "perceptual": "worldsim.training.autoencoder:PERCEPTUAL",
@@ -197,6 +210,7 @@ CHOICES: dict[str, tuple[str, ...] | str] = {
 }
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # other `device` knobs: a torch device
 SHARD = re.compile(r"(\d+)/(\d+)")  # `shard` knobs: i/n with 0 <= i < n
+TEXT_ENCODERS = ("minilm", "none")  # `text.name`: one of these, or a sentence-transformers dir
 
 
 def _rule_names(node: DictConfig, name: str) -> set[str]:
@@ -246,6 +260,8 @@ def _string_problem(name: str, names: set[str], value: str) -> str | None:
         return f"is not one of {', '.join(choices)}"
     if choices is None and name == "device" and not DEVICE.fullmatch(value):
         return "is not a device; give auto, cpu, cuda or cuda:N"
+    if "text.TextConfig.name" in names and value not in TEXT_ENCODERS and not Path(value).is_dir():
+        return f"is not {', '.join(TEXT_ENCODERS)} or a sentence-transformers directory"
     shard = SHARD.fullmatch(value) if name == "shard" else None
     if name == "shard" and not (shard and int(shard[1]) < int(shard[2])):
         return "is not i/n with 0 <= i < n (e.g. 0/2 and 1/2 for two processes)"

@@ -41,7 +41,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "train-vae": (
         "worldsim train-vae data.root=data/bounce loss.perceptual=none out=runs/vae",
         "worldsim train-vae configs/train/vae_bounce.yaml data.root=data/bounce "
-        "trainer.max_minutes=10 trainer.logger=csv",
+        "trainer.max_minutes=10 logger=csv",
     ),
     "encode": (
         "worldsim encode store=data/bounce checkpoint=runs/vae/vae.ckpt out=data/bounce_latents",
@@ -59,7 +59,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "train": (
         "worldsim train data.roots=[data/bounce_latents] model=dit_s train.max_minutes=30",
         "worldsim train data.roots=[data/bounce_latents,data/orbit_latents] model=dit_b "
-        "train.devices=8 train.strategy=ddp train.logger=csv",
+        "train.devices=8 train.strategy=ddp logger=csv",
     ),
     "export": (
         "worldsim export ckpt=runs/world_model/ema.ckpt out=runs/world_model/model.pt",
@@ -94,7 +94,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "actions=actions.txt out=runs/play",
     ),
     "bench": (
-        "worldsim bench run worldsim-phys-v1 model=baseline:copy_last split=tiny",
+        "worldsim bench run worldsim-phys-v2 model=baseline:copy_last split=tiny",
         "worldsim bench export runs/bench_cases split=tiny truth=lossless",
     ),
     "import-vpt": (

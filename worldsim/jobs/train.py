@@ -10,17 +10,14 @@ from pathlib import Path
 import torch
 
 from worldsim.config import ConfigError
-from worldsim.data.latent_datamodule import (
-    LatentCaches,
-    LatentDataConfig,
-    LatentDataModule,
-    action_width,
-)
+from worldsim.data.actions import action_width
+from worldsim.data.latent_datamodule import LatentCaches, LatentDataConfig, LatentDataModule
 from worldsim.data.manifest import manifest_sha256
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.jobs.pipeline import claim_output
 from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig, text_dim
+from worldsim.training.loggers import check_logger
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
 from worldsim.training.trainer import lightning_trainer, resume_checkpoint
 from worldsim.training.world_model import (
@@ -68,8 +65,12 @@ class Config:
     export: str = ""  # slim EMA checkpoint path; "" = <out>/ema.ckpt
     export_part_mb: float = 0.0  # > 0: write the export in parts of at most this size (.partN)
     init: str = ""  # start from this world model's weights (path, pretrained:NAME): a new machine
+    logger: str = "tensorboard"  # tensorboard | csv | wandb: where losses, lr, speed, videos go
     strict: bool = True  # refuse an incomplete or corrupt latent cache (false: warn once, skip)
     overwrite: bool = False  # start afresh in an out= that another config trained in
+
+    def __post_init__(self) -> None:
+        check_logger(self.logger)  # before any work: an unknown or missing logger is one line
 
 
 # knobs that may change when a run continues in its out= (length, hardware, logging, sampling)
@@ -78,7 +79,7 @@ FREE = (
     *("train.max_steps", "train.max_minutes", "train.resume", "train.accelerator"),
     *("train.devices", "train.num_nodes", "train.strategy", "train.limit_val_batches"),
     *("train.val_every", "train.log_every", "train.ckpt_every", "train.sample_videos"),
-    *("train.logger", "train.compile", "sample"),
+    *("logger", "train.compile", "sample"),
 )
 
 
@@ -202,6 +203,7 @@ def run(cfg: Config) -> None:
         cfg.train,
         cfg.out,
         _callbacks(cfg, ema),
+        cfg.logger,
         devices=devices,
         num_nodes=cfg.train.num_nodes,
         gradient_clip_val=cfg.train.grad_clip,

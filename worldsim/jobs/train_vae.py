@@ -12,14 +12,15 @@ from worldsim.data.manifest import manifest_sha256
 from worldsim.jobs.pipeline import claim_output
 from worldsim.models.autoencoder import AutoencoderConfig
 from worldsim.training.autoencoder import LossConfig, OptimConfig
+from worldsim.training.loggers import check_logger
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
 from worldsim.training.trainer import lightning_trainer, resume_checkpoint
 
 # knobs that may change when a run continues in its out= (length, hardware, logging, evaluation)
 FREE = (
     *("out", "export", "resume", "strict", "overwrite", "eval_episodes", "eval_max_frames"),
-    *("data.num_workers", "trainer.max_steps", "trainer.max_minutes", "trainer.accelerator"),
-    *("trainer.devices", "trainer.strategy", "trainer.limit_val_batches", "trainer.logger"),
+    *("logger", "data.num_workers", "trainer.max_steps", "trainer.max_minutes"),
+    *("trainer.accelerator", "trainer.devices", "trainer.strategy", "trainer.limit_val_batches"),
     *("trainer.val_every_steps", "trainer.log_every_steps", "trainer.video_every_vals"),
     "trainer.benchmark",
 )
@@ -54,8 +55,12 @@ class Config:
     eval_episodes: int = 16  # held-out episodes reconstructed whole (chunked) after training
     eval_max_frames: int = 0  # frames per held-out episode (0: all)
     seed: int = 0  # weights and clip order
+    logger: str = "tensorboard"  # tensorboard | csv | wandb: where losses, lr, speed, videos go
     strict: bool = True  # refuse an incomplete or corrupt store (false: warn once, skip them)
     overwrite: bool = False  # start afresh in an out= that another config trained in
+
+    def __post_init__(self) -> None:
+        check_logger(self.logger)  # before any work: an unknown or missing logger is one line
 
 
 CPU_SIZES = "configs/train/vae_cpu.yaml"  # seconds a step on 2 CPU cores
@@ -113,6 +118,7 @@ def _fit(cfg: Config, task, ema):
         cfg.trainer,
         out,
         callbacks,
+        cfg.logger,
         name="train-vae",
         devices=cfg.trainer.devices,
         val_check_interval=cfg.trainer.val_every_steps,

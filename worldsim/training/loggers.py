@@ -1,5 +1,7 @@
 """The `logger=tensorboard|csv|wandb` knob of the training jobs, on Lightning's own loggers.
 
+`worldsim train` and `worldsim train-vae` both spell it `logger=` (a top-level knob of each).
+
 Whichever is chosen gets the modules' losses, the learning rate (LearningRateMonitor), the
 throughput (`Throughput`) and the sample videos (`log_video`, called by `SampleVideos`). Logs lie
 in `<out>/logs/version_N/` (TensorBoard, CSV) or `<out>/wandb/`.

@@ -1,7 +1,8 @@
 """The Lightning Trainer knobs the training jobs share, and the Trainer they build from them.
 
-The Trainer prints one progress bar (`StepProgress`) and logs to the `logger` knob's choice; the
-rest of Lightning's chatter (hardware lines, tips, seeds, model summaries) is switched off here.
+The Trainer prints one progress bar (`StepProgress`) and logs to the job's choice of
+`logger=tensorboard|csv|wandb` (a top-level knob of each training job); the rest of Lightning's
+chatter (hardware lines, tips, seeds, model summaries) is switched off here.
 """
 
 from __future__ import annotations
@@ -14,25 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch.strategies import StrategyRegistry
+
 from worldsim.config import ConfigError
-from worldsim.training.loggers import check_logger
+
+STRATEGIES = ("auto", *StrategyRegistry.available_strategies())  # the `strategy` knob's choices
 
 
 @dataclass
 class TrainerConfig:
-    """Lightning Trainer knobs: length, precision, hardware, validation, EMA, logging."""
+    """Lightning Trainer knobs: length, precision, hardware, validation, EMA."""
 
     max_steps: int = 20000  # optimiser steps to train (the run ends at this or max_minutes)
     max_minutes: float = 0.0  # wall-clock limit on fitting (0 = none)
     precision: str = "bf16-mixed"  # bf16-mixed | 16-mixed | 32-true
     accelerator: str = "auto"  # auto | cpu | gpu
-    strategy: str = "auto"  # auto | ddp | fsdp
+    strategy: str = "auto"  # auto | ddp | fsdp (or another Lightning strategy name)
     limit_val_batches: int = 4  # batches per validation
     ema_decay: float = 0.999  # weight of the running average per step (EMA weights are exported)
-    logger: str = "tensorboard"  # tensorboard | csv | wandb: where losses, lr, speed, videos go
-
-    def __post_init__(self) -> None:
-        check_logger(self.logger)  # before any work: an unknown or missing logger is one line
 
 
 def quiet_lightning() -> None:
@@ -72,11 +72,16 @@ def resume_checkpoint(out: str | Path, resume: str) -> str | None:
 
 
 def lightning_trainer(
-    cfg: TrainerConfig, out: str | Path, callbacks: list, name: str = "train", **options: Any
+    cfg: TrainerConfig,
+    out: str | Path,
+    callbacks: list,
+    logger: str,
+    name: str = "train",
+    **options: Any,
 ):
     """A step-based L.Trainer (validation every `val_check_interval` steps, no sanity check) writing
-    under `out`, with one progress bar called `name` and the configured logger; `options` add or
-    override Trainer arguments."""
+    under `out`, with one progress bar called `name` and the logger called `logger`; `options` add
+    or override Trainer arguments."""
     import lightning as L
     import torch
 
@@ -101,7 +106,7 @@ def lightning_trainer(
             StepProgress(name),
             Throughput(),
         ],
-        logger=make_logger(cfg.logger, out),
+        logger=make_logger(logger, out),
         enable_model_summary=False,  # StepProgress prints the parameter count in one line
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
