@@ -64,6 +64,7 @@ def leaderboard(results: list[dict]) -> str:
     if len(mixed) > 1:
         raise ValueError(f"results mix specs/splits {sorted(mixed)}; give one spec and split")
     dates = sorted(r["date"] for r in results)
+    ordered = sorted(results, key=_sort_key)
     lines = [
         f"Spec **{first['bench']}** (version {first['version']}), split **{first['split']}** "
         f"({first['cases']} cases), scored {dates[0]}"
@@ -71,12 +72,35 @@ def leaderboard(results: list[dict]) -> str:
         + f". Each cell: mean over cases [{first['interval']}]; n/a: undefined.",
         "",
         *header(LEADERBOARD_COLUMNS),
-        *(leaderboard_row(r) for r in sorted(results, key=_sort_key)),
+        *(leaderboard_row(r) for r in ordered),
+        *voe_table(ordered),
     ]
-    notes = [f"- {r['model']}: {n}" for r in sorted(results, key=_sort_key) for n in r["notes"]]
+    notes = [f"- {r['model']}: {n}" for r in ordered for n in r["notes"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+def voe_table(results: list[dict]) -> list[str]:
+    """Markdown lines of the rows' VoE accuracy per kind of violation, each kind's pair count in
+    its header ([] when no row scored VoE)."""
+    scored = [r for r in results if r.get("voe_by_kind")]
+    if not scored:
+        return []
+    kinds = list(scored[0]["voe_by_kind"])
+    pairs = [max(r["voe_by_kind"][k]["n"] for r in scored) for k in kinds]
+    names = " | ".join(f"{k} ({n} pairs) ↑" for k, n in zip(kinds, pairs))
+    rows = [
+        f"| {r['model']} | {' | '.join(cell(r['voe_by_kind'][k]) for k in kinds)} |" for r in scored
+    ]
+    return [
+        "",
+        "Violation of expectation by kind (chance 0.5):",
+        "",
+        f"| row | {names} |",
+        "|---" * (len(kinds) + 1) + "|",
+        *rows,
+    ]
 
 
 def replace_section(text: str, body: str) -> str:
@@ -88,11 +112,11 @@ def replace_section(text: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def _stat_table(table: dict[str, dict], normalised: bool = False) -> str:
+def _stat_table(table: dict[str, dict], all_higher: bool = False) -> str:
     """An HTML table of metric, mean, mean [interval] and defined cases."""
     rows = []
     for m, s in table.items():
-        arrow = "↑" if normalised else _arrow(m)  # a normalised score is higher-is-better
+        arrow = "↑" if all_higher else _arrow(m)  # normalised scores, VoE accuracies by kind
         interval = cell(s) if s["lo"] is not None else "n/a"
         rows.append(
             f"<tr><td>{html.escape(m)} {arrow}</td><td>{html.escape(format_value(s['mean']))}"
@@ -126,7 +150,10 @@ def write_results(result: dict, out: str | Path) -> tuple[Path, Path, Path]:
     ]
     if result.get("normalised"):
         body += ["<h2>Normalised to the ceiling (1 = the simulator's own chaos)</h2>"]
-        body.append(_stat_table(result["normalised"], normalised=True))
+        body.append(_stat_table(result["normalised"], all_higher=True))
+    if result.get("voe_by_kind"):
+        body += ["<h2>Violation of expectation by kind (cases: pairs of that kind)</h2>"]
+        body.append(_stat_table(result["voe_by_kind"], all_higher=True))
     for group, table in result["groups"].items():
         body += [f"<h2>{html.escape(group)}</h2>", _stat_table(table)]
     for note in result.get("notes", []):

@@ -1,15 +1,20 @@
-"""The bench's violation-of-expectation score per case: the share of its possible/impossible
-pairs (evals/voe_pairs.py) where the row finds the impossible clip more surprising (ties 1/2)."""
+"""The bench's violation-of-expectation scores: per case, the share of its possible/impossible
+pairs (evals/voe_pairs.py) where the row finds the impossible clip more surprising (ties 1/2); per
+kind of violation, the same share over the pairs of that kind, with their count."""
 
 from __future__ import annotations
 
 from functools import partial
 
 from evals.bench_cases import BenchCase
-from evals.voe import Surprises, case_accuracy, model_surprises, truth_surprises
-from evals.voe_pairs import make_pairs
+from evals.bench_stats import summarise
+from evals.suite import nanmean
+from evals.voe import Surprises, model_surprises, pair_scores, truth_surprises
+from evals.voe_pairs import KINDS, make_pairs
 
 METRIC = "voe.accuracy"
+
+CaseScores = dict[str, dict[str, float]]  # case_id -> kind -> pair score (one pair per kind)
 
 
 def surprises_of(row: str, model, device: str = "cpu") -> Surprises:
@@ -20,11 +25,24 @@ def surprises_of(row: str, model, device: str = "cpu") -> Surprises:
     return partial(model_surprises, model, device=device)
 
 
-def voe_scores(row: str, model, cases: list[BenchCase], device: str = "cpu") -> dict[str, float]:
-    """case_id -> voe.accuracy for the cases that feed the voe suite (NaN: no pair applies)."""
+def voe_pair_scores(row: str, model, cases: list[BenchCase], device: str = "cpu") -> CaseScores:
+    """case_id -> {kind: pair score} for the cases that feed the voe suite ({}: no pair applies)."""
     surprises = surprises_of(row, model, device)
+    out = {}
+    for c in (c for c in cases if "voe" in c.spec.suites):
+        pairs = make_pairs(c.case)
+        out[c.case_id] = dict(zip([p.kind for p in pairs], pair_scores(surprises, c.case, pairs)))
+    return out
+
+
+def case_accuracies(scores: CaseScores) -> dict[str, float]:
+    """case_id -> voe.accuracy, the mean over its pairs (NaN, n/a, without pairs)."""
+    return {k: float(nanmean(list(kinds.values()))) for k, kinds in scores.items()}
+
+
+def by_kind(scores: CaseScores, seed: int = 0) -> dict[str, dict]:
+    """kind -> {mean, lo, hi, n}: accuracy over that kind's pairs (n of them, one per case, so
+    the bootstrap over pairs is over cases), every kind in KINDS listed (n 0: none applied)."""
     return {
-        c.case_id: case_accuracy(surprises, c.case, make_pairs(c.case))
-        for c in cases
-        if "voe" in c.spec.suites
+        kind: summarise([s[kind] for s in scores.values() if kind in s], seed) for kind in KINDS
     }

@@ -118,10 +118,14 @@ def pair_score(possible: float, impossible: float) -> float:
     return 1.0 if impossible > possible else 0.5 if impossible == possible else 0.0
 
 
-def case_accuracy(surprises: Surprises, case: Case, pairs: list[VoEPair]) -> float:
-    """Mean pair score over the case's pairs (one `surprises` call for all clips); NaN without
-    pairs."""
+def pair_scores(surprises: Surprises, case: Case, pairs: list[VoEPair]) -> list[float]:
+    """`pair_score` of each of the case's pairs (one `surprises` call for all clips)."""
     if not pairs:
-        return float("nan")
+        return []
     s = surprises(case, [clip for p in pairs for clip in (p.possible, p.impossible)])
-    return float(nanmean([pair_score(a, b) for a, b in zip(s[0::2], s[1::2])]))
+    return [pair_score(a, b) for a, b in zip(s[0::2], s[1::2])]
+
+
+def case_accuracy(surprises: Surprises, case: Case, pairs: list[VoEPair]) -> float:
+    """Mean pair score over the case's pairs; NaN without pairs."""
+    return float(nanmean(pair_scores(surprises, case, pairs)))

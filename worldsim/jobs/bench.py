@@ -1,6 +1,6 @@
 """`worldsim bench`: the versioned benchmark (evals/specs/NAME.yaml, format in evals/README.md).
 
-worldsim bench run worldsim-phys-v1 model=baseline:copy_last split=small
+worldsim bench run worldsim-phys-v2 model=baseline:copy_last split=small
 worldsim bench export DIR [truth=lossless|lossy]   context frames + actions per case
 worldsim bench score DIR                             a folder of CASE_ID.mp4 predictions
 worldsim bench compare A.json B.json                 which differences are significant
@@ -32,7 +32,7 @@ from evals.bench_spec import BenchSpec, load_spec
 from evals.bench_stats import paired_difference
 from evals.bench_videos import export_cases, folder_manifest, read_predictions
 from evals.bench_voe import METRIC as VOE_METRIC
-from evals.bench_voe import voe_scores
+from evals.bench_voe import by_kind, case_accuracies, voe_pair_scores
 from evals.report import format_value
 from worldsim.config import ConfigError
 
@@ -51,7 +51,7 @@ class Config:
     """Bench job: which action, spec, split and model; where cases, videos and results go."""
 
     action: str = "run"  # run | export | score | compare | leaderboard | checksums
-    spec: str = "worldsim-phys-v1"  # a name in evals/specs/ or a path to a spec .yaml
+    spec: str = "worldsim-phys-v2"  # a name in evals/specs/ or a path to a spec .yaml
     split: str = "small"  # tiny | small | full
     model: str = "baseline:copy_last"  # baseline:NAME, pretrained:NAME, path, module:factory
     dir: str = ""  # export: folder to write; score: folder of CASE_ID.mp4
@@ -75,7 +75,7 @@ class Config:
 
 
 def cli_args(args: list[str]) -> list[str]:
-    """`bench run worldsim-phys-v1 k=v` -> `action=run spec=worldsim-phys-v1 k=v`."""
+    """`bench run worldsim-phys-v2 k=v` -> `action=run spec=worldsim-phys-v2 k=v`."""
     words = [a for a in args if "=" not in a]
     if not words or words[0] not in ACTIONS:
         raise ConfigError(f"usage: worldsim bench {{{'|'.join(ACTIONS)}}} ... [key=value ...]")
@@ -116,16 +116,24 @@ def _extras(cfg: Config, spec, split, row, model, cases, per_case) -> dict:
     """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled."""
     extra: dict = {"notes": [cfg.note] if cfg.note else []}
     if cfg.voe and model is not None:
-        for case_id, value in voe_scores(row, model, cases, cfg.device).items():
+        scores = voe_pair_scores(row, model, cases, cfg.device)
+        for case_id, value in case_accuracies(scores).items():
             per_case[case_id][VOE_METRIC] = value
+        extra["voe_by_kind"] = by_kind(scores, cfg.seed)
     if cfg.ceiling:
         ceiling = ceiling_scores(spec, split, cases, cfg.cache, cfg.seed)
         extra["normalised"] = normalised_table(per_case, ceiling, cfg.seed)
     return extra
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (recording workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _run(cfg: Config) -> None:
-    start = time.perf_counter()
+    start, cpu_start, load_start = time.perf_counter(), _cpu_seconds(), os.getloadavg()
     spec = load_spec(cfg.spec)
     row = _row_name(cfg.model)
     model = None if row == "ceiling" else load_bench_model(cfg.model, cfg.device, cfg.seed)
@@ -137,7 +145,11 @@ def _run(cfg: Config) -> None:
         per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
     extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case)
     extra["wall_seconds"] = round(time.perf_counter() - start, 1)
-    extra["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    extra["cpu_seconds"] = round(_cpu_seconds() - cpu_start, 1)
+    extra["load_average"] = {  # 1, 5, 15 min: the machine's other work during the run
+        "start": [round(x, 2) for x in load_start],
+        "end": [round(x, 2) for x in os.getloadavg()],
+    }
     _finish(cfg, spec, cfg.split, row, cases, per_case, extra)
 
 
