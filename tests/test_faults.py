@@ -1,6 +1,6 @@
-"""Faults: SIGKILL at a random moment during `encode` and `train`, Ctrl-C during `train`, and two
-`record` shards writing one store at once; each time a rerun of the same command finishes the job as
-if nothing had happened."""
+"""Faults: SIGKILL at a random moment during `encode` and `train`, Ctrl-C during `train` and
+`train-vae`, and two `record` shards writing one store at once; each time a rerun of the same
+command finishes the job as if nothing had happened."""
 
 import json
 import os
@@ -108,6 +108,29 @@ def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path
     assert main(args) == 0  # and the same command again finishes the run
     assert f"resuming from {last}" in capsys.readouterr().out
     assert _step(last) == steps and (out / "ema.ckpt").is_file()
+
+
+def test_train_vae_interrupted_saves_a_checkpoint_it_resumes_from(tmp_path, capsys):
+    store = EpisodeStore(tmp_path / "store", create=True)
+    store.add(
+        [write_episode(store.root, episode_name(k), synthetic_episode(seed=k)) for k in (0, 1)]
+    )
+    out = tmp_path / "vae"
+    last = out / "checkpoints" / "last.ckpt"
+    args = ["train-vae", f"data.root={store.root}", "data.batch_size=1", "model.base_channels=8"]
+    args += ["trainer.val_every_steps=2", "trainer.limit_val_batches=0", "eval_episodes=0"]
+    args += ["trainer.accelerator=cpu", f"out={out}"]
+
+    proc = _start([*args, "trainer.max_steps=1000"])  # Ctrl-C once it has trained a little
+    _wait_for(proc, lambda: _step(last) > 0)
+    proc.send_signal(signal.SIGINT)
+    printed = proc.communicate(timeout=120)[0]
+    interrupted_at = int(printed.split("interrupted at step ")[1].split(":")[0])
+    assert 0 < interrupted_at == _step(last) < 1000
+
+    assert main([*args, f"trainer.max_steps={interrupted_at + 2}"]) == 0  # the rerun resumes
+    assert f"resuming from {last}" in capsys.readouterr().out
+    assert _step(last) == interrupted_at + 2 and (out / "vae.ckpt").is_file()
 
 
 def test_two_record_shards_at_once_fill_one_store_without_collisions(tmp_path):

@@ -14,7 +14,7 @@ from worldsim.config import ConfigError, load_config, to_object
 from worldsim.data import commands
 from worldsim.data.episode import EpisodeError
 from worldsim.help import command_help, commented_yaml, data_help
-from worldsim.jobs import JOBS, job_module
+from worldsim.jobs import JOBS, config_args, job_module
 
 HELP = ("-h", "--help")
 CONFIG_USAGE = "usage: worldsim config show CMD [file.yaml ...] [key=value ...]"
@@ -56,8 +56,9 @@ def _run(argv: list[str]) -> int:
     if command == "config":
         if len(args) < 2 or args[0] != "show":
             raise ConfigError(CONFIG_USAGE)
-        schema = job_module(args[1]).Config
-        print(commented_yaml(schema, load_config(schema, args[2:])), end="")
+        module = job_module(args[1])
+        cfg = load_config(module.Config, config_args(module, args[2:]))
+        print(commented_yaml(module.Config, cfg), end="")
         return 0
     if command == "data":
         if len(args) < 2 or args[0] not in commands.VERBS:

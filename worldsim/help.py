@@ -20,7 +20,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from worldsim.config import CONFIG_DIR, load_config, nested_schema
-from worldsim.jobs import JOBS, job_module
+from worldsim.jobs import JOBS, config_args, job_module
 
 WIDTH = 100  # terminal columns the help wraps to
 KEY_COLUMN = 34  # `key=value` column of the knob table; a longer one puts its meaning below it
@@ -235,8 +235,7 @@ def _knob_lines(rows: list[Knob]) -> list[str]:
 def command_help(command: str, args: list[str] | None = None) -> str:
     """`worldsim CMD --help`: purpose, usage, every knob (with `args` applied) and 2 examples."""
     module = job_module(command)
-    args = getattr(module, "cli_args", list)(args) if args else []  # a job's positional words
-    cfg = load_config(module.Config, args)
+    cfg = load_config(module.Config, config_args(module, args or []))
     purpose = inspect.getdoc(module) or JOBS[command].help
     lines = [
         f"usage: worldsim {command} [file.yaml ...] [group=NAME] [key=value ...]",

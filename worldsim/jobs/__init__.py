@@ -43,6 +43,18 @@ JOBS = {
 }
 
 
+def config_args(module: ModuleType, args: list[str]) -> list[str]:
+    """What `--help` and `config show` build job `module`'s config from: `args` through its
+    `cli_args` (bench's positional words, train-vae's CPU defaults), as a run would; without
+    arguments a job that needs words (bench) shows its plain defaults."""
+    try:
+        return getattr(module, "cli_args", list)(args)
+    except ConfigError:
+        if args:
+            raise
+        return []
+
+
 def job_module(command: str) -> ModuleType:
     """The module implementing job `command`."""
     if command not in JOBS:

@@ -1,4 +1,8 @@
-"""`worldsim train-vae`: train the causal video VAE on an episode store, export its EMA weights."""
+"""`worldsim train-vae`: train the causal video VAE on an episode store, export its EMA weights.
+
+On a CPU (trainer.accelerator=cpu, or auto without CUDA) the defaults are those of
+configs/train/vae_cpu.yaml, seconds a step instead of minutes; files and knobs given override them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from worldsim.config import CONFIG_DIR
 from worldsim.data.datamodule import DataConfig, open_stores
 from worldsim.data.manifest import manifest_sha256
 from worldsim.jobs.pipeline import claim_output
@@ -63,16 +68,25 @@ class Config:
         check_logger(self.logger)  # before any work: an unknown or missing logger is one line
 
 
-CPU_SIZES = "configs/train/vae_cpu.yaml"  # seconds a step on 2 CPU cores
+CPU_SIZES = CONFIG_DIR / "train" / "vae_cpu.yaml"  # the CPU defaults: seconds a step on 2 cores
 CPU_WORK = 4 * 9 * 32 * 32 * 32**2  # its clips x frames x pixels x base_channels^2 per step
 
 
-def _say_cpu_cost(cfg: Config, store) -> None:
-    """On the CPU, say before training when a step will take minutes, and what takes seconds."""
+def _on_cpu(accelerator: str) -> bool:
     import torch
 
-    gpu = cfg.trainer.accelerator == "gpu" or torch.cuda.is_available()
-    if (gpu and cfg.trainer.accelerator != "cpu") or not store.names():
+    return accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+
+
+def cli_args(args: list[str]) -> list[str]:
+    """The command line's arguments, after the CPU defaults (CPU_SIZES) when it runs on a CPU."""
+    given = [a.split("=", 1)[1] for a in args if a.startswith("trainer.accelerator=")]
+    return [str(CPU_SIZES), *args] if _on_cpu(given[-1] if given else "auto") else args
+
+
+def _say_cpu_cost(cfg: Config, store) -> None:
+    """On the CPU, say before training when the knobs given make a step take minutes."""
+    if not _on_cpu(cfg.trainer.accelerator) or not store.names():
         return
     entry, frames = store.entry(store.names()[0]), max(cfg.data.clips.lengths)
     pixels = entry.height * entry.width
@@ -81,8 +95,8 @@ def _say_cpu_cost(cfg: Config, store) -> None:
         print(
             f"train-vae: on the CPU a step of {cfg.data.batch_size} clips x {frames} frames at "
             f"{entry.height}x{entry.width} through model.base_channels={cfg.model.base_channels} "
-            f"is {work:.0f}x the work of {CPU_SIZES} (seconds a step on 2 cores): minutes a "
-            f"step; pass that file for a CPU run (`worldsim train-vae {CPU_SIZES} data.root=...`)",
+            f"is {work:.0f}x the work of the CPU defaults ({CPU_SIZES}, seconds a step on 2 "
+            "cores): minutes a step; drop the size knobs given to train at the CPU defaults",
             flush=True,
         )
 
