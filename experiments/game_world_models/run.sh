@@ -28,6 +28,8 @@ else
 fi
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})  # STORES=crafter: Crafter alone
 VAE=${VAE:-$WORK/vae.ckpt}
+NAME=${NAME:-game.pt}  # the exported file under WORK
+ROOTS=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}") ROOTS=${ROOTS%,}
 mkdir -p "$WORK"
 if [[ $VAE == pretrained:* ]]; then  # the shipped file's bundled VAE, written out once for encode
   [ -f "$WORK/vae.ckpt" ] || python3 -c "import sys; from worldsim.models.autoencoder import \
@@ -35,7 +37,7 @@ load_autoencoder as load, save_autoencoder as save; save(load(sys.argv[1]), sys.
     "$VAE" "$WORK/vae.ckpt"
   VAE=$WORK/vae.ckpt
 fi
-ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
+source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 
 record() {  # the three stores in parallel; held-out evaluation seeds start at 100000
   local pids=()
@@ -65,39 +67,25 @@ encode() {  # Crafter's caption sentences come from the shipped table: no text e
   done
 }
 
-train() {  # with DEADLINE (unix seconds) set, SIGINT stops training then: last.ckpt is saved
-  local roots resume=() stop=()
-  [ -n "${INIT:-}" ] && resume=(init="$INIT")
-  roots=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}")
-  [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
-  [ "${DEADLINE:-0}" -gt 0 ] && stop=(timeout -s INT -k 60 $((DEADLINE - $(date +%s))))
-  "${stop[@]}" python3 -m worldsim.cli train $CFG/dit.yaml "data.roots=[${roots%,}]" \
-    out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || [ ${#stop[@]} -gt 0 ]
-}
-
-export_model() {  # one fp16 file with the VAE and the caption table, in parts of <= 15 MiB
-  local ckpt=$WORK/dit/ema.ckpt  # written at the end; a run stopped at the DEADLINE has last.ckpt
-  [ -f "$ckpt" ] || ckpt=$WORK/dit/checkpoints/last.ckpt  # (its state_dict holds the EMA weights)
-  ws export ckpt="$ckpt" out="$WORK/game.pt" max_part_mb=15
-}
-
 evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluation of RESULTS.md
   local held=$WORK/game_eval n=32 device=cuda
   [ "${SIZE:-gpu}" = smoke ] && n=2 device=cpu
   ws record env=crafter_mix policy=mixed episodes=$n steps=257 seed=100000 out="$held/crafter" \
     progress=false
-  ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
-    out="$held/doom_my_way_home" progress=false
-  ws record env=doom_my_way_home policy=mixed episodes=1 steps=1001 seed=100000 \
-    out="$held/doom_long" progress=false
-  python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device long "$WORK/game.pt"
+  if [[ " ${STORES[*]} " == *" doom_my_way_home "* ]]; then  # a Crafter-only model skips ViZDoom
+    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
+      out="$held/doom_my_way_home" progress=false
+    ws record env=doom_my_way_home policy=mixed episodes=1 steps=1001 seed=100000 \
+      out="$held/doom_long" progress=false
+  fi
+  python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device long "$WORK/$NAME"
 }
 
 for stage in "$@"; do
   echo "== $stage $(date -u +%H:%M:%S)"
   case $stage in
     record | vae | encode | train | evaluate) $stage ;;
-    export) export_model ;;
+    export) export_model "$NAME" ;;
     *) echo "unknown stage $stage (record | vae | encode | train | export | evaluate)" >&2; exit 2 ;;
   esac
 done

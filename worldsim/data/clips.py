@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from envs.base import Captions
+from worldsim.data.actions import pad_actions
 from worldsim.data.episode import Episode, EpisodeError
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.store import EpisodeStore
@@ -64,8 +65,15 @@ def clip_index(store: EpisodeStore, names: list[str], cfg: ClipConfig) -> list[C
 class ClipDataset(Dataset):
     """Map-style dataset of clips; a bad episode yields None (dropped by `collate_clips`)."""
 
-    def __init__(self, store: EpisodeStore, names: list[str], cfg: ClipConfig, cache_size: int = 8):
-        self.store, self.cfg = store, cfg
+    def __init__(
+        self,
+        store: EpisodeStore,
+        names: list[str],
+        cfg: ClipConfig,
+        cache_size: int = 8,
+        action_width: int | None = None,  # pad actions to it (stores of several envs mixed)
+    ):
+        self.store, self.cfg, self.action_width = store, cfg, action_width
         self.refs = clip_index(store, names, cfg)
         self._open: OrderedDict[str, Episode] = OrderedDict()  # memory-mapped, per worker
         self._cache_size = cache_size
@@ -89,6 +97,10 @@ class ClipDataset(Dataset):
         self._open.move_to_end(name)
         return self._open[name]
 
+    def _actions(self, ep: Episode, idx: slice) -> torch.Tensor:
+        actions = torch.from_numpy(np.array(ep.actions[idx]))  # (T, A)
+        return actions if self.action_width is None else pad_actions(actions, self.action_width)
+
     def __getitem__(self, i: int) -> dict[str, Any] | None:
         ref = self.refs[i]
         ep = self._episode(ref.episode)
@@ -101,7 +113,7 @@ class ClipDataset(Dataset):
             frames = torch.from_numpy(np.array(ep.frames[idx]))  # (T, H, W, 3) uint8
             item = {
                 "frames": pixels_to_unit(frames.permute(0, 3, 1, 2)),  # (T, C, H, W) in [-1, 1]
-                "actions": torch.from_numpy(np.array(ep.actions[idx])),  # (T, A)
+                "actions": self._actions(ep, idx),  # (T, A)
                 "caption": Captions(**ep.captions).for_window(ref.start, idx.stop)
                 if ep.captions
                 else "",

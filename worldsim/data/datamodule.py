@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from worldsim.data.actions import action_width
 from worldsim.data.clips import BucketDataModule, ClipConfig, ClipDataset
 from worldsim.data.manifest import JoinedDirs
 from worldsim.data.store import EpisodeStore
@@ -52,8 +53,10 @@ class EpisodeDataModule(BucketDataModule):
                 f"no readable training episodes in {self.cfg.root}; "
                 "generate some with `worldsim record out=...`"
             )
-        self.train_set = ClipDataset(store, train, self.cfg.clips)
-        self.val_set = ClipDataset(store, val or train[:1], self.cfg.clips)
+        # stores of several envs mix action widths: each clip's are padded to the widest
+        width = action_width(store, train + val) if self.cfg.roots else None
+        self.train_set = ClipDataset(store, train, self.cfg.clips, action_width=width)
+        self.val_set = ClipDataset(store, val or train[:1], self.cfg.clips, action_width=width)
         if len(self.train_set) == 0:
             raise ValueError(
                 f"episodes in {self.cfg.root} are shorter than every clip length "

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from worldsim.data.latent_datamodule import latent_actions, pad_actions
+from worldsim.data.actions import pad_actions
+from worldsim.data.latent_datamodule import latent_actions
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.models.autoencoder import DiagonalGaussian, chunk_slices
 

@@ -1,0 +1,20 @@
+# Shared stages of the device training scripts (sourced by experiments/*/run*.sh): the DiT trained
+# under a DEADLINE and its export. A device call's limit kills everything at once, so training gets
+# SIGINT at DEADLINE (unix seconds), saves last.ckpt, and export falls back to it: every call ends
+# with its exported model. Needs WORK, CFG, ROOTS (comma-separated latent caches), DIT (overrides).
+ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
+
+train() {  # resumes WORK/dit's last.ckpt when there is one, else starts from INIT (if set)
+  local resume=() stop=()
+  [ -n "${INIT:-}" ] && resume=(init="$INIT")
+  [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
+  [ "${DEADLINE:-0}" -gt 0 ] && stop=(timeout -s INT -k 60 $((DEADLINE - $(date +%s))))
+  "${stop[@]}" python3 -m worldsim.cli train $CFG/dit.yaml "data.roots=[$ROOTS]" \
+    out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || [ ${#stop[@]} -gt 0 ]
+}
+
+export_model() {  # one fp16 file with the VAE (and caption table), in parts of <= 15 MiB
+  local ckpt=$WORK/dit/ema.ckpt  # written at the end; a run stopped at the DEADLINE has last.ckpt
+  [ -f "$ckpt" ] || ckpt=$WORK/dit/checkpoints/last.ckpt  # (its state_dict holds the EMA weights)
+  ws export ckpt="$ckpt" out="$WORK/$1" max_part_mb=15
+}

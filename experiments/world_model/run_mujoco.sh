@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# pretrained:mujoco: the five MuJoCo scenes recorded at 64x64 (Bounce, Collide and Occlude without
+# actions; Orbit's camera and Push's agent driven by a scripted/random mix), one VAE, latent caches,
+# one DiT with actions (no text), exported as one shippable fp16 file.
+#
+# Usage: bash experiments/world_model/run_mujoco.sh WORK STAGE...
+#   STAGE: record | vae | encode | train | export   (each reuses what the earlier ones left in WORK)
+# SIZE=smoke runs the same path tiny on a CPU. Knobs: configs/experiment/mujoco/{vae,dit}.yaml;
+# DEADLINE (unix seconds) stops training in time for export (experiments/device_train.sh);
+# TRAIN_MINUTES is cumulative over resumed calls. The device needs MUJOCO_GL=egl (RESULTS.md).
+set -euo pipefail
+WORK=${1:?usage: run_mujoco.sh WORK STAGE...}
+shift
+CFG=configs/experiment/mujoco
+SCENES=(bounce collide occlude orbit push)
+declare -A EPISODES=([bounce]=480 [collide]=320 [occlude]=320 [orbit]=480 [push]=480)
+if [ "${SIZE:-gpu}" = smoke ]; then
+  RECORD=(steps=33 workers=1) SCALE=0
+  VAE_ARGS=(trainer.max_steps=10 data.batch_size=2 data.num_workers=0 trainer.precision=32-true
+    model.base_channels=8 model.norm_groups=4 eval_episodes=1)
+  DIT=(train.max_steps=10 data.batch_size=4 model.dim=64 model.depth=2 train.val_every=5
+    train.precision=32-true)
+else
+  RECORD=(steps=65 workers=6) SCALE=1
+  VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
+  DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
+fi
+ROOTS=$(printf "$WORK/latents_%s," "${SCENES[@]}") ROOTS=${ROOTS%,}
+source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
+mkdir -p "$WORK"
+
+record() {  # training seeds from 0; evaluation seeds (1,000,000+) never overlap
+  local pids=()
+  for env in "${SCENES[@]}"; do
+    local n=$((SCALE ? EPISODES[$env] : 2))
+    ws record env=$env policy=mixed episodes=$n "${RECORD[@]}" seed=0 out="$WORK/$env" \
+      progress=false & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+vae() {
+  [ -f "$WORK/vae.ckpt" ] && { echo "vae: using $WORK/vae.ckpt"; return; }
+  local roots
+  roots=$(printf "$WORK/%s," "${SCENES[@]}")
+  ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" export="$WORK/vae.ckpt" \
+    "${VAE_ARGS[@]}"
+}
+
+encode() {
+  for env in "${SCENES[@]}"; do
+    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" text.name=none
+  done
+}
+
+for stage in "$@"; do
+  echo "== $stage $(date -u +%H:%M:%S)"
+  case $stage in
+    record | vae | encode | train) $stage ;;
+    export) export_model mujoco.pt ;;
+    *) echo "unknown stage $stage (record | vae | encode | train | export)" >&2; exit 2 ;;
+  esac
+done
+echo "== done $(date -u +%H:%M:%S)"
