@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode
 
@@ -186,13 +187,18 @@ def file_cases() -> list[tuple[str, list[str]]]:
             (ckpt, [*TRAIN, f"init={ckpt}"]),
             (ckpt, ["sample", "ckpt={dit}", f"autoencoder={ckpt}"]),
         ]
+    cases += [  # a diverged VAE (NaN weights): refused at load, before any latent is written
+        ("{vae_nan}", ["encode", "store={store}", "checkpoint={vae_nan}"]),
+        ("{vae_nan}", ["decode", "cache={cache}", "checkpoint={vae_nan}"]),
+        ("{vae_nan}", ["sample", "ckpt={dit}", "autoencoder={vae_nan}"]),
+    ]
     for name in ("truncated_mp4", "text"):  # files given as videos
         cases.append((f"{{{name}}}", ["sample", "ckpt={dit}", f"input={{{name}}}"]))
-    for bad in ("cache_cut_latents", "cache_cut_manifest"):  # truncated latent cache files
-        cache = f"{{{bad}}}"
+    for bad, (spoiled, _) in BAD_CACHES.items():  # latent caches with one malformed file
+        cache, named = f"{{cache_{bad}}}", f"{{cache_{bad}}}/{spoiled}"
         cases += [
-            (cache, ["train", f"data.roots=[{cache}]", "text.name=none"]),
-            (cache, ["decode", f"cache={cache}", "checkpoint={vae}"]),
+            (named, ["train", f"data.roots=[{cache}]", "text.name=none"]),
+            (named, ["decode", f"cache={cache}", "checkpoint={vae}"]),
         ]
     cases.append(("{cache_cut_manifest}", ["data", "info", "{cache_cut_manifest}"]))
     for bad in BAD_EPISODES:  # stores holding one malformed episode
@@ -236,6 +242,63 @@ BAD_EPISODES = {
 }
 
 
+LATENTS, ACTIONS = "ep_000001/latents.npy", "ep_000001/actions.npy"
+
+
+def resave(path: Path, change) -> None:
+    np.save(path, change(np.load(path)))
+
+
+def nan_at(array: np.ndarray, value: float = np.nan) -> np.ndarray:
+    array.flat[3] = value
+    return array
+
+
+def nan_stats(root: Path) -> None:
+    stats = json.loads((root / "stats.json").read_text())
+    stats["std"][1] = float("nan")
+    (root / "stats.json").write_text(json.dumps(stats))
+
+
+def nan_text(root: Path) -> None:
+    """A text table with a NaN embedding, listed in the manifest with its own sha256 (what a
+    writer without the finite check would leave)."""
+    from worldsim.data.manifest import file_sha256
+    from worldsim.models.text import TextTable
+
+    table = TextTable("toy", 2)
+    table.add("a red box", np.zeros((1, 2)), np.array([0.0, np.nan]))
+    table.save(root / "text.npz")
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["text"] = {
+        "file": "text.npz",
+        "sentences": 1,
+        "sha256": file_sha256(root / "text.npz"),
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+
+def cut(path: Path, keep: int) -> None:
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+# latent caches spoilt in one file: (the file, relative to the cache, that the error must name;
+# what spoils it)
+BAD_CACHES = {
+    "nan_latents": (LATENTS, lambda root: resave(root / LATENTS, nan_at)),
+    "inf_actions": (ACTIONS, lambda root: resave(root / ACTIONS, lambda a: nan_at(a, np.inf))),
+    "wrong_shape": (LATENTS, lambda root: resave(root / LATENTS, lambda z: z[:, :, :-1])),
+    "wrong_dtype": (LATENTS, lambda root: resave(root / LATENTS, lambda z: z.astype(np.float32))),
+    "int_actions": (ACTIONS, lambda root: resave(root / ACTIONS, lambda a: a.astype(np.int64))),
+    "cut_latents": (LATENTS, lambda root: cut(root / LATENTS, 100)),
+    "cut_actions": (ACTIONS, lambda root: cut(root / ACTIONS, 90)),
+    "no_stats": ("stats.json", lambda root: (root / "stats.json").unlink()),
+    "nan_stats": ("stats.json", nan_stats),
+    "nan_text": ("text.npz", nan_text),
+    "cut_manifest": ("manifest.json", lambda root: cut(root / "manifest.json", 50)),
+}
+
+
 def bad_store(root: Path, spoil) -> Path:
     """A store whose second episode is written as is after `spoil` (past the writer's checks)."""
     store = EpisodeStore(root, create=True)
@@ -275,6 +338,7 @@ def tree_digest(root: Path, content: bool = False) -> str:
 def world(tmp_path_factory) -> dict[str, Path]:
     """The files the cases point at: a good store, cache and VAE, and bad files of every kind."""
     from tests.test_world_model import tiny_module, tiny_vae, write_cache
+    from worldsim.models.autoencoder import load_autoencoder, save_autoencoder
     from worldsim.training.world_model import export_checkpoint
 
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -293,12 +357,14 @@ def world(tmp_path_factory) -> dict[str, Path]:
         "vpt_no_keyboard": vpt_dir(tmp / "vpt_no_keyboard", [good, '{"mouse": {}}']),
     }
     files["cache"] = Path(write_cache(tmp / "cache", str(files["vae"])))
-    for name in ("cache_cut_latents", "cache_cut_manifest"):
-        files[name] = Path(write_cache(tmp / name, str(files["vae"])))
-    latents = files["cache_cut_latents"] / "ep_000001" / "latents.npy"
-    latents.write_bytes(latents.read_bytes()[:100])
-    manifest = files["cache_cut_manifest"] / "manifest.json"
-    manifest.write_text(manifest.read_text()[:50])
+    for name, (_, spoil) in BAD_CACHES.items():
+        files[f"cache_{name}"] = Path(write_cache(tmp / f"cache_{name}", str(files["vae"])))
+        spoil(files[f"cache_{name}"])
+    files["vae_nan"] = tmp / "vae_nan.ckpt"
+    vae = load_autoencoder(files["vae"])
+    with torch.no_grad():
+        next(vae.parameters()).fill_(float("nan"))
+    save_autoencoder(vae, files["vae_nan"])
     files["dit"] = tmp / "dit.ckpt"
     module = tiny_module(action_dim=4 * 3)
     module.latent_info.autoencoder = str(files["vae"])
@@ -338,6 +404,36 @@ def refusal(argv: list[str], named: str, out: Path, capsys) -> str | None:
         return f"does not name {named}: {err[0]}"
     written = [str(p) for p in out.rglob("*") if p.is_file()]
     return f"work started before the input was refused: {written}" if written else None
+
+
+def test_nothing_non_finite_is_written_to_a_latent_cache(tmp_path):
+    from worldsim.data.episode import EpisodeError
+    from worldsim.data.latent_cache import LatentCache, write_latent_episode
+    from worldsim.models.text import TextTable
+
+    cache = LatentCache(tmp_path, create=True)
+    latents = np.full((2, 4, 3, 3), 7e4)  # beyond float16's 65504: inf once stored
+    with pytest.raises(EpisodeError, match="ep_000000: the autoencoder gave 72 NaN/inf"):
+        write_latent_episode(tmp_path, "ep_000000", latents, np.zeros((5, 2)), {}, 4)
+    text = TextTable("toy", 2)
+    text.add("a red box", np.zeros((1, 2)), np.array([0.0, np.nan]))
+    with pytest.raises(EpisodeError, match="NaN/inf embeddings for 1 sentences"):
+        cache.add([], text)
+    assert [p.name for p in tmp_path.iterdir()] == [".manifest.lock"]
+
+
+def test_data_verify_names_each_malformed_latent_cache_file_and_changes_nothing(world, capsys):
+    for bad, (spoiled, _) in BAD_CACHES.items():
+        root = world[f"cache_{bad}"]
+        before = tree_digest(root, content=True)
+        code = main(["data", "verify", str(root)])
+        out, err = capsys.readouterr()
+        if bad == "cut_manifest":  # nothing to verify against: one line, exit 2
+            assert code == 2 and len(err.strip().splitlines()) == 1 and "manifest.json" in err
+            continue
+        flagged = [line for line in out.splitlines() if line.startswith("BAD ")]
+        assert code == 1 and any(str(root / spoiled) in line for line in flagged), (bad, out)
+        assert "fix: " in out and tree_digest(root, content=True) == before
 
 
 @pytest.mark.parametrize("command", list(GROUPS))

@@ -85,21 +85,26 @@ def _latent_info(cache: LatentCache) -> int:
 
 
 def _latent_verify(cache: LatentCache, cfg: VerifyConfig) -> int:
-    """Check every cached episode's checksum and the text table; a latent cache has no rebuild."""
+    """Check every cached episode (checksum, dtypes, NaN/inf), the text table and the stats; a
+    latent cache has no rebuild."""
     if cfg.rebuild:
         raise ConfigError(
             f"{cache.root} is a latent cache; rebuild=true re-derives episode-store manifests "
             f"only. Check it without rebuild, and redo a bad cache with {_reencode_hint(cache)}"
         )
-    problems = [p for name in cache.names() if (p := cache.verify(name))]
-    text_problem = cache.verify_text()
-    for problem in [*problems, *([text_problem] if text_problem else [])]:
+    problems = [
+        "; ".join(why)
+        for name in cache.names()
+        if (why := [p for p in (cache.verify(name), cache.open_problem(name)) if p])
+    ]
+    text_problem, stats_problem = cache.verify_text(), cache.stats_problem()
+    for problem in [*problems, *(p for p in (text_problem, stats_problem) if p)]:
         print(f"BAD  {problem}")
     print(
         f"latent cache: {len(cache) - len(problems)}/{len(cache)} episodes OK, "
-        f"text table {'BAD' if text_problem else 'OK'}"
+        f"text table {'BAD' if text_problem else 'OK'}, stats {'BAD' if stats_problem else 'OK'}"
     )
-    if problems or text_problem:
+    if problems or text_problem or stats_problem:
         print(f"fix: encode the source store again into a new directory: {_reencode_hint(cache)}")
         return 1
     return 0

@@ -14,6 +14,11 @@
 episode's trailing frames beyond that are dropped, and `actions` holds the encoded frames' actions.
 Episodes are written like the episode store's (temp dir + rename) and listed in the manifest
 under a lock, so several encode shards can fill one cache and a killed job resumes.
+
+Nothing non-finite is written (an encoder that gives NaN/inf stops `encode` naming the episode),
+and every job that reads a cache checks it first (`ManifestDir.check`): each episode's arrays for
+their dtype and NaN/inf (scanned once per process while the file is unchanged), stats.json and
+text.npz for NaN/inf; `worldsim data verify` adds the checksums.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from worldsim.data.episode import EpisodeError
 from worldsim.data.manifest import (
     MANIFEST,
     TMP_PREFIX,
@@ -44,6 +50,10 @@ STATS = "stats.json"
 TEXT_TABLE = "text.npz"
 AUTOENCODER = "autoencoder.json"
 EPISODE_JSON = "episode.json"
+DTYPES = {"latents.npy": np.float16, "actions.npy": np.float32}  # each episode's arrays
+RE_ENCODE = "re-encode into a new out= with `worldsim encode`"
+# (path, size, mtime) of an array already scanned for NaN/inf -> what is wrong with it
+_SCANNED: dict[tuple[str, int, int], str | None] = {}
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,34 @@ class LatentEpisode:
     actions: np.ndarray  # (T, A) float32, actions[t] = action just before source frame t
     captions: dict[str, Any]
     meta: dict[str, Any]
+
+
+def count_non_finite(array: np.ndarray) -> int:
+    """NaN and inf values in a float array (a memory map is read once, in order)."""
+    if array.dtype == np.float16:  # exponent bits all set: inf or NaN (integer work, no f16 math)
+        return int(np.count_nonzero((array.view(np.uint16) & 0x7C00) == 0x7C00))
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def array_problem(path: Path) -> str | None:
+    """Why the episode array at `path` is not a finite array of its DTYPES dtype (None: it is);
+    read whole once per process while the file is unchanged."""
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _SCANNED:
+            _SCANNED[key] = _scan(path)
+        return _SCANNED[key]
+    except (OSError, ValueError) as err:  # missing, cut short, not an array
+        return f"{path} cannot be read ({str(err).splitlines()[0]})"
+
+
+def _scan(path: Path) -> str | None:
+    array, dtype = np.load(path, mmap_mode="r"), np.dtype(DTYPES[path.name])
+    if array.dtype != dtype:
+        return f"{path} holds {array.dtype}, not {dtype}"
+    bad = count_non_finite(array)
+    return f"{path} holds {bad} NaN/inf values" if bad else None
 
 
 def channel_moments(latents: np.ndarray) -> dict[str, Any]:
@@ -110,12 +148,20 @@ def write_latent_episode(
 ) -> LatentEntry:
     """Write one episode's latents atomically (temp dir + rename); the caller adds the entry."""
     root = Path(root)
-    latents = np.ascontiguousarray(latents, np.float16)  # (T', c, h, w)
+    with np.errstate(over="ignore"):  # a value beyond float16's range is named below
+        latents = np.ascontiguousarray(latents, np.float16)  # (T', c, h, w)
     frames = 1 + time_factor * (latents.shape[0] - 1)
     if latents.ndim != 4 or len(actions) != frames:
         raise ValueError(
             f"latent episode {name}: latents {latents.shape} need (T', c, h, w) and actions "
             f"{np.shape(actions)} one row per encoded frame ({frames})"
+        )
+    bad = count_non_finite(latents)
+    if bad:
+        raise EpisodeError(
+            f"latent episode {name}: the autoencoder gave {bad} NaN/inf latent values (float16 "
+            f"holds at most 65504); nothing written to {root}. Encode with a checkpoint whose "
+            "latents are finite (is its training diverged?)"
         )
     tmp = temp_dir(root, name)
     save_arrays(tmp, {"latents.npy": latents, "actions.npy": np.asarray(actions, np.float32)})
@@ -178,6 +224,12 @@ class LatentCache(ManifestDir):
         new = {s: row for s, row in text.rows.items() if s not in table}
         if listed is not None and not new:
             return listed
+        bad = [s for s, row in new.items() if sum(map(count_non_finite, row))]
+        if bad:
+            raise EpisodeError(
+                f"the text encoder gave NaN/inf embeddings for {len(bad)} sentences ({bad[0]!r}); "
+                f"nothing written to {self.root}. Check the encoder given as text.name"
+            )
         for sentence, (tokens, pooled) in new.items():
             table.add(sentence, tokens, pooled)
         path = self.root / TEXT_TABLE
@@ -190,14 +242,37 @@ class LatentCache(ManifestDir):
         return TextTable.load(path) if path.is_file() else None
 
     def verify_text(self) -> str | None:
-        """None if text.npz matches the manifest's sha256 (or there is no text), else why not."""
+        """None if text.npz matches the manifest's sha256 and holds finite embeddings (or there
+        is no text), else why not."""
         record = self._text_record()
         if not record:
             return None
         path = self.root / record["file"]
         if not path.is_file():
             return f"{path} is missing"
-        return None if file_sha256(path) == record["sha256"] else f"{path}: checksum mismatch"
+        if file_sha256(path) != record["sha256"]:
+            return f"{path}: checksum mismatch"
+        with np.load(path) as table:
+            bad = count_non_finite(table["tokens"]) + count_non_finite(table["pooled"])
+        return f"{path} holds {bad} NaN/inf embedding values" if bad else None
+
+    def stats_problem(self) -> str | None:
+        """None if stats.json holds a finite mean and a positive std per latent channel."""
+        path = self.root / STATS
+        try:
+            stats = json.loads(path.read_text())
+            mean, std = (np.asarray(stats[k], np.float64) for k in ("mean", "std"))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            return f"{path} is missing or unreadable ({type(err).__name__})"
+        channels = self.entry(self.names()[0]).shape[1] if len(self) else len(mean)
+        if mean.shape != (channels,) or std.shape != (channels,):
+            return f"{path} holds {mean.size} means and {std.size} stds for {channels} channels"
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            return f"{path} holds NaN/inf or a std of 0 (mean {mean.tolist()}, std {std.tolist()})"
+        return None
+
+    def directory_problems(self) -> list[str]:
+        return [p for p in (self.stats_problem(), self.verify_text()) if p]
 
     def set_autoencoder_info(self, info: dict[str, Any]) -> None:
         """Record the encoder; refuses to mix latents of two different encoders in one cache."""
@@ -228,12 +303,21 @@ class LatentCache(ManifestDir):
         )
 
     def open_problem(self, name: str) -> str | None:
+        """Why episode `name` cannot be read as listed: a file unreadable, of another shape or
+        dtype, or NaN/inf in its arrays or its manifest moments (None: it can)."""
+        entry, directory = self.entry(name), self.root / name
+        unsound = [p for f in DTYPES if (p := array_problem(directory / f))]
+        latents = directory / "latents.npy"
+        if not unsound and (shape := list(np.load(latents, mmap_mode="r").shape)) != entry.shape:
+            unsound.append(f"{latents} is {shape}, the manifest says {entry.shape}")
+        sums = [*entry.moments.get("sum", []), *entry.moments.get("sumsq", [])]
+        if not np.isfinite(np.asarray(sums, np.float64)).all():
+            unsound.append(f"the manifest's latent sums of {name} are NaN/inf")
         try:
-            shape = list(self.load(name).latents.shape)  # a memory map: reads the header only
+            json.loads((directory / EPISODE_JSON).read_text())
         except (OSError, ValueError) as err:
-            return f"{name}: {err}"
-        listed = self.entry(name).shape
-        return f"{name}: latents {shape}, the manifest says {listed}" if shape != listed else None
+            unsound.append(f"{directory / EPISODE_JSON} cannot be read ({type(err).__name__})")
+        return f"{name}: {'; '.join(unsound)}; {RE_ENCODE}" if unsound else None
 
     def verify(self, name: str) -> str | None:
         """None if episode `name` matches its manifest checksum, else why not."""

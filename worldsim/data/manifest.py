@@ -137,6 +137,11 @@ class ManifestDir:
         only array headers, so a whole directory is checked in seconds."""
         raise NotImplementedError
 
+    def directory_problems(self) -> list[str]:
+        """What is wrong with the directory's own files (not one episode's): no reader can skip
+        it, so it is refused even with strict=false."""
+        return []
+
     def problems(self) -> tuple[list[str], list[str]]:
         """(what is wrong, the listed episodes that cannot be opened): unreadable episodes,
         episodes the making job was asked for but has not finished, a killed job's leftovers."""
@@ -167,6 +172,12 @@ class ManifestDir:
         else one loud warning (once per process), and this reader no longer lists the episodes
         that cannot be opened. A directory a job accepted with strict=false passes later checks
         (its data module's) with the same effect, silently."""
+        whole = self.directory_problems()
+        if whole:
+            raise EpisodeError(
+                f"{self.what} {self.root} is corrupt: {'; '.join(whole)}; make it again with "
+                f"`worldsim {self.made_by}` into a new out= (strict=false cannot skip this)"
+            )
         found, bad = self.problems()
         root = self.root.resolve()
         if found and root not in _ACCEPTED_INCOMPLETE:

@@ -405,6 +405,12 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
             f"{path} is neither a `save_autoencoder` export nor a train-vae checkpoint "
             f"(keys {sorted(ckpt)[:6]}); {how}"
         )
+    diverged = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if diverged:
+        raise CheckpointError(
+            f"{path} holds NaN/inf weights ({len(diverged)} tensors, e.g. {diverged[0]}): its "
+            "training diverged; pass an earlier checkpoint, or train again with a lower optim.lr"
+        )
     return autoencoder_from_state(cfg_dict, state).to(device)
 
 
