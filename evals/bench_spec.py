@@ -94,24 +94,50 @@ def spec_path(name: str) -> Path:
     return path
 
 
+SPEC_KEYS = ("name", "version", "splits", "groups")
+GROUP_KEYS = ("name", "env", "suites", "context", "horizon", "seed", "policy")  # or in defaults
+
+
+def _require(path: Path, where: str, raw, keys: tuple[str, ...]) -> None:
+    """A one-line error naming the keys `raw` lacks (format: evals/README.md, Benchmark)."""
+    missing = [k for k in keys if not isinstance(raw, dict) or k not in raw]
+    if missing:
+        raise ValueError(
+            f"{path}: {where} lacks {', '.join(missing)} (spec format: evals/README.md, Benchmark)"
+        )
+
+
+def _env(path: Path, group: str, env) -> EnvConfig:
+    try:
+        return EnvConfig(**env)
+    except TypeError as err:
+        raise ValueError(f"{path}: group {group} env {env!r} is not an env config ({err})") from err
+
+
 def load_spec(name: str) -> BenchSpec:
     """Parse and check a spec file."""
     path = spec_path(name)
-    raw = yaml.safe_load(path.read_text())
-    defaults = raw.get("defaults", {})
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} is not YAML: {str(err).splitlines()[0]}") from err
+    _require(path, "the spec", raw, SPEC_KEYS)
+    defaults = raw.get("defaults") or {}
+    _require(path, "defaults", defaults, ())  # a mapping, if given
     groups = []
-    for g in raw["groups"]:
+    for i, g in enumerate(raw["groups"]):
+        merged = {**defaults, **g} if isinstance(g, dict) else g
+        _require(path, f"group {i}", merged, GROUP_KEYS)
         unknown = set(g["suites"]) - set(BENCH_SUITES)
         if unknown:
             raise ValueError(
                 f"{path}: group {g['name']} lists suites {sorted(unknown)}; "
                 f"the bench scores {', '.join(BENCH_SUITES)}"
             )
-        merged = {**defaults, **g}
         groups.append(
             GroupSpec(
                 name=g["name"],
-                env=EnvConfig(**g["env"]),
+                env=_env(path, g["name"], g["env"]),
                 suites=tuple(g["suites"]),
                 context=int(merged["context"]),
                 horizon=int(merged["horizon"]),
@@ -119,7 +145,8 @@ def load_spec(name: str) -> BenchSpec:
                 policy=str(merged["policy"]),
             )
         )
-    splits = {k: int(v) for k, v in raw["splits"].items()}
+    splits = raw["splits"] if isinstance(raw["splits"], dict) else {}
     if set(splits) != set(SPLITS):
-        raise ValueError(f"{path}: splits {sorted(splits)}, expected {', '.join(SPLITS)}")
+        raise ValueError(f"{path}: splits {raw['splits']!r}, expected {', '.join(SPLITS)}")
+    splits = {k: int(v) for k, v in splits.items()}
     return BenchSpec(raw["name"], int(raw["version"]), splits, tuple(groups), path)

@@ -193,7 +193,18 @@ def test_leaderboard_carries_version_and_date(rows, cache, tmp_path):
     assert "| copy_last |" in readme.read_text()
 
 
-def test_bad_split_is_one_line_exit_2(capsys):
-    assert main(["bench", "run", SPEC, "split=huge"]) == 2
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["run", SPEC, "split=huge"], "split='huge'"),
+        (["run", "{tmp}/spec.yaml"], "lacks splits, groups"),
+        (["compare", "{tmp}/other.json", "{tmp}/other.json"], "lacks bench, version"),
+        (["compare", "{tmp}", "{tmp}/other.json"], "is not a file"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, named, tmp_path, capsys):
+    (tmp_path / "spec.yaml").write_text("name: x\nversion: 1\n")
+    (tmp_path / "other.json").write_text('{"model": "m"}')
+    assert main(["bench", *(a.format(tmp=tmp_path) for a in args)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "split='huge'" in err
+    assert err.count("\n") == 1 and named in err

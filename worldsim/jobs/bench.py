@@ -181,7 +181,7 @@ def _export(cfg: Config) -> None:
 def _compare(cfg: Config) -> None:
     if not (cfg.a and cfg.b):
         raise ConfigError("usage: worldsim bench compare A/results.json B/results.json")
-    a, b = (json.loads(Path(p).read_text()) for p in (cfg.a, cfg.b))
+    a, b = _read_result(cfg.a), _read_result(cfg.b)
     if (a["bench"], a["version"]) != (b["bench"], b["version"]):
         raise ConfigError(
             f"{cfg.a} is {a['bench']} v{a['version']}, {cfg.b} is {b['bench']} v{b['version']}: "
@@ -202,6 +202,24 @@ def _compare(cfg: Config) -> None:
             )
         interval = f"[{format_value(d['lo'])}, {format_value(d['hi'])}]"
         print(f"  {metric}: {format_value(d['mean'])} {interval} n={d['n']}: {verdict}")
+
+
+RESULT_KEYS = ("bench", "version", "model", "interval", "higher_is_better", "per_case")
+
+
+def _read_result(path: str) -> dict:
+    """A row's results.json, or a one-line error naming the file."""
+    fix = "give a results.json written by `worldsim bench run` or `score`"
+    if not Path(path).is_file():
+        raise ConfigError(f"compare: {path} is not a file; {fix}")
+    try:
+        result = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"compare: {path} is not JSON ({err}); {fix}") from err
+    missing = [k for k in RESULT_KEYS if not isinstance(result, dict) or k not in result]
+    if missing:
+        raise ConfigError(f"compare: {path} lacks {', '.join(missing)}; {fix}")
+    return result
 
 
 def _nan(v) -> float:
