@@ -13,7 +13,7 @@ from worldsim.models.text import TextConfig
 
 # knobs that may change between runs into one cache: where, which share, on what device, and the
 # streaming chunk (a causal encoder gives the same latents for any chunk)
-FREE = ("out", "shard", "device", "chunk", "strict", "overwrite")
+FREE = ("out", "shard", "device", "chunk", "strict", "overwrite", "progress")
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Config:
     text: TextConfig = field(default_factory=TextConfig)  # caption embeddings stored in the cache
     strict: bool = True  # refuse an incomplete or corrupt store (false: warn once, skip them)
     overwrite: bool = False  # replace a cache that another VAE, store or config made
+    progress: bool = True  # show a progress bar (episodes, ETA)
 
 
 def resolve_device(name: str) -> str:
@@ -77,6 +78,7 @@ def _open_cache(cfg: Config, model, episodes: int):
 
 def run(cfg: Config) -> None:
     import numpy as np
+    from tqdm import tqdm
 
     from worldsim.data.latent_cache import write_latent_episode
     from worldsim.data.record import parse_shard
@@ -101,7 +103,7 @@ def run(cfg: Config) -> None:
     cache.remove_unfinished(set(todo))
     chunk = cfg.chunk or model.cfg.encode_chunk
     frames_done, start = 0, time.perf_counter()
-    for name in todo:
+    for name in tqdm(todo, desc="encode", unit="ep", disable=not cfg.progress):
         ep = store.load(name)
         t = ep.length if not cfg.max_frames else min(ep.length, cfg.max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor

@@ -73,7 +73,9 @@ class SentenceTransformerEncoder:
 
     def __init__(self, path: str | Path, key: str, device: str = "cpu"):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # its "Loading weights" bar: one bar a job
         if not Path(path).is_dir():
             raise FileNotFoundError(
                 f"text encoder directory {path} does not exist; pass text.name=minilm, "
