@@ -44,6 +44,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # logging counts steps, not batches of one epoch: short epochs are normal here
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+    # a rerun resumes in its own out= (another config's checkpoints are cleared first)
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
