@@ -194,6 +194,7 @@ def _compare(cfg: Config) -> None:
         )
         d = paired_difference(va, vb, cfg.seed)
         if d["n"] == 0:
+            print(f"  {metric}: n/a (no case where both rows define it)")
             continue
         verdict = "n/a" if d["significant"] is None else "not significant"
         if d["significant"]:
