@@ -128,7 +128,9 @@ def test_train_vae_interrupted_saves_a_checkpoint_it_resumes_from(tmp_path, caps
     interrupted_at = int(printed.split("interrupted at step ")[1].split(":")[0])
     assert 0 < interrupted_at == _step(last) < 1000
 
-    assert main([*args, f"trainer.max_steps={interrupted_at + 2}"]) == 0  # the rerun resumes
+    # the rerun resumes, and its end is saved too, though no checkpoint interval falls there
+    end = [f"trainer.max_steps={interrupted_at + 2}", "trainer.val_every_steps=1000"]
+    assert main([*args, *end]) == 0
     assert f"resuming from {last}" in capsys.readouterr().out
     assert _step(last) == interrupted_at + 2 and (out / "vae.ckpt").is_file()
 

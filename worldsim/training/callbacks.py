@@ -203,12 +203,16 @@ class SampleVideos(Callback):
         self._batch = None
 
 
-class InterruptCheckpoint(Callback):
-    """Ctrl-C during fit saves `<dirpath>/last.ckpt`, which a rerun of the command resumes from
-    (one process only: under DDP every rank would have to join the save)."""
+class LastCheckpoint(Callback):
+    """The end of fit (max_steps or max_minutes) and Ctrl-C during it save `<dirpath>/last.ckpt`,
+    which a rerun of the command resumes from, whatever the checkpoint interval (Ctrl-C: one
+    process only, as under DDP every rank would have to join the save)."""
 
     def __init__(self, dirpath: str | Path):
         self.dirpath = Path(dirpath)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        trainer.save_checkpoint(self.dirpath / "last.ckpt")  # every rank: a collective save
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException):
         if not isinstance(exception, KeyboardInterrupt) or trainer.world_size != 1:

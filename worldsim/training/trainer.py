@@ -87,7 +87,7 @@ def lightning_trainer(
     import lightning as L
     import torch
 
-    from worldsim.training.callbacks import InterruptCheckpoint
+    from worldsim.training.callbacks import LastCheckpoint
     from worldsim.training.loggers import Throughput, make_logger
     from worldsim.training.progress import StepProgress
 
@@ -104,7 +104,7 @@ def lightning_trainer(
         limit_val_batches=cfg.limit_val_batches,
         callbacks=[
             *callbacks,
-            InterruptCheckpoint(Path(out) / "checkpoints"),
+            LastCheckpoint(Path(out) / "checkpoints"),
             StepProgress(name),
             Throughput(),
         ],
