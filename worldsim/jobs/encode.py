@@ -76,6 +76,16 @@ def _open_cache(cfg: Config, model, episodes: int):
     return cache
 
 
+def _embed_captions(text, store, names: list[str]) -> None:
+    """Every caption sentence of episodes `names` into the text table before any latent is
+    encoded: one that cannot be embedded (no encoder, not in the table) stops the job here."""
+    for name in names:
+        try:
+            text.fill(caption_texts(store.load(name).captions))
+        except KeyError as err:
+            raise ConfigError(f"episode {name}: {err.args[0]}") from err
+
+
 def run(cfg: Config) -> None:
     import numpy as np
     from tqdm import tqdm
@@ -101,17 +111,14 @@ def run(cfg: Config) -> None:
     done = set(cache.names())
     todo = [n for n in mine if n not in done]
     cache.remove_unfinished(set(todo))
+    if text is not None:
+        _embed_captions(text, store, todo)
     chunk = cfg.chunk or model.cfg.encode_chunk
     frames_done, start = 0, time.perf_counter()
     for name in tqdm(todo, desc="encode", unit="ep", disable=not cfg.progress):
         ep = store.load(name)
         t = ep.length if not cfg.max_frames else min(ep.length, cfg.max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor
-        if text is not None:
-            try:
-                text.fill(caption_texts(ep.captions))
-            except KeyError as err:
-                raise ConfigError(f"episode {name}: {err.args[0]}") from err
         doc = {
             "captions": ep.captions,
             "meta": ep.meta,
