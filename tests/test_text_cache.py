@@ -50,6 +50,11 @@ def test_embed_text_then_encode_without_the_encoder_fills_the_cache(
     module = build_module(cfg)  # reads the cache's table; the encoder cannot load here
     batch = module.encode_text(["A red box slides right.", ""])
     assert batch.mask[0].any() and not batch.mask[1].any()
+    lightning_ckpt = {}  # what Lightning writes to last.ckpt: an export of it needs the table too
+    module.on_save_checkpoint(lightning_ckpt)
+    assert set(TextTable.from_state(lightning_ckpt["text_table"]).rows) == {
+        "A red box slides right."
+    }
 
 
 def test_a_sentence_missing_from_the_table_without_an_encoder_is_one_clear_error(

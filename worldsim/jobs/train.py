@@ -147,6 +147,9 @@ def _callbacks(cfg: Config, ema) -> list:
             every_n_train_steps=cfg.train.ckpt_every,
             save_last=True,
             save_top_k=-1,
+            # a resumed run keeps writing last.ckpt (by default Lightning writes last-v1.ckpt
+            # beside the interrupted run's, and resume=auto would return to the stale one)
+            enable_version_counter=False,
         ),
         LearningRateMonitor("step"),
     ]

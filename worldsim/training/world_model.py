@@ -103,6 +103,12 @@ class WorldModel(L.LightningModule):
             )
         }
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Every Lightning checkpoint (ema, last, periodic) carries the caption table, so that an
+        export of any of them conditions on the training captions without the text encoder."""
+        if self.text_table is not None:
+            checkpoint["text_table"] = self.text_table.state()
+
     # ---------------------------------------------------------------- conditioning
     def set_text_table(self, table: TextTable | None) -> None:
         """Read caption sentences from `table` (the text encoder loads only for new ones)."""
