@@ -118,21 +118,32 @@ def test_train_vae_interrupted_saves_a_checkpoint_it_resumes_from(tmp_path, caps
     out = tmp_path / "vae"
     last = out / "checkpoints" / "last.ckpt"
     args = ["train-vae", f"data.root={store.root}", "data.batch_size=1", "model.base_channels=8"]
-    args += ["trainer.val_every_steps=2", "trainer.limit_val_batches=0", "eval_episodes=0"]
-    args += ["trainer.accelerator=cpu", f"out={out}"]
+    args += [
+        "trainer.limit_val_batches=0",
+        "eval_episodes=0",
+        "trainer.accelerator=cpu",
+        f"out={out}",
+    ]
 
-    proc = _start([*args, "trainer.max_steps=1000"])  # Ctrl-C once it has trained a little
-    _wait_for(proc, lambda: _step(last) > 0)
+    # Ctrl-C before any checkpoint interval: only the interrupt writes last.ckpt
+    proc = _start([*args, "trainer.max_steps=1000", "trainer.val_every_steps=1000"])
+    _wait_for(proc, (out / "logs").is_dir)
+    time.sleep(3)
     proc.send_signal(signal.SIGINT)
     printed = proc.communicate(timeout=120)[0]
     interrupted_at = int(printed.split("interrupted at step ")[1].split(":")[0])
-    assert 0 < interrupted_at == _step(last) < 1000
+    assert 0 <= interrupted_at == _step(last) < 1000
 
-    # the rerun resumes, and its end is saved too, though no checkpoint interval falls there
-    end = [f"trainer.max_steps={interrupted_at + 2}", "trainer.val_every_steps=1000"]
+    # the rerun resumes; its periodic save (one step on) replaces the interrupt's last.ckpt (no
+    # last-v1.ckpt beside it), and its end is saved too, though no checkpoint interval falls there
+    end = [
+        f"trainer.max_steps={interrupted_at + 2}",
+        f"trainer.val_every_steps={interrupted_at + 1}",
+    ]
     assert main([*args, *end]) == 0
     assert f"resuming from {last}" in capsys.readouterr().out
     assert _step(last) == interrupted_at + 2 and (out / "vae.ckpt").is_file()
+    assert not list(last.parent.glob("last-v*.ckpt"))
 
 
 def test_two_record_shards_at_once_fill_one_store_without_collisions(tmp_path):

@@ -123,6 +123,9 @@ def _fit(cfg: Config, task, ema):
             dirpath=out / "checkpoints",
             save_last=True,
             every_n_train_steps=cfg.trainer.val_every_steps,
+            # a resumed run keeps writing last.ckpt, though Ctrl-C or the end of the run wrote it
+            # (Lightning's default writes last-v1.ckpt beside it: resume=auto took the stale one)
+            enable_version_counter=False,
         ),
         LearningRateMonitor("step"),  # warm-up schedulers step per optimiser step
     ]
