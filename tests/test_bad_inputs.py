@@ -4,6 +4,7 @@ a text file given as a checkpoint, a missing model, negative counts."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from worldsim.cli import main
 
@@ -92,3 +93,16 @@ def test_eval_of_a_model_on_an_env_with_wider_actions_is_one_line(tmp_path, caps
     argv = ["eval", f"model={ckpt}", "env.id=worldsim/EvalToy-v0", f"cache={tmp_path / 'cache'}"]
     assert "takes 1 action values per frame" in one_line_error(capsys, [*argv, f"out={tmp_path}"])
     assert not (tmp_path / "cache").exists()  # refused before any scenario was rolled out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible here")
+@pytest.mark.parametrize(
+    ("command", "key"), [("train-vae", "trainer.accelerator"), ("train", "train.accelerator")]
+)
+def test_a_gpu_asked_for_where_there_is_none_is_one_line_before_any_work(
+    command, key, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    argv = [command, f"{key}=gpu", f"out={out}"]
+    assert f"{key}=gpu but no CUDA GPU is visible here" in one_line_error(capsys, argv)
+    assert not out.exists()

@@ -19,7 +19,7 @@ from worldsim.models.dit import DiTConfig
 from worldsim.models.text import TextConfig, text_dim
 from worldsim.training.loggers import check_logger
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import lightning_trainer, resume_checkpoint
+from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
 from worldsim.training.world_model import (
     LatentInfo,
     OptimConfig,
@@ -182,6 +182,7 @@ def run(cfg: Config) -> None:
 
     from worldsim.training.callbacks import EMA
 
+    check_accelerator("train.accelerator", cfg.train.accelerator)
     L.seed_everything(cfg.train.seed, workers=True)
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True

@@ -19,7 +19,7 @@ from worldsim.models.autoencoder import AutoencoderConfig
 from worldsim.training.autoencoder import LossConfig, OptimConfig
 from worldsim.training.loggers import check_logger
 from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import lightning_trainer, resume_checkpoint
+from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
 
 # knobs that may change when a run continues in its out= (length, hardware, logging, evaluation)
 FREE = (
@@ -188,19 +188,20 @@ def run(cfg: Config) -> None:
     from worldsim.training.callbacks import EMA
 
     _check_clip_lengths(cfg)
+    check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
     store = open_stores(cfg.data)
     store.check(cfg.strict)
     _say_cpu_cost(cfg, store)
     resume_checkpoint(cfg.out, cfg.resume)  # a bad resume= is named before anything is written
+    warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
+    L.seed_everything(cfg.seed, workers=True)
+    torch.set_float32_matmul_precision("high")
+    task = VAETask(cfg.model, cfg.loss, cfg.optim)  # missing LPIPS weights: named before out=
+    ema = EMA(decay=cfg.trainer.ema_decay)
     roots = cfg.data.roots or [cfg.data.root]
     if claim_output("train-vae", cfg, FREE, {"data_manifest_sha256": manifest_sha256(roots)}):
         # another config's (or data's) run: start afresh
         shutil.rmtree(Path(cfg.out) / "checkpoints", ignore_errors=True)
-    warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
-    L.seed_everything(cfg.seed, workers=True)
-    torch.set_float32_matmul_precision("high")
-    task = VAETask(cfg.model, cfg.loss, cfg.optim)
-    ema = EMA(decay=cfg.trainer.ema_decay)
     trainer = _fit(cfg, task, ema)
     if trainer.global_rank != 0:
         return

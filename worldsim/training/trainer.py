@@ -51,6 +51,18 @@ def quiet_lightning() -> None:
 quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
 
 
+def check_accelerator(key: str, accelerator: str) -> None:
+    """A one-line ConfigError, before any work, when knob `key` asks for a GPU none of which is
+    visible here (Lightning would stop with a traceback once the run had started)."""
+    import torch
+
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"{key}={accelerator} but no CUDA GPU is visible here; use {key}=auto (the GPU when "
+            "there is one) or cpu"
+        )
+
+
 def resume_checkpoint(out: str | Path, resume: str) -> str | None:
     """The checkpoint a run resumes from: `auto` = <out>/checkpoints/last.ckpt if a run left one,
     "" = none, `last` = that file (must exist), or a path (must exist)."""
