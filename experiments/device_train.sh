@@ -9,8 +9,13 @@ train() {  # resumes WORK/dit's last.ckpt when there is one, else starts from IN
   [ -n "${INIT:-}" ] && resume=(init="$INIT")
   [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
   [ "${DEADLINE:-0}" -gt 0 ] && stop=(timeout -s INT -k 60 $((DEADLINE - $(date +%s))))
+  local rc=0
   "${stop[@]}" python3 -m worldsim.cli train $CFG/dit.yaml "data.roots=[$ROOTS]" \
-    out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || [ ${#stop[@]} -gt 0 ]
+    out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || rc=$?
+  # a run stopped at the DEADLINE says "interrupted at step N: saved ..." above; without that line
+  # it died (a crash, or KILL 60 s on) and export takes the last periodic checkpoint
+  echo "train: exit code $rc"
+  [ $rc -eq 0 ] || [ ${#stop[@]} -gt 0 ]
 }
 
 export_model() {  # one fp16 file with the VAE (and caption table), in parts of <= 15 MiB

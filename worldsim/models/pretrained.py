@@ -31,13 +31,27 @@ class Pretrained:
     about: str  # what it was trained on (README lists the command)
 
 
-_GAME = Pretrained(
-    file="game.pt",
-    sha256="8e0607d4345ca532a53d98448eae3633898bd304a761cbe0e7916a29ca03cba5",
-    about="one DiT (9.6M) + VAE (1.7M) over Crafter (actions + captions) and ViZDoom "
-    "(actions), 7.4 min on one H200: experiments/game_world_models/RESULTS.md",
-)
-PRETRAINED: dict[str, Pretrained] = {"crafter": _GAME, "doom": _GAME}
+PRETRAINED: dict[str, Pretrained] = {
+    "crafter": Pretrained(
+        file="crafter.pt",
+        sha256="879174cc4b5da0db8f2ef90522207686726f5dc9db34cc1d94c01217e5e30e02",
+        about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: doom.pt's weights trained "
+        "on 1,440 Crafter episodes for 7,861 more steps on one H200 "
+        "(experiments/game_world_models/RESULTS.md)",
+    ),
+    "doom": Pretrained(
+        file="doom.pt",
+        sha256="8e0607d4345ca532a53d98448eae3633898bd304a761cbe0e7916a29ca03cba5",
+        about="one DiT (9.6M) + VAE (1.7M) over Crafter (actions + captions) and ViZDoom "
+        "(actions), 7.4 min on one H200: experiments/game_world_models/RESULTS.md",
+    ),
+    "mujoco": Pretrained(
+        file="mujoco.pt",
+        sha256="19047d0d9f1924e1a61ae142319c85eb743d93865f98d8103661b703fbf9960a",
+        about="DiT (9.8M) + VAE (1.7M) on the five MuJoCo scenes at 64x64, actions, no text: "
+        "14,547 steps on one H200 (experiments/world_model/RESULTS.md)",
+    ),
+}
 
 
 def cache_dir() -> Path:
