@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from envs.base import Captions
-from evals.model import to_model_frames
+from evals.model import from_model_frames, to_model_frames
 from worldsim.data.latent_datamodule import pixel_span
 from worldsim.diffusion.flow import noisy
 from worldsim.metrics import psnr
@@ -64,13 +64,16 @@ def new_frames(k: int, time_factor: int) -> slice:
 
 
 @torch.no_grad()
-def teacher_forced(module, episodes, windows, length=8, batch=32, seed=0, shuffle=False) -> dict:
+def teacher_forced(
+    module, episodes, windows, length=8, batch=32, seed=0, shuffle=False, keep=False
+) -> dict:
     """Sample latent frame k + length - 1 from the true latents [k, k + length - 1) for each
     (episode index, k) in `windows`; PSNR (mean over its tf new pixel frames) of the model,
     copy-last (the last true context frame repeated), copy-last after the VAE and the VAE itself.
 
     `shuffle`: the actions of each window come from another window (a seeded derangement).
-    Returns per-window arrays, and `changed` (copy-last PSNR < CHANGED_BELOW_DB).
+    Returns per-window arrays, and `changed` (copy-last PSNR < CHANGED_BELOW_DB); `keep`: also
+    the model's new frames, "frames" (N, tf, C, H, W) in [-1, 1].
     """
     tf = module.latent_info.time_factor
     order = np.arange(len(windows))
@@ -78,6 +81,7 @@ def teacher_forced(module, episodes, windows, length=8, batch=32, seed=0, shuffl
         perm = np.random.default_rng(seed).permutation(len(windows))
         order[perm] = np.roll(perm, 1)  # no window keeps its own actions
     scores = {key: [] for key in ("model", "copy_last", "copy_last_vae", "vae")}
+    kept = []
     for i in range(0, len(windows), batch):
         idx = range(i, min(i + batch, len(windows)))
         z = torch.stack([episodes[e].latents[k : k + length] for e, k in (windows[j] for j in idx)])
@@ -106,9 +110,32 @@ def teacher_forced(module, episodes, windows, length=8, batch=32, seed=0, shuffl
         }
         for key, pred in preds.items():
             scores[key].append(psnr(pred, target).mean(-1))  # (B,): mean over the new frames
+        if keep:
+            kept.append(model[:, 1:])
     out = {k: torch.cat(v).numpy() for k, v in scores.items()}
     out["changed"] = out["copy_last"] < CHANGED_BELOW_DB
+    if keep:
+        out["frames"] = torch.cat(kept)  # (N, tf, C, H, W)
     return out
+
+
+def idm_reads(idm, episodes, windows, generated, length=8) -> dict:
+    """How often `idm` reads each window's new actions (those of its last latent frame) right,
+    off the true frames and off the model's `generated` ones ((N, tf, C, H, W), as
+    `teacher_forced(keep=True)` returns them, after the same true last context frame)."""
+    tf = generated.shape[1]
+    right = {"true": [], "generated": []}
+    for (e, k), frames in zip(windows, generated):
+        ep, new = episodes[e], new_frames(k + length - 1, tf)
+        acts = ep.actions[k + length - 1].reshape(tf, -1).cpu().numpy()  # (tf, A) before each
+        before = ep.frames[new.start - 1 : new.start]  # (1, C, H, W): the last context frame
+        for key, video in (("true", ep.frames[new.start - 1 : new.stop]), ("generated", frames)):
+            if key == "generated":
+                video = torch.cat([before, video])  # (1 + tf, C, H, W)
+            read = idm.read_actions(from_model_frames(video[None])[0])  # (tf, A)
+            right[key].append(read.argmax(-1) == acts[:, : read.shape[1]].argmax(-1))
+    acc = {key: float(np.concatenate(v).mean()) for key, v in right.items()}
+    return {**acc, "ratio": acc["generated"] / max(acc["true"], 1e-9), "actions": tf * len(windows)}
 
 
 def changed_window_summary(true: dict, shuffled: dict) -> dict:

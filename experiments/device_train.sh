@@ -8,7 +8,11 @@ train() {  # resumes WORK/dit's last.ckpt when there is one, else starts from IN
   local resume=() stop=()
   [ -n "${INIT:-}" ] && resume=(init="$INIT")
   [ -f "$WORK/dit/checkpoints/last.ckpt" ] && resume=(train.resume="$WORK/dit/checkpoints/last.ckpt")
-  [ "${DEADLINE:-0}" -gt 0 ] && stop=(timeout -s INT -k 60 $((DEADLINE - $(date +%s))))
+  if [ "${DEADLINE:-0}" -gt 0 ]; then
+    local left=$((DEADLINE - $(date +%s)))
+    [ $left -gt 0 ] || { echo "train: DEADLINE passed before training began"; return 0; }
+    stop=(timeout -s INT -k 60 $left)
+  fi
   local rc=0
   "${stop[@]}" python3 -m worldsim.cli train $CFG/dit.yaml "data.roots=[$ROOTS]" \
     out="$WORK/dit" "${DIT[@]}" "${resume[@]}" || rc=$?

@@ -3,9 +3,10 @@
 import numpy as np
 import torch
 
-from evals.latent_rollout import new_frames
+from evals.latent_rollout import LatentEpisode, idm_reads, new_frames
 from evals.long_rollout import drift
 from evals.prompt_motion import follows, net_shift
+from worldsim.models.idm import IDMConfig, InverseDynamics
 
 
 def test_net_shift_reads_world_sliding_west_as_negative_x():
@@ -25,3 +26,15 @@ def test_drift_of_the_truth_is_zero_and_keeps_contrast():
 
 def test_new_frames_of_a_latent_frame():
     assert new_frames(7, 4) == slice(25, 29)
+
+
+def test_idm_reads_the_true_frames_and_the_same_frames_given_as_generated_alike():
+    torch.manual_seed(0)
+    tf, length, actions = 4, 3, torch.eye(3)[torch.randint(0, 3, (9,))]  # (9 pixel frames, A)
+    frames = torch.rand(9, 3, 16, 16) * 2 - 1  # (T, C, H, W): 1 + tf (3 - 1) frames
+    grouped = torch.cat([torch.zeros(1, tf * 3), actions[1:].reshape(2, tf * 3)])  # (T', f A)
+    ep = LatentEpisode(frames, torch.zeros(3, 4, 4, 4), grouped, None)
+    idm = InverseDynamics(IDMConfig(action_dim=3, width=4, loss="ce"))
+    generated = frames[None, new_frames(2, tf)]  # (1, tf, C, H, W): the truth itself
+    reads = idm_reads(idm, [ep], [(0, 0)], generated, length)
+    assert reads["actions"] == tf and reads["generated"] == reads["true"]

@@ -19,6 +19,9 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
         "rollout",
         "sample-interpolate",
         "sample-rollout",
+        "shipped-eval",
+        "shipped-rollout",
+        "shipped-sample",
         "train",
         "train-vae",
     ]
@@ -30,6 +33,10 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     assert "<img" in html and "ground_truth" in html and "model" in html
     for suite in ("fidelity", "consistency3d", "permanence", "physics"):
         assert suite in printed  # the summary table names every suite
+    # beside the demonstration, the shipped model of the env's game (Orbit: pretrained:mujoco)
+    assert "eval of pretrained:mujoco on worldsim/MujocoOrbit-v0" in printed
+    assert [p.name for p in (out / "shipped" / "samples").iterdir()] == ["rollout_00.mp4"]
+    assert (out / "shipped" / "report.html").is_file()
 
     assert main(["quickstart", TOY, f"out={out}"]) == 0
     assert capsys.readouterr().out.count("done in a previous run, reusing it") == len(stages)

@@ -18,6 +18,7 @@ from evals.latent_rollout import (
     changed_window_summary,
     encode_latent_episode,
     horizon_psnr,
+    idm_reads,
     rollout,
     teacher_forced,
 )
@@ -25,12 +26,14 @@ from evals.long_rollout import drift, plot_drift
 from evals.model import from_model_frames
 from evals.prompt_motion import prompt_pairs
 from worldsim.data.store import EpisodeStore
+from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
+CRAFTER_IDM = "worldsim/assets/idm/crafter.pt"  # the control suite's shipped Crafter IDM
 STORES = ("crafter", "doom_my_way_home", "doom_long")  # held-out stores under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
 
@@ -40,12 +43,17 @@ def episodes(root):
     return [store.load(name) for name in store.names()]
 
 
-def forced(m, eps, stride, count):
-    """Teacher-forced next latent frame on `count` windows, true and shuffled actions."""
+def forced(m, eps, stride, count, idm=None):
+    """Teacher-forced next latent frame on `count` windows, true and shuffled actions; with an
+    `idm`, how well it reads the true actions off the model's frames against the true ones."""
     windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
     windows = windows[:: max(1, len(windows) // count)][:count]
-    true, shuffled = teacher_forced(m, eps, windows), teacher_forced(m, eps, windows, shuffle=True)
-    return changed_window_summary(true, shuffled)
+    true = teacher_forced(m, eps, windows, keep=idm is not None)
+    shuffled = teacher_forced(m, eps, windows, shuffle=True)
+    summary = changed_window_summary(true, shuffled)
+    if idm is not None:
+        summary["idm"] = idm_reads(idm, eps, windows, true["frames"])
+    return summary
 
 
 def horizon(m, eps, count):
@@ -72,7 +80,8 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
     doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
-    res = {"crafter_teacher_forced": forced(m, crafter, 2, windows)}
+    idm = load_idm(CRAFTER_IDM)
+    res = {"crafter_teacher_forced": forced(m, crafter, 2, windows, idm)}
     if doom:
         res["doom_teacher_forced"] = forced(m, doom, 1, windows)
     first = torch.stack([e.latents[:1] for e in crafter[:pairs]])

@@ -35,6 +35,10 @@ class Stages:
     modes: list[str] = field(  # sample modes, a stage each
         default_factory=lambda: ["rollout", "extend_forward", "text", "interpolate"]
     )
+    # the shipped model of the env's game (`Config.shipped`), at its own resolution (64x64):
+    shipped_rollout: list[str] = field(default_factory=list)  # `record`: episodes it continues
+    shipped_sample: list[str] = field(default_factory=list)  # `sample` (mode=rollout) of them
+    shipped_eval: list[str] = field(default_factory=list)  # `eval` of it, every suite
 
 
 def _record(episodes: int, steps: int, side: int, workers: int) -> list[str]:
@@ -69,6 +73,11 @@ def _dit(dim: int, depth: int, heads: int, length: int, batch_size: int) -> list
     ]
 
 
+def _eval_size(side: int, steps: int) -> list[str]:
+    """`eval` overrides: 4 held-out cases at side x side pixels, `steps` denoising steps."""
+    return ["episodes=4", f"env.width={side}", f"env.height={side}", f"sampling.steps={steps}"]
+
+
 def _cpu() -> Stages:
     # Sized for <= 10 minutes on 2 CPU cores (timed in benchmarks/results/quickstart_cpu.json).
     return Stages(
@@ -97,14 +106,10 @@ def _cpu() -> Stages:
             "train.ckpt_every=500",
         ],
         sample=["frames=16", "sampler.steps=12", "height=32", "width=32"],
-        eval=[
-            "episodes=4",
-            "env.width=32",
-            "env.height=32",
-            "sampling.steps=12",
-            "idm_episodes=24",
-            "idm_train.steps=200",
-        ],
+        eval=[*_eval_size(side=32, steps=12), "idm_episodes=24", "idm_train.steps=200"],
+        shipped_rollout=_record(episodes=2, steps=33, side=64, workers=2),
+        shipped_sample=["frames=32", "sampler.steps=10"],
+        shipped_eval=[*_eval_size(side=64, steps=10), "idm_episodes=24", "idm_train.steps=200"],
     )
 
 
@@ -117,7 +122,22 @@ def _cuda() -> Stages:
         sample=["frames=64", "device=cuda"],
         eval=["episodes=16", "device=cuda"],
         modes=list(MODES),
+        shipped_rollout=_record(episodes=4, steps=65, side=64, workers=8),
+        shipped_sample=["frames=64", "device=cuda"],
+        shipped_eval=["episodes=16", "env.width=64", "env.height=64", "device=cuda"],
     )
+
+
+# the shipped model of each game: MuJoCo scenes, Crafter and ViZDoom env names (configs/env/)
+SHIPPED = {"mujoco": ("bounce", "collide", "occlude", "orbit", "push"), "crafter": ("crafter",)}
+
+
+def shipped_model(env: str) -> str:
+    """`pretrained:NAME` trained on `env`'s game at 64x64 ("" if none is shipped)."""
+    for name, prefixes in SHIPPED.items():
+        if env.startswith(prefixes):
+            return f"pretrained:{name}"
+    return ""
 
 
 @dataclass
@@ -131,6 +151,9 @@ class Config:
     cpu: Stages = field(default_factory=_cpu)
     cuda: Stages = field(default_factory=_cuda)
     overwrite: bool = False  # redo a stage whose output was made by another config
+    # also sample and evaluate the shipped model trained on this env's game: auto = the one
+    # `SHIPPED` names (pretrained:mujoco for the MuJoCo scenes), "" = none, or a checkpoint
+    shipped: str = "auto"
 
 
 def _summary(report: dict[str, Any]) -> str:
@@ -209,18 +232,37 @@ def stages(cfg: Config) -> dict[str, Stage]:
             str(out / "samples"),
             [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}", *second, *sizes.sample],
         )
-    plan["eval"] = Stage(
+    plan["eval"] = _eval(cfg, str(ckpt), out, sizes.eval)
+    shipped = shipped_model(cfg.env) if cfg.shipped == "auto" else cfg.shipped
+    if shipped:  # a model trained for real on a GPU, beside the demonstration
+        plan["shipped-rollout"] = Stage(
+            "record",
+            str(out / "data" / "shipped_episodes"),
+            [f"env={cfg.env}", *sizes.shipped_rollout],
+        )
+        plan["shipped-sample"] = Stage(
+            "sample",
+            str(out / "shipped" / "samples"),
+            [f"ckpt={shipped}", "mode=rollout", f"input={out / 'data' / 'shipped_episodes'}"]
+            + sizes.shipped_sample,
+        )
+        plan["shipped-eval"] = _eval(cfg, shipped, out / "shipped", sizes.shipped_eval)
+    return plan
+
+
+def _eval(cfg: Config, model: str, out: Path, sizes: list[str]) -> Stage:
+    """Every suite on `model`, beside the baselines, into `out`/report.html."""
+    return Stage(
         "eval",
         str(out),
         [
             "suite=all",
-            f"model={ckpt}",
+            f"model={model}",
             f"env={cfg.env}",
-            f"cache={out / 'data' / 'eval_scenarios'}",
-            *sizes.eval,
+            f"cache={Path(cfg.out) / 'data' / 'eval_scenarios'}",
+            *sizes,
         ],
     )
-    return plan
 
 
 def run(cfg: Config) -> None:
@@ -229,9 +271,11 @@ def run(cfg: Config) -> None:
     runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
     runner.run(stages(cfg))
     out = Path(cfg.out)
-    report = json.loads((out / "report.json").read_text())
-    print(f"\n{_summary(report)}\n")
+    reports = [out] + [out / "shipped"] * (out / "shipped" / "report.json").is_file()
+    for where in reports:
+        print(f"\n{_summary(json.loads((where / 'report.json').read_text()))}")
     total = sum(runner.timings.values())
     print(
-        f"quickstart: finished in {total / 60:.1f} min of new work; report -> {out / 'report.html'}"
+        f"\nquickstart: finished in {total / 60:.1f} min of new work; reports -> "
+        + ", ".join(str(where / "report.html") for where in reports)
     )
