@@ -110,6 +110,31 @@ def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path
     assert _step(last) == steps and (out / "ema.ckpt").is_file()
 
 
+def test_a_run_resumed_from_an_interrupt_keeps_writing_last_ckpt(tmp_path):
+    """Ctrl-C before the first checkpoint interval leaves a last.ckpt that no periodic save wrote;
+    the resumed run's periodic saves must replace it (Lightning's default writes last-v1.ckpt
+    beside it, and a crash then resumed from the stale one: 9,000 GPU steps lost, 2026-11-30)."""
+    root = write_cache(tmp_path / "latents", tiny_vae(tmp_path / "vae.ckpt"), episodes=4)
+    out = tmp_path / "run"
+    last = out / "checkpoints" / "last.ckpt"
+    args = ["train", f"data.roots=[{root}]", "data.lengths=[3]", "data.batch_size=2"]
+    args += ["model=dit_tiny", "text.name=none", "train.max_steps=1000", "train.val_every=1000"]
+    args += ["train.sample_videos=false", f"out={out}"]
+
+    proc = _start([*args, "train.ckpt_every=1000"])
+    _wait_for(proc, (out / "logs").is_dir)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    interrupted_at = _step(last)
+
+    proc = _start([*args, "train.ckpt_every=2"])
+    _wait_for(proc, lambda: _step(last) > interrupted_at + 2)
+    proc.kill()
+    proc.wait()
+    assert not list(last.parent.glob("last-v*.ckpt"))
+
+
 def test_train_vae_interrupted_saves_a_checkpoint_it_resumes_from(tmp_path, capsys):
     store = EpisodeStore(tmp_path / "store", create=True)
     store.add(
