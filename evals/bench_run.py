@@ -14,6 +14,7 @@ from evals.bench_spec import BenchSpec
 from evals.bench_stats import LEVEL, RESAMPLES, summarise
 from evals.generate import autoregressive
 from evals.suite import VideoModel, nanmean
+from evals.voe import world_model
 
 
 def predict(
@@ -28,6 +29,20 @@ def predict(
         preds = autoregressive(model, [c.case for c in group], batch_size, device)
         out.update({c.case_id: p for c, p in zip(group, preds)})
     return out
+
+
+def unsupported_groups(model: VideoModel, cases: list[BenchCase]) -> dict[str, str]:
+    """group -> why `model` cannot predict its cases: a world model takes per-frame actions no
+    wider than those it was trained on (action_dim / time_factor); any other model takes all."""
+    module = world_model(model)
+    if module is None or not module.model_cfg.action_dim:
+        return {}
+    width = module.model_cfg.action_dim // module.latent_info.time_factor
+    return {
+        c.spec.group: f"its actions are {c.case.actions.shape[-1]} wide, the model takes {width}"
+        for c in cases
+        if c.case.actions.shape[-1] > width
+    }
 
 
 def score_videos(

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.baselines import CopyLastFrame
 from evals.bench_cases import (
     CaseMismatchError,
     case_sha256,
@@ -18,11 +19,12 @@ from evals.bench_cases import (
 )
 from evals.bench_ceiling import ceiling_scores, normalised_table
 from evals.bench_report import voe_table
-from evals.bench_run import score_videos
+from evals.bench_run import score_videos, unsupported_groups
 from evals.bench_spec import load_spec
 from evals.bench_stats import bootstrap_interval, paired_difference, summarise
 from evals.bench_voe import by_kind, case_accuracies, voe_pair_scores
 from evals.voe_pairs import KINDS
+from tests.test_world_model import tiny_module
 from worldsim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,16 @@ def test_every_voe_kind_has_pairs_and_the_simulator_tells_them_all(tiny):
     assert all(v == 1.0 for v in case_accuracies(scores).values())
     board = "\n".join(voe_table([{"model": "ground_truth", "voe_by_kind": kinds}]))
     assert "| vanish (1 pairs) ↑ |" in board and "| ground_truth | 1 | 1 [1, 1] |" in board
+
+
+def test_groups_a_world_model_cannot_take_are_named_and_skipped(tiny):
+    _, cases = tiny
+    module = tiny_module(action_dim=12)
+    width = 12 // module.latent_info.time_factor  # per-frame actions the model takes
+    skipped = unsupported_groups(module, cases)
+    assert set(skipped) == {c.spec.group for c in cases if c.case.actions.shape[-1] > width}
+    assert "crafter" in skipped and f"the model takes {width}" in skipped["crafter"]
+    assert unsupported_groups(CopyLastFrame(), cases) == {}
 
 
 def test_a_changed_case_is_named(tiny):

@@ -27,7 +27,7 @@ from evals.bench_cases import (
 from evals.bench_ceiling import ceiling_scores, normalised_table
 from evals.bench_models import load_bench_model
 from evals.bench_report import leaderboard, replace_section, write_results
-from evals.bench_run import predict, score_videos, summarise_run
+from evals.bench_run import predict, score_videos, summarise_run, unsupported_groups
 from evals.bench_spec import BenchSpec, load_spec
 from evals.bench_stats import paired_difference
 from evals.bench_videos import export_cases, folder_manifest, read_predictions
@@ -112,11 +112,17 @@ def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case,
     print(f"bench: wrote {', '.join(str(p) for p in paths)}")
 
 
-def _extras(cfg: Config, spec, split, row, model, cases, per_case) -> dict:
-    """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled."""
+def _extras(cfg: Config, spec, split, row, model, cases, per_case, skipped=None) -> dict:
+    """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled;
+    `skipped`: group -> why the model cannot predict it (its cases stay n/a)."""
+    skipped = skipped or {}
     extra: dict = {"notes": [cfg.note] if cfg.note else []}
+    extra["notes"] += [
+        f"cannot predict {g} ({why}): its cases are n/a" for g, why in skipped.items()
+    ]
     if cfg.voe and model is not None:
-        scores = voe_pair_scores(row, model, cases, cfg.device)
+        kept = [c for c in cases if c.spec.group not in skipped]
+        scores = voe_pair_scores(row, model, kept, cfg.device)
         for case_id, value in case_accuracies(scores).items():
             per_case[case_id][VOE_METRIC] = value
         extra["voe_by_kind"] = by_kind(scores, cfg.seed)
@@ -138,12 +144,14 @@ def _run(cfg: Config) -> None:
     row = _row_name(cfg.model)
     model = None if row == "ceiling" else load_bench_model(cfg.model, cfg.device, cfg.seed)
     cases = _cases(cfg, spec, cfg.split)  # after the model: a bad model= fails before any work
+    skipped = {} if model is None else unsupported_groups(model, cases)
     if model is None:
         per_case = ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
     else:
-        preds = predict(model, cases, cfg.batch_size, cfg.device)
-        per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
-    extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case)
+        kept = [c for c in cases if c.spec.group not in skipped]
+        preds = {k: [v] for k, v in predict(model, kept, cfg.batch_size, cfg.device).items()}
+        per_case = score_videos(cases, {c.case_id: preds.get(c.case_id, []) for c in cases})
+    extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case, skipped)
     extra["wall_seconds"] = round(time.perf_counter() - start, 1)
     extra["cpu_seconds"] = round(_cpu_seconds() - cpu_start, 1)
     extra["load_average"] = {  # 1, 5, 15 min: the machine's other work during the run
