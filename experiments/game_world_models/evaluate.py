@@ -49,10 +49,10 @@ def forced(m, eps, stride, count, idm=None):
     windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
     windows = windows[:: max(1, len(windows) // count)][:count]
     true = teacher_forced(m, eps, windows, keep=idm is not None)
-    shuffled = teacher_forced(m, eps, windows, shuffle=True)
-    summary = changed_window_summary(true, shuffled)
+    frames = true.pop("frames", None)  # (N, tf, C, H, W): the model's new frames, for the IDM
+    summary = changed_window_summary(true, teacher_forced(m, eps, windows, shuffle=True))
     if idm is not None:
-        summary["idm"] = idm_reads(idm, eps, windows, true["frames"])
+        summary["idm"] = idm_reads(idm, eps, windows, frames)
     return summary
 
 

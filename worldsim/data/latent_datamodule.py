@@ -8,7 +8,7 @@ for j=0), so its action vector is those f codec vectors concatenated (zero-padde
 
 from __future__ import annotations
 
-import warnings
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,10 +186,10 @@ class LatentDataModule(BucketDataModule):
                 f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first"
             )
         if not val:
-            warnings.warn(
-                f"latent caches {self.cfg.roots} hold no validation episode; validating on one "
-                "training episode",
-                stacklevel=2,
+            print(  # one plain line, like the jobs' own (a warning showed Lightning's file)
+                f"train: latent caches {self.cfg.roots} hold no validation episode; validating on "
+                "one training episode",
+                file=sys.stderr,
             )
         width = action_width(cache, names)
         self.train_set = LatentWindows(cache, train, self.cfg.lengths, self.cfg.stride, width)
