@@ -42,5 +42,9 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     assert capsys.readouterr().out.count("done in a previous run, reusing it") == len(stages)
 
 
-def test_quickstart_rejects_unknown_device():
+def test_quickstart_rejects_unknown_device_and_a_missing_shipped_model(tmp_path):
     assert main(["quickstart", "device=tpu", f"out={Path('/nonexistent')}"]) == 2
+    # refused before the first stage: nothing is written
+    assert main(["quickstart", "shipped=pretrained:nope", f"out={tmp_path / 'qs'}"]) == 2
+    assert main(["quickstart", f"shipped={tmp_path / 'none.pt'}", f"out={tmp_path / 'qs'}"]) == 2
+    assert not (tmp_path / "qs").exists()

@@ -265,9 +265,23 @@ def _eval(cfg: Config, model: str, out: Path, sizes: list[str]) -> Stage:
     )
 
 
+def _check_shipped(cfg: Config) -> None:
+    """A `shipped=` model that cannot load is refused before the first stage, not after them."""
+    from worldsim.models.checkpoint import CheckpointError
+    from worldsim.models.pretrained import resolve_checkpoint
+
+    spec = shipped_model(cfg.env) if cfg.shipped == "auto" else cfg.shipped
+    try:
+        if spec and not Path(resolve_checkpoint(spec)).is_file():
+            raise FileNotFoundError(f"no checkpoint at {spec}")
+    except (FileNotFoundError, CheckpointError) as err:
+        raise ConfigError(f"shipped={cfg.shipped}: {err}; or shipped='' to leave it out") from err
+
+
 def run(cfg: Config) -> None:
     if cfg.device not in DEVICES:
         raise ConfigError(f"device='{cfg.device}' must be cpu or cuda")
+    _check_shipped(cfg)
     runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
     runner.run(stages(cfg))
     out = Path(cfg.out)
