@@ -128,10 +128,12 @@ def idm_reads(idm, episodes, windows, generated, length=8) -> dict:
     for (e, k), frames in zip(windows, generated):
         ep, new = episodes[e], new_frames(k + length - 1, tf)
         acts = ep.actions[k + length - 1].reshape(tf, -1).cpu().numpy()  # (tf, A) before each
-        before = ep.frames[new.start - 1 : new.start]  # (1, C, H, W): the last context frame
-        for key, video in (("true", ep.frames[new.start - 1 : new.stop]), ("generated", frames)):
-            if key == "generated":
-                video = torch.cat([before, video])  # (1 + tf, C, H, W)
+        last = ep.frames[new.start - 1 : new.start]  # (1, C, H, W): the last context frame
+        videos = {  # (1 + tf, C, H, W) each
+            "true": ep.frames[new.start - 1 : new.stop],
+            "generated": torch.cat([last, frames]),
+        }
+        for key, video in videos.items():
             read = idm.read_actions(from_model_frames(video[None])[0])  # (tf, A)
             right[key].append(read.argmax(-1) == acts[:, : read.shape[1]].argmax(-1))
     acc = {key: float(np.concatenate(v).mean()) for key, v in right.items()}

@@ -156,6 +156,11 @@ class Config:
     shipped: str = "auto"
 
 
+def _shipped(cfg: Config) -> str:
+    """The checkpoint the shipped stages sample and score ("" = none)."""
+    return shipped_model(cfg.env) if cfg.shipped == "auto" else cfg.shipped
+
+
 def _summary(report: dict[str, Any]) -> str:
     """report.json as a terminal table, as report.html shows it: what was scored, a row per model
     or baseline, a column per suite's primary metric (↑ higher is better, ↓ lower), then each
@@ -233,7 +238,7 @@ def stages(cfg: Config) -> dict[str, Stage]:
             [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}", *second, *sizes.sample],
         )
     plan["eval"] = _eval(cfg, str(ckpt), out, sizes.eval)
-    shipped = shipped_model(cfg.env) if cfg.shipped == "auto" else cfg.shipped
+    shipped = _shipped(cfg)
     if shipped:  # a model trained for real on a GPU, beside the demonstration
         plan["shipped-rollout"] = Stage(
             "record",
@@ -270,7 +275,7 @@ def _check_shipped(cfg: Config) -> None:
     from worldsim.models.checkpoint import CheckpointError
     from worldsim.models.pretrained import resolve_checkpoint
 
-    spec = shipped_model(cfg.env) if cfg.shipped == "auto" else cfg.shipped
+    spec = _shipped(cfg)
     try:
         if spec and not Path(resolve_checkpoint(spec)).is_file():
             raise FileNotFoundError(f"no checkpoint at {spec}")
@@ -285,7 +290,7 @@ def run(cfg: Config) -> None:
     runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
     runner.run(stages(cfg))
     out = Path(cfg.out)
-    reports = [out] + [out / "shipped"] * (out / "shipped" / "report.json").is_file()
+    reports = [out, out / "shipped"] if _shipped(cfg) else [out]
     for where in reports:
         print(f"\n{_summary(json.loads((where / 'report.json').read_text()))}")
     total = sum(runner.timings.values())
