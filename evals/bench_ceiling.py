@@ -17,6 +17,7 @@ from evals.bench_stats import summarise
 from evals.ceiling import PERTURBED_RUNS, normalised, perturbed_futures
 
 NORMALISED_SUITES = ("permanence", "physics")  # suites whose metrics have a perfect value
+NORMALISED_METRICS = [m for m in METRICS if m.split(".")[0] in NORMALISED_SUITES]
 
 
 def ceiling_videos(
@@ -51,17 +52,28 @@ def _floats(metrics: dict) -> dict[str, float]:
     return {k: (float("nan") if v is None else float(v)) for k, v in metrics.items()}
 
 
+def normalised_per_case(
+    per_case: dict[str, dict[str, float]], ceiling: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """case_id -> metric -> the case's score normalised to its ceiling (1 = at the ceiling), for
+    the permanence and physics metrics that both the case and its ceiling carry."""
+    return {
+        k: {
+            m: normalised(m, v, ceiling[k][m])
+            for m, v in scores.items()
+            if m in NORMALISED_METRICS and m in ceiling.get(k, {})
+        }
+        for k, scores in per_case.items()
+    }
+
+
 def normalised_table(
     per_case: dict[str, dict[str, float]], ceiling: dict[str, dict[str, float]], seed: int = 0
 ) -> dict[str, dict]:
     """metric -> {mean, lo, hi, n} of the per-case normalised score (1 = at the ceiling)."""
-    out = {}
-    for m in (m for m in METRICS if m.split(".")[0] in NORMALISED_SUITES):
-        values = [
-            normalised(m, scores[m], ceiling[k][m])
-            for k, scores in per_case.items()
-            if m in scores and m in ceiling.get(k, {})
-        ]
-        if values:
-            out[m] = summarise(values, seed)
-    return out
+    cases = list(normalised_per_case(per_case, ceiling).values())
+    return {
+        m: summarise([s[m] for s in cases if m in s], seed)
+        for m in NORMALISED_METRICS
+        if any(m in s for s in cases)
+    }

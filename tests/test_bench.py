@@ -194,6 +194,25 @@ def test_compare_names_significant_differences(rows, capsys):
     assert "significant: copy_last better" in psnr
 
 
+def test_compare_pairs_the_scores_normalised_to_the_ceiling_row(tmp_path, capsys):
+    def row(name: str, iou: float) -> str:  # 8 cases, all at this permanence IoU
+        cases = {f"c{i}": {"group": "g", "metrics": {"permanence.iou": iou}} for i in range(8)}
+        path = tmp_path / SPEC / "small" / name / "results.json"
+        path.parent.mkdir(parents=True)
+        keys = {"bench": SPEC, "version": 2, "split": "small", "model": name, "interval": "95%"}
+        path.write_text(json.dumps({**keys, "higher_is_better": {}, "per_case": cases}))
+        return str(path)
+
+    row("ceiling", 0.9)  # gap 0.1 to the perfect 1: "near" (gap 0.2) is at 50%, "far" at 20%
+    far, near = row("far", 0.5), row("near", 0.8)
+    capsys.readouterr()
+    assert main(["bench", "compare", far, near, f"results={tmp_path}"]) == 0
+    iou = next(line for line in capsys.readouterr().out.splitlines() if "iou / ceiling" in line)
+    assert iou == "  permanence.iou / ceiling: 0.3 [0.3, 0.3] n=8: significant: near better"
+    assert main(["bench", "compare", far, near, f"results={tmp_path / 'none'}"]) == 0
+    assert "normalised metrics: n/a (no ceiling row" in capsys.readouterr().out
+
+
 def test_leaderboard_carries_version_and_date(rows, cache, tmp_path):
     board, readme = tmp_path / "leaderboard.md", tmp_path / "README.md"
     readme.write_text("# project\n")

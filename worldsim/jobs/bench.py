@@ -3,7 +3,8 @@
 worldsim bench run worldsim-phys-v2 model=baseline:copy_last split=small
 worldsim bench export DIR [truth=lossless|lossy]   context frames + actions per case
 worldsim bench score DIR                             a folder of CASE_ID.mp4 predictions
-worldsim bench compare A.json B.json                 which differences are significant
+worldsim bench compare A.json B.json                 which differences are significant (also
+                                                     / ceiling, from the results= ceiling row)
 worldsim bench leaderboard                           benchmarks/leaderboard.md + README
 worldsim bench checksums NAME                        verify (or, for a new spec, write) sha256s
 """
@@ -24,7 +25,12 @@ from evals.bench_cases import (
     regenerate,
     write_checksums,
 )
-from evals.bench_ceiling import ceiling_scores, normalised_table
+from evals.bench_ceiling import (
+    NORMALISED_METRICS,
+    ceiling_scores,
+    normalised_per_case,
+    normalised_table,
+)
 from evals.bench_models import load_bench_model
 from evals.bench_report import leaderboard, replace_section, write_results
 from evals.bench_run import predict, score_videos, summarise_run, unsupported_groups
@@ -68,7 +74,9 @@ class Config:
     seed: int = 0  # bootstrap resampling, noise baseline, perturbations
     ceiling: bool = True  # normalise permanence and physics to the perturbed-truth ceiling
     voe: bool = True  # score violation-of-expectation pairs (needs a model, not a folder)
-    results: str = "benchmarks/results/bench"  # leaderboard: SPEC/SPLIT/ROW/results.json below
+    results: str = (
+        "benchmarks/results/bench"  # leaderboard, compare's ceiling: SPEC/SPLIT/ROW/results.json
+    )
     leaderboard: str = "benchmarks/leaderboard.md"  # leaderboard: the table written here
     readme: str = "README.md"  # leaderboard: the section between the bench markers is replaced
     progress: bool = True  # a progress bar per stage
@@ -196,24 +204,46 @@ def _compare(cfg: Config) -> None:
             "compare rows of one spec version"
         )
     print(f"{b['model']} - {a['model']} (paired over cases, {a['interval']}):")
+    va, vb = _case_metrics(a), _case_metrics(b)
+    names = (a["model"], b["model"])
     for metric, higher in a["higher_is_better"].items():
-        va, vb = (
-            {k: _nan(c["metrics"].get(metric)) for k, c in r["per_case"].items()} for r in (a, b)
-        )
-        d = paired_difference(va, vb, cfg.seed)
-        if d["n"] == 0:
-            print(f"  {metric}: n/a (no case where both rows define it)")
-            continue
-        verdict = "n/a" if d["significant"] is None else "not significant"
-        if d["significant"]:
-            verdict = (
-                f"significant: {b['model'] if (d['mean'] > 0) == higher else a['model']} better"
-            )
-        interval = f"[{format_value(d['lo'])}, {format_value(d['hi'])}]"
-        print(f"  {metric}: {format_value(d['mean'])} {interval} n={d['n']}: {verdict}")
+        _print_difference(metric, _column(va, metric), _column(vb, metric), higher, names, cfg.seed)
+    ceiling_path = Path(cfg.results) / a["bench"] / a["split"] / "ceiling" / "results.json"
+    if not ceiling_path.is_file():
+        print(f"  normalised metrics: n/a (no ceiling row at {ceiling_path})")
+        return
+    ceiling = _case_metrics(_read_result(str(ceiling_path)))
+    na, nb = (normalised_per_case(v, ceiling) for v in (va, vb))
+    for metric in NORMALISED_METRICS:
+        label = f"{metric} / ceiling"
+        _print_difference(label, _column(na, metric), _column(nb, metric), True, names, cfg.seed)
 
 
-RESULT_KEYS = ("bench", "version", "model", "interval", "higher_is_better", "per_case")
+def _case_metrics(result: dict) -> dict[str, dict[str, float]]:
+    """case_id -> metric -> value of a results.json (NaN where it is n/a)."""
+    return {k: {m: _nan(v) for m, v in c["metrics"].items()} for k, c in result["per_case"].items()}
+
+
+def _column(per_case: dict[str, dict[str, float]], metric: str) -> dict[str, float]:
+    return {k: scores.get(metric, float("nan")) for k, scores in per_case.items()}
+
+
+def _print_difference(
+    label: str, a: dict, b: dict, higher: bool, names: tuple[str, str], seed: int
+) -> None:
+    """One line of `compare`: B - A, paired over the cases where both rows define it."""
+    d = paired_difference(a, b, seed)
+    if d["n"] == 0:
+        print(f"  {label}: n/a (no case where both rows define it)")
+        return
+    verdict = "n/a" if d["significant"] is None else "not significant"
+    if d["significant"]:
+        verdict = f"significant: {names[1] if (d['mean'] > 0) == higher else names[0]} better"
+    interval = f"[{format_value(d['lo'])}, {format_value(d['hi'])}]"
+    print(f"  {label}: {format_value(d['mean'])} {interval} n={d['n']}: {verdict}")
+
+
+RESULT_KEYS = ("bench", "version", "split", "model", "interval", "higher_is_better", "per_case")
 
 
 def _read_result(path: str) -> dict:
