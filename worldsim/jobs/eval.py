@@ -65,7 +65,7 @@ def _lpips(cfg: Config):
     try:
         return LPIPS(cfg.lpips_net).to("cpu"), ""
     except MissingWeightsError as err:
-        return None, str(err)
+        return None, f"{err}; without them the report has no lpips metric (psnr, ssim still scored)"
 
 
 def _checked_idm(path: str) -> str:

@@ -124,7 +124,7 @@ class LPIPS(nn.Module):
                 raise MissingWeightsError(
                     f"LPIPS needs the torchvision ImageNet weights {TRUNK_FILES[net]} at {path} "
                     "(set TORCH_HOME to change the folder; copy the file there from a machine "
-                    "with internet), or train without the perceptual loss: loss.perceptual=none"
+                    "with internet)"  # callers add what the user can do without it
                 )
             trunk.load_state_dict(
                 torch.load(path, map_location="cpu", weights_only=True), assign=True

@@ -137,9 +137,14 @@ class VAETask(L.LightningModule):
         self.model = VideoAutoencoder(model)
         self.lpips = None
         if loss.perceptual != "none":
-            from worldsim.models.lpips import LPIPS
+            from worldsim.models.lpips import LPIPS, MissingWeightsError
 
-            self.lpips = LPIPS(loss.perceptual)
+            try:
+                self.lpips = LPIPS(loss.perceptual)
+            except MissingWeightsError as err:
+                raise MissingWeightsError(
+                    f"{err}, or train without the perceptual loss: loss.perceptual=none"
+                ) from err
         self.disc = PatchDiscriminator(model.in_channels) if loss.adversarial_weight > 0 else None
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints leave out the frozen LPIPS network
