@@ -54,30 +54,29 @@ def evaluate_rows(
     cases: list[Case],
     suites: list[str],
     ctx: SuiteContext,
-    progress: bool = False,
+    bar: tqdm,
 ) -> tuple[dict[str, Any], dict[str, list]]:
     """The report {suite: {primary, higher_is_better, ranking_ok, rows: {row: {metrics, curves}}}}
-    and each row's predictions."""
+    and each row's predictions; `bar` counts 1 + len(suites) units a row (its rollout, each
+    suite's score of it)."""
     modules = [suite_module(s) for s in suites]
     report: dict[str, Any] = {
         m.NAME: {"primary": m.PRIMARY, "higher_is_better": m.HIGHER_IS_BETTER, "rows": {}}
         for m in modules
     }
     predictions = {}
-    bar = tqdm(total=len(rows) * (1 + len(modules)), desc="eval", unit="step", disable=not progress)
-    with bar:
-        for row, model in rows.items():
-            bar.set_postfix(row=row)
-            predictions[row] = autoregressive(model, cases, ctx.batch_size, ctx.device)
+    for row, model in rows.items():
+        bar.set_postfix(row=row)
+        predictions[row] = autoregressive(model, cases, ctx.batch_size, ctx.device)
+        bar.update(1)
+        for m in modules:
+            result = m.evaluate(model, cases, predictions[row], ctx)
+            report[m.NAME]["rows"][row] = {
+                "metrics": result["metrics"],
+                "curves": result["curves"],
+            }
+            report[m.NAME].setdefault("notes", result.get("notes", []))
             bar.update(1)
-            for m in modules:
-                result = m.evaluate(model, cases, predictions[row], ctx)
-                report[m.NAME]["rows"][row] = {
-                    "metrics": result["metrics"],
-                    "curves": result["curves"],
-                }
-                report[m.NAME].setdefault("notes", result.get("notes", []))
-                bar.update(1)
     for res in report.values():
         scores = {
             k: res["rows"][k]["metrics"][res["primary"]]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from envs.make import EnvConfig
 from worldsim.data.record import record_episodes
@@ -71,8 +72,9 @@ def store_path(cfg: ScenarioConfig) -> Path:
     return Path(cfg.cache) / f"{short}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def load_cases(cfg: ScenarioConfig, progress: bool = False) -> list[Case]:
-    """Record (or reuse from the cache) the scenario set and return its cases."""
+def load_cases(cfg: ScenarioConfig, progress: bool | tqdm = False) -> list[Case]:
+    """Record (or reuse from the cache) the scenario set and return its cases (`progress`: see
+    worldsim.data.record.phase_bar)."""
     steps = cfg.context + cfg.horizon
     if cfg.context < 2 or cfg.horizon < 2:
         raise ValueError(f"scenario context={cfg.context} horizon={cfg.horizon}; both must be >= 2")

@@ -73,6 +73,19 @@ def test_eval_all_suites_writes_json_and_html_with_videos_plots_and_ranking(tmp_
     assert (out / report["videos"][0]).stat().st_size > 0 and (out / "idm.pt").is_file()
 
 
+def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
+    """Recording the scenarios and the IDM's episodes, training the IDM and scoring share one bar
+    (one ETA): 3 + 8 episodes, 20 IDM steps, 1 row x (rollout + 1 suite) = 33 units."""
+    args = ["eval", "suite=control", "baselines=[]", f"cache={tmp_path / 'sc'}", *TOY_ARGS]
+    assert main([*args, f"out={tmp_path / 'a'}", "progress=true"]) == 0
+    lines = capsys.readouterr().err.split("\n")
+    bars = [line.split("\r")[-1] for line in lines if "%|" in line]  # a bar's last draw
+    assert len(bars) == 1 and bars[0].startswith("eval: predict and score: 100%"), bars
+    assert "33/33" in bars[0]
+    assert main([*args, f"out={tmp_path / 'b'}"]) == 0  # TOY_ARGS: progress=false
+    assert "%|" not in capsys.readouterr().err
+
+
 def test_unknown_suite_fails_with_one_line_error(tmp_path, capsys):
     assert main(["eval", "suite=physic", f"out={tmp_path}", *TOY_ARGS]) == 2
     assert "unknown suite 'physic'" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -188,6 +189,19 @@ class RecordSummary:
         return self.frames / max(self.seconds, 1e-9)
 
 
+def phase_bar(
+    progress: bool | tqdm, total: int, done: int = 0, **style: Any
+) -> AbstractContextManager[tqdm]:
+    """The bar one phase of a job counts its `total` units on, `done` of them done already: a bar
+    of its own (hidden when `progress` is false), or, when `progress` is a tqdm, that bar: a
+    stage's one bar, shared by its phases, whose total counted this phase's units (the done ones
+    come off it) and which the stage closes."""
+    if isinstance(progress, tqdm):
+        progress.total -= done
+        return nullcontext(progress)
+    return tqdm(total=total, initial=done, disable=not progress, **style)
+
+
 def record_episodes(
     env: EnvConfig,
     out: str,
@@ -197,11 +211,12 @@ def record_episodes(
     workers: int = 1,
     shard: str = "0/1",
     policy: str = "random",
-    progress: bool = True,
+    progress: bool | tqdm = True,
     checked: Callable[[], None] = lambda: None,
 ) -> RecordSummary:
     """Fill store `out` with episodes 0..episodes-1 of this shard, skipping finished ones;
-    `checked` is called once the arguments are valid, before the store is touched."""
+    `checked` is called once the arguments are valid, before the store is touched; `progress`:
+    see `phase_bar`."""
     if policy not in POLICIES:
         raise ValueError(f"policy={policy!r}; choose one of {', '.join(POLICIES)}")
     if steps < 1 or episodes < 0 or workers < 1:
@@ -218,14 +233,8 @@ def record_episodes(
     todo = [k for k in mine if episode_name(k) not in done]
     job = RecordJob(env=env, out=str(out), steps=steps, seed=seed, policy=policy)
     start, frames = time.perf_counter(), 0
-    bar = tqdm(
-        total=len(mine),
-        initial=len(mine) - len(todo),
-        desc=f"record {env.id}",
-        unit="ep",
-        disable=not progress,
-    )
-    with bar:
+    skipped = len(mine) - len(todo)
+    with phase_bar(progress, len(mine), skipped, desc=f"record {env.id}", unit="ep") as bar:
         if workers == 1 or len(todo) <= 1:
             _init_worker(job, in_child=False)
             results = map(_run_index, todo)
@@ -243,7 +252,7 @@ def record_episodes(
     _WORKER.clear()
     return RecordSummary(
         written=len(todo),
-        skipped=len(mine) - len(todo),
+        skipped=skipped,
         frames=frames,
         seconds=time.perf_counter() - start,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
 from envs.make import EnvConfig, make_env
@@ -57,7 +58,7 @@ class Config:
     lpips_net: str = "alex"  # LPIPS trunk of the fidelity suite: alex | vgg
     videos: int = 2  # cases shown as side-by-side videos in report.html
     out: str = "runs/eval"  # report.json, report.html and its videos
-    progress: bool = True  # show progress bars
+    progress: bool = True  # show one progress bar over every phase (with its ETA)
 
 
 def _lpips(cfg: Config):
@@ -77,7 +78,14 @@ def _checked_idm(path: str) -> str:
     return path
 
 
-def _idm(cfg: Config, scenario, action_dim: int):
+def _phase(bar: tqdm, name: str) -> tqdm:
+    """The stage's one bar, labelled with the phase it counts next."""
+    bar.set_description(f"eval: {name}", refresh=False)
+    bar.set_postfix_str("", refresh=False)  # the last phase's, e.g. record's fps
+    return bar
+
+
+def _idm(cfg: Config, scenario, action_dim: int, bar: tqdm):
     """Train an IDM on training-seed episodes of the same env (saved in out)."""
     train = load_cases(
         replace(
@@ -87,12 +95,12 @@ def _idm(cfg: Config, scenario, action_dim: int):
             context=2,
             horizon=cfg.context + cfg.horizon - 2,
         ),
-        progress=cfg.progress,
+        progress=_phase(bar, "record IDM episodes"),
     )
     idm = train_idm(
         [(c.frames, c.actions) for c in train],
         replace(cfg.idm_train, action_dim=action_dim),
-        progress=cfg.progress,
+        progress=_phase(bar, "train IDM"),
     )
     idm.save(Path(cfg.out) / "idm.pt")
     return idm
@@ -124,22 +132,30 @@ def run(cfg: Config) -> None:
         policy=cfg.policy,
         cache=cfg.cache,
     )
-    try:
-        for name in suites:
-            suite_module(name)  # unknown names fail here, before any work
-        rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
-        _check_action_width(cfg, rows.get("model"))
-        idm = load_idm(_checked_idm(cfg.idm)) if cfg.idm and "control" in suites else None
-        cases = load_cases(scenario, progress=cfg.progress)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    ctx = SuiteContext(device=cfg.device, batch_size=cfg.batch_size)
-    if "fidelity" in suites:
-        ctx.lpips, ctx.lpips_unavailable = _lpips(cfg)
-    if "control" in suites:
-        ctx.idm = idm or _idm(cfg, scenario, cases[0].actions.shape[-1])
-    results, predictions = evaluate_rows(rows, cases, suites, ctx, cfg.progress)
+    # the stage's one bar over all its phases, drawn from its first count (delay): an input
+    # refused before any work prints no bar
+    with tqdm(desc="eval", disable=not cfg.progress, delay=0.1) as bar:
+        try:
+            for name in suites:
+                suite_module(name)  # unknown names fail here, before any work
+            rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
+            _check_action_width(cfg, rows.get("model"))
+            idm = load_idm(_checked_idm(cfg.idm)) if cfg.idm and "control" in suites else None
+            trains_idm = "control" in suites and idm is None
+            # units: scenario episodes, an IDM's episodes and steps, each row's rollout and scores
+            bar.total = cfg.episodes + (cfg.idm_episodes + cfg.idm_train.steps) * trains_idm
+            bar.total += len(rows) * (1 + len(suites))
+            cases = load_cases(scenario, progress=_phase(bar, "record scenarios"))
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        ctx = SuiteContext(device=cfg.device, batch_size=cfg.batch_size)
+        if "fidelity" in suites:
+            ctx.lpips, ctx.lpips_unavailable = _lpips(cfg)
+        if "control" in suites:
+            ctx.idm = idm or _idm(cfg, scenario, cases[0].actions.shape[-1], bar)
+        scoring = _phase(bar, "predict and score")
+        results, predictions = evaluate_rows(rows, cases, suites, ctx, scoring)
     report = {
         "model": cfg.model,
         "config": asdict(cfg),

@@ -17,8 +17,10 @@ import numpy as np
 import torch
 from einops import rearrange
 from torch import nn
+from tqdm import tqdm
 
 from worldsim.data.pixels import pixels_to_unit
+from worldsim.data.record import phase_bar
 
 LOSSES = ("mse", "ce")
 
@@ -105,13 +107,12 @@ def run_index(length: int, frames: int, after: int = 0) -> np.ndarray:
 def train_idm(
     episodes: list[tuple[np.ndarray, np.ndarray]],
     cfg: IDMConfig,
-    progress: bool = False,
+    progress: bool | tqdm = False,
     device: str = "cpu",
 ) -> InverseDynamics:
     """Fit an IDM on (frames, actions) episodes with Adam (MSE to the action vectors, or
-    cross-entropy to the one-hot action's index); returned on the CPU."""
-    from tqdm import tqdm
-
+    cross-entropy to the one-hot action's index); returned on the CPU. `progress`: see
+    worldsim.data.record.phase_bar."""
     torch.manual_seed(cfg.seed)
     frames = torch.from_numpy(np.concatenate([f for f, _ in episodes])).to(device)  # (N, H, W, 3)
     actions = torch.from_numpy(np.concatenate([a for _, a in episodes])).float().to(device)
@@ -130,15 +131,17 @@ def train_idm(
         opt, lambda step: 0.5 + 0.5 * np.cos(np.pi * step / cfg.steps) if cfg.cosine else 1.0
     )
     gen = torch.Generator().manual_seed(cfg.seed)
-    for _ in tqdm(range(cfg.steps), desc="train IDM", disable=not progress):
-        idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)].to(device)
-        pred, target = model(frames[idx]), actions[idx[:, -1]]
-        if cfg.loss == "ce":
-            loss = nn.functional.cross_entropy(pred, target.argmax(-1))
-        else:
-            loss = nn.functional.mse_loss(pred, target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+    with phase_bar(progress, cfg.steps, desc="train IDM") as bar:
+        for _ in range(cfg.steps):
+            idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)].to(device)
+            pred, target = model(frames[idx]), actions[idx[:, -1]]
+            if cfg.loss == "ce":
+                loss = nn.functional.cross_entropy(pred, target.argmax(-1))
+            else:
+                loss = nn.functional.mse_loss(pred, target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1)
     return model.cpu().eval()
