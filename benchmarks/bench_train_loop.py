@@ -27,11 +27,27 @@ from worldsim.jobs import train
 QUIET = ("train.sample_videos=false", "logger=csv", "text.name=none")
 
 
-def _config(cache: str, out: str, steps: int, overrides: list[str]) -> train.Config:
+def train_overrides(cache: str, out: str, steps: int, overrides: list[str]) -> list[str]:
+    """`worldsim train` overrides of one timed run of `steps` steps on `cache`, writing to `out`."""
     never = 10**9  # no validation or periodic checkpoint inside the timed steps
     fixed = [f"data.roots=[{cache}]", f"out={out}", f"train.max_steps={steps}", *QUIET]
     fixed += [f"train.val_every={never}", f"train.ckpt_every={never}"]
-    return to_object(load_config(train.Config, [*fixed, *overrides]))
+    return [*fixed, *overrides]
+
+
+def _config(cache: str, out: str, steps: int, overrides: list[str]) -> train.Config:
+    return to_object(load_config(train.Config, train_overrides(cache, out, steps, overrides)))
+
+
+def first_batch(cache: str, overrides: list[str]) -> tuple[train.Config, dict]:
+    """The run's config and the first training batch of its data loader (on the CPU)."""
+    from worldsim.data.latent_datamodule import LatentDataModule
+
+    with tempfile.TemporaryDirectory() as out:
+        cfg = _config(cache, out, 1, overrides)
+    data = LatentDataModule(cfg.data)
+    data.setup("fit")
+    return cfg, next(iter(data.train_dataloader()))
 
 
 def loop_seconds(cache: str, steps: tuple[int, int], overrides: list[str]) -> dict:
@@ -50,19 +66,11 @@ def loop_seconds(cache: str, steps: tuple[int, int], overrides: list[str]) -> di
 
 def model_seconds(cache: str, steps: int, overrides: list[str], device: str) -> dict:
     """Seconds per bare training step (bf16 autocast on CUDA) on one batch of the data."""
-    from worldsim.data.latent_datamodule import LatentDataModule
-
-    with tempfile.TemporaryDirectory() as out:
-        cfg = _config(cache, out, steps, overrides)
+    cfg, batch = first_batch(cache, overrides)
     module = train.build_module(cfg).to(device).train()
     if cfg.train.compile:
         module.model.compile_blocks()
-    data = LatentDataModule(cfg.data)
-    data.setup("fit")
-    batch = {
-        k: v.to(device) if isinstance(v, torch.Tensor) else v
-        for k, v in next(iter(data.train_dataloader())).items()
-    }
+    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     opt = module.configure_optimizers()["optimizer"]
     bf16 = device.startswith("cuda") and cfg.train.precision.startswith("bf16")
 
@@ -85,11 +93,17 @@ def model_seconds(cache: str, steps: int, overrides: list[str], device: str) -> 
     return {"step_s": (time.perf_counter() - began) / steps, "batch": batch["latents"].shape[0]}
 
 
+# --smoke: a tiny model on the CPU in float32
+SMOKE = ["model.dim=32", "model.depth=1", "model.heads=4", "data.lengths=[3]"]
+SMOKE += ["data.batch_size=2", "train.precision=32-true", "train.accelerator=cpu"]
+
+
 def smoke_cache(folder: Path) -> str:
-    """A tiny latent cache and VAE (the test suite's builders) for --smoke."""
+    """A tiny latent cache (8 episodes: enough for two ranks) and VAE (the test suite's builders)
+    for --smoke."""
     from tests.test_world_model import tiny_vae, write_cache
 
-    return write_cache(folder / "latents", tiny_vae(folder / "vae.ckpt"))
+    return write_cache(folder / "latents", tiny_vae(folder / "vae.ckpt"), episodes=8)
 
 
 def main() -> None:
@@ -102,9 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         if args.smoke:
             args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
-            args.overrides += ["model.dim=32", "model.depth=1", "model.heads=4"]
-            args.overrides += ["data.lengths=[3]", "data.batch_size=2", "train.precision=32-true"]
-            args.overrides += ["train.accelerator=cpu", "train.log_every=1"]
+            args.overrides += [*SMOKE, "train.log_every=1"]
         loop = loop_seconds(args.cache, tuple(args.steps), args.overrides)
         model = model_seconds(
             args.cache, args.steps[1] - args.steps[0], args.overrides, args.device

@@ -19,6 +19,7 @@ ENV_SETTINGS = (
     "MUJOCO_GL",
     "LP_NUM_THREADS",
     "OMP_NUM_THREADS",
+    "NCCL_NVLS_ENABLE",
 )  # environment that changes the figures
 
 
