@@ -26,8 +26,6 @@ import torch
 
 from benchmarks.bench_dit import training_step
 from benchmarks.record import output_arguments, record
-from worldsim.config import load_config, to_object
-from worldsim.jobs import train
 from worldsim.models.dit import DiT, DiTConfig
 
 
@@ -81,6 +79,9 @@ def longest(fits: Callable[[int], bool], start: int, cap: int) -> int:
 
 def model_config(name: str, channels: int, action_dim: int) -> DiTConfig:
     """configs/model/<name>.yaml as `worldsim train` reads it, with the data's widths."""
+    from worldsim.config import load_config, to_object
+    from worldsim.jobs import train  # imports Lightning: the search alone (its test) needs none
+
     cfg = to_object(load_config(train.Config, [f"model={name}"])).model
     cfg.latent_channels, cfg.action_dim = channels, action_dim
     return cfg
