@@ -57,9 +57,12 @@ def _seconds_per_call(fn, calls: int, warmup: int = 3) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def training_step(model: DiT, cfg: DiTConfig, batch: int, frames: int, h: int, w: int, device):
-    """One full training step on random latents (AdamW, bf16 autocast on CUDA), as a closure."""
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+def training_step(
+    model: DiT, cfg: DiTConfig, batch: int, frames: int, h: int, w: int, device, fused=False
+):
+    """One full training step on random latents (AdamW, bf16 autocast on CUDA), as a closure;
+    `fused`: AdamW's single fused kernel instead of its foreach kernels."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused or None)
     x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)  # (B, T, C, H, W)
     actions = torch.randn(batch, frames, cfg.action_dim, device=device) if cfg.action_dim else None
     flow = FlowConfig()
@@ -88,20 +91,24 @@ def bench_training(
     w: int,
     steps: int = 20,
     device: str = "cuda",
-    compile: bool = False,
+    compile: str = "",
     profile: bool = False,
+    fused: bool = False,
 ) -> dict:
     """Tokens/s, FLOPs per step, MFU and peak memory of full training steps (AdamW, bf16 autocast
     on CUDA); with `profile`, the top kernels of a few more steps.
 
-    FLOPs are counted on the eager model; with `compile` the timed steps run compiled blocks."""
+    FLOPs are counted on the eager model. `compile`: "" (eager), "blocks" (each block compiled
+    with dynamic shapes, as `worldsim train` does) or "model" (the whole model, static shapes)."""
     model = DiT(cfg).to(device).train()
-    step = training_step(model, cfg, batch, frames, h, w, device)
+    step = training_step(model, cfg, batch, frames, h, w, device, fused)
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()
-    if compile:
+    if compile == "blocks":
         model.compile_blocks()
+    elif compile == "model":
+        model.compile(dynamic=False)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     seconds = _seconds_per_call(step, steps)
@@ -119,7 +126,8 @@ def bench_training(
         "flops_per_step": flops,
         "achieved_tflops": flops / seconds / 1e12,
         "mfu": flops / seconds / peak if peak else None,
-        "compiled": compile,
+        "compiled": compile or "eager",
+        "fused_adamw": fused,
         "checkpointing": cfg.checkpointing,
         "peak_memory_gib": memory / 2**30 if memory else None,
         "peak_memory_kib_per_token": memory / tokens / 2**10 if memory else None,
@@ -164,12 +172,12 @@ def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
     }
 
 
-def memory_per_token(cfg: DiTConfig, batch, frames, h, w, device, compile) -> dict:
+def memory_per_token(cfg: DiTConfig, batch, frames, h, w, device, compile, fused) -> dict:
     """Peak training memory per token with activation checkpointing off and on (CUDA)."""
     runs = {}
     for checkpointing in (False, True):
         run = dataclasses.replace(cfg, checkpointing=checkpointing)
-        figures = bench_training(run, batch, frames, h, w, 3, device, compile)
+        figures = bench_training(run, batch, frames, h, w, 3, device, compile, False, fused)
         runs["on" if checkpointing else "off"] = {
             k: figures[k]
             for k in ("peak_memory_gib", "peak_memory_kib_per_token", "tokens_per_s", "step_s")
@@ -230,7 +238,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--sample-steps", type=int, default=10)
     parser.add_argument(
-        "--compile", action="store_true", help="time torch.compile'd training steps"
+        "--compile",
+        nargs="?",
+        const="blocks",
+        default="",
+        choices=["blocks", "model"],
+        help="time compiled training steps: each block (default, as `worldsim train`) or the model",
+    )
+    parser.add_argument("--fused-adamw", action="store_true", help="AdamW(fused=True)")
+    parser.add_argument(
+        "--checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="activation checkpointing on/off (default: the model config's)",
     )
     parser.add_argument("--profile", action="store_true", help="record the top kernels")
     parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
@@ -251,15 +271,20 @@ def main() -> None:
     )
     cfg.patch = tuple(cfg.patch)
     cfg.depth = args.depth or cfg.depth
+    if args.checkpointing is not None:
+        cfg.checkpointing = args.checkpointing
     if args.smoke:
         cfg.dim, cfg.heads = 64, 4
     h, w = args.latent
-    shape = (args.batch, args.frames, h, w, args.device, args.compile)
+    shape = (args.batch, args.frames, h, w)
+    how = (args.device, args.compile)
     figures = {
         "model": args.model,
         "config": {k: str(v) for k, v in vars(args).items()},
-        "training": bench_training(cfg, *shape[:4], args.steps, *shape[4:], args.profile),
-        "memory": memory_per_token(cfg, *shape) if args.memory else None,
+        "training": bench_training(
+            cfg, *shape, args.steps, *how, args.profile, args.fused_adamw
+        ),
+        "memory": memory_per_token(cfg, *shape, *how, args.fused_adamw) if args.memory else None,
         "sampling": bench_sampling(
             cfg,
             args.batch,
