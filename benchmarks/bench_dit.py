@@ -281,9 +281,7 @@ def main() -> None:
     figures = {
         "model": args.model,
         "config": {k: str(v) for k, v in vars(args).items()},
-        "training": bench_training(
-            cfg, *shape, args.steps, *how, args.profile, args.fused_adamw
-        ),
+        "training": bench_training(cfg, *shape, args.steps, *how, args.profile, args.fused_adamw),
         "memory": memory_per_token(cfg, *shape, *how, args.fused_adamw) if args.memory else None,
         "sampling": bench_sampling(
             cfg,
