@@ -12,6 +12,8 @@
 # at once, and a run killed before `export` is lost with the machine (2026-11-30, RESULTS.md).
 # To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
 # stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
+# More knobs: WORKERS (Crafter recording processes), ENCODE_SHARDS (encode processes on one GPU),
+# DIT_EXTRA (more `worldsim train` overrides).
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK STAGE...}
 shift
@@ -22,10 +24,11 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
-  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=12) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=2)
+  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=2)
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
+DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})  # STORES=crafter: Crafter alone
 VAE=${VAE:-$WORK/vae.ckpt}
 NAME=${NAME:-game.pt}  # the exported file under WORK
@@ -59,8 +62,12 @@ vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded
 }
 
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
-  ws encode store="$WORK/crafter" checkpoint="$VAE" out="$WORK/latents_crafter" \
-    text.table=$TEXT_TABLE
+  local n=${ENCODE_SHARDS:-1} pids=()  # n processes share the GPU: reading the store is the limit
+  for ((i = 0; i < n; i++)); do
+    ws encode store="$WORK/crafter" checkpoint="$VAE" out="$WORK/latents_crafter" \
+      text.table=$TEXT_TABLE shard=$i/$n progress=false & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
   for env in "${STORES[@]:1}"; do
     ws encode store="$WORK/$env" checkpoint="$VAE" out="$WORK/latents_$env" \
       text.name=none
