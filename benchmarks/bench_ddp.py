@@ -18,6 +18,7 @@ Target (issue 18): 2 GPUs reach >= 1.8x the tokens/s of one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -32,14 +33,26 @@ from benchmarks.bench_train_loop import SMOKE, first_batch, smoke_cache, train_o
 from benchmarks.record import output_arguments, record
 
 
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through train_process, which stops its ranks
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    """SIGKILL `proc`'s session: rank 0 and the ranks Lightning started from it."""
+    with contextlib.suppress(ProcessLookupError):  # all gone already
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def train_process(
     args: list[str], smoke: bool, timeout_s: float = 900
 ) -> tuple[float, subprocess.CompletedProcess]:
-    """Wall seconds and the finished process of one `worldsim train` with `args`; one that runs
-    past `timeout_s` (a rank waiting on one that died) is killed with the rank it started."""
+    """Wall seconds and the finished process of one `worldsim train` with `args`. One that runs
+    past `timeout_s` (a rank waiting on one that died) is killed with its ranks, and so is one
+    running when this benchmark stops (Ctrl-C, or SIGTERM from `timeout`)."""
     env = dict(os.environ)
     if smoke:  # two ranks share the machine's cores
         env["OMP_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGTERM, _stop)
     command = [sys.executable, "-m", "worldsim.cli", "train", *args]
     began = time.perf_counter()
     with subprocess.Popen(
@@ -48,8 +61,11 @@ def train_process(
         try:
             stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: rank 0 and the ranks it started
+            _kill_session(proc)
             stdout, stderr = proc.communicate()
+        except BaseException:
+            _kill_session(proc)
+            raise
     done = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
     return time.perf_counter() - began, done
 
