@@ -133,10 +133,18 @@ class TextTable:
             "pooled": np.stack([self.rows[s][1] for s in names]) if names else empty,  # (N, D)
         }
 
+    def checkpoint_state(self) -> dict[str, str | torch.Tensor]:
+        """`state()` as a checkpoint holds it: a str and tensors, which Lightning's resume reads
+        with torch.load(weights_only=True) (numpy arrays there fail to unpickle)."""
+        state = self.state()
+        header = str(state.pop("header"))
+        return {"header": header, **{k: torch.from_numpy(v) for k, v in state.items()}}
+
     @classmethod
-    def from_state(cls, state: dict[str, np.ndarray]) -> TextTable:
+    def from_state(cls, state: dict[str, np.ndarray | torch.Tensor | str]) -> TextTable:
+        """The table from `state()` or `checkpoint_state()`."""
         header = json.loads(str(state["header"]))
-        offsets, tokens, pooled = state["offsets"], state["tokens"], state["pooled"]
+        offsets, tokens, pooled = (np.asarray(state[k]) for k in ("offsets", "tokens", "pooled"))
         table = cls(header["key"], int(header["dim"]))
         for i, s in enumerate(header["sentences"]):
             table.rows[s] = (np.asarray(tokens[offsets[i] : offsets[i + 1]]), np.asarray(pooled[i]))

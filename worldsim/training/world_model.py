@@ -107,7 +107,7 @@ class WorldModel(L.LightningModule):
         """Every Lightning checkpoint (ema, last, periodic) carries the caption table, so that an
         export of any of them conditions on the training captions without the text encoder."""
         if self.text_table is not None:
-            checkpoint["text_table"] = self.text_table.state()
+            checkpoint["text_table"] = self.text_table.checkpoint_state()
 
     # ---------------------------------------------------------------- conditioning
     def set_text_table(self, table: TextTable | None) -> None:
@@ -311,7 +311,7 @@ def export_checkpoint(
     tmp = out.with_name(f".tmp-{out.name}")
     ckpt = {"hyper_parameters": module.hyper_parameters(), "state_dict": state}
     if module.text_table is not None:
-        ckpt["text_table"] = module.text_table.state()
+        ckpt["text_table"] = module.text_table.checkpoint_state()
     if bundle_autoencoder:
         vae = module.autoencoder()
         if vae is None:
