@@ -38,6 +38,21 @@ def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) ->
     return window.argmax(dim=-1).float() - most
 
 
+def image_shift(video: torch.Tensor, most: int = MAX_SHIFT) -> torch.Tensor:
+    """(T, C, H, W) -> (T - 1, 2) integer (dy, dx) translation in px from each frame to the next:
+    the peak of the whole 2D phase correlation within +-`most` px. Unlike `x_shift`'s row-mean,
+    it holds for motion along both axes at once and for whole-cell jumps (Crafter's 7 px)."""
+    gray = video.float().mean(dim=-3)  # (T, H, W)
+    gray = gray - gray.mean(dim=(-2, -1), keepdim=True)
+    a, b = torch.fft.fft2(gray[:-1]), torch.fft.fft2(gray[1:])
+    cross = b * a.conj()
+    corr = torch.fft.ifft2(cross / cross.abs().clamp(min=1e-8)).real  # (T - 1, H, W)
+    n = 2 * most + 1
+    window = torch.roll(corr, (most, most), dims=(-2, -1))[:, :n, :n]  # shifts -most .. most
+    peak = window.flatten(1).argmax(dim=1)  # (T - 1,)
+    return torch.stack([peak // n, peak % n], dim=1) - most
+
+
 def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     """Pearson correlation of two equally long vectors (0 when either is constant)."""
     a, b = a.float() - a.float().mean(), b.float() - b.float().mean()

@@ -1,7 +1,9 @@
 """Text steers motion: from the same first frame, with actions null, two prompts of opposite
 headings ("The player moves 4 cells east." / "...west.", north / south) should move the view in
-opposite ways. The image shift of each generated video is summed over steps of `step` frames
-(phase correlation, `evals.camera.x_shift`; positive = content moves right, or down).
+opposite ways. The image shift of each generated video is summed over its consecutive frames
+(2D phase correlation, `evals.camera.image_shift`; positive = content moves right, or down).
+Crafter's world jumps a whole cell (about 7 px at 64 px) in one frame, so consecutive frames,
+not frames a latent frame apart, keep every jump inside the searched window.
 
 Sign convention (top-down camera that follows the player): when the player moves east the world
 slides west in the image (negative x shift); moving north, the world slides down (positive y).
@@ -14,16 +16,15 @@ from __future__ import annotations
 import torch
 
 from envs.crafter.captions import move_sentence
-from evals.camera import x_shift
+from evals.camera import image_shift
 
 HEADINGS = {"x": ("east", "west"), "y": ("north", "south")}  # (first, second) prompt of a pair
 WORLD_SHIFT_SIGN = {"east": -1, "west": 1, "north": 1, "south": -1}  # expected image shift
 
 
-def net_shift(video: torch.Tensor, axis: str, step: int = 4, most: int = 12) -> float:
-    """(T, C, H, W) -> image shift in px along `axis` ('x' or 'y'), summed over frame steps."""
-    frames = video[::step] if axis == "x" else video[::step].transpose(-1, -2)
-    return float(x_shift(frames, gap=1, most=most).sum())
+def net_shift(video: torch.Tensor, axis: str, most: int = 10) -> float:
+    """(T, C, H, W) -> image shift in px along `axis` ('x' or 'y'), summed over frames."""
+    return float(image_shift(video, most)[:, 1 if axis == "x" else 0].sum())
 
 
 def follows(first: float, second: float, axis: str) -> bool:

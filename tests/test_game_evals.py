@@ -12,9 +12,20 @@ from worldsim.models.idm import IDMConfig, InverseDynamics
 def test_net_shift_reads_world_sliding_west_as_negative_x():
     frame = torch.rand(3, 48, 64)
     video = torch.stack([torch.roll(frame, -2 * t, dims=-1) for t in range(9)])  # (T, C, H, W)
-    assert net_shift(video, "x", step=4) == -16  # 2 steps of 4 frames x 2 px
+    assert net_shift(video, "x") == -16  # 8 frames x 2 px
     assert follows(-16.0, 16.0, "x")  # player east: world west; player west: world east
     assert not follows(0.0, 0.0, "x")  # a tie does not follow
+
+
+def test_net_shift_reads_crafter_like_cell_jumps_on_both_axes_past_a_static_player():
+    """The world jumps 7 px (one cell) at some frames, east and south together, while the player
+    sprite in the middle stays put: the row-mean x_shift read 0 on real Crafter frames."""
+    world = torch.rand(3, 96, 96)
+    cells = [(0, 0), (1, 0), (1, 0), (2, 1), (3, 1), (3, 2), (4, 2)]  # (east, south) per frame
+    video = torch.stack([torch.roll(world, (-7 * s, -7 * e), dims=(-2, -1)) for e, s in cells])
+    video = video[..., 16:64, 16:80].clone()  # (T, C, 48, 64) view of the world
+    video[..., 20:28, 28:36] = 1.0  # the player, fixed in the middle of the view
+    assert net_shift(video, "x") == -28 and net_shift(video, "y") == -14
 
 
 def test_drift_of_the_truth_is_zero_and_keeps_contrast():
