@@ -10,11 +10,13 @@ import torch
 from worldsim.models.dit import (
     DiT,
     DiTConfig,
+    Rope,
     TextBatch,
     apply_rope,
     frame_causal_mask,
     patchify,
     rope_angles,
+    rope_tables,
     unpatchify,
 )
 
@@ -54,13 +56,14 @@ def test_patchify_unpatchify_round_trip_on_odd_grids(shape, patch):
 def test_rope_scores_depend_only_on_relative_position_on_unseen_grid_sizes():
     head = 24
     grid = (37, 53, 41)  # far beyond any training grid
-    angles = rope_angles(grid, head, 10000.0)
+    rope = rope_tables(grid, head, 10000.0)
     q, k = torch.randn(head), torch.randn(head)
 
     def score(p, r):
         idx = lambda f, y, x: (f * grid[1] + y) * grid[2] + x  # noqa: E731
-        qi = apply_rope(q[None, None, None], angles[idx(*p)][None])[0, 0, 0]
-        ki = apply_rope(k[None, None, None], angles[idx(*r)][None])[0, 0, 0]
+        at = lambda i: Rope(rope.cos[i : i + 1], rope.sin[i : i + 1])  # noqa: E731
+        qi = apply_rope(q[None, None, None], at(idx(*p)))[0, 0, 0]
+        ki = apply_rope(k[None, None, None], at(idx(*r)))[0, 0, 0]
         return (qi * ki).sum()
 
     a = score((3, 10, 7), (1, 4, 2))
@@ -72,8 +75,18 @@ def test_rope_scores_depend_only_on_relative_position_on_unseen_grid_sizes():
 
 def test_rope_is_a_rotation():
     x = torch.randn(1, 2, 6 * 7 * 5, 12)
-    y = apply_rope(x, rope_angles((6, 7, 5), 12, 10000.0))
+    y = apply_rope(x, rope_tables((6, 7, 5), 12, 10000.0))
     assert torch.allclose(x.norm(dim=-1), y.norm(dim=-1), atol=1e-5)
+
+
+def test_rope_tables_rotate_exactly_as_the_angles_did():
+    # the tables, computed once per forward, against the rotation each block computed from angles
+    x = torch.randn(2, 3, 4 * 6 * 5, 24)
+    angles = rope_angles((4, 6, 5), 24, 10000.0)  # (N, 12)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    cos, sin = angles.cos(), angles.sin()
+    per_block = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+    assert torch.allclose(apply_rope(x, rope_tables((4, 6, 5), 24, 10000.0)), per_block, atol=1e-6)
 
 
 def test_zero_initialised_model_predicts_zero_velocity():

@@ -152,9 +152,26 @@ def rope_angles(
     return torch.cat([t_ang, y_ang, x_ang], dim=-1)  # (N, head_dim/2)
 
 
-def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs of x (B, heads, N, head_dim) by angles (N, head_dim/2)."""
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+class Rope(NamedTuple):
+    """Cosines and sines (N, head_dim/2) of every token's rotation angles, fp32."""
+
+    cos: torch.Tensor
+    sin: torch.Tensor
+
+
+@torch.compiler.disable
+def rope_tables(grid: tuple[int, int, int], head_dim: int, theta: float, device=None) -> Rope:
+    """`Rope` of a (f, y, x) grid, computed once per forward and shared by every block.
+
+    Kept out of torch.compile: the tables enter compiled graphs as inputs, so no kernel recomputes
+    cos/sin per element of q and k (a compiled block, or a whole-model backward, did)."""
+    angles = rope_angles(grid, head_dim, theta, device)  # (N, head_dim/2)
+    return Rope(angles.cos(), angles.sin())
+
+
+def apply_rope(x: torch.Tensor, rope: Rope) -> torch.Tensor:
+    """Rotate channel pairs of x (B, heads, N, head_dim) by the tables of `rope` (N, head_dim/2)."""
+    cos, sin = rope.cos.to(x.dtype), rope.sin.to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
 
@@ -230,11 +247,9 @@ class SelfAttention(nn.Module):
         self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim)
 
-    def forward(
-        self, x: torch.Tensor, angles: torch.Tensor, mask, kv: BlockKV | None = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: Rope, mask, kv: BlockKV | None = None) -> torch.Tensor:
         q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
-        q, k = apply_rope(self.q_norm(q), angles), apply_rope(self.k_norm(k), angles)
+        q, k = apply_rope(self.q_norm(q), rope), apply_rope(self.k_norm(k), rope)
         if kv is not None:
             k, v = kv.extend(k, v)
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
@@ -285,10 +300,10 @@ class DiTBlock(nn.Module):
         )
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x, cond, angles, mask, text: TextBatch | None, kv: BlockKV | None = None):
+    def forward(self, x, cond, rope: Rope, mask, text: TextBatch | None, kv: BlockKV | None = None):
         frames = cond.shape[1]
         s1, sc1, g1, s2, sc2, g2 = self.ada(cond).chunk(6, dim=-1)  # each (B, F, D)
-        attn = self.attn(modulate(self.norm1(x), s1, sc1, frames), angles, mask, kv)
+        attn = self.attn(modulate(self.norm1(x), s1, sc1, frames), rope, mask, kv)
         x = x + gate(attn, g1, frames)
         if self.cross is not None:
             x = x + self.cross(self.norm_cross(x), text.tokens, text.mask)
@@ -461,12 +476,12 @@ class DiT(nn.Module):
         b, t, _, h, w = x.shape
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
-        angles = rope_angles(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
+        rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
         mask = self.attention_mask(grid, x.device)
-        hidden = self._blocks(tokens, cond, angles, mask, text, drop_text)
+        hidden = self._blocks(tokens, cond, rope, mask, text, drop_text)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
-    def _blocks(self, tokens, cond, angles, mask, text, drop_text, cache=None) -> torch.Tensor:
+    def _blocks(self, tokens, cond, rope, mask, text, drop_text, cache=None) -> torch.Tensor:
         """Patch tokens (B, N, patch_dim) embedded and through every block -> (B, N, D); `cache`
         fills or reads each block's keys/values. Inputs take the weights' dtype (bf16 inference)."""
         hidden = self.embed(tokens.to(self.embed.weight.dtype))
@@ -476,11 +491,9 @@ class DiT(nn.Module):
         for i, block in enumerate(self.blocks):
             kv = None if cache is None else cache.blocks[i]
             if self.cfg.checkpointing and self.training:
-                hidden = checkpoint(
-                    block, hidden, cond, angles, mask, cross, kv, use_reentrant=False
-                )
+                hidden = checkpoint(block, hidden, cond, rope, mask, cross, kv, use_reentrant=False)
             else:
-                hidden = block(hidden, cond, angles, mask, cross, kv)
+                hidden = block(hidden, cond, rope, mask, cross, kv)
         return hidden
 
     @torch.no_grad()
@@ -505,12 +518,10 @@ class DiT(nn.Module):
         levels = context.new_zeros(context.shape[:2])  # (B, Tc): clean frames
         tokens, grid = patchify(context, self.cfg.patch)  # (B, Nc, patch_dim)
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)
-        angles = rope_angles(
-            grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, tokens.device
-        )
+        rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, tokens.device)
         cache = ContextCache(grid[0], [BlockKV() for _ in self.blocks])
         mask = self.attention_mask(grid, tokens.device)
-        self._blocks(tokens, cond, angles, mask, text, drop_text, cache)
+        self._blocks(tokens, cond, rope, mask, text, drop_text, cache)
         return cache
 
     @torch.no_grad()
@@ -531,11 +542,12 @@ class DiT(nn.Module):
         whole = (cache.token_frames + grid[0], grid[1], grid[2])  # token grid of context + x
         past = cache.token_frames * grid[1] * grid[2]  # context tokens
         head_dim = self.cfg.dim // self.cfg.heads
-        angles = rope_angles(whole, head_dim, self.cfg.rope_theta, x.device)[past:]
+        rope = rope_tables(whole, head_dim, self.cfg.rope_theta, x.device)
+        rope = Rope(rope.cos[past:], rope.sin[past:])  # x's tokens
         # x's rows of the frame-causal mask; one token frame sees every key, so no mask at all
         mask = frame_causal_mask(whole, x.device)[past:] if grid[0] > 1 else None
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
-        hidden = self._blocks(tokens, cond, angles, mask, text, drop_text, cache)
+        hidden = self._blocks(tokens, cond, rope, mask, text, drop_text, cache)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
 
