@@ -83,16 +83,35 @@ def test_a_vae_shape_its_factors_do_not_fit_is_one_line(capsys):
     assert "add channel_mult levels" in one_line_error(capsys, argv)
 
 
-def test_eval_of_a_model_on_an_env_with_wider_actions_is_one_line(tmp_path, capsys):
+def tiny_checkpoint(tmp_path, action_dim: int = 0) -> str:
+    """An untrained world model (and its VAE) exported to tmp_path/dit.ckpt."""
     from tests.test_world_model import tiny_module, tiny_vae
     from worldsim.training.world_model import export_checkpoint
 
-    module = tiny_module(action_dim=4 * 1)  # one action value per frame; the toy env gives 2
+    module = tiny_module(action_dim=action_dim)
     module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
-    ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+    return export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+
+
+def test_eval_of_a_model_on_an_env_with_wider_actions_is_one_line(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path, action_dim=4 * 1)  # one value per frame; the toy env gives 2
     argv = ["eval", f"model={ckpt}", "env.id=worldsim/EvalToy-v0", f"cache={tmp_path / 'cache'}"]
     assert "takes 1 action values per frame" in one_line_error(capsys, [*argv, f"out={tmp_path}"])
     assert not (tmp_path / "cache").exists()  # refused before any scenario was rolled out
+
+
+@pytest.mark.parametrize(
+    ("knobs", "named"),
+    [
+        (["mode=rollout", "chunk=3", "window=2"], "chunk 3"),
+        (["mode=edit", "strength=0"], "edit strength 0"),
+    ],
+)
+def test_a_sample_knob_its_mode_refuses_is_one_line(knobs, named, small_store, tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)
+    argv = ["sample", f"ckpt={ckpt}", f"input={small_store.root}", *knobs, f"out={tmp_path}/o"]
+    assert named in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible here")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import pytest
 import torch
 
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import ModeRunner
+from worldsim.diffusion.modes import MODES, ModeInputs, ModeRunner
 from worldsim.diffusion.samplers import EulerSampler, HeunSampler
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 
@@ -100,10 +103,31 @@ def test_rollout_is_deterministic_given_the_seed_and_depends_on_actions(model):
     assert torch.equal(one, two) and not torch.allclose(one, other)
 
 
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_every_mode_runs_the_sampler_as_often_as_its_progress_bar_counts(model, chunk):
+    video = clip(9)  # time_factor 1: pixel frames are latent frames
+    inputs = ModeInputs(
+        batch=2,
+        new=5,
+        shape=(C, H, W),
+        frames=9,
+        context=3,
+        time_factor=1,
+        encode=lambda frames: video[:, frames],
+        actions=acts,
+        window=3,
+        chunk=chunk,
+    )
+    for name, mode in MODES.items():
+        for given in [inputs, replace(inputs, encode=None)] if name == "loop" else [inputs]:
+            g, steps = runner(model, EulerSampler(2)), []
+            g.sampler.on_step = partial(steps.append, 1)
+            mode.run(g, given)
+            assert len(steps) == 2 * mode.samplings(given), name
+
+
 def test_mode_registry_names_runner_methods_and_readme_lists_every_mode():
     from pathlib import Path
-
-    from worldsim.diffusion.modes import MODES
 
     assert all(callable(getattr(ModeRunner, name)) for name in MODES)
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -236,6 +236,8 @@ class Mode:
     reads: tuple[str, ...]  # further inputs: input2, strength, actions, window, chunk
     run: Callable[[ModeRunner, ModeInputs], torch.Tensor]  # -> latents (B, T, C, H, W)
     image: bool = False  # the result is one frame (saved as .png)
+    # how often it runs the sampler, `sampler.steps` steps each (a progress bar's total)
+    samplings: Callable[[ModeInputs], int] = lambda i: 1
 
 
 def _text(r: ModeRunner, i: ModeInputs) -> torch.Tensor:
@@ -297,10 +299,22 @@ MODES: dict[str, Mode] = {
         Mode("extend_forward", "continue the input", True, ("actions",), _extend_forward),
         Mode("extend_backward", "frames that lead into the input", True, (), _extend_backward),
         Mode("interpolate", "bridge the input to input2", True, ("input2",), _interpolate),
-        Mode("loop", "a video whose end leads back into its start", False, (), _loop),
+        Mode(
+            "loop",
+            "a video whose end leads back into its start",
+            False,
+            (),
+            _loop,
+            samplings=lambda i: 1 if i.encode else 2,  # no input: its anchor image first
+        ),
         Mode("edit", "SDEdit of the input", True, ("strength", "actions"), _edit),
         Mode(
-            "rollout", "autoregressive, any length", True, ("actions", "window", "chunk"), _rollout
+            "rollout",
+            "autoregressive, any length",
+            True,
+            ("actions", "window", "chunk"),
+            _rollout,
+            samplings=lambda i: -(-i.new // i.chunk),  # a window per chunk of new frames
         ),
     )
 }

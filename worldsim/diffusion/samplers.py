@@ -32,6 +32,8 @@ class FlowSampler:
         if steps < 1:
             raise ValueError(f"sampler steps {steps} must be >= 1")
         self.steps, self.shift = steps, shift
+        # called after each step, e.g. a progress bar's update (not by a replayed CUDA graph)
+        self.on_step: Callable[[], object] | None = None
 
     def timesteps(self, start: float = 1.0) -> torch.Tensor:
         """Levels (steps + 1,) from `start` to 0, shifted like the training levels."""
@@ -53,6 +55,8 @@ class FlowSampler:
         ts = self.timesteps(start).tolist()
         for t, t_next in zip(ts[:-1], ts[1:]):
             x = self.step(x, t, t_next, velocity, generate)
+            if self.on_step is not None:
+                self.on_step()
         return x
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from einops import rearrange
+from tqdm import tqdm
 
 from worldsim.config import ConfigError
 from worldsim.data.pixels import pixels_to_unit
@@ -52,6 +53,7 @@ class Config:
     autoencoder: str = ""  # override the VAE checkpoint recorded in the world model
     out: str = "samples"  # directory of the videos
     strict: bool = True  # refuse an incomplete or corrupt input store (false: warn once)
+    progress: bool = True  # show a progress bar over the denoising steps (with its ETA)
 
 
 # The input frames each mode's video starts and ends with, written as given (the VAE's latents of
@@ -223,6 +225,16 @@ def run(cfg: Config) -> None:
     inputs, caption, kept = _inputs(cfg, module, mode)
     sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
-    with torch.no_grad():
-        videos = module.decode(mode.run(runner, inputs)).float().cpu().numpy()  # (n, T, 3, H, W)
+    steps = cfg.sampler.steps * mode.samplings(inputs)
+    # drawn from its first step on (delay): a mode that refuses its inputs prints no bar
+    bar = tqdm(
+        total=steps, desc=f"sample {cfg.mode}", unit="step", disable=not cfg.progress, delay=0.1
+    )
+    with bar, torch.no_grad():
+        runner.sampler.on_step = bar.update
+        try:
+            latents = mode.run(runner, inputs)
+        except ValueError as err:  # a knob the mode refuses first: rollout's chunk, edit's strength
+            raise ConfigError(str(err)) from err
+        videos = module.decode(latents).float().cpu().numpy()  # (n, T, 3, H, W)
     _write(cfg, mode, videos, kept)
