@@ -196,7 +196,12 @@ class WorldModel(L.LightningModule):
             ],
             lr=self.optim_cfg.lr,
             betas=self.optim_cfg.betas,
+            fused=all(p.is_cuda for p in decay + other) or None,  # one CUDA kernel (None: foreach)
         )
+        # fused AdamW says it unscales gradients itself, so Lightning would refuse gradient
+        # clipping; no loss scaler runs in bf16, and under one (16-mixed) this flag off makes the
+        # scaler unscale first, which is right for any optimiser
+        opt._step_supports_amp_scaling = False
         warm = max(1, self.optim_cfg.warmup_steps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
