@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from subprocess import PIPE
 
-from benchmarks.bench_train_loop import SMOKE, first_batch, smoke_cache, train_overrides
+from benchmarks.bench_train_loop import SMOKE, first_batch, smoke_cache, timed_runs, train_overrides
 from benchmarks.record import output_arguments, record
 
 
@@ -86,8 +86,8 @@ def step_seconds(
     `warm_up`, an untimed run first fills torch.compile's on-disk caches, which every later run
     reads (the first timed run would compile cold, the second warm: no cancelling)."""
     strategy = "ddp" if devices > 1 else "auto"
-    walls = []
-    for n in (steps[0], *steps) if warm_up else steps:
+
+    def run(n: int) -> float:
         with tempfile.TemporaryDirectory() as out:
             args = train_overrides(cache, out, n, overrides)
             wall, stdout = trained(
@@ -95,12 +95,9 @@ def step_seconds(
             )
         if devices > 1 and f"; {devices} processes" not in stdout:  # the ranks really joined
             raise RuntimeError(f"the run on {devices} devices trained in one process:\n{stdout}")
-        walls.append(wall)
-    walls = walls[-2:]
-    return {
-        "runs_s": dict(zip(steps, walls)),
-        "step_s": (walls[1] - walls[0]) / (steps[1] - steps[0]),
-    }
+        return wall
+
+    return timed_runs(run, steps, warm_up)
 
 
 def window_tokens(latents, patch: tuple[int, int, int]) -> int:
@@ -126,7 +123,8 @@ def main() -> None:
         cfg, first = first_batch(args.cache, [*args.overrides, "data.resident=false"])
         runs = {}
         for d in (1, 2):
-            warm_up = cfg.train.compile and d == 1  # the 2-GPU runs read the caches it filled
+            # the 2-GPU runs read the caches that the 1-GPU warm-up filled
+            warm_up = (cfg.train.compile or cfg.train.compile_model) and d == 1
             runs[d] = step_seconds(
                 args.cache, tuple(args.steps), d, args.overrides, args.smoke, warm_up
             )

@@ -1,0 +1,21 @@
+"""The two-run timing of bench_train_loop and bench_ddp: the untimed warm-up run comes first."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_train_loop import timed_runs
+
+
+@pytest.mark.parametrize("warm_up", [False, True])
+def test_a_warm_up_run_is_untimed_and_first(warm_up):
+    calls = []
+
+    def run(n: int) -> float:  # the first call compiles cold: 60 s more
+        calls.append(n)
+        return 2.0 + 0.1 * n + (60.0 if len(calls) == 1 else 0.0)
+
+    timed = timed_runs(run, (30, 130), warm_up)
+    assert calls == ([30] if warm_up else []) + [30, 130]
+    assert timed["step_s"] == pytest.approx(0.1 if warm_up else -0.5)
+    assert set(timed["runs_s"]) == {30, 130}
