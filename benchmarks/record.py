@@ -20,6 +20,8 @@ ENV_SETTINGS = (
     "LP_NUM_THREADS",
     "OMP_NUM_THREADS",
     "NCCL_NVLS_ENABLE",
+    "TORCHINDUCTOR_MAX_AUTOTUNE",
+    "TORCHINDUCTOR_COORDINATE_DESCENT_TUNING",
 )  # environment that changes the figures
 
 
