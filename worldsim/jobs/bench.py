@@ -3,8 +3,8 @@
 worldsim bench run worldsim-phys-v2 model=baseline:copy_last split=small
 worldsim bench export DIR [truth=lossless|lossy]   context frames + actions per case
 worldsim bench score DIR                             a folder of CASE_ID.mp4 predictions
-worldsim bench compare A.json B.json                 which differences are significant (also
-                                                     / ceiling, from the results= ceiling row)
+worldsim bench compare A.json B.json                 which differences are significant, also
+                                                     normalised to the ceiling row in results=
 worldsim bench leaderboard                           benchmarks/leaderboard.md + README
 worldsim bench checksums NAME                        verify (or, for a new spec, write) sha256s
 """
