@@ -80,8 +80,9 @@ def loop_seconds(cache: str, steps: tuple[int, int], overrides: list[str]) -> di
 
 
 def model_seconds(cache: str, steps: int, overrides: list[str], device: str) -> dict:
-    """Seconds per bare training step (bf16 autocast on CUDA) on one batch of the data."""
-    cfg, batch = first_batch(cache, overrides)
+    """Seconds per bare training step (bf16 autocast on CUDA) on one batch of the data (read
+    through the loader: a resident one yields window ids, not latents)."""
+    cfg, batch = first_batch(cache, [*overrides, "data.resident=false"])
     module = train.build_module(cfg).to(device).train()
     train.compile_dit(module, cfg.train)
     batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
