@@ -349,3 +349,19 @@ def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store):
     assert read_video(written["extend_backward"]).shape[0] == 5 + 8
     with pytest.raises(Exception, match="mode"):
         sample.run(to_object(load_config(sample.Config, [f"ckpt={ckpt}", "mode=dream"])))
+
+
+def test_gradient_clipping_under_fsdp_goes_through_the_sharded_model(monkeypatch):
+    """Lightning's FSDP precision plugin refuses 'norm' clipping (train=dit_fsdp died at its first
+    step on two H200s): the sharded model clips its own global norm instead."""
+    from types import SimpleNamespace
+
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    clipped = []
+    sharded = SimpleNamespace(clip_grad_norm_=clipped.append)
+    module = tiny_module()
+    trainer = SimpleNamespace(strategy=FSDPStrategy.__new__(FSDPStrategy), model=sharded)
+    monkeypatch.setattr(type(module), "trainer", property(lambda self: trainer))
+    module.configure_gradient_clipping(None, 1.0, "norm")
+    assert clipped == [1.0]

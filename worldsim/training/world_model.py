@@ -186,6 +186,18 @@ class WorldModel(L.LightningModule):
             self.log("val/next_frame_mse", model_mse, batch_size=b, sync_dist=True)
             self.log("val/copy_last_mse", copy_mse, batch_size=b, sync_dist=True)
 
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        """Under FSDP each rank holds a shard of the gradients, so the sharded model computes the
+        global norm and clips (Lightning's FSDP precision plugin refuses 'norm' clipping)."""
+        from lightning.pytorch.strategies import FSDPStrategy
+
+        if gradient_clip_val and isinstance(self.trainer.strategy, FSDPStrategy):
+            self.trainer.model.clip_grad_norm_(gradient_clip_val)
+            return
+        super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     def configure_optimizers(self):
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         other = [p for p in self.model.parameters() if p.dim() < 2]
