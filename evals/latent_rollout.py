@@ -195,13 +195,17 @@ def horizon_psnr(module, episodes, context: int, horizon: int, seed: int = 0):
 
 
 @torch.no_grad()
-def mean_prediction_error(module, windows, level: float, actions: str = "true", seed: int = 0):
+def mean_prediction_error(
+    module, windows, level: float, actions: str = "true", seed: int = 0, text: str = "true"
+):
     """Latent MSE of the model's one-step estimate of the last frame of each window (B, T, c, h, w)
     from the others (clean), the last at noise `level` (1 = pure noise: the posterior mean).
 
-    `windows` is (latents, actions (B, T, A'), captions); `actions` is "true", "shuffled" (each
-    window gets the previous one's) or "null". The estimate is x_t - t v: no sampling noise, so it
-    measures what the model knows rather than how it samples."""
+    `windows` is (latents, actions (B, T, A'), captions); `actions` and `text` are each "true",
+    "shuffled" or "null". Shuffled actions are the previous window's; a shuffled caption is that
+    of the window half a batch away (neighbouring windows overlap and share their heading). The
+    estimate is x_t - t v: no sampling noise, so it measures what the model knows rather than how
+    it samples."""
     x0, acts, captions = windows
     noise = torch.zeros_like(x0)  # (B, T, c, h, w): the context stays clean
     noise[:, -1] = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed))
@@ -209,5 +213,11 @@ def mean_prediction_error(module, windows, level: float, actions: str = "true", 
     levels[:, -1] = level
     x = noisy(x0, noise, levels)
     given = {"true": acts, "shuffled": torch.roll(acts, 1, 0), "null": None}[actions]
-    v = module.model(x, levels, given, module.encode_text(captions))
+    half = len(captions) // 2
+    said = {
+        "true": captions,
+        "shuffled": captions[half:] + captions[:half],
+        "null": [""] * len(captions),
+    }
+    v = module.model(x, levels, given, module.encode_text(said[text]))
     return (x[:, -1] - level * v[:, -1] - x0[:, -1]).pow(2).mean().item()

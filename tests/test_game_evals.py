@@ -49,3 +49,19 @@ def test_idm_reads_the_true_frames_and_the_same_frames_given_as_generated_alike(
     generated = frames[None, new_frames(2, tf)]  # (1, tf, C, H, W): the truth itself
     reads = idm_reads(idm, [ep], [(0, 0)], generated, length)
     assert reads["actions"] == tf and reads["generated"] == reads["true"]
+
+
+def test_mean_prediction_error_shuffles_captions_half_a_batch_away_and_nulls_them():
+    from types import SimpleNamespace
+
+    from evals.latent_rollout import mean_prediction_error
+
+    seen = []
+    module = SimpleNamespace(
+        model=lambda x, levels, actions, text: torch.zeros_like(x),
+        encode_text=lambda captions: seen.append(captions),
+    )
+    windows = (torch.zeros(4, 3, 2, 2, 2), torch.zeros(4, 3, 5), ["a", "b", "c", "d"])
+    for text in ("true", "shuffled", "null"):
+        mean_prediction_error(module, windows, 1.0, "null", text=text)
+    assert seen == [["a", "b", "c", "d"], ["c", "d", "a", "b"], ["", "", "", ""]]

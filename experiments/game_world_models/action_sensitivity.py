@@ -1,4 +1,5 @@
-"""How much the model's mean next-frame prediction depends on its actions (RESULTS.md section 7).
+"""How much the model's mean next-frame prediction depends on its actions (RESULTS.md section 7),
+and, with actions null, on its captions (section 9).
 
 Usage: python experiments/game_world_models/action_sensitivity.py STORE [CKPT] [EPISODES]
 Windows of 8 latent frames, every 3rd start, of the first EPISODES (8) held-out episodes.
@@ -29,6 +30,11 @@ def main(store, ckpt="pretrained:crafter", episodes=8):
     for level in (1.0, 0.7, 0.4):
         res[str(level)] = {
             a: mean_prediction_error(m, windows, level, a) for a in ("true", "shuffled", "null")
+        }
+    for level in (1.0, 0.7):  # with no actions the caption is the only word on the motion
+        res[f"actions_null_{level}"] = {
+            t: mean_prediction_error(m, windows, level, "null", text=t)
+            for t in ("true", "shuffled", "null")
         }
     print(json.dumps(res, indent=1))
 
