@@ -46,6 +46,9 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
     # a rerun resumes in its own out= (another config's checkpoints are cleared first)
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+    # a resumed run keeps its step count and draws fresh shuffled windows: that the epoch's
+    # loader restarts is harmless for step-based training
+    warnings.filterwarnings("ignore", message=r"You.re resuming from a checkpoint that ended")
 
 
 quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
