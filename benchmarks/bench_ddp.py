@@ -17,7 +17,6 @@ Target (issue 18): 2 GPUs reach >= 1.8x the tokens/s of one.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import os
@@ -29,8 +28,15 @@ import time
 from pathlib import Path
 from subprocess import PIPE
 
-from benchmarks.bench_train_loop import SMOKE, first_batch, smoke_cache, timed_runs, train_overrides
-from benchmarks.record import output_arguments, record
+from benchmarks.bench_train_loop import (
+    SMOKE,
+    first_batch,
+    smoke_cache,
+    timed_runs,
+    train_arguments,
+    train_overrides,
+)
+from benchmarks.record import record
 
 
 def _stop(signum, frame):
@@ -108,12 +114,8 @@ def window_tokens(latents, patch: tuple[int, int, int]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
-    parser.add_argument("--steps", type=int, nargs=2, default=[20, 420], help="two run lengths")
-    output_arguments(parser, smoke="tiny model and cache, 1 and 2 CPU processes")
-    parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
-    args = parser.parse_args()
+    smoke = "tiny model and cache, 1 and 2 CPU processes"
+    args = train_arguments(__doc__, [20, 420], "two run lengths", smoke)
     os.environ.setdefault("NCCL_NVLS_ENABLE", "0")  # recorded with the command (record.py)
     with tempfile.TemporaryDirectory() as folder:
         if args.smoke:

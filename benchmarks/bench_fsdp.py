@@ -15,7 +15,6 @@ it on the CPU).
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -23,8 +22,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.bench_ddp import train_process, trained
-from benchmarks.bench_train_loop import SMOKE, smoke_cache, train_overrides
-from benchmarks.record import output_arguments, record
+from benchmarks.bench_train_loop import SMOKE, smoke_cache, train_arguments, train_overrides
+from benchmarks.record import record
 from worldsim.training.world_model import load_world_model
 
 REFUSAL = "EMA over FSDP-sharded weights"  # the start of the EMA callback's error
@@ -73,12 +72,8 @@ def ema_refusal(cache: str, out: str, overrides: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
-    parser.add_argument("--steps", type=int, nargs=2, default=[20, 40], help="steps before/after")
-    output_arguments(parser, smoke="tiny model and cache, 2 CPU processes, strategy=ddp")
-    parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
-    args = parser.parse_args()
+    smoke = "tiny model and cache, 2 CPU processes, strategy=ddp"
+    args = train_arguments(__doc__, [20, 40], "steps before/after", smoke)
     os.environ.setdefault("NCCL_NVLS_ENABLE", "0")  # recorded with the command (record.py)
     with tempfile.TemporaryDirectory() as folder:
         if args.smoke:

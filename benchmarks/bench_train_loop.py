@@ -121,13 +121,19 @@ def smoke_cache(folder: Path) -> str:
     return write_cache(folder / "latents", tiny_vae(folder / "vae.ckpt"), episodes=8)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def train_arguments(doc: str, steps: list[int], steps_help: str, smoke: str) -> argparse.Namespace:
+    """Command line of a benchmark that runs `worldsim train`: the cache, two step counts, the
+    output arguments and the train overrides after `--`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
-    parser.add_argument("--steps", type=int, nargs=2, default=[30, 130], help="two run lengths")
-    output_arguments(parser, smoke="tiny model and cache, CPU")
+    parser.add_argument("--steps", type=int, nargs=2, default=steps, help=steps_help)
+    output_arguments(parser, smoke=smoke)
     parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = train_arguments(__doc__, [30, 130], "two run lengths", "tiny model and cache, CPU")
     with tempfile.TemporaryDirectory() as folder:
         if args.smoke:
             args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
