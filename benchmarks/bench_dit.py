@@ -224,7 +224,7 @@ def bench_sampling(
     }
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dit_s", help="configs/model/<name>.yaml")
     parser.add_argument(
@@ -259,6 +259,12 @@ def main() -> None:
     if args.smoke:
         args.depth, args.batch, args.frames, args.latent, args.channels = 2, 2, 2, [4, 4], 4
         args.steps, args.sample_steps, args.action_dim = 2, 2, 4
+    return args
+
+
+def model_config(args: argparse.Namespace) -> DiTConfig:
+    """configs/model/<args.model>.yaml with the benchmark's channels, actions, depth and
+    checkpointing."""
     yaml = OmegaConf.load(
         Path(__file__).resolve().parents[1] / "configs" / "model" / f"{args.model}.yaml"
     )
@@ -275,6 +281,12 @@ def main() -> None:
         cfg.checkpointing = args.checkpointing
     if args.smoke:
         cfg.dim, cfg.heads = 64, 4
+    return cfg
+
+
+def main() -> None:
+    args = arguments()
+    cfg = model_config(args)
     h, w = args.latent
     shape = (args.batch, args.frames, h, w)
     how = (args.device, args.compile)
