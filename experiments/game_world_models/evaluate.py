@@ -1,8 +1,9 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
-Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long [CKPT]]]
+Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md); CKPT is
-pretrained:crafter unless given. On a GPU the samples are larger (COUNTS).
+pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
+1,000-frame rollouts; `only` runs just those.
 """
 
 import json
@@ -80,25 +81,41 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
     doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
+    res = {} if long == "only" else short(m, crafter, doom, windows, pairs, rollouts, out)
+    save(out, res, clock)  # before the long rollouts, which take longest
+    if long:
+        res.update(long_runs(m, raw, out))
+        save(out, res, clock)
+
+
+def save(out: Path, res: dict, clock: float) -> None:
+    res["wall_s"] = time.time() - clock
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+
+
+def short(m, crafter, doom, windows, pairs, rollouts, out) -> dict:
+    """Teacher-forced windows, prompt pairs and short rollouts (with a strip of them)."""
     idm = load_idm(CRAFTER_IDM)
     res = {"crafter_teacher_forced": forced(m, crafter, 2, windows, idm)}
     if doom:
         res["doom_teacher_forced"] = forced(m, doom, 1, windows)
     first = torch.stack([e.latents[:1] for e in crafter[:pairs]])
     for axis in "xy":
-        pairs = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
-        res[f"text_{axis}"] = {k: pairs[k] for k in ("prompts", "shifts")}
-        res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pairs["follows"]))
+        pair = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
+        res[f"text_{axis}"] = {k: pair[k] for k in ("prompts", "shifts")}
+        res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pair["follows"]))
     res["crafter_horizon"], cv, ct = horizon(m, crafter, rollouts)
     rows = [from_model_frames(v[None])[0] for v in (ct[0], cv[0], ct[1], cv[1])]
     if doom:
         res["doom_horizon"], dv, dt = horizon(m, doom, rollouts)
         rows += [from_model_frames(v[None])[0] for v in (dt[0], dv[0])]
     save_frame_strip(rows, out / "strips.png", 2)
-    res["wall_s"] = time.time() - clock
-    (out / "results.json").write_text(json.dumps(res, indent=1))
-    if not long:
-        return
+    return res
+
+
+def long_runs(m, raw, out) -> dict:
+    """1,000-frame rollouts of Crafter (and ViZDoom's long episode), their strip and drift plot."""
+    res = {}
     # no held-out crafter_mix episode lives 1001 frames: episodes are stitched in seed order
     lengths = np.cumsum([e.length for e in raw["crafter"]])
     used = raw["crafter"][: int(lengths.searchsorted(1001)) + 1]
@@ -116,8 +133,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
         drifts["doom"] = res["long_doom"]
     save_frame_strip(long_rows, out / "long_strip.png", 100)
     plot_drift(drifts, out / "long_rollouts.png")
-    res["wall_s"] = time.time() - clock
-    (out / "results.json").write_text(json.dumps(res, indent=1))
+    return res
 
 
 if __name__ == "__main__":
