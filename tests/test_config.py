@@ -30,6 +30,7 @@ def test_group_selection_loads_configs_env_file():
         (["episodes=three"], "bad value for config key 'episodes'"),
         (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
         (["env=nosuch"], "no config 'nosuch' in group 'env'"),
+        (["env=orbitt"], "did you mean 'orbit'? available: bounce"),
     ],
 )
 def test_bad_config_is_a_one_line_error(args, expected):

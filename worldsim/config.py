@@ -105,9 +105,11 @@ def _group_file(group: str, name: str) -> Path:
     path = CONFIG_DIR / group / f"{name}.yaml"
     if not path.is_file():
         options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
         raise ConfigError(
             f"no config '{name}' in group '{group}' ({path} missing); "
-            f"available: {', '.join(options) or 'none'}"
+            + (f"did you mean '{close[0]}'? " if close else "")
+            + f"available: {', '.join(options) or 'none'}"
         )
     return path
 
