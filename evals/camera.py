@@ -26,14 +26,19 @@ MAX_SHIFT = 8  # px searched either way
 YAW = 0  # the action component that turns the camera (MuJoCo Orbit's yaw command)
 
 
-def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) -> torch.Tensor:
-    """(T, C, H, W) -> (T - gap,) horizontal translation in px from frame t to t + gap."""
+def phase_correlation(video: torch.Tensor, gap: int = 1) -> torch.Tensor:
+    """(T, C, H, W) -> (T - gap, H, W) phase correlation of each frame with the one `gap` later,
+    on grey: its peak sits at the (dy, dx) translation between them (indices wrap around)."""
     gray = video.float().mean(dim=-3)  # (T, H, W)
     gray = gray - gray.mean(dim=(-2, -1), keepdim=True)
     a, b = torch.fft.rfft2(gray[:-gap]), torch.fft.rfft2(gray[gap:])
     cross = b * a.conj()
-    corr = torch.fft.irfft2(cross / cross.abs().clamp(min=1e-8), s=gray.shape[-2:])
-    corr = corr.mean(dim=-2)  # (T - gap, W)
+    return torch.fft.irfft2(cross / cross.abs().clamp(min=1e-8), s=gray.shape[-2:])
+
+
+def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) -> torch.Tensor:
+    """(T, C, H, W) -> (T - gap,) horizontal translation in px from frame t to t + gap."""
+    corr = phase_correlation(video, gap).mean(dim=-2)  # (T - gap, W)
     window = torch.cat([corr[:, -most:], corr[:, : most + 1]], dim=-1)  # shifts -most .. most
     return window.argmax(dim=-1).float() - most
 
@@ -42,14 +47,9 @@ def image_shift(video: torch.Tensor, most: int = MAX_SHIFT) -> torch.Tensor:
     """(T, C, H, W) -> (T - 1, 2) integer (dy, dx) translation in px from each frame to the next:
     the peak of the whole 2D phase correlation within +-`most` px. Unlike `x_shift`'s row-mean,
     it holds for motion along both axes at once and for whole-cell jumps (Crafter's 7 px)."""
-    gray = video.float().mean(dim=-3)  # (T, H, W)
-    gray = gray - gray.mean(dim=(-2, -1), keepdim=True)
-    a, b = torch.fft.fft2(gray[:-1]), torch.fft.fft2(gray[1:])
-    cross = b * a.conj()
-    corr = torch.fft.ifft2(cross / cross.abs().clamp(min=1e-8)).real  # (T - 1, H, W)
     n = 2 * most + 1
-    window = torch.roll(corr, (most, most), dims=(-2, -1))[:, :n, :n]  # shifts -most .. most
-    peak = window.flatten(1).argmax(dim=1)  # (T - 1,)
+    window = torch.roll(phase_correlation(video), (most, most), dims=(-2, -1))[:, :n, :n]
+    peak = window.flatten(1).argmax(dim=1)  # (T - 1,): shifts -most .. most on each axis
     return torch.stack([peak // n, peak % n], dim=1) - most
 
 
