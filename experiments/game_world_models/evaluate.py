@@ -34,7 +34,8 @@ from worldsim.video import save_frame_strip
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
-CRAFTER_IDM = "worldsim/assets/idm/crafter.pt"  # the control suite's shipped Crafter IDM
+# the control suite's shipped Crafter IDM (from the repository root: scripts run from anywhere)
+CRAFTER_IDM = str(Path(__file__).resolve().parents[2] / "worldsim/assets/idm/crafter.pt")
 STORES = ("crafter", "doom_my_way_home", "doom_long")  # held-out stores under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
 
@@ -55,6 +56,17 @@ def forced(m, eps, stride, count, idm=None):
     if idm is not None:
         summary["idm"] = idm_reads(idm, eps, windows, frames)
     return summary
+
+
+def text_pairs(m, first) -> dict:
+    """Per axis: the opposite heading prompts from each first latent frame (B, 1, c, h, w) with
+    actions null, the image shifts under each, and the % of pairs that follow them."""
+    out = {}
+    for axis in "xy":
+        pair = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
+        out[axis] = {k: pair[k] for k in ("prompts", "shifts")}
+        out[axis]["follow_pct"] = 100 * float(np.mean(pair["follows"]))
+    return out
 
 
 def horizon(m, eps, count):
@@ -99,11 +111,8 @@ def short(m, crafter, doom, windows, pairs, rollouts, out) -> dict:
     res = {"crafter_teacher_forced": forced(m, crafter, 2, windows, idm)}
     if doom:
         res["doom_teacher_forced"] = forced(m, doom, 1, windows)
-    first = torch.stack([e.latents[:1] for e in crafter[:pairs]])
-    for axis in "xy":
-        pair = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
-        res[f"text_{axis}"] = {k: pair[k] for k in ("prompts", "shifts")}
-        res[f"text_{axis}"]["follow_pct"] = 100 * float(np.mean(pair["follows"]))
+    first = torch.stack([e.latents[:1] for e in crafter[:pairs]])  # (B, 1, c, h, w)
+    res.update({f"text_{axis}": row for axis, row in text_pairs(m, first).items()})
     res["crafter_horizon"], cv, ct = horizon(m, crafter, rollouts)
     rows = [from_model_frames(v[None])[0] for v in (ct[0], cv[0], ct[1], cv[1])]
     if doom:

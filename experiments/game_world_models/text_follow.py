@@ -13,10 +13,9 @@ import time
 
 import numpy as np
 import torch
-from evaluate import episodes  # this folder's evaluate.py
+from evaluate import episodes, text_pairs  # this folder's evaluate.py
 
 from evals.latent_rollout import encode_latent_episode
-from evals.prompt_motion import prompt_pairs
 from worldsim.training.world_model import load_world_model
 
 
@@ -27,14 +26,7 @@ def main(store, starts, device, ckpt, *scales):
     res = {"ckpt": ckpt, "starts": len(eps), "by_scale": {}}
     for scale in scales:
         m.sample_cfg.guidance.text_scale = float(scale)
-        row = {}
-        for axis in "xy":
-            pairs = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
-            row[axis] = {
-                "prompts": pairs["prompts"],
-                "shifts": pairs["shifts"],
-                "follow_pct": 100 * float(np.mean(pairs["follows"])),
-            }
+        row = text_pairs(m, first)
         row["follow_pct"] = float(np.mean([row[a]["follow_pct"] for a in "xy"]))
         res["by_scale"][scale] = row
     print(json.dumps({**res, "wall_s": time.time() - clock}, indent=1))
