@@ -262,20 +262,20 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def model_config(args: argparse.Namespace) -> DiTConfig:
-    """configs/model/<args.model>.yaml with the benchmark's channels, actions, depth and
-    checkpointing."""
-    yaml = OmegaConf.load(
-        Path(__file__).resolve().parents[1] / "configs" / "model" / f"{args.model}.yaml"
-    )
+def dit_config(name: str, channels: int, action_dim: int) -> DiTConfig:
+    """configs/model/<name>.yaml with the data's latent channels and action width."""
+    path = Path(__file__).resolve().parents[1] / "configs" / "model" / f"{name}.yaml"
+    yaml = OmegaConf.load(path)
     cfg = DiTConfig(
-        **{
-            **OmegaConf.to_container(yaml),
-            "latent_channels": args.channels,
-            "action_dim": args.action_dim,
-        }
+        **{**OmegaConf.to_container(yaml), "latent_channels": channels, "action_dim": action_dim}
     )
     cfg.patch = tuple(cfg.patch)
+    return cfg
+
+
+def model_config(args: argparse.Namespace) -> DiTConfig:
+    """`dit_config` of --model with the benchmark's depth and checkpointing."""
+    cfg = dit_config(args.model, args.channels, args.action_dim)
     cfg.depth = args.depth or cfg.depth
     if args.checkpointing is not None:
         cfg.checkpointing = args.checkpointing

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import torch
 
-from benchmarks.bench_dit import training_step
+from benchmarks.bench_dit import dit_config, training_step
 from benchmarks.record import output_arguments, record
 from worldsim.models.dit import DiT, DiTConfig
 
@@ -77,16 +77,6 @@ def longest(fits: Callable[[int], bool], start: int, cap: int) -> int:
     return good
 
 
-def model_config(name: str, channels: int, action_dim: int) -> DiTConfig:
-    """configs/model/<name>.yaml as `worldsim train` reads it, with the data's widths."""
-    from worldsim.config import load_config, to_object
-    from worldsim.jobs import train  # imports Lightning: the search alone (its test) needs none
-
-    cfg = to_object(load_config(train.Config, [f"model={name}"])).model
-    cfg.latent_channels, cfg.action_dim = channels, action_dim
-    return cfg
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dit_b", help="configs/model/<name>.yaml")
@@ -97,7 +87,7 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=2048, help="longest clip tried")
     output_arguments(parser, smoke="tiny model on the CPU, up to 6 frames")
     args = parser.parse_args()
-    cfg = model_config(args.model, args.channels, args.action_dim)
+    cfg = dit_config(args.model, args.channels, args.action_dim)
     if args.smoke:
         args.latent, args.start, args.max_frames = [4, 4], 2, 6
         cfg.dim, cfg.depth, cfg.heads = 32, 1, 4
