@@ -25,13 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from subprocess import PIPE
 
 from benchmarks.bench_train_loop import (
-    SMOKE,
     first_batch,
-    smoke_cache,
+    scratch,
     timed_runs,
     train_arguments,
     train_overrides,
@@ -117,10 +115,7 @@ def main() -> None:
     smoke = "tiny model and cache, 1 and 2 CPU processes"
     args = train_arguments(__doc__, [20, 420], "two run lengths", smoke)
     os.environ.setdefault("NCCL_NVLS_ENABLE", "0")  # recorded with the command (record.py)
-    with tempfile.TemporaryDirectory() as folder:
-        if args.smoke:
-            args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
-            args.overrides += [*SMOKE, "data.val_fraction=0"]
+    with scratch(args, "data.val_fraction=0"):
         # latents to count tokens in (a resident loader yields window ids)
         cfg, first = first_batch(args.cache, [*args.overrides, "data.resident=false"])
         runs = {}

@@ -16,13 +16,12 @@ it on the CPU).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from benchmarks.bench_ddp import train_process, trained
-from benchmarks.bench_train_loop import SMOKE, smoke_cache, train_arguments, train_overrides
+from benchmarks.bench_train_loop import scratch, train_arguments, train_overrides
 from benchmarks.record import record
 from worldsim.training.world_model import load_world_model
 
@@ -75,17 +74,14 @@ def main() -> None:
     smoke = "tiny model and cache, 2 CPU processes, strategy=ddp"
     args = train_arguments(__doc__, [20, 40], "steps before/after", smoke)
     os.environ.setdefault("NCCL_NVLS_ENABLE", "0")  # recorded with the command (record.py)
-    with tempfile.TemporaryDirectory() as folder:
-        if args.smoke:
-            args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
-            args.overrides += [*SMOKE, "data.val_fraction=0", "train.strategy=ddp"]
-        runs = (args.cache, str(Path(folder) / "run"), tuple(args.steps), args.overrides)
+    with scratch(args, "data.val_fraction=0", "train.strategy=ddp") as folder:
+        runs = (args.cache, str(folder / "run"), tuple(args.steps), args.overrides)
         figures = {
             "config": {k: str(v) for k, v in vars(args).items()},
             "save_and_resume": save_and_resume(*runs, args.smoke),
             "ema_refusal": "not run: Lightning's FSDP needs a GPU"
             if args.smoke
-            else ema_refusal(args.cache, str(Path(folder) / "ema_run"), args.overrides),
+            else ema_refusal(args.cache, str(folder / "ema_run"), args.overrides),
         }
     record(args.name or f"fsdp_{args.device}", figures, args.results)
 

@@ -15,8 +15,10 @@ are `worldsim train` overrides (both measurements use them). Target (issue 18): 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -121,6 +123,17 @@ def smoke_cache(folder: Path) -> str:
     return write_cache(folder / "latents", tiny_vae(folder / "vae.ckpt"), episodes=8)
 
 
+@contextlib.contextmanager
+def scratch(args: argparse.Namespace, *smoke: str) -> Iterator[Path]:
+    """A scratch folder for the benchmark's runs. Under --smoke it also holds the tiny cache that
+    replaces --cache, with runs of 2 and 4 steps and the SMOKE overrides plus `smoke`."""
+    with tempfile.TemporaryDirectory() as folder:
+        if args.smoke:
+            args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
+            args.overrides += [*SMOKE, *smoke]
+        yield Path(folder)
+
+
 def train_arguments(doc: str, steps: list[int], steps_help: str, smoke: str) -> argparse.Namespace:
     """Command line of a benchmark that runs `worldsim train`: the cache, two step counts, the
     output arguments and the train overrides after `--`."""
@@ -134,10 +147,7 @@ def train_arguments(doc: str, steps: list[int], steps_help: str, smoke: str) -> 
 
 def main() -> None:
     args = train_arguments(__doc__, [30, 130], "two run lengths", "tiny model and cache, CPU")
-    with tempfile.TemporaryDirectory() as folder:
-        if args.smoke:
-            args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
-            args.overrides += [*SMOKE, "train.log_every=1"]
+    with scratch(args, "train.log_every=1"):
         loop = loop_seconds(args.cache, tuple(args.steps), args.overrides)
         model = model_seconds(
             args.cache, args.steps[1] - args.steps[0], args.overrides, args.device
