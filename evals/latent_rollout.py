@@ -16,7 +16,7 @@ import torch
 from envs.base import Captions
 from evals.model import from_model_frames, to_model_frames
 from worldsim.data.latent_datamodule import pixel_span
-from worldsim.diffusion.flow import noisy
+from worldsim.diffusion.flow import clean_estimate_error
 from worldsim.metrics import psnr
 from worldsim.models.latents import actions_per_latent_frame, encode_episode
 
@@ -211,7 +211,6 @@ def mean_prediction_error(
     noise[:, -1] = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed))
     levels = torch.zeros(x0.shape[:2], device=x0.device)  # (B, T)
     levels[:, -1] = level
-    x = noisy(x0, noise, levels)
     given = {"true": acts, "shuffled": torch.roll(acts, 1, 0), "null": None}[actions]
     half = len(captions) // 2
     said = {
@@ -219,5 +218,5 @@ def mean_prediction_error(
         "shuffled": captions[half:] + captions[:half],
         "null": [""] * len(captions),
     }
-    v = module.model(x, levels, given, module.encode_text(said[text]))
-    return (x[:, -1] - level * v[:, -1] - x0[:, -1]).pow(2).mean().item()
+    text_batch = module.encode_text(said[text])
+    return clean_estimate_error(module.model, x0, noise, levels, given, text_batch).mean().item()

@@ -52,12 +52,24 @@ class Imaginer:
         return 1 + (min(available, self.cfg.context) - 1) // tf * tf
 
     @torch.no_grad()
-    def imagine(self, frames: np.ndarray, prompt: str, seed: int) -> Imagined:
-        """`frames` (T, H, W, 3) uint8, the episode so far -> `futures` imagined continuations."""
-        m, n = self.module, self.cfg.futures
+    def encode(self, frames: np.ndarray) -> torch.Tensor:
+        """`frames` (T, H, W, 3) uint8, the episode so far -> normalised latents (1, Tc', c, h, w)
+        of its last `context_frames(T)` frames."""
+        m = self.module
         clip = frames[-self.context_frames(len(frames)) :]  # (Tc, H, W, 3)
         x = rearrange(pixels_to_unit(clip), "t h w c -> 1 t c h w").to(m.device)
-        z = m.normalise(encode_video(m.autoencoder(), x)).expand(n, -1, -1, -1, -1)
-        seq = m.mode_runner([prompt] * n, seed).extend_forward(z, self.cfg.horizon)
-        video = unit_to_pixels(m.decode(seq).float().cpu())  # (N, T, 3, H, W)
-        return Imagined(rearrange(video, "n t c h w -> n t h w c").numpy(), len(clip))
+        return m.normalise(encode_video(m.autoencoder(), x))
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        """Normalised latents (N, T', c, h, w) -> uint8 video (N, 1 + tf (T' - 1), H, W, 3)."""
+        video = unit_to_pixels(self.module.decode(latents).float().cpu())  # (N, T, 3, H, W)
+        return rearrange(video, "n t c h w -> n t h w c").numpy()
+
+    @torch.no_grad()
+    def imagine(self, frames: np.ndarray, prompt: str, seed: int) -> Imagined:
+        """`frames` (T, H, W, 3) uint8, the episode so far -> `futures` imagined continuations."""
+        n = self.cfg.futures
+        z = self.encode(frames).expand(n, -1, -1, -1, -1)  # (N, Tc', c, h, w)
+        seq = self.module.mode_runner([prompt] * n, seed).extend_forward(z, self.cfg.horizon)
+        return Imagined(self.decode(seq), self.context_frames(len(frames)))

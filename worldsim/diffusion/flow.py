@@ -40,6 +40,20 @@ def velocity_target(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     return noise - x0
 
 
+def clean_estimate_error(
+    model, x0: torch.Tensor, noise: torch.Tensor, levels: torch.Tensor, actions=None, text=None
+) -> torch.Tensor:
+    """Per-sample latent MSE (B,) of the model's one-step clean estimate x_t - t v against x0
+    (B, T, ...), over the noised frames (levels (B, T) > 0) only; the others are clean context.
+    No sampling: it measures what the model knows (its posterior mean at that level)."""
+    x = noisy(x0, noise, levels)
+    v = model(x, levels, actions, text).to(x0.dtype)
+    t = levels.reshape(*levels.shape, *([1] * (x0.dim() - 2))).to(x0.dtype)
+    err = (x - t * v - x0).pow(2).flatten(2).mean(-1)  # (B, T)
+    noised = (levels > 0).to(err.dtype)
+    return (err * noised).sum(1) / noised.sum(1)
+
+
 def resolution_shift(tokens_per_frame: int, base_tokens: int) -> float:
     """SD3-style shift factor sqrt(tokens / base): bigger frames need noisier levels."""
     return math.sqrt(max(tokens_per_frame, 1) / base_tokens)
