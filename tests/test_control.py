@@ -4,39 +4,48 @@ its outputs, and the pieces it is made of (prompt expansion, tasks, intervals, t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import gymnasium
 import numpy as np
 import pytest
 import torch
+from einops import rearrange
 
+from envs.base import BoxCodec, DiscreteCodec
 from envs.crafter.captions import caption_sentences
 from envs.make import EnvConfig
+from worldsim.control.candidates import candidates
+from worldsim.control.likelihood import context_actions, pack_actions, prompt_scores
 from worldsim.control.policies import consensus
 from worldsim.control.prompts import expand_crafter
 from worldsim.control.report import wilson
 from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
 from worldsim.diffusion.flow import FlowConfig
-from worldsim.models.dit import DiTConfig
+from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.idm import IDMConfig, InverseDynamics
-from worldsim.models.text import TextConfig, split_sentences
+from worldsim.models.text import TextConfig, TextTable, split_sentences
 from worldsim.training.world_model import LatentInfo, WorldModel, export_checkpoint
 
 C = 4  # latent channels of the tiny models
 
 
-def tiny_checkpoints(tmp_path, action_dim: int, idm: IDMConfig) -> tuple[str, str]:
-    """A random tiny world model with its VAE, and a random IDM, saved."""
+def tiny_checkpoints(tmp_path, action_dim: int, idm: IDMConfig, text_dim=0) -> tuple[str, str]:
+    """A random tiny world model with its VAE, and a random IDM, saved. `text_dim`: the model
+    reads captions (random embeddings of Crafter's caption sentences) and all its weights are
+    random (its zero-initialised output layers would score every prompt 0)."""
     from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
 
     torch.manual_seed(0)
     vae = VideoAutoencoder(
         AutoencoderConfig(latent_channels=C, base_channels=8, channel_mult=[1, 1, 1], norm_groups=4)
     )
+    dit = DiTConfig(latent_channels=C, dim=32, depth=1, heads=2, action_dim=4 * action_dim)
     module = WorldModel(
-        DiTConfig(latent_channels=C, dim=32, depth=1, heads=2, action_dim=4 * action_dim),
+        replace(dit, text_dim=text_dim),
         FlowConfig(),
         {},
-        TextConfig(name="none"),
+        TextConfig(name="minilm" if text_dim else "none"),
         {"sampler": {"steps": 2}},
         LatentInfo(
             mean=[0.0] * C,
@@ -44,6 +53,13 @@ def tiny_checkpoints(tmp_path, action_dim: int, idm: IDMConfig) -> tuple[str, st
             autoencoder=str(save_autoencoder(vae, tmp_path / "vae.ckpt")),
         ),
     )
+    if text_dim:
+        table, rng = TextTable("toy", text_dim), np.random.default_rng(0)
+        for sentence in caption_sentences(list(CRAFTER_TASKS)):
+            table.add(sentence, rng.normal(size=(3, text_dim)), rng.normal(size=text_dim))
+        module.set_text_table(table)
+        for p in module.model.parameters():
+            p.data.normal_(0, 0.2)
     ckpt = export_checkpoint(module, str(tmp_path / "wm.pt"), bundle_autoencoder=True)
     InverseDynamics(idm).save(tmp_path / "idm.pt")
     return ckpt, str(tmp_path / "idm.pt")
@@ -89,11 +105,33 @@ def test_crafter_loop_with_tiny_models_plays_valid_actions_and_writes_outputs(tm
     assert "The player achieves collect wood." in prompt
 
 
+def test_likelihood_planner_with_tiny_models_plays_scored_candidates_and_writes_outputs(tmp_path):
+    ckpt, idm = tiny_checkpoints(tmp_path, 17, IDMConfig(action_dim=17, width=4, loss="ce"), 8)
+    results = run_control(tmp_path, ckpt, idm, "tasks=[place_table]", "env.kwargs.area=[16,16]",
+                          "policies=[likelihood,likelihood_no_prompt]",
+                          "control.likelihood.candidates=20", "control.likelihood.steps=1",
+                          "control.likelihood.levels=[0.5,0.9]")  # fmt: skip
+    check_outputs(tmp_path, results, lambda a: isinstance(a, int) and 0 <= a < 17)
+    cells = results["cells"]["place_table"]
+    for policy, cell in cells.items():
+        for plan in cell["episodes"][0]["plans"]:
+            assert plan["candidates"] == 20 and 0 <= plan["chosen"] < 20
+            assert plan["family"] == ("constant" if plan["chosen"] < 17 else "move_do")
+            spread = plan["scores"]
+            assert np.isfinite(plan["score"]) and spread["best"] <= spread["median"]
+            if policy == "likelihood":  # the prompt's pick: the lowest score
+                assert plan["score"] == spread["best"] < spread["worst"]
+            else:  # an empty prompt scores 0 by construction
+                assert plan["score"] == spread["best"] == spread["worst"] == 0
+            assert len(plan["read"]) == 2 and len(set(plan["read"])) == 1 + (plan["chosen"] >= 17)
+    assert "The player achieves place table." in cells["likelihood"]["episodes"][0]["prompt"]
+
+
 def test_push_loop_with_tiny_models_plays_actions_inside_the_box(tmp_path):
     idm = IDMConfig(action_dim=2, width=4, frames=3, after=1)
     ckpt, idm = tiny_checkpoints(tmp_path, 2, idm)
     results = run_control(tmp_path, ckpt, idm, "prompt=push the pink ball left",
-                          "policies=[prompt,short_prompt]", "env=push")  # fmt: skip
+                          "policies=[prompt,short_prompt,likelihood]", "env=push")  # fmt: skip
     check_outputs(
         tmp_path, results, lambda a: np.shape(a) == (2,) and np.all(np.abs(np.asarray(a)) <= 1)
     )
@@ -124,3 +162,49 @@ def test_wilson_interval_and_consensus_medoid():
     assert wilson(0, 50)[0] == 0 and wilson(0, 50)[1] == pytest.approx(0.0714, abs=1e-3)
     plans = np.eye(3)[[[0, 1], [0, 1], [2, 2], [0, 2]]]  # (4 futures, 2 actions, 3) one-hot
     assert consensus(plans) in (0, 1)
+
+
+def test_context_actions_are_packed_as_training_packs_a_recorded_episode():
+    """Clip frame i >= 1 follows executed action i - 1 of the clip; latent frame k >= 1 holds the
+    actions that led to pixel frames 1 + 4 (k - 1) .. 4 k; the clip's first frame gets the no-op."""
+    eye = np.eye(17, dtype=np.float32)
+    executed = [eye[1 + i % 16] for i in range(9)]  # 10 frames so far: frame i + 1 follows i
+    past = context_actions(executed, eye[0], 5)  # the last 5 frames (5..9)
+    assert [int(a.argmax()) for a in past] == [0, 6, 7, 8, 9]  # frame 6 follows executed[5]
+    plans = eye[[[10, 11, 12, 13, 14, 15, 16, 1]]]  # (1 candidate, 8 steps, 17)
+    packed = pack_actions(past, plans, 68, 4)  # (1, 2 context + 2 new latent frames, 68)
+    slots = rearrange(packed[0], "t (s a) -> t s a", s=4)  # (4, 4, 17)
+    read = [[int(v.argmax()) if v.any() else None for v in t] for t in slots]
+    assert read == [[None, None, None, 0], [6, 7, 8, 9], [10, 11, 12, 13], [14, 15, 16, 1]]
+
+
+def test_prompt_scores_share_noise_across_candidates_and_are_zero_for_the_empty_prompt():
+    torch.manual_seed(0)
+    model = DiT(DiTConfig(latent_channels=C, dim=32, depth=1, heads=2, text_dim=8))
+    for p in model.parameters():
+        p.data.normal_(0, 0.2)
+    context, future = torch.randn(1, 2, C, 4, 4), torch.randn(2, 1, C, 4, 4)
+    futures = torch.cat([future, future[:1]])  # candidates 0 and 2 imagine the same future
+    tokens = torch.randn(2, 3, 8)
+    texts = TextBatch(tokens, torch.ones(2, 3, dtype=torch.bool), torch.randn(2, 8))
+    scores = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1)
+    assert scores.shape == (3,) and scores[0] == scores[2] != scores[1]
+    same = TextBatch(*(t[:1].expand(2, *t.shape[1:]) for t in texts))
+    assert prompt_scores(model, context, futures, same, [0.5], seed=1).abs().max() < 1e-6
+
+
+def test_candidates_hold_each_action_then_walk_and_act_then_random():
+    codec = DiscreteCodec(6, ["noop", "move_left", "move_right", "do", "sleep", "x"])
+    plans, families = candidates(codec, 4, 16, seed=0)
+    assert plans.shape == (16, 4, 6) and (plans.sum(-1) == 1).all()
+    actions = plans.argmax(-1)
+    assert actions[:6].tolist() == [[a] * 4 for a in range(6)]
+    assert actions[6:10].tolist() == [[1, 3, 3, 3], [2, 3, 3, 3], [1, 1, 3, 3], [2, 2, 3, 3]]
+    assert families == ["constant"] * 6 + ["move_do"] * 4 + ["random"] * 6
+    assert (candidates(codec, 4, 16, seed=0)[0] == plans).all()
+    box = BoxCodec(gymnasium.spaces.Box(-1, 1, (2,), np.float32))
+    plans, families = candidates(box, 3, 10, seed=0)
+    assert plans.shape == (10, 3, 2) and np.abs(plans).max() <= 1
+    assert families == ["compass"] * 8 + ["random"] * 2
+    assert np.allclose(plans[:8, 0], [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1],
+                                      [0, -1], [1, -1]], atol=1e-6)  # fmt: skip

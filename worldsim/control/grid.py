@@ -3,8 +3,10 @@ diagnostics, a side-by-side video per episode, results JSON and an HTML summary.
 
 Policies: `prompt` (the expanded prompt), `short_prompt` (the prompt as a user types it: the
 expansion ablation), `no_prompt` (the same loop with an empty prompt), `consensus` (expanded
-prompt, best of N imagined futures), `random`, and `scripted` (the planner from exact state,
-the ceiling).
+prompt, best of N imagined futures), `likelihood` (candidate action sequences scored by how well
+the expanded prompt explains their imagined futures), `likelihood_no_prompt` (its loop with an
+empty prompt: a seeded random candidate), `random`, and `scripted` (the planner from exact
+state, the ceiling).
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import torch
 from envs.make import make_env
 from worldsim.control.episode import EpisodeResult, run_episode
 from worldsim.control.imagine import ImagineConfig, Imaginer
+from worldsim.control.likelihood import LikelihoodConfig, LikelihoodPolicy
 from worldsim.control.policies import PromptPolicy, RandomPolicy, ScriptedPolicy
 from worldsim.control.prompts import expand
 from worldsim.control.report import episode_video, rate, write_html
 from worldsim.control.tasks import Task
 from worldsim.metrics import psnr
 
-POLICIES = ("prompt", "short_prompt", "no_prompt", "consensus", "random", "scripted")
-IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus")
+LIKELIHOOD = ("likelihood", "likelihood_no_prompt")
+IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus", *LIKELIHOOD)
+POLICIES = (*IMAGINING, "random", "scripted")
 # the action a crafter task cannot succeed without (read off the plans as a diagnostic)
 KEY_ACTIONS = {"collect_wood": "do", "collect_drink": "do", "eat_cow": "do",
                "place_table": "place_table"}  # fmt: skip
@@ -40,6 +44,7 @@ class ControlConfig:
     imagine: ImagineConfig = field(default_factory=ImagineConfig)
     execute: int = 4  # actions of each plan executed before imagining again (m)
     futures: int = 4  # imagined futures of the consensus planner (N)
+    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
     expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
     max_steps: int = 300  # env steps per episode
     videos: int = 1000  # episodes per task x policy that get a video (the first seeds)
@@ -61,13 +66,18 @@ class Harness:
             return ScriptedPolicy(task)
         if name not in IMAGINING:
             raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
-        expanded = name == "consensus" or (name == "prompt" and self.cfg.expand)
+        expanded = name in ("consensus", "likelihood") or (name == "prompt" and self.cfg.expand)
 
         def prompt_of(env, seed: int) -> str:
-            if name == "no_prompt":
+            if name in ("no_prompt", "likelihood_no_prompt"):
                 return ""
             return expand(task, env, seed) if expanded else task.episode_prompt(env)
 
+        if name in LIKELIHOOD:
+            imaginer = Imaginer(self.module, self.cfg.imagine)
+            return LikelihoodPolicy(
+                name, imaginer, self.cfg.likelihood, prompt_of, self.cfg.execute
+            )
         futures = self.cfg.futures if name == "consensus" else 1
         imagine = ImagineConfig(self.cfg.imagine.context, self.cfg.imagine.horizon, futures)
         select = "consensus" if name == "consensus" else "first"

@@ -1,0 +1,60 @@
+"""Candidate action sequences for the likelihood planner: a few structured families, then seeded
+random ones, as codec vectors.
+
+Discrete codecs (Crafter): every action held for the whole plan ("constant"), then "move in a
+direction for k steps, then `do`" ("move_do": walk to a tree, water or cow and act on it),
+then uniform random sequences. Continuous codecs (MuJoCo Push): a constant command towards each
+of 8 compass directions ("compass"), then uniform random sequences. The first `count` of that
+list are the candidates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def discrete_structured(names: list[str], length: int) -> tuple[list[list[int]], list[str]]:
+    """Action-index sequences of `length`: each action held, then each `move_*` for k steps
+    (k = 1 and length / 2) followed by `do` (when the codec has one)."""
+    seqs = [[a] * length for a in range(len(names))]
+    families = ["constant"] * len(names)
+    if "do" in names:
+        moves = [i for i, n in enumerate(names) if n.startswith("move_")]
+        for k in sorted({1, length // 2} - {0, length}):
+            for m in moves:
+                seqs.append([m] * k + [names.index("do")] * (length - k))
+                families.append("move_do")
+    return seqs, families
+
+
+def compass(low: np.ndarray, high: np.ndarray, length: int) -> np.ndarray:
+    """(8, length, 2) constant commands towards the 8 compass directions, as far as the box
+    allows (diagonals reach its corners)."""
+    angles = np.arange(8) * np.pi / 4
+    unit = np.stack([np.cos(angles), np.sin(angles)], -1)  # (8, 2)
+    unit = unit / np.abs(unit).max(-1, keepdims=True)  # onto the square's edge
+    command = np.where(unit >= 0, unit * high, -unit * low)  # (8, 2) inside [low, high]
+    return np.repeat(command[:, None], length, axis=1).astype(np.float32)
+
+
+def candidates(codec, length: int, count: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """`count` candidate sequences of `length` actions as codec vectors (count, length, A), and
+    the family of each ("constant", "move_do", "compass" or "random")."""
+    rng = np.random.default_rng(seed)
+    if hasattr(codec, "noop_index"):  # discrete: one-hot vectors
+        seqs, families = discrete_structured(codec.names, length)
+        seqs += rng.integers(0, codec.dim, (max(0, count - len(seqs)), length)).tolist()
+        vectors = np.eye(codec.dim, dtype=np.float32)[np.array(seqs[:count])]
+    else:
+        low = np.asarray(codec.space.low, np.float32).reshape(-1)
+        high = np.asarray(codec.space.high, np.float32).reshape(-1)
+        structured = (
+            compass(low, high, length)
+            if codec.dim == 2
+            else np.zeros((0, length, codec.dim), np.float32)
+        )
+        families = ["compass"] * len(structured)
+        random = rng.uniform(low, high, (max(0, count - len(structured)), length, codec.dim))
+        vectors = np.concatenate([structured, random]).astype(np.float32)[:count]
+    families = (families + ["random"] * count)[:count]
+    return vectors, families

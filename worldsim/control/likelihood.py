@@ -1,0 +1,176 @@
+"""The prompt-likelihood planner: imagine the future of each candidate action sequence with the
+action-conditioned world model, keep the one whose future the prompt explains best.
+
+The world model follows actions but does not move the view from a prompt alone, so reading
+actions off prompted futures (`PromptPolicy`) finds nothing to read. It does read captions: the
+true caption lowers the error of its posterior-mean prediction. So each candidate's imagined
+future x is scored like a diffusion classifier (a pointwise mutual information of prompt and
+future): at fixed noise levels, with the same noise for every candidate and both captions, and
+with null actions, the error of the model's clean estimate of x given the clean real context,
+with the prompt minus with the empty caption. Lower = the prompt explains this future better.
+
+Futures are imagined with the empty caption: imagined with the prompt, every candidate's future
+would carry the prompt's own marks (wood in the inventory without a tree hit), and the score
+would measure them rather than what the actions do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from einops import rearrange, repeat
+
+from worldsim.control.candidates import candidates
+from worldsim.control.imagine import Imaginer
+from worldsim.control.policies import Plan
+from worldsim.diffusion.flow import clean_estimate_error
+from worldsim.models.dit import TextBatch
+from worldsim.models.latents import actions_per_latent_frame
+
+
+@dataclass
+class LikelihoodConfig:
+    """How many candidate action sequences are imagined, and how their futures are scored."""
+
+    candidates: int = 32  # action sequences imagined and scored per plan (N), in one batch
+    steps: int = 4  # sampler steps of each imagined future (the model's default is 10)
+    levels: list[float] = field(default_factory=lambda: [0.5, 0.7, 0.9])  # noise levels scored
+
+
+def context_actions(executed: list[np.ndarray], noop: np.ndarray, frames: int) -> np.ndarray:
+    """Codec vectors (frames, A) of the action that led to each of the episode's last `frames`
+    frames, as the recorder stores an episode: frame i >= 1 follows executed action i - 1.
+
+    The first frame of the clip gets the no-op, as frame 0 of every recorded episode does: the
+    clip is encoded as an episode of its own (its first latent frame holds that frame alone), and
+    the action before it has no visible effect inside the clip."""
+    past = np.stack([noop, *executed[len(executed) - frames + 1 :]]) if frames > 1 else noop[None]
+    return past.astype(np.float32)
+
+
+def pack_actions(
+    context: np.ndarray, plans: np.ndarray, action_dim: int, time_factor: int
+) -> torch.Tensor:
+    """Per-pixel-frame codec vectors of the context clip (Tc, A) and of each candidate's new frames
+    (N, L, A) -> the model's per-latent-frame actions (N, Tc' + L / tf, action_dim), packed as
+    training packs them (`latent_actions`: latent frame k >= 1 holds the actions that led to
+    pixel frames 1 + tf (k - 1) .. tf k)."""
+    seq = np.concatenate([np.broadcast_to(context, (len(plans), *context.shape)), plans], 1)
+    latent_frames = (seq.shape[1] - 1) // time_factor + 1
+    return actions_per_latent_frame(torch.from_numpy(seq), latent_frames, action_dim, time_factor)
+
+
+@torch.no_grad()
+def prompt_scores(
+    model,
+    context: torch.Tensor,
+    futures: torch.Tensor,
+    texts: TextBatch | None,
+    levels: list[float],
+    seed: int,
+) -> torch.Tensor:
+    """Score (N,) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
+    error of the model's clean estimate of the future with the first of `texts` (the prompt)
+    minus with the second (the empty caption), averaged over `levels`; actions null. The noise
+    of each level is shared by every candidate and both captions (seeded)."""
+    n, k, tc = len(futures), len(levels), context.shape[1]
+    x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
+    x0 = repeat(x0, "n t c h w -> (two k n) t c h w", two=2, k=k)
+    gen = torch.Generator().manual_seed(seed)
+    shared = torch.randn((k, *futures.shape[1:]), generator=gen).to(x0)  # (K, H, c, h, w)
+    noise = torch.zeros_like(x0)  # (2 K N, T, c, h, w): the context stays clean
+    noise[:, tc:] = repeat(shared, "k t c h w -> (two k n) t c h w", two=2, n=n)
+    level = torch.tensor(levels, dtype=x0.dtype, device=x0.device)  # (K,)
+    noised = torch.zeros(x0.shape[:2], dtype=x0.dtype, device=x0.device)  # (2 K N, T)
+    noised[:, tc:] = repeat(level, "k -> (two k n) t", two=2, n=n, t=futures.shape[1])
+    text = None
+    if texts is not None:
+        text = TextBatch(*(repeat(v, "two ... -> (two k n) ...", k=k, n=n) for v in texts))
+    err = clean_estimate_error(model, x0, noise, noised, None, text)  # (2 K N,)
+    err = rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
+    return err[0] - err[1]
+
+
+class LikelihoodPolicy:
+    """Imagine N candidate action sequences, execute the first `execute` actions of the one whose
+    future the prompt explains best, replan.
+
+    With an empty prompt (`likelihood_no_prompt`) every score is 0 by construction (the prompt
+    and the empty caption are the same), so the planner picks a seeded random candidate: the
+    same candidates and the same imagination, without the prompt's choice.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        imaginer: Imaginer,
+        cfg: LikelihoodConfig,
+        prompt_of: Callable[[Any, int], str],
+        execute: int,
+    ):
+        if cfg.candidates < 1 or not cfg.levels or execute < 1:
+            raise ValueError(
+                f"likelihood.candidates={cfg.candidates}, levels={cfg.levels}, execute={execute}: "
+                "need at least one candidate, one level and execute >= 1"
+            )
+        self.name, self.imaginer, self.cfg, self.prompt_of = name, imaginer, cfg, prompt_of
+        self.execute = min(execute, imaginer.cfg.horizon * imaginer.time_factor)
+        self.seed, self.prompt, self.executed = 0, "", []
+
+    def reset(self, env, seed: int, start: dict[str, Any]) -> None:
+        """A new episode: its seed, its prompt (`prompt_of(env, seed)`), no actions yet."""
+        self.seed, self.prompt, self.executed = seed, self.prompt_of(env, seed), []
+
+    def imagine(self, frames: np.ndarray, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
+        """Latents (N, Tc' + horizon, c, h, w): the encoded real context, then each candidate's
+        imagined future (empty caption, the context's executed actions, the candidate's)."""
+        m, tf = self.imaginer.module, self.imaginer.time_factor
+        if len(self.executed) != len(frames) - 1:
+            raise RuntimeError(f"{len(frames)} frames after {len(self.executed)} planned actions")
+        z = self.imaginer.encode(frames)  # (1, Tc', c, h, w)
+        used = self.imaginer.context_frames(len(frames))
+        past = context_actions(self.executed, codec.encode(codec.noop()), used)  # (Tc, A)
+        acts = pack_actions(past, plans, m.model_cfg.action_dim, tf).to(m.device)
+        sample = replace(m.sample_cfg, sampler=replace(m.sample_cfg.sampler, steps=self.cfg.steps))
+        runner = m.mode_runner([""] * len(plans), seed, sample)
+        z = z.expand(len(plans), -1, -1, -1, -1)
+        return runner.extend_forward(z, self.imaginer.cfg.horizon, acts)
+
+    def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
+        codec, seed = env.unwrapped.action_codec, self.seed * 100003 + step
+        m, horizon = self.imaginer.module, self.imaginer.cfg.horizon
+        length = horizon * self.imaginer.time_factor
+        plans, families = candidates(codec, length, self.cfg.candidates, seed)  # (N, L, A)
+        seq = self.imagine(np.stack(frames), plans, codec, seed)  # (N, Tc' + horizon, c, h, w)
+        if self.prompt:
+            texts = m.encode_text([self.prompt, ""])
+            context, futures = seq[:1, :-horizon], seq[:, -horizon:]
+            scores = prompt_scores(m.model, context, futures, texts, self.cfg.levels, seed)
+            scores = scores.float().cpu().numpy()
+            chosen = int(scores.argmin())
+        else:
+            scores = np.zeros(len(plans))
+            chosen = int(np.random.default_rng(seed).integers(len(plans)))
+        actions = [codec.decode(v) for v in plans[chosen, : self.execute]]
+        self.executed += [codec.encode(a) for a in actions]
+        used = self.imaginer.context_frames(len(frames))
+        video = self.imaginer.decode(seq[chosen : chosen + 1])[0]  # (Tc + L, H, W, 3)
+        shown = video[used - 1 : used + len(actions)].astype(np.float32)  # last real, then plan
+        info = {
+            "step": step,
+            "candidates": len(plans),
+            "chosen": chosen,
+            "family": families[chosen],
+            "score": float(scores[chosen]),
+            "scores": {k: float(f(scores)) for k, f in SPREAD.items()},
+            "read": [np.asarray(a).tolist() for a in actions],  # the plan's actions, as executed
+            "imagined_change": float(np.abs(np.diff(shown, axis=0)).mean()),
+        }
+        return Plan(actions, video[used : used + len(actions)], None, info)
+
+
+SPREAD = {"best": np.min, "median": np.median, "worst": np.max}  # of a plan's candidate scores
