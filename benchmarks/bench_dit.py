@@ -8,19 +8,30 @@ per token, a profiler table of the top kernels, and sampling frames/s.
     python -m benchmarks.bench_dit --smoke   # tiny model on the CPU, seconds
 
 MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
-`--memory` trains a few steps with activation checkpointing off and on and records the peak
-memory per token of each (CUDA). `--profile` records the top kernels by device time.
+The FLOPs are counted on the eager model before any compilation, so every lever below that leaves
+the model alone counts the same FLOPs. `--memory` trains a few steps with activation checkpointing
+off and on and records the peak memory per token of each (CUDA). `--profile` records the top
+kernels by device time.
+
+Levers that change how the step runs, not what it computes (`benchmarks/mfu_levers.sh` times
+each): `--sdpa` (one SDPA backend), `--pinned-levels` (no host sync in the step),
+`--compile-mode` and `--inductor KEY=VALUE` (torch.compile's mode and Inductor's config),
+`--fused-adamw`. `--heads` changes the model (the head width), not its FLOPs.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.record import output_arguments, record
@@ -30,6 +41,30 @@ from worldsim.diffusion.samplers import EulerSampler
 from worldsim.models.dit import DiT, DiTConfig
 
 PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}  # dense tensor-core FLOP/s
+SDPA = {
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "math": SDPBackend.MATH,
+}
+CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")  # torch.compile modes that replay CUDA graphs
+
+
+@dataclasses.dataclass(frozen=True)
+class Levers:
+    """How the timed training step runs; none changes what it computes."""
+
+    fused_adamw: bool = False  # AdamW's single fused kernel instead of its foreach kernels
+    sdpa: str = ""  # the only SDPA backend allowed (a key of SDPA); "" = PyTorch's own choice
+    pinned_levels: bool = False  # levels reach the GPU from pinned memory: no host sync a step
+    compile_mode: str = ""  # torch.compile mode of the whole model ("" = default)
+
+    def attention(self):
+        """The context that restricts SDPA to the chosen backend (none when unset)."""
+        return sdpa_kernel(SDPA[self.sdpa]) if self.sdpa else contextlib.nullcontext()
+
+
+PLAIN = Levers()  # today's default step
 
 
 def peak_flops() -> float | None:
@@ -58,25 +93,32 @@ def _seconds_per_call(fn, calls: int, warmup: int = 3) -> float:
 
 
 def training_step(
-    model: DiT, cfg: DiTConfig, batch: int, frames: int, h: int, w: int, device, fused=False
+    model: DiT, cfg: DiTConfig, batch: int, frames: int, h: int, w: int, device, levers=PLAIN
 ):
-    """One full training step on random latents (AdamW, bf16 autocast on CUDA), as a closure;
-    `fused`: AdamW's single fused kernel instead of its foreach kernels."""
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused or None)
+    """One full training step on random latents (AdamW, bf16 autocast on CUDA), as a closure,
+    run as `levers` say."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=levers.fused_adamw or None)
     x0 = torch.randn(batch, frames, cfg.latent_channels, h, w, device=device)  # (B, T, C, H, W)
     actions = torch.randn(batch, frames, cfg.action_dim, device=device) if cfg.action_dim else None
     flow = FlowConfig()
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     tokens_per_frame = h * w // (cfg.patch[1] * cfg.patch[2])
+    pin = levers.pinned_levels and device.startswith("cuda")
+    graphs = levers.compile_mode in CUDAGRAPH_MODES
 
     def step():
-        levels = sample_levels(batch, frames, tokens_per_frame, flow).to(device)  # (B, T)
+        if graphs:  # the previous step's graph outputs (gradients) are no longer read
+            torch.compiler.cudagraph_mark_step_begin()
+        levels = sample_levels(batch, frames, tokens_per_frame, flow)  # (B, T) on the host
+        # a pageable copy waits for the GPU to finish the previous step; a pinned one does not
+        levels = levels.pin_memory().to(device, non_blocking=True) if pin else levels.to(device)
         noise = torch.randn_like(x0)
-        with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32):
-            loss = flow_loss(
-                model(noisy(x0, noise, levels), levels, actions), velocity_target(x0, noise), levels
-            )
-        loss.backward()
+        autocast = torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype != torch.float32)
+        with levers.attention():
+            with autocast:
+                pred = model(noisy(x0, noise, levels), levels, actions)
+                loss = flow_loss(pred, velocity_target(x0, noise), levels)
+            loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
 
@@ -93,24 +135,26 @@ def bench_training(
     device: str = "cuda",
     compile: str = "",
     profile: bool = False,
-    fused: bool = False,
+    levers: Levers = PLAIN,
 ) -> dict:
     """Tokens/s, FLOPs per step, MFU and peak memory of full training steps (AdamW, bf16 autocast
     on CUDA); with `profile`, the top kernels of a few more steps.
 
     FLOPs are counted on the eager model. `compile`: "" (eager), "blocks" (each block compiled
-    with dynamic shapes, as `worldsim train` does) or "model" (the whole model, static shapes)."""
+    with dynamic shapes, as `worldsim train` does) or "model" (the whole model, static shapes, in
+    `levers.compile_mode`). `first_step_s` is the first timed-model step: compilation included."""
     model = DiT(cfg).to(device).train()
-    step = training_step(model, cfg, batch, frames, h, w, device, fused)
+    step = training_step(model, cfg, batch, frames, h, w, device, levers)
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()
     if compile == "blocks":
         model.compile_blocks()
     elif compile == "model":
-        model.compile(dynamic=False)
+        model.compile(dynamic=False, mode=levers.compile_mode or None)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
+    first = _seconds_per_call(step, 1, warmup=0)
     seconds = _seconds_per_call(step, steps)
     tokens = batch * -(-frames // cfg.patch[0]) * -(-h // cfg.patch[1]) * -(-w // cfg.patch[2])
     peak = peak_flops()
@@ -126,8 +170,10 @@ def bench_training(
         "flops_per_step": flops,
         "achieved_tflops": flops / seconds / 1e12,
         "mfu": flops / seconds / peak if peak else None,
+        "first_step_s": first,
         "compiled": compile or "eager",
-        "fused_adamw": fused,
+        "fused_adamw": levers.fused_adamw,
+        "levers": dataclasses.asdict(levers),
         "checkpointing": cfg.checkpointing,
         "peak_memory_gib": memory / 2**30 if memory else None,
         "peak_memory_kib_per_token": memory / tokens / 2**10 if memory else None,
@@ -172,12 +218,12 @@ def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
     }
 
 
-def memory_per_token(cfg: DiTConfig, batch, frames, h, w, device, compile, fused) -> dict:
+def memory_per_token(cfg: DiTConfig, batch, frames, h, w, device, compile, levers) -> dict:
     """Peak training memory per token with activation checkpointing off and on (CUDA)."""
     runs = {}
     for checkpointing in (False, True):
         run = dataclasses.replace(cfg, checkpointing=checkpointing)
-        figures = bench_training(run, batch, frames, h, w, 3, device, compile, False, fused)
+        figures = bench_training(run, batch, frames, h, w, 3, device, compile, False, levers)
         runs["on" if checkpointing else "off"] = {
             k: figures[k]
             for k in ("peak_memory_gib", "peak_memory_kib_per_token", "tokens_per_s", "step_s")
@@ -224,11 +270,61 @@ def bench_sampling(
     }
 
 
+def lever_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `Levers` and Inductor's config."""
+    parser.add_argument("--fused-adamw", action="store_true", help="AdamW(fused=True)")
+    parser.add_argument(
+        "--sdpa", default="", choices=["", *SDPA], help="allow only this SDPA backend"
+    )
+    parser.add_argument(
+        "--pinned-levels", action="store_true", help="copy levels from pinned memory (no sync)"
+    )
+    parser.add_argument(
+        "--compile-mode",
+        default="",
+        choices=["", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead"],
+        help="torch.compile mode of --compile model",
+    )
+    parser.add_argument(
+        "--inductor",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set torch._inductor.config.KEY (e.g. max_autotune_gemm=True), repeatable",
+    )
+
+
+def set_inductor_options(pairs: list[str]) -> dict:
+    """Set KEY=VALUE pairs of torch._inductor.config (process-wide: a process times one
+    configuration), values as Python literals (else strings); an unknown key or a pair without
+    '=' is bad input. Returns what it set."""
+    import torch._inductor.config as inductor
+
+    known = inductor.get_config_copy()
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in known:
+            print(
+                f"--inductor {pair}: not KEY=VALUE of a torch._inductor.config key", file=sys.stderr
+            )
+            sys.exit(2)
+        try:
+            options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[key] = value
+        setattr(inductor, key, options[key])
+    return options
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dit_s", help="configs/model/<name>.yaml")
     parser.add_argument(
         "--depth", type=int, default=0, help="override the config's depth (0: keep)"
+    )
+    parser.add_argument(
+        "--heads", type=int, default=0, help="override the config's heads (0: keep)"
     )
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--frames", type=int, default=8)
@@ -245,7 +341,7 @@ def arguments() -> argparse.Namespace:
         choices=["blocks", "model"],
         help="time compiled training steps: each block (default, as `worldsim train`) or the model",
     )
-    parser.add_argument("--fused-adamw", action="store_true", help="AdamW(fused=True)")
+    lever_arguments(parser)
     parser.add_argument(
         "--checkpointing",
         action=argparse.BooleanOptionalAction,
@@ -254,6 +350,12 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--profile", action="store_true", help="record the top kernels")
     parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
+    parser.add_argument(
+        "--sampling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time autoregressive sampling (eager)",
+    )
     output_arguments(parser, smoke="tiny model on the CPU, seconds")
     args = parser.parse_args()
     if args.smoke:
@@ -277,34 +379,31 @@ def model_config(args: argparse.Namespace) -> DiTConfig:
     """`dit_config` of --model with the benchmark's depth and checkpointing."""
     cfg = dit_config(args.model, args.channels, args.action_dim)
     cfg.depth = args.depth or cfg.depth
+    cfg.heads = args.heads or cfg.heads
     if args.checkpointing is not None:
         cfg.checkpointing = args.checkpointing
     if args.smoke:
-        cfg.dim, cfg.heads = 64, 4
+        cfg.dim, cfg.heads = 64, args.heads or 4
     return cfg
 
 
 def main() -> None:
     args = arguments()
     cfg = model_config(args)
+    options = set_inductor_options(args.inductor)
+    levers = Levers(args.fused_adamw, args.sdpa, args.pinned_levels, args.compile_mode)
     h, w = args.latent
     shape = (args.batch, args.frames, h, w)
     how = (args.device, args.compile)
+    sampling = (args.batch, h, w, args.frames, 2 if args.smoke else 8, args.sample_steps)
     figures = {
         "model": args.model,
         "config": {k: str(v) for k, v in vars(args).items()},
-        "training": bench_training(cfg, *shape, args.steps, *how, args.profile, args.fused_adamw),
-        "memory": memory_per_token(cfg, *shape, *how, args.fused_adamw) if args.memory else None,
-        "sampling": bench_sampling(
-            cfg,
-            args.batch,
-            h,
-            w,
-            args.frames,
-            2 if args.smoke else 8,
-            args.sample_steps,
-            args.device,
-        ),
+        "heads": cfg.heads,
+        "inductor": options,
+        "training": bench_training(cfg, *shape, args.steps, *how, args.profile, levers),
+        "memory": memory_per_token(cfg, *shape, *how, levers) if args.memory else None,
+        "sampling": bench_sampling(cfg, *sampling, args.device) if args.sampling else None,
     }
     record(args.name or f"{args.model}_{args.device}", figures, args.results)
 
