@@ -8,13 +8,12 @@
 #
 # Writes RESULTS/dit_{b,l}_h200_<lever>.json (RESULTS defaults to benchmarks/results) and a log
 # per run beside it. Runs go in order of expected value; each runs under `timeout`, and a run that
-# fails or times out is reported and the next one starts. A run is skipped once less than
-# MIN_LEFT seconds of BUDGET (the whole script's seconds) remain.
+# fails or times out is reported and the next one starts. A run is skipped when less than half its
+# timeout is left of BUDGET (the whole script's seconds), and its timeout is cut to what is left.
 set -u
 
 RESULTS=${RESULTS:-benchmarks/results}
 BUDGET=${BUDGET:-470}
-MIN_LEFT=${MIN_LEFT:-40}
 mkdir -p "$RESULTS"
 
 declare -A SHAPE=(
@@ -35,6 +34,7 @@ declare -A LEVER=(
   [cudagraphs]="--compile-mode reduce-overhead"
   [autotune]="--inductor max_autotune_gemm=True --inductor max_autotune_gemm_backends=TRITON,ATEN \
     --inductor triton.enable_persistent_tma_matmul=True"
+  [aggressive]="--inductor aggressive_fusion=True"
   [flash]="--sdpa flash"
   [cudnn]="--sdpa cudnn"
   [b_hd128]="--heads 6"
@@ -43,8 +43,8 @@ declare -A LEVER=(
 
 # model:lever:timeout_s, in order of expected gain per second of device time
 DEFAULT=(
-  b:best:100 b:pinned:60 b:cdt:100 l:hd128:160 b:autotune:200 b:cudagraphs:80 b:hd128:80
-  l:best:150 l:pinned:120 l:cdt:150 l:flash:150
+  b:best:150 b:pinned:90 b:cdt:120 l:hd128:180 b:autotune:240 b:hd128:90 b:cudagraphs:90
+  b:aggressive:90 l:pinned:150 l:cdt:180 l:flash:150
 )
 RUNS=("$@")
 ((${#RUNS[@]})) || RUNS=("${DEFAULT[@]}")
@@ -60,7 +60,7 @@ for run in "${RUNS[@]}"; do
     continue
   fi
   left=$((BUDGET - SECONDS))
-  if ((left < MIN_LEFT)); then
+  if ((2 * left < limit)); then
     SUMMARY+=("$name: skipped, ${left}s of the ${BUDGET}s budget left")
     continue
   fi
