@@ -16,7 +16,8 @@ kernels by device time.
 Levers that change how the step runs, not what it computes (`benchmarks/mfu_levers.sh` times
 each): `--sdpa` (one SDPA backend), `--pinned-levels` (no host sync in the step),
 `--compile-mode` and `--inductor KEY=VALUE` (torch.compile's mode and Inductor's config),
-`--fused-adamw`. `--heads` changes the model (the head width), not its FLOPs.
+`--fused-adamw`, `--rope swap` (a candidate form of the model's RoPE, the same values). `--heads`
+changes the model (the head width), not its FLOPs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from benchmarks.record import output_arguments, record
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler
-from worldsim.models.dit import DiT, DiTConfig
+from worldsim.models import dit
+from worldsim.models.dit import DiT, DiTConfig, Rope
 
 PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}  # dense tensor-core FLOP/s
 SDPA = {
@@ -47,6 +49,11 @@ SDPA = {
     "efficient": SDPBackend.EFFICIENT_ATTENTION,
     "math": SDPBackend.MATH,
 }
+FUSED_SDPA_BACKWARD = (
+    torch.ops.aten._scaled_dot_product_cudnn_attention_backward,
+    torch.ops.aten._scaled_dot_product_flash_attention_backward,
+    torch.ops.aten._scaled_dot_product_efficient_attention_backward,
+)  # their FLOP formula counts 5 equal matmuls: the 4 of the gradients and q k^T recomputed
 CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")  # torch.compile modes that replay CUDA graphs
 
 
@@ -90,6 +97,25 @@ def _seconds_per_call(fn, calls: int, warmup: int = 3) -> float:
         fn()
     _sync()
     return (time.perf_counter() - start) / calls
+
+
+def model_flops(counter: FlopCounterMode) -> int:
+    """The counted FLOPs without the attention scores a fused SDPA backward recomputes (one of its
+    five equal matmuls): model FLOPs in the usual sense of MFU, the same for every SDPA backend."""
+    counts = counter.get_flop_counts().get("Global", {})
+    return counter.get_total_flops() - sum(counts.get(op, 0) for op in FUSED_SDPA_BACKWARD) // 5
+
+
+def apply_rope_swap(x: torch.Tensor, rope: Rope) -> torch.Tensor:
+    """`dit.apply_rope` as one elementwise expression over x (B, heads, N, head_dim), the same
+    values: x * cos + swap(x) * sin, the tables repeated per channel pair, sin negated on even
+    channels, the pair swap an index flip. A candidate for the model's form (`--rope swap`): it
+    leaves each output channel a plain function of its row, which Inductor may fuse with QK-norm's
+    reduction (the stacked pairs ran as separate kernels on the H200 profile)."""
+    cos = rope.cos.to(x.dtype)[..., None].expand(*rope.cos.shape, 2).flatten(-2)  # (N, head_dim)
+    sin = torch.stack([-rope.sin, rope.sin], -1).flatten(-2).to(x.dtype)  # (N, head_dim)
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)  # channels (1, 0, 3, 2, ...)
+    return x * cos + swapped * sin
 
 
 def training_step(
@@ -147,7 +173,7 @@ def bench_training(
     step = training_step(model, cfg, batch, frames, h, w, device, levers)
     with FlopCounterMode(display=False) as counter:
         step()
-    flops = counter.get_total_flops()
+    flops, useful = counter.get_total_flops(), model_flops(counter)
     if compile == "blocks":
         model.compile_blocks()
     elif compile == "model":
@@ -170,6 +196,8 @@ def bench_training(
         "flops_per_step": flops,
         "achieved_tflops": flops / seconds / 1e12,
         "mfu": flops / seconds / peak if peak else None,
+        "model_flops_per_step": useful,
+        "mfu_model_flops": useful / seconds / peak if peak else None,
         "first_step_s": first,
         "compiled": compile or "eager",
         "fused_adamw": levers.fused_adamw,
@@ -292,6 +320,12 @@ def lever_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="set torch._inductor.config.KEY (e.g. max_autotune_gemm=True), repeatable",
     )
+    parser.add_argument(
+        "--rope",
+        default="pairs",
+        choices=["pairs", "swap"],
+        help="the model's RoPE (pairs) or apply_rope_swap (the same values)",
+    )
 
 
 def set_inductor_options(pairs: list[str]) -> dict:
@@ -391,6 +425,8 @@ def main() -> None:
     args = arguments()
     cfg = model_config(args)
     options = set_inductor_options(args.inductor)
+    if args.rope == "swap":  # the blocks look apply_rope up in their module when traced
+        dit.apply_rope = apply_rope_swap
     levers = Levers(args.fused_adamw, args.sdpa, args.pinned_levels, args.compile_mode)
     h, w = args.latent
     shape = (args.batch, args.frames, h, w)

@@ -35,6 +35,7 @@ declare -A LEVER=(
   [autotune]="--inductor max_autotune_gemm=True --inductor max_autotune_gemm_backends=TRITON,ATEN \
     --inductor triton.enable_persistent_tma_matmul=True"
   [aggressive]="--inductor aggressive_fusion=True"
+  [rope]="--rope swap"
   [flash]="--sdpa flash"
   [cudnn]="--sdpa cudnn"
   [b_hd128]="--heads 6"
@@ -43,8 +44,8 @@ declare -A LEVER=(
 
 # model:lever:timeout_s, in order of expected gain per second of device time
 DEFAULT=(
-  b:best:150 b:pinned:90 b:cdt:120 l:hd128:180 b:autotune:240 b:hd128:90 b:cudagraphs:90
-  b:aggressive:90 l:pinned:150 l:cdt:180 l:flash:150
+  b:best:150 b:pinned:90 l:hd128:180 b:cdt:120 b:rope:90 b:autotune:240 b:hd128:90
+  b:cudagraphs:90 b:aggressive:90 l:pinned:150 l:cdt:180 l:flash:150
 )
 RUNS=("$@")
 ((${#RUNS[@]})) || RUNS=("${DEFAULT[@]}")
@@ -76,7 +77,9 @@ for run in "${RUNS[@]}"; do
 import json, sys
 t = json.load(open(sys.argv[1]))["figures"]["training"]
 mfu = f"{100 * t['mfu']:.1f}%" if t["mfu"] else "n/a"
-print(f"MFU {mfu}, step {1e3 * t['step_s']:.1f} ms, first step {t['first_step_s']:.0f} s")
+model = f"{100 * t['mfu_model_flops']:.1f}%" if t["mfu"] else "n/a"
+print(f"MFU {mfu} (model FLOPs {model}), step {1e3 * t['step_s']:.1f} ms,", end=" ")
+print(f"first step {t['first_step_s']:.0f} s")
 EOF
   )
   SUMMARY+=("$name: rc $rc, $((SECONDS - start))s, ${figures:-no result} ($RESULTS/$name.log)")

@@ -1,0 +1,60 @@
+"""bench_dit's MFU levers: the candidate RoPE form gives the model's values, bad Inductor keys are
+one line and exit 2, model FLOPs leave out a fused attention backward's recompute, and the step
+runs under the levers (CPU, seconds)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.bench_dit import (
+    Levers,
+    apply_rope_swap,
+    model_flops,
+    set_inductor_options,
+    training_step,
+)
+from worldsim.models.dit import DiT, DiTConfig, apply_rope, rope_tables
+
+
+def test_swapped_rope_gives_the_models_values_and_gradients():
+    rope = rope_tables((3, 4, 4), 32, 10000.0)
+    x = torch.randn(2, 4, 48, 32, requires_grad=True)  # (B, heads, N, head_dim)
+    y = torch.randn(2, 4, 48, 32)
+    (grad,) = torch.autograd.grad((apply_rope(x, rope) * y).sum(), x)
+    (swapped_grad,) = torch.autograd.grad((apply_rope_swap(x, rope) * y).sum(), x)
+    assert torch.equal(apply_rope_swap(x, rope), apply_rope(x, rope))
+    assert torch.equal(swapped_grad, grad)
+
+
+def test_an_unknown_inductor_key_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit:
+        set_inductor_options(["no_such_knob=1"])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_model_flops_leave_out_the_scores_a_fused_attention_backward_recomputes():
+    q = k = v = torch.empty(2, 4, 64, 32, device="meta")  # (B, heads, N, head_dim)
+    attention = torch.ops.aten._scaled_dot_product_efficient_attention
+    with FlopCounterMode(display=False) as counter:
+        out, lse, seed, offset = attention(q, k, v, None, True)
+        grads = [True, True, True, False]
+        torch.ops.aten._scaled_dot_product_efficient_attention_backward(
+            out, q, k, v, None, out, lse, seed, offset, 0.0, grads
+        )
+    forward = 2 * 2 * (2 * 4 * 64 * 64 * 32)  # q k^T and the scores times v
+    assert counter.get_total_flops() == forward * 7 // 2  # backward counted as 5 matmuls
+    assert model_flops(counter) == 3 * forward  # backward: the 4 matmuls of the gradients
+
+
+def test_the_step_runs_under_the_levers_and_counts_the_same_flops():
+    cfg = DiTConfig(latent_channels=4, dim=64, depth=1, heads=4, action_dim=4)
+    flops = []
+    for levers in (Levers(sdpa="math"), Levers(fused_adamw=True, sdpa="math", pinned_levels=True)):
+        step = training_step(DiT(cfg), cfg, 2, 2, 4, 4, "cpu", levers)
+        with FlopCounterMode(display=False) as counter:
+            step()
+        flops.append(counter.get_total_flops())
+    assert flops[0] == flops[1] > 0
