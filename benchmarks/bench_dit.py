@@ -8,10 +8,11 @@ per token, a profiler table of the top kernels, and sampling frames/s.
     python -m benchmarks.bench_dit --smoke   # tiny model on the CPU, seconds
 
 MFU = counted FLOPs per training step (forward + backward) / step time / the GPU's dense bf16 peak.
-The FLOPs are counted on the eager model before any compilation, so every lever below that leaves
-the model alone counts the same FLOPs. `--memory` trains a few steps with activation checkpointing
-off and on and records the peak memory per token of each (CUDA). `--profile` records the top
-kernels by device time.
+The FLOPs are counted on the eager model before any compilation. The counter's formula for a fused
+attention backward includes the scores it recomputes; `mfu_model_flops` leaves them out (model
+FLOPs, the usual MFU), which makes it the same for every SDPA backend, math included.
+`--memory` trains a few steps with activation checkpointing off and on and records the peak memory
+per token of each (CUDA). `--profile` records the top kernels by device time.
 
 Levers that change how the step runs, not what it computes (`benchmarks/mfu_levers.sh` times
 each): `--sdpa` (one SDPA backend), `--pinned-levels` (no host sync in the step),
