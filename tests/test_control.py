@@ -65,11 +65,11 @@ def tiny_checkpoints(tmp_path, action_dim: int, idm: IDMConfig, text_dim=0) -> t
     return ckpt, str(tmp_path / "idm.pt")
 
 
-def run_control(tmp_path, ckpt: str, idm: str, *args: str) -> dict:
+def run_control(tmp_path, ckpt: str, idm: str, *args: str, out: str = "out") -> dict:
     from worldsim.config import load_config, to_object
     from worldsim.jobs import control
 
-    out = tmp_path / "out"
+    out = tmp_path / out
     overrides = [f"ckpt={ckpt}", f"idm={idm}", f"out={out}", "device=cpu", "episodes=1",
                  "env.width=32", "env.height=32", "control.max_steps=6", "control.execute=2",
                  "control.futures=2", "control.imagine.horizon=1", *args]  # fmt: skip
@@ -125,6 +125,32 @@ def test_likelihood_planner_with_tiny_models_plays_scored_candidates_and_writes_
                 assert plan["score"] == spread["best"] == spread["worst"] == 0
             assert len(plan["read"]) == 2 and len(set(plan["read"])) == 1 + (plan["chosen"] >= 17)
     assert "The player achieves place table." in cells["likelihood"]["episodes"][0]["prompt"]
+
+
+def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, monkeypatch):
+    from worldsim.control.grid import Harness, merge_results
+
+    played = []
+    episode = Harness.episode
+    monkeypatch.setattr(Harness, "episode", lambda *a: played.append(a[3]) or episode(*a))
+    args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[random]", "episodes=2"
+    models = tmp_path, "none", "none"  # no policy imagines: no model is loaded
+    whole = run_control(*models, *args)
+    (tmp_path / "out" / "episodes" / "collect_wood_random_200001.json").unlink()  # interrupted
+    assert run_control(*models, *args) == whole  # replays seed 200001 only
+    assert played == [200000, 200001, 200001]
+    parts = {"a": run_control(*models, *args[:-1], out="a"),  # seed 200000
+             "b": run_control(*models, *args[:-1], "seed=200001", out="b")}  # fmt: skip
+    merged = merge_results(parts)["cells"]["collect_wood"]["random"]
+    cell = whole["cells"]["collect_wood"]["random"]
+    assert [e["video"] for e in merged["episodes"]] == [
+        "a/videos/collect_wood_random_200000.mp4",
+        "b/videos/collect_wood_random_200001.mp4",
+    ]
+    assert [e["actions"] for e in merged["episodes"]] == [e["actions"] for e in cell["episodes"]]
+    assert {k: merged[k] for k in ("n", "successes", "ci95")} == {
+        k: cell[k] for k in ("n", "successes", "ci95")
+    }
 
 
 def test_push_loop_with_tiny_models_plays_actions_inside_the_box(tmp_path):

@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
-# The issue's Crafter measurement on a GPU machine: one process per task, then one results.json.
-#   bash experiments/prompt_control/run_grid.sh CKPT [EPISODES] [OUT]
-# e.g. bash experiments/prompt_control/run_grid.sh runs/game/ema.ckpt 50 runs/prompt_control
+# The issue's Crafter measurement on a GPU machine: one process per task and seed chunk, then one
+# merged results.json and summary.html in OUT.
+#   [POLICIES=a,b,...] [SEEDS=A:B] [SPLIT=K] bash experiments/prompt_control/run_grid.sh \
+#       CKPT [EPISODES] [OUT] [OVERRIDE...]
+# SEEDS: held-out episodes A..B-1 (default 0:EPISODES, seed 200000 + k); SPLIT: that range in K
+# chunks per task (4 K processes). Re-running the same command continues an interrupted grid
+# (finished episodes are kept in OUT/<task>_<A>_<B>/episodes/); the merge reads every
+# OUT/*/results.json, so runs of other seed ranges into the same OUT join it. OVERRIDEs go to
+# every `worldsim control` (e.g. control.likelihood.candidates=16).
+# e.g. SPLIT=2 bash experiments/prompt_control/run_grid.sh pretrained:crafter 50 runs/prompt_control
 set -euo pipefail
-CKPT=${1:?world model checkpoint}; EPISODES=${2:-50}; OUT=${3:-runs/prompt_control}
-mkdir -p "$OUT"
-POLICIES=[random,scripted,prompt,no_prompt,short_prompt,consensus]
+CKPT=${1:?world model checkpoint}; EPISODES=${2:-50}; OUT=${3:-runs/prompt_control}; shift $(( $# < 3 ? $# : 3 ))
+POLICIES=${POLICIES:-random,scripted,prompt,no_prompt,short_prompt,consensus,likelihood,likelihood_no_prompt}
+SEEDS=${SEEDS:-0:$EPISODES}; SPLIT=${SPLIT:-1}
+FIRST=${SEEDS%:*}; LAST=${SEEDS#*:}; CHUNK=$(( (LAST - FIRST + SPLIT - 1) / SPLIT ))
+mkdir -p "$OUT"; pids=(); failed=0
 for t in collect_wood place_table collect_drink eat_cow; do
-  OMP_NUM_THREADS=3 python3 -m worldsim.cli control ckpt="$CKPT" tasks=[$t] policies=$POLICIES \
-    episodes="$EPISODES" control.videos=2 text_table=experiments/prompt_control/short_prompts.npz \
-    out="$OUT/$t" > "$OUT.$t.log" 2>&1 &
+  for ((a = FIRST; a < LAST; a += CHUNK)); do
+    b=$(( a + CHUNK < LAST ? a + CHUNK : LAST ))
+    OMP_NUM_THREADS=2 python3 -m worldsim.cli control ckpt="$CKPT" tasks=[$t] \
+      policies=[$POLICIES] seed=$(( 200000 + a )) episodes=$(( b - a )) control.videos=2 \
+      text_table=experiments/prompt_control/short_prompts.npz \
+      out="$OUT/${t}_${a}_${b}" "$@" > "$OUT/${t}_${a}_${b}.log" 2>&1 &
+    pids+=($!)
+  done
 done
-wait
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
 python3 - "$OUT" <<'PY'
 import json, sys
 from pathlib import Path
+from worldsim.control.grid import merge_results, write_results
 from worldsim.control.report import write_html
 out = Path(sys.argv[1])
-parts = [json.loads((out / t / "results.json").read_text())
-         for t in ("collect_wood", "place_table", "collect_drink", "eat_cow")]
-merged = {**parts[0], "cells": {k: v for p in parts for k, v in p["cells"].items()}}
-for cells in merged["cells"].values():  # videos relative to the merged page
-    for t_cell in cells.values():
-        for e in t_cell["episodes"]:
-            if e.get("video"):
-                e["video"] = f"{e['task']}/{e['video']}"
-(out / "results.json").write_text(json.dumps(merged, indent=1))
+parts = {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/results.json"))}
+merged = merge_results(parts)
+write_results(out, merged)
 write_html(out / "summary.html", merged)
 print(out / "results.json")
 PY
+exit $failed

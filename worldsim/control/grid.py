@@ -12,6 +12,7 @@ state, the ceiling).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,14 @@ from worldsim.control.policies import PromptPolicy, RandomPolicy, ScriptedPolicy
 from worldsim.control.prompts import expand
 from worldsim.control.report import episode_video, rate, write_html
 from worldsim.control.tasks import Task
+from worldsim.data.manifest import read_record, write_record
 from worldsim.metrics import psnr
 
 LIKELIHOOD = ("likelihood", "likelihood_no_prompt")
 IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus", *LIKELIHOOD)
 POLICIES = (*IMAGINING, "random", "scripted")
 # the action a crafter task cannot succeed without (read off the plans as a diagnostic)
+EPISODES = "episodes"  # folder of the finished episodes' rows under a grid's out
 KEY_ACTIONS = {"collect_wood": "do", "collect_drink": "do", "eat_cow": "do",
                "place_table": "place_table"}  # fmt: skip
 
@@ -135,39 +138,103 @@ def _counts(names: list[str]) -> dict[str, int]:
 
 
 def run_grid(
-    harness: Harness, tasks: list[Task], policies: list[str], seeds: list[int], out: str | Path
+    harness: Harness,
+    tasks: list[Task],
+    policies: list[str],
+    seeds: list[int],
+    out: str | Path,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Play every task x policy x seed; write videos/, results.json and summary.html under
-    `out` (rewritten after every cell, so an interrupted grid keeps its finished cells)."""
-    from worldsim.video import write_video
+    """Play every task x policy x seed; write videos/, results.json and summary.html under `out`.
 
+    Each finished episode is kept in `out`/episodes/ (written last, atomically) with the loop's
+    knobs and `source` (what else made it: checkpoints, env), and a grid run again into the same
+    `out` with the same knobs and source reads it back instead of playing it: an interrupted grid
+    continues where it stopped. results.json is rewritten after every cell."""
     out = Path(out)
+    made = json.loads(json.dumps({"control": asdict(harness.cfg), "source": source or {}}))
     results = {
-        "about": f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per cell, at most "
-        f"{harness.cfg.max_steps} env steps; 95% Wilson intervals",
+        "about": about(seeds, harness.cfg.max_steps),
         "policies": list(policies),
         "seeds": list(seeds),
-        "config": asdict(harness.cfg),
+        "config": made["control"],
         "cells": {},
     }
     for task in tasks:
         cells = results["cells"].setdefault(task.name, {})
         for name in policies:
-            rows = []
-            for k, seed in enumerate(seeds):
-                result, diag = harness.episode(task, name, seed)
-                rows.append({**result.summary(), "diagnostics": diag})
-                if k < harness.cfg.videos:
-                    video = Path("videos") / f"{task.name}_{name}_{seed}.{harness.cfg.video}"
-                    write_video(out / video, episode_video(result), fps=harness.cfg.fps)
-                    rows[-1]["video"] = str(video)
-                print(f"control: {task.name} {name} seed {seed}: success={result.success} "
-                      f"steps={result.steps}", flush=True)  # fmt: skip
+            rows = [
+                episode_row(harness, task, name, seed, out, made, k < harness.cfg.videos)
+                for k, seed in enumerate(seeds)
+            ]
             cells[name] = {**rate(rows), "diagnostics": summarise(rows), "episodes": rows}
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "results.json").write_text(json.dumps(results, indent=1))
+            write_results(out, results)
     write_html(out / "summary.html", results)
     return results
+
+
+def about(seeds: list[int], max_steps: int) -> str:
+    """The line that says what a results file's cells are."""
+    return (
+        f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per cell, at most {max_steps} env steps; "
+        "95% Wilson intervals"
+    )
+
+
+def episode_row(
+    harness: Harness, task: Task, name: str, seed: int, out: Path, made: dict, video: bool
+) -> dict[str, Any]:
+    """The JSON row of one episode: read back from `out`/episodes/ when `made` (knobs and source)
+    finished it before, else played, its video written, and kept there."""
+    from worldsim.video import write_video
+
+    path = out / EPISODES / f"{task.name}_{name}_{seed}.json"
+    record = read_record(path)
+    if record.get("config") == made:
+        return record["row"]
+    result, diag = harness.episode(task, name, seed)
+    row = {**result.summary(), "diagnostics": diag}
+    if video:
+        row["video"] = str(Path("videos") / f"{task.name}_{name}_{seed}.{harness.cfg.video}")
+        write_video(out / row["video"], episode_video(result), fps=harness.cfg.fps)
+    print(f"control: {task.name} {name} seed {seed}: success={result.success} "
+          f"steps={result.steps}", flush=True)  # fmt: skip
+    write_record(path, "control", made, row=row)
+    return row
+
+
+def write_results(out: Path, results: dict[str, Any]) -> None:
+    """`out`/results.json, atomically (a run killed while writing keeps the previous one)."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".tmp-results.json-{os.getpid()}"
+    tmp.write_text(json.dumps(results, indent=1))
+    os.replace(tmp, out / "results.json")
+
+
+def merge_results(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One results dict from grids run apart (by task or by seed range): `parts` maps each
+    grid's folder, relative to the merged one, to its results. Each cell's episodes are
+    joined in seed order and its rate and diagnostics recomputed; videos are made relative to
+    the merged folder."""
+    first = next(iter(parts.values()))
+    cells: dict[str, dict[str, list]] = {}
+    for folder, part in parts.items():
+        for task, by_policy in part["cells"].items():
+            for name, cell in by_policy.items():
+                rows = cells.setdefault(task, {}).setdefault(name, [])
+                for row in cell["episodes"]:
+                    video = {"video": f"{folder}/{row['video']}"} if row.get("video") else {}
+                    rows.append({**row, **video})
+    seeds = sorted({s for p in parts.values() for s in p["seeds"]})
+    policies = list(dict.fromkeys(n for p in parts.values() for n in p["policies"]))
+    merged = {**first, "policies": policies, "seeds": seeds, "cells": {}}
+    merged["about"] = about(seeds, first["config"]["max_steps"])
+    for task, by_policy in cells.items():
+        for name, rows in by_policy.items():
+            rows.sort(key=lambda r: r["seed"])
+            cell = {**rate(rows), "diagnostics": summarise(rows), "episodes": rows}
+            merged["cells"].setdefault(task, {})[name] = cell
+    return merged
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ them, repeat. Writes a side-by-side video per episode, results.json and summary.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -82,6 +82,12 @@ def _models(cfg: Config, family: str, imagine: bool):
     return module, load_idm(idm_path)
 
 
+def _source(cfg: Config) -> dict:
+    """What made a grid's episodes besides the loop's knobs: a finished episode in `out` is
+    played again when any of these differs (see `run_grid`)."""
+    return {"env": asdict(cfg.env), "ckpt": cfg.ckpt, "idm": cfg.idm, "text_table": cfg.text_table}
+
+
 def run(cfg: Config) -> None:
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
@@ -94,7 +100,7 @@ def run(cfg: Config) -> None:
     seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
     try:
         with torch.no_grad():
-            results = run_grid(harness, tasks, cfg.policies, seeds, cfg.out)
+            results = run_grid(harness, tasks, cfg.policies, seeds, cfg.out, _source(cfg))
     except TaskError as err:  # a prompt naming a colour the seed's scene lacks
         raise ConfigError(str(err)) from err
     for task, cells in results["cells"].items():
