@@ -3,7 +3,8 @@
 # with one lever on top, profiled, at the dit_b and dit_l shapes of benchmarks/README.md.
 #
 #   RESULTS=$OUT bash benchmarks/mfu_levers.sh            # the default runs, about 8 minutes
-#   bash benchmarks/mfu_levers.sh b:best l:hd128          # chosen runs (model:lever)
+#   bash benchmarks/mfu_levers.sh b:best l:hd128:200      # chosen runs (model:lever[:timeout_s])
+#   bash benchmarks/mfu_levers.sh b:pinned+cdt            # levers together: dit_b_h200_pinned_cdt
 #   SMOKE=1 RESULTS=/tmp/levers bash benchmarks/mfu_levers.sh b:best b:pinned   # CPU, eager, tiny
 #
 # Writes RESULTS/dit_{b,l}_h200_<lever>.json (RESULTS defaults to benchmarks/results) and a log
@@ -54,9 +55,12 @@ SUMMARY=()
 for run in "${RUNS[@]}"; do
   IFS=: read -r model lever limit <<<"$run"
   limit=${limit:-150}
-  name=dit_${model}_h200_${lever}
-  flags=${LEVER[${model}_${lever}]-${LEVER[$lever]-unknown}}
-  if [[ $flags == unknown || -z ${SHAPE[$model]-} ]]; then
+  name=dit_${model}_h200_${lever//+/_}
+  flags=""
+  for one in ${lever//+/ }; do
+    flags+=" ${LEVER[${model}_${one}]-${LEVER[$one]-unknown}}"
+  done
+  if [[ $flags == *unknown* || -z ${SHAPE[$model]-} ]]; then
     SUMMARY+=("$name: unknown run '$run' (model b|l, lever one of: ${!LEVER[*]})")
     continue
   fi
