@@ -4,6 +4,8 @@ runs under the levers (CPU, seconds)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -58,3 +60,19 @@ def test_the_step_runs_under_the_levers_and_counts_the_same_flops():
             step()
         flops.append(counter.get_total_flops())
     assert flops[0] == flops[1] > 0
+
+
+def test_the_lever_table_compares_each_run_with_its_models_control(tmp_path):
+    from benchmarks.lever_table import table
+
+    def result(name: str, flags: str, step_s: float):
+        training = {"step_s": step_s, "mfu": 0.37, "mfu_model_flops": 0.364, "first_step_s": 50}
+        command = f"python -m benchmarks.bench_dit --no-sampling {flags} --name {name}"
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"command": command, "figures": {"training": training}}))
+        return path
+
+    paths = [result("dit_b_h200_best", "", 0.104), result("dit_b_h200_pinned", "--pinned", 0.1)]
+    rows = table(paths)
+    assert "none (control)" in rows[2] and "| 37.0% | 36.4% | 50 s |" in rows[2]
+    assert "`--pinned`" in rows[3] and "| -3.8% |" in rows[3]
