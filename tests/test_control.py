@@ -125,6 +125,10 @@ def test_likelihood_planner_with_tiny_models_plays_scored_candidates_and_writes_
                 assert plan["score"] == spread["best"] == spread["worst"] == 0
             assert len(plan["read"]) == 2 and len(set(plan["read"])) == 1 + (plan["chosen"] >= 17)
     assert "The player achieves place table." in cells["likelihood"]["episodes"][0]["prompt"]
+    diagnostics = cells["likelihood"]["diagnostics"]
+    assert sum(diagnostics["families"].values()) == len(cells["likelihood"]["episodes"][0]["plans"])
+    assert diagnostics["score_spread"] > 0
+    assert cells["likelihood_no_prompt"]["diagnostics"]["score_spread"] == 0
 
 
 def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, monkeypatch):

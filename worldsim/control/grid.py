@@ -100,12 +100,19 @@ class Harness:
 
 def diagnostics(result: EpisodeResult, idm, codec) -> dict[str, Any]:
     """Per-stage numbers of one imagining episode: whether the plans move and keep the scene,
-    what the IDM read off them, and how well it reads the real transitions the episode made."""
+    what the IDM read off them (for the likelihood planner: the actions it chose, which family
+    won and how far apart its candidates scored), and how well the IDM reads the real
+    transitions the episode made."""
     real = np.asarray(result.frames, np.float32)
     out: dict[str, Any] = {
         "real_change": float(np.abs(np.diff(real, axis=0)).mean()) if len(real) > 1 else 0.0,
         "imagined_change": float(np.mean([p["imagined_change"] for p in result.plans] or [0])),
     }
+    if result.plans and "family" in result.plans[0]:
+        out["families"] = _counts([p["family"] for p in result.plans])
+        out["score_spread"] = float(
+            np.mean([p["scores"]["worst"] - p["scores"]["best"] for p in result.plans])
+        )
     if len(result.actions) == 0:
         return out
     # the plan against reality: PSNR of each imagined frame to the real frame it foresaw, and of
