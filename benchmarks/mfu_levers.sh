@@ -45,7 +45,7 @@ declare -A LEVER=(
 
 # model:lever:timeout_s, in order of expected gain per second of device time
 DEFAULT=(
-  b:best:150 b:pinned:90 l:hd128:180 b:cdt:120 b:cudagraphs:90 b:autotune:240 b:rope:90
+  b:best:180 b:pinned:90 l:hd128:240 b:cdt:120 b:cudagraphs:90 b:autotune:240 b:rope:90
   b:hd128:90 b:aggressive:90 l:pinned:150 l:cdt:180 l:flash:150
 )
 RUNS=("$@")
