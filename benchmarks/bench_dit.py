@@ -411,14 +411,20 @@ def dit_config(name: str, channels: int, action_dim: int) -> DiTConfig:
 
 
 def model_config(args: argparse.Namespace) -> DiTConfig:
-    """`dit_config` of --model with the benchmark's depth and checkpointing."""
+    """`dit_config` of --model with the benchmark's depth, heads and checkpointing."""
     cfg = dit_config(args.model, args.channels, args.action_dim)
     cfg.depth = args.depth or cfg.depth
     cfg.heads = args.heads or cfg.heads
     if args.checkpointing is not None:
         cfg.checkpointing = args.checkpointing
-    if args.smoke:
-        cfg.dim, cfg.heads = 64, args.heads or 4
+    if args.smoke:  # heads of width 16
+        cfg.dim, cfg.heads = 16 * (args.heads or 4), args.heads or 4
+    if cfg.dim % cfg.heads:
+        print(
+            f"--heads {cfg.heads}: {args.model}'s width {cfg.dim} must divide by it",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     return cfg
 
 
