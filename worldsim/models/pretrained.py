@@ -34,10 +34,10 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
-        sha256="879174cc4b5da0db8f2ef90522207686726f5dc9db34cc1d94c01217e5e30e02",
+        sha256="2744cbb795340afe5fbea0ddd8c6437ca620df2fd8a39eade914e0b952eef7a3",
         about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: doom.pt's weights trained "
-        "on 1,440 Crafter episodes for 7,861 more steps on one H200 "
-        "(experiments/game_world_models/RESULTS.md)",
+        "on 1,440 Crafter episodes for 7,861 + 12,539 more steps on one H200, the last with "
+        "actions dropped in half the samples (experiments/game_world_models/RESULTS.md)",
     ),
     "doom": Pretrained(
         file="doom.pt",
