@@ -21,6 +21,7 @@ NAME = "camera"
 PRIMARY = "shift_vs_truth_shift_corr"
 HIGHER_IS_BETTER = True
 DETECTS = ()  # the corrupted replays keep the true camera path
+TRUTH = ()  # truth the cases must hold (eval checks it before any rollout)
 SHIFT_GAP = 4  # frames per measured shift (one latent frame of the 4x temporal VAE)
 MAX_SHIFT = 8  # px searched either way
 YAW = 0  # the action component that turns the camera (MuJoCo Orbit's yaw command)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from envs.base import BACKGROUND_ID
-from evals.suite import SuiteContext, average, nanmean
+from evals.suite import SuiteContext, average, nanmean, require_truth
 
 NAME = "consistency3d"
 PRIMARY = "warp_error"
@@ -25,6 +25,8 @@ DETECTS = (
     "camera_drift",
     "gravity",
 )  # with a moving camera
+# truth the cases must hold (eval checks it before any rollout)
+TRUTH = ("depth", "intrinsics", "extrinsics", "instance")
 DEPTH_TOLERANCE = 0.05  # relative depth mismatch above which the source view is occluded
 REVISIT_ANGLE_DEG = 10.0  # camera poses closer than this (and REVISIT_DISTANCE) revisit a view
 REVISIT_DISTANCE = 0.05  # as a fraction of the camera's distance to the world origin
@@ -136,11 +138,6 @@ def score_case(case, pred: np.ndarray) -> dict:
 
 
 def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
-    """Average of `score_case` over cases (needs depth, intrinsics, extrinsics, instance truth)."""
-    missing = {"depth", "intrinsics", "extrinsics", "instance"} - set(cases[0].truth)
-    if missing:
-        raise ValueError(
-            f"consistency3d needs truth {sorted(missing)}, absent from env "
-            f"{cases[0].meta.get('env_id')}"
-        )
+    """Average of `score_case` over cases (needs the TRUTH above)."""
+    require_truth(NAME, TRUTH, cases)
     return average([score_case(c, p) for c, p in zip(cases, preds)])

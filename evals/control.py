@@ -20,6 +20,7 @@ PRIMARY = "action_score"
 HIGHER_IS_BETTER = True
 # the steered object still follows its actions under another gravity
 DETECTS = tuple(c for c in ALL_CORRUPTIONS if c != "gravity")
+TRUTH = ()  # truth the cases must hold (eval checks it before any rollout)
 MIN_ACTION_VARIANCE = 1e-6  # below this the actions carry no information
 
 

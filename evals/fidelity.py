@@ -17,6 +17,7 @@ NAME = "fidelity"
 PRIMARY = "psnr"
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # any pixel change lowers PSNR
+TRUTH = ()  # truth the cases must hold (eval checks it before any rollout)
 
 
 def frame_scores(pred: np.ndarray, true: np.ndarray, lpips=None) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ NAME = "permanence"
 PRIMARY = "iou"
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # every corruption moves, hides, adds or recolours an object mask
+TRUTH = ("instance",)  # truth the cases must hold (eval checks it before any rollout)
 MIN_AREA = 3  # pixels: smaller readings count as "not there"
 DISAPPEAR_FRACTION = 0.25  # generated area below this fraction of the true area = disappeared
 NEAR = (

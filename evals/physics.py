@@ -21,6 +21,7 @@ NAME = "physics"
 PRIMARY = "physics_score"  # mean of track_score and spatiotemporal_iou
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # spawn only through the motion masks (the tracks follow the original)
+TRUTH = ("instance",)  # truth the cases must hold (eval checks it before any rollout)
 MIN_AREA = 3
 TRACK_SCALE = 0.05  # fraction of the image diagonal at which a track error scores exp(-1)
 MOTION_THRESHOLD = 24  # max channel change (0-255) that marks a pixel as moving

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from evals.baselines import BASELINES, make_baseline
 from evals.generate import autoregressive
 from evals.scenarios import Case
-from evals.suite import Suite, SuiteContext, VideoModel, rank_ok
+from evals.suite import Suite, SuiteContext, VideoModel, missing_truth, rank_ok
 from worldsim.models.pretrained import resolve_checkpoint
 
 SUITE_NAMES = ("fidelity", "consistency3d", "permanence", "physics", "control")
@@ -47,6 +47,26 @@ def suite_module(name: str) -> Suite:
     if not isinstance(suite, Suite):
         raise TypeError(f"evals/{name}.py lacks part of the Suite protocol of evals/suite.py")
     return suite
+
+
+def suites_for_cases(names: list[str], cases: list[Case], named: bool) -> list[str]:
+    """The suites of `names` whose truth the cases hold. Named one by one, a suite without its
+    truth is an error (before any rollout); under `all` it is left out, with a note."""
+    usable = []
+    for name in names:
+        missing = missing_truth(suite_module(name).TRUTH, cases)
+        if not missing:
+            usable.append(name)
+            continue
+        env = cases[0].meta.get("env_id")
+        if named:
+            fit = [n for n in names if not missing_truth(suite_module(n).TRUTH, cases)]
+            raise ValueError(
+                f"suite {name} needs truth {missing}, which env {env} does not record; "
+                f"use suite={','.join(fit) or 'fidelity'} for this env"
+            )
+        print(f"eval: suite {name} left out: env {env} records no {', '.join(missing)}")
+    return usable
 
 
 def evaluate_rows(

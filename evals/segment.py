@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from evals.suite import average
+from evals.suite import average, require_truth
 
 MIN_BRIGHTNESS = 60  # r + g + b below this has unreliable chromaticity
 
@@ -79,8 +79,5 @@ def reader_for(case) -> ColourReader:
 def average_read_scores(suite: str, score_case, cases, preds) -> dict:
     """Average of `score_case(case, pred)` over cases; refuses envs without the instance truth
     that calibrates the colour reader."""
-    if "instance" not in cases[0].truth:
-        raise ValueError(
-            f"{suite} needs truth 'instance', absent from env {cases[0].meta.get('env_id')}"
-        )
+    require_truth(suite, ("instance",), cases)
     return average([score_case(c, p) for c, p in zip(cases, preds)])

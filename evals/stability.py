@@ -19,6 +19,7 @@ NAME = "stability"
 PRIMARY = "histogram_distance"
 HIGHER_IS_BETTER = False
 DETECTS = ()  # the corrupted replays move objects, not the colour statistics of a frame
+TRUTH = ()  # truth the cases must hold (eval checks it before any rollout)
 TAIL = 64  # last frames of the horizon that the ratios are taken over
 HIST_BINS = 16  # per colour channel
 SATURATED = 0.99  # |pixel| above this (model range [-1, 1]) counts as saturated

@@ -54,6 +54,7 @@ class Suite(Protocol):
     PRIMARY: str  # the metric the report ranks rows by
     HIGHER_IS_BETTER: bool  # direction of PRIMARY
     DETECTS: tuple[str, ...]  # corruptions (evals/corruptions.py) that must lower PRIMARY
+    TRUTH: tuple[str, ...]  # truth keys the cases must hold (depth, instance, ...)
 
     def evaluate(
         self, model: VideoModel, cases: list[Case], preds: list[np.ndarray], ctx: SuiteContext
@@ -91,3 +92,16 @@ def nanmean(x, axis=None):
     with np.errstate(all="ignore"):
         n = np.sum(~np.isnan(x), axis=axis)
         return np.where(n > 0, np.nansum(x, axis=axis) / np.maximum(n, 1), np.nan)
+
+
+def missing_truth(needs: tuple[str, ...], cases: list[Case]) -> list[str]:
+    """The truth keys of `needs` that the cases lack (read off the first case: one env each)."""
+    return sorted(set(needs) - set(cases[0].truth))
+
+
+def require_truth(suite: str, needs: tuple[str, ...], cases: list[Case]) -> None:
+    """Refuse cases that lack truth the suite scores against."""
+    if missing := missing_truth(needs, cases):
+        raise ValueError(
+            f"{suite} needs truth {missing}, absent from env {cases[0].meta.get('env_id')}"
+        )

@@ -124,3 +124,16 @@ def test_eval_scores_a_dit_checkpoint_through_the_predictor_interface(tmp_path):
         < rows["ground_truth"]["metrics"]["physics_score"]
         == 1
     )
+
+
+def test_suites_without_their_truth_are_refused_when_named_and_left_out_under_all(capsys):
+    from types import SimpleNamespace
+
+    from evals.run import suites_for_cases
+
+    cases = [SimpleNamespace(truth={"instance": 0}, meta={"env_id": "worldsim/Crafter-v0"})]
+    names = ["fidelity", "consistency3d", "physics"]
+    assert suites_for_cases(names, cases, named=False) == ["fidelity", "physics"]
+    assert "consistency3d left out" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="use suite=fidelity,physics"):
+        suites_for_cases(names, cases, named=True)

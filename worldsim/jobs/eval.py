@@ -14,7 +14,14 @@ import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests an
 from envs.make import EnvConfig, make_env
 from evals.corruptions import CorruptedReplay
 from evals.report import format_value, write_report
-from evals.run import BASELINE_PREFIX, SUITE_NAMES, evaluate_rows, load_model, suite_module
+from evals.run import (
+    BASELINE_PREFIX,
+    SUITE_NAMES,
+    evaluate_rows,
+    load_model,
+    suite_module,
+    suites_for_cases,
+)
 from evals.scenarios import ScenarioConfig, load_cases
 from evals.suite import SuiteContext
 from worldsim.config import ConfigError
@@ -146,6 +153,9 @@ def run(cfg: Config) -> None:
             bar.total = cfg.episodes + (cfg.idm_episodes + cfg.idm_train.steps) * trains_idm
             bar.total += len(rows) * (1 + len(suites))
             cases = load_cases(scenario, progress=_phase(bar, "record scenarios"))
+            usable = suites_for_cases(suites, cases, named=cfg.suite != "all")
+            bar.total -= len(rows) * (len(suites) - len(usable))
+            suites = usable
         except ValueError as err:
             raise ConfigError(str(err)) from err
         Path(cfg.out).mkdir(parents=True, exist_ok=True)
