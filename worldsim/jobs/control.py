@@ -96,6 +96,9 @@ def run(cfg: Config) -> None:
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
+    # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
+    # imagined, 2 x levels x N scored per plan) are most of a grid's time
+    torch.backends.cuda.matmul.allow_tf32 = True
     harness = Harness(module, idm, cfg.control)
     seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
     try:

@@ -1,0 +1,103 @@
+"""Two checks of the likelihood planner with a real world model (CPU, minutes).
+
+    python experiments/prompt_control/likelihood_checks.py timing [CKPT] [REPLANS]
+    python experiments/prompt_control/likelihood_checks.py follow [CKPT] [SEEDS] [CONTEXT] [STEPS]
+
+timing: seconds per replanning step of `likelihood` on collect_wood (seed 200000; the first
+replan sees one real frame, the later ones `imagine.context` = 5), with the chosen candidate.
+follow: do the imagined futures follow the candidate actions as the planner packs them? After a
+fixed walk of 24 steps, the planner imagines 8 steps of each of noop, move_left, move_right,
+move_up, move_down held; the env plays the same five. For each imagined future, the five real
+futures are ranked by how well their change from the last real frame correlates with its own
+(each action's change less the mean over the five: what is particular to the action). Mean rank
+of its own action's real future: 0 = always the best match, 2 = chance.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from envs.make import make_env
+from worldsim.control.grid import ControlConfig, Harness
+from worldsim.control.imagine import ImagineConfig
+from worldsim.control.tasks import named_task
+from worldsim.training.world_model import load_world_model
+
+HELD = [0, 1, 2, 3, 4]  # noop, move_left, move_right, move_up, move_down: each held 8 steps
+WALK = [2, 2, 4, 4, 1, 1, 3, 3] * 3  # the real steps before the plan
+
+
+def timing(ckpt: str, replans: int) -> None:
+    task = named_task("collect_wood")
+    policy = Harness(load_world_model(ckpt, "cpu"), None, ControlConfig()).policy(
+        "likelihood", task
+    )
+    env = make_env(task.env)
+    obs, info = env.reset(seed=200_000)
+    policy.reset(env, 200_000, task.start(env, info))
+    frames = [obs]
+    for _ in range(replans):
+        start = time.perf_counter()
+        plan = policy.act(env, frames, len(frames) - 1)
+        print(f"replan at step {len(frames) - 1}: {time.perf_counter() - start:.1f} s, {plan.info}")
+        for action in plan.actions:
+            frames.append(env.step(action)[0])
+
+
+def real_futures(task, seed: int) -> np.ndarray:
+    """(5, 8, H, W, 3) the env's frames under each HELD action for 8 steps after WALK."""
+    futures = []
+    for action in HELD:
+        env = make_env(task.env)
+        env.reset(seed=seed)
+        for a in WALK:
+            env.step(a)
+        futures.append(np.stack([env.step(action)[0] for _ in range(8)]))
+    return np.stack(futures).astype(np.float32)
+
+
+def own_ranks(imagined: np.ndarray, real: np.ndarray, last: np.ndarray) -> list[int]:
+    """Per imagined future (5, 8, H, W, 3), how many real futures match its change better than
+    the real future of its own action."""
+    change = [(v - last).reshape(len(v), -1) for v in (imagined, real)]  # (5, D) each
+    change = [c - c.mean(0) for c in change]
+    unit = [c / np.linalg.norm(c, axis=1, keepdims=True) for c in change]
+    corr = unit[0] @ unit[1].T  # (imagined, real)
+    return [int((corr[i] > corr[i, i]).sum()) for i in range(len(corr))]
+
+
+def follow(ckpt: str, seeds: int = 4, context: int = 5, steps: int = 4) -> None:
+    task = named_task("collect_wood")
+    cfg = ControlConfig(imagine=ImagineConfig(context=context))
+    cfg = replace(cfg, likelihood=replace(cfg.likelihood, steps=steps))
+    policy = Harness(load_world_model(ckpt, "cpu"), None, cfg).policy("likelihood_no_prompt", task)
+    plans = np.eye(17, dtype=np.float32)[np.repeat(np.array(HELD)[:, None], 8, 1)]  # (5, 8, 17)
+    ranks = []
+    for seed in range(200_000, 200_000 + seeds):
+        env = make_env(task.env)
+        codec = env.unwrapped.action_codec
+        frames = [env.reset(seed=seed)[0]]
+        policy.reset(env, seed, {})
+        for a in WALK:
+            frames.append(env.step(a)[0])
+            policy.executed.append(codec.encode(a))
+        with torch.no_grad():
+            seq = policy.imagine(np.stack(frames), plans, codec, seed)
+        imagined = policy.imaginer.decode(seq)[:, -8:].astype(np.float32)  # (5, 8, H, W, 3)
+        ranks += own_ranks(imagined, real_futures(task, seed), frames[-1].astype(np.float32))
+    print(f"context={context} steps={steps}: mean rank of the own action's real future "
+          f"{np.mean(ranks):.2f} over {len(ranks)} (0 best, 2 chance)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    what, ckpt = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "pretrained:crafter"
+    if what == "timing":
+        timing(ckpt, int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+    else:
+        follow(ckpt, *(int(a) for a in sys.argv[3:]))
