@@ -3,6 +3,8 @@ world model, read its actions with the env's inverse dynamics model, act in the 
 
 tasks.py (what success is, from the env's truth), prompts.py (short prompt -> training-style
 caption), imagine.py (real frames -> imagined futures), policies.py (prompt control and the
-baselines), episode.py (one episode in the real env), grid.py (tasks x policies x seeds with
-intervals), report.py (videos, JSON, HTML).
+baselines), candidates.py and likelihood.py (the prompt-likelihood planner: candidate action
+sequences scored by how well the prompt explains their imagined futures), episode.py (one
+episode in the real env), grid.py (tasks x policies x seeds with intervals), report.py (videos,
+JSON, HTML).
 """
