@@ -26,10 +26,12 @@ from einops import rearrange, repeat
 
 from worldsim.control.candidates import candidates
 from worldsim.control.imagine import Imaginer
-from worldsim.control.policies import Plan
+from worldsim.control.policies import Plan, plan_seed
 from worldsim.diffusion.flow import clean_estimate_error
 from worldsim.models.dit import TextBatch
 from worldsim.models.latents import actions_per_latent_frame
+
+SPREAD = {"best": np.min, "median": np.median, "worst": np.max}  # of a plan's candidate scores
 
 
 @dataclass
@@ -141,7 +143,7 @@ class LikelihoodPolicy:
         return runner.extend_forward(z, self.imaginer.cfg.horizon, acts)
 
     def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
-        codec, seed = env.unwrapped.action_codec, self.seed * 100003 + step
+        codec, seed = env.unwrapped.action_codec, plan_seed(self.seed, step)
         m, horizon = self.imaginer.module, self.imaginer.cfg.horizon
         length = horizon * self.imaginer.time_factor
         plans, families = candidates(codec, length, self.cfg.candidates, seed)  # (N, L, A)
@@ -171,6 +173,3 @@ class LikelihoodPolicy:
             "imagined_change": float(np.abs(np.diff(shown, axis=0)).mean()),
         }
         return Plan(actions, video[used : used + len(actions)], None, info)
-
-
-SPREAD = {"best": np.min, "median": np.median, "worst": np.max}  # of a plan's candidate scores

@@ -20,6 +20,11 @@ from worldsim.control.tasks import Task
 SELECT = ("first", "consensus")
 
 
+def plan_seed(episode_seed: int, step: int) -> int:
+    """The seed of the plan made at env step `step` of the episode played on `episode_seed`."""
+    return episode_seed * 100003 + step
+
+
 @dataclass
 class Plan:
     """What a policy decided at one step."""
@@ -111,7 +116,7 @@ class PromptPolicy:
 
     def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
         codec = env.unwrapped.action_codec
-        imagined = self.imaginer.imagine(np.stack(frames), self.prompt, self.seed * 100003 + step)
+        imagined = self.imaginer.imagine(np.stack(frames), self.prompt, plan_seed(self.seed, step))
         c = imagined.context
         readings = np.stack([self.idm.read_actions(v)[c - 1 :] for v in imagined.video])  # (N,M,A)
         raw = [[codec.decode(r) for r in plan[: self.execute]] for plan in readings]
