@@ -7,7 +7,10 @@
 The loop (worldsim/control/): observe the real frames, encode them, imagine the next latent
 frames from the (expanded) prompt with the null action, decode, read the actions off the
 imagined frames with the env's inverse dynamics model, execute the first `control.execute` of
-them, repeat. Writes a side-by-side video per episode, results.json and summary.html to `out`.
+them, repeat. Policy `likelihood` plans instead by imagining candidate action sequences and
+executing the one whose future the prompt explains best (worldsim/control/likelihood.py).
+Writes a side-by-side video per episode, results.json and summary.html to `out`; run again into
+the same `out`, a grid reads back the episodes it finished.
 """
 
 from __future__ import annotations
