@@ -1,7 +1,8 @@
-"""Two checks of the likelihood planner with a real world model (CPU, minutes).
+"""Three checks of the likelihood planner with a real world model (CPU, minutes).
 
     python experiments/prompt_control/likelihood_checks.py timing [CKPT] [REPLANS]
     python experiments/prompt_control/likelihood_checks.py follow [CKPT] [SEEDS] [CONTEXT] [STEPS]
+    python experiments/prompt_control/likelihood_checks.py oracle [CKPT] [TASK] [SEEDS]
 
 timing: seconds per replanning step of `likelihood` on collect_wood (seed 200000; the first
 replan sees one real frame, the later ones `imagine.context` = 5), with the chosen candidate.
@@ -11,6 +12,10 @@ move_up, move_down held; the env plays the same five. For each imagined future, 
 futures are ranked by how well their change from the last real frame correlates with its own
 (each action's change less the mean over the five: what is particular to the action). Mean rank
 of its own action's real future: 0 = always the best match, 2 = chance.
+oracle: does the score prefer a future in which the task succeeds? The scripted planner plays
+the task until 4 steps before its success; the planner's candidates at that point get one more,
+the scripted planner's next 8 actions (which succeed within them). Prints the scripted
+candidate's score rank among all (0 = the planner would pick it).
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ import numpy as np
 import torch
 
 from envs.make import make_env
+from worldsim.control.candidates import candidates
 from worldsim.control.grid import ControlConfig, Harness
 from worldsim.control.imagine import ImagineConfig
+from worldsim.control.likelihood import prompt_scores
 from worldsim.control.tasks import named_task
 from worldsim.training.world_model import load_world_model
 
@@ -94,10 +101,54 @@ def follow(ckpt: str, seeds: int = 4, context: int = 5, steps: int = 4) -> None:
           f"{np.mean(ranks):.2f} over {len(ranks)} (0 best, 2 chance)")  # fmt: skip
 
 
+def scripted_run(task, seed: int, limit: int = 300) -> tuple[list, list[int]]:
+    """The frames and actions of the scripted planner on `task` until success (or `limit`)."""
+    env = make_env(task.env)
+    obs, info = env.reset(seed=seed)
+    start, frames, actions = task.start(env, info), [obs], []
+    while len(actions) < limit:
+        actions.append(env.unwrapped.scripted_action())
+        obs, _, _, _, info = env.step(actions[-1])
+        frames.append(obs)
+        if task.reached(task.progress(start, info)):
+            break
+    return frames, actions
+
+
+def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3) -> None:
+    task = named_task(task_name)
+    harness = Harness(load_world_model(ckpt, "cpu"), None, ControlConfig())
+    policy = harness.policy("likelihood", task)
+    m, horizon = policy.imaginer.module, policy.imaginer.cfg.horizon
+    for seed in range(200_000, 200_000 + seeds):
+        frames, actions = scripted_run(task, seed)
+        cut = max(0, len(actions) - 4)  # the success is the 4th of the 8 planned steps
+        env = make_env(task.env)
+        env.reset(seed=seed)
+        codec = env.unwrapped.action_codec
+        policy.reset(env, seed, {})
+        policy.executed = [codec.encode(a) for a in actions[:cut]]
+        plans, _ = candidates(codec, 8, policy.cfg.candidates, seed)
+        walk = (actions[cut:] + [codec.noop()] * 8)[:8]  # the scripted planner's next 8
+        plans = np.concatenate([plans, np.stack([codec.encode(a) for a in walk])[None]])
+        with torch.no_grad():
+            seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
+            texts = m.encode_text([policy.prompt, ""])
+            scores = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                                   policy.cfg.levels, seed).numpy()  # fmt: skip
+        rank = int((scores < scores[-1]).sum())
+        names = [codec.names[a] for a in walk]
+        spread = f"best {scores.min():+.4f}, median {np.median(scores):+.4f}"
+        print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
+              f"rank {rank} of {len(scores)} ({spread})")  # fmt: skip
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     what, ckpt = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "pretrained:crafter"
     if what == "timing":
         timing(ckpt, int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+    elif what == "oracle":
+        oracle(ckpt, *sys.argv[3:4], *(int(a) for a in sys.argv[4:5]))
     else:
         follow(ckpt, *(int(a) for a in sys.argv[3:]))
