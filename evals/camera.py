@@ -25,16 +25,26 @@ TRUTH = ()  # truth the cases must hold (eval checks it before any rollout)
 SHIFT_GAP = 4  # frames per measured shift (one latent frame of the 4x temporal VAE)
 MAX_SHIFT = 8  # px searched either way
 YAW = 0  # the action component that turns the camera (MuJoCo Orbit's yaw command)
+# Gaussian weight (std in cycles/px) on the whitened cross-spectrum of `image_shift`: a VAE's
+# decoder leaves a faint fixed-to-the-grid pattern that whitening lifts to equal weight with the
+# scene, pinning the peak at 0 on decoded frames (section 10 of the game RESULTS)
+LOWPASS = 0.08
 
 
-def phase_correlation(video: torch.Tensor, gap: int = 1) -> torch.Tensor:
+def phase_correlation(video: torch.Tensor, gap: int = 1, lowpass: float = 0.0) -> torch.Tensor:
     """(T, C, H, W) -> (T - gap, H, W) phase correlation of each frame with the one `gap` later,
-    on grey: its peak sits at the (dy, dx) translation between them (indices wrap around)."""
+    on grey: its peak sits at the (dy, dx) translation between them (indices wrap around).
+    `lowpass` > 0 weighs the whitened spectrum by a Gaussian of that std (cycles/px)."""
     gray = video.float().mean(dim=-3)  # (T, H, W)
     gray = gray - gray.mean(dim=(-2, -1), keepdim=True)
     a, b = torch.fft.rfft2(gray[:-gap]), torch.fft.rfft2(gray[gap:])
     cross = b * a.conj()
-    return torch.fft.irfft2(cross / cross.abs().clamp(min=1e-8), s=gray.shape[-2:])
+    cross = cross / cross.abs().clamp(min=1e-8)  # (T - gap, H, W // 2 + 1)
+    if lowpass:
+        fy = torch.fft.fftfreq(gray.shape[-2])[:, None]
+        fx = torch.fft.rfftfreq(gray.shape[-1])[None]
+        cross = cross * torch.exp(-(fy**2 + fx**2) / (2 * lowpass**2))
+    return torch.fft.irfft2(cross, s=gray.shape[-2:])
 
 
 def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) -> torch.Tensor:
@@ -44,12 +54,16 @@ def x_shift(video: torch.Tensor, gap: int = SHIFT_GAP, most: int = MAX_SHIFT) ->
     return window.argmax(dim=-1).float() - most
 
 
-def image_shift(video: torch.Tensor, most: int = MAX_SHIFT) -> torch.Tensor:
+def image_shift(
+    video: torch.Tensor, most: int = MAX_SHIFT, lowpass: float = LOWPASS
+) -> torch.Tensor:
     """(T, C, H, W) -> (T - 1, 2) integer (dy, dx) translation in px from each frame to the next:
-    the peak of the whole 2D phase correlation within +-`most` px. Unlike `x_shift`'s row-mean,
-    it holds for motion along both axes at once and for whole-cell jumps (Crafter's 7 px)."""
+    the peak of the whole 2D phase correlation within +-`most` px, low-passed (`LOWPASS`) so that
+    it reads decoded frames too. Unlike `x_shift`'s row-mean, it holds for motion along both axes
+    at once and for whole-cell jumps (Crafter's 7 px)."""
     n = 2 * most + 1
-    window = torch.roll(phase_correlation(video), (most, most), dims=(-2, -1))[:, :n, :n]
+    corr = phase_correlation(video, lowpass=lowpass)  # (T - 1, H, W)
+    window = torch.roll(corr, (most, most), dims=(-2, -1))[:, :n, :n]
     peak = window.flatten(1).argmax(dim=1)  # (T - 1,): shifts -most .. most on each axis
     return torch.stack([peak // n, peak % n], dim=1) - most
 

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from evals.camera import image_shift
 from evals.latent_rollout import LatentEpisode, idm_reads, new_frames
 from evals.long_rollout import drift
 from evals.prompt_motion import follows, net_shift
@@ -20,12 +21,26 @@ def test_net_shift_reads_world_sliding_west_as_negative_x():
 def test_net_shift_reads_crafter_like_cell_jumps_on_both_axes_past_a_static_player():
     """The world jumps 7 px (one cell) at some frames, east and south together, while the player
     sprite in the middle stays put: the row-mean x_shift read 0 on real Crafter frames."""
-    world = torch.rand(3, 96, 96)
+    gen = torch.Generator().manual_seed(0)  # a colour per 7-px cell, like Crafter's tiles
+    world = torch.rand(3, 14, 14, generator=gen).repeat_interleave(7, -1).repeat_interleave(7, -2)
     cells = [(0, 0), (1, 0), (1, 0), (2, 1), (3, 1), (3, 2), (4, 2)]  # (east, south) per frame
     video = torch.stack([torch.roll(world, (-7 * s, -7 * e), dims=(-2, -1)) for e, s in cells])
     video = video[..., 16:64, 16:80].clone()  # (T, C, 48, 64) view of the world
     video[..., 20:28, 28:36] = 1.0  # the player, fixed in the middle of the view
     assert net_shift(video, "x") == -28 and net_shift(video, "y") == -14
+
+
+def test_image_shift_reads_a_soft_world_past_a_faint_static_pattern_as_decoded_frames_have():
+    """A VAE decoder softens the tiles and leaves a faint pattern fixed to the pixel grid;
+    whitened, its many high frequencies outvote the scene and pin the plain phase correlation
+    at 0 (it read 0 px on every decoded true Crafter window)."""
+    gen = torch.Generator().manual_seed(0)
+    world = torch.rand(3, 14, 14, generator=gen).repeat_interleave(7, -1).repeat_interleave(7, -2)
+    world = torch.nn.functional.avg_pool2d(world[None], 5, 1, 2)[0]  # soft tile edges
+    video = torch.stack([torch.roll(world, (0, -7 * t), dims=(-2, -1)) for t in range(5)])
+    video = video[..., 16:64, 16:80] + 0.05 * torch.rand(3, 48, 64, generator=gen)  # (T, C, H, W)
+    assert image_shift(video, 10, lowpass=0.0)[:, 1].tolist() == [0, 0, 0, 0]
+    assert image_shift(video, 10)[:, 1].tolist() == [-7, -7, -7, -7]
 
 
 def test_drift_of_the_truth_is_zero_and_keeps_contrast():
