@@ -12,14 +12,14 @@ import numpy as np
 from scipy import ndimage
 
 from evals.corruptions import ALL_CORRUPTIONS
-from evals.segment import average_read_scores, reader_for
+from evals.segment import READER_TRUTH, average_read_scores, reader_for
 from evals.suite import SuiteContext, nanmean
 
 NAME = "permanence"
 PRIMARY = "iou"
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # every corruption moves, hides, adds or recolours an object mask
-TRUTH = ("instance",)  # truth the cases must hold (eval checks it before any rollout)
+TRUTH = READER_TRUTH  # truth the cases must hold (eval checks it before any rollout)
 MIN_AREA = 3  # pixels: smaller readings count as "not there"
 DISAPPEAR_FRACTION = 0.25  # generated area below this fraction of the true area = disappeared
 NEAR = (

@@ -14,14 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from evals.corruptions import ALL_CORRUPTIONS
-from evals.segment import average_read_scores, largest_component, reader_for
+from evals.segment import READER_TRUTH, average_read_scores, largest_component, reader_for
 from evals.suite import SuiteContext, nanmean
 
 NAME = "physics"
 PRIMARY = "physics_score"  # mean of track_score and spatiotemporal_iou
 HIGHER_IS_BETTER = True
 DETECTS = ALL_CORRUPTIONS  # spawn only through the motion masks (the tracks follow the original)
-TRUTH = ("instance",)  # truth the cases must hold (eval checks it before any rollout)
+TRUTH = READER_TRUTH  # truth the cases must hold (eval checks it before any rollout)
 MIN_AREA = 3
 TRACK_SCALE = 0.05  # fraction of the image diagonal at which a track error scores exp(-1)
 MOTION_THRESHOLD = 24  # max channel change (0-255) that marks a pixel as moving

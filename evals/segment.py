@@ -76,8 +76,11 @@ def reader_for(case) -> ColourReader:
     return ColourReader.fit(case.frames, case.truth["instance"], [o["id"] for o in case.objects])
 
 
+READER_TRUTH = ("instance",)  # what the colour reader is fitted to: the suites reading it need it
+
+
 def average_read_scores(suite: str, score_case, cases, preds) -> dict:
     """Average of `score_case(case, pred)` over cases; refuses envs without the instance truth
     that calibrates the colour reader."""
-    require_truth(suite, ("instance",), cases)
+    require_truth(suite, READER_TRUTH, cases)
     return average([score_case(c, p) for c, p in zip(cases, preds)])
