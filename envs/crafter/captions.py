@@ -32,6 +32,16 @@ PROMPTS = {
     "collect_sapling": "collect a sapling from the grass",
     "place_plant": "collect a sapling and plant it",
     "eat_cow": "find a cow and eat it",
+    # the long tasks of plans.py
+    "make_stone_pickaxe": "mine stone and craft a stone pickaxe",
+    "make_stone_sword": "mine stone and craft a stone sword",
+    "place_furnace": "mine stone and place a furnace",
+    "collect_iron": "craft a stone pickaxe and mine iron",
+    "make_iron_pickaxe": "mine iron and coal and craft an iron pickaxe",
+    "make_iron_sword": "mine iron and coal and craft an iron sword",
+    "collect_diamond": "craft an iron pickaxe and mine a diamond",
+    "defeat_skeleton": "craft a sword and defeat a skeleton in the caves",
+    "eat_plant": "plant a sapling, guard it and eat it when it is ripe",
 }
 AXES = (("east", "west"), ("south", "north"))  # (positive, negative) direction of x and y cells
 CREATURES = ("cow", "zombie", "skeleton")

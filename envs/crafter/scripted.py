@@ -1,24 +1,22 @@
-"""Scripted Crafter policies for a few achievements, planned from the env's exact world state.
+"""Scripted Crafter policies, planned from the env's exact world state.
 
-Each task is a small plan over the inventory (e.g. place_table: collect wood until there is
-enough, then place it); movement is a breadth-first search on the material map to a cell next
-to the wanted material or creature. The prompt-control work uses these as competent policies.
+The short tasks (SHORT_TASKS) are a small plan over the inventory (e.g. place_table: collect
+wood until there is enough, then place it). The long tasks of plans.py climb crafter's tech tree
+(stone and iron tools, furnace, diamond), hunt skeletons or grow a sapling. Both give a goal
+each step, which execute.py turns into an action: movement is a cheapest route on the material
+map to a cell next to the wanted material or creature. The prompt-control work uses these as
+competent policies; the `mixed` recording policy mixes them with random actions.
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
-SAFE = {
-    "grass",
-    "sand",
-    "path",
-}  # cells the planner walks on (crafter's player could also walk on lava)
-MOVES = {(-1, 0): "move_left", (1, 0): "move_right", (0, -1): "move_up", (0, 1): "move_down"}
+from envs.crafter import plans
+from envs.crafter.execute import act
+
 TABLE_WOOD, PICKAXE_WOOD = 2, 1  # crafter's data.yaml costs
-TASKS = (
+SHORT_TASKS = (
     "collect_wood",
     "place_table",
     "make_wood_pickaxe",
@@ -28,6 +26,7 @@ TASKS = (
     "place_plant",
     "eat_cow",
 )
+TASKS = (*SHORT_TASKS, *plans.PLANS)  # the "mix" task draws one of these per episode
 
 
 def _near_table(world, pos) -> bool:
@@ -40,8 +39,8 @@ def _near_table(world, pos) -> bool:
 
 def next_goal(task: str, inventory: dict[str, int], near_table: bool) -> tuple[str, str]:
     """(verb, target) for `task` now: 'collect' a material or creature, 'place'/'make' an item."""
-    if task not in TASKS:
-        raise ValueError(f"unknown crafter task {task!r}; choose one of {', '.join(TASKS)}")
+    if task not in SHORT_TASKS:
+        raise ValueError(f"unknown crafter task {task!r}; choose one of {', '.join(SHORT_TASKS)}")
     wood = inventory["wood"]
     if task == "collect_drink":
         return "collect", "water"
@@ -64,65 +63,10 @@ def next_goal(task: str, inventory: dict[str, int], near_table: bool) -> tuple[s
     return "collect", "stone"
 
 
-def _target_cells(world, target: str) -> np.ndarray:
-    """(area) bool map of cells holding `target` (a material or a creature class name)."""
-    if target in world._mat_ids:
-        return world._mat_map == world._mat_ids[target]
-    cells = np.zeros(world.area, bool)
-    for obj in world.objects:
-        if type(obj).__name__.lower() == target:
-            cells[tuple(obj.pos)] = True
-    return cells
-
-
-def path_step(
-    world, start: tuple[int, int], goal_cells: np.ndarray, max_nodes: int = 4096
-) -> tuple[int, int] | None:
-    """First move of a shortest safe path from `start` to a cell next to a goal cell.
-
-    (0, 0) when `start` is already there.
-    """
-    safe = np.isin(world._mat_map, [world._mat_ids[m] for m in SAFE]) & (world._obj_map == 0)
-    w, h = goal_cells.shape
-    first = {tuple(start): (0, 0)}
-    queue = deque([tuple(start)])
-    while queue and len(first) < max_nodes:
-        x, y = queue.popleft()
-        for dx, dy in MOVES:
-            nx, ny = x + dx, y + dy
-            if not (0 <= nx < w and 0 <= ny < h):
-                continue
-            if goal_cells[nx, ny]:
-                return first[(x, y)]
-            if safe[nx, ny] and (nx, ny) not in first:
-                first[(nx, ny)] = first[(x, y)] if (x, y) != tuple(start) else (dx, dy)
-                queue.append((nx, ny))
-    return None
-
-
 def scripted_action(task: str, world, player, rng: np.random.Generator) -> str:
     """Action name that advances `task` from the current world state."""
-    verb, target = next_goal(task, player.inventory, _near_table(world, player.pos))
-    if verb == "make":
-        return f"make_{target}"
-    facing = (int(player.pos[0] + player.facing[0]), int(player.pos[1] + player.facing[1]))
-    inside = 0 <= facing[0] < world.area[0] and 0 <= facing[1] < world.area[1]
-    material, obj = world[facing] if inside else (None, None)
-    if verb == "place":
-        free = material in (("grass",) if target == "plant" else SAFE) and obj is None
-        return f"place_{target}" if free else str(rng.choice(list(MOVES.values())))
-    goal = _target_cells(world, target)
-    if inside and goal[facing]:
-        return "do"
-    step = path_step(world, player.pos, goal)
-    if step is None:  # nothing reachable: wander
-        return str(rng.choice(list(MOVES.values())))
-    if step == (
-        0,
-        0,
-    ):  # next to a goal cell: turn to face it (moving into a blocked cell only turns)
-        x, y = player.pos
-        for (dx, dy), name in MOVES.items():
-            if 0 <= x + dx < world.area[0] and 0 <= y + dy < world.area[1] and goal[x + dx, y + dy]:
-                return name
-    return MOVES[step]
+    if task in plans.PLANS:
+        goal = plans.next_goal(task, world, player)
+    else:
+        goal = next_goal(task, player.inventory, _near_table(world, player.pos))
+    return act(goal, world, player, rng)
