@@ -12,7 +12,8 @@
 # at once, and a run killed before `export` is lost with the machine (2026-11-30, RESULTS.md).
 # To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
 # stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
-# More knobs: WORKERS (Crafter recording processes), ENCODE_SHARDS (encode processes on one GPU),
+# More knobs: WORKERS / DOOM_WORKERS (recording processes per store), ENCODE_SHARDS (encode
+# processes per store on one GPU),
 # DIT_EXTRA (more `worldsim train` overrides).
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK STAGE...}
@@ -24,12 +25,14 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
-  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=2)
+  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
 DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
-STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})  # STORES=crafter: Crafter alone
+# STORES=crafter: Crafter alone; STORES="doom_my_way_home doom_deathmatch" (with
+# DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED: the first Crafter training seed.
+STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})
 VAE=${VAE:-$WORK/vae.ckpt}
 NAME=${NAME:-game.pt}  # the exported file under WORK
 ROOTS=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}") ROOTS=${ROOTS%,}
@@ -42,13 +45,16 @@ load_autoencoder as load, save_autoencoder as save; save(load(sys.argv[1]), sys.
 fi
 source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 
-record() {  # the three stores in parallel; held-out evaluation seeds start at 100000
-  local pids=()
-  ws record env=crafter_mix policy=mixed "${CRAFTER[@]}" seed=0 \
-    out="$WORK/crafter" progress=false & pids+=($!)
-  for env in "${STORES[@]:1}"; do
-    ws record env=$env policy=mixed "${DOOM[@]}" seed=0 \
-      out="$WORK/$env" progress=false & pids+=($!)
+record() {  # the stores in parallel; held-out evaluation seeds start at 100000
+  local pids=() store
+  for store in "${STORES[@]}"; do
+    if [ "$store" = crafter ]; then
+      ws record env=crafter_mix policy=mixed "${CRAFTER[@]}" seed="${CRAFTER_SEED:-0}" \
+        out="$WORK/crafter" progress=false & pids+=($!)
+    else
+      ws record env="$store" policy=mixed "${DOOM[@]}" seed=0 out="$WORK/$store" \
+        progress=false & pids+=($!)
+    fi
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
@@ -62,16 +68,16 @@ vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded
 }
 
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
-  local n=${ENCODE_SHARDS:-1} pids=()  # n processes share the GPU: reading the store is the limit
-  for ((i = 0; i < n; i++)); do
-    ws encode store="$WORK/crafter" checkpoint="$VAE" out="$WORK/latents_crafter" \
-      text.table=$TEXT_TABLE shard=$i/$n progress=false & pids+=($!)
+  local n=${ENCODE_SHARDS:-1} pids=() store i  # n processes a store, all on one GPU: reading is the limit
+  for store in "${STORES[@]}"; do
+    local text=(text.name=none)
+    [ "$store" = crafter ] && text=(text.table=$TEXT_TABLE)
+    for ((i = 0; i < n; i++)); do
+      ws encode store="$WORK/$store" checkpoint="$VAE" out="$WORK/latents_$store" "${text[@]}" \
+        shard=$i/$n progress=false & pids+=($!)
+    done
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
-  for env in "${STORES[@]:1}"; do
-    ws encode store="$WORK/$env" checkpoint="$VAE" out="$WORK/latents_$env" \
-      text.name=none
-  done
 }
 
 evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluation of RESULTS.md

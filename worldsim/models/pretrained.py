@@ -34,16 +34,17 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
-        sha256="2744cbb795340afe5fbea0ddd8c6437ca620df2fd8a39eade914e0b952eef7a3",
-        about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: doom.pt's weights trained "
-        "on 1,440 Crafter episodes for 7,861 + 12,539 more steps on one H200, the last with "
-        "actions dropped in half the samples (experiments/game_world_models/RESULTS.md)",
+        sha256="9cabf7a668da0bd45edd73e477f25ee449bdc00f848ab8d246cc8866602afdb8",
+        about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: 7,861 + 12,539 steps on "
+        "1,440 Crafter episodes, then 17,035 on 1,440 new ones, on one H200, the last two runs "
+        "with actions dropped in half the samples (experiments/game_world_models/RESULTS.md)",
     ),
     "doom": Pretrained(
         file="doom.pt",
-        sha256="8e0607d4345ca532a53d98448eae3633898bd304a761cbe0e7916a29ca03cba5",
-        about="one DiT (9.6M) + VAE (1.7M) over Crafter (actions + captions) and ViZDoom "
-        "(actions), 7.4 min on one H200: experiments/game_world_models/RESULTS.md",
+        sha256="dcfaaf8fe2b92b20c8422aa9c0ba3eda21045ef4cff1ff3e96235566b2c80764",
+        about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
+        "on 640 my_way_home + 640 deathmatch episodes, 21 min on one H200 "
+        "(experiments/game_world_models/RESULTS.md)",
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",
