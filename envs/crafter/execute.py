@@ -22,6 +22,7 @@ from envs.crafter.navigate import (
     inside,
     move_action,
     route,
+    shift,
     step_costs,
     turn_to,
 )
@@ -83,12 +84,11 @@ def sheltered(valid: np.ndarray, world, player) -> np.ndarray:
     or zombies while the player stays."""
     walk = step_costs(world, ()) == 1
     walk[tuple(player.pos)] = True  # the player's own cell is open too
-    open_sides = sum(np.roll(walk, (-dx, -dy), axis=(0, 1)) for dx, dy in MOVES)
+    open_sides = sum(shift(walk, -dx, -dy).astype(int) for dx, dy in MOVES)
     out = np.zeros((*world.area, len(MOVES)), bool)
     for i, (dx, dy) in enumerate(MOVES):
-        behind = np.roll(walk, (dx, dy), axis=(0, 1))  # the cell the player places from is open
+        behind = shift(walk, dx, dy)  # the cell the player places from is open
         out[..., i] = valid & (open_sides == 1) & behind
-    out[[0, -1], :] = out[:, [0, -1]] = False  # np.roll wraps at the edge
     return out
 
 
@@ -110,7 +110,7 @@ def place_sheltered(name: str, world, player, rng, dig) -> str | None:
         return f"place_{name}"
     approach = np.zeros(world.area, bool)  # two cells before a spot: one move faces it
     for i, (dx, dy) in enumerate(MOVES):
-        approach |= np.roll(spots[..., i], (-2 * dx, -2 * dy), axis=(0, 1))
+        approach |= shift(spots[..., i], -2 * dx, -2 * dy)
         here_spot = (here[0] + 2 * dx, here[1] + 2 * dy)
         if inside(world, here_spot) and spots[here_spot][i]:
             return MOVES[(dx, dy)]

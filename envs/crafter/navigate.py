@@ -25,17 +25,22 @@ def cell_mask(world, names: tuple[str, ...] | list[str]) -> np.ndarray:
     return np.isin(world._mat_map, [world._mat_ids[n] for n in names if n in world._mat_ids])
 
 
+def shift(cells: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """out[x, y] = cells[x - dx, y - dy]; False where that falls outside the world."""
+    out = np.zeros_like(cells)
+    w, h = cells.shape
+    out[max(dx, 0) : w + min(dx, 0), max(dy, 0) : h + min(dy, 0)] = cells[
+        max(-dx, 0) : w - max(dx, 0), max(-dy, 0) : h - max(dy, 0)
+    ]
+    return out
+
+
 def grow(cells: np.ndarray, diagonal: bool = False) -> np.ndarray:
     """Cells next to a True cell (4-neighbours, or the 3x3 around it with `diagonal`)."""
     out = np.zeros_like(cells)
     offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)]
     for dx, dy in offsets if diagonal else MOVES:
-        shifted = np.roll(cells, (dx, dy), axis=(0, 1))
-        if dx:  # np.roll wraps around the edge: clear the wrapped row / column
-            shifted[0 if dx > 0 else -1, :] = False
-        if dy:
-            shifted[:, 0 if dy > 0 else -1] = False
-        out |= shifted
+        out |= shift(cells, dx, dy)
     return out
 
 

@@ -19,7 +19,7 @@ from envs.crafter.navigate import cell_mask, grow, route
 
 # The tech tree in the order the planners climb it. Swords come early: they are cheap and they
 # make zombies and skeletons die in fewer hits. Wood 9 is all that fits in the inventory; the
-# climb to iron needs 8 (table 2, then 1 per tool).
+# climb to the iron tools needs 8 (table 2, then 1 for each of 6 tools).
 TECH = (
     ("have", "wood", 9),
     "place_table",
@@ -38,7 +38,7 @@ TECH = (
 
 
 def _up_to(goal: str, wood: int) -> tuple:
-    """TECH up to `goal`, stocking `wood` first; once done the player climbs on (see `plan`)."""
+    """TECH up to `goal`, stocking `wood` first; once done the player climbs on (`steps`)."""
     return (("have", "wood", wood), *TECH[1 : TECH.index(goal) + 1])
 
 
