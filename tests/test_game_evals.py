@@ -5,7 +5,7 @@ import torch
 
 from evals.camera import image_shift
 from evals.latent_rollout import LatentEpisode, idm_reads, new_frames
-from evals.long_rollout import drift
+from evals.long_rollout import calibrate, drift, judge
 from evals.prompt_motion import follows, net_shift
 from worldsim.models.idm import IDMConfig, InverseDynamics
 
@@ -44,10 +44,47 @@ def test_image_shift_reads_a_soft_world_past_a_faint_static_pattern_as_decoded_f
 
 
 def test_drift_of_the_truth_is_zero_and_keeps_contrast():
-    frames = np.random.default_rng(0).integers(0, 256, (30, 8, 8, 3), dtype=np.uint8)
+    frames = np.random.default_rng(0).integers(0, 256, (31, 8, 8, 3), dtype=np.uint8)
     out = drift(frames, frames, every=10)
+    assert out["block_start"] == [1, 11, 21]  # frame 0 is given, not generated
     assert out["histogram_distance"] == [0.0, 0.0, 0.0]
     assert out["contrast_within_20pct"] == [1.0, 1.0, 1.0]
+
+
+def _tile_game(seed: int, frames: int = 41) -> np.ndarray:
+    """A toy game: a view of 16x16 px walking over a world of 4-px tiles in 6 colours."""
+    rng = np.random.default_rng(seed)
+    palette = np.array([[40, 140, 40], [30, 90, 200], [200, 190, 120], [90, 60, 30], [120] * 3,
+                        [20, 20, 20]], np.uint8)  # fmt: skip
+    world = palette[rng.choice(6, (24, 24), p=[0.4, 0.15, 0.15, 0.1, 0.1, 0.1])]
+    world = world.repeat(4, 0).repeat(4, 1)  # (96, 96, 3)
+    pos, out = np.array([40, 40]), []
+    for _ in range(frames):
+        pos = np.clip(pos + rng.integers(-2, 3, 2), 0, 80)
+        out.append(world[pos[0] : pos[0] + 16, pos[1] : pos[1] + 16])
+    return np.stack(out)
+
+
+def _toy_calibration():
+    eps = [_tile_game(s) for s in range(5)]  # truth, 3 references, 1 more for the bank
+    return eps[0], calibrate(eps[0], eps[1:4], eps, [[1], [2], [3]], every=10)
+
+
+def test_collapse_verdict_passes_other_true_episodes_and_fails_grey():
+    true, cal = _toy_calibration()
+    assert [r["collapsed"] for r in cal["references"]] == [False] * 3  # leave-one-out
+    grey = cal["corruptions"]["grey"]
+    assert grey["collapsed"] and grey["first_collapsed_block"] == 0
+    assert all("off_game" in r for r in grey["reasons"])
+
+
+def test_collapse_verdict_names_the_first_collapsed_block():
+    true, cal = _toy_calibration()
+    pred = _tile_game(7)  # another true episode, then grey from frame 21 (block 2)
+    pred[21:] = pred[21:].mean(axis=(1, 2), keepdims=True).astype(np.uint8)
+    verdict = judge(drift(pred, true, 10, cal["bank"]), cal["limits"])
+    assert verdict["collapsed_blocks"] == [False, False, True, True]
+    assert (verdict["first_collapsed_block"], verdict["first_collapsed_frame"]) == (2, 21)
 
 
 def test_new_frames_of_a_latent_frame():
