@@ -150,10 +150,7 @@ def reference_limits(refs: list[dict]) -> dict:
             float(SHARPNESS_RANGE[0] * stack["sharpness"].min()),
             float(SHARPNESS_RANGE[1] * stack["sharpness"].max()),
         ],
-        **{
-            f"band_{k}": [stack[k].min(0).tolist(), stack[k].max(0).tolist()]
-            for k in ("histogram_distance", "contrast_within_20pct", "game_distance")
-        },
+        **{f"band_{k}": [stack[k].min(0).tolist(), stack[k].max(0).tolist()] for k in keys},
         "references": len(refs),
     }
 
@@ -271,21 +268,20 @@ def plot_drift(
     results: dict[str, dict[str, list[float]]], path: str, limits: dict | None = None
 ) -> None:
     """PNG of named `drift` results: per-frame histogram distance and contrast ratio, and per block
-    the histogram distance, contrast-within-20% share and game distance, with the references' band
-    and the collapse limits of `limits` (from `reference_limits`) when given."""
+    every measure of the collapse rule, with the references' band (grey) and, given `limits`
+    (from `reference_limits`), the collapse limits (red)."""
     import matplotlib.pyplot as plt  # a dev dependency: only this plot needs it
 
-    blocks = [
-        k
-        for k in ("histogram_distance", "contrast_within_20pct", "game_distance")
-        if all(k in r for r in results.values())
-    ]
-    fig, axes = plt.subplots(1, 2 + len(blocks), figsize=(5 * (2 + len(blocks)), 3.6))
+    per_block = ("histogram_distance", "contrast_within_20pct", "game_distance", "motion",
+                 "sharpness")  # fmt: skip
+    per_block = [k for k in per_block if all(k in r for r in results.values())]
+    fig, axes = plt.subplots(2, 4, figsize=(18, 7))
+    axes = axes.ravel()
     for name, res in results.items():
         for ax, key in zip(axes, ("curve_histogram_distance", "curve_contrast_ratio")):
             ax.plot(res[key], label=name, lw=0.7)
-            ax.set(xlabel="frame", title=key[6:].replace("_", " "))
-        for ax, key in zip(axes[2:], blocks):
+            ax.set(xlabel="frame", title=key[6:].replace("_", " ") + " per frame")
+        for ax, key in zip(axes[2:], per_block):
             ax.plot(res["block_start"], res[key], "o-", label=name, ms=3)
             ax.set(xlabel="block start frame", title=f"{key.replace('_', ' ')} per block")
     axes[1].axhspan(
@@ -293,20 +289,25 @@ def plot_drift(
     )
     if limits is not None:
         start = next(iter(results.values()))["block_start"]
-        for ax, key, lim in zip(
-            axes[2:4],
-            ("histogram_distance", "contrast_within_20pct"),
-            ("histogram_distance_max", "contrast_within_20pct_min"),
-        ):
-            lo, hi = limits[f"band_{key}"]
-            ax.fill_between(start, lo, hi, color="grey", alpha=0.3, label="other true episodes")
-            ax.axhline(limits[lim], color="r", ls="--", lw=1, label="collapse limit")
-        if "game_distance" in blocks:
-            axes[4].axhline(
-                limits["game_distance_max"], color="r", ls="--", lw=1, label="collapse limit"
-            )
-    for ax in axes:
+        lines = {
+            "histogram_distance": [limits["histogram_distance_max"]],
+            "contrast_within_20pct": [limits["contrast_within_20pct_min"]],
+            "game_distance": [limits["game_distance_max"]],
+            "motion": limits["motion_range"],
+            "sharpness": limits["sharpness_range"],
+        }
+        for ax, key in zip(axes[2:], per_block):
+            if f"band_{key}" in limits:
+                lo, hi = limits[f"band_{key}"]
+                ax.fill_between(start, lo, hi, color="grey", alpha=0.3, label="other true episodes")
+            for i, level in enumerate(lines[key]):
+                ax.axhline(
+                    level, color="r", ls="--", lw=1, label="collapse limit" if not i else None
+                )
+    for ax in axes[2 + len(per_block) :]:
+        ax.axis("off")
+    for ax in axes[: 2 + len(per_block)]:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
