@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import gymnasium
 import numpy as np
@@ -16,9 +17,15 @@ from envs.base import BoxCodec, DiscreteCodec
 from envs.crafter.captions import caption_sentences
 from envs.make import EnvConfig
 from worldsim.control.candidates import candidates
-from worldsim.control.likelihood import context_actions, pack_actions, prompt_scores
+from worldsim.control.likelihood import (
+    LikelihoodConfig,
+    LikelihoodPolicy,
+    context_actions,
+    pack_actions,
+    prompt_scores,
+)
 from worldsim.control.policies import consensus
-from worldsim.control.prompts import expand_crafter
+from worldsim.control.prompts import expand_crafter, without_events
 from worldsim.control.report import wilson
 from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
 from worldsim.diffusion.flow import FlowConfig
@@ -221,6 +228,26 @@ def test_prompt_scores_share_noise_across_candidates_and_are_zero_for_the_empty_
     assert scores.shape == (3,) and scores[0] == scores[2] != scores[1]
     same = TextBatch(*(t[:1].expand(2, *t.shape[1:]) for t in texts))
     assert prompt_scores(model, context, futures, same, [0.5], seed=1).abs().max() < 1e-6
+    more = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1, draws=3)
+    assert more[0] == more[2] != more[1] and not torch.allclose(more, scores)  # new draws, shared
+
+
+def test_event_contrast_compares_the_prompt_with_itself_without_its_event_sentences():
+    prompt = "The player moves 2 cells north. The player achieves collect wood. It is daytime."
+    assert without_events(prompt) == "The player moves 2 cells north. It is daytime."
+    imaginer = SimpleNamespace(cfg=SimpleNamespace(horizon=2), time_factor=4)  # no model needed
+    push = "The black puck pushes the red ball. The view is fixed."  # no event sentence
+    for contrast, said, base in [
+        ("empty", prompt, ""),
+        ("event", prompt, "The player moves 2 cells north. It is daytime."),
+        ("event", push, ""),
+    ]:
+        policy = LikelihoodPolicy("likelihood", imaginer, LikelihoodConfig(contrast=contrast),
+                                  lambda env, seed: "", 4)  # fmt: skip
+        policy.prompt = said
+        assert policy.baseline() == base
+    with pytest.raises(ValueError, match="contrast"):
+        LikelihoodPolicy("likelihood", imaginer, LikelihoodConfig(contrast="x"), lambda e, s: "", 4)
 
 
 def test_candidates_hold_each_action_then_walk_and_act_then_random():

@@ -2,7 +2,7 @@
 
     python experiments/prompt_control/likelihood_checks.py timing [CKPT] [REPLANS]
     python experiments/prompt_control/likelihood_checks.py follow [CKPT] [SEEDS] [CONTEXT] [STEPS]
-    python experiments/prompt_control/likelihood_checks.py oracle [CKPT] [TASK] [SEEDS]
+    python experiments/prompt_control/likelihood_checks.py oracle [CKPT] [TASK] [SEEDS] [K=V ...]
 
 timing: seconds per replanning step of `likelihood` on collect_wood (seed 200000; the first
 replan sees one real frame, the later ones `imagine.context` = 5), with the chosen candidate.
@@ -15,7 +15,10 @@ of its own action's real future: 0 = always the best match, 2 = chance.
 oracle: does the score prefer a future in which the task succeeds? The scripted planner plays
 the task until 4 steps before its success; the planner's candidates at that point get one more,
 the scripted planner's next 8 actions (which succeed within them). Prints the scripted
-candidate's score rank among all (0 = the planner would pick it).
+candidate's score rank among all (0 = the planner would pick it). K=V words set the scorer
+(`control.likelihood`: levels=0.3,0.5 draws=4 contrast=event; with any of them, the rank under
+section 4's scorer — prompt against empty caption, levels 0.5/0.7/0.9, 1 draw — on the same
+imagined futures is printed beside) and first=SEED the first seed (200000).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from envs.make import make_env
 from worldsim.control.candidates import candidates
 from worldsim.control.grid import ControlConfig, Harness
 from worldsim.control.imagine import ImagineConfig
-from worldsim.control.likelihood import prompt_scores
+from worldsim.control.likelihood import LikelihoodConfig, prompt_scores
 from worldsim.control.tasks import named_task
 from worldsim.training.world_model import load_world_model
 
@@ -115,12 +118,26 @@ def scripted_run(task, seed: int, limit: int = 300) -> tuple[list, list[int]]:
     return frames, actions
 
 
-def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3) -> None:
+def scorer_config(overrides: list[str]) -> ControlConfig:
+    """ControlConfig with `control.likelihood` fields set from KEY=VALUE words (levels=0.3,0.5
+    draws=4 contrast=event)."""
+    cfg, kw = ControlConfig(), {}
+    for word in overrides:
+        key, value = word.split("=", 1)
+        kw[key] = {"levels": lambda v: [float(x) for x in v.split(",")], "draws": int,
+                   "contrast": str, "candidates": int, "steps": int}[key](value)  # fmt: skip
+    return replace(cfg, likelihood=replace(cfg.likelihood, **kw))
+
+
+def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *overrides: str) -> None:
+    first = [int(w.split("=")[1]) for w in overrides if w.startswith("first=")] or [200_000]
+    overrides = tuple(w for w in overrides if not w.startswith("first="))
     task = named_task(task_name)
-    harness = Harness(load_world_model(ckpt, "cpu"), None, ControlConfig())
+    harness = Harness(load_world_model(ckpt, "cpu"), None, scorer_config(list(overrides)))
     policy = harness.policy("likelihood", task)
     m, horizon = policy.imaginer.module, policy.imaginer.cfg.horizon
-    for seed in range(200_000, 200_000 + seeds):
+    shipped = LikelihoodConfig(levels=[0.5, 0.7, 0.9], draws=1, contrast="empty")  # section 4's
+    for seed in range(first[0], first[0] + seeds):
         frames, actions = scripted_run(task, seed)
         cut = max(0, len(actions) - 4)  # the success is the 4th of the 8 planned steps
         env = make_env(task.env)
@@ -133,14 +150,19 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3) -> None:
         plans = np.concatenate([plans, np.stack([codec.encode(a) for a in walk])[None]])
         with torch.no_grad():
             seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
-            texts = m.encode_text([policy.prompt, ""])
+            texts = m.encode_text([policy.prompt, policy.baseline()])
             scores = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                   policy.cfg.levels, seed).numpy()  # fmt: skip
+                                   policy.cfg.levels, seed, policy.cfg.draws).numpy()  # fmt: skip
+            if overrides:  # section 4's scorer on the same imagined futures, for comparison
+                texts = m.encode_text([policy.prompt, ""])
+                before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                                       shipped.levels, seed, shipped.draws).numpy()  # fmt: skip
         rank = int((scores < scores[-1]).sum())
         names = [codec.names[a] for a in walk]
         spread = f"best {scores.min():+.4f}, median {np.median(scores):+.4f}"
+        old = f"; section 4's scorer: rank {int((before < before[-1]).sum())}" if overrides else ""
         print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
-              f"rank {rank} of {len(scores)} ({spread})")  # fmt: skip
+              f"rank {rank} of {len(scores)} ({spread}){old}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -149,6 +171,6 @@ if __name__ == "__main__":
     if what == "timing":
         timing(ckpt, int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     elif what == "oracle":
-        oracle(ckpt, *sys.argv[3:4], *(int(a) for a in sys.argv[4:5]))
+        oracle(ckpt, *sys.argv[3:4], *(int(a) for a in sys.argv[4:5]), *sys.argv[5:])
     else:
         follow(ckpt, *(int(a) for a in sys.argv[3:]))

@@ -7,7 +7,11 @@ true caption lowers the error of its posterior-mean prediction. So each candidat
 future x is scored like a diffusion classifier (a pointwise mutual information of prompt and
 future): at fixed noise levels, with the same noise for every candidate and both captions, and
 with null actions, the error of the model's clean estimate of x given the clean real context,
-with the prompt minus with the empty caption. Lower = the prompt explains this future better.
+with the prompt minus with a contrast caption. Lower = the prompt explains this future better.
+The contrast caption is, by default, the prompt without its event sentences ("The player achieves
+collect wood."), so that only the event's words are scored: against the empty caption (the 6th
+session's scorer) the prompt's heading, creature and daylight sentences, drawn by seed rather
+than from the candidate, outweigh the event 2 to 7 times (prompt_control RESULTS section 5).
 
 Futures are imagined with the empty caption: imagined with the prompt, every candidate's future
 would carry the prompt's own marks (wood in the inventory without a tree hit), and the score
@@ -27,6 +31,7 @@ from einops import rearrange, repeat
 from worldsim.control.candidates import candidates
 from worldsim.control.imagine import Imaginer
 from worldsim.control.policies import Plan, plan_seed
+from worldsim.control.prompts import without_events
 from worldsim.diffusion.flow import clean_estimate_error
 from worldsim.models.dit import TextBatch
 from worldsim.models.latents import actions_per_latent_frame
@@ -40,7 +45,14 @@ class LikelihoodConfig:
 
     candidates: int = 32  # action sequences imagined and scored per plan (N), in one batch
     steps: int = 4  # sampler steps of each imagined future (the model's default is 10)
-    levels: list[float] = field(default_factory=lambda: [0.5, 0.7, 0.9])  # noise levels scored
+    # noise levels scored, and draws per level (each shared by every candidate and both captions);
+    # the 6th session's scorer was levels [0.5, 0.7, 0.9], 1 draw, contrast "empty"
+    levels: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])
+    draws: int = 2
+    # what the prompt is compared against: "event" (the prompt without its event sentences, "The
+    # player achieves ...": only the event's words are scored; prompt_control RESULTS section 5)
+    # or "empty" (the empty caption: the heading, creature and daylight sentences count too)
+    contrast: str = "event"
 
 
 def context_actions(executed: list[np.ndarray], noop: np.ndarray, frames: int) -> np.ndarray:
@@ -74,11 +86,14 @@ def prompt_scores(
     texts: TextBatch | None,
     levels: list[float],
     seed: int,
+    draws: int = 1,
 ) -> torch.Tensor:
     """Score (N,) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
     error of the model's clean estimate of the future with the first of `texts` (the prompt)
-    minus with the second (the empty caption), averaged over `levels`; actions null. The noise
-    of each level is shared by every candidate and both captions (seeded)."""
+    minus with the second (the empty caption, or the prompt without its event), averaged over
+    `levels` and `draws` noise draws per level; actions null. Each draw's noise is shared by
+    every candidate and both captions (seeded: common random numbers)."""
+    levels = [x for x in levels for _ in range(draws)]  # each level `draws` times, new noise each
     n, k, tc = len(futures), len(levels), context.shape[1]
     x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
     x0 = repeat(x0, "n t c h w -> (two k n) t c h w", two=2, k=k)
@@ -114,11 +129,13 @@ class LikelihoodPolicy:
         prompt_of: Callable[[Any, int], str],
         execute: int,
     ):
-        if cfg.candidates < 1 or not cfg.levels or execute < 1:
+        if cfg.candidates < 1 or not cfg.levels or cfg.draws < 1 or execute < 1:
             raise ValueError(
-                f"likelihood.candidates={cfg.candidates}, levels={cfg.levels}, execute={execute}: "
-                "need at least one candidate, one level and execute >= 1"
+                f"likelihood.candidates={cfg.candidates}, levels={cfg.levels}, draws={cfg.draws}, "
+                f"execute={execute}: need at least one candidate, level and draw, and execute >= 1"
             )
+        if cfg.contrast not in ("empty", "event"):
+            raise ValueError(f"likelihood.contrast={cfg.contrast!r}: 'empty' or 'event'")
         self.name, self.imaginer, self.cfg, self.prompt_of = name, imaginer, cfg, prompt_of
         self.execute = min(execute, imaginer.cfg.horizon * imaginer.time_factor)
         self.seed, self.prompt, self.executed = 0, "", []
@@ -126,6 +143,13 @@ class LikelihoodPolicy:
     def reset(self, env, seed: int, start: dict[str, Any]) -> None:
         """A new episode: its seed, its prompt (`prompt_of(env, seed)`), no actions yet."""
         self.seed, self.prompt, self.executed = seed, self.prompt_of(env, seed), []
+
+    def baseline(self) -> str:
+        """The caption the prompt is compared against: empty, or (`contrast=event`) the prompt
+        without its event sentences; empty when the prompt has none (Push)."""
+        if self.cfg.contrast == "event" and without_events(self.prompt) != self.prompt:
+            return without_events(self.prompt)
+        return ""
 
     def imagine(self, frames: np.ndarray, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
         """Latents (N, Tc' + horizon, c, h, w): the encoded real context, then each candidate's
@@ -149,9 +173,11 @@ class LikelihoodPolicy:
         plans, families = candidates(codec, length, self.cfg.candidates, seed)  # (N, L, A)
         seq = self.imagine(np.stack(frames), plans, codec, seed)  # (N, Tc' + horizon, c, h, w)
         if self.prompt:
-            texts = m.encode_text([self.prompt, ""])
+            texts = m.encode_text([self.prompt, self.baseline()])
             context, futures = seq[:1, :-horizon], seq[:, -horizon:]
-            scores = prompt_scores(m.model, context, futures, texts, self.cfg.levels, seed)
+            scores = prompt_scores(
+                m.model, context, futures, texts, self.cfg.levels, seed, self.cfg.draws
+            )
             scores = scores.float().cpu().numpy()
             chosen = int(scores.argmin())
         else:

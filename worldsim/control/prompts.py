@@ -19,6 +19,7 @@ from envs.crafter.captions import (
     move_sentence,
 )
 from worldsim.control.tasks import Task, push_target
+from worldsim.models.text import split_sentences
 
 MAX_MOVE = 4  # cells of the drawn movement sentence: a plan's few steps towards its target
 # achievements a crafter task's plan unlocks on the way, in order, and a creature it needs
@@ -54,6 +55,16 @@ def expand_crafter(task: str, seed: int) -> str:
         sentences.append(creature_sentence(NEEDS_CREATURE[task]))
     sentences.append(light_sentence(1.0))
     return " ".join(sentences)
+
+
+EVENT_WORDS = "The player achieves "  # how a crafter caption names an event (achievement_sentence)
+
+
+def without_events(caption: str) -> str:
+    """The caption without its event sentences ("The player achieves collect wood."): what the
+    likelihood planner's `contrast=event` compares the prompt against, so that only the event's
+    words are scored, not the movement, creature and daylight sentences drawn around them."""
+    return " ".join(s for s in split_sentences(caption) if not s.startswith(EVENT_WORDS))
 
 
 def expand_push(colour: str, shape: str, direction: str, seed: int) -> str:
