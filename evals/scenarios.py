@@ -55,8 +55,34 @@ class Case:
         return self.frames.shape[0] - self.context
 
 
+def recorder_code(env_id: str) -> str:
+    """sha256 of the source that decides what an env's episodes hold: the env's own package under
+    envs/ (its scripted policies live there), envs/'s shared modules and the recorder with its
+    policy mixes. A planner change makes the same seeds record different episodes; keying the
+    cache by this keeps an old store from being read as the new one (2026-11-30: after the
+    Crafter planners changed, 6 of 8 cached held-out episodes differed from a fresh recording)."""
+    import gymnasium as gym
+
+    import envs
+
+    root = Path(envs.__file__).parent
+    entry = gym.spec(env_id).entry_point if env_id in gym.registry else None
+    module = entry.split(":")[0].split(".") if isinstance(entry, str) else []
+    own = root / module[1] if module[:1] == ["envs"] and len(module) > 2 else None
+    if own is not None and own.is_dir():
+        files = sorted(root.glob("*.py")) + sorted(own.rglob("*.py"))
+    else:  # an env outside envs/'s packages: every env's source, to be safe
+        files = sorted(root.rglob("*.py"))
+    files.append(Path(record_episodes.__code__.co_filename))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def store_path(cfg: ScenarioConfig) -> Path:
-    """Cache directory of a scenario set: one store per (env config, seeds, length, policy)."""
+    """Cache directory of a scenario set: one store per (env config, seeds, length, policy, and
+    the recording code: `recorder_code`)."""
     key = json.dumps(
         {
             "env": asdict(cfg.env),
@@ -64,6 +90,7 @@ def store_path(cfg: ScenarioConfig) -> Path:
             "steps": cfg.context + cfg.horizon,
             "seed": cfg.seed,
             "policy": cfg.policy,
+            "code": recorder_code(cfg.env.id),
         },
         sort_keys=True,
         default=str,

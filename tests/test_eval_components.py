@@ -121,3 +121,16 @@ def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path)
     page = html.read_text()
     assert "fidelity VIOLATED" in page and page.count("<polyline") == 3 and "<td>100</td>" in page
     assert svg_plot({"a": [None, None]}, "empty").startswith("<p>")
+
+
+def test_scenario_cache_is_keyed_by_the_recording_code(cfg, monkeypatch):
+    """A planner change records different episodes from the same seeds: the cached store of the
+    old code must not be read as the new one."""
+    from evals import scenarios
+
+    crafter = scenarios.recorder_code("worldsim/CrafterReward-v0")
+    assert crafter == scenarios.recorder_code("worldsim/CrafterCollectWood-v0")  # one package
+    assert crafter != scenarios.recorder_code("worldsim/DoomMyWayHome-v0")
+    before = store_path(cfg)
+    monkeypatch.setattr(scenarios, "recorder_code", lambda env_id: "edited planner")
+    assert store_path(cfg) != before
