@@ -118,6 +118,23 @@ def scripted_run(task, seed: int, limit: int = 300) -> tuple[list, list[int]]:
     return frames, actions
 
 
+def oracle_situation(policy, task, seed: int):
+    """The scripted planner's run on `task` cut 4 steps before its success, `policy` reset to
+    that point, and its candidate plans with the scripted planner's next 8 actions (`walk`)
+    appended last: (frames, actions, cut, codec, plans (N + 1, 8, A), families, walk)."""
+    frames, actions = scripted_run(task, seed)
+    cut = max(0, len(actions) - 4)  # the success is the 4th of the 8 planned steps
+    env = make_env(task.env)
+    env.reset(seed=seed)
+    codec = env.unwrapped.action_codec
+    policy.reset(env, seed, {})
+    policy.executed = [codec.encode(a) for a in actions[:cut]]
+    plans, families = candidates(codec, 8, policy.cfg.candidates, seed)
+    walk = (actions[cut:] + [codec.noop()] * 8)[:8]  # the scripted planner's next 8
+    plans = np.concatenate([plans, np.stack([codec.encode(a) for a in walk])[None]])
+    return frames, actions, cut, codec, plans, families, walk
+
+
 def scorer_config(overrides: list[str]) -> ControlConfig:
     """ControlConfig with `control.likelihood` fields set from KEY=VALUE words (levels=0.3,0.5
     draws=4 contrast=event)."""
@@ -138,16 +155,7 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
     m, horizon = policy.imaginer.module, policy.imaginer.cfg.horizon
     shipped = LikelihoodConfig(levels=[0.5, 0.7, 0.9], draws=1, contrast="empty")  # section 4's
     for seed in range(first[0], first[0] + seeds):
-        frames, actions = scripted_run(task, seed)
-        cut = max(0, len(actions) - 4)  # the success is the 4th of the 8 planned steps
-        env = make_env(task.env)
-        env.reset(seed=seed)
-        codec = env.unwrapped.action_codec
-        policy.reset(env, seed, {})
-        policy.executed = [codec.encode(a) for a in actions[:cut]]
-        plans, _ = candidates(codec, 8, policy.cfg.candidates, seed)
-        walk = (actions[cut:] + [codec.noop()] * 8)[:8]  # the scripted planner's next 8
-        plans = np.concatenate([plans, np.stack([codec.encode(a) for a in walk])[None]])
+        frames, _, cut, codec, plans, _, walk = oracle_situation(policy, task, seed)
         with torch.no_grad():
             seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
             texts = m.encode_text([policy.prompt, policy.baseline()])

@@ -247,12 +247,11 @@ def oracle(
     import os
     import time
 
-    from worldsim.control.candidates import candidates
     from worldsim.control.grid import ControlConfig, Harness
     from worldsim.control.tasks import named_task
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from likelihood_checks import scripted_run
+    from likelihood_checks import oracle_situation
 
     os.makedirs(out_dir, exist_ok=True)
     task = named_task(task_name)
@@ -262,16 +261,7 @@ def oracle(
     m, horizon = policy.imaginer.module, policy.imaginer.cfg.horizon
     for seed in range(first, first + int(seeds)):
         t0 = time.perf_counter()
-        frames, actions = scripted_run(task, seed)
-        cut = max(0, len(actions) - 4)
-        env = make_env(task.env)
-        env.reset(seed=seed)
-        codec = env.unwrapped.action_codec
-        policy.reset(env, seed, {})
-        policy.executed = [codec.encode(a) for a in actions[:cut]]
-        plans, families = candidates(codec, 8, policy.cfg.candidates, seed)
-        walk = (actions[cut:] + [codec.noop()] * 8)[:8]
-        plans = np.concatenate([plans, np.stack([codec.encode(a) for a in walk])[None]])
+        frames, actions, cut, codec, plans, families, walk = oracle_situation(policy, task, seed)
         seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
         used = policy.imaginer.context_frames(cut + 1)
         reals, hits = [], []
