@@ -88,7 +88,7 @@ evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluati
   if [[ " ${STORES[*]} " == *" doom_my_way_home "* ]]; then  # a Crafter-only model skips ViZDoom
     ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
       out="$held/doom_my_way_home" progress=false
-    ws record env=doom_my_way_home policy=mixed episodes=1 steps=1001 seed=100000 \
+    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=100000 \
       out="$held/doom_long" progress=false
   fi
   python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device long "$WORK/$NAME"
