@@ -97,9 +97,8 @@ def game_distance(frames: np.ndarray, bank: np.ndarray, chunk: int = 32) -> np.n
     or their (N, 48) `_flat_histograms`)."""
     bank = bank if bank.ndim == 2 else _flat_histograms(bank)
     hists, out = _flat_histograms(frames), np.empty(len(frames))
-    channels = hists.shape[1] // colour_histograms(frames[:1]).shape[-1]
-    for i in range(0, len(frames), chunk):
-        gap = np.abs(hists[i : i + chunk, None] - bank[None]).sum(-1) / (2 * channels)
+    for i in range(0, len(frames), chunk):  # total variation, averaged over the colour channels
+        gap = np.abs(hists[i : i + chunk, None] - bank[None]).sum(-1) / (2 * frames.shape[-1])
         out[i : i + chunk] = gap.min(1)
     return out
 
