@@ -1,11 +1,13 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
-Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT]]]
+Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md); CKPT is
 pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
 1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py; the Crafter references
 need >= 4,000 held-out frames in crafter/, ViZDoom's >= 2 more 1,001-frame episodes in doom_long/,
-best 9: `episodes=12 steps=1001 seed=100000`); `only` runs just those.
+best 9: `episodes=12 steps=1001 seed=100000`); `only` runs just those. GAMES (crafter,doom by
+default) picks whose long rollouts run: each shipped model knows one game (`only ... doom` for
+pretrained:doom); the other game's frames still serve as a corruption.
 """
 
 import json
@@ -91,18 +93,20 @@ def long_run(m, frames, actions, bank):
     return drift(pred, true, bank=bank), pred, drift(vae, true, bank=bank)
 
 
-def main(data, out, device="cpu", long="", ckpt="pretrained:crafter"):
+def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom"):
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
     out, m, clock = Path(out), load_world_model(ckpt, device), time.time()
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
-    crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
-    doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
-    res = {} if long == "only" else short(m, crafter, doom, windows, pairs, rollouts, out)
-    save(out, res, clock)  # before the long rollouts, which take longest
+    res = {}
+    if long != "only":
+        crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
+        doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
+        res = short(m, crafter, doom, windows, pairs, rollouts, out)
+        save(out, res, clock)  # before the long rollouts, which take longest
     if long:
-        res.update(long_runs(m, raw, out))
+        res.update(long_runs(m, raw, out, games.split(",")))
         save(out, res, clock)
 
 
@@ -175,9 +179,9 @@ def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None)
     }
 
 
-def long_runs(m, raw, out) -> dict:
-    """1,000-frame rollouts of Crafter (and ViZDoom's long episode) with their collapse verdicts
-    (evals/long_rollout.py), a strip and a drift plot per env.
+def long_sequences(raw) -> dict[str, tuple[list[dict], list]]:
+    """Per game with long held-out data: its 1,001-frame sequences (the truth first, then the
+    references) and the held-out episodes that make its bank of true frames.
 
     Crafter: no held-out crafter_mix episode lives 1,001 frames under policy=mixed (no scripted
     task both eats and drinks, none sleeps: without luck from the random steps the player dies
@@ -188,23 +192,34 @@ def long_runs(m, raw, out) -> dict:
     ViZDoom: the truth is the first episode of doom_long that lives 1,001 frames, the references
     its other such episodes (record doom_long with episodes >= 10: seeds 100001 and 100002 reach
     the goal early), else doom_my_way_home's other episodes stitched."""
-    res, doom_truth = {}, None
-    crafter = stitched(raw["crafter"])
+    out = {}
+    if "crafter" in raw:
+        out["crafter"] = (stitched(raw["crafter"]), raw["crafter"])
     if "doom_long" in raw:
         longs = [e for e in raw["doom_long"] if e.length >= LONG_FRAMES]
         doom = stitched(longs[:1]) + stitched(longs[1:])
         seed = doom[0]["seeds"][0]
-        short = [e for e in raw.get("doom_my_way_home", []) if int(e.meta["seed"]) != seed]
+        others = [e for e in raw.get("doom_my_way_home", []) if int(e.meta["seed"]) != seed]
         if len(doom) < 2:
-            doom += stitched(short)
-        doom_truth = doom[0]["frames"]
-    cases = {"crafter": (crafter, raw["crafter"], doom_truth)}
-    if doom_truth is not None:
-        cases["doom"] = (doom, raw["doom_long"] + short, crafter[0]["frames"])
-    long_rows = []
-    for env, (seqs, bank_eps, other) in cases.items():
-        case = long_case(m, seqs[0], seqs[1:], bank_eps, other)
-        long_rows += [seqs[0]["frames"], case.pop("pred")]
+            doom += stitched(others)
+        out["doom"] = (doom, raw["doom_long"] + others)
+    return out
+
+
+def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
+    """1,000-frame rollouts of each game in `games` with their collapse verdicts
+    (evals/long_rollout.py; the other game's truth is one of the corruptions), a strip and a drift
+    plot per game."""
+    seqs = long_sequences(raw)
+    missing = [g for g in games if g not in seqs]
+    if missing:
+        raise SystemExit(f"no long held-out data for {missing} under DATA: see the usage above")
+    res, long_rows = {}, []
+    for env in games:
+        truth_refs, bank_eps = seqs[env]
+        other = next((s[0]["frames"] for g, (s, _) in seqs.items() if g != env), None)
+        case = long_case(m, truth_refs[0], truth_refs[1:], bank_eps, other)
+        long_rows += [truth_refs[0]["frames"], case.pop("pred")]
         res[f"long_{env}"] = case
         shown = {"model": case["model"], "VAE of the truth": case["vae"]}
         plot_drift(shown, out / f"long_rollouts_{env}.png", case["limits"])
