@@ -53,9 +53,12 @@ def move_sentence(cells: int, direction: str) -> str:
     return f"The player moves {cells} {'cell' if cells == 1 else 'cells'} {direction}."
 
 
+ACHIEVES = "The player achieves "  # how every achievement sentence begins
+
+
 def achievement_sentence(name: str) -> str:
     """'The player achieves collect wood.'"""
-    return f"The player achieves {name.replace('_', ' ')}."
+    return f"{ACHIEVES}{name.replace('_', ' ')}."
 
 
 def creature_sentence(kind: str) -> str:

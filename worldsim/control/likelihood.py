@@ -147,9 +147,8 @@ class LikelihoodPolicy:
     def baseline(self) -> str:
         """The caption the prompt is compared against: empty, or (`contrast=event`) the prompt
         without its event sentences; empty when the prompt has none (Push)."""
-        if self.cfg.contrast == "event" and without_events(self.prompt) != self.prompt:
-            return without_events(self.prompt)
-        return ""
+        stripped = without_events(self.prompt)
+        return stripped if self.cfg.contrast == "event" and stripped != self.prompt else ""
 
     def imagine(self, frames: np.ndarray, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
         """Latents (N, Tc' + horizon, c, h, w): the encoded real context, then each candidate's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from envs.captions import NOUNS, Grammar
 from envs.crafter.captions import (
+    ACHIEVES,
     AXES,
     STILL,
     achievement_sentence,
@@ -57,14 +58,11 @@ def expand_crafter(task: str, seed: int) -> str:
     return " ".join(sentences)
 
 
-EVENT_WORDS = "The player achieves "  # how a crafter caption names an event (achievement_sentence)
-
-
 def without_events(caption: str) -> str:
     """The caption without its event sentences ("The player achieves collect wood."): what the
     likelihood planner's `contrast=event` compares the prompt against, so that only the event's
     words are scored, not the movement, creature and daylight sentences drawn around them."""
-    return " ".join(s for s in split_sentences(caption) if not s.startswith(EVENT_WORDS))
+    return " ".join(s for s in split_sentences(caption) if not s.startswith(ACHIEVES))
 
 
 def expand_push(colour: str, shape: str, direction: str, seed: int) -> str:
