@@ -13,8 +13,7 @@
 # To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
 # stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
 # More knobs: WORKERS / DOOM_WORKERS (recording processes per store), ENCODE_SHARDS (encode
-# processes per store on one GPU),
-# DIT_EXTRA (more `worldsim train` overrides).
+# processes per store on one GPU), DIT_EXTRA (more `worldsim train` overrides).
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK STAGE...}
 shift
@@ -48,13 +47,9 @@ source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 record() {  # the stores in parallel; held-out evaluation seeds start at 100000
   local pids=() store
   for store in "${STORES[@]}"; do
-    if [ "$store" = crafter ]; then
-      ws record env=crafter_mix policy=mixed "${CRAFTER[@]}" seed="${CRAFTER_SEED:-0}" \
-        out="$WORK/crafter" progress=false & pids+=($!)
-    else
-      ws record env="$store" policy=mixed "${DOOM[@]}" seed=0 out="$WORK/$store" \
-        progress=false & pids+=($!)
-    fi
+    local env=$store args=("${DOOM[@]}" seed=0)
+    [ "$store" = crafter ] && env=crafter_mix args=("${CRAFTER[@]}" seed="${CRAFTER_SEED:-0}")
+    ws record env="$env" policy=mixed "${args[@]}" out="$WORK/$store" progress=false & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
@@ -68,7 +63,8 @@ vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded
 }
 
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
-  local n=${ENCODE_SHARDS:-1} pids=() store i  # n processes a store, all on one GPU: reading is the limit
+  # n processes a store, all on one GPU: reading the store is the limit
+  local n=${ENCODE_SHARDS:-1} pids=() store i
   for store in "${STORES[@]}"; do
     local text=(text.name=none)
     [ "$store" = crafter ] && text=(text.table=$TEXT_TABLE)
