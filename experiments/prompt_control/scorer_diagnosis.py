@@ -233,6 +233,22 @@ def error_table(m, context, futures, captions, seed, draws=ORACLE_DRAWS) -> torc
     return out
 
 
+def real_futures(policy, task, seed, frames, actions, cut, plans, codec):
+    """Every candidate plan played in the real env after the situation's first cut actions: its
+    frames, its success step, and the context + real future encoded as the planner encodes."""
+    used = policy.imaginer.context_frames(cut + 1)
+    reals, hits = [], []
+    for p in plans:
+        f, hit = real_future(task, seed, actions[:cut], [codec.decode(v) for v in p])
+        reals.append(f)
+        hits.append(hit)
+    clips = np.concatenate(
+        [np.broadcast_to(np.stack(frames[cut + 1 - used : cut + 1]), (len(plans), used,
+         *frames[0].shape)), np.stack(reals)], 1)  # fmt: skip
+    real_seq = torch.cat([policy.imaginer.encode(c) for c in clips])  # (N, T', c, h, w)
+    return reals, hits, real_seq
+
+
 @torch.no_grad()
 def oracle(
     ckpt: str,
@@ -264,15 +280,7 @@ def oracle(
         frames, actions, cut, codec, plans, families, walk = oracle_situation(policy, task, seed)
         seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
         used = policy.imaginer.context_frames(cut + 1)
-        reals, hits = [], []
-        for p in plans:
-            f, hit = real_future(task, seed, actions[:cut], [codec.decode(v) for v in p])
-            reals.append(f)
-            hits.append(hit)
-        clips = np.concatenate(
-            [np.broadcast_to(np.stack(frames[cut + 1 - used : cut + 1]), (len(plans), used,
-             *frames[0].shape)), np.stack(reals)], 1)  # fmt: skip
-        real_seq = torch.cat([policy.imaginer.encode(c) for c in clips])  # (N, T', c, h, w)
+        reals, hits, real_seq = real_futures(policy, task, seed, frames, actions, cut, plans, codec)
         prompt = policy.prompt
         said = [s for s in prompt.split(". ") if "achieves" in s]
         without = " ".join(
