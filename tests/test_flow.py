@@ -10,6 +10,7 @@ from worldsim.diffusion.flow import (
     context_mask,
     flow_loss,
     logit_normal,
+    noised_context,
     noisy,
     resolution_shift,
     sample_levels,
@@ -74,3 +75,17 @@ def test_flow_loss_ignores_clean_context_frames():
     pred, target = torch.zeros(1, 3, 2, 2, 2), torch.ones(1, 3, 2, 2, 2)
     target[:, 0] = 100.0  # a context frame with a huge error
     assert flow_loss(pred, target, torch.tensor([[0.0, 0.5, 0.5]])) == 1.0
+
+
+def test_context_noise_puts_one_bounded_level_on_each_samples_context_and_nothing_else():
+    cfg = FlowConfig(context_noise=0.4)
+    levels = sample_levels(2000, 6, 64, cfg, torch.Generator().manual_seed(0))
+    inputs = noised_context(levels, cfg, torch.Generator().manual_seed(1))
+    context = levels == 0
+    assert torch.equal(inputs[~context], levels[~context])  # generated frames keep their levels
+    assert inputs[context].min() >= 0 and inputs[context].max() <= 0.4
+    assert inputs[context].std() > 0.1  # drawn, not a constant
+    per_sample = torch.where(context, inputs, torch.nan)
+    spread = per_sample.nan_to_num(0).amax(1) - per_sample.nan_to_num(1).amin(1)
+    assert torch.all(spread[context.sum(1) > 1] == 0)  # one level per sample's context
+    assert torch.equal(noised_context(levels, FlowConfig(), None), levels)  # off by default

@@ -25,6 +25,7 @@ class FlowConfig:
     context_prob: float = (
         0.5  # share of samples with clean context frames (prefix/suffix/both ends)
     )
+    context_noise: float = 0.0  # largest level put on context frames (GameNGen augmentation)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
@@ -107,6 +108,18 @@ def sample_levels(
     if cfg.shift:
         levels = shift_levels(levels, resolution_shift(tokens_per_frame, cfg.shift_base_tokens))
     return levels.masked_fill(context_mask(batch, frames, cfg, generator), 0.0)
+
+
+def noised_context(levels: torch.Tensor, cfg: FlowConfig, generator=None) -> torch.Tensor:
+    """Model-input levels (B, T): the clean context frames (level 0) of each sample noised to one
+    level drawn uniformly in [0, cfg.context_noise]. GameNGen's conditioning augmentation: a model
+    that has seen corrupted context learns to correct it, so its own imperfect frames do not
+    compound over a long rollout. The loss still reads the unaugmented levels: context frames
+    carry no loss at any level."""
+    if cfg.context_noise <= 0:
+        return levels
+    level = cfg.context_noise * torch.rand(levels.shape[0], 1, generator=generator)  # (B, 1)
+    return torch.where(levels == 0, level.to(levels), levels)
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from worldsim.diffusion.flow import (
     FlowConfig,
     conditioning_dropout,
     flow_loss,
+    noised_context,
     noisy,
     sample_levels,
     velocity_target,
@@ -138,8 +139,10 @@ class WorldModel(L.LightningModule):
         x0 = batch["latents"]  # (B, T, C, H, W)
         b, t = x0.shape[:2]
         gen = generator or self.generator
-        levels, drop_t, drop_a = self._upload(
-            sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen),  # (B, T)
+        levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen)  # (B, T)
+        levels, inputs, drop_t, drop_a = self._upload(
+            levels,
+            noised_context(levels, self.flow, gen),  # (B, T) what the model sees
             conditioning_dropout(b, self.flow.drop_text, gen),  # (B,)
             conditioning_dropout(b, self.flow.drop_actions, gen),  # (B,)
         )
@@ -148,8 +151,8 @@ class WorldModel(L.LightningModule):
             torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
         )
         pred = self.model(
-            noisy(x0, noise, levels),
-            levels,
+            noisy(x0, noise, inputs),
+            inputs,
             self._actions(batch),
             batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
             drop_actions=drop_a,
