@@ -134,3 +134,22 @@ def test_mode_registry_names_runner_methods_and_readme_lists_every_mode():
     row = next(line for line in readme.splitlines() if line.startswith("| `sample` |"))
     listed = row.split("mode=")[1].split("`")[0].split("\\|")
     assert sorted(listed) == sorted(MODES)
+
+
+def test_context_level_shows_the_model_a_noised_context_at_that_level_and_returns_it_clean(model):
+    seen = []
+
+    def spy(x, levels, *args, **kwargs):
+        seen.append((x[:, :3].clone(), levels.clone()))
+        return model(x, levels, *args, **kwargs)
+
+    c = clip(3)
+    g = ModeRunner(spy, EulerSampler(2), context_level=0.25, seed=0)
+    out = g.extend_forward(c, 1, acts(4))
+    assert torch.equal(out[:, :3], c)  # the caller's context comes back exactly
+    shown = [x for x, _ in seen]
+    assert torch.all(seen[0][1][:, :3] == 0.25)
+    assert not torch.allclose(shown[0], c) and torch.equal(shown[0], shown[1])  # noised once
+    assert seen[0][1][0, 3] == 1.0  # the new frame still starts from pure noise
+    with pytest.raises(ValueError, match="context_level"):
+        ModeRunner(model, EulerSampler(2), context_level=1.0)

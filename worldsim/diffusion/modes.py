@@ -43,6 +43,11 @@ class ContextModel:
         return self.model.step(x, levels, self.cache, new, text, drop_actions, drop_text)
 
 
+def at_context_level(velocity, generate: torch.Tensor, level: float):
+    """`velocity` told that the frames outside `generate` (B, T) sit at noise `level`, not 0."""
+    return lambda x, levels: velocity(x, torch.where(generate, levels, level))
+
+
 class ModeRunner:
     """Runs the generation modes with one model, sampler, guidance and (optional) prompt batch.
 
@@ -58,11 +63,17 @@ class ModeRunner:
         seed: int = 0,
         kv_cache: bool = True,
         cuda_graphs: bool = False,
+        context_level: float = 0.0,
     ):
         """`kv_cache`: frames generated after a clean context reuse its keys/values when the model
         is a frame-causal DiT (exact). `cuda_graphs`: those continuations replay a CUDA graph per
-        shape (on CUDA; a plain call elsewhere)."""
+        shape (on CUDA; a plain call elsewhere). `context_level` > 0: continuations see their
+        context noised to that level, and told so (Diffusion Forcing's stabilisation: the model
+        treats its own earlier frames as imperfect instead of copying their errors forward)."""
+        if not 0.0 <= context_level < 1.0:
+            raise ValueError(f"context_level {context_level} must lie in [0, 1)")
         self.model, self.sampler = model, sampler
+        self.context_level = context_level
         self.guidance = guidance or GuidanceConfig()
         self.prompts = text
         self.rng = torch.Generator().manual_seed(seed)
@@ -115,16 +126,25 @@ class ModeRunner:
     def _continue(self, clip: torch.Tensor, noise: torch.Tensor, actions=None) -> torch.Tensor:
         """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...)."""
         b, t = clip.shape[:2]
-        if self.kv_cache and t % self.model.cfg.patch[0] == 0:
+        # the cache holds a clean context: a noised one goes through the full forward
+        if self.kv_cache and t % self.model.cfg.patch[0] == 0 and not self.context_level:
             velocity = guided_velocity(
                 ContextModel(self.model, clip), actions, self.prompts, self.guidance
             )
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
             return self.sampler.sample(velocity, noise, generate)
-        seq = torch.cat([clip, noise], dim=1)
+        seq = torch.cat([self._shown_context(clip), noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
         velocity = guided_velocity(self.model, actions, self.prompts, self.guidance)
+        if self.context_level:
+            velocity = at_context_level(velocity, generate, self.context_level)
         return self.sampler.sample(velocity, seq, generate)[:, t:]
+
+    def _shown_context(self, clip: torch.Tensor) -> torch.Tensor:
+        """The context as the model sees it: clean, or noised to `context_level` once (the noise
+        stays fixed over the denoising steps, as a context frame's does in training)."""
+        k = self.context_level
+        return (1 - k) * clip + k * self.noise(clip) if k else clip
 
     def image_to_video(self, image: torch.Tensor, frames: int, actions=None) -> torch.Tensor:
         """A video of `frames` latent frames from the one-frame latent `image` (B, 1, C, H, W)."""

@@ -48,6 +48,8 @@ class SampleConfig:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window: int = 8  # latent frames the model sees during autoregressive rollout
     chunk: int = 1  # latent frames generated per rollout step
+    context_level: float = 0.0  # noise level the context is shown at (>0: Diffusion Forcing's
+    # stabilisation of long rollouts, the model's own frames marked as imperfect)
 
 
 @dataclass
@@ -233,6 +235,7 @@ class WorldModel(L.LightningModule):
             sample.guidance,
             self.encode_text(captions),
             seed,
+            context_level=sample.context_level,
         )
 
     def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
