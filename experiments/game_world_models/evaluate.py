@@ -1,13 +1,14 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
 Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES]]]]
-DATA holds the held-out stores crafter/, doom_my_way_home/ and doom_long/ (RESULTS.md); CKPT is
+DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
+and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
+policy=scripted episodes=192; run.sh's evaluate stage records them all); CKPT is
 pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
-1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py; the Crafter references
-need >= 4,000 held-out frames in crafter/, ViZDoom's >= 2 more 1,001-frame episodes in doom_long/,
-best 9: `episodes=12 steps=1001 seed=100000`); `only` runs just those. GAMES (crafter,doom by
-default) picks whose long rollouts run: each shipped model knows one game (`only ... doom` for
-pretrained:doom); the other game's frames still serve as a corruption.
+1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py: the truth is one true
+1,001-frame episode, the references >= 3 others, best 9); `only` runs just those. GAMES
+(crafter,doom by default) picks whose long rollouts run: each shipped model knows one game (`only
+... doom` for pretrained:doom); the other game's frames still serve as a corruption.
 """
 
 import json
@@ -41,7 +42,7 @@ LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
 # the control suite's shipped Crafter IDM (from the repository root: scripts run from anywhere)
 CRAFTER_IDM = str(Path(__file__).resolve().parents[2] / "worldsim/assets/idm/crafter.pt")
-STORES = ("crafter", "doom_my_way_home", "doom_long")  # held-out stores under DATA
+STORES = ("crafter", "crafter_long", "doom_my_way_home", "doom_long")  # held-out, under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
 
 
@@ -179,30 +180,35 @@ def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None)
     }
 
 
-def long_sequences(raw) -> dict[str, tuple[list[dict], list]]:
-    """Per game with long held-out data: its 1,001-frame sequences (the truth first, then the
-    references) and the held-out episodes that make its bank of true frames.
+def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
+    """Per game with enough long held-out data: its 1,001-frame sequences (the truth first, then the
+    references), the held-out episodes that make its bank of true frames, and which truth this is.
 
-    Crafter: no held-out crafter_mix episode lives 1,001 frames under policy=mixed (no scripted
-    task both eats and drinks, none sleeps: without luck from the random steps the player dies
-    of hunger or thirst by about frame 380, and zombies at night mostly kill it sooner; held-out
-    seeds 100000-100031 end at 61-255 frames), so the truth is the first held-out episodes
-    stitched in seed order and the references are the next ones, stitched the same way; the cuts
-    are recorded.
+    Crafter: the truth is the first episode of crafter_long (policy=scripted, steps=1001) that
+    lives 1,001 frames, the references its other such episodes (>= 3; about 1 scripted episode in
+    18 lives that long: record `episodes=192`); the bank adds the short held-out crafter/. Under
+    policy=mixed no episode lives that long (held-out seeds 100000-100031 end at 61-255 frames),
+    and truth stitched from short episodes (session 7) cut to a new map and daylight that no model
+    can predict, and its references fail rule v2's calibration (evals/long_rollout.py).
     ViZDoom: the truth is the first episode of doom_long that lives 1,001 frames, the references
     its other such episodes (record doom_long with episodes >= 10: seeds 100001 and 100002 reach
     the goal early), else doom_my_way_home's other episodes stitched."""
     out = {}
-    if "crafter" in raw:
-        out["crafter"] = (stitched(raw["crafter"]), raw["crafter"])
+    longs = [e for e in raw.get("crafter_long", []) if e.length >= LONG_FRAMES]
+    if len(longs) >= 4:  # else no Crafter case: long_runs names the game it misses
+        seqs = stitched(longs[:1]) + stitched(longs[1:])
+        bank = raw.get("crafter", []) + raw["crafter_long"]
+        out["crafter"] = (seqs, bank, "crafter_long: one true episode (policy=scripted)")
     if "doom_long" in raw:
         longs = [e for e in raw["doom_long"] if e.length >= LONG_FRAMES]
         doom = stitched(longs[:1]) + stitched(longs[1:])
         seed = doom[0]["seeds"][0]
         others = [e for e in raw.get("doom_my_way_home", []) if int(e.meta["seed"]) != seed]
+        truth = "one true doom_long episode"
         if len(doom) < 2:
             doom += stitched(others)
-        out["doom"] = (doom, raw["doom_long"] + others)
+            truth += ", references stitched from doom_my_way_home"
+        out["doom"] = (doom, raw["doom_long"] + others, truth)
     return out
 
 
@@ -213,12 +219,15 @@ def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
-        raise SystemExit(f"no long held-out data for {missing} under DATA: see the usage above")
+        raise SystemExit(
+            f"no long held-out data for {missing} under DATA (crafter_long needs >= 4 episodes of"
+            f" {LONG_FRAMES} frames): see the usage above"
+        )
     res, long_rows = {}, []
     for env in games:
-        truth_refs, bank_eps = seqs[env]
-        other = next((s[0]["frames"] for g, (s, _) in seqs.items() if g != env), None)
-        case = long_case(m, truth_refs[0], truth_refs[1:], bank_eps, other)
+        truth_refs, bank_eps, truth = seqs[env]
+        other = next((s[0]["frames"] for g, (s, *_) in seqs.items() if g != env), None)
+        case = {"truth": truth, **long_case(m, truth_refs[0], truth_refs[1:], bank_eps, other)}
         long_rows += [truth_refs[0]["frames"], case.pop("pred")]
         res[f"long_{env}"] = case
         shown = {"model": case["model"], "VAE of the truth": case["vae"]}
