@@ -21,16 +21,21 @@ CFG=configs/experiment/game_world_models
 TEXT_TABLE=worldsim/assets/text/crafter_minilm.npz
 if [ "${SIZE:-gpu}" = smoke ]; then
   CRAFTER=(episodes=3 steps=41 workers=1) DOOM=(episodes=2 steps=41 workers=1)
+  PLANT=(episodes=1 steps=41 workers=1)
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
   CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
+  PLANT=(episodes=${PLANT_EPISODES:-96} steps=513 workers=${PLANT_WORKERS:-4})
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
 DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
 # STORES=crafter: Crafter alone; STORES="doom_my_way_home doom_deathmatch" (with
 # DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED: the first Crafter training seed.
+# STORES="crafter crafter_eat_plant": with a slice of PLANT_EPISODES 513-step task=eat_plant
+# episodes (seeds after the crafter store's): a sapling ripens only after ~300 steps, so the
+# 257-step mix never shows eat_plant.
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})
 VAE=${VAE:-$WORK/vae.ckpt}
 NAME=${NAME:-game.pt}  # the exported file under WORK
@@ -47,8 +52,12 @@ source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 record() {  # the stores in parallel; held-out evaluation seeds start at 100000
   local pids=() store
   for store in "${STORES[@]}"; do
-    local env=$store args=("${DOOM[@]}" seed=0)
-    [ "$store" = crafter ] && env=crafter_mix args=("${CRAFTER[@]}" seed="${CRAFTER_SEED:-0}")
+    local env=$store args=("${DOOM[@]}" seed=0) first=${CRAFTER_SEED:-0}
+    case $store in
+      crafter) env=crafter_mix args=("${CRAFTER[@]}" seed="$first") ;;
+      crafter_eat_plant) env=crafter_mix args=("${PLANT[@]}" env.kwargs.task=eat_plant
+        seed=$((first + ${CRAFTER[0]#episodes=}))) ;;
+    esac
     ws record env="$env" policy=mixed "${args[@]}" out="$WORK/$store" progress=false & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
@@ -67,7 +76,7 @@ encode() {  # Crafter's caption sentences come from the shipped table: no text e
   local n=${ENCODE_SHARDS:-1} pids=() store i
   for store in "${STORES[@]}"; do
     local text=(text.name=none)
-    [ "$store" = crafter ] && text=(text.table=$TEXT_TABLE)
+    [[ $store == crafter* ]] && text=(text.table=$TEXT_TABLE)
     for ((i = 0; i < n; i++)); do
       ws encode store="$WORK/$store" checkpoint="$VAE" out="$WORK/latents_$store" "${text[@]}" \
         shard=$i/$n progress=false & pids+=($!)
