@@ -1,6 +1,7 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
-Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES]]]]
+Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES
+       [CONTEXT_LEVEL]]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
 policy=scripted episodes=192; run.sh's evaluate stage records them all); CKPT is
@@ -9,6 +10,7 @@ pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long
 1,001-frame episode, the references >= 3 others, best 9); `only` runs just those. GAMES
 (crafter,doom by default) picks whose long rollouts run: each shipped model knows one game (`only
 ... doom` for pretrained:doom); the other game's frames still serve as a corruption.
+CONTEXT_LEVEL overrides the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
 """
 
 import json
@@ -94,9 +96,12 @@ def long_run(m, frames, actions, bank):
     return drift(pred, true, bank=bank), pred, drift(vae, true, bank=bank)
 
 
-def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom"):
+def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
+         context_level=None):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
     out, m, clock = Path(out), load_world_model(ckpt, device), time.time()
+    if context_level is not None:  # the sampler's setting, else the checkpoint's (SampleConfig)
+        m.sample_cfg.context_level = float(context_level)
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
