@@ -3,8 +3,10 @@ windows, 2 rollouts): teacher-forced next latent frame against copy-last on chan
 autoregressive PSNR against horizon, with its plot. The functions are the game evaluation's
 (`experiments/game_world_models/evaluate.py`); only the counts differ.
 
-Usage: python experiments/evals/doom_horizon.py STORE OUT WINDOWS ROLLOUTS HORIZON [CKPT [DEVICE]]
-STORE holds held-out `doom_my_way_home` episodes; HORIZON is in latent frames (4 video frames each).
+Usage: python experiments/evals/doom_horizon.py STORE OUT WINDOWS ROLLOUTS HORIZON [CKPT [DEVICE
+       [CONTEXT_LEVEL]]]
+STORE holds held-out `doom_my_way_home` episodes; HORIZON is in latent frames (4 video frames each);
+CONTEXT_LEVEL overrides the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
 """
 
 import json
@@ -37,11 +39,15 @@ def plot_horizon(curves: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main(store, out, windows, rollouts, horizon, ckpt="pretrained:doom", device="cpu"):
+def main(
+    store, out, windows, rollouts, horizon, ckpt="pretrained:doom", device="cpu", context_level=None
+):
     clock, m, out = time.time(), load_world_model(ckpt, device), Path(out)
+    if context_level is not None:
+        m.sample_cfg.context_level = float(context_level)
     out.mkdir(parents=True, exist_ok=True)
     eps = [encode_latent_episode(m, e, text=False) for e in GAME["episodes"](store)]
-    res = {"model": ckpt, "episodes": len(eps)}
+    res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}
     res["teacher_forced"] = GAME["forced"](m, eps, 1, int(windows))
     long_enough = [e for e in eps if len(e.latents) >= CTX + int(horizon)][: int(rollouts)]
     res["horizon"] = horizon_psnr(m, long_enough, CTX, int(horizon))[0]
