@@ -4,7 +4,7 @@ Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|o
        [CONTEXT_LEVEL]]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
-policy=scripted episodes=192; run.sh's evaluate stage records them all); CKPT is
+policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
 pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
 1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py: the truth is one true
 1,001-frame episode, the references >= 3 others, best 9); `only` runs just those. GAMES
@@ -190,8 +190,8 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     references), the held-out episodes that make its bank of true frames, and which truth this is.
 
     Crafter: the truth is the first episode of crafter_long (policy=scripted, steps=1001) that
-    lives 1,001 frames, the references its other such episodes (>= 3; about 1 scripted episode in
-    18 lives that long: record `episodes=192`); the bank adds the short held-out crafter/. Under
+    lives 1,001 frames, the references its other such episodes (>= 3; 10 of the 384 scripted
+    episodes from seed 100000 live that long); the bank adds the short held-out crafter/. Under
     policy=mixed no episode lives that long (held-out seeds 100000-100031 end at 61-255 frames),
     and truth stitched from short episodes (session 7) cut to a new map and daylight that no model
     can predict, and its references fail rule v2's calibration (evals/long_rollout.py).

@@ -90,9 +90,9 @@ evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluati
   [ "${SIZE:-gpu}" = smoke ] && n=2 device=cpu
   ws record env=crafter_mix policy=mixed episodes=$n steps=257 seed=100000 out="$held/crafter" \
     progress=false
-  # the 1,000-frame rollout's Crafter truth and references: about 1 scripted episode in 16 lives
-  # 1,001 frames (192 episodes: ~10 such, ~45k frames)
-  ws record env=crafter_mix policy=scripted episodes=192 steps=1001 seed=100000 \
+  # the 1,000-frame rollout's Crafter truth and references: 10 of these 384 scripted episodes
+  # live 1,001 frames (103k frames in all)
+  ws record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=100000 \
     out="$held/crafter_long" workers="${WORKERS:-12}" progress=false
   if [[ " ${STORES[*]} " == *" doom_my_way_home "* ]]; then  # a Crafter-only model skips ViZDoom
     ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
