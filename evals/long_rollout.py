@@ -57,13 +57,13 @@ references per game):
   a motion floor <= 0.92 and <= 0.99, a ceiling >= 1.29 and >= 1.10;
 - sharpness floor 0.75: under both bounds by >= 0.09; a codec blurs (ViZDoom's VAE keeps
   0.44-0.56 of the truth's sharpness, yet its reconstruction of the truth is 1.02 x the
-  references' least; Crafter's keeps 0.79-1.04); the smear (<= 0.61 x) fails by 0.14;
+  references' least; Crafter's keeps 0.79-1.04, session 7); the smear (<= 0.61 x) fails by 0.14;
 - sharpness ceiling 1.25 (was 2): noise-like frames; 0.21 over what leave-one-out needs;
 - motion floor 0.5: motion varies more between true episodes than sharpness (the player
   stands still, sleeps or waits), so half the bound; a model that moves at under half the
   slowest true block is too still (v1's 0.1 x was set by a stitched Crafter reference block of
   0.18, 0.15 x the others' least; genuine long Crafter episodes have such stretches in several
-  episodes, 0.59-1.1 in 5 of 9, so the pooled minimum covers them);
+  episodes, 0.59-1.05 in 4 of 9, so the pooled minimum covers them);
 - motion ceiling stays 2 x (ViZDoom's leave-one-out needs 1.29).
 Session 7's saved rollouts under v2: ViZDoom collapses at block 3 (frames 301-400: smeared in
 blocks 3-9, still in 5-8), its VAE passes. Crafter's truth was stitched from short episodes, and
