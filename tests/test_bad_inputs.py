@@ -125,3 +125,7 @@ def test_a_gpu_asked_for_where_there_is_none_is_one_line_before_any_work(
     argv = [command, f"{key}=gpu", f"out={out}"]
     assert f"{key}=gpu but no CUDA GPU is visible here" in one_line_error(capsys, argv)
     assert not out.exists()
+
+
+def test_a_context_level_outside_zero_one_is_one_line(capsys):
+    assert "context_level=1.5" in one_line_error(capsys, ["sample", "context_level=1.5"])

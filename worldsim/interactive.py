@@ -148,6 +148,7 @@ class Session:
             seed,
             kv_cache=kv_cache,
             cuda_graphs=cuda_graphs,
+            context_level=sample.context_level,
         )
         self.times = StepTimes()
 

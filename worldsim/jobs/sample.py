@@ -47,6 +47,9 @@ class Config:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window: int = 8  # rollout: latent frames the model sees
     chunk: int = 1  # rollout: latent frames per step
+    # continuations see their context at this noise level (0.3 keeps pretrained:doom's 1,000-frame
+    # rollouts from collapsing: experiments/game_world_models/RESULTS.md section 12)
+    context_level: float = 0.0
     seed: int = 0  # noise of the generation
     fps: int = 15  # frame rate of the written videos
     device: str = "auto"  # auto | cpu | cuda
@@ -220,10 +223,12 @@ def run(cfg: Config) -> None:
 
     if cfg.mode not in MODES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
+    if not 0.0 <= cfg.context_level < 1.0:
+        raise ConfigError(f"context_level={cfg.context_level} must lie in [0, 1) (0: clean)")
     mode = MODES[cfg.mode]
     module = _load(cfg)
     inputs, caption, kept = _inputs(cfg, module, mode)
-    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk)
+    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk, cfg.context_level)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     steps = cfg.sampler.steps * mode.samplings(inputs)
     # drawn from its first step on (delay): a mode that refuses its inputs prints no bar
