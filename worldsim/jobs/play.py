@@ -37,6 +37,7 @@ class Config:
     headless: bool = False  # step through `actions`, write play.mp4 + latency.json, no page
     steps: int = 10  # denoising steps per latent frame (the checkpoint's sampler and shift)
     window: int = 8  # latent frames the model sees: the new one and window - 1 of context
+    context_level: float = 0.0  # noise level the context is shown at (0.3: pretrained:doom, long)
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
     bf16: bool = True  # on a GPU: the DiT in bf16 weights, the VAE under bf16 autocast
@@ -85,10 +86,14 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
-    sample = dataclasses.replace(module.sample_cfg, window=cfg.window)
+    sample = dataclasses.replace(
+        module.sample_cfg, window=cfg.window, context_level=cfg.context_level
+    )
     sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps)
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
+    if not 0.0 <= sample.context_level < 1.0:
+        raise ConfigError(f"context_level={sample.context_level} must lie in [0, 1) (0: clean)")
     return Session(
         module,
         start,
