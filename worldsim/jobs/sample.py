@@ -47,8 +47,8 @@ class Config:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window: int = 8  # rollout: latent frames the model sees
     chunk: int = 1  # rollout: latent frames per step
-    # continuations see their context at this noise level (0.3 keeps pretrained:doom's 1,000-frame
-    # rollouts from collapsing: experiments/game_world_models/RESULTS.md section 12)
+    # continuations see their context at this noise level (Diffusion Forcing's stabilisation of
+    # long rollouts; experiments/game_world_models/RESULTS.md section 12 measures it)
     context_level: float = 0.0
     seed: int = 0  # noise of the generation
     fps: int = 15  # frame rate of the written videos
