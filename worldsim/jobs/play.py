@@ -37,7 +37,7 @@ class Config:
     headless: bool = False  # step through `actions`, write play.mp4 + latency.json, no page
     steps: int = 10  # denoising steps per latent frame (the checkpoint's sampler and shift)
     window: int = 8  # latent frames the model sees: the new one and window - 1 of context
-    context_level: float = 0.0  # noise level the context is shown at (long-session stabilisation)
+    context_level: float = 0.0  # context shown at this noise level (long sessions: game RESULTS 12)
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
     bf16: bool = True  # on a GPU: the DiT in bf16 weights, the VAE under bf16 autocast
