@@ -86,21 +86,23 @@ encode() {  # Crafter's caption sentences come from the shipped table: no text e
 }
 
 evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluation of RESULTS.md
-  local held=$WORK/game_eval n=32 device=cuda
-  [ "${SIZE:-gpu}" = smoke ] && n=2 device=cpu
+  local held=$WORK/game_eval n=32 device=cuda long=long
+  # smoke: the short measurements only (the long rollouts' stores are 100k+ frames)
+  [ "${SIZE:-gpu}" = smoke ] && n=2 device=cpu long=""
   ws record env=crafter_mix policy=mixed episodes=$n steps=257 seed=100000 out="$held/crafter" \
     progress=false
   # the 1,000-frame rollout's Crafter truth and references: 10 of these 384 scripted episodes
   # live 1,001 frames (103k frames in all)
-  ws record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=100000 \
-    out="$held/crafter_long" workers="${WORKERS:-12}" progress=false
+  [ -n "$long" ] && ws record env=crafter_mix policy=scripted episodes=384 steps=1001 \
+    seed=100000 out="$held/crafter_long" workers="${WORKERS:-12}" progress=false
   if [[ " ${STORES[*]} " == *" doom_my_way_home "* ]]; then  # a Crafter-only model skips ViZDoom
     ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
       out="$held/doom_my_way_home" progress=false
-    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=100000 \
-      out="$held/doom_long" progress=false
+    [ -n "$long" ] && ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 \
+      seed=100000 out="$held/doom_long" progress=false
   fi
-  python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device long "$WORK/$NAME"
+  python3 experiments/game_world_models/evaluate.py "$held" "$WORK/eval" $device "$long" \
+    "$WORK/$NAME"
 }
 
 for stage in "$@"; do
