@@ -129,3 +129,8 @@ def test_a_gpu_asked_for_where_there_is_none_is_one_line_before_any_work(
 
 def test_a_context_level_outside_zero_one_is_one_line(capsys):
     assert "context_level=1.5" in one_line_error(capsys, ["sample", "context_level=1.5"])
+
+
+def test_a_context_noise_above_one_is_one_line_naming_the_share(capsys):
+    error = one_line_error(capsys, ["train", "flow.context_noise=2"])
+    assert "flow.context_noise=2.0 is a share" in error

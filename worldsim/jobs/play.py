@@ -92,8 +92,6 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps)
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
-    if not 0.0 <= sample.context_level < 1.0:
-        raise ConfigError(f"context_level={sample.context_level} must lie in [0, 1) (0: clean)")
     return Session(
         module,
         start,

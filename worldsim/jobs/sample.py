@@ -223,12 +223,10 @@ def run(cfg: Config) -> None:
 
     if cfg.mode not in MODES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
-    if not 0.0 <= cfg.context_level < 1.0:
-        raise ConfigError(f"context_level={cfg.context_level} must lie in [0, 1) (0: clean)")
     mode = MODES[cfg.mode]
+    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk, cfg.context_level)
     module = _load(cfg)
     inputs, caption, kept = _inputs(cfg, module, mode)
-    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk, cfg.context_level)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     steps = cfg.sampler.steps * mode.samplings(inputs)
     # drawn from its first step on (delay): a mode that refuses its inputs prints no bar

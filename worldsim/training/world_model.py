@@ -11,7 +11,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from worldsim.config import from_dict
+from worldsim.config import ConfigError, from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
     conditioning_dropout,
@@ -50,6 +50,10 @@ class SampleConfig:
     chunk: int = 1  # latent frames generated per rollout step
     context_level: float = 0.0  # noise level the context is shown at (>0: Diffusion Forcing's
     # stabilisation of long rollouts, the model's own frames marked as imperfect)
+
+    def __post_init__(self) -> None:  # the one check, wherever a job builds its sampling
+        if not 0.0 <= self.context_level < 1.0:
+            raise ConfigError(f"context_level={self.context_level} must lie in [0, 1) (0: clean)")
 
 
 @dataclass
