@@ -132,7 +132,8 @@ def game_distance(frames: np.ndarray, bank: np.ndarray, chunk: int = 32) -> np.n
     return out
 
 
-def _blocks(curve: np.ndarray, every: int, start: int) -> list[float]:
+def block_means(curve: np.ndarray, every: int = EVERY, start: int = START) -> list[float]:
+    """Means of a per-frame curve (T,) over blocks of `every` frames from frame `start`."""
     return [float(curve[b : b + every].mean()) for b in range(start, len(curve), every)]
 
 
@@ -150,7 +151,7 @@ def drift(
     if bank is not None:
         curves["game_distance"] = game_distance(pred, bank)
     out = {"block_start": list(range(start, len(hist), every))}
-    out.update({k: _blocks(v, every, start) for k, v in curves.items()})
+    out.update({k: block_means(v, every, start) for k, v in curves.items()})
     out["curve_histogram_distance"] = hist.tolist()
     out["curve_contrast_ratio"] = ratio.tolist()
     if bank is not None:

@@ -21,7 +21,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from evals.latent_rollout import encode_latent_episode, horizon_psnr  # noqa: E402
-from worldsim.training.world_model import load_world_model  # noqa: E402
 
 GAME = runpy.run_path(str(Path(__file__).resolve().parents[1] / "game_world_models/evaluate.py"))
 CTX = GAME["CTX"]  # true latent frames before the rollout, as in the game RESULTS
@@ -42,9 +41,7 @@ def plot_horizon(curves: dict, path: Path, title: str) -> None:
 def main(
     store, out, windows, rollouts, horizon, ckpt="pretrained:doom", device="cpu", context_level=None
 ):
-    clock, m, out = time.time(), load_world_model(ckpt, device), Path(out)
-    if context_level is not None:
-        m.sample_cfg.context_level = float(context_level)
+    clock, m, out = time.time(), GAME["load_model"](ckpt, device, context_level), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     eps = [encode_latent_episode(m, e, text=False) for e in GAME["episodes"](store)]
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}

@@ -13,6 +13,7 @@ pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long
 CONTEXT_LEVEL overrides the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
 """
 
+import dataclasses
 import json
 import sys
 import time
@@ -46,6 +47,14 @@ LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
 CRAFTER_IDM = str(Path(__file__).resolve().parents[2] / "worldsim/assets/idm/crafter.pt")
 STORES = ("crafter", "crafter_long", "doom_my_way_home", "doom_long")  # held-out, under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
+
+
+def load_model(ckpt, device, context_level=None):
+    """The world model, sampling with `context_level` when given, else the checkpoint's."""
+    m = load_world_model(ckpt, device)
+    if context_level is not None:
+        m.sample_cfg = dataclasses.replace(m.sample_cfg, context_level=float(context_level))
+    return m
 
 
 def episodes(root):
@@ -99,9 +108,7 @@ def long_run(m, frames, actions, bank):
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
          context_level=None):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
-    out, m, clock = Path(out), load_world_model(ckpt, device), time.time()
-    if context_level is not None:  # the sampler's setting, else the checkpoint's (SampleConfig)
-        m.sample_cfg.context_level = float(context_level)
+    out, m, clock = Path(out), load_model(ckpt, device, context_level), time.time()
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}

@@ -16,14 +16,14 @@ import numpy as np
 import torch
 
 from evals.latent_rollout import encode_latent_episode, rollout
-from evals.long_rollout import EVERY, START, motion, sharpness
+from evals.long_rollout import block_means, motion, sharpness
 from evals.model import from_model_frames
 from worldsim.data.store import EpisodeStore
 from worldsim.training.world_model import load_world_model
 
 
 def blocks(curve: np.ndarray) -> list[float]:
-    return [round(float(curve[b : b + EVERY].mean()), 2) for b in range(START, len(curve), EVERY)]
+    return [round(v, 2) for v in block_means(curve)]
 
 
 @torch.no_grad()
