@@ -277,15 +277,16 @@ class LatentCache(ManifestDir):
     def set_autoencoder_info(self, info: dict[str, Any]) -> None:
         """Record the encoder; refuses to mix latents of two different encoders in one cache."""
         path = self.root / AUTOENCODER
-        if path.is_file():
-            old = json.loads(path.read_text())
-            if old != info:
-                raise ValueError(
-                    f"latent cache {self.root} was encoded with {old}, not {info}; "
-                    "use a new out= directory for a different autoencoder"
-                )
-            return
-        _write_json(path, info)
+        with self._locked():
+            if path.is_file():
+                old = json.loads(path.read_text())
+                if old != info:
+                    raise ValueError(
+                        f"latent cache {self.root} was encoded with {old}, not {info}; "
+                        "use a new out= directory for a different autoencoder"
+                    )
+                return
+            _write_json(path, info)
 
     # ---------------------------------------------------------------- reading
 

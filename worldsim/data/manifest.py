@@ -270,8 +270,9 @@ class ManifestDir:
             for path in self.root.iterdir():
                 if path.name.startswith(TMP_PREFIX):
                     owner = path.name[len(TMP_PREFIX) :].rsplit("-", 1)[0]
-                    # the lock excludes other manifest writers
-                    stale = owner in names or owner == MANIFEST
+                    # the directory's own files are written under this lock, so their
+                    # temp files here were left by a killed writer
+                    stale = owner in names or owner in self.files
                 else:
                     stale = path.is_dir() and path.name in names and path.name not in self._entries
                 if stale:
