@@ -6,8 +6,9 @@ DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rol
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
 policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
 pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
-1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py: the truth is one true
-1,001-frame episode, the references >= 3 others, best 9); `only` runs just those. GAMES
+1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py: each of TRUTHS true
+1,001-frame episodes in turn is the truth, the game's other sequences its >= 3 references);
+`only` runs just those. GAMES
 (crafter,doom by default) picks whose long rollouts run: each shipped model knows one game (`only
 ... doom` for pretrained:doom); the other game's frames still serve as a corruption.
 CONTEXT_LEVEL overrides the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
@@ -41,6 +42,7 @@ from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
+TRUTHS = 2  # true episodes judged per game: one chosen episode can pass by luck (RESULTS 12)
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
 # the control suite's shipped Crafter IDM (from the repository root: scripts run from anywhere)
@@ -193,30 +195,32 @@ def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None)
 
 
 def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
-    """Per game with enough long held-out data: its 1,001-frame sequences (the truth first, then the
-    references), the held-out episodes that make its bank of true frames, and which truth this is.
+    """Per game with enough long held-out data: its 1,001-frame sequences (whole true episodes
+    first, then any stitched references), the held-out episodes that make its bank of true
+    frames, and which truths these are. long_runs takes the first TRUTHS whole episodes in turn as
+    the truth and the others as its references.
 
-    Crafter: the truth is the first episode of crafter_long (policy=scripted, steps=1001) that
-    lives 1,001 frames, the references its other such episodes (>= 3; 10 of the 384 scripted
-    episodes from seed 100000 live that long); the bank adds the short held-out crafter/. Under
-    policy=mixed no episode lives that long (held-out seeds 100000-100031 end at 61-255 frames),
-    and truth stitched from short episodes (session 7) cut to a new map and daylight that no model
-    can predict, and its references fail rule v2's calibration (evals/long_rollout.py).
-    ViZDoom: the truth is the first episode of doom_long that lives 1,001 frames, the references
-    its other such episodes (record doom_long with episodes >= 10: seeds 100001 and 100002 reach
-    the goal early), else doom_my_way_home's other episodes stitched."""
+    Crafter: the episodes of crafter_long (policy=scripted, steps=1001) that live 1,001 frames
+    (>= 4; 10 of the 384 scripted episodes from seed 100000 do); the bank adds the short held-out
+    crafter/. Under policy=mixed no episode lives that long (held-out seeds 100000-100031 end at
+    61-255 frames), and truth stitched from short episodes (session 7) cut to a new map and
+    daylight that no model can predict, and its references fail rule v2's calibration
+    (evals/long_rollout.py).
+    ViZDoom: the episodes of doom_long that live 1,001 frames (record doom_long with episodes >=
+    10: seeds 100001 and 100002 reach the goal early), else beside the first one doom_my_way_home's
+    other episodes stitched."""
     out = {}
     longs = [e for e in raw.get("crafter_long", []) if e.length >= LONG_FRAMES]
     if len(longs) >= 4:  # else no Crafter case: long_runs names the game it misses
-        seqs = stitched(longs[:1]) + stitched(longs[1:])
+        seqs = stitched(longs)  # one sequence per episode: each is long enough alone
         bank = raw.get("crafter", []) + raw["crafter_long"]
-        out["crafter"] = (seqs, bank, "crafter_long: one true episode (policy=scripted)")
+        out["crafter"] = (seqs, bank, "crafter_long: true episodes (policy=scripted)")
     if "doom_long" in raw:
         longs = [e for e in raw["doom_long"] if e.length >= LONG_FRAMES]
-        doom = stitched(longs[:1]) + stitched(longs[1:])
+        doom = stitched(longs)
         seed = doom[0]["seeds"][0]
         others = [e for e in raw.get("doom_my_way_home", []) if int(e.meta["seed"]) != seed]
-        truth = "one true doom_long episode"
+        truth = "true doom_long episodes"
         if len(doom) < 2:
             doom += stitched(others)
             truth += ", references stitched from doom_my_way_home"
@@ -225,9 +229,9 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
 
 
 def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
-    """1,000-frame rollouts of each game in `games` with their collapse verdicts
-    (evals/long_rollout.py; the other game's truth is one of the corruptions), a strip and a drift
-    plot per game."""
+    """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, each with
+    its collapse verdict (evals/long_rollout.py; the references are the game's other sequences,
+    and the other game's truth is one of the corruptions), a strip and a drift plot per truth."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -237,13 +241,24 @@ def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
         )
     res, long_rows = {}, []
     for env in games:
-        truth_refs, bank_eps, truth = seqs[env]
+        sequences, bank_eps, truth = seqs[env]
         other = next((s[0]["frames"] for g, (s, *_) in seqs.items() if g != env), None)
-        case = {"truth": truth, **long_case(m, truth_refs[0], truth_refs[1:], bank_eps, other)}
-        long_rows += [truth_refs[0]["frames"], case.pop("pred")]
-        res[f"long_{env}"] = case
-        shown = {"model": case["model"], "VAE of the truth": case["vae"]}
-        plot_drift(shown, out / f"long_rollouts_{env}.png", case["limits"])
+        # a truth is one whole episode, judged against >= 3 references
+        whole = [i for i, q in enumerate(sequences) if not q["cuts"]]
+        picks = whole[:TRUTHS] if len(sequences) >= 4 else []
+        if not picks:
+            raise SystemExit(f"{env}: {len(sequences)} long sequences under DATA, 4 needed")
+        cases = []
+        for i in picks:
+            refs = sequences[:i] + sequences[i + 1 :]
+            case = long_case(m, sequences[i], refs, bank_eps, other)
+            long_rows += [sequences[i]["frames"], case.pop("pred")]
+            shown = {"model": case["model"], "VAE of the truth": case["vae"]}
+            seed = case["truth_seeds"][0]
+            plot_drift(shown, out / f"long_rollouts_{env}_seed{seed}.png", case["limits"])
+            cases.append(case)
+        held = sum(not c["model"]["collapsed"] for c in cases)
+        res[f"long_{env}"] = {"truth": truth, "held": f"{held} of {len(cases)}", "cases": cases}
     save_frame_strip(long_rows, out / "long_strip.png", 100)
     return res
 
