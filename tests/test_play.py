@@ -34,10 +34,11 @@ def test_headless_play_writes_the_video_and_a_latency_per_scripted_step(
     script = tmp_path / "actions.txt"
     script.write_text("a0+\n# back\n2\n\na2-\nnoop\n")
     overrides = [f"ckpt={causal_ckpt}", f"input={small_store.root}", "headless=true"]
-    overrides += [f"actions={script}", "steps=2", "window=3", f"out={tmp_path / 'play'}"]
+    overrides += [f"actions={script}", "sampler.steps=2", "window=3", f"out={tmp_path / 'play'}"]
     play.run(to_object(load_config(play.Config, overrides)))
     report = json.loads((tmp_path / "play" / "latency.json").read_text())
     assert report["actions"] == ["a0+", "a0-", "a2-", "noop"] and report["kv_cache"]
+    assert report["sampler_steps"] == 2  # the command line's, not the checkpoint's 20
     assert len(report["latency_ms"]) == 4 and report["video_fps"] > 0
     assert read_video(tmp_path / "play" / "play.mp4").shape == (4 * 4, 16, 20, 3)
 

@@ -200,6 +200,7 @@ CHOICES: dict[str, tuple[str, ...] | str] = {
     "strategy": "worldsim.training.trainer:STRATEGIES",
     "mode": "worldsim.diffusion.modes:MODES",
     "samplers.SamplerConfig.name": "worldsim.diffusion.samplers:SAMPLERS",
+    "samplers.SamplerOverride.name": "worldsim.diffusion.samplers:SAMPLERS",
     "perceptual": "worldsim.training.autoencoder:PERCEPTUAL",
     "lpips_net": "worldsim.models.lpips:TRUNKS",
     "attention": ("full", "causal"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
+from worldsim.diffusion.samplers import SamplerOverride, override_sampler
 
 
 @dataclass
@@ -35,7 +36,8 @@ class Config:
     prompt: str = ""  # "" = the episode's caption when input is a store
     actions: str = ""  # headless action file: one action name or index per line
     headless: bool = False  # step through `actions`, write play.mp4 + latency.json, no page
-    steps: int = 10  # denoising steps per latent frame (the checkpoint's sampler and shift)
+    # each sampler knob left null is the checkpoint's own (what it was trained and evaluated with)
+    sampler: SamplerOverride = field(default_factory=SamplerOverride)
     window: int = 8  # latent frames the model sees: the new one and window - 1 of context
     context_level: float = 0.0  # context shown at this noise level (long sessions: game RESULTS 12)
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
@@ -89,7 +91,8 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     sample = dataclasses.replace(
         module.sample_cfg, window=cfg.window, context_level=cfg.context_level
     )
-    sample.sampler = dataclasses.replace(sample.sampler, steps=cfg.steps)
+    sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
+    print(f"play: {origin}")
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
     return Session(

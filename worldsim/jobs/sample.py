@@ -21,7 +21,7 @@ from worldsim.config import ConfigError
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.modes import MODES, Mode, ModeInputs
-from worldsim.diffusion.samplers import SamplerConfig
+from worldsim.diffusion.samplers import SamplerOverride, override_sampler
 from worldsim.models.latents import actions_per_latent_frame, encode_video
 
 
@@ -43,7 +43,8 @@ class Config:
     width: int = 64  # see height
     strength: float = 0.6  # edit: noise level the input is pushed to
     samples: int = 1  # videos generated, each from its own noise
-    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    # each sampler knob left null is the checkpoint's own (what it was trained and evaluated with)
+    sampler: SamplerOverride = field(default_factory=SamplerOverride)
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window: int = 8  # rollout: latent frames the model sees
     chunk: int = 1  # rollout: latent frames per step
@@ -224,11 +225,17 @@ def run(cfg: Config) -> None:
     if cfg.mode not in MODES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
     mode = MODES[cfg.mode]
-    sample = SampleConfig(cfg.sampler, cfg.guidance, cfg.window, cfg.chunk, cfg.context_level)
+    # built before the model loads, so that a bad context_level is refused first; its sampler
+    # is the checkpoint's, with the command line's knobs, once the model is loaded
+    sample = SampleConfig(
+        guidance=cfg.guidance, window=cfg.window, chunk=cfg.chunk, context_level=cfg.context_level
+    )
     module = _load(cfg)
+    sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
+    print(f"sample: {origin}")
     inputs, caption, kept = _inputs(cfg, module, mode)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
-    steps = cfg.sampler.steps * mode.samplings(inputs)
+    steps = sample.sampler.steps * mode.samplings(inputs)
     # drawn from its first step on (delay): a mode that refuses its inputs prints no bar
     bar = tqdm(
         total=steps, desc=f"sample {cfg.mode}", unit="step", disable=not cfg.progress, delay=0.1
