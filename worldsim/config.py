@@ -263,7 +263,8 @@ def _string_problem(name: str, names: set[str], value: str) -> str | None:
         return f"is not one of {', '.join(choices)}"
     if choices is None and name == "device" and not DEVICE.fullmatch(value):
         return "is not a device; give auto, cpu, cuda or cuda:N"
-    if "text.TextConfig.name" in names and value not in TEXT_ENCODERS and not Path(value).is_dir():
+    text_encoder = "text_config.TextConfig.name" in names
+    if text_encoder and value not in TEXT_ENCODERS and not Path(value).is_dir():
         return f"is not {', '.join(TEXT_ENCODERS)} or a sentence-transformers directory"
     shard = SHARD.fullmatch(value) if name == "shard" else None
     if name == "shard" and not (shard and int(shard[1]) < int(shard[2])):

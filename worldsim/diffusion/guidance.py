@@ -7,20 +7,12 @@ each term evaluated in one batched model call; scales of 1 skip the terms they d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
 from worldsim.diffusion.samplers import Velocity
+from worldsim.diffusion.sampling_config import GuidanceConfig
 from worldsim.models.dit import TextBatch
-
-
-@dataclass
-class GuidanceConfig:
-    """Guidance scales: 1 = plain conditional model, 0 = drop that conditioning."""
-
-    text_scale: float = 1.0  # classifier-free guidance scale of the prompt (>1: follow it more)
-    action_scale: float = 1.0  # classifier-free guidance scale of the actions
 
 
 def _repeat(x, n: int):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldsim.config import ConfigError
-from worldsim.models.text import TextConfig
+from worldsim.models.text_config import TextConfig
 
 
 @dataclass

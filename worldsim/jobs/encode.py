@@ -8,8 +8,7 @@ from pathlib import Path
 
 from worldsim.config import ConfigError
 from worldsim.jobs.pipeline import claim_output
-from worldsim.models.latents import encode_episode
-from worldsim.models.text import TextConfig
+from worldsim.models.text_config import TextConfig
 
 # knobs that may change between runs into one cache: where, which share, on what device, and the
 # streaming chunk (a causal encoder gives the same latents for any chunk)
@@ -94,6 +93,7 @@ def run(cfg: Config) -> None:
     from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import load_autoencoder
+    from worldsim.models.latents import encode_episode
     from worldsim.models.text import load_caption_embedder
 
     try:

@@ -19,7 +19,6 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -27,18 +26,10 @@ import numpy as np
 import torch
 
 from worldsim.models.dit import TextBatch
+from worldsim.models.text_config import TextConfig
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 MINILM_DIM = 384
-
-
-@dataclass
-class TextConfig:
-    """Which text encoder, which precomputed table, and how many tokens a caption keeps."""
-
-    name: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | sentence-transformers dir
-    max_tokens: int = 64  # tokens kept per caption, over all its sentences
-    table: str = ""  # TextTable .npz read before the encoder ("" = encoder only)
 
 
 def split_sentences(caption: str) -> list[str]:
