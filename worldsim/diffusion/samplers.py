@@ -6,46 +6,14 @@ Frames outside `generate` (clean context) stay at level 0 and are returned bit-f
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
 from worldsim.diffusion.flow import shift_levels
+from worldsim.diffusion.sampling_config import SamplerConfig
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class SamplerConfig:
-    """Which sampler, how many steps, and the level shift of its grid."""
-
-    name: str = "euler"  # euler | heun
-    steps: int = 30  # denoising steps from noise to a clean frame
-    shift: float = 1.0  # >1 spends more steps near noise (use the training resolution shift)
-
-
-@dataclass
-class SamplerOverride:
-    """A job's sampler knobs: each one left unset (null) is the checkpoint's own, the setting it
-    was trained and evaluated with (`override_sampler`)."""
-
-    name: str | None = None  # euler | heun (null: the checkpoint's)
-    steps: int | None = None  # denoising steps from noise to a clean frame (null: the checkpoint's)
-    shift: float | None = None  # >1 spends more steps near noise (null: the checkpoint's)
-
-
-def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[SamplerConfig, str]:
-    """The sampler a checkpoint records (`trained`) with the knobs set in `given` replacing its
-    own, and one line saying what it is and where each setting came from."""
-    changed = {k: v for k, v in dataclasses.asdict(given).items() if v is not None}
-    sampler = dataclasses.replace(trained, **changed)
-    kept = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in changed]
-    sources = (("command line", list(changed)), ("checkpoint", kept))
-    origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
-    line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g} ({origin})"
-    return sampler, line
 
 
 class FlowSampler:

@@ -1,8 +1,10 @@
-"""The knobs of a generation's sampling (guidance scales), apart from the samplers themselves: a
-job's `--help` and its config errors read them without importing torch."""
+"""The knobs of a generation's sampling (which sampler, its steps and shift, the guidance scales),
+apart from the samplers themselves: a job's `--help` and its config errors read them without
+importing torch."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -12,3 +14,34 @@ class GuidanceConfig:
 
     text_scale: float = 1.0  # classifier-free guidance scale of the prompt (>1: follow it more)
     action_scale: float = 1.0  # classifier-free guidance scale of the actions
+
+
+@dataclass
+class SamplerConfig:
+    """Which sampler, how many steps, and the level shift of its grid."""
+
+    name: str = "euler"  # euler | heun
+    steps: int = 30  # denoising steps from noise to a clean frame
+    shift: float = 1.0  # >1 spends more steps near noise (use the training resolution shift)
+
+
+@dataclass
+class SamplerOverride:
+    """A job's sampler knobs: each one left unset (null) is the checkpoint's own, the setting it
+    was trained and evaluated with (`override_sampler`)."""
+
+    name: str | None = None  # euler | heun (null: the checkpoint's)
+    steps: int | None = None  # denoising steps from noise to a clean frame (null: the checkpoint's)
+    shift: float | None = None  # >1 spends more steps near noise (null: the checkpoint's)
+
+
+def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[SamplerConfig, str]:
+    """The sampler a checkpoint records (`trained`) with the knobs set in `given` replacing its
+    own, and one line saying what it is and where each setting came from."""
+    changed = {k: v for k, v in dataclasses.asdict(given).items() if v is not None}
+    sampler = dataclasses.replace(trained, **changed)
+    kept = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in changed]
+    sources = (("command line", list(changed)), ("checkpoint", kept))
+    origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
+    line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g} ({origin})"
+    return sampler, line

@@ -19,7 +19,7 @@ import numpy as np
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.diffusion.samplers import SamplerOverride, override_sampler
+from worldsim.diffusion.sampling_config import SamplerOverride, override_sampler
 
 
 @dataclass

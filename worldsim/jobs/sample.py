@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from einops import rearrange
-from tqdm import tqdm
 
 from worldsim.config import ConfigError
-from worldsim.data.pixels import pixels_to_unit
-from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import MODES, Mode, ModeInputs
-from worldsim.diffusion.samplers import SamplerOverride, override_sampler
-from worldsim.models.latents import actions_per_latent_frame, encode_video
+from worldsim.diffusion.sampling_config import GuidanceConfig, SamplerOverride, override_sampler
+
+if TYPE_CHECKING:  # torch and the model are imported where a run needs them: --help stays fast
+    import torch
+
+    from worldsim.diffusion.modes import Mode, ModeInputs
 
 
 @dataclass
@@ -101,12 +100,10 @@ def _read_input(
 
 def _load(cfg: Config):
     """The world model on its device, with a readable autoencoder."""
+    from worldsim.jobs.encode import resolve_device
     from worldsim.training.world_model import load_world_model
 
-    device = (
-        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    )
-    module = load_world_model(cfg.ckpt, device)
+    module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.autoencoder:
         module.latent_info.autoencoder = cfg.autoencoder
     if module.autoencoder() is None:
@@ -118,6 +115,10 @@ def _load(cfg: Config):
 
 def _encoder(module, video: np.ndarray, n: int):
     """Pixel frames `video[frames]` (T, H, W, 3) uint8 -> normalised latents, batch of n."""
+    from einops import rearrange
+
+    from worldsim.data.pixels import pixels_to_unit
+    from worldsim.models.latents import encode_video
 
     def encode(frames: slice) -> torch.Tensor:
         clip = rearrange(pixels_to_unit(video[frames]), "t h w c -> 1 t c h w").to(module.device)
@@ -128,6 +129,9 @@ def _encoder(module, video: np.ndarray, n: int):
 
 def _latent_actions(module, actions: np.ndarray | None, n: int):
     """latent_frames -> the input's actions per latent frame (n, T', A'), or None."""
+    import torch
+
+    from worldsim.models.latents import actions_per_latent_frame
 
     def grouped(latent_frames: int) -> torch.Tensor | None:
         if actions is None or not module.model_cfg.action_dim:
@@ -145,6 +149,8 @@ def _inputs(
 ) -> tuple[ModeInputs, str, tuple[np.ndarray, np.ndarray] | None]:
     """The mode's inputs from the config (input files encoded on demand), the input's caption,
     and the true frames the video starts and ends with (`KEPT`; None without an input)."""
+    from worldsim.diffusion.modes import ModeInputs
+
     vae, tf, n, device = (
         module.autoencoder(),
         module.latent_info.time_factor,
@@ -220,6 +226,10 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
 
 
 def run(cfg: Config) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from worldsim.diffusion.modes import MODES
     from worldsim.training.world_model import SampleConfig
 
     if cfg.mode not in MODES:
