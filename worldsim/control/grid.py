@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,16 @@ import numpy as np
 import torch
 
 from envs.make import make_env
+from worldsim.control.control_config import (
+    IMAGINING,
+    LIKELIHOOD,
+    POLICIES,
+    ControlConfig,
+    ImagineConfig,
+)
 from worldsim.control.episode import EpisodeResult, run_episode
-from worldsim.control.imagine import ImagineConfig, Imaginer
-from worldsim.control.likelihood import LikelihoodConfig, LikelihoodPolicy
+from worldsim.control.imagine import Imaginer
+from worldsim.control.likelihood import LikelihoodPolicy
 from worldsim.control.policies import PromptPolicy, RandomPolicy, ScriptedPolicy
 from worldsim.control.prompts import expand
 from worldsim.control.report import episode_video, rate, write_html
@@ -31,28 +38,10 @@ from worldsim.control.tasks import Task
 from worldsim.data.manifest import read_record, write_record
 from worldsim.metrics import psnr
 
-LIKELIHOOD = ("likelihood", "likelihood_no_prompt")
-IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus", *LIKELIHOOD)
-POLICIES = (*IMAGINING, "random", "scripted")
 # the action a crafter task cannot succeed without (read off the plans as a diagnostic)
 EPISODES = "episodes"  # folder of the finished episodes' rows under a grid's out
 KEY_ACTIONS = {"collect_wood": "do", "collect_drink": "do", "eat_cow": "do",
                "place_table": "place_table"}  # fmt: skip
-
-
-@dataclass
-class ControlConfig:
-    """The receding-horizon loop and the planner ablation."""
-
-    imagine: ImagineConfig = field(default_factory=ImagineConfig)
-    execute: int = 4  # actions of each plan executed before imagining again (m)
-    futures: int = 4  # imagined futures of the consensus planner (N)
-    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
-    expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
-    max_steps: int = 300  # env steps per episode
-    videos: int = 1000  # episodes per task x policy that get a video (the first seeds)
-    fps: int = 10  # of the episode videos
-    video: str = "mp4"  # mp4 | gif (needs no ffmpeg)
 
 
 class Harness:

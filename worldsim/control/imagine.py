@@ -14,17 +14,9 @@ import numpy as np
 import torch
 from einops import rearrange
 
+from worldsim.control.control_config import ImagineConfig
 from worldsim.data.pixels import pixels_to_unit, unit_to_pixels
 from worldsim.models.latents import encode_video
-
-
-@dataclass
-class ImagineConfig:
-    """How much real context the model sees and how far it imagines."""
-
-    context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
-    horizon: int = 2  # latent frames imagined per plan (time_factor pixel frames each)
-    futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
 
 
 @dataclass

@@ -21,7 +21,7 @@ would measure them rather than what the actions do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import torch
 from einops import rearrange, repeat
 
 from worldsim.control.candidates import candidates
+from worldsim.control.control_config import LikelihoodConfig
 from worldsim.control.imagine import Imaginer
 from worldsim.control.policies import Plan, plan_seed
 from worldsim.control.prompts import without_events
@@ -37,22 +38,6 @@ from worldsim.models.dit import TextBatch
 from worldsim.models.latents import actions_per_latent_frame
 
 SPREAD = {"best": np.min, "median": np.median, "worst": np.max}  # of a plan's candidate scores
-
-
-@dataclass
-class LikelihoodConfig:
-    """How many candidate action sequences are imagined, and how their futures are scored."""
-
-    candidates: int = 32  # action sequences imagined and scored per plan (N), in one batch
-    steps: int = 4  # sampler steps of each imagined future (the model's default is 10)
-    # noise levels scored, and draws per level (each shared by every candidate and both captions);
-    # the 6th session's scorer was levels [0.5, 0.7, 0.9], 1 draw, contrast "empty"
-    levels: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])
-    draws: int = 2
-    # what the prompt is compared against: "event" (the prompt without its event sentences, "The
-    # player achieves ...": only the event's words are scored; prompt_control RESULTS section 5)
-    # or "empty" (the empty caption: the heading, creature and daylight sentences count too)
-    contrast: str = "event"
 
 
 def context_actions(executed: list[np.ndarray], noop: np.ndarray, frames: int) -> np.ndarray:

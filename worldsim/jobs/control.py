@@ -19,11 +19,9 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import torch
-
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.control.grid import IMAGINING, POLICIES, ControlConfig, Harness, run_grid
+from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
 from worldsim.control.tasks import CRAFTER_ID, TaskError, named_task, task_from_prompt
 
 IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
@@ -65,16 +63,14 @@ def _models(cfg: Config, family: str, imagine: bool):
     """World model and IDM (None, None when no policy imagines)."""
     if not imagine:
         return None, None
+    from worldsim.jobs.encode import resolve_device
     from worldsim.models.idm import load_idm
     from worldsim.training.world_model import load_world_model
 
     idm_path = Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
     if not idm_path.is_file():
         raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
-    device = (
-        ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    )
-    module = load_world_model(cfg.ckpt, device)
+    module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
     if cfg.text_table and module.text_table is not None:
@@ -92,6 +88,10 @@ def _source(cfg: Config) -> dict:
 
 
 def run(cfg: Config) -> None:
+    import torch
+
+    from worldsim.control.grid import Harness, run_grid
+
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")

@@ -1,0 +1,50 @@
+"""The control loop's knobs and policy names, apart from the loop: `worldsim control --help` and
+its config errors read them without importing torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LIKELIHOOD = ("likelihood", "likelihood_no_prompt")
+IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus", *LIKELIHOOD)
+POLICIES = (*IMAGINING, "random", "scripted")
+
+
+@dataclass
+class ImagineConfig:
+    """How much real context the model sees and how far it imagines."""
+
+    context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
+    horizon: int = 2  # latent frames imagined per plan (time_factor pixel frames each)
+    futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
+
+
+@dataclass
+class LikelihoodConfig:
+    """How many candidate action sequences are imagined, and how their futures are scored."""
+
+    candidates: int = 32  # action sequences imagined and scored per plan (N), in one batch
+    steps: int = 4  # sampler steps of each imagined future (the model's default is 10)
+    # noise levels scored, and draws per level (each shared by every candidate and both captions);
+    # the 6th session's scorer was levels [0.5, 0.7, 0.9], 1 draw, contrast "empty"
+    levels: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])
+    draws: int = 2
+    # what the prompt is compared against: "event" (the prompt without its event sentences, "The
+    # player achieves ...": only the event's words are scored; prompt_control RESULTS section 5)
+    # or "empty" (the empty caption: the heading, creature and daylight sentences count too)
+    contrast: str = "event"
+
+
+@dataclass
+class ControlConfig:
+    """The receding-horizon loop and the planner ablation."""
+
+    imagine: ImagineConfig = field(default_factory=ImagineConfig)
+    execute: int = 4  # actions of each plan executed before imagining again (m)
+    futures: int = 4  # imagined futures of the consensus planner (N)
+    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
+    expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
+    max_steps: int = 300  # env steps per episode
+    videos: int = 1000  # episodes per task x policy that get a video (the first seeds)
+    fps: int = 10  # of the episode videos
+    video: str = "mp4"  # mp4 | gif (needs no ffmpeg)
