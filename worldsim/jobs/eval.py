@@ -12,23 +12,10 @@ from tqdm import tqdm
 
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
 from envs.make import EnvConfig, make_env
-from evals.corruptions import CorruptedReplay
 from evals.report import format_value, write_report
-from evals.run import (
-    BASELINE_PREFIX,
-    SUITE_NAMES,
-    evaluate_rows,
-    load_model,
-    suite_module,
-    suites_for_cases,
-)
 from evals.scenarios import ScenarioConfig, load_cases
-from evals.suite import SuiteContext
 from worldsim.config import ConfigError
-from worldsim.models.checkpoint import read_checkpoint
-from worldsim.models.idm import IDMConfig, load_idm, train_idm
-from worldsim.models.lpips import LPIPS, MissingWeightsError
-from worldsim.video import frame_grid, write_video
+from worldsim.models.idm_config import IDMConfig
 
 
 @dataclass
@@ -70,6 +57,8 @@ class Config:
 
 def _lpips(cfg: Config):
     """(LPIPS net, None) or (None, reason it is unavailable)."""
+    from worldsim.models.lpips import LPIPS, MissingWeightsError
+
     try:
         return LPIPS(cfg.lpips_net).to("cpu"), ""
     except MissingWeightsError as err:
@@ -78,6 +67,8 @@ def _lpips(cfg: Config):
 
 def _checked_idm(path: str) -> str:
     """`path` once it reads as an IDM file (one-line CheckpointError otherwise)."""
+    from worldsim.models.checkpoint import read_checkpoint
+
     if not Path(path).is_file():
         raise FileNotFoundError(f"idm={path}: no such file; give an idm.pt or leave idm empty")
     how = "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
@@ -94,6 +85,8 @@ def _phase(bar: tqdm, name: str) -> tqdm:
 
 def _idm(cfg: Config, scenario, action_dim: int, bar: tqdm):
     """Train an IDM on training-seed episodes of the same env (saved in out)."""
+    from worldsim.models.idm import train_idm
+
     train = load_cases(
         replace(
             scenario,
@@ -115,6 +108,8 @@ def _idm(cfg: Config, scenario, action_dim: int, bar: tqdm):
 
 def _videos(cfg: Config, cases, predictions) -> list[str]:
     """Per shown case, a gif with truth then each row side by side; paths relative to `out`."""
+    from worldsim.video import frame_grid, write_video
+
     names = list(predictions)
     paths = []
     for k, case in enumerate(cases[: cfg.videos]):
@@ -129,6 +124,10 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 
 
 def run(cfg: Config) -> None:
+    from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
+    from evals.suite import SuiteContext
+    from worldsim.models.idm import load_idm
+
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     scenario = ScenarioConfig(
         env=cfg.env,
@@ -206,6 +205,9 @@ def _check_action_width(cfg: Config, model: Any) -> None:
 
 def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:
     """The model under test, the baselines and the corrupted replays, by row name."""
+    from evals.corruptions import CorruptedReplay
+    from evals.run import BASELINE_PREFIX, load_model
+
     under_test = (
         cfg.model.removeprefix(BASELINE_PREFIX)
         if cfg.model.startswith(BASELINE_PREFIX)

@@ -10,7 +10,7 @@ generated video and by `worldsim control` to read a plan off imagined frames.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,31 +21,7 @@ from tqdm import tqdm
 
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.record import phase_bar
-
-LOSSES = ("mse", "ce")
-
-
-@dataclass
-class IDMConfig:
-    """Architecture and training knobs of the inverse dynamics model."""
-
-    action_dim: int = 2  # width of the action vector it predicts
-    width: int = 16  # channels of the first conv
-    frames: int = 2  # consecutive frames it sees around the action
-    after: int = 0  # of them, frames after the one the action led to (momentum shows later)
-    loss: str = "mse"  # mse: regress the action vector | ce: classify a one-hot action
-    steps: int = 400  # optimiser steps of its training
-    batch_size: int = 64  # frame windows per step
-    lr: float = 2e-3  # AdamW learning rate
-    cosine: bool = False  # decay the learning rate to 0 along a cosine over the steps
-    seed: int = 0  # weights and batch order
-
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES or not 0 <= self.after <= self.frames - 2:
-            raise ValueError(
-                f"IDM loss={self.loss!r}, frames={self.frames}, after={self.after}: choose loss "
-                f"in {LOSSES} and 0 <= after <= frames - 2"
-            )
+from worldsim.models.idm_config import IDMConfig
 
 
 class InverseDynamics(nn.Module):
