@@ -14,7 +14,6 @@ HEAVY = ("torch", "lightning", "mujoco", "vizdoom", "crafter", "einops")
 STILL_HEAVY = {
     "train-vae": "AutoencoderConfig, DataConfig, ClipConfig, LossConfig in torch/Lightning modules",
     "train": "LatentDataConfig, FlowConfig, world_model's configs (lead-owned modules)",
-    "bench": "the evals imports at the top of jobs/bench.py",
     "quickstart": "the cuda stages' default modes read the MODES registry (diffusion/modes.py)",
 }
 

@@ -25,20 +25,8 @@ from evals.bench_cases import (
     regenerate,
     write_checksums,
 )
-from evals.bench_ceiling import (
-    NORMALISED_METRICS,
-    ceiling_scores,
-    normalised_per_case,
-    normalised_table,
-)
-from evals.bench_models import load_bench_model
-from evals.bench_report import leaderboard, replace_section, write_results
-from evals.bench_run import predict, score_videos, summarise_run, unsupported_groups
 from evals.bench_spec import BenchSpec, load_spec
 from evals.bench_stats import paired_difference
-from evals.bench_videos import export_cases, folder_manifest, read_predictions
-from evals.bench_voe import METRIC as VOE_METRIC
-from evals.bench_voe import by_kind, case_accuracies, voe_pair_scores
 from evals.report import format_value
 from worldsim.config import ConfigError
 
@@ -109,6 +97,9 @@ def _row_name(model: str) -> str:
 
 def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case, extra) -> None:
     """Summarise, attach the ceiling-normalised table, write and print the row."""
+    from evals.bench_report import write_results
+    from evals.bench_run import summarise_run
+
     result = summarise_run(spec, split, row, cases, per_case, cfg.seed)
     result.update(extra)
     out = cfg.out or f"runs/bench/{spec.name}/{split}/{_slug(row)}"
@@ -123,6 +114,10 @@ def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case,
 def _extras(cfg: Config, spec, split, row, model, cases, per_case, skipped=None) -> dict:
     """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled;
     `skipped`: group -> why the model cannot predict it (its cases stay n/a)."""
+    from evals.bench_ceiling import ceiling_scores, normalised_table
+    from evals.bench_voe import METRIC as VOE_METRIC
+    from evals.bench_voe import by_kind, case_accuracies, voe_pair_scores
+
     skipped = skipped or {}
     extra: dict = {"notes": [cfg.note] if cfg.note else []}
     extra["notes"] += [
@@ -147,6 +142,10 @@ def _cpu_seconds() -> float:
 
 
 def _run(cfg: Config) -> None:
+    from evals.bench_ceiling import ceiling_scores
+    from evals.bench_models import load_bench_model
+    from evals.bench_run import predict, score_videos, unsupported_groups
+
     start, cpu_start, load_start = time.perf_counter(), _cpu_seconds(), os.getloadavg()
     spec = load_spec(cfg.spec)
     row = _row_name(cfg.model)
@@ -172,6 +171,9 @@ def _run(cfg: Config) -> None:
 def _score(cfg: Config) -> None:
     if not cfg.dir or not Path(cfg.dir).is_dir():
         raise ConfigError(f"bench score needs a folder of CASE_ID.mp4, got dir={cfg.dir!r}")
+    from evals.bench_run import score_videos
+    from evals.bench_videos import folder_manifest, read_predictions
+
     manifest = folder_manifest(cfg.dir) or {"spec": cfg.spec, "split": cfg.split}
     spec = load_spec(manifest["spec"])
     cases = _cases(cfg, spec, manifest["split"])
@@ -188,6 +190,8 @@ def _export(cfg: Config) -> None:
         raise ConfigError("bench export needs a folder: worldsim bench export DIR")
     if cfg.truth not in ("", "lossless", "lossy"):
         raise ConfigError(f"truth={cfg.truth!r}; use truth=lossless, truth=lossy or leave it out")
+    from evals.bench_videos import export_cases
+
     spec = load_spec(cfg.spec)
     cases = _cases(cfg, spec, cfg.split)
     root = export_cases(spec, cfg.split, cases, cfg.dir, cfg.truth)
@@ -212,6 +216,8 @@ def _compare(cfg: Config) -> None:
     if not ceiling_path.is_file():
         print(f"  normalised metrics: n/a (no ceiling row at {ceiling_path})")
         return
+    from evals.bench_ceiling import NORMALISED_METRICS, normalised_per_case
+
     ceiling = _case_metrics(_read_result(str(ceiling_path)))
     na, nb = (normalised_per_case(v, ceiling) for v in (va, vb))
     for metric in NORMALISED_METRICS:
@@ -266,6 +272,8 @@ def _nan(v) -> float:
 
 
 def _leaderboard(cfg: Config) -> None:
+    from evals.bench_report import leaderboard, replace_section
+
     spec = load_spec(cfg.spec)
     folder = Path(cfg.results) / spec.name / cfg.split
     rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*/results.json"))]
