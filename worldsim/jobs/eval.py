@@ -65,15 +65,17 @@ def _lpips(cfg: Config):
         return None, f"{err}; without them the report has no lpips metric (psnr, ssim still scored)"
 
 
-def _checked_idm(path: str) -> str:
-    """`path` once it reads as an IDM file (one-line CheckpointError otherwise)."""
+def _load_idm(path: str):
+    """The IDM saved at `path`, once it reads as an IDM file (one-line CheckpointError
+    otherwise)."""
     from worldsim.models.checkpoint import read_checkpoint
+    from worldsim.models.idm import load_idm
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"idm={path}: no such file; give an idm.pt or leave idm empty")
     how = "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
     read_checkpoint(path, path, "control-suite IDM", how, ("config",))
-    return path
+    return load_idm(path)
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:
@@ -126,7 +128,6 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 def run(cfg: Config) -> None:
     from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
     from evals.suite import SuiteContext
-    from worldsim.models.idm import load_idm
 
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     scenario = ScenarioConfig(
@@ -146,7 +147,7 @@ def run(cfg: Config) -> None:
                 suite_module(name)  # unknown names fail here, before any work
             rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
             _check_action_width(cfg, rows.get("model"))
-            idm = load_idm(_checked_idm(cfg.idm)) if cfg.idm and "control" in suites else None
+            idm = _load_idm(cfg.idm) if cfg.idm and "control" in suites else None
             trains_idm = "control" in suites and idm is None
             # units: scenario episodes, an IDM's episodes and steps, each row's rollout and scores
             bar.total = cfg.episodes + (cfg.idm_episodes + cfg.idm_train.steps) * trains_idm
