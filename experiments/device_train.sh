@@ -23,7 +23,9 @@ train() {  # resumes WORK/dit's last.ckpt when there is one, else starts from IN
 }
 
 export_model() {  # one fp16 file with the VAE (and caption table), in parts of <= 15 MiB
-  local ckpt=$WORK/dit/ema.ckpt  # written at the end; a run stopped at the DEADLINE has last.ckpt
-  [ -f "$ckpt" ] || ckpt=$WORK/dit/checkpoints/last.ckpt  # (its state_dict holds the EMA weights)
+  # ema.ckpt is written when a run ends by itself; a run stopped at the DEADLINE leaves last.ckpt
+  # (its state_dict holds the EMA weights), newer than an ema.ckpt of an earlier call's run
+  local ckpt=$WORK/dit/ema.ckpt last=$WORK/dit/checkpoints/last.ckpt
+  if [ ! -f "$ckpt" ] || [ "$last" -nt "$ckpt" ]; then ckpt=$last; fi
   ws export ckpt="$ckpt" out="$WORK/$1" max_part_mb=15
 }

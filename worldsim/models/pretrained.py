@@ -34,10 +34,11 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
-        sha256="9cabf7a668da0bd45edd73e477f25ee449bdc00f848ab8d246cc8866602afdb8",
+        sha256="0cf3f5a60ed8d551d20d36b8d556c0ec789aa61c9aa3eb98d5c209806fe63316",
         about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: 7,861 + 12,539 steps on "
-        "1,440 Crafter episodes, then 17,035 on 1,440 new ones, on one H200, the last two runs "
-        "with actions dropped in half the samples (experiments/game_world_models/RESULTS.md)",
+        "1,440 Crafter episodes, 17,035 on 1,440 new ones, then 9,813 on 1,536 episodes of the "
+        "tech-tree mix, on one H200, the last three runs with actions dropped in half the samples "
+        "(experiments/game_world_models/RESULTS.md)",
     ),
     "doom": Pretrained(
         file="doom.pt",
