@@ -25,11 +25,11 @@ def ckpt(tmp_path_factory):
 @pytest.mark.parametrize(
     "given, used, origin",
     [
-        ([], TRAINED, "checkpoint: name, steps, shift"),
+        ([], TRAINED, "from the checkpoint: name, steps, shift"),
         (
             ["sampler.steps=3"],
             SamplerConfig("heun", 3, 3.0),
-            "command line: steps; checkpoint: name, shift",
+            "from the command line: steps; from the checkpoint: name, shift",
         ),
     ],
 )

@@ -41,7 +41,7 @@ def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[Sa
     changed = {k: v for k, v in dataclasses.asdict(given).items() if v is not None}
     sampler = dataclasses.replace(trained, **changed)
     kept = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in changed]
-    sources = (("command line", list(changed)), ("checkpoint", kept))
+    sources = (("from the command line", list(changed)), ("from the checkpoint", kept))
     origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
     line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g} ({origin})"
     return sampler, line
