@@ -39,6 +39,7 @@ def test_headless_play_writes_the_video_and_a_latency_per_scripted_step(
     report = json.loads((tmp_path / "play" / "latency.json").read_text())
     assert report["actions"] == ["a0+", "a0-", "a2-", "noop"] and report["kv_cache"]
     assert report["sampler_steps"] == 2  # the command line's, not the checkpoint's 20
+    assert report["cuda_graphs"] is False  # the knob is on, but a CPU never replays a graph
     assert len(report["latency_ms"]) == 4 and report["video_fps"] > 0
     assert read_video(tmp_path / "play" / "play.mp4").shape == (4 * 4, 16, 20, 3)
 

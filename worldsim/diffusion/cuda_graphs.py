@@ -68,6 +68,11 @@ class CudaGraphed:
         # shapes -> the captured graph, or None: that shape keeps the plain call
         self.graphs: dict[tuple, Captured | None] = {}
 
+    @property
+    def replaying(self) -> bool:
+        """Whether a captured graph serves calls (never off CUDA, when disabled or refused)."""
+        return any(captured is not None for captured in self.graphs.values())
+
     @staticmethod
     def _key(args: tuple) -> tuple:
         return tuple(

@@ -119,7 +119,7 @@ def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[s
         "sampler_steps": session.runner.sampler.steps,
         "window": session.window,
         "kv_cache": session.runner.kv_cache,
-        "cuda_graphs": cfg.cuda_graphs,
+        "cuda_graphs": session.runner.continuation.replaying,  # in effect, not the knob
         "device": str(session.module.device),
         **session.times.summary(session.tf),
         "latency_ms": [s * 1e3 for s in session.times.seconds],
