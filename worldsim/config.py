@@ -196,12 +196,12 @@ FRACTIONS |= {"ema_decay", "strength", "context_noise"}
 # that holds them (imported only when the value is not the default).
 CHOICES: dict[str, tuple[str, ...] | str] = {
     "policy": "worldsim.data.record:POLICIES",
-    "logger": "worldsim.training.loggers:LOGGERS",
+    "logger": "worldsim.training.logger_names:LOGGERS",
     "strategy": "worldsim.training.trainer:STRATEGIES",
     "mode": "worldsim.diffusion.modes:MODES",
     "sampling_config.SamplerConfig.name": "worldsim.diffusion.samplers:SAMPLERS",
     "sampling_config.SamplerOverride.name": "worldsim.diffusion.samplers:SAMPLERS",
-    "perceptual": "worldsim.training.autoencoder:PERCEPTUAL",
+    "perceptual": "worldsim.training.autoencoder_config:PERCEPTUAL",
     "lpips_net": "worldsim.models.lpips:TRUNKS",
     "attention": ("full", "causal"),
     "backend": ("sdpa", "flex"),

@@ -6,7 +6,7 @@ import warnings
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
@@ -17,20 +17,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from envs.base import Captions
 from worldsim.data.actions import pad_actions
 from worldsim.data.episode import Episode, EpisodeError
+from worldsim.data.episode_data_config import ClipConfig
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.store import EpisodeStore
-
-
-@dataclass
-class ClipConfig:
-    """How episodes are cut into clips."""
-
-    lengths: list[int] = field(
-        default_factory=lambda: [17]
-    )  # several = variable-length clips (bucketed)
-    stride: int = 8  # frames between clip starts
-    frame_skip: int = 1  # take every k-th frame (lower the frame rate)
-    truth_keys: list[str] = field(default_factory=list)  # e.g. [depth, extrinsics, obj_position]
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from worldsim.data.actions import action_width
-from worldsim.data.clips import BucketDataModule, ClipConfig, ClipDataset
+from worldsim.data.clips import BucketDataModule, ClipDataset
+from worldsim.data.episode_data_config import DataConfig
 from worldsim.data.manifest import JoinedDirs
 from worldsim.data.store import EpisodeStore
-
-
-@dataclass
-class DataConfig:
-    """Where the episodes are and how they are batched."""
-
-    root: str = "data/rollouts"  # the episode store to train on
-    roots: list[str] = field(default_factory=list)  # several stores mixed (then `root` is unused)
-    clips: ClipConfig = field(default_factory=ClipConfig)
-    val_fraction: float = 0.1  # share of episodes held out (by a hash of the name)
-    batch_size: int = 8  # clips per batch (per device)
-    num_workers: int = 0  # DataLoader worker processes (0: load in the training process)
-    seed: int = 0  # seed of the clip order and of the held-out split
 
 
 class EpisodeStores(JoinedDirs):

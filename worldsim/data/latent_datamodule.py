@@ -9,7 +9,6 @@ for j=0), so its action vector is those f codec vectors concatenated (zero-padde
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,25 +19,8 @@ from envs.base import Captions
 from worldsim.data.actions import action_width, pad_actions
 from worldsim.data.clips import BucketDataModule, ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
+from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
-
-
-@dataclass
-class LatentDataConfig:
-    """Where the latent cache is and how it is cut and batched."""
-
-    roots: list[str] = field(
-        default_factory=lambda: ["data/latents"]
-    )  # several caches of one VAE mix
-    lengths: list[int] = field(
-        default_factory=lambda: [8]
-    )  # latent frames per window; several = buckets
-    stride: int = 2  # latent frames between window starts
-    val_fraction: float = 0.1  # share of episodes held out for validation (by a hash of the name)
-    batch_size: int = 16  # windows per batch (per GPU)
-    num_workers: int = 0  # loader processes (0 = in the training process)
-    seed: int = 0  # validation split and batch order
-    resident: bool = False  # training windows held on the accelerator, gathered by index
 
 
 def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:

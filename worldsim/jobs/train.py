@@ -6,28 +6,19 @@ import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from worldsim.config import ConfigError
-from worldsim.data.actions import action_width
-from worldsim.data.latent_datamodule import LatentCaches, LatentDataConfig, LatentDataModule
-from worldsim.data.manifest import manifest_sha256
-from worldsim.diffusion.flow import FlowConfig
-from worldsim.jobs.pipeline import claim_output
-from worldsim.models.dit import DiTConfig
-from worldsim.models.text import TextConfig, text_dim
-from worldsim.training.loggers import check_logger
-from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
-from worldsim.training.world_model import (
-    LatentInfo,
-    OptimConfig,
-    SampleConfig,
-    WorldModel,
-    export_checkpoint,
-    load_world_model,
-)
+from worldsim.data.latent_data_config import LatentDataConfig
+from worldsim.diffusion.flow_config import FlowConfig
+from worldsim.models.dit_config import DiTConfig
+from worldsim.models.text_config import TextConfig
+from worldsim.training.logger_names import check_logger
+from worldsim.training.trainer_config import TrainerConfig as BaseTrainerConfig
+from worldsim.training.world_model_config import OptimConfig, SampleConfig
+
+if TYPE_CHECKING:
+    from worldsim.training.world_model import LatentInfo, WorldModel
 
 
 @dataclass
@@ -88,6 +79,10 @@ FREE = (
 
 def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
     """LatentInfo, latent channels and action width of the latent caches."""
+    from worldsim.data.actions import action_width
+    from worldsim.data.latent_datamodule import LatentCaches
+    from worldsim.training.world_model import LatentInfo
+
     cache = LatentCaches(roots)
     cache.check()  # leaves out unreadable episodes of caches the job accepted with strict=false
     stats, ae = cache.stats(), cache.autoencoder_info()
@@ -109,6 +104,10 @@ def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
 
 def build_module(cfg: Config) -> WorldModel:
     """The WorldModel with data-dependent widths (latent channels, actions, text) filled in."""
+    from worldsim.data.latent_datamodule import LatentCaches
+    from worldsim.models.text import text_dim
+    from worldsim.training.world_model import WorldModel, load_world_model
+
     info, channels, width = latent_info(cfg.data.roots)
     cfg.model.latent_channels = channels
     cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
@@ -163,6 +162,8 @@ def _callbacks(cfg: Config, ema) -> list:
 
 def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
     """Write the EMA (or training) weights as a slim checkpoint from rank 0."""
+    from worldsim.training.world_model import export_checkpoint
+
     if ema:
         ema.swap_in()
     state = trainer.strategy.lightning_module_state_dict()  # every rank: a collective under FSDP
@@ -190,8 +191,13 @@ def compile_dit(module: WorldModel, cfg: TrainerConfig) -> None:
 
 def run(cfg: Config) -> None:
     import lightning as L
+    import torch
 
+    from worldsim.data.latent_datamodule import LatentCaches, LatentDataModule
+    from worldsim.data.manifest import manifest_sha256
+    from worldsim.jobs.pipeline import claim_output
     from worldsim.training.callbacks import EMA
+    from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
 
     check_accelerator("train.accelerator", cfg.train.accelerator)
     L.seed_everything(cfg.train.seed, workers=True)

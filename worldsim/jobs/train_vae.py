@@ -6,20 +6,19 @@ configs/train/vae_cpu.yaml, seconds a step instead of minutes; files and knobs g
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from worldsim.config import CONFIG_DIR
-from worldsim.data.datamodule import DataConfig, open_stores
-from worldsim.data.manifest import manifest_sha256
-from worldsim.jobs.pipeline import claim_output
-from worldsim.models.autoencoder import AutoencoderConfig
-from worldsim.training.autoencoder import LossConfig, OptimConfig
-from worldsim.training.loggers import check_logger
-from worldsim.training.trainer import TrainerConfig as BaseTrainerConfig
-from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
+from worldsim.data.episode_data_config import DataConfig
+from worldsim.models.autoencoder_config import AutoencoderConfig
+from worldsim.training.autoencoder_config import LossConfig, OptimConfig
+from worldsim.training.logger_names import check_logger
+from worldsim.training.trainer_config import TrainerConfig as BaseTrainerConfig
 
 # knobs that may change when a run continues in its out= (length, hardware, logging, evaluation)
 FREE = (
@@ -73,9 +72,21 @@ CPU_WORK = 4 * 9 * 32 * 32 * 32**2  # its clips x frames x pixels x base_channel
 
 
 def _on_cpu(accelerator: str) -> bool:
+    return accelerator == "cpu" or (accelerator == "auto" and not _cuda_available())
+
+
+def _cuda_available() -> bool:
+    """torch.cuda.is_available(), answered without importing torch (seconds) on a Linux machine
+    without a GPU driver: torch reaches a GPU only through CUDA's libcuda.so.1 or ROCm's /dev/kfd,
+    so `--help` and a bad knob stay fast there."""
+    if sys.platform.startswith("linux") and not Path("/dev/kfd").exists():
+        try:
+            ctypes.CDLL("libcuda.so.1")
+        except OSError:
+            return False
     import torch
 
-    return accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    return torch.cuda.is_available()
 
 
 def cli_args(args: list[str]) -> list[str]:
@@ -115,6 +126,7 @@ def _fit(cfg: Config, task, ema):
 
     from worldsim.data.datamodule import EpisodeDataModule
     from worldsim.training.callbacks import SampleVideos
+    from worldsim.training.trainer import lightning_trainer, resume_checkpoint
 
     out = Path(cfg.out)
     callbacks = [
@@ -153,6 +165,7 @@ def _fit(cfg: Config, task, ema):
 def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> None:
     """Reconstruct whole held-out episodes; write <out>/eval.json and print the scores."""
     from worldsim.data.clips import split_of
+    from worldsim.data.datamodule import open_stores
     from worldsim.training.autoencoder import evaluate_reconstruction
 
     store = open_stores(cfg.data)  # named as in training, so the split is the same
@@ -183,9 +196,13 @@ def run(cfg: Config) -> None:
     import lightning as L
     import torch
 
+    from worldsim.data.datamodule import open_stores
+    from worldsim.data.manifest import manifest_sha256
+    from worldsim.jobs.pipeline import claim_output
     from worldsim.models.autoencoder import save_autoencoder
     from worldsim.training.autoencoder import VAETask
     from worldsim.training.callbacks import EMA
+    from worldsim.training.trainer import check_accelerator, resume_checkpoint
 
     _check_clip_lengths(cfg)
     check_accelerator("trainer.accelerator", cfg.trainer.accelerator)

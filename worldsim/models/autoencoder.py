@@ -9,9 +9,8 @@ giving the same result as one pass in memory bounded by the chunk length.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -19,31 +18,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from worldsim.models.autoencoder_config import AutoencoderConfig, _levels
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
-
-
-@dataclass
-class AutoencoderConfig:
-    """Shape of the VAE; `channel_mult` has one entry per resolution level."""
-
-    in_channels: int = 3  # RGB
-    latent_channels: int = 16  # channels of the latent (what the DiT models)
-    base_channels: int = 64  # channels at full resolution (times channel_mult deeper)
-    channel_mult: list[int] = field(
-        default_factory=lambda: [1, 2, 2]
-    )  # channel multiplier per resolution level (enough levels for space_factor)
-    num_res_blocks: int = 1  # residual blocks per resolution level
-    time_factor: int = 4  # frames per latent frame (after the first, encoded alone)
-    space_factor: int = 4  # pixels per latent pixel along each side (4 or 8)
-    norm_groups: int = 16  # GroupNorm groups (must divide every level's channels)
-    encode_chunk: int = (
-        16  # frames per chunk after the first when encoding long videos (multiple of time_factor)
-    )
-    decode_chunk: int = 4  # latent frames per chunk after the first when decoding long videos
-
-    def __post_init__(self) -> None:
-        _levels(self)  # a shape the factors do not fit fails where the config is built
-
 
 # ---------------------------------------------------------------------------- streaming state
 
@@ -181,18 +157,6 @@ class DiagonalGaussian:
 
 
 # ---------------------------------------------------------------------------- encoder / decoder
-
-
-def _levels(cfg: AutoencoderConfig) -> list[tuple[bool, bool]]:
-    """(space, time) downsampling after each level but the last; time at the deepest levels."""
-    n = len(cfg.channel_mult) - 1
-    s, t = int(math.log2(cfg.space_factor)), int(math.log2(cfg.time_factor))
-    if 2**s != cfg.space_factor or 2**t != cfg.time_factor or max(s, t) > n:
-        raise ValueError(
-            f"space_factor={cfg.space_factor} and time_factor={cfg.time_factor} must be powers of "
-            f"2 with at most len(channel_mult)-1 = {n} halvings; add channel_mult levels"
-        )
-    return [(i < s, i >= n - t) for i in range(n)]
 
 
 class OutHead(nn.Module):

@@ -21,22 +21,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 from PIL import Image
 
-from worldsim.config import ConfigError
-
-LOGGERS = ("tensorboard", "csv", "wandb")
-
-
-def check_logger(name: str) -> None:
-    """A one-line ConfigError for an unknown logger, or one whose package is not installed."""
-    if name not in LOGGERS:
-        raise ConfigError(f"logger='{name}' is unknown; choose one of {', '.join(LOGGERS)}")
-    packages = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb",)}
-    needed = packages.get(name, ())
-    if needed and not any(importlib.util.find_spec(p) for p in needed):
-        raise ConfigError(
-            f"logger={name} needs the {needed[0]} package: `pip install {needed[0]}`, "
-            "or choose logger=csv"
-        )
+from worldsim.training.logger_names import check_logger
 
 
 def make_logger(name: str, out: str | Path) -> Logger:

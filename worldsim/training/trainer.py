@@ -11,28 +11,15 @@ import datetime
 import logging
 import warnings
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.strategies import StrategyRegistry
 
 from worldsim.config import ConfigError
+from worldsim.training.trainer_config import TrainerConfig
 
 STRATEGIES = ("auto", *StrategyRegistry.available_strategies())  # the `strategy` knob's choices
-
-
-@dataclass
-class TrainerConfig:
-    """Lightning Trainer knobs: length, precision, hardware, validation, EMA."""
-
-    max_steps: int = 20000  # optimiser steps to train (the run ends at this or max_minutes)
-    max_minutes: float = 0.0  # wall-clock limit on fitting (0 = none)
-    precision: str = "bf16-mixed"  # bf16-mixed | 16-mixed | 32-true
-    accelerator: str = "auto"  # auto | cpu | gpu
-    strategy: str = "auto"  # auto | ddp | fsdp (or another Lightning strategy name)
-    limit_val_batches: int = 4  # batches per validation
-    ema_decay: float = 0.999  # weight of the running average per step (EMA weights are exported)
 
 
 def quiet_lightning() -> None:

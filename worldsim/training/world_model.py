@@ -11,7 +11,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from worldsim.config import ConfigError, from_dict
+from worldsim.config import from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
     conditioning_dropout,
@@ -21,39 +21,13 @@ from worldsim.diffusion.flow import (
     sample_levels,
     velocity_target,
 )
-from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.modes import ModeRunner
-from worldsim.diffusion.samplers import SamplerConfig, make_sampler
+from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
-
-
-@dataclass
-class OptimConfig:
-    """AdamW with linear warmup."""
-
-    lr: float = 3e-4  # peak learning rate
-    weight_decay: float = 0.0  # AdamW decoupled weight decay
-    betas: tuple[float, float] = (0.9, 0.99)  # AdamW moment decays
-    warmup_steps: int = 200  # steps of linear learning-rate warm-up from 0
-
-
-@dataclass
-class SampleConfig:
-    """How the module samples (validation videos, predictor defaults)."""
-
-    sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
-    window: int = 8  # latent frames the model sees during autoregressive rollout
-    chunk: int = 1  # latent frames generated per rollout step
-    context_level: float = 0.0  # noise level the context is shown at (>0: Diffusion Forcing's
-    # stabilisation of long rollouts, the model's own frames marked as imperfect)
-
-    def __post_init__(self) -> None:  # the one check, wherever a job builds its sampling
-        if not 0.0 <= self.context_level < 1.0:
-            raise ConfigError(f"context_level={self.context_level} must lie in [0, 1) (0: clean)")
+from worldsim.training.world_model_config import OptimConfig, SampleConfig
 
 
 @dataclass

@@ -1,0 +1,23 @@
+"""The flow objective's training knobs (`FlowConfig`: noise levels, conditioning dropout), apart
+from the objective: a job's `--help` and its config errors read them without importing torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class FlowConfig:
+    """Training-time noise levels and conditioning dropout."""
+
+    logit_mean: float = 0.0  # logit-normal timestep sampling (SD3)
+    logit_std: float = 1.0  # spread of the logit-normal timesteps
+    shift_base_tokens: int = 256  # tokens per frame at which the resolution shift is 1
+    shift: bool = True  # shift levels towards noise for frames with more tokens than the base
+    shared_prob: float = 0.3  # share of samples whose generated frames all share one level
+    context_prob: float = (
+        0.5  # share of samples with clean context frames (prefix/suffix/both ends)
+    )
+    context_noise: float = 0.0  # largest level put on context frames (GameNGen augmentation)
+    drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
+    drop_actions: float = 0.1  # ... and of the actions, independently
