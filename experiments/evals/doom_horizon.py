@@ -45,6 +45,7 @@ def main(
     out.mkdir(parents=True, exist_ok=True)
     eps = [encode_latent_episode(m, e, text=False) for e in GAME["episodes"](store)]
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}
+    res["held_out_data"] = GAME["held_out_data"](store)
     res["teacher_forced"] = GAME["forced"](m, eps, 1, int(windows))
     long_enough = [e for e in eps if len(e.latents) >= CTX + int(horizon)][: int(rollouts)]
     res["horizon"] = horizon_psnr(m, long_enough, CTX, int(horizon))[0]

@@ -35,6 +35,7 @@ from evals.latent_rollout import (
 from evals.long_rollout import calibrate, drift, judge, plot_drift
 from evals.model import from_model_frames
 from evals.prompt_motion import prompt_pairs
+from worldsim.data.manifest import manifest_sha256
 from worldsim.data.store import EpisodeStore
 from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
@@ -62,6 +63,12 @@ def load_model(ckpt, device, context_level=None):
 def episodes(root):
     store = EpisodeStore(root)
     return [store.load(name) for name in store.names()]
+
+
+def held_out_data(*roots: str) -> dict[str, str]:
+    """Store -> sha256 of its manifest (its episodes' seeds and checksums): a result names the
+    exact data it measured, since the same seeds record other episodes when the policy changes."""
+    return dict(zip(roots, manifest_sha256(list(roots))))
 
 
 def forced(m, eps, stride, count, idm=None):
@@ -114,11 +121,11 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
-    res = {}
+    res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw))}
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
         doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
-        res = short(m, crafter, doom, windows, pairs, rollouts, out)
+        res.update(short(m, crafter, doom, windows, pairs, rollouts, out))
         save(out, res, clock)  # before the long rollouts, which take longest
     if long:
         res.update(long_runs(m, raw, out, games.split(",")))

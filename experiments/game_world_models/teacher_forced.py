@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-from evaluate import CRAFTER_IDM, episodes, forced  # this folder's evaluate.py
+from evaluate import CRAFTER_IDM, episodes, forced, held_out_data  # this folder's evaluate.py
 
 from evals.latent_rollout import encode_latent_episode
 from worldsim.models.idm import load_idm
@@ -20,6 +20,7 @@ def main(store, windows, ckpt="pretrained:crafter", device="cpu"):
     clock, m = time.time(), load_world_model(ckpt, device)
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
     res = forced(m, eps, 2, int(windows), load_idm(CRAFTER_IDM))
+    res["held_out_data"] = held_out_data(store)
     print(json.dumps({**res, "wall_s": time.time() - clock}, indent=1))
 
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import torch
-from evaluate import episodes, text_pairs  # this folder's evaluate.py
+from evaluate import episodes, held_out_data, text_pairs  # this folder's evaluate.py
 
 from evals.latent_rollout import encode_latent_episode
 from worldsim.training.world_model import load_world_model
@@ -23,7 +23,7 @@ def main(store, starts, device, ckpt, *scales):
     clock, m = time.time(), load_world_model(ckpt, device)
     eps = [encode_latent_episode(m, e) for e in episodes(store)[: int(starts)]]
     first = torch.stack([e.latents[:1] for e in eps])  # (B, 1, c, h, w)
-    res = {"ckpt": ckpt, "starts": len(eps), "by_scale": {}}
+    res = {"ckpt": ckpt, "starts": len(eps), "held_out_data": held_out_data(store), "by_scale": {}}
     for scale in scales:
         m.sample_cfg.guidance.text_scale = float(scale)
         row = text_pairs(m, first)
