@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from worldsim.models.autoencoder_config import AutoencoderConfig, _levels
+from worldsim.models.autoencoder_config import AutoencoderConfig, downsampling_levels
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 
 # ---------------------------------------------------------------------------- streaming state
@@ -183,7 +183,7 @@ class Encoder(nn.Module):
         super().__init__()
         chans = [cfg.base_channels * m for m in cfg.channel_mult]
         layers: list[nn.Module] = [CausalConv3d(cfg.in_channels, chans[0])]
-        downs = _levels(cfg)
+        downs = downsampling_levels(cfg)
         for i, ch in enumerate(chans):
             for _ in range(cfg.num_res_blocks):
                 layers.append(ResBlock(_out(layers), ch, cfg.norm_groups))
@@ -205,7 +205,7 @@ class Decoder(nn.Module):
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
         chans = [cfg.base_channels * m for m in cfg.channel_mult][::-1]
-        ups = _levels(cfg)[::-1]
+        ups = downsampling_levels(cfg)[::-1]
         layers: list[nn.Module] = [
             CausalConv3d(cfg.latent_channels, chans[0]),
             ResBlock(chans[0], chans[0], cfg.norm_groups),

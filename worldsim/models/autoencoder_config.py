@@ -27,10 +27,10 @@ class AutoencoderConfig:
     decode_chunk: int = 4  # latent frames per chunk after the first when decoding long videos
 
     def __post_init__(self) -> None:
-        _levels(self)  # a shape the factors do not fit fails where the config is built
+        downsampling_levels(self)  # a shape the factors do not fit fails where the config is built
 
 
-def _levels(cfg: AutoencoderConfig) -> list[tuple[bool, bool]]:
+def downsampling_levels(cfg: AutoencoderConfig) -> list[tuple[bool, bool]]:
     """(space, time) downsampling after each level but the last; time at the deepest levels."""
     n = len(cfg.channel_mult) - 1
     s, t = int(math.log2(cfg.space_factor)), int(math.log2(cfg.time_factor))
