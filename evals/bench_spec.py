@@ -2,8 +2,9 @@
 
 Each group is one env config with its context and horizon lengths and the suites it feeds; case k
 of a group is held-out episode `seed + k`. Splits are nested prefixes (tiny c small c full), so a
-case's id (`bounce-0003`) means the same episode in every split. The sha256 of every case ships
-beside the spec (NAME.sha256) and regeneration is checked against it.
+case's id (`bounce-0003`) means the same episode in every split. The sha256 and the fingerprint
+of every case ship beside the spec (NAME.sha256, NAME.fingerprints.npz) and regeneration is checked
+against them (evals/bench_cases.py).
 """
 
 from __future__ import annotations

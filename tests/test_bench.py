@@ -12,7 +12,6 @@ import pytest
 from evals.baselines import CopyLastFrame
 from evals.bench_cases import (
     CaseMismatchError,
-    case_sha256,
     check_checksums,
     read_checksums,
     regenerate,
@@ -81,10 +80,11 @@ def test_paired_difference_flags_a_real_difference_only():
     assert paired_difference(a, noisy)["significant"] is False
 
 
-def test_tiny_split_regenerates_the_shipped_checksums_with_two_workers(tiny):
+def test_tiny_split_regenerates_the_shipped_pack_with_two_workers(tiny):
     spec, cases = tiny
     assert [c.case_id for c in cases] == [f"{g.name}-0000" for g in spec.groups]
-    check_checksums(spec, cases)  # the list was written from the full split with one worker
+    pack = check_checksums(spec, cases)  # the pack was written from the full split, two workers
+    assert pack.exact + len(pack.near) == len(cases)
 
 
 def test_v1_is_unchanged_and_v2_differs_from_it_only_in_occlude(tiny, cache):
@@ -116,18 +116,25 @@ def test_groups_a_world_model_cannot_take_are_named_and_skipped(tiny):
     assert unsupported_groups(CopyLastFrame(), cases) == {}
 
 
-def test_a_changed_case_is_named(tiny):
+def test_a_last_bit_change_is_within_tolerance_and_a_real_change_is_named(tiny):
     spec, cases = tiny
     changed = cases[2]
-    original = changed.case.frames
-    changed.case.frames = original.copy()
-    changed.case.frames[-1, 0, 0, 0] ^= 1
+    original, truth = changed.case.frames, changed.case.truth
     try:
-        with pytest.raises(CaseMismatchError, match=changed.case_id):
+        changed.case.frames = original.copy()
+        changed.case.frames[-1, 0, 0, 0] ^= 1  # one grey level on one pixel: a renderer's drift
+        pack = check_checksums(spec, cases)
+        assert list(pack.near) == [changed.case_id] and 0 < pack.near[changed.case_id]["frames"]
+        assert changed.case_id in pack.note() and "within tolerance" in pack.note()
+        changed.case.frames[-1, :16] = 255 - changed.case.frames[-1, :16]  # a different picture
+        with pytest.raises(CaseMismatchError, match=f"{changed.case_id} .* frames by"):
+            check_checksums(spec, cases)
+        changed.case.frames = original
+        changed.case.truth = {**truth, "obj_position": truth["obj_position"] + 0.01}  # 1 cm
+        with pytest.raises(CaseMismatchError, match="obj_position by 0.01 "):
             check_checksums(spec, cases)
     finally:
-        changed.case.frames = original
-    assert case_sha256(changed.case) == case_sha256(cases[2].case)
+        changed.case.frames, changed.case.truth = original, truth
 
 
 def test_run_writes_json_html_and_a_leaderboard_row(rows):

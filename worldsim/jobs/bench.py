@@ -6,7 +6,7 @@ worldsim bench score DIR                             a folder of CASE_ID.mp4 pre
 worldsim bench compare A.json B.json                 which differences are significant, also
                                                      normalised to the ceiling row in results=
 worldsim bench leaderboard                           benchmarks/leaderboard.md + README
-worldsim bench checksums NAME                        verify (or, for a new spec, write) sha256s
+worldsim bench checksums NAME                        verify (or, for a new spec, write) the pack
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from pathlib import Path
 
 from evals.bench_cases import (
     BenchCase,
+    PackCheck,
     check_checksums,
+    fingerprint_path,
     read_checksums,
     regenerate,
     write_checksums,
@@ -81,10 +83,13 @@ def cli_args(args: list[str]) -> list[str]:
     return [f"{k}={w}" for k, w in zip(keys, words)] + [a for a in args if "=" in a]
 
 
-def _cases(cfg: Config, spec: BenchSpec, split: str) -> list[BenchCase]:
+def _cases(cfg: Config, spec: BenchSpec, split: str) -> tuple[list[BenchCase], PackCheck]:
+    """The split's cases, checked against the shipped pack (a near match is said in one line)."""
     cases = regenerate(spec, split, cfg.cache, cfg.workers, cfg.progress)
-    check_checksums(spec, cases)
-    return cases
+    pack = check_checksums(spec, cases)
+    if pack.note():
+        print(f"bench: {pack.note()}")
+    return cases, pack
 
 
 def _slug(row: str) -> str:
@@ -111,9 +116,10 @@ def _finish(cfg: Config, spec: BenchSpec, split: str, row: str, cases, per_case,
     print(f"bench: wrote {', '.join(str(p) for p in paths)}")
 
 
-def _extras(cfg: Config, spec, split, row, model, cases, per_case, skipped=None) -> dict:
-    """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled;
-    `skipped`: group -> why the model cannot predict it (its cases stay n/a)."""
+def _extras(cfg: Config, spec, split, row, model, cases, pack, per_case, skipped=None) -> dict:
+    """VoE accuracy (added to `per_case`) and the ceiling-normalised table, where enabled, and
+    how the cases matched the shipped pack; `skipped`: group -> why the model cannot predict it
+    (its cases stay n/a)."""
     from evals.bench_ceiling import ceiling_scores, normalised_table
     from evals.bench_voe import METRIC as VOE_METRIC
     from evals.bench_voe import by_kind, case_accuracies, voe_pair_scores
@@ -123,6 +129,8 @@ def _extras(cfg: Config, spec, split, row, model, cases, per_case, skipped=None)
     extra["notes"] += [
         f"cannot predict {g} ({why}): its cases are n/a" for g, why in skipped.items()
     ]
+    extra["notes"] += [pack.note()] if pack.note() else []
+    extra["pack"] = {"bit_exact": pack.exact, "within_tolerance": pack.near}
     if cfg.voe and model is not None:
         kept = [c for c in cases if c.spec.group not in skipped]
         scores = voe_pair_scores(row, model, kept, cfg.device)
@@ -150,7 +158,7 @@ def _run(cfg: Config) -> None:
     spec = load_spec(cfg.spec)
     row = _row_name(cfg.model)
     model = None if row == "ceiling" else load_bench_model(cfg.model, cfg.device, cfg.seed)
-    cases = _cases(cfg, spec, cfg.split)  # after the model: a bad model= fails before any work
+    cases, pack = _cases(cfg, spec, cfg.split)  # after the model: a bad model= fails first
     skipped = {} if model is None else unsupported_groups(model, cases)
     if model is None:
         per_case = ceiling_scores(spec, cfg.split, cases, cfg.cache, cfg.seed)
@@ -158,7 +166,7 @@ def _run(cfg: Config) -> None:
         kept = [c for c in cases if c.spec.group not in skipped]
         preds = {k: [v] for k, v in predict(model, kept, cfg.batch_size, cfg.device).items()}
         per_case = score_videos(cases, {c.case_id: preds.get(c.case_id, []) for c in cases})
-    extra = _extras(cfg, spec, cfg.split, row, model, cases, per_case, skipped)
+    extra = _extras(cfg, spec, cfg.split, row, model, cases, pack, per_case, skipped)
     extra["wall_seconds"] = round(time.perf_counter() - start, 1)
     extra["cpu_seconds"] = round(_cpu_seconds() - cpu_start, 1)
     extra["load_average"] = {  # 1, 5, 15 min: the machine's other work during the run
@@ -176,10 +184,10 @@ def _score(cfg: Config) -> None:
 
     manifest = folder_manifest(cfg.dir) or {"spec": cfg.spec, "split": cfg.split}
     spec = load_spec(manifest["spec"])
-    cases = _cases(cfg, spec, manifest["split"])
+    cases, pack = _cases(cfg, spec, manifest["split"])
     preds = read_predictions(cfg.dir, cases)
     per_case = score_videos(cases, {k: [v] for k, v in preds.items()})
-    extra = _extras(cfg, spec, manifest["split"], "", None, cases, per_case)
+    extra = _extras(cfg, spec, manifest["split"], "", None, cases, pack, per_case)
     extra["notes"].append(f"scored from the videos in {cfg.dir}; voe needs a model: not scored")
     row = cfg.name or f"folder:{Path(cfg.dir).name}"
     _finish(cfg, spec, manifest["split"], row, cases, per_case, extra)
@@ -193,7 +201,7 @@ def _export(cfg: Config) -> None:
     from evals.bench_videos import export_cases
 
     spec = load_spec(cfg.spec)
-    cases = _cases(cfg, spec, cfg.split)
+    cases, _ = _cases(cfg, spec, cfg.split)
     root = export_cases(spec, cfg.split, cases, cfg.dir, cfg.truth)
     print(f"bench: exported {len(cases)} cases of {spec.name} {cfg.split} to {root}")
 
@@ -289,12 +297,18 @@ def _leaderboard(cfg: Config) -> None:
 def _checksums(cfg: Config) -> None:
     spec = load_spec(cfg.spec)
     if read_checksums(spec):
-        cases = _cases(cfg, spec, cfg.split)
-        print(f"bench: {len(cases)} cases of {spec.name} {cfg.split} match {spec.checksum_path}")
+        cases, pack = _cases(cfg, spec, cfg.split)
+        print(
+            f"bench: {len(cases)} cases of {spec.name} {cfg.split} match the shipped pack "
+            f"({pack.exact} bit-exact, {len(pack.near)} within tolerance)"
+        )
         return
     cases = regenerate(spec, "full", cfg.cache, cfg.workers, cfg.progress)
     write_checksums(spec, cases)
-    print(f"bench: wrote {len(cases)} checksums to {spec.checksum_path}")
+    print(
+        f"bench: wrote {len(cases)} checksums to {spec.checksum_path} and their fingerprints to "
+        f"{fingerprint_path(spec)}"
+    )
 
 
 def run(cfg: Config) -> None:
