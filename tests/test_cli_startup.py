@@ -10,10 +10,6 @@ import sys
 from worldsim.jobs import JOBS
 
 HEAVY = ("torch", "lightning", "mujoco", "vizdoom", "crafter", "einops")
-# jobs whose config still holds a class of a torch module, or whose module imports one at its top
-STILL_HEAVY = {
-    "quickstart": "the cuda stages' default modes read the MODES registry (diffusion/modes.py)",
-}
 
 # each command in a fresh interpreter would cost a second each; one interpreter runs them all
 SCRIPT = """
@@ -32,7 +28,13 @@ print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
 
 
 def test_help_config_show_and_bad_knobs_import_no_heavy_library():
-    light = [command for command in JOBS if command not in STILL_HEAVY]
-    args = [sys.executable, "-c", SCRIPT, ",".join(HEAVY), *light]
+    args = [sys.executable, "-c", SCRIPT, ",".join(HEAVY), *JOBS]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_torch_free_mode_names_are_the_registry_s():
+    from worldsim.diffusion.modes import MODES
+    from worldsim.diffusion.sampling_config import MODE_NAMES
+
+    assert tuple(MODES) == MODE_NAMES

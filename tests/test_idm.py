@@ -47,3 +47,21 @@ def test_idm_trained_on_rollouts_recovers_held_out_actions_better_than_the_mean(
         1 - ((read - true) ** 2).sum(-1).mean() / ((true - true.mean(0)) ** 2).sum(-1).mean()
     )
     assert explained > 0.2
+
+
+def test_the_shipped_push_control_idm_reads_a_full_command_off_true_frames():
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from envs.make import make_env
+
+    root = Path(__file__).resolve().parents[1]
+    idm = load_idm(root / "worldsim" / "assets" / "idm" / "push_control.pt")
+    yaml = OmegaConf.load(root / "configs" / "env" / "push_control.yaml")
+    env = make_env(EnvConfig(**OmegaConf.to_container(yaml)))
+    frames = [env.reset(seed=7)[0]]
+    command = np.array([0.0, 1.0], np.float32)  # forward, from a standstill
+    frames += [env.step(command)[0] for _ in range(4)]
+    read = idm.read_actions(np.stack(frames))  # (4, 2)
+    assert read.shape == (4, 2) and read[1:, 1].mean() > 0.5 > np.abs(read[1:, 0]).mean()

@@ -2,6 +2,7 @@
 
 import hashlib
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -103,7 +104,7 @@ def test_orbit_yaw_action_turns_the_camera_and_push_action_moves_the_agent_right
     for _ in range(8):
         _, _, _, _, info = env.step(np.array([1.0, 0.0], np.float32))  # "right" in camera terms
     speed = np.linalg.norm(info["truth"].objects.velocity[agent])
-    assert speed == pytest.approx(env.unwrapped.SPEED, rel=0.1)
+    assert speed == pytest.approx(env.unwrapped.speed, rel=0.1)
     assert info["truth"].objects.centroid[agent, 0] > start + 4
 
 
@@ -174,3 +175,24 @@ def test_a_backend_that_cannot_open_names_its_debian_package(monkeypatch):
     monkeypatch.setattr(mj_render.importlib, "import_module", broken)
     with pytest.raises(RuntimeError, match="MUJOCO_GL=osmesa.*apt-get install libosmesa6"):
         mj_render.SceneRenderer(16, 16)
+
+
+def test_push_control_agent_follows_a_command_within_a_frame_and_stays_in_view():
+    from omegaconf import OmegaConf
+
+    from envs.make import EnvConfig, make_env
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "env" / "push_control.yaml"
+    cfg = EnvConfig(**OmegaConf.to_container(OmegaConf.load(path)))
+    env = make_env(cfg)
+    _, info = env.reset(seed=3)
+    agent, dt = len(env.unwrapped.object_table()) - 1, env.unwrapped.physics.frame_dt
+    for _ in range(3):
+        _, _, _, _, info = env.step(np.array([0.0, 1.0], np.float32))  # "forward"
+    step = info["truth"].objects.velocity[agent] * dt
+    assert np.linalg.norm(step) == pytest.approx(3.0 * dt, rel=0.05)  # stiff: no lag
+    rng = np.random.default_rng(0)
+    truths = [env.step(rng.uniform(-1, 1, 2).astype(np.float32))[4]["truth"] for _ in range(60)]
+    assert all(t.objects.visible[agent] > 0.5 for t in truths)  # the walls are inside the view
+    with pytest.raises(ValueError, match="arena >= 1.2"):
+        make_env(EnvConfig(cfg.id, kwargs={**cfg.kwargs, "arena": 0.5}))

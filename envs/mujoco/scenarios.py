@@ -85,12 +85,16 @@ def place_apart(
     return out
 
 
-def default_camera(rng: np.random.Generator, pitch: tuple[float, float] = (0.35, 0.6)) -> OrbitPose:
+def default_camera(
+    rng: np.random.Generator,
+    pitch: tuple[float, float] = (0.35, 0.6),
+    distance: tuple[float, float] = (2.3, 2.8),
+) -> OrbitPose:
     return OrbitPose(
         target=(0.0, 0.0, 0.3),
         yaw=float(rng.uniform(-np.pi, np.pi)),
         pitch=float(rng.uniform(*pitch)),
-        distance=float(rng.uniform(2.3, 2.8)),
+        distance=float(rng.uniform(*distance)),
     )
 
 
@@ -329,7 +333,30 @@ class PushEnv(_ActionScene):
 
     scenario = "push"
     axes = ("right", "forward")
-    SPEED = 1.2  # m/s at full command
+
+    def __init__(
+        self,
+        speed: float = 1.2,
+        gain: float = 400.0,
+        arena: float = 2.0,
+        pitch: tuple[float, float] = (0.35, 0.6),
+        distance: tuple[float, float] = (2.3, 2.8),
+        **kwargs: Any,
+    ):
+        """`speed`: m/s at full command; `gain`: the velocity actuators' kv (N s/m; the 27 kg
+        agent reaches a new command with time constant 27 / gain s); `arena`: half side of the
+        walled floor, metres (objects start within 1 m of the centre); `pitch`, `distance`: the
+        camera's elevation (radians) and distance (metres) ranges."""
+        if not (speed > 0 and gain > 0 and arena >= 1.2 and 0 < pitch[0] <= pitch[1] < 1.5):
+            raise ValueError(
+                f"push speed={speed} gain={gain} arena={arena} pitch={pitch}; need speed, gain "
+                "> 0, arena >= 1.2 and 0 < pitch[0] <= pitch[1] < 1.5"
+            )
+        if not 1.0 <= distance[0] <= distance[1]:
+            raise ValueError(f"push distance={distance}; need 1 <= distance[0] <= distance[1]")
+        self.speed, self.gain, self.arena = speed, gain, arena
+        self.pitch, self.distance = tuple(pitch), tuple(distance)
+        super().__init__(**kwargs)
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, 4)), scale=(0.12, 0.18))
@@ -351,12 +378,19 @@ class PushEnv(_ActionScene):
         objects = [dataclasses.replace(o, restitution=0.2) for o in objects]
         self._target, self._target_until = 0, 0
         self._script_rng = np.random.default_rng(rng.integers(2**32))
-        return SceneSpec(objects=objects, camera=default_camera(rng), agent=agent)
+        return SceneSpec(
+            objects=objects,
+            camera=default_camera(rng, pitch=self.pitch, distance=self.distance),
+            agent=agent,
+            arena=self.arena,
+            agent_gain=self.gain,
+            agent_max_speed=max(1.5, 1.25 * self.speed),
+        )
 
     def apply_action(self, action: Any) -> None:
         right, towards = horizontal_axes(self.pose)
         cmd = self.axis_values(action)
-        world = self.SPEED * (cmd[0] * right - cmd[1] * towards)
+        world = self.speed * (cmd[0] * right - cmd[1] * towards)
         self.data.ctrl[:2] = world[:2]
 
     def scripted_action(self) -> Any:

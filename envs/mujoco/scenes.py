@@ -117,6 +117,8 @@ class SceneSpec:
     camera: OrbitPose
     occluders: list[OccluderSpec] = field(default_factory=list)
     agent: ObjectSpec | None = None  # moved by actions on x/y slide joints
+    agent_gain: float = 400.0  # the agent's velocity actuators' kv, N s/m (time constant m / kv)
+    agent_max_speed: float = 1.5  # the actuators' command limit, m/s
     arena: float = 2.0  # half side of the square floor, metres
     wall_height: float = 0.25
     fovy: float = 50.0
@@ -225,8 +227,13 @@ def build_mjcf(scene: SceneSpec, physics: Physics, width: int, height: int) -> s
     parts.append("</worldbody>")
     if scene.agent is not None:
         parts.append(
-            '<actuator><velocity joint="agent_x" kv="400" ctrlrange="-1.5 1.5"/>'
-            '<velocity joint="agent_y" kv="400" ctrlrange="-1.5 1.5"/></actuator>'
+            "<actuator>"
+            + "".join(
+                f'<velocity joint="agent_{axis}" kv="{scene.agent_gain:g}" '
+                f'ctrlrange="{-scene.agent_max_speed:g} {scene.agent_max_speed:g}"/>'
+                for axis in "xy"
+            )
+            + "</actuator>"
         )
     parts.append("</mujoco>")
     return "\n".join(parts)

@@ -2,6 +2,7 @@
 
     python experiments/prompt_control/train_idm.py crafter TRAIN_STORE TEST_STORE OUT.pt [STEPS]
     python experiments/prompt_control/train_idm.py push TRAIN_STORE TEST_STORE OUT.pt [STEPS] [JSON]
+    (TRAIN_STORE may list several stores, comma-separated)
     python experiments/prompt_control/train_idm.py pack STORE OUT.npz   # frames+actions to carry
 
 Crafter (17 discrete actions, classified): accuracy on every held-out transition, and on the
@@ -179,7 +180,7 @@ def push_metrics(idm, episodes) -> dict:
 def main(family: str, train_root: str, test_root: str, out: str, steps=3000, knobs="{}") -> None:
     torch.set_num_threads(2)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    train = load(train_root)
+    train = [e for root in train_root.split(",") for e in load(root)]  # TRAIN: root[,root...]
     if family == "crafter-effect":
         train = effect_labels(train)
     steps = int(steps)

@@ -7,6 +7,21 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+# the generation modes of `worldsim.diffusion.modes.MODES`, in its order, named here so that a
+# config listing them (quickstart's cuda stages) needs no torch; tests/test_cli_startup.py checks
+# that the two agree
+MODE_NAMES = (
+    "text",
+    "image",
+    "image_to_video",
+    "extend_forward",
+    "extend_backward",
+    "interpolate",
+    "loop",
+    "edit",
+    "rollout",
+)
+
 
 @dataclass
 class GuidanceConfig:

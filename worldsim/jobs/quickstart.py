@@ -18,7 +18,7 @@ from typing import Any
 
 from evals.report import format_value, ranking_label
 from worldsim.config import ConfigError
-from worldsim.diffusion.modes import MODES
+from worldsim.diffusion.sampling_config import MODE_NAMES
 from worldsim.jobs.pipeline import DEVICES, Runner, Stage
 
 
@@ -121,7 +121,7 @@ def _cuda() -> Stages:
         train=[*_dit(dim=384, depth=12, heads=6, length=8, batch_size=32), "train.max_minutes=20"],
         sample=["frames=64", "device=cuda"],
         eval=["episodes=16", "device=cuda"],
-        modes=list(MODES),
+        modes=list(MODE_NAMES),
         shipped_rollout=_record(episodes=4, steps=65, side=64, workers=8),
         shipped_sample=["frames=64", "device=cuda"],
         shipped_eval=["episodes=16", "env.width=64", "env.height=64", "device=cuda"],
