@@ -50,6 +50,19 @@ TRUTHS = 2  # true episodes judged per game: one chosen episode can pass by luck
 CRAFTER_IDM = str(Path(__file__).resolve().parents[2] / "worldsim/assets/idm/crafter.pt")
 STORES = ("crafter", "crafter_long", "doom_my_way_home", "doom_long")  # held-out, under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
+# The frozen held-out sets of the bars (RESULTS 14, 15): store name -> (manifest sha256, the
+# command that records it). A store of that name with another manifest is not the set the bars
+# were measured on, so its results are flagged, not silently compared.
+FROZEN = {
+    "crafter": (
+        "0abe3216d144a9a48ac89278c290a617b1e7e83ba3cd0902f87fcd0691e8923b",
+        "worldsim record env=crafter_mix policy=mixed episodes=32 steps=257 seed=100000",
+    ),
+    "doom_my_way_home": (
+        "f8c7b4dc116a9341f52872d6d633fe824a459d0e49c48be949f99b54e071383d",
+        "worldsim record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000",
+    ),
+}
 
 
 def load_model(ckpt, device, context_level=None):
@@ -67,8 +80,19 @@ def episodes(root):
 
 def held_out_data(*roots: str) -> dict[str, str]:
     """Store -> sha256 of its manifest (its episodes' seeds and checksums): a result names the
-    exact data it measured, since the same seeds record other episodes when the policy changes."""
-    return dict(zip(roots, manifest_sha256(list(roots))))
+    exact data it measured, since the same seeds record other episodes when the policy changes.
+    A store named like a FROZEN set but holding other episodes is said on stderr."""
+    shas = dict(zip(roots, manifest_sha256(list(roots))))
+    for root, sha in shas.items():
+        frozen, command = FROZEN.get(Path(root).name, (sha, ""))
+        if sha != frozen:
+            print(
+                f"evaluate: {root} is not the frozen held-out set (manifest sha256 {sha[:12]}..., "
+                f"frozen {frozen[:12]}...): its numbers do not compare with RESULTS' bars; the "
+                f"frozen set is `{command}`",
+                file=sys.stderr,
+            )
+    return shas
 
 
 def forced(m, eps, stride, count, idm=None):
