@@ -52,14 +52,13 @@ def test_idm_trained_on_rollouts_recovers_held_out_actions_better_than_the_mean(
 def test_the_shipped_push_control_idm_reads_a_full_command_off_true_frames():
     from pathlib import Path
 
-    from omegaconf import OmegaConf
-
     from envs.make import make_env
+    from worldsim.config import load_config, to_object
+    from worldsim.jobs.record import Config as RecordConfig
 
     root = Path(__file__).resolve().parents[1]
     idm = load_idm(root / "worldsim" / "assets" / "idm" / "push_control.pt")
-    yaml = OmegaConf.load(root / "configs" / "env" / "push_control.yaml")
-    env = make_env(EnvConfig(**OmegaConf.to_container(yaml)))
+    env = make_env(to_object(load_config(RecordConfig, ["env=push_control"])).env)
     frames = [env.reset(seed=7)[0]]
     command = np.array([0.0, 1.0], np.float32)  # forward, from a standstill
     frames += [env.step(command)[0] for _ in range(4)]

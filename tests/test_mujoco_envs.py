@@ -2,7 +2,6 @@
 
 import hashlib
 import warnings
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -178,12 +177,11 @@ def test_a_backend_that_cannot_open_names_its_debian_package(monkeypatch):
 
 
 def test_push_control_agent_follows_a_command_within_a_frame_and_stays_in_view():
-    from omegaconf import OmegaConf
-
     from envs.make import EnvConfig, make_env
+    from worldsim.config import load_config, to_object
+    from worldsim.jobs.record import Config as RecordConfig
 
-    path = Path(__file__).resolve().parents[1] / "configs" / "env" / "push_control.yaml"
-    cfg = EnvConfig(**OmegaConf.to_container(OmegaConf.load(path)))
+    cfg = to_object(load_config(RecordConfig, ["env=push_control"])).env
     env = make_env(cfg)
     _, info = env.reset(seed=3)
     agent, dt = len(env.unwrapped.object_table()) - 1, env.unwrapped.physics.frame_dt

@@ -87,8 +87,9 @@ def _cases(cfg: Config, spec: BenchSpec, split: str) -> tuple[list[BenchCase], P
     """The split's cases, checked against the shipped pack (a near match is said in one line)."""
     cases = regenerate(spec, split, cfg.cache, cfg.workers, cfg.progress)
     pack = check_checksums(spec, cases)
-    if pack.note():
-        print(f"bench: {pack.note()}")
+    note = pack.note()
+    if note:
+        print(f"bench: {note}")
     return cases, pack
 
 
@@ -129,7 +130,8 @@ def _extras(cfg: Config, spec, split, row, model, cases, pack, per_case, skipped
     extra["notes"] += [
         f"cannot predict {g} ({why}): its cases are n/a" for g, why in skipped.items()
     ]
-    extra["notes"] += [pack.note()] if pack.note() else []
+    note = pack.note()
+    extra["notes"] += [note] if note else []
     extra["pack"] = {"bit_exact": pack.exact, "within_tolerance": pack.near}
     if cfg.voe and model is not None:
         kept = [c for c in cases if c.spec.group not in skipped]
