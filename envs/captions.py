@@ -293,3 +293,109 @@ def _prompt(facts: dict[str, Any], events: list[dict[str, Any]], g: Grammar) -> 
         main if others == 0 else f"{main} and {others} other object{'s' if others > 1 else ''}"
     )
     return f"{subject} {verb}"
+
+
+# ------------------------------------------------------------------ push with direction words
+
+# camera-relative floor directions as signs on (right, towards-camera), as control's push tasks
+FLOOR_DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "forward": (0, -1), "back": (0, 1)}
+MOVE_M = 0.1  # net metres in a window below which a body "stays still"
+CONTACT_LEAD = 4  # frames before a window in which the puck's contact still explains a slide
+
+
+def floor_directions(shift: np.ndarray, right: np.ndarray, towards: np.ndarray) -> list[str]:
+    """A floor displacement (2,) -> its main direction word, then the other axis's when that is
+    at least half as large: ['left'], ['forward', 'right']; [] below MOVE_M."""
+    r, t = float(shift @ right[:2]), float(shift @ towards[:2])
+    if np.hypot(r, t) < MOVE_M:
+        return []
+    along = {"right": r, "towards": t}
+    major, minor = sorted(along, key=lambda k: -abs(along[k]))
+    words = [_direction_word(major, along[major])]
+    if abs(along[minor]) >= 0.5 * abs(along[major]):
+        words.append(_direction_word(minor, along[minor]))
+    return words
+
+
+def _direction_word(axis: str, value: float) -> str:
+    if axis == "right":
+        return "right" if value > 0 else "left"
+    return "back" if value > 0 else "forward"
+
+
+def push_sentences(colours: Sequence[str]) -> list[str]:
+    """Every sentence of `push_window_sentences`: the closed vocabulary of Push captions with
+    direction words, for a text table made without the episodes."""
+    out = ["The puck stays still."]
+    for major, (major_right, _) in FLOOR_DIRECTIONS.items():
+        out.append(f"The puck moves {major}.")
+        out += [
+            f"The puck moves {major} and {minor}."
+            for minor, (minor_right, _) in FLOOR_DIRECTIONS.items()
+            if (major_right == 0) != (minor_right == 0)  # the other axis
+        ]
+    for colour in colours:
+        for kind in ("sphere", "box", "cylinder"):
+            name = f"{colour} {NOUNS[kind][0]}"
+            for d in FLOOR_DIRECTIONS:
+                out += [f"The puck pushes the {name} {d}.", f"The {name} slides {d}."]
+    return out
+
+
+def push_window_sentences(
+    span: Span, right: np.ndarray, towards: np.ndarray, agent: int
+) -> list[str]:
+    """['The puck moves left.', 'The puck pushes the red ball left.']: where the puck (object
+    `agent`) went in the span, then each object that moved, pushed by the puck if they touched.
+    Directions are camera-relative (`right`, `towards` the camera, on the floor)."""
+    pos = span.truth["obj_position"][span.start : span.end, :, :2]  # (T, N, 2)
+    last = len(pos) - 1
+    moves = floor_directions(pos[last, agent] - pos[0, agent], right, towards)
+    sentences = [f"The puck moves {' and '.join(moves)}." if moves else "The puck stays still."]
+    touched = {
+        o
+        for e in span.events
+        if e["kind"] == "contact" and span.start - CONTACT_LEAD <= e["frame"] < span.end
+        for o in e["objects"]
+    }
+    for i, obj in enumerate(span.facts["objects"]):
+        words = floor_directions(pos[last, i] - pos[0, i], right, towards)
+        if i == agent or not words:
+            continue
+        name = short_name(obj)
+        pushed = agent in touched and i in touched
+        sentences.append(
+            f"The puck pushes the {name} {words[0]}."
+            if pushed
+            else f"The {name} slides {words[0]}."
+        )
+    return sentences
+
+
+def describe_push_episode(
+    record: dict[str, Any],
+    facts: dict[str, Any],
+    right: np.ndarray,
+    towards: np.ndarray,
+    window: int = WINDOW,
+) -> Captions:
+    """Push captions in `push_window_sentences`' closed vocabulary (`push_sentences`): the whole
+    episode, each window, and the prompt a user would type for the episode's first push."""
+    truth, events = record["truth"], record["events"]
+    agent = next(i for i, o in enumerate(facts["objects"]) if o["agent"])
+    whole = Span(facts, truth, events, 0, len(record["frames"]))
+    windows = [
+        push_window_sentences(replace(whole, start=s, end=e), right, towards, agent)
+        for s, e in windows_of(whole.end, window)
+    ]
+    pushes = [s for w in windows for s in w if s.startswith("The puck pushes")]
+    return Captions(
+        long=" ".join(push_window_sentences(whole, right, towards, agent)),
+        prompt=pushes[0][len("The puck ") : -1].replace("pushes", "push", 1)
+        if pushes
+        else "move the puck",
+        windows=[
+            {"start": s, "end": e, "text": " ".join(w)}
+            for (s, e), w in zip(windows_of(whole.end, window), windows, strict=True)
+        ],
+    )

@@ -1,6 +1,7 @@
 """Captions from MuJoCo truth: deterministic per seed, true to objects, events and the camera."""
 
 import numpy as np
+import pytest
 
 from envs.captions import (
     Grammar,
@@ -114,3 +115,48 @@ def test_describe_episode_is_pure_given_record_and_facts():
     again = describe_episode(record, env.unwrapped.scene_facts(), seed=4)
     assert again.to_dict() == ep.captions
     assert "black" in ep.captions["long"]  # the agent is described
+
+
+def test_push_direction_captions_say_where_the_puck_and_what_it_pushed_went():
+    from envs.captions import Span, floor_directions, push_sentences, push_window_sentences
+
+    right, towards = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    assert floor_directions(np.array([-0.3, 0.05]), right, towards) == ["left"]
+    assert floor_directions(np.array([0.2, -0.3]), right, towards) == ["forward", "right"]
+    assert floor_directions(np.array([0.05, 0.05]), right, towards) == []
+    objects = [
+        {"name": "red_sphere", "shape": "sphere", "colour": "red", "agent": False},
+        {"name": "blue_box", "shape": "box", "colour": "blue", "agent": False},
+        {"name": "agent", "shape": "cylinder", "colour": "black", "agent": True},
+    ]
+    pos = np.zeros((16, 3, 3))  # (T, N, xyz): the puck and the ball go left, the box back
+    pos[:, 0, 0] = pos[:, 2, 0] = np.linspace(0, -0.5, 16)
+    pos[:, 1, 1] = np.linspace(0, 0.4, 16)
+    contact = {"kind": "contact", "frame": 5, "objects": [2, 0], "detail": {}}
+    span = Span({"objects": objects}, {"obj_position": pos}, [contact], 0, 16)
+    said = push_window_sentences(span, right, towards, agent=2)
+    assert said == [
+        "The puck moves left.",
+        "The puck pushes the red ball left.",
+        "The blue box slides back.",
+    ]
+    assert set(said) <= set(push_sentences(["red", "blue"]))
+
+
+def test_push_control_episodes_caption_in_the_closed_vocabulary_and_prompt_control_speaks_it():
+    from envs.mujoco.scenes import PALETTE
+    from worldsim.control.prompts import expand_push
+
+    ep, env = episode("worldsim/MujocoPush-v0", seed=1, steps=48, captions="directions")
+    vocabulary = set(env.unwrapped.caption_sentences())
+    said = {s + "." for w in ep.captions["windows"] for s in w["text"][:-1].split(". ")}
+    assert said <= vocabulary and any("pushes" in s for s in said)
+    assert set(expand_push("red", "sphere", "left")[:-1].split(". ")) <= {
+        s[:-1] for s in vocabulary
+    }
+    assert len(vocabulary) == 13 + 24 * len(PALETTE)
+    _, scene_env = episode("worldsim/MujocoPush-v0", seed=1, steps=4)
+    with pytest.raises(
+        ValueError, match='captions="directions" is closed'
+    ):  # the scene grammar is open
+        scene_env.unwrapped.caption_sentences()

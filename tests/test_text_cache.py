@@ -32,6 +32,12 @@ def hide_encoder(monkeypatch):
     monkeypatch.setattr(text, "minilm_path", missing)
 
 
+def test_embed_text_of_an_env_without_a_closed_vocabulary_names_the_kwarg(tmp_path, capsys):
+    table = tmp_path / "text.npz"
+    assert main(["embed-text", "env_id=worldsim/MujocoPush-v0", f"out={table}"]) == 2
+    assert "env_kwargs.NAME=VALUE" in capsys.readouterr().err and not table.exists()
+
+
 def test_embed_text_then_encode_without_the_encoder_fills_the_cache(
     small_store, vae_ckpt, tmp_path, monkeypatch
 ):

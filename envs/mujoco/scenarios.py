@@ -8,7 +8,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.base import BoxCodec, DiscreteCodec
+from envs.base import BoxCodec, Captions, DiscreteCodec
+from envs.captions import describe_push_episode, push_sentences
 from envs.mujoco.camera import OrbitPose
 from envs.mujoco.env import MujocoSceneEnv
 from envs.mujoco.scenes import (
@@ -341,12 +342,17 @@ class PushEnv(_ActionScene):
         arena: float = 2.0,
         pitch: tuple[float, float] = (0.35, 0.6),
         distance: tuple[float, float] = (2.3, 2.8),
+        captions: str = "scene",
         **kwargs: Any,
     ):
         """`speed`: m/s at full command; `gain`: the velocity actuators' kv (N s/m; the 27 kg
         agent reaches a new command with time constant 27 / gain s); `arena`: half side of the
         walled floor, metres (objects start within 1 m of the centre); `pitch`, `distance`: the
-        camera's elevation (radians) and distance (metres) ranges."""
+        camera's elevation (radians) and distance (metres) ranges; `captions`: "scene" (the
+        physics scenes' open grammar) or "directions" (a closed vocabulary of where the puck and
+        the objects it pushes go, camera-relative: what prompt control asks for)."""
+        if captions not in ("scene", "directions"):
+            raise ValueError(f"push captions={captions!r}; choose scene or directions")
         if not (speed > 0 and gain > 0 and arena >= 1.2 and 0 < pitch[0] <= pitch[1] < 1.5):
             raise ValueError(
                 f"push speed={speed} gain={gain} arena={arena} pitch={pitch}; need speed, gain "
@@ -356,7 +362,22 @@ class PushEnv(_ActionScene):
             raise ValueError(f"push distance={distance}; need 1 <= distance[0] <= distance[1]")
         self.speed, self.gain, self.arena = speed, gain, arena
         self.pitch, self.distance = tuple(pitch), tuple(distance)
+        self.captions = captions
         super().__init__(**kwargs)
+
+    def caption(self, record: dict[str, Any]) -> Captions:
+        if self.captions == "scene":
+            return super().caption(record)
+        right, towards = horizontal_axes(self.pose)
+        return describe_push_episode(record, self.scene_facts(), right, towards)
+
+    def caption_sentences(self) -> list[str]:
+        """Every sentence a captions="directions" episode can hold (for `worldsim embed-text`)."""
+        if self.captions != "directions":
+            raise ValueError(
+                'push captions="scene" are open-ended; captions="directions" is closed'
+            )
+        return push_sentences(list(PALETTE))
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, 4)), scale=(0.12, 0.18))

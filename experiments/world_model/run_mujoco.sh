@@ -8,12 +8,22 @@
 # SIZE=smoke runs the same path tiny on a CPU. Knobs: configs/experiment/mujoco/{vae,dit}.yaml;
 # DEADLINE (unix seconds) stops training in time for export (experiments/device_train.sh);
 # TRAIN_MINUTES is cumulative over resumed calls. The device needs MUJOCO_GL=egl (RESULTS.md).
+# Other models of these scenes: SCENES (env configs), EPISODES_EACH and STEPS (recording), CFG
+# (the DiT's config folder; the VAE's is VAE_CFG), TEXT_TABLE (captions through a text table made
+# by `worldsim embed-text`; unset: no text), NAME (the exported file), DIT_EXTRA (more overrides).
+# The Push model of prompt control (experiments/prompt_control/RESULTS.md):
+#   SCENES=push_control EPISODES_EACH=1200 STEPS=129 CFG=configs/experiment/push_control \
+#   VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_control.pt \
+#   TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz bash run_mujoco.sh WORK record vae ...
 set -euo pipefail
 WORK=${1:?usage: run_mujoco.sh WORK STAGE...}
 shift
-CFG=configs/experiment/mujoco
-SCENES=(bounce collide occlude orbit push)
+CFG=${CFG:-configs/experiment/mujoco}
+VAE_CFG=${VAE_CFG:-$CFG/vae.yaml}
+SCENES=(${SCENES:-bounce collide occlude orbit push})
 declare -A EPISODES=([bounce]=480 [collide]=320 [occlude]=320 [orbit]=480 [push]=480)
+TEXT=(text.name=none)
+[ -n "${TEXT_TABLE:-}" ] && TEXT=(text.table="$TEXT_TABLE")
 if [ "${SIZE:-gpu}" = smoke ]; then
   RECORD=(steps=33 workers=1) SCALE=0
   VAE_ARGS=(trainer.max_steps=10 data.batch_size=2 data.num_workers=0 trainer.precision=32-true
@@ -21,10 +31,11 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   DIT=(train.max_steps=10 data.batch_size=4 model.dim=64 model.depth=2 train.val_every=5
     train.precision=32-true)
 else
-  RECORD=(steps=65 workers=6) SCALE=1
+  RECORD=(steps=${STEPS:-65} workers=${WORKERS:-6}) SCALE=1
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
+DIT+=(${DIT_EXTRA:-})
 ROOTS=$(printf "$WORK/latents_%s," "${SCENES[@]}") ROOTS=${ROOTS%,}
 source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 mkdir -p "$WORK"
@@ -32,7 +43,8 @@ mkdir -p "$WORK"
 record() {  # training seeds from 0; evaluation seeds (1,000,000+) never overlap
   local pids=()
   for env in "${SCENES[@]}"; do
-    local n=$((SCALE ? EPISODES[$env] : 2))
+    local n=${EPISODES_EACH:-${EPISODES[$env]:-0}}
+    ((SCALE)) || n=2
     ws record env=$env policy=mixed episodes=$n "${RECORD[@]}" seed=0 out="$WORK/$env" \
       progress=false & pids+=($!)
   done
@@ -43,13 +55,13 @@ vae() {
   [ -f "$WORK/vae.ckpt" ] && { echo "vae: using $WORK/vae.ckpt"; return; }
   local roots
   roots=$(printf "$WORK/%s," "${SCENES[@]}")
-  ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" export="$WORK/vae.ckpt" \
+  ws train-vae $VAE_CFG "data.roots=[${roots%,}]" out="$WORK/vae" export="$WORK/vae.ckpt" \
     "${VAE_ARGS[@]}"
 }
 
 encode() {
   for env in "${SCENES[@]}"; do
-    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" text.name=none
+    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" "${TEXT[@]}"
   done
 }
 
@@ -57,7 +69,7 @@ for stage in "$@"; do
   echo "== $stage $(date -u +%H:%M:%S)"
   case $stage in
     record | vae | encode | train) $stage ;;
-    export) export_model mujoco.pt ;;
+    export) export_model "${NAME:-mujoco.pt}" ;;
     *) echo "unknown stage $stage (record | vae | encode | train | export)" >&2; exit 2 ;;
   esac
 done

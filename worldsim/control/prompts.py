@@ -3,8 +3,8 @@
 As Sora expands prompts, but with a seeded grammar instead of a language model: the Crafter
 model saw window captions made of a closed set of sentences (envs/crafter/captions.py), so a
 short prompt ("get wood") becomes such a caption: a movement sentence drawn by the seed, the
-achievements of the task's plan, the creature the task needs, daylight. Push captions
-(envs/captions.py) have no direction words; the expansion adds one clause of them.
+achievements of the task's plan, the creature the task needs, daylight. `env=push_control`'s
+captions (envs/captions.py) are a closed set too: where the puck went and what it pushed where.
 """
 
 from __future__ import annotations
@@ -35,12 +35,6 @@ PLAN_ACHIEVEMENTS = {
     "eat_cow": ("eat_cow",),
 }
 NEEDS_CREATURE = {"eat_cow": "cow"}
-PUSH_WORDS = {
-    "left": "to the left",
-    "right": "to the right",
-    "forward": "away from the camera",
-    "back": "towards the camera",
-}
 
 
 def expand_crafter(task: str, seed: int) -> str:
@@ -65,18 +59,11 @@ def without_events(caption: str) -> str:
     return " ".join(s for s in split_sentences(caption) if not s.startswith(ACHIEVES))
 
 
-def expand_push(colour: str, shape: str, direction: str, seed: int) -> str:
-    """'The black puck pushes the red ball to the left. The red ball slides across the floor and
-    comes to rest. The view is fixed.'"""
-    g = Grammar(seed, "expand-push")
-    noun = g.pick(NOUNS.get(shape, (shape,)))
-    pusher = g.pick(NOUNS["agent"])
-    verb = g.pick(["pushes", "shoves"])
-    slide = g.pick(["slides across the floor", "moves along the floor"])
-    rest = g.pick(["comes to rest", "settles", "stops"])
+def expand_push(colour: str, shape: str, direction: str) -> str:
+    """'The puck moves left. The puck pushes the red ball left.': the task in the closed
+    vocabulary of `env=push_control`'s captions (envs/captions.py, `push_sentences`)."""
     return (
-        f"The black {pusher} {verb} the {colour} {noun} {PUSH_WORDS[direction]}. "
-        f"The {colour} {noun} {slide} and {rest}. The view is fixed."
+        f"The puck moves {direction}. The puck pushes the {colour} {NOUNS[shape][0]} {direction}."
     )
 
 
@@ -85,4 +72,4 @@ def expand(task: Task, env, seed: int) -> str:
     if task.family == "crafter":
         return expand_crafter(task.name, seed)
     obj = push_target(env, task.target)
-    return expand_push(obj.colour, obj.category, task.target["direction"], seed)
+    return expand_push(obj.colour, obj.category, task.target["direction"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.captions import NOUNS
+from envs.captions import FLOOR_DIRECTIONS, NOUNS
 from envs.crafter.captions import PROMPTS
 from envs.make import EnvConfig
 from envs.mujoco.scenes import PALETTE
@@ -23,7 +23,7 @@ CRAFTER_ID, PUSH_ID = "worldsim/CrafterReward-v0", "worldsim/MujocoPush-v0"
 CRAFTER_TASKS = ("collect_wood", "place_table", "collect_drink", "eat_cow")  # the four
 PUSH_SUCCESS_M = 0.1  # metres the named object must gain in the named direction
 # camera-relative floor directions: sign on (right, towards-camera) of `horizontal_axes`
-PUSH_DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "forward": (0, -1), "back": (0, 1)}
+PUSH_DIRECTIONS = FLOOR_DIRECTIONS  # the words of push_control's captions
 # words of a short prompt -> crafter task, most specific first ("wood and a table" is a table)
 CRAFTER_KEYWORDS = (
     ("place_table", ("table",)),

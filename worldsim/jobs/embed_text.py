@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from worldsim.config import ConfigError
 from worldsim.models.text_config import TextConfig
@@ -20,23 +21,32 @@ class Config:
     """embed-text job: which sentences, which encoder, where the table goes."""
 
     env_id: str = ""  # a Gymnasium id whose env lists its caption sentences ("" = none)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # that env's kwargs (captions=...)
     store: str = ""  # an episode store whose caption sentences to embed ("" = none)
     out: str = "data/text.npz"  # the TextTable file (extended if it exists)
     text: TextConfig = field(default_factory=TextConfig)
 
 
-def vocabulary(env_id: str) -> list[str]:
-    """Every caption sentence of env `env_id` (its `caption_sentences()`)."""
+def vocabulary(env_id: str, kwargs: dict[str, Any] | None = None) -> list[str]:
+    """Every caption sentence of env `env_id` made with `kwargs` (its `caption_sentences()`)."""
     import gymnasium as gym
 
     import envs  # noqa: F401  (registers the ids)
 
     if env_id not in gym.registry:
         raise ConfigError(f"env_id={env_id!r} is not a registered env id")
-    env = gym.make(env_id).unwrapped
-    if not hasattr(env, "caption_sentences"):
-        raise ConfigError(f"env {env_id} has no closed caption vocabulary; use store=DIR instead")
-    return env.caption_sentences()
+    try:
+        env = gym.make(env_id, **dict(kwargs or {})).unwrapped
+        if not hasattr(env, "caption_sentences"):
+            raise ValueError(
+                f"env {env_id} has no closed caption vocabulary; use store=DIR instead"
+            )
+        return env.caption_sentences()
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"embed-text env_id={env_id} env_kwargs={dict(kwargs or {})}: {err} (set it with "
+            "env_kwargs.NAME=VALUE)"
+        ) from None
 
 
 def run(cfg: Config) -> None:
@@ -48,7 +58,7 @@ def run(cfg: Config) -> None:
         raise ConfigError("embed-text needs env_id=ID and/or store=DIR to take sentences from")
     if cfg.text.name == "none":
         raise ConfigError("embed-text needs a text encoder; text.name=none has none")
-    captions = vocabulary(cfg.env_id) if cfg.env_id else []
+    captions = vocabulary(cfg.env_id, cfg.env_kwargs) if cfg.env_id else []
     if cfg.store:
         store = EpisodeStore(cfg.store)
         captions += [c for n in store.names() for c in caption_texts(store.load(n).captions)]

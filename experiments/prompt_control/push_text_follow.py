@@ -1,0 +1,58 @@
+"""Does a Push world model move the puck where the prompt says? From the first real frames of
+held-out `env=push_control` episodes, actions null, it imagines the control loop's plan (horizon
+latent frames) under "The puck moves D." for each direction D, with the same noise; the shipped
+Push IDM reads the plan's actions, as `worldsim control` would. A pair of opposite prompts
+follows when the IDM's mean command along their axis is larger for the prompt that asks for the
+larger one (chance 50%).
+
+Usage: python experiments/prompt_control/push_text_follow.py STORE CKPT [SCALE...] > OUT.json
+STORE: held-out push_control episodes of at least 5 frames; SCALE: text guidance (default 1).
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from worldsim.control.control_config import ImagineConfig
+from worldsim.control.imagine import Imaginer
+from worldsim.data.store import EpisodeStore
+from worldsim.models.idm import load_idm
+from worldsim.training.world_model import load_world_model
+
+IDM = "worldsim/assets/idm/push_control.pt"
+# direction -> (IDM axis, sign): the Push actions are (right, forward), camera-relative
+DIRECTIONS = {"left": (0, -1), "right": (0, 1), "forward": (1, 1), "back": (1, -1)}
+
+
+def main(store, ckpt, *scales):
+    clock, m, idm = time.time(), load_world_model(ckpt, "cpu"), load_idm(IDM)
+    imaginer = Imaginer(m, ImagineConfig())
+    store = EpisodeStore(store)
+    starts = [np.asarray(store.load(n).frames[:5]) for n in store.names()]  # (5, H, W, 3) each
+    res = {"ckpt": ckpt, "starts": len(starts), "by_scale": {}}
+    for scale in scales or ("1",):
+        m.sample_cfg.guidance.text_scale = float(scale)
+        read = {}  # direction -> (starts, 2) the IDM's mean command over each imagined plan
+        for d in DIRECTIONS:
+            plans = [
+                imaginer.imagine(f, f"The puck moves {d}.", seed=i) for i, f in enumerate(starts)
+            ]
+            read[d] = np.stack(
+                [idm.read_actions(p.video[0])[p.context - 1 :].mean(0) for p in plans]
+            )
+        pairs = {
+            "left/right": read["right"][:, 0] > read["left"][:, 0],
+            "forward/back": read["forward"][:, 1] > read["back"][:, 1],
+        }
+        res["by_scale"][scale] = {
+            "mean_command": {d: r.mean(0).round(3).tolist() for d, r in read.items()},
+            "follow_pct": {k: 100 * float(v.mean()) for k, v in pairs.items()},
+            "follow_pct_all": 100 * float(np.concatenate(list(pairs.values())).mean()),
+        }
+    print(json.dumps({**res, "wall_s": time.time() - clock}, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
