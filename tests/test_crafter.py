@@ -73,6 +73,7 @@ def test_crafter_truth_matches_crafters_own_info_dict():
 def test_instance_mask_of_the_player_is_the_centre_cell_and_creatures_match_semantic_map():
     env = make()
     _, info = env.reset(seed=1)
+    env.action_space.seed(32)  # seeded: with this one the player dies at step 36, which ends it
     base = env.unwrapped
     semantic_ids = base._env._sem_view._mat_ids | base._env._sem_view._obj_ids
     for _ in range(40):
@@ -92,7 +93,9 @@ def test_instance_mask_of_the_player_is_the_centre_cell_and_creatures_match_sema
             kind = base.object_table()[row].category
             assert truth.extras["semantic"][x, y] == semantic_ids[type(base._tracked[row])]
             assert kind == type(base._tracked[row]).__name__.lower()
-        _, _, _, _, info = env.step(base.action_space.sample())
+        _, _, terminated, _, info = env.step(env.action_space.sample())
+        if terminated:  # a dead player has no mask
+            break
 
 
 @pytest.mark.parametrize(
