@@ -335,8 +335,8 @@ def push_sentences(colours: Sequence[str]) -> list[str]:
             if (major_right == 0) != (minor_right == 0)  # the other axis
         ]
     for colour in colours:
-        for kind in ("sphere", "box", "cylinder"):
-            name = f"{colour} {NOUNS[kind][0]}"
+        for shape in ("sphere", "box", "cylinder"):
+            name = short_name({"shape": shape, "colour": colour})
             for d in FLOOR_DIRECTIONS:
                 out += [f"The puck pushes the {name} {d}.", f"The {name} slides {d}."]
     return out
@@ -346,16 +346,18 @@ def push_window_sentences(
     span: Span, right: np.ndarray, towards: np.ndarray, agent: int
 ) -> list[str]:
     """['The puck moves left.', 'The puck pushes the red ball left.']: where the puck (object
-    `agent`) went in the span, then each object that moved, pushed by the puck if they touched.
-    Directions are camera-relative (`right`, `towards` the camera, on the floor)."""
+    `agent`) went in the span, then each object that moved, pushed by the puck if it touched
+    them. Directions are camera-relative (`right`, `towards` the camera, on the floor)."""
     pos = span.truth["obj_position"][span.start : span.end, :, :2]  # (T, N, 2)
     last = len(pos) - 1
     moves = floor_directions(pos[last, agent] - pos[0, agent], right, towards)
     sentences = [f"The puck moves {' and '.join(moves)}." if moves else "The puck stays still."]
-    touched = {
+    touched = {  # the objects the puck touched in the span or just before it
         o
         for e in span.events
-        if e["kind"] == "contact" and span.start - CONTACT_LEAD <= e["frame"] < span.end
+        if e["kind"] == "contact"
+        and agent in e["objects"]
+        and span.start - CONTACT_LEAD <= e["frame"] < span.end
         for o in e["objects"]
     }
     for i, obj in enumerate(span.facts["objects"]):
@@ -363,12 +365,8 @@ def push_window_sentences(
         if i == agent or not words:
             continue
         name = short_name(obj)
-        pushed = agent in touched and i in touched
-        sentences.append(
-            f"The puck pushes the {name} {words[0]}."
-            if pushed
-            else f"The {name} slides {words[0]}."
-        )
+        verb = f"The puck pushes the {name}" if i in touched else f"The {name} slides"
+        sentences.append(f"{verb} {words[0]}.")
     return sentences
 
 
@@ -384,18 +382,20 @@ def describe_push_episode(
     truth, events = record["truth"], record["events"]
     agent = next(i for i, o in enumerate(facts["objects"]) if o["agent"])
     whole = Span(facts, truth, events, 0, len(record["frames"]))
-    windows = [
+    spans = windows_of(whole.end, window)
+    said = [
         push_window_sentences(replace(whole, start=s, end=e), right, towards, agent)
-        for s, e in windows_of(whole.end, window)
+        for s, e in spans
     ]
-    pushes = [s for w in windows for s in w if s.startswith("The puck pushes")]
+    first_push = next((x for w in said for x in w if x.startswith("The puck pushes ")), "")
     return Captions(
         long=" ".join(push_window_sentences(whole, right, towards, agent)),
-        prompt=pushes[0][len("The puck ") : -1].replace("pushes", "push", 1)
-        if pushes
+        # "The puck pushes the red ball left." -> "push the red ball left"
+        prompt="push " + first_push.removeprefix("The puck pushes ")[:-1]
+        if first_push
         else "move the puck",
         windows=[
             {"start": s, "end": e, "text": " ".join(w)}
-            for (s, e), w in zip(windows_of(whole.end, window), windows, strict=True)
+            for (s, e), w in zip(spans, said, strict=True)
         ],
     )

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from envs.captions import FLOOR_DIRECTIONS
 from worldsim.control.control_config import ImagineConfig
 from worldsim.control.imagine import Imaginer
 from worldsim.data.store import EpisodeStore
@@ -22,8 +23,6 @@ from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
 IDM = "worldsim/assets/idm/push_control.pt"
-# direction -> (IDM axis, sign): the Push actions are (right, forward), camera-relative
-DIRECTIONS = {"left": (0, -1), "right": (0, 1), "forward": (1, 1), "back": (1, -1)}
 
 
 def main(store, ckpt, *scales):
@@ -35,14 +34,14 @@ def main(store, ckpt, *scales):
     for scale in scales or ("1",):
         m.sample_cfg.guidance.text_scale = float(scale)
         read = {}  # direction -> (starts, 2) the IDM's mean command over each imagined plan
-        for d in DIRECTIONS:
+        for d in FLOOR_DIRECTIONS:
             plans = [
                 imaginer.imagine(f, f"The puck moves {d}.", seed=i) for i, f in enumerate(starts)
             ]
             read[d] = np.stack(
                 [idm.read_actions(p.video[0])[p.context - 1 :].mean(0) for p in plans]
             )
-        pairs = {
+        pairs = {  # the IDM's actions are (right, forward)
             "left/right": read["right"][:, 0] > read["left"][:, 0],
             "forward/back": read["forward"][:, 1] > read["back"][:, 1],
         }

@@ -8,7 +8,7 @@
 # SIZE=smoke runs the same path tiny on a CPU. Knobs: configs/experiment/mujoco/{vae,dit}.yaml;
 # DEADLINE (unix seconds) stops training in time for export (experiments/device_train.sh);
 # TRAIN_MINUTES is cumulative over resumed calls. The device needs MUJOCO_GL=egl (RESULTS.md).
-# Other models of these scenes: SCENES (env configs), EPISODES_EACH and STEPS (recording), CFG
+# Other models of these scenes: SCENES (env configs), EPISODES_EACH, STEPS, WORKERS (recording), CFG
 # (the DiT's config folder; the VAE's is VAE_CFG), TEXT_TABLE (captions through a text table made
 # by `worldsim embed-text`; unset: no text), NAME (the exported file), DIT_EXTRA (more overrides).
 # The Push model of prompt control (experiments/prompt_control/RESULTS.md):

@@ -9,7 +9,7 @@ captions (envs/captions.py) are a closed set too: where the puck went and what i
 
 from __future__ import annotations
 
-from envs.captions import NOUNS, Grammar
+from envs.captions import Grammar, short_name
 from envs.crafter.captions import (
     ACHIEVES,
     AXES,
@@ -62,9 +62,8 @@ def without_events(caption: str) -> str:
 def expand_push(colour: str, shape: str, direction: str) -> str:
     """'The puck moves left. The puck pushes the red ball left.': the task in the closed
     vocabulary of `env=push_control`'s captions (envs/captions.py, `push_sentences`)."""
-    return (
-        f"The puck moves {direction}. The puck pushes the {colour} {NOUNS[shape][0]} {direction}."
-    )
+    name = short_name({"shape": shape, "colour": colour})
+    return f"The puck moves {direction}. The puck pushes the {name} {direction}."
 
 
 def expand(task: Task, env, seed: int) -> str:
