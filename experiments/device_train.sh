@@ -4,6 +4,17 @@
 # with its exported model. Needs WORK, CFG, ROOTS (comma-separated latent caches), DIT (overrides).
 ws() { python3 -m worldsim.cli "$@"; }  # the GPU machines have the package on PYTHONPATH only
 
+bundled_vae() {  # VAE -> the checkpoint encode reads: a world model file's (pretrained:NAME or a
+  # path) bundled VAE is written out once as WORK/vae.ckpt (no vae stage); WORK/vae.ckpt is kept
+  local vae=${1:-$WORK/vae.ckpt}
+  if [ "$vae" != "$WORK/vae.ckpt" ]; then
+    [ -f "$WORK/vae.ckpt" ] || python3 -c "import sys; from worldsim.models.autoencoder import \
+load_autoencoder as load, save_autoencoder as save; save(load(sys.argv[1]), sys.argv[2])" \
+      "$vae" "$WORK/vae.ckpt"
+  fi
+  echo "$WORK/vae.ckpt"
+}
+
 train() {  # resumes WORK/dit's last.ckpt when there is one, else starts from INIT (if set)
   local resume=() stop=()
   [ -n "${INIT:-}" ] && resume=(init="$INIT")

@@ -142,8 +142,8 @@ def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, mon
     from worldsim.control.grid import Harness, merge_results
 
     played = []
-    episode = Harness.episode
-    monkeypatch.setattr(Harness, "episode", lambda *a: played.append(a[3]) or episode(*a))
+    episodes = Harness.episodes
+    monkeypatch.setattr(Harness, "episodes", lambda *a: played.extend(a[3]) or episodes(*a))
     args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[random]", "episodes=2"
     models = tmp_path, "none", "none"  # no policy imagines: no model is loaded
     whole = run_control(*models, *args)
@@ -168,10 +168,16 @@ def test_push_loop_with_tiny_models_plays_actions_inside_the_box(tmp_path):
     idm = IDMConfig(action_dim=2, width=4, frames=3, after=1)
     ckpt, idm = tiny_checkpoints(tmp_path, 2, idm)
     results = run_control(tmp_path, ckpt, idm, "prompt=push the pink ball left",
-                          "policies=[prompt,short_prompt,likelihood]", "env=push")  # fmt: skip
+                          "policies=[prompt,short_prompt,likelihood]", "env=push",
+                          "control.full_speed=true")  # fmt: skip
     check_outputs(
         tmp_path, results, lambda a: np.shape(a) == (2,) and np.all(np.abs(np.asarray(a)) <= 1)
     )
+    episode = results["cells"]["push_left"]["prompt"]["episodes"][0]
+    read = np.array([a for plan in episode["plans"] for a in plan["read"]])  # (steps, 2)
+    executed = np.array(episode["actions"])  # full_speed: the read direction at full command
+    np.testing.assert_allclose(np.abs(executed).max(1), 1, atol=1e-6)
+    np.testing.assert_allclose(executed * np.abs(read).max(1, keepdims=True), read, atol=1e-6)
 
 
 def test_expanded_crafter_prompts_use_only_training_sentences():
@@ -191,6 +197,21 @@ def test_short_prompts_pick_the_task_and_push_prompts_name_colour_and_direction(
     with pytest.raises(ValueError, match="names no crafter task"):
         task_from_prompt(crafter, "dance")
     assert named_task("push_back").family == "push"
+
+
+def test_episodes_in_lockstep_play_as_they_play_alone(tmp_path):
+    idm = IDMConfig(action_dim=17, width=4, loss="ce")
+    ckpt, idm = tiny_checkpoints(tmp_path, 17, idm, 8)
+    args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[prompt,consensus]"
+    alone, together = (
+        run_control(tmp_path, ckpt, idm, *args, "episodes=3", f"control.batch={b}", out=f"b{b}")
+        for b in (1, 3)
+    )
+    for policy in ("prompt", "consensus"):
+        one, three = (r["cells"]["collect_wood"][policy]["episodes"] for r in (alone, together))
+        assert [e["seed"] for e in three] == [200000, 200001, 200002]
+        assert [e["actions"] for e in three] == [e["actions"] for e in one]
+        assert [e["plans"] for e in three] == [e["plans"] for e in one]
 
 
 def test_wilson_interval_and_consensus_medoid():

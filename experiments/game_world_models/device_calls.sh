@@ -16,7 +16,10 @@
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the shipped file, text at guidance 1, 2, 4, ViZDoom
-#           teacher-forced and against horizon) and puts the models and results in $OUT.
+#           teacher-forced and against horizon; for push, the control grid and text following of
+#           prompt_control RESULTS) and puts the models and results in $OUT.
+# push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
+#           installs $WHEELS), for a model file that came back from an earlier call.
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter and doom: section 14's
 # run; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md). Push needs
 # the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
@@ -74,10 +77,14 @@ watch() {  # every pipeline's last lines every 45 s until unix time $1 or until 
   done
 }
 
+install() {  # $WHEELS (default .whl) into /tmp/site
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site "${WHEELS:-.whl}"/*.whl || exit 1
+}
+
 start() {
   local wheels=${WHEELS:-.whl} game
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$wheels"/*.whl || exit 1
+  install
   local deadline=$(($(date +%s) + ${TRAIN_SECONDS:-1320}))
   mkdir -p $G/repo && cp -a $(ls -A | grep -v -e "^$wheels$" -e '^.git$') $G/repo/
   echo "$deadline" >$G/deadline
@@ -90,18 +97,47 @@ start() {
 
 has() { [[ " ${GAMES[*]} " == *" $1 "* ]]; }
 
+push_starts() {  # push_text_follow.py's held-out starts (prompt_control RESULTS section 7)
+  ws record env=push_control policy=random episodes=32 steps=9 seed=300000 out=$G/held/push \
+    progress=false
+}
+
+push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds a task, 100 env
+  # steps, each cell's episodes in lockstep; prompt, no prompt, likelihood, random, scripted;
+  # prompt at full speed beside it; prompt_control RESULTS section 8) and text following, in time.
+  # GIF videos: the GPU image has no ffmpeg.
+  local ckpt=$1 e=$G/eval
+  mkdir -p $e
+  [ -d $G/held/push ] || push_starts
+  local grid=(env TASKS="push_left push_right push_forward push_back" TABLE= timeout
+    "${GRID_SECONDS:-330}" bash experiments/prompt_control/run_grid.sh "$ckpt" 13)
+  local knobs=(env=push_control control.max_steps=100 control.batch=13 control.videos=1
+    control.video=gif)
+  POLICIES=prompt,no_prompt,likelihood,random,scripted "${grid[@]}" $e/push_grid "${knobs[@]}" &
+  POLICIES=prompt "${grid[@]}" $e/push_grid_full_speed "${knobs[@]}" control.full_speed=true
+  wait
+  timeout 120 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 2 \
+    >$e/push_text.json
+}
+
 snapshot() {
   local game
   (has crafter && ws record env=crafter_mix policy=mixed episodes=32 steps=257 seed=100000 \
     out=$G/held/crafter workers=3 progress=false
   has doom && ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
-    out=$G/held/doom_my_way_home workers=3 progress=false) >$G/held.log 2>&1 &
+    out=$G/held/doom_my_way_home workers=3 progress=false
+  has push && push_starts) >$G/held.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
   for game in "${GAMES[@]}"; do
     ws export ckpt="$(work_of "$game")/dit/checkpoints/last.ckpt" out="$OUT/${game}_snap.pt" \
       max_part_mb=15
   done
+}
+
+pack_eval() {  # $G/eval to $OUT: videos apart, in parts of 15 MiB (a file comes back if <= 16)
+  tar czf "$OUT/eval_logs.tgz" --exclude='*.mp4' --exclude='*.gif' eval
+  find eval -name '*.mp4' -o -name '*.gif' | tar czf - -T - | split -b 15M - "$OUT/eval_videos.tgz.part"
 }
 
 finish() {
@@ -117,18 +153,23 @@ finish() {
   fi
   has doom && timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
     /tmp/gd/doom_new.pt cuda
+  cd $G/repo
+  has push && push_eval /tmp/gp/push_new.pt
   cd $G && cp ./*.log $e/
   for game in "${GAMES[@]}"; do
     cp -r "$(work_of "$game")/dit/logs" "$e/${game}_tb"
     cp "$(work_of "$game")"/*_new.pt* "$OUT/"
   done
-  tar czf "$OUT/eval_logs.tgz" eval
+  pack_eval
   ls -la "$OUT"
 }
 
 case ${1:-} in
   start) start ;;
+  push_eval) [ -d /tmp/site ] || install
+    push_eval "${CKPT:?push_eval needs CKPT=model file}"
+    cd $G && pack_eval ;;
   snapshot | finish) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
-  *) echo "usage: device_calls.sh start|snapshot|finish" >&2; exit 2 ;;
+  *) echo "usage: device_calls.sh start|snapshot|finish|push_eval" >&2; exit 2 ;;
 esac

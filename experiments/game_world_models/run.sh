@@ -37,17 +37,11 @@ DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.d
 # episodes (seeds after the crafter store's): a sapling ripens only after ~300 steps, so the
 # 257-step mix never shows eat_plant.
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})
-VAE=${VAE:-$WORK/vae.ckpt}
 NAME=${NAME:-game.pt}  # the exported file under WORK
 ROOTS=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}") ROOTS=${ROOTS%,}
 mkdir -p "$WORK"
-if [[ $VAE == pretrained:* ]]; then  # the shipped file's bundled VAE, written out once for encode
-  [ -f "$WORK/vae.ckpt" ] || python3 -c "import sys; from worldsim.models.autoencoder import \
-load_autoencoder as load, save_autoencoder as save; save(load(sys.argv[1]), sys.argv[2])" \
-    "$VAE" "$WORK/vae.ckpt"
-  VAE=$WORK/vae.ckpt
-fi
-source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
+source experiments/device_train.sh  # ws, bundled_vae, train (under DEADLINE), export_model
+VAE=$(bundled_vae "${VAE:-}")  # WORK/vae.ckpt: given (written out now) or trained by `vae`
 
 record() {  # the stores in parallel; held-out evaluation seeds start at 100000
   local pids=() store
@@ -64,7 +58,7 @@ record() {  # the stores in parallel; held-out evaluation seeds start at 100000
 }
 
 vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded with
-  [ "$VAE" != "$WORK/vae.ckpt" ] || [ -f "$VAE" ] && { echo "vae: using $VAE"; return; }
+  [ -f "$VAE" ] && { echo "vae: using $VAE"; return; }
   local roots
   roots=$(printf '%s,' "${STORES[@]/#/$WORK/}")
   ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" out="$WORK/vae" \

@@ -245,7 +245,7 @@ def real_futures(policy, task, seed, frames, actions, cut, plans, codec):
     clips = np.concatenate(
         [np.broadcast_to(np.stack(frames[cut + 1 - used : cut + 1]), (len(plans), used,
          *frames[0].shape)), np.stack(reals)], 1)  # fmt: skip
-    real_seq = torch.cat([policy.imaginer.encode(c) for c in clips])  # (N, T', c, h, w)
+    real_seq = torch.cat([policy.imaginer.encode([c]) for c in clips])  # (N, T', c, h, w)
     return reals, hits, real_seq
 
 

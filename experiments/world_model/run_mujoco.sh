@@ -10,7 +10,9 @@
 # TRAIN_MINUTES is cumulative over resumed calls. The device needs MUJOCO_GL=egl (RESULTS.md).
 # Other models of these scenes: SCENES (env configs), EPISODES_EACH, STEPS, WORKERS (recording), CFG
 # (the DiT's config folder; the VAE's is VAE_CFG), TEXT_TABLE (captions through a text table made
-# by `worldsim embed-text`; unset: no text), NAME (the exported file), DIT_EXTRA (more overrides).
+# by `worldsim embed-text`; unset: no text), NAME (the exported file), DIT_EXTRA (more overrides),
+# SEED (the first recorded seed), ENCODE_SHARDS (encode processes per scene), VAE and INIT (continue a model file: its bundled VAE, no vae
+# stage, and its DiT weights).
 # The Push model of prompt control (experiments/prompt_control/RESULTS.md):
 #   SCENES=push_control EPISODES_EACH=1200 STEPS=129 CFG=configs/experiment/push_control \
 #   VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_control.pt \
@@ -37,32 +39,38 @@ else
 fi
 DIT+=(${DIT_EXTRA:-})
 ROOTS=$(printf "$WORK/latents_%s," "${SCENES[@]}") ROOTS=${ROOTS%,}
-source experiments/device_train.sh  # ws, train (under DEADLINE), export_model
 mkdir -p "$WORK"
+source experiments/device_train.sh  # ws, bundled_vae, train (under DEADLINE), export_model
+VAE=$(bundled_vae "${VAE:-}")  # WORK/vae.ckpt: given (written out now) or trained by `vae`
 
-record() {  # training seeds from 0; evaluation seeds (1,000,000+) never overlap
+record() {  # training seeds from SEED (0); evaluation seeds (1,000,000+) never overlap
   local pids=()
   for env in "${SCENES[@]}"; do
     local n=${EPISODES_EACH:-${EPISODES[$env]:-0}}
     ((SCALE)) || n=2
-    ws record env=$env policy=mixed episodes=$n "${RECORD[@]}" seed=0 out="$WORK/$env" \
+    ws record env=$env policy=mixed episodes=$n "${RECORD[@]}" seed="${SEED:-0}" out="$WORK/$env" \
       progress=false & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 vae() {
-  [ -f "$WORK/vae.ckpt" ] && { echo "vae: using $WORK/vae.ckpt"; return; }
+  [ -f "$VAE" ] && { echo "vae: using $VAE"; return; }
   local roots
   roots=$(printf "$WORK/%s," "${SCENES[@]}")
   ws train-vae $VAE_CFG "data.roots=[${roots%,}]" out="$WORK/vae" export="$WORK/vae.ckpt" \
     "${VAE_ARGS[@]}"
 }
 
-encode() {
+encode() {  # ENCODE_SHARDS processes per scene, all on one GPU: reading the store is the limit
+  local n=${ENCODE_SHARDS:-1} pids=() env i
   for env in "${SCENES[@]}"; do
-    ws encode store="$WORK/$env" checkpoint="$WORK/vae.ckpt" out="$WORK/latents_$env" "${TEXT[@]}"
+    for ((i = 0; i < n; i++)); do
+      ws encode store="$WORK/$env" checkpoint="$VAE" out="$WORK/latents_$env" "${TEXT[@]}" \
+        shard=$i/$n progress=false & pids+=($!)
+    done
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 for stage in "$@"; do

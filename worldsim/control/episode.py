@@ -1,6 +1,7 @@
-"""One control episode in the real env: reset on a seed, ask the policy, execute, check success.
+"""Control episodes in the real env: reset on a seed, ask the policy, execute, check success.
 
-The episode stops at success, at termination, or after `max_steps` env steps. It keeps the real
+An episode stops at success, at termination, or after `max_steps` env steps. Episodes of one
+task and policy play in lockstep, so that their plans are imagined in one batch. It keeps the real
 frames, the imagined frame each executed action was expected to lead to (blank for policies that
 do not imagine), the plans' diagnostics and the executed actions (JSON).
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from worldsim.control.policies import act_together
 from worldsim.control.tasks import Task
 
 
@@ -43,49 +45,79 @@ def _jsonable(action: Any) -> Any:
     return np.asarray(action).tolist()
 
 
-def run_episode(env, task: Task, policy, seed: int, max_steps: int) -> EpisodeResult:
-    """Play `policy` on `task` from `env.reset(seed=seed)` for at most `max_steps` steps."""
-    obs, info = env.reset(seed=seed)
-    start = task.start(env, info)
-    policy.reset(env, seed, start)
-    frames, imagined, actions, plans, replans, readings = (
-        [obs],
-        [np.zeros_like(obs)],
-        [],
-        [],
-        [],
-        [],
-    )
-    progress, done = 0.0, False
-    while len(actions) < max_steps and not done:
-        plan = policy.act(env, frames, len(actions))
-        replans.append(len(actions))
-        if plan.info:
-            plans.append(plan.info)
-        for i, action in enumerate(plan.actions[: max_steps - len(actions)]):
-            obs, _, terminated, truncated, info = env.step(action)
-            frames.append(obs)
-            imagined.append(np.zeros_like(obs) if plan.imagined is None else plan.imagined[i])
-            if plan.readings is not None:
-                readings.append(plan.readings[i])
-            actions.append(_jsonable(action))
-            step_progress = task.progress(start, info)
-            progress = max(progress, step_progress) if task.family == "crafter" else step_progress
-            done = task.reached(progress) or terminated or truncated
-            if done:
-                break
-    return EpisodeResult(
-        task=task.name,
-        policy=policy.name,
-        seed=seed,
-        prompt=policy.prompt,
-        success=task.reached(progress),
-        steps=len(actions),
-        progress=progress,
-        actions=actions,
-        plans=plans,
-        frames=np.stack(frames),
-        imagined=np.stack(imagined),
-        replans=replans,
-        readings=np.stack(readings) if readings else None,
-    )
+@dataclass
+class _Game:
+    """One episode in play: its env, policy and what it did so far."""
+
+    env: Any
+    policy: Any
+    seed: int
+    start: dict[str, Any]
+    frames: list[np.ndarray]
+    imagined: list[np.ndarray]
+    actions: list[Any] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    replans: list[int] = field(default_factory=list)
+    readings: list[np.ndarray] = field(default_factory=list)
+    queue: list[tuple[Any, np.ndarray | None, np.ndarray | None]] = field(default_factory=list)
+    progress: float = 0.0
+    done: bool = False
+
+    def result(self, task: Task) -> EpisodeResult:
+        return EpisodeResult(
+            task=task.name,
+            policy=self.policy.name,
+            seed=self.seed,
+            prompt=self.policy.prompt,
+            success=task.reached(self.progress),
+            steps=len(self.actions),
+            progress=self.progress,
+            actions=self.actions,
+            plans=self.plans,
+            frames=np.stack(self.frames),
+            imagined=np.stack(self.imagined),
+            replans=self.replans,
+            readings=np.stack(self.readings) if self.readings else None,
+        )
+
+
+def run_episodes(envs: list, task: Task, policies: list, seeds: list[int], max_steps: int):
+    """Play each policy on `task` from its env's `reset(seed=...)` for at most `max_steps` steps,
+    the episodes in lockstep: at each step, the episodes whose plan is spent plan together
+    (`act_together`: prompt policies imagine in one batch), then every unfinished episode takes
+    one step. Each episode plays as it would alone (bit for bit on a CPU; a GPU's batched kernels
+    may round differently). -> [EpisodeResult] in `seeds` order."""
+    games = []
+    for env, policy, seed in zip(envs, policies, seeds, strict=True):
+        obs, info = env.reset(seed=seed)
+        start = task.start(env, info)
+        policy.reset(env, seed, start)
+        games.append(_Game(env, policy, seed, start, [obs], [np.zeros_like(obs)]))
+    while playing := [g for g in games if not g.done and len(g.actions) < max_steps]:
+        planning = [g for g in playing if not g.queue]  # all on one step: plans start together
+        for steps in sorted({len(g.actions) for g in planning}):
+            group = [g for g in planning if len(g.actions) == steps]
+            made = act_together([g.policy for g in group], [g.env for g in group],
+                                [g.frames for g in group], steps)  # fmt: skip
+            for game, plan in zip(group, made, strict=True):
+                game.replans.append(steps)
+                if plan.info:
+                    game.plans.append(plan.info)
+                game.queue = [
+                    (action,
+                     None if plan.imagined is None else plan.imagined[i],
+                     None if plan.readings is None else plan.readings[i])
+                    for i, action in enumerate(plan.actions)
+                ]  # fmt: skip
+        for game in playing:
+            action, imagined, reading = game.queue.pop(0)
+            obs, _, terminated, truncated, info = game.env.step(action)
+            game.frames.append(obs)
+            game.imagined.append(np.zeros_like(obs) if imagined is None else imagined)
+            if reading is not None:
+                game.readings.append(reading)
+            game.actions.append(_jsonable(action))
+            progress = task.progress(game.start, info)
+            game.progress = max(game.progress, progress) if task.family == "crafter" else progress
+            game.done = task.reached(game.progress) or terminated or truncated
+    return [game.result(task) for game in games]

@@ -28,7 +28,7 @@ from worldsim.control.control_config import (
     ControlConfig,
     ImagineConfig,
 )
-from worldsim.control.episode import EpisodeResult, run_episode
+from worldsim.control.episode import EpisodeResult, run_episodes
 from worldsim.control.imagine import Imaginer
 from worldsim.control.likelihood import LikelihoodPolicy
 from worldsim.control.policies import PromptPolicy, RandomPolicy, ScriptedPolicy
@@ -74,17 +74,26 @@ class Harness:
         imagine = ImagineConfig(self.cfg.imagine.context, self.cfg.imagine.horizon, futures)
         select = "consensus" if name == "consensus" else "first"
         imaginer = Imaginer(self.module, imagine)
-        return PromptPolicy(name, imaginer, self.idm, prompt_of, self.cfg.execute, select)
+        return PromptPolicy(
+            name, imaginer, self.idm, prompt_of, self.cfg.execute, select, self.cfg.full_speed
+        )
 
-    def episode(self, task: Task, name: str, seed: int) -> tuple[EpisodeResult, dict | None]:
-        """One episode, and its diagnostics when the policy imagines."""
-        env = make_env(task.env)
+    def episodes(
+        self, task: Task, name: str, seeds: list[int]
+    ) -> list[tuple[EpisodeResult, dict | None]]:
+        """Episodes on `seeds`, played in lockstep, each with its diagnostics when the policy
+        imagines."""
+        envs = [make_env(task.env) for _ in seeds]
         try:
-            result = run_episode(env, task, self.policy(name, task), seed, self.cfg.max_steps)
-            codec = env.unwrapped.action_codec
+            policies = [self.policy(name, task) for _ in seeds]
+            results = run_episodes(envs, task, policies, seeds, self.cfg.max_steps)
+            codec = envs[0].unwrapped.action_codec
         finally:
-            env.close()
-        return result, diagnostics(result, self.idm, codec) if name in IMAGINING else None
+            for env in envs:
+                env.close()
+        return [
+            (r, diagnostics(r, self.idm, codec) if name in IMAGINING else None) for r in results
+        ]
 
 
 def diagnostics(result: EpisodeResult, idm, codec) -> dict[str, Any]:
@@ -148,7 +157,8 @@ def run_grid(
     `out` with the same knobs and source reads it back instead of playing it: an interrupted grid
     continues where it stopped. results.json is rewritten after every cell."""
     out = Path(out)
-    made = json.loads(json.dumps({"control": asdict(harness.cfg), "source": source or {}}))
+    knobs = {k: v for k, v in asdict(harness.cfg).items() if k != "batch"}  # changes no episode
+    made = json.loads(json.dumps({"control": knobs, "source": source or {}}))
     results = {
         "about": about(seeds, harness.cfg.max_steps),
         "policies": list(policies),
@@ -159,10 +169,7 @@ def run_grid(
     for task in tasks:
         cells = results["cells"].setdefault(task.name, {})
         for name in policies:
-            rows = [
-                episode_row(harness, task, name, seed, out, made, k < harness.cfg.videos)
-                for k, seed in enumerate(seeds)
-            ]
+            rows = cell_rows(harness, task, name, seeds, out, made)
             cells[name] = {**rate(rows), "diagnostics": summarise(rows), "episodes": rows}
             write_results(out, results)
     write_html(out / "summary.html", results)
@@ -177,25 +184,41 @@ def about(seeds: list[int], max_steps: int) -> str:
     )
 
 
+def cell_rows(
+    harness: Harness, task: Task, name: str, seeds: list[int], out: Path, made: dict
+) -> list[dict[str, Any]]:
+    """The JSON rows of a cell's episodes, in `seeds` order: each read back from `out`/episodes/
+    when `made` (knobs and source) finished it before, else played (`control.batch` at a time,
+    in lockstep), its video written (the first `control.videos` seeds), and kept there."""
+    paths = [out / EPISODES / f"{task.name}_{name}_{seed}.json" for seed in seeds]
+    rows = {}
+    for seed, path in zip(seeds, paths, strict=True):
+        record = read_record(path)
+        if record.get("config") == made:
+            rows[seed] = record["row"]
+    todo = [seed for seed in seeds if seed not in rows]
+    for k in range(0, len(todo), harness.cfg.batch):
+        batch = todo[k : k + harness.cfg.batch]
+        for seed, (result, diag) in zip(batch, harness.episodes(task, name, batch), strict=True):
+            rows[seed] = episode_row(harness, result, diag, out, made, seeds.index(seed))
+    return [rows[seed] for seed in seeds]
+
+
 def episode_row(
-    harness: Harness, task: Task, name: str, seed: int, out: Path, made: dict, video: bool
+    harness: Harness, result: EpisodeResult, diag: dict | None, out: Path, made: dict, k: int
 ) -> dict[str, Any]:
-    """The JSON row of one episode: read back from `out`/episodes/ when `made` (knobs and source)
-    finished it before, else played, its video written, and kept there."""
+    """The JSON row of a played episode (the `k`-th seed of its cell): its video written when
+    k < `control.videos`, the row kept in `out`/episodes/ (written last, atomically)."""
     from worldsim.video import write_video
 
-    path = out / EPISODES / f"{task.name}_{name}_{seed}.json"
-    record = read_record(path)
-    if record.get("config") == made:
-        return record["row"]
-    result, diag = harness.episode(task, name, seed)
     row = {**result.summary(), "diagnostics": diag}
-    if video:
-        row["video"] = str(Path("videos") / f"{task.name}_{name}_{seed}.{harness.cfg.video}")
+    stem = f"{result.task}_{result.policy}_{result.seed}"
+    if k < harness.cfg.videos:
+        row["video"] = str(Path("videos") / f"{stem}.{harness.cfg.video}")
         write_video(out / row["video"], episode_video(result), fps=harness.cfg.fps)
-    print(f"control: {task.name} {name} seed {seed}: success={result.success} "
-          f"steps={result.steps}", flush=True)  # fmt: skip
-    write_record(path, "control", made, row=row)
+    print(f"control: {result.task} {result.policy} seed {result.seed}: "
+          f"success={result.success} steps={result.steps}", flush=True)  # fmt: skip
+    write_record(out / EPISODES / f"{stem}.json", "control", made, row=row)
     return row
 
 

@@ -44,12 +44,14 @@ class Imaginer:
         return 1 + (min(available, self.cfg.context) - 1) // tf * tf
 
     @torch.no_grad()
-    def encode(self, frames: np.ndarray) -> torch.Tensor:
-        """`frames` (T, H, W, 3) uint8, the episode so far -> normalised latents (1, Tc', c, h, w)
-        of its last `context_frames(T)` frames."""
-        m = self.module
-        clip = frames[-self.context_frames(len(frames)) :]  # (Tc, H, W, 3)
-        x = rearrange(pixels_to_unit(clip), "t h w c -> 1 t c h w").to(m.device)
+    def encode(self, episodes: list[np.ndarray]) -> torch.Tensor:
+        """Episodes so far, each (T, H, W, 3) uint8 of one length T -> normalised latents
+        (B, Tc', c, h, w) of their last `context_frames(T)` frames."""
+        m, tc = self.module, self.context_frames(len(episodes[0]))
+        if len({len(frames) for frames in episodes}) > 1:
+            raise ValueError("episodes imagined together must have played the same steps")
+        clips = np.stack([frames[-tc:] for frames in episodes])  # (B, Tc, H, W, 3)
+        x = rearrange(pixels_to_unit(clips), "b t h w c -> b t c h w").to(m.device)
         return m.normalise(encode_video(m.autoencoder(), x))
 
     @torch.no_grad()
@@ -61,7 +63,18 @@ class Imaginer:
     @torch.no_grad()
     def imagine(self, frames: np.ndarray, prompt: str, seed: int) -> Imagined:
         """`frames` (T, H, W, 3) uint8, the episode so far -> `futures` imagined continuations."""
+        return self.imagine_many([frames], [prompt], [seed])[0]
+
+    @torch.no_grad()
+    def imagine_many(
+        self, episodes: list[np.ndarray], prompts: list[str], seeds: list[int]
+    ) -> list[Imagined]:
+        """Several episodes' futures in one batch, each as `imagine` makes it alone: its own
+        prompt and its own seeded noise (episodes in lockstep: the same steps played)."""
         n = self.cfg.futures
-        z = self.encode(frames).expand(n, -1, -1, -1, -1)  # (N, Tc', c, h, w)
-        seq = self.module.mode_runner([prompt] * n, seed).extend_forward(z, self.cfg.horizon)
-        return Imagined(self.decode(seq), self.context_frames(len(frames)))
+        z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
+        captions = [prompt for prompt in prompts for _ in range(n)]
+        seq = self.module.mode_runner(captions, seeds).extend_forward(z, self.cfg.horizon)
+        video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
+        tc = self.context_frames(len(episodes[0]))
+        return [Imagined(futures, tc) for futures in video]

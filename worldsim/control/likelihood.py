@@ -141,7 +141,7 @@ class LikelihoodPolicy:
         m, tf = self.imaginer.module, self.imaginer.time_factor
         if len(self.executed) != len(frames) - 1:
             raise RuntimeError(f"{len(frames)} frames after {len(self.executed)} planned actions")
-        z = self.imaginer.encode(frames)  # (1, Tc', c, h, w)
+        z = self.imaginer.encode([frames])  # (1, Tc', c, h, w)
         used = self.imaginer.context_frames(len(frames))
         past = context_actions(self.executed, codec.encode(codec.noop()), used)  # (Tc, A)
         acts = pack_actions(past, plans, m.model_cfg.action_dim, tf).to(m.device)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from worldsim.control.imagine import Imaginer
+from worldsim.control.imagine import Imagined, Imaginer
 from worldsim.control.tasks import Task
 
 SELECT = ("first", "consensus")
@@ -84,7 +84,12 @@ def push_oracle(env, start: dict[str, Any]) -> np.ndarray:
     goal = obj + axis if lined_up else behind
     d = goal - agent
     right, towards = horizontal_axes(base.pose)
-    cmd = np.array([d @ right[:2], -(d @ towards[:2])])
+    return full_command(np.array([d @ right[:2], -(d @ towards[:2])]))
+
+
+def full_command(cmd: np.ndarray) -> np.ndarray:
+    """A continuous command in [-1, 1]^A scaled so its largest axis is at full command: the
+    direction kept, the speed the most the action space allows."""
     return np.clip(cmd / max(np.abs(cmd).max(), 1e-6), -1, 1).astype(np.float32)
 
 
@@ -93,6 +98,7 @@ class PromptPolicy:
 
     select="first": one future; "consensus": of N futures, the one whose first `execute` IDM
     actions agree most with the others' (the medoid), a cheap guard against a sample that drifts.
+    full_speed: continuous actions are executed at full command in the direction read.
     """
 
     def __init__(
@@ -103,11 +109,12 @@ class PromptPolicy:
         prompt_of: Callable[[Any, int], str],
         execute: int,
         select: str,
+        full_speed: bool = False,
     ):
         if select not in SELECT or execute < 1:
             raise ValueError(f"select={select!r}, execute={execute}: choose {SELECT}, execute >= 1")
         self.name, self.imaginer, self.idm, self.prompt_of = name, imaginer, idm, prompt_of
-        self.execute, self.select = execute, select
+        self.execute, self.select, self.full_speed = execute, select, full_speed
         self.seed, self.prompt = 0, ""
 
     def reset(self, env, seed: int, start: dict[str, Any]) -> None:
@@ -115,8 +122,12 @@ class PromptPolicy:
         self.seed, self.prompt = seed, self.prompt_of(env, seed)
 
     def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
-        codec = env.unwrapped.action_codec
         imagined = self.imaginer.imagine(np.stack(frames), self.prompt, plan_seed(self.seed, step))
+        return self.read(env, imagined, step)
+
+    def read(self, env, imagined: Imagined, step: int) -> Plan:
+        """The plan of the futures imagined at `step`: the IDM's actions of the chosen one."""
+        codec = env.unwrapped.action_codec
         c = imagined.context
         readings = np.stack([self.idm.read_actions(v)[c - 1 :] for v in imagined.video])  # (N,M,A)
         raw = [[codec.decode(r) for r in plan[: self.execute]] for plan in readings]
@@ -124,6 +135,7 @@ class PromptPolicy:
         if self.select == "consensus":
             chosen = consensus(np.array([[codec.encode(a) for a in p] for p in raw]))
         n = len(raw[chosen])
+        actions = [full_command(a) for a in raw[chosen]] if self.full_speed else raw[chosen]
         video = imagined.video[chosen, c - 1 : c + n].astype(np.float32)  # (1 + n, H, W, 3)
         info = {
             "step": step,
@@ -132,7 +144,24 @@ class PromptPolicy:
             "read": [np.asarray(a).tolist() for a in raw[chosen]],
             "imagined_change": float(np.abs(np.diff(video, axis=0)).mean()),
         }
-        return Plan(raw[chosen], imagined.video[chosen, c : c + n], readings[chosen, :n], info)
+        return Plan(actions, imagined.video[chosen, c : c + n], readings[chosen, :n], info)
+
+
+def act_together(
+    policies: list, envs: list, frames: list[list[np.ndarray]], step: int
+) -> list[Plan]:
+    """The plans of episodes in lockstep at `step`: prompt policies sharing an imaginer imagine
+    their futures in one batch (each with its own prompt and seeded noise, as alone); any other
+    policy plans episode by episode."""
+    imaginer = getattr(policies[0], "imaginer", None)
+    if len(policies) > 1 and all(
+        isinstance(p, PromptPolicy) and p.imaginer is imaginer for p in policies
+    ):
+        seeds = [plan_seed(p.seed, step) for p in policies]
+        batch = [np.stack(f) for f in frames]
+        futures = imaginer.imagine_many(batch, [p.prompt for p in policies], seeds)
+        return [p.read(env, f, step) for p, env, f in zip(policies, envs, futures, strict=True)]
+    return [p.act(env, f, step) for p, env, f in zip(policies, envs, frames, strict=True)]
 
 
 def consensus(plans: np.ndarray) -> int:

@@ -60,7 +60,7 @@ class ModeRunner:
         sampler: FlowSampler,
         guidance: GuidanceConfig | None = None,
         text: TextBatch | None = None,
-        seed: int = 0,
+        seed: int | list[int] = 0,
         kv_cache: bool = True,
         cuda_graphs: bool = False,
         context_level: float = 0.0,
@@ -69,20 +69,29 @@ class ModeRunner:
         is a frame-causal DiT (exact). `cuda_graphs`: those continuations replay a CUDA graph per
         shape (on CUDA; a plain call elsewhere). `context_level` > 0: continuations see their
         context noised to that level, and told so (Diffusion Forcing's stabilisation: the model
-        treats its own earlier frames as imperfect instead of copying their errors forward)."""
+        treats its own earlier frames as imperfect instead of copying their errors forward).
+        `seed`: one noise stream for the batch, or a list of G seeds, one stream per consecutive
+        group of B / G rows (episodes imagined together draw what each draws alone)."""
         if not 0.0 <= context_level < 1.0:
             raise ValueError(f"context_level {context_level} must lie in [0, 1)")
         self.model, self.sampler = model, sampler
         self.context_level = context_level
         self.guidance = guidance or GuidanceConfig()
         self.prompts = text
-        self.rng = torch.Generator().manual_seed(seed)
+        self.rngs = [
+            torch.Generator().manual_seed(s) for s in ([seed] if isinstance(seed, int) else seed)
+        ]
         self.kv_cache = kv_cache and isinstance(model, DiT) and model.cfg.attention == "causal"
         self.continuation = CudaGraphed(self._continue, enabled=cuda_graphs)
 
     def noise(self, like: torch.Tensor) -> torch.Tensor:
-        """Gaussian noise shaped like `like`, from this generator's seeded stream."""
-        return torch.randn(like.shape, generator=self.rng).to(like.device, like.dtype)
+        """Gaussian noise shaped like `like` (B, ...), each group of rows from its seeded stream."""
+        groups = len(self.rngs)
+        if like.shape[0] % groups:
+            raise ValueError(f"batch {like.shape[0]} does not split into {groups} seeded groups")
+        shape = (like.shape[0] // groups, *like.shape[1:])
+        noise = torch.cat([torch.randn(shape, generator=rng) for rng in self.rngs])
+        return noise.to(like.device, like.dtype)
 
     def fill(
         self,

@@ -98,6 +98,10 @@ def run(cfg: Config) -> None:
     tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
+    if cfg.control.batch < 1:
+        raise ConfigError(f"control.batch={cfg.control.batch}: play at least 1 episode at a time")
+    if cfg.control.full_speed and tasks[0].family != "push":
+        raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
     # imagined, 2 x levels x N scored per plan) are most of a grid's time

@@ -203,9 +203,12 @@ class WorldModel(L.LightningModule):
 
     # ---------------------------------------------------------------- sampling
     def mode_runner(
-        self, captions: list[str] | None, seed: int = 0, sample: SampleConfig | None = None
+        self,
+        captions: list[str] | None,
+        seed: int | list[int] = 0,
+        sample: SampleConfig | None = None,
     ) -> ModeRunner:
-        """A mode runner for this model with the given prompts."""
+        """A mode runner for this model with the given prompts (`seed`: see `ModeRunner`)."""
         sample = sample or self.sample_cfg
         return ModeRunner(
             self.model,
