@@ -107,6 +107,28 @@ def test_orbit_yaw_action_turns_the_camera_and_push_action_moves_the_agent_right
     assert info["truth"].objects.centroid[agent, 0] > start + 4
 
 
+def test_push_wander_holds_a_random_direction_per_segment_and_zero_keeps_the_object_script():
+    actions = {}
+    for wander in (0.0, 1.0):
+        env = gym.make("worldsim/MujocoPush-v0", width=16, height=16, wander=wander)
+        env.reset(seed=3)
+        actions[wander] = []
+        for _ in range(60):  # two 30-frame segments
+            actions[wander].append(env.unwrapped.scripted_action())
+            env.step(actions[wander][-1])
+    segments = np.array(actions[1.0]).reshape(2, 30, 2)  # (segment, frame, right/forward)
+    means = segments.mean(1)  # each segment one direction at full command, plus the 0.1 noise
+    assert np.all(np.abs(segments - means[:, None]).max((1, 2)) < 0.5)
+    assert np.all(np.abs(means).max(1) > 0.85) and not np.allclose(means[0], means[1], atol=0.2)
+    env = gym.make("worldsim/MujocoPush-v0", width=16, height=16)  # the default: the bench's
+    env.reset(seed=3)
+    for action in actions[0.0]:
+        np.testing.assert_array_equal(env.unwrapped.scripted_action(), action)
+        env.step(action)
+    with pytest.raises(ValueError, match="wander=1.5"):
+        gym.make("worldsim/MujocoPush-v0", width=16, height=16, wander=1.5)
+
+
 def test_scenes_without_actions_take_the_noop_only():
     env = gym.make("worldsim/MujocoBounce-v0", width=16, height=16)
     assert env.action_space == gym.spaces.Discrete(1)

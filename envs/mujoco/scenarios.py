@@ -343,6 +343,7 @@ class PushEnv(_ActionScene):
         pitch: tuple[float, float] = (0.35, 0.6),
         distance: tuple[float, float] = (2.3, 2.8),
         captions: str = "scene",
+        wander: float = 0.0,
         **kwargs: Any,
     ):
         """`speed`: m/s at full command; `gain`: the velocity actuators' kv (N s/m; the 27 kg
@@ -350,7 +351,9 @@ class PushEnv(_ActionScene):
         walled floor, metres (objects start within 1 m of the centre); `pitch`, `distance`: the
         camera's elevation (radians) and distance (metres) ranges; `captions`: "scene" (the
         physics scenes' open grammar) or "directions" (a closed vocabulary of where the puck and
-        the objects it pushes go, camera-relative: what prompt control asks for)."""
+        the objects it pushes go, camera-relative: what prompt control asks for); `wander`: the
+        share of the scripted player's 30-frame segments that hold a random direction at full
+        command instead of heading for an object (0: always an object, the bench's data)."""
         if captions not in ("scene", "directions"):
             raise ValueError(f"push captions={captions!r}; choose scene or directions")
         if not (speed > 0 and gain > 0 and arena >= 1.2 and 0 < pitch[0] <= pitch[1] < 1.5):
@@ -362,7 +365,9 @@ class PushEnv(_ActionScene):
             raise ValueError(f"push distance={distance}; need 1 <= distance[0] <= distance[1]")
         self.speed, self.gain, self.arena = speed, gain, arena
         self.pitch, self.distance = tuple(pitch), tuple(distance)
-        self.captions = captions
+        if not 0.0 <= wander <= 1.0:
+            raise ValueError(f"push wander={wander}; need a share in [0, 1]")
+        self.captions, self.wander = captions, wander
         super().__init__(**kwargs)
 
     def caption(self, record: dict[str, Any]) -> Captions:
@@ -397,7 +402,7 @@ class PushEnv(_ActionScene):
             agent, position=agent.position[:2] + (agent.half_height + 0.001,)
         )
         objects = [dataclasses.replace(o, restitution=0.2) for o in objects]
-        self._target, self._target_until = 0, 0
+        self._target, self._target_until, self._heading = 0, 0, None
         self._script_rng = np.random.default_rng(rng.integers(2**32))
         return SceneSpec(
             objects=objects,
@@ -415,16 +420,25 @@ class PushEnv(_ActionScene):
         self.data.ctrl[:2] = world[:2]
 
     def scripted_action(self) -> Any:
-        """Head for an object (a new one every 30 frames) and push through it."""
+        """Head for an object (a new one every 30 frames) and push through it; with probability
+        `wander` a segment holds a random direction instead (the puck goes the way its caption
+        says from rest, not only towards objects: prompt_control RESULTS section 8)."""
         if self.t >= self._target_until:
             self._target = int(self._script_rng.integers(len(self.scene.objects)))
             self._target_until = self.t + 30
-        agent = self.data.xpos[self._body_ids[-1]]
-        goal = self.data.xpos[self._body_ids[self._target]]
-        right, towards = horizontal_axes(self.pose)
-        d = goal - agent
-        cmd = np.array([d @ right, -(d @ towards)])
-        cmd = cmd / max(np.abs(cmd).max(), 1e-6)
+            self._heading = None  # the bench's stream (wander 0) draws nothing more
+            if self.wander > 0 and self._script_rng.random() < self.wander:
+                angle = self._script_rng.uniform(0, 2 * np.pi)
+                self._heading = np.array([np.cos(angle), np.sin(angle)])
+        if self._heading is not None:
+            cmd = self._heading / np.abs(self._heading).max()
+        else:
+            agent = self.data.xpos[self._body_ids[-1]]
+            goal = self.data.xpos[self._body_ids[self._target]]
+            right, towards = horizontal_axes(self.pose)
+            d = goal - agent
+            cmd = np.array([d @ right, -(d @ towards)])
+            cmd = cmd / max(np.abs(cmd).max(), 1e-6)
         if self.action_mode == "discrete":
             axis = int(np.argmax(np.abs(cmd)))
             one = np.zeros(2)

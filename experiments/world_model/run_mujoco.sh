@@ -11,6 +11,7 @@
 # Other models of these scenes: SCENES (env configs), EPISODES_EACH, STEPS, WORKERS (recording), CFG
 # (the DiT's config folder; the VAE's is VAE_CFG), TEXT_TABLE (captions through a text table made
 # by `worldsim embed-text`; unset: no text), NAME (the exported file), DIT_EXTRA (more overrides),
+# RECORD_EXTRA (more `worldsim record` overrides, e.g. env.kwargs.wander=0.5 for push_control),
 # SEED (the first recorded seed), ENCODE_SHARDS (encode processes per scene), VAE and INIT (continue a model file: its bundled VAE, no vae
 # stage, and its DiT weights).
 # The Push model of prompt control (experiments/prompt_control/RESULTS.md):
@@ -49,7 +50,7 @@ record() {  # training seeds from SEED (0); evaluation seeds (1,000,000+) never 
     local n=${EPISODES_EACH:-${EPISODES[$env]:-0}}
     ((SCALE)) || n=2
     ws record env=$env policy=mixed episodes=$n "${RECORD[@]}" seed="${SEED:-0}" out="$WORK/$env" \
-      progress=false & pids+=($!)
+      progress=false ${RECORD_EXTRA:-} & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
