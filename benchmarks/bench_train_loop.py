@@ -4,7 +4,13 @@ module and batch.
 
     python -m benchmarks.bench_train_loop --cache DATA/latents --steps 30 130 \
         --name train_loop_dit_b_h200 -- model=dit_b data.batch_size=128 train.compile=true
+    python -m benchmarks.bench_train_loop --synthetic 256 --steps 30 130 \
+        --name train_loop_dit_b_h200 -- model=dit_b data.batch_size=128 train.compile=true
     python -m benchmarks.bench_train_loop --smoke   # tiny model and cache on the CPU, seconds
+
+--synthetic N trains on N random episodes of the shapes of the issue's video config (33 latent
+frames of 16 channels at 16x16, 17 action values a frame), written to the scratch folder: no
+recording or encoding on the device. The loop's cost does not depend on what the latents hold.
 
 The loop's time per step is the difference of two whole runs of `--steps` A and B steps divided by
 B - A, so start-up, compilation and the final export cancel: an untimed run first pays what the
@@ -115,6 +121,29 @@ SMOKE = ["model.dim=32", "model.depth=1", "model.heads=4", "data.lengths=[3]"]
 SMOKE += ["data.batch_size=2", "train.precision=32-true", "train.accelerator=cpu"]
 
 
+SYNTHETIC = {"frames": 33, "channels": 16, "size": 16, "actions": 17}  # per episode
+
+
+def synthetic_cache(folder: Path, episodes: int) -> str:
+    """A latent cache of `episodes` random episodes shaped as `SYNTHETIC` (no VAE behind it)."""
+    import numpy as np
+
+    from worldsim.data.latent_cache import LatentCache, write_latent_episode
+
+    cache, tf, shape = LatentCache(folder, create=True), 4, SYNTHETIC
+    cache.set_autoencoder_info({"checkpoint": "none", "time_factor": tf, "space_factor": 4,
+                                "latent_channels": shape["channels"]})  # fmt: skip
+    rng, doc = np.random.default_rng(0), {"captions": {"windows": []}, "meta": {"fps": 15}}
+    latents = (shape["frames"], shape["channels"], shape["size"], shape["size"])  # (T', c, h, w)
+    actions = (1 + tf * (shape["frames"] - 1), shape["actions"])  # (T, A) one row a pixel frame
+    cache.add([
+        write_latent_episode(folder, f"ep_{k:06d}", rng.standard_normal(latents),
+                             rng.standard_normal(actions), doc, tf)
+        for k in range(episodes)
+    ])  # fmt: skip
+    return str(folder)
+
+
 def smoke_cache(folder: Path) -> str:
     """A tiny latent cache (8 episodes: enough for two ranks) and VAE (the test suite's builders)
     for --smoke."""
@@ -126,11 +155,14 @@ def smoke_cache(folder: Path) -> str:
 @contextlib.contextmanager
 def scratch(args: argparse.Namespace, *smoke: str) -> Iterator[Path]:
     """A scratch folder for the benchmark's runs. Under --smoke it also holds the tiny cache that
-    replaces --cache, with runs of 2 and 4 steps and the SMOKE overrides plus `smoke`."""
+    replaces --cache, with runs of 2 and 4 steps and the SMOKE overrides plus `smoke`; under
+    --synthetic N, the random cache that replaces --cache."""
     with tempfile.TemporaryDirectory() as folder:
         if args.smoke:
             args.cache, args.steps = smoke_cache(Path(folder)), [2, 4]
             args.overrides += [*SMOKE, *smoke]
+        elif args.synthetic:
+            args.cache = synthetic_cache(Path(folder) / "latents", args.synthetic)
         yield Path(folder)
 
 
@@ -140,6 +172,7 @@ def train_arguments(doc: str, steps: list[int], steps_help: str, smoke: str) -> 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--cache", default="data/latents", help="latent cache to train on")
     parser.add_argument("--steps", type=int, nargs=2, default=steps, help=steps_help)
+    parser.add_argument("--synthetic", type=int, default=0, help="train on N random episodes")
     output_arguments(parser, smoke=smoke)
     parser.add_argument("overrides", nargs="*", help="`worldsim train` overrides (after --)")
     return parser.parse_args()

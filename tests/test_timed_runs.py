@@ -19,3 +19,16 @@ def test_a_warm_up_run_is_untimed_and_first(warm_up):
     assert calls == ([30] if warm_up else []) + [30, 130]
     assert timed["step_s"] == pytest.approx(0.1 if warm_up else -0.5)
     assert set(timed["runs_s"]) == {30, 130}
+
+
+def test_synthetic_cache_trains_at_the_issue_shapes(tmp_path):
+    from benchmarks.bench_train_loop import SYNTHETIC, synthetic_cache
+    from worldsim.data.latent_datamodule import LatentDataConfig, LatentDataModule
+
+    root = synthetic_cache(tmp_path / "latents", episodes=2)
+    data = LatentDataModule(LatentDataConfig(roots=[root], lengths=[8], batch_size=2))
+    data.setup()
+    batch = next(iter(data.train_dataloader()))
+    s = SYNTHETIC["size"]
+    assert tuple(batch["latents"].shape) == (2, 8, SYNTHETIC["channels"], s, s)
+    assert batch["actions"].shape[-1] == 4 * SYNTHETIC["actions"]  # 4 pixel frames a latent one

@@ -80,6 +80,7 @@ def replay(record: dict) -> dict:
         # the first plan (from the one frame after reset, the puck at rest) heads for the named
         # object: the cosine of its mean reading and the puck-to-object direction, as a command
         "first_to_object": None if first is None else cosine(first, command(offset, *axes)),
+        "first_named_way": None if first is None else bool(first @ named > 0),
     }
 
 
@@ -100,6 +101,8 @@ def summarise(rows: list[dict]) -> dict:
     heads = [r["first_to_object"] for r in rows if r["first_to_object"] is not None]
     if heads:
         out["first_plan_heads_for_object"] = f"{sum(c > 0 for c in heads)}/{len(heads)}"
+        ways = [r["first_named_way"] for r in rows]
+        out["first_plan_reads_named_way"] = f"{sum(ways)}/{len(ways)}"
     for key in ("puck_travel_m", "still_share", "read_along", "read_across", "first_to_object"):
         values = [r[key] for r in rows if r[key] is not None]
         out[key] = round(float(np.mean(values)), 3) if values else None
