@@ -50,7 +50,7 @@ TRUTHS = 2  # true episodes judged per game: one chosen episode can pass by luck
 CRAFTER_IDM = str(Path(__file__).resolve().parents[2] / "worldsim/assets/idm/crafter.pt")
 STORES = ("crafter", "crafter_long", "doom_my_way_home", "doom_long")  # held-out, under DATA
 COUNTS = {"cpu": (10, 32, 2), "cuda": (256, 32, 16)}
-# The frozen held-out sets of the bars (RESULTS 14, 15): store name -> (manifest sha256, the
+# The frozen held-out sets of the bars (RESULTS 14, 15, 17): store name -> (manifest sha256, the
 # command that records it). A store of that name with another manifest is not the set the bars
 # were measured on, so its results are flagged, not silently compared.
 FROZEN = {
@@ -61,6 +61,14 @@ FROZEN = {
     "doom_my_way_home": (
         "f8c7b4dc116a9341f52872d6d633fe824a459d0e49c48be949f99b54e071383d",
         "worldsim record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000",
+    ),
+    "crafter_long": (
+        "453f47598bf286a74919ef3a51f4e0187f04e230f0a9734f2fa91ba3127c6c85",
+        "worldsim record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=100000",
+    ),
+    "doom_long": (
+        "83088ff314597235781c4f374ed9397fbfc0c4a70e5b9a9870b08a3cbee574cf",
+        "worldsim record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=100000",
     ),
 }
 

@@ -44,9 +44,7 @@ class ControlConfig:
     futures: int = 4  # imagined futures of the consensus planner (N)
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
     expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
-    # continuous actions (Push): execute each IDM reading scaled to full command, keeping its
-    # direction (an ablation for plans whose imagined agent moves less than the real one should)
-    full_speed: bool = False
+    full_speed: bool = False  # continuous actions: run each IDM reading at full command, same way
     max_steps: int = 300  # env steps per episode
     batch: int = 16  # episodes of a cell played in lockstep, their plans imagined in one batch
     videos: int = 1000  # episodes per task x policy that get a video (the first seeds)

@@ -98,8 +98,6 @@ def run(cfg: Config) -> None:
     tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
-    if cfg.control.batch < 1:
-        raise ConfigError(f"control.batch={cfg.control.batch}: play at least 1 episode at a time")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
