@@ -286,3 +286,25 @@ def test_candidates_hold_each_action_then_walk_and_act_then_random():
     assert families == ["compass"] * 8 + ["random"] * 2
     assert np.allclose(plans[:8, 0], [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1],
                                       [0, -1], [1, -1]], atol=1e-6)  # fmt: skip
+
+
+def test_a_machine_without_ffmpeg_is_refused_before_any_episode_and_gif_still_writes(
+    tmp_path, monkeypatch
+):
+    import sys
+
+    from worldsim.config import ConfigError
+    from worldsim.video import write_video
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as on the GPU image: no ffmpeg
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    with pytest.raises(ConfigError, match="imageio-ffmpeg"):
+        write_video(tmp_path / "a.mp4", frames)
+    assert not (tmp_path / "a.mp4").exists()
+    write_video(tmp_path / "a.gif", frames)
+    args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[random]"
+    with pytest.raises(ConfigError, match="control.video=gif"):
+        run_control(tmp_path, "none", "none", *args)
+    assert not (tmp_path / "out").exists()
+    run_control(tmp_path, "none", "none", *args, "control.video=gif")
+    assert (tmp_path / "out" / "videos" / "collect_wood_random_200000.gif").is_file()

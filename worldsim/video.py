@@ -15,6 +15,18 @@ from worldsim.config import ConfigError
 from worldsim.data.pixels import unit_to_pixels
 
 
+def mp4_missing() -> str | None:
+    """Why this machine cannot write .mp4 (None when it can): imageio's FFMPEG plugin runs the
+    ffmpeg binary of the imageio-ffmpeg package."""
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as err:
+        return f"writing .mp4 needs imageio-ffmpeg and its ffmpeg binary ({err})"
+    return None
+
+
 def write_video(
     path: str | Path, frames: np.ndarray, fps: float = 15, lossless: bool = False
 ) -> Path:
@@ -41,6 +53,9 @@ def write_video(
         )
     elif path.suffix == ".mp4":
         import imageio.v2 as imageio
+
+        if why := mp4_missing():
+            raise ConfigError(f"{path}: {why}; pip install imageio-ffmpeg, or write a .gif")
 
         # libx264 needs even sizes; pad by edge replication rather than resample.
         h, w = frames.shape[1:3]

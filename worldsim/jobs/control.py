@@ -91,6 +91,7 @@ def run(cfg: Config) -> None:
     import torch
 
     from worldsim.control.grid import Harness, run_grid
+    from worldsim.video import mp4_missing
 
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
@@ -98,6 +99,8 @@ def run(cfg: Config) -> None:
     tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
+    if cfg.control.videos and cfg.control.video == "mp4" and (why := mp4_missing()):
+        raise ConfigError(f"control.video=mp4: {why}; set control.video=gif or control.videos=0")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
