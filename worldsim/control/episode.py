@@ -85,8 +85,8 @@ def run_episodes(envs: list, task: Task, policies: list, seeds: list[int], max_s
     """Play each policy on `task` from its env's `reset(seed=...)` for at most `max_steps` steps,
     the episodes in lockstep: at each step, the episodes whose plan is spent plan together
     (`act_together`: prompt policies imagine in one batch), then every unfinished episode takes
-    one step. Each episode plays as it would alone (bit for bit on a CPU; a GPU's batched kernels
-    may round differently). -> [EpisodeResult] in `seeds` order."""
+    one step. Each episode plays as it would alone, up to the rounding of batched kernels.
+    -> [EpisodeResult] in `seeds` order."""
     games = []
     for env, policy, seed in zip(envs, policies, seeds, strict=True):
         obs, info = env.reset(seed=seed)

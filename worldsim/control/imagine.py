@@ -69,8 +69,9 @@ class Imaginer:
     def imagine_many(
         self, episodes: list[np.ndarray], prompts: list[str], seeds: list[int]
     ) -> list[Imagined]:
-        """Several episodes' futures in one batch, each as `imagine` makes it alone: its own
-        prompt and its own seeded noise (episodes in lockstep: the same steps played)."""
+        """Several episodes' futures in one batch, each as `imagine` makes it alone (its own
+        prompt and seeded noise; up to the rounding of batched kernels). Episodes in lockstep:
+        the same steps played."""
         n = self.cfg.futures
         z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
         captions = [prompt for prompt in prompts for _ in range(n)]

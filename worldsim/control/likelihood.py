@@ -97,6 +97,26 @@ def prompt_scores(
     return err[0] - err[1]
 
 
+def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, seeds: list):
+    """Latents (E N, Tc' + horizon, c, h, w), episode by episode: its encoded real context, then
+    each of its N candidates' imagined future (empty caption; the context's executed actions, then
+    the candidate's; the episode's own seeded noise), all E episodes in one batch, each as alone."""
+    first = policies[0]
+    m, tf, horizon = first.imaginer.module, first.imaginer.time_factor, first.imaginer.cfg.horizon
+    n = {len(p) for p in plans}
+    if len(n) > 1:
+        raise ValueError(f"episodes imagined together need one count of candidates, not {n}")
+    z = first.imaginer.encode([np.asarray(f) for f in frames])  # (E, Tc', c, h, w)
+    acts = torch.cat([
+        pack_actions(p.past_actions(f, codec), cands, m.model_cfg.action_dim, tf)
+        for p, f, cands, codec in zip(policies, frames, plans, codecs, strict=True)
+    ]).to(m.device)  # fmt: skip
+    sample = replace(m.sample_cfg, sampler=replace(m.sample_cfg.sampler, steps=first.cfg.steps))
+    (count,) = n
+    runner = m.mode_runner([""] * count * len(plans), list(seeds), sample)
+    return runner.extend_forward(z.repeat_interleave(count, dim=0), horizon, acts)
+
+
 class LikelihoodPolicy:
     """Imagine N candidate action sequences, execute the first `execute` actions of the one whose
     future the prompt explains best, replan.
@@ -135,27 +155,51 @@ class LikelihoodPolicy:
         stripped = without_events(self.prompt)
         return stripped if self.cfg.contrast == "event" and stripped != self.prompt else ""
 
-    def imagine(self, frames: np.ndarray, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
-        """Latents (N, Tc' + horizon, c, h, w): the encoded real context, then each candidate's
-        imagined future (empty caption, the context's executed actions, the candidate's)."""
-        m, tf = self.imaginer.module, self.imaginer.time_factor
+    def candidates(self, env, step: int) -> tuple[np.ndarray, list[str], int]:
+        """This plan's candidate sequences (N, L, A) as codec vectors, their families, its seed."""
+        seed = plan_seed(self.seed, step)
+        length = self.imaginer.cfg.horizon * self.imaginer.time_factor
+        plans, families = candidates(env.unwrapped.action_codec, length, self.cfg.candidates, seed)
+        return plans, families, seed
+
+    def past_actions(self, frames: list[np.ndarray], codec) -> np.ndarray:
+        """Codec vectors (Tc, A) of the actions that led to the encoded context's frames."""
         if len(self.executed) != len(frames) - 1:
             raise RuntimeError(f"{len(frames)} frames after {len(self.executed)} planned actions")
-        z = self.imaginer.encode([frames])  # (1, Tc', c, h, w)
         used = self.imaginer.context_frames(len(frames))
-        past = context_actions(self.executed, codec.encode(codec.noop()), used)  # (Tc, A)
-        acts = pack_actions(past, plans, m.model_cfg.action_dim, tf).to(m.device)
-        sample = replace(m.sample_cfg, sampler=replace(m.sample_cfg.sampler, steps=self.cfg.steps))
-        runner = m.mode_runner([""] * len(plans), seed, sample)
-        z = z.expand(len(plans), -1, -1, -1, -1)
-        return runner.extend_forward(z, self.imaginer.cfg.horizon, acts)
+        return context_actions(self.executed, codec.encode(codec.noop()), used)
+
+    def imagine(self, frames, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
+        """Latents (N, Tc' + horizon, c, h, w) of this episode's candidates `plans` (N, L, A)."""
+        return imagine_candidates([self], [frames], [plans], [codec], [seed])
 
     def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
-        codec, seed = env.unwrapped.action_codec, plan_seed(self.seed, step)
-        m, horizon = self.imaginer.module, self.imaginer.cfg.horizon
-        length = horizon * self.imaginer.time_factor
-        plans, families = candidates(codec, length, self.cfg.candidates, seed)  # (N, L, A)
-        seq = self.imagine(np.stack(frames), plans, codec, seed)  # (N, Tc' + horizon, c, h, w)
+        return self.act_many([self], [env], [frames], step)[0]
+
+    @staticmethod
+    def act_many(policies: list, envs: list, frames: list, step: int) -> list[Plan]:
+        """`act` of episodes in lockstep: their candidates imagined in one batch
+        (`imagine_candidates`), then each episode scores and chooses its own."""
+        drawn = [p.candidates(env, step) for p, env in zip(policies, envs, strict=True)]
+        codecs = [env.unwrapped.action_codec for env in envs]
+        plans, families, seeds = zip(*drawn, strict=True)
+        seq = imagine_candidates(policies, frames, list(plans), codecs, list(seeds))
+        n = len(plans[0])
+        return [
+            p.choose(env, f, step, seq[k * n : (k + 1) * n], plans[k], families[k], seeds[k])
+            for k, (p, env, f) in enumerate(zip(policies, envs, frames, strict=True))
+        ]
+
+    def choose(
+        self, env, frames: list[np.ndarray], step: int, seq, plans, families, seed: int
+    ) -> Plan:
+        """The plan of imagined candidates `seq` (N, Tc' + horizon, c, h, w): the one whose
+        future the prompt explains best (a seeded random one without a prompt)."""
+        codec, m, horizon = (
+            env.unwrapped.action_codec,
+            self.imaginer.module,
+            self.imaginer.cfg.horizon,
+        )
         if self.prompt:
             texts = m.encode_text([self.prompt, self.baseline()])
             context, futures = seq[:1, :-horizon], seq[:, -horizon:]

@@ -125,6 +125,15 @@ class PromptPolicy:
         imagined = self.imaginer.imagine(np.stack(frames), self.prompt, plan_seed(self.seed, step))
         return self.read(env, imagined, step)
 
+    @staticmethod
+    def act_many(policies: list, envs: list, frames: list, step: int) -> list[Plan]:
+        """`act` of episodes in lockstep, their futures imagined in one batch (`act_together`)."""
+        seeds = [plan_seed(p.seed, step) for p in policies]
+        batch = [np.stack(f) for f in frames]
+        prompts = [p.prompt for p in policies]
+        futures = policies[0].imaginer.imagine_many(batch, prompts, seeds)
+        return [p.read(env, f, step) for p, env, f in zip(policies, envs, futures, strict=True)]
+
     def read(self, env, imagined: Imagined, step: int) -> Plan:
         """The plan of the futures imagined at `step`: the IDM's actions of the chosen one."""
         codec = env.unwrapped.action_codec
@@ -150,18 +159,24 @@ class PromptPolicy:
 def act_together(
     policies: list, envs: list, frames: list[list[np.ndarray]], step: int
 ) -> list[Plan]:
-    """The plans of episodes in lockstep at `step`: prompt policies sharing an imaginer imagine
-    their futures in one batch (each with its own prompt and seeded noise, as alone); any other
-    policy plans episode by episode."""
-    imaginer = getattr(policies[0], "imaginer", None)
-    if len(policies) > 1 and all(
-        isinstance(p, PromptPolicy) and p.imaginer is imaginer for p in policies
-    ):
-        seeds = [plan_seed(p.seed, step) for p in policies]
-        batch = [np.stack(f) for f in frames]
-        futures = imaginer.imagine_many(batch, [p.prompt for p in policies], seeds)
-        return [p.read(env, f, step) for p, env, f in zip(policies, envs, futures, strict=True)]
+    """The plans of episodes in lockstep at `step`: policies of one kind that imagine with one
+    model and config (`same_imagination`) plan in one batch (`act_many`: each episode with its own
+    prompt and seeded noise, as alone); any others plan episode by episode."""
+    kind = type(policies[0])
+    if len(policies) > 1 and hasattr(kind, "act_many") and same_imagination(policies):
+        return kind.act_many(policies, envs, frames, step)
     return [p.act(env, f, step) for p, env, f in zip(policies, envs, frames, strict=True)]
+
+
+def same_imagination(policies: list) -> bool:
+    """Whether the policies are of one kind, imagining with one world model and one config."""
+    first = policies[0]
+    return all(
+        type(p) is type(first)
+        and p.imaginer.module is first.imaginer.module
+        and p.imaginer.cfg == first.imaginer.cfg
+        for p in policies
+    )
 
 
 def consensus(plans: np.ndarray) -> int:
