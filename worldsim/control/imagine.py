@@ -61,17 +61,12 @@ class Imaginer:
         return rearrange(video, "n t c h w -> n t h w c").numpy()
 
     @torch.no_grad()
-    def imagine(self, frames: np.ndarray, prompt: str, seed: int) -> Imagined:
-        """`frames` (T, H, W, 3) uint8, the episode so far -> `futures` imagined continuations."""
-        return self.imagine_many([frames], [prompt], [seed])[0]
-
-    @torch.no_grad()
     def imagine_many(
         self, episodes: list[np.ndarray], prompts: list[str], seeds: list[int]
     ) -> list[Imagined]:
-        """Several episodes' futures in one batch, each as `imagine` makes it alone (its own
-        prompt and seeded noise; up to the rounding of batched kernels). Episodes in lockstep:
-        the same steps played."""
+        """Episodes so far, each (T, H, W, 3) uint8 of one length T -> each one's `futures`
+        imagined continuations, in one batch: each with its own prompt and seeded noise, as it
+        would be alone up to the rounding of batched kernels."""
         n = self.cfg.futures
         z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
         captions = [prompt for prompt in prompts for _ in range(n)]

@@ -122,8 +122,7 @@ class PromptPolicy:
         self.seed, self.prompt = seed, self.prompt_of(env, seed)
 
     def act(self, env, frames: list[np.ndarray], step: int) -> Plan:
-        imagined = self.imaginer.imagine(np.stack(frames), self.prompt, plan_seed(self.seed, step))
-        return self.read(env, imagined, step)
+        return self.act_many([self], [env], [frames], step)[0]
 
     @staticmethod
     def act_many(policies: list, envs: list, frames: list, step: int) -> list[Plan]:
