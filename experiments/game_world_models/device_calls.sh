@@ -20,6 +20,7 @@
 #           prompt_control RESULTS) and puts the models and results in $OUT.
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
+# crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS) on any machine.
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter and doom: section 14's
 # run; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md). Push needs
 # the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
@@ -164,12 +165,22 @@ finish() {
   ls -la "$OUT"
 }
 
+crafter_eval() {  # model file -> $G/eval/crafter_grid: issue 16's Crafter grid (50 held-out seeds
+  # a task, 300 steps, each cell's 50 episodes in lockstep; the likelihood planner last, so that
+  # the time limit cuts it first). No videos: 300-step GIFs are ~6 MB each.
+  mkdir -p $G/eval
+  POLICIES=prompt,no_prompt,short_prompt,random,scripted,likelihood timeout \
+    "${GRID_SECONDS:-400}" bash experiments/prompt_control/run_grid.sh "$1" 50 \
+    $G/eval/crafter_grid control.batch=50 control.videos=0
+}
+
 case ${1:-} in
   start) start ;;
-  push_eval) [ -d /tmp/site ] || install
-    push_eval "${CKPT:?push_eval needs CKPT=model file}"
+  push_eval | crafter_eval) [ -d /tmp/site ] || install
+    export PYTHONPATH=/tmp/site:$PWD  # this call's tree: a cold machine has no $G/repo
+    $1 "${CKPT:?$1 needs CKPT=model file (crafter_eval: e.g. pretrained:crafter)}"
     cd $G && pack_eval ;;
   snapshot | finish) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
-  *) echo "usage: device_calls.sh start|snapshot|finish|push_eval" >&2; exit 2 ;;
+  *) echo "usage: device_calls.sh start|snapshot|finish|push_eval|crafter_eval" >&2; exit 2 ;;
 esac
