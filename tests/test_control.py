@@ -238,6 +238,21 @@ def close(a, b) -> bool:
     return a == b
 
 
+def test_every_short_prompt_a_task_gives_is_in_the_short_prompt_table_list():
+    from envs.make import make_env
+    from worldsim.control.tasks import PROMPTS, short_prompts
+
+    listed = set(short_prompts())
+    assert set(PROMPTS.values()) <= listed
+    env_cfg = EnvConfig(id="worldsim/MujocoPush-v0", width=16, height=16)
+    env = make_env(env_cfg)
+    for seed in range(6):  # scenes of 1-3 objects of every shape and many colours
+        env.reset(seed=seed)
+        for direction in ("left", "right", "forward", "back"):
+            assert named_task(f"push_{direction}", env_cfg).episode_prompt(env) in listed
+    env.close()
+
+
 def test_wilson_interval_and_consensus_medoid():
     lo, hi = wilson(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)

@@ -104,17 +104,19 @@ push_starts() {  # push_text_follow.py's held-out starts (prompt_control RESULTS
 }
 
 push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds a task, 100 env
-  # steps, each cell's episodes in lockstep; prompt, no prompt, likelihood, random, scripted;
+  # steps, each cell's episodes in lockstep; prompt, no prompt, short prompt (its sentences from
+  # run_grid.sh's default TABLE), random, scripted, likelihood;
   # prompt at full speed beside it; prompt_control RESULTS section 8) and text following, in time.
   # GIF videos: the GPU image has no ffmpeg.
   local ckpt=$1 e=$G/eval
   mkdir -p $e
   [ -d $G/held/push ] || push_starts
-  local grid=(env TASKS="push_left push_right push_forward push_back" TABLE= timeout
+  local grid=(env TASKS="push_left push_right push_forward push_back" timeout
     "${GRID_SECONDS:-330}" bash experiments/prompt_control/run_grid.sh "$ckpt" 13)
   local knobs=(env=push_control control.max_steps=100 control.batch=13 control.videos=1
     control.video=gif)
-  POLICIES=prompt,no_prompt,likelihood,random,scripted "${grid[@]}" $e/push_grid "${knobs[@]}" &
+  POLICIES=prompt,no_prompt,short_prompt,random,scripted,likelihood "${grid[@]}" $e/push_grid \
+    "${knobs[@]}" &
   POLICIES=prompt "${grid[@]}" $e/push_grid_full_speed "${knobs[@]}" control.full_speed=true
   wait
   timeout 120 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 2 \

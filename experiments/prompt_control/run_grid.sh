@@ -8,9 +8,11 @@
 # (finished episodes are kept in OUT/<task>_<A>_<B>/episodes/); the merge reads every
 # OUT/*/results.json, so runs of other seed ranges into the same OUT join it. OVERRIDEs go to
 # every `worldsim control` (e.g. control.likelihood.candidates=16). TASKS: Crafter's four by
-# default; TABLE: extra sentences (default the Crafter short prompts; TABLE= none).
+# default; TABLE: extra sentences, by default every task's short prompt (`short_prompt` reads
+# them; `worldsim embed-text control_prompts=true out=experiments/prompt_control/short_prompts.npz`
+# makes it); TABLE= none.
 # e.g. SPLIT=2 bash experiments/prompt_control/run_grid.sh pretrained:crafter 50 runs/prompt_control
-#      TASKS="push_left push_right push_forward push_back" TABLE= POLICIES=prompt,no_prompt \
+#      TASKS="push_left push_right push_forward push_back" POLICIES=prompt,short_prompt \
 #        bash experiments/prompt_control/run_grid.sh PUSH_MODEL 13 runs/push env=push_control
 set -euo pipefail
 CKPT=${1:?world model checkpoint}; EPISODES=${2:-50}; OUT=${3:-runs/prompt_control}; shift $(( $# < 3 ? $# : 3 ))

@@ -37,6 +37,15 @@ CRAFTER_KEYWORDS = (
 )
 
 
+def short_prompts() -> list[str]:
+    """Every short prompt a control task can be given as typed (the `short_prompt` policy's, the
+    expansion ablation): Crafter's, and "push the <colour> <noun> <direction>" for every palette
+    colour, object shape and direction (`Task.episode_prompt`)."""
+    nouns = [words[0] for shape, words in NOUNS.items() if shape != "agent"]  # never the puck
+    push = [f"push the {c} {n} {d}" for c in PALETTE for n in nouns for d in PUSH_DIRECTIONS]
+    return [*PROMPTS.values(), *push]
+
+
 class TaskError(ValueError):
     """A prompt or task name no task matches; one line naming the fix."""
 

@@ -2,8 +2,9 @@
 
 The latent cache and training read caption embeddings from such tables, so machines without the
 text encoder's package (GPU training machines) encode and train with a table made here once.
-Sentences come from an env's closed caption vocabulary (`caption_sentences()` of the env) and/or
-from the captions of an episode store. An existing table at `out` is extended, not replaced.
+Sentences come from an env's closed caption vocabulary (`caption_sentences()` of the env), from
+the captions of an episode store, and/or from the short prompts of `worldsim control`'s tasks.
+An existing table at `out` is extended, not replaced.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Config:
     env_id: str = ""  # a Gymnasium id whose env lists its caption sentences ("" = none)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # that env's kwargs (captions=...)
     store: str = ""  # an episode store whose caption sentences to embed ("" = none)
+    control_prompts: bool = False  # also every short prompt of `worldsim control`'s tasks
     out: str = "data/text.npz"  # the TextTable file (extended if it exists)
     text: TextConfig = field(default_factory=TextConfig)
 
@@ -54,14 +56,21 @@ def run(cfg: Config) -> None:
     from worldsim.jobs.encode import caption_texts
     from worldsim.models.text import TextTable, load_caption_embedder
 
-    if not cfg.env_id and not cfg.store:
-        raise ConfigError("embed-text needs env_id=ID and/or store=DIR to take sentences from")
+    if not cfg.env_id and not cfg.store and not cfg.control_prompts:
+        raise ConfigError(
+            "embed-text needs env_id=ID, store=DIR and/or control_prompts=true to take "
+            "sentences from"
+        )
     if cfg.text.name == "none":
         raise ConfigError("embed-text needs a text encoder; text.name=none has none")
     captions = vocabulary(cfg.env_id, cfg.env_kwargs) if cfg.env_id else []
     if cfg.store:
         store = EpisodeStore(cfg.store)
         captions += [c for n in store.names() for c in caption_texts(store.load(n).captions)]
+    if cfg.control_prompts:
+        from worldsim.control.tasks import short_prompts
+
+        captions += short_prompts()
     table = TextTable.load(cfg.out) if Path(cfg.out).is_file() else None
     embedder = load_caption_embedder(cfg.text, table)
     before = len(embedder.table)
