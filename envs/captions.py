@@ -323,9 +323,10 @@ def _direction_word(axis: str, value: float) -> str:
     return "back" if value > 0 else "forward"
 
 
-def push_sentences(colours: Sequence[str]) -> list[str]:
-    """Every sentence of `push_window_sentences`: the closed vocabulary of Push captions with
-    direction words, for a text table made without the episodes."""
+def push_sentences(colours: Sequence[str], shapes: Sequence[str]) -> list[str]:
+    """Every sentence of `push_window_sentences` for objects of these colours and shapes: the
+    closed vocabulary of Push captions with direction words, for a text table made without the
+    episodes."""
     out = ["The puck stays still."]
     for major, (major_right, _) in FLOOR_DIRECTIONS.items():
         out.append(f"The puck moves {major}.")
@@ -335,7 +336,7 @@ def push_sentences(colours: Sequence[str]) -> list[str]:
             if (major_right == 0) != (minor_right == 0)  # the other axis
         ]
     for colour in colours:
-        for shape in ("sphere", "box", "cylinder"):
+        for shape in shapes:
             name = short_name({"shape": shape, "colour": colour})
             for d in FLOOR_DIRECTIONS:
                 out += [f"The puck pushes the {name} {d}.", f"The {name} slides {d}."]

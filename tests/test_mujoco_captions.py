@@ -140,7 +140,7 @@ def test_push_direction_captions_say_where_the_puck_and_what_it_pushed_went():
         "The puck pushes the red ball left.",
         "The blue box slides back.",
     ]
-    assert set(said) <= set(push_sentences(["red", "blue"]))
+    assert set(said) <= set(push_sentences(["red", "blue"], ["sphere", "box"]))
 
 
 def test_push_control_episodes_caption_in_the_closed_vocabulary_and_prompt_control_speaks_it():

@@ -106,6 +106,13 @@ def horizontal_axes(pose: OrbitPose) -> tuple[np.ndarray, np.ndarray]:
     return right, towards
 
 
+def floor_command(floor: np.ndarray, pose: OrbitPose) -> np.ndarray:
+    """A floor vector (2 or 3,) -> the Push command (right, forward) pointing along it, unscaled:
+    the inverse of `PushEnv.apply_action`'s camera-relative mapping."""
+    right, towards = horizontal_axes(pose)
+    return np.array([floor[:2] @ right[:2], -(floor[:2] @ towards[:2])])
+
+
 # ------------------------------------------------------------------ scenarios
 
 
@@ -382,7 +389,7 @@ class PushEnv(_ActionScene):
             raise ValueError(
                 'push captions="scene" are open-ended; captions="directions" is closed'
             )
-        return push_sentences(list(PALETTE))
+        return push_sentences(list(PALETTE), SHAPES)
 
     def generate(self, rng: np.random.Generator) -> SceneSpec:
         objects = make_objects(rng, int(rng.integers(1, 4)), scale=(0.12, 0.18))
@@ -435,9 +442,7 @@ class PushEnv(_ActionScene):
         else:
             agent = self.data.xpos[self._body_ids[-1]]
             goal = self.data.xpos[self._body_ids[self._target]]
-            right, towards = horizontal_axes(self.pose)
-            d = goal - agent
-            cmd = np.array([d @ right, -(d @ towards)])
+            cmd = floor_command(goal - agent, self.pose)
             cmd = cmd / max(np.abs(cmd).max(), 1e-6)
         if self.action_mode == "discrete":
             axis = int(np.argmax(np.abs(cmd)))

@@ -29,7 +29,7 @@ import numpy as np
 
 from envs.captions import FLOOR_DIRECTIONS
 from envs.make import EnvConfig, make_env
-from envs.mujoco.scenarios import horizontal_axes
+from envs.mujoco.scenarios import floor_command
 from worldsim.control.tasks import named_task
 from worldsim.jobs.control import HELD_OUT_SEED
 
@@ -48,7 +48,7 @@ def replay(record: dict) -> dict:
     try:
         _, info = env.reset(seed=row["seed"])
         start = task.start(env, info)
-        axes = horizontal_axes(env.unwrapped.pose)  # (right, towards the camera)
+        pose = env.unwrapped.pose  # the camera: what "left" and "forward" mean
         puck = next(o.id for o in env.unwrapped.object_table() if o.category == "agent")
         pos = [np.asarray(info["truth"].objects.position, np.float64)]  # (objects, 3) per frame
         for action in row["actions"]:
@@ -79,14 +79,9 @@ def replay(record: dict) -> dict:
         "read_across": float(np.abs(reads @ named[::-1]).mean()) if len(reads) else None,
         # the first plan (from the one frame after reset, the puck at rest) heads for the named
         # object: the cosine of its mean reading and the puck-to-object direction, as a command
-        "first_to_object": None if first is None else cosine(first, command(offset, *axes)),
+        "first_to_object": None if first is None else cosine(first, floor_command(offset, pose)),
         "first_named_way": None if first is None else bool(first @ named > 0),
     }
-
-
-def command(floor: np.ndarray, right: np.ndarray, towards: np.ndarray) -> np.ndarray:
-    """A floor vector (2,) -> the (right, forward) command that points along it."""
-    return np.array([floor @ right[:2], -(floor @ towards[:2])])
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

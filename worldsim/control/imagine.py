@@ -44,9 +44,10 @@ class Imaginer:
         return 1 + (min(available, self.cfg.context) - 1) // tf * tf
 
     @torch.no_grad()
-    def encode(self, episodes: list[np.ndarray]) -> torch.Tensor:
-        """Episodes so far, each (T, H, W, 3) uint8 of one length T -> normalised latents
-        (B, Tc', c, h, w) of their last `context_frames(T)` frames."""
+    def encode(self, episodes: list) -> torch.Tensor:
+        """Episodes so far, each (T, H, W, 3) uint8 (an array or a list of frames) of one length
+        T -> normalised latents (B, Tc', c, h, w) of their last `context_frames(T)` frames (only
+        those are copied)."""
         m, tc = self.module, self.context_frames(len(episodes[0]))
         if len({len(frames) for frames in episodes}) > 1:
             raise ValueError("episodes imagined together must have played the same steps")
@@ -61,12 +62,10 @@ class Imaginer:
         return rearrange(video, "n t c h w -> n t h w c").numpy()
 
     @torch.no_grad()
-    def imagine_many(
-        self, episodes: list[np.ndarray], prompts: list[str], seeds: list[int]
-    ) -> list[Imagined]:
-        """Episodes so far, each (T, H, W, 3) uint8 of one length T -> each one's `futures`
-        imagined continuations, in one batch: each with its own prompt and seeded noise, as it
-        would be alone up to the rounding of batched kernels."""
+    def imagine_many(self, episodes: list, prompts: list[str], seeds: list[int]) -> list[Imagined]:
+        """Episodes so far, each (T, H, W, 3) uint8 (as `encode`) of one length T -> each one's
+        `futures` imagined continuations, in one batch: each with its own prompt and seeded
+        noise, as it would be alone up to the rounding of batched kernels."""
         n = self.cfg.futures
         z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
         captions = [prompt for prompt in prompts for _ in range(n)]

@@ -106,7 +106,7 @@ def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, 
     n = {len(p) for p in plans}
     if len(n) > 1:
         raise ValueError(f"episodes imagined together need one count of candidates, not {n}")
-    z = first.imaginer.encode([np.asarray(f) for f in frames])  # (E, Tc', c, h, w)
+    z = first.imaginer.encode(frames)  # (E, Tc', c, h, w)
     acts = torch.cat([
         pack_actions(p.past_actions(f, codec), cands, m.model_cfg.action_dim, tf)
         for p, f, cands, codec in zip(policies, frames, plans, codecs, strict=True)

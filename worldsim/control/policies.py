@@ -72,7 +72,7 @@ PUSH_ALIGNED_M = 0.08  # off the push line by less than this counts as lined up
 def push_oracle(env, start: dict[str, Any]) -> np.ndarray:
     """Continuous command (right, forward) that goes behind the named object, then pushes it along
     the task's axis (from exact positions)."""
-    from envs.mujoco.scenarios import horizontal_axes  # imports mujoco: push tasks only
+    from envs.mujoco.scenarios import floor_command  # imports mujoco: push tasks only
 
     base = env.unwrapped
     agent = base.data.xpos[base._body_ids[-1]][:2]
@@ -82,9 +82,7 @@ def push_oracle(env, start: dict[str, Any]) -> np.ndarray:
     off_line = (agent - obj) - ((agent - obj) @ axis) * axis
     lined_up = np.linalg.norm(off_line) < PUSH_ALIGNED_M and (obj - agent) @ axis > 0
     goal = obj + axis if lined_up else behind
-    d = goal - agent
-    right, towards = horizontal_axes(base.pose)
-    return full_command(np.array([d @ right[:2], -(d @ towards[:2])]))
+    return full_command(floor_command(goal - agent, base.pose))
 
 
 def full_command(cmd: np.ndarray) -> np.ndarray:
@@ -128,9 +126,8 @@ class PromptPolicy:
     def act_many(policies: list, envs: list, frames: list, step: int) -> list[Plan]:
         """`act` of episodes in lockstep, their futures imagined in one batch (`act_together`)."""
         seeds = [plan_seed(p.seed, step) for p in policies]
-        batch = [np.stack(f) for f in frames]
         prompts = [p.prompt for p in policies]
-        futures = policies[0].imaginer.imagine_many(batch, prompts, seeds)
+        futures = policies[0].imaginer.imagine_many(frames, prompts, seeds)
         return [p.read(env, f, step) for p, env, f in zip(policies, envs, futures, strict=True)]
 
     def read(self, env, imagined: Imagined, step: int) -> Plan:

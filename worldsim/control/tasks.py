@@ -17,7 +17,7 @@ import numpy as np
 from envs.captions import FLOOR_DIRECTIONS, NOUNS
 from envs.crafter.captions import PROMPTS
 from envs.make import EnvConfig
-from envs.mujoco.scenes import PALETTE
+from envs.mujoco.scenes import PALETTE, SHAPES
 
 CRAFTER_ID, PUSH_ID = "worldsim/CrafterReward-v0", "worldsim/MujocoPush-v0"
 CRAFTER_TASKS = ("collect_wood", "place_table", "collect_drink", "eat_cow")  # the issue's four
@@ -41,7 +41,7 @@ def short_prompts() -> list[str]:
     """Every short prompt a control task can be given as typed (the `short_prompt` policy's, the
     expansion ablation): Crafter's, and "push the <colour> <noun> <direction>" for every palette
     colour, object shape and direction (`Task.episode_prompt`)."""
-    nouns = [words[0] for shape, words in NOUNS.items() if shape != "agent"]  # never the puck
+    nouns = [NOUNS[shape][0] for shape in SHAPES]
     push = [f"push the {c} {n} {d}" for c in PALETTE for n in nouns for d in PUSH_DIRECTIONS]
     return [*PROMPTS.values(), *push]
 
