@@ -227,6 +227,19 @@ def test_episodes_in_lockstep_play_as_they_play_alone(tmp_path, monkeypatch):
             assert close(a["plans"], b["plans"]), (a["plans"], b["plans"])
 
 
+def test_every_imagining_policy_imagines_with_the_loops_knobs():
+    from worldsim.control.control_config import IMAGINING, ControlConfig, ImagineConfig
+    from worldsim.control.grid import Harness
+
+    cfg = ControlConfig(imagine=ImagineConfig(context=9, horizon=3, guidance=2.5), futures=6)
+    module = SimpleNamespace(latent_info=SimpleNamespace(time_factor=4))
+    harness = Harness(module, None, cfg)
+    for name in IMAGINING:
+        imaginer = harness.policy(name, named_task("collect_wood")).imaginer
+        futures = 6 if name == "consensus" else 1
+        assert imaginer.cfg == replace(cfg.imagine, futures=futures), name
+
+
 def close(a, b) -> bool:
     """JSON values equal, floats to 1e-3 relative (a batch's kernels round otherwise)."""
     if isinstance(a, float) or isinstance(b, float):

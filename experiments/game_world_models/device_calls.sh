@@ -20,7 +20,7 @@
 #           prompt_control RESULTS) and puts the models and results in $OUT.
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
-# crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS) on any machine.
+# crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine.
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter and doom: section 14's
 # run; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md). Push needs
 # the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
@@ -167,13 +167,15 @@ finish() {
   ls -la "$OUT"
 }
 
-crafter_eval() {  # model file -> $G/eval/crafter_grid: issue 16's Crafter grid (50 held-out seeds
-  # a task, 300 steps, each cell's 50 episodes in lockstep; the likelihood planner last, so that
-  # the time limit cuts it first). No videos: 300-step GIFs are ~6 MB each.
+crafter_eval() {  # model file -> $G/eval/crafter_grid$TAG: issue 16's Crafter grid (50 held-out
+  # seeds a task, 300 steps, each cell's episodes in lockstep, BATCH at a time (default 50: a cell
+  # is written when its batch ends); POLICIES (default all, the likelihood planner last, so that the
+  # time limit cuts it first); EXTRA: more `worldsim control` overrides, e.g.
+  # EXTRA=control.imagine.guidance=2 TAG=_g2). No videos: 300-step GIFs are ~6 MB each.
   mkdir -p $G/eval
-  POLICIES=prompt,no_prompt,short_prompt,random,scripted,likelihood timeout \
+  POLICIES=${POLICIES:-prompt,no_prompt,short_prompt,random,scripted,likelihood} timeout \
     "${GRID_SECONDS:-400}" bash experiments/prompt_control/run_grid.sh "$1" 50 \
-    $G/eval/crafter_grid control.batch=50 control.videos=0
+    "$G/eval/crafter_grid${TAG:-}" control.batch="${BATCH:-50}" control.videos=0 ${EXTRA:-}
 }
 
 case ${1:-} in

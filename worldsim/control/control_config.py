@@ -17,6 +17,9 @@ class ImagineConfig:
     context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
     horizon: int = 2  # latent frames imagined per plan (time_factor pixel frames each)
     futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
+    # classifier-free guidance scale of the prompt (1: the plain conditional model; the
+    # shipped Crafter model follows movement prompts in 61% of pairs at 1, 98% at 2)
+    guidance: float = 1.0
 
 
 @dataclass

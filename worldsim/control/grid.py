@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,7 @@ import numpy as np
 import torch
 
 from envs.make import make_env
-from worldsim.control.control_config import (
-    IMAGINING,
-    LIKELIHOOD,
-    POLICIES,
-    ControlConfig,
-    ImagineConfig,
-)
+from worldsim.control.control_config import IMAGINING, LIKELIHOOD, POLICIES, ControlConfig
 from worldsim.control.episode import EpisodeResult, run_episodes
 from worldsim.control.imagine import Imaginer
 from worldsim.control.likelihood import LikelihoodPolicy
@@ -71,7 +65,7 @@ class Harness:
                 name, imaginer, self.cfg.likelihood, prompt_of, self.cfg.execute
             )
         futures = self.cfg.futures if name == "consensus" else 1
-        imagine = ImagineConfig(self.cfg.imagine.context, self.cfg.imagine.horizon, futures)
+        imagine = replace(self.cfg.imagine, futures=futures)  # every other knob as given
         select = "consensus" if name == "consensus" else "first"
         imaginer = Imaginer(self.module, imagine)
         return PromptPolicy(

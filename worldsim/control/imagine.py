@@ -8,7 +8,7 @@ frames with decoded context before them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -69,7 +69,9 @@ class Imaginer:
         n = self.cfg.futures
         z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
         captions = [prompt for prompt in prompts for _ in range(n)]
-        seq = self.module.mode_runner(captions, seeds).extend_forward(z, self.cfg.horizon)
+        sample = self.module.sample_cfg
+        sample = replace(sample, guidance=replace(sample.guidance, text_scale=self.cfg.guidance))
+        seq = self.module.mode_runner(captions, seeds, sample).extend_forward(z, self.cfg.horizon)
         video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
         tc = self.context_frames(len(episodes[0]))
         return [Imagined(futures, tc) for futures in video]
