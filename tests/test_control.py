@@ -209,7 +209,8 @@ def test_episodes_in_lockstep_play_as_they_play_alone(tmp_path, monkeypatch):
     policies = "prompt", "consensus", "likelihood"
     args = ("tasks=[collect_wood]", "env.kwargs.area=[16,16]", f"policies=[{','.join(policies)}]",
             "control.likelihood.candidates=20", "control.likelihood.steps=1",
-            "control.likelihood.levels=[0.5]", "episodes=3")  # fmt: skip
+            "control.likelihood.levels=[0.5]", "episodes=3",
+            "control.imagine.guidance=2", "control.imagine.contrast=event")  # fmt: skip
     sizes = {}
     for b in (1, 3):
         encoded.clear()

@@ -7,6 +7,7 @@ import torch
 
 from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
 from worldsim.diffusion.samplers import EulerSampler, HeunSampler, SamplerConfig, make_sampler
+from worldsim.models.dit import TextBatch
 
 MU, SIGMA = 2.0, 0.5
 
@@ -69,6 +70,28 @@ class LinearModel(torch.nn.Module):
             + 10 * (~drop_text).float().reshape(shape)
             + 100 * (~drop_actions).float().reshape(shape)
         )
+
+
+class PooledTextModel(torch.nn.Module):
+    """v = x + the prompt's first pooled value (0 when the prompt is dropped)."""
+
+    def forward(self, x, levels, actions, text, drop_actions, drop_text):
+        keep = torch.ones(x.shape[0]) if drop_text is None else (~drop_text).float()
+        return x + (keep * text.pooled[:, 0]).reshape(-1, *([1] * (x.dim() - 1)))
+
+
+def test_text_guidance_from_a_negative_prompt_amplifies_only_the_difference():
+    def text(value: float) -> TextBatch:
+        return TextBatch(torch.zeros(2, 3, 4), torch.ones(2, 3, dtype=torch.bool),
+                         torch.full((2, 4), value))  # fmt: skip
+
+    x, levels = torch.zeros(2, 1, 1, 1, 1), torch.ones(2, 1)
+    for negative, want in [(None, 3 * 5.0), (text(4.0), 4.0 + 3 * (5.0 - 4.0)), (text(5.0), 5.0)]:
+        v = guided_velocity(PooledTextModel(), None, text(5.0), GuidanceConfig(3.0), negative)
+        assert torch.allclose(v(x, levels), torch.full_like(x, want)), (negative, want)
+    # at scale 1 the negative prompt is never evaluated
+    v = guided_velocity(PooledTextModel(), None, text(5.0), GuidanceConfig(1.0), text(4.0))
+    assert torch.allclose(v(x, levels), torch.full_like(x, 5.0))
 
 
 def test_guidance_combines_separate_text_and_action_scales():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 LIKELIHOOD = ("likelihood", "likelihood_no_prompt")
 IMAGINING = ("prompt", "short_prompt", "no_prompt", "consensus", *LIKELIHOOD)
 POLICIES = (*IMAGINING, "random", "scripted")
+CONTRASTS = ("empty", "event")  # what a prompt is compared against (see prompts.contrast_caption)
 
 
 @dataclass
@@ -20,6 +21,10 @@ class ImagineConfig:
     # classifier-free guidance scale of the prompt (1: the plain conditional model; the
     # shipped Crafter model follows movement prompts in 61% of pairs at 1, 98% at 2)
     guidance: float = 1.0
+    # what the guidance starts from: "empty" (plain classifier-free guidance, the prompt dropped)
+    # or "event" (the prompt without its event sentences: only the event is amplified, not the
+    # seeded movement sentence; the empty caption for a prompt without one, as Push's)
+    contrast: str = "empty"
 
 
 @dataclass

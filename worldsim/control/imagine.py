@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from worldsim.control.control_config import ImagineConfig
+from worldsim.control.control_config import CONTRASTS, ImagineConfig
+from worldsim.control.prompts import contrast_caption
 from worldsim.data.pixels import pixels_to_unit, unit_to_pixels
 from worldsim.models.latents import encode_video
 
@@ -33,6 +34,8 @@ class Imaginer:
     def __init__(self, module, cfg: ImagineConfig):
         self.module, self.cfg = module, cfg
         self.time_factor = module.latent_info.time_factor
+        if cfg.contrast not in CONTRASTS:
+            raise ValueError(f"imagine.contrast={cfg.contrast!r}: choose from {CONTRASTS}")
         if cfg.context < 1 or (cfg.context - 1) % self.time_factor:
             raise ValueError(
                 f"imagine.context={cfg.context} must be 1 + {self.time_factor} k real frames"
@@ -71,7 +74,12 @@ class Imaginer:
         captions = [prompt for prompt in prompts for _ in range(n)]
         sample = self.module.sample_cfg
         sample = replace(sample, guidance=replace(sample.guidance, text_scale=self.cfg.guidance))
-        seq = self.module.mode_runner(captions, seeds, sample).extend_forward(z, self.cfg.horizon)
+        # contrast=event: guidance from each prompt without its event (the empty caption for a
+        # prompt with none); empty: plain classifier-free guidance, from the dropped prompt
+        contrast = self.cfg.contrast == "event"
+        negatives = [contrast_caption(c, "event") for c in captions] if contrast else None
+        runner = self.module.mode_runner(captions, seeds, sample, negatives)
+        seq = runner.extend_forward(z, self.cfg.horizon)
         video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
         tc = self.context_frames(len(episodes[0]))
         return [Imagined(futures, tc) for futures in video]

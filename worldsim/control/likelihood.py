@@ -29,10 +29,10 @@ import torch
 from einops import rearrange, repeat
 
 from worldsim.control.candidates import candidates
-from worldsim.control.control_config import LikelihoodConfig
+from worldsim.control.control_config import CONTRASTS, LikelihoodConfig
 from worldsim.control.imagine import Imaginer
 from worldsim.control.policies import Plan, plan_seed
-from worldsim.control.prompts import without_events
+from worldsim.control.prompts import contrast_caption
 from worldsim.diffusion.flow import clean_estimate_error
 from worldsim.models.dit import TextBatch
 from worldsim.models.latents import actions_per_latent_frame
@@ -139,8 +139,8 @@ class LikelihoodPolicy:
                 f"likelihood.candidates={cfg.candidates}, levels={cfg.levels}, draws={cfg.draws}, "
                 f"execute={execute}: need at least one candidate, level and draw, and execute >= 1"
             )
-        if cfg.contrast not in ("empty", "event"):
-            raise ValueError(f"likelihood.contrast={cfg.contrast!r}: 'empty' or 'event'")
+        if cfg.contrast not in CONTRASTS:
+            raise ValueError(f"likelihood.contrast={cfg.contrast!r}: choose from {CONTRASTS}")
         self.name, self.imaginer, self.cfg, self.prompt_of = name, imaginer, cfg, prompt_of
         self.execute = min(execute, imaginer.cfg.horizon * imaginer.time_factor)
         self.seed, self.prompt, self.executed = 0, "", []
@@ -152,8 +152,7 @@ class LikelihoodPolicy:
     def baseline(self) -> str:
         """The caption the prompt is compared against: empty, or (`contrast=event`) the prompt
         without its event sentences; empty when the prompt has none (Push)."""
-        stripped = without_events(self.prompt)
-        return stripped if self.cfg.contrast == "event" and stripped != self.prompt else ""
+        return contrast_caption(self.prompt, self.cfg.contrast)
 
     def candidates(self, env, step: int) -> tuple[np.ndarray, list[str], int]:
         """This plan's candidate sequences (N, L, A) as codec vectors, their families, its seed."""

@@ -59,6 +59,14 @@ def without_events(caption: str) -> str:
     return " ".join(s for s in split_sentences(caption) if not s.startswith(ACHIEVES))
 
 
+def contrast_caption(prompt: str, contrast: str) -> str:
+    """What `prompt` is compared against, by the likelihood planner's score and by the loop's
+    text guidance: the empty caption, or (`contrast="event"`) the prompt without its event
+    sentences, empty when it has none (a Push prompt)."""
+    stripped = without_events(prompt)
+    return stripped if contrast == "event" and stripped != prompt else ""
+
+
 def expand_push(colour: str, shape: str, direction: str) -> str:
     """'The puck moves left. The puck pushes the red ball left.': the task in the closed
     vocabulary of `env=push_control`'s captions (envs/captions.py, `push_sentences`)."""

@@ -1,7 +1,9 @@
 """Classifier-free guidance with separate text and action scales, as a velocity function.
 
 v = v(-, -) + s_text * (v(text, -) - v(-, -)) + s_action * (v(text, action) - v(text, -)),
-each term evaluated in one batched model call; scales of 1 skip the terms they do not need.
+each term evaluated in one batched model call; scales of 1 skip the terms they do not need. With a
+negative prompt, v(negative, -) stands in for v(-, -): the text guidance then amplifies only what
+the prompt says beyond the negative one.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from worldsim.diffusion.sampling_config import GuidanceConfig
 from worldsim.models.dit import TextBatch
 
 
-def _repeat(x, n: int):
-    """Stack n copies of a tensor or TextBatch along the batch."""
-    if x is None:
+def _cat(parts: list):
+    """Tensors or TextBatches (all of one kind; None stays None) stacked along the batch."""
+    if parts[0] is None:
         return None
-    if isinstance(x, TextBatch):
-        return TextBatch(*(_repeat(v, n) for v in x))
-    return torch.cat([x] * n, dim=0)
+    if isinstance(parts[0], TextBatch):
+        return TextBatch(*(torch.cat(field, dim=0) for field in zip(*parts, strict=True)))
+    return torch.cat(parts, dim=0)
 
 
 def guided_velocity(
@@ -29,12 +31,16 @@ def guided_velocity(
     actions: torch.Tensor | None,
     text: TextBatch | None,
     cfg: GuidanceConfig,
+    negative: TextBatch | None = None,
 ) -> Velocity:
     """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model` (the DiT, or
-    anything called like its forward, such as a `ContextModel`)."""
+    anything called like its forward, such as a `ContextModel`). `negative`: prompts encoded to
+    the length of `text`'s, which the text guidance starts from instead of the dropped prompt."""
     need_text_only = cfg.action_scale != 1.0 or cfg.text_scale != 1.0
     need_uncond = cfg.text_scale != 1.0
     n = 1 + need_text_only + need_uncond  # variants: both kept, actions dropped, both dropped
+    contrast = need_uncond and negative is not None  # the last variant reads `negative`
+    texts = _cat([text] * (n - 1) + [negative]) if contrast else _cat([text] * n)
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -42,12 +48,12 @@ def guided_velocity(
         variant = torch.arange(n * b, device=x.device) // b  # (n B,)
         out = (
             model(
-                _repeat(x, n),
-                _repeat(levels, n),
-                _repeat(actions, n),
-                _repeat(text, n),
+                _cat([x] * n),
+                _cat([levels] * n),
+                _cat([actions] * n),
+                texts,
                 drop_actions=variant >= 1,
-                drop_text=variant >= 2,
+                drop_text=None if contrast else variant >= 2,
             )
             .float()
             .chunk(n)

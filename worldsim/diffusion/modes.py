@@ -64,6 +64,7 @@ class ModeRunner:
         kv_cache: bool = True,
         cuda_graphs: bool = False,
         context_level: float = 0.0,
+        negative: TextBatch | None = None,
     ):
         """`kv_cache`: frames generated after a clean context reuse its keys/values when the model
         is a frame-causal DiT (exact). `cuda_graphs`: those continuations replay a CUDA graph per
@@ -71,13 +72,14 @@ class ModeRunner:
         context noised to that level, and told so (Diffusion Forcing's stabilisation: the model
         treats its own earlier frames as imperfect instead of copying their errors forward).
         `seed`: one noise stream for the batch, or a list of G seeds, one stream per consecutive
-        group of B / G rows (episodes imagined together draw what each draws alone)."""
+        group of B / G rows (episodes imagined together draw what each draws alone). `negative`:
+        negative prompts, encoded with `text` to one length (see `guided_velocity`)."""
         if not 0.0 <= context_level < 1.0:
             raise ValueError(f"context_level {context_level} must lie in [0, 1)")
         self.model, self.sampler = model, sampler
         self.context_level = context_level
         self.guidance = guidance or GuidanceConfig()
-        self.prompts = text
+        self.prompts, self.negative = text, negative
         self.rngs = [
             torch.Generator().manual_seed(s) for s in ([seed] if isinstance(seed, int) else seed)
         ]
@@ -104,7 +106,7 @@ class ModeRunner:
         rest."""
         mask = generate.reshape(*generate.shape, 1, 1, 1).to(known.device)
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
-        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance)
+        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance, self.negative)
         return self.sampler.sample(velocity, x, generate.to(known.device), start)
 
     @staticmethod
@@ -138,13 +140,13 @@ class ModeRunner:
         # the cache holds a clean context: a noised one goes through the full forward
         if self.kv_cache and t % self.model.cfg.patch[0] == 0 and not self.context_level:
             velocity = guided_velocity(
-                ContextModel(self.model, clip), actions, self.prompts, self.guidance
+                ContextModel(self.model, clip), actions, self.prompts, self.guidance, self.negative
             )
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
             return self.sampler.sample(velocity, noise, generate)
         seq = torch.cat([self._shown_context(clip), noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
-        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance)
+        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance, self.negative)
         if self.context_level:
             velocity = at_context_level(velocity, generate, self.context_level)
         return self.sampler.sample(velocity, seq, generate)[:, t:]

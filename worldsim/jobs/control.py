@@ -21,7 +21,7 @@ from pathlib import Path
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
+from worldsim.control.control_config import CONTRASTS, IMAGINING, POLICIES, ControlConfig
 from worldsim.control.tasks import CRAFTER_ID, TaskError, named_task, task_from_prompt
 
 IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
@@ -101,6 +101,9 @@ def run(cfg: Config) -> None:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
     if cfg.control.videos and cfg.control.video == "mp4" and (why := mp4_missing()):
         raise ConfigError(f"control.video=mp4: {why}; set control.video=gif or control.videos=0")
+    for knob in ("imagine", "likelihood"):
+        if (contrast := getattr(cfg.control, knob).contrast) not in CONTRASTS:
+            raise ConfigError(f"control.{knob}.contrast={contrast}: choose from {CONTRASTS}")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))

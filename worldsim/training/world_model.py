@@ -207,16 +207,24 @@ class WorldModel(L.LightningModule):
         captions: list[str] | None,
         seed: int | list[int] = 0,
         sample: SampleConfig | None = None,
+        negatives: list[str] | None = None,
     ) -> ModeRunner:
-        """A mode runner for this model with the given prompts (`seed`: see `ModeRunner`)."""
+        """A mode runner for this model with the given prompts (`seed`: see `ModeRunner`), and
+        one negative prompt each, which the text guidance starts from instead of the empty one."""
         sample = sample or self.sample_cfg
+        text, negative = self.encode_text(captions), None
+        if negatives is not None and text is not None:
+            both = self.encode_text([*captions, *negatives])  # one token length for both
+            rows = slice(0, len(captions)), slice(len(captions), None)
+            text, negative = (TextBatch(*(t[part] for t in both)) for part in rows)
         return ModeRunner(
             self.model,
             make_sampler(sample.sampler),
             sample.guidance,
-            self.encode_text(captions),
+            text,
             seed,
             context_level=sample.context_level,
+            negative=negative,
         )
 
     def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
