@@ -91,3 +91,20 @@ def test_a_resident_run_trains_and_saves(text_cache, tmp_path):
     ]
     assert main(["train", *args]) == 0
     assert (run / "ema.ckpt").is_file()
+
+
+def test_windows_read_through_the_open_episodes_equal_fresh_reads(text_cache, monkeypatch):
+    import worldsim.data.latent_datamodule as latent_datamodule
+
+    monkeypatch.setattr(latent_datamodule, "OPEN_EPISODES", 1)
+    data = LatentDataModule(tiny_config(text_cache).data)
+    data.setup()
+    windows = data.train_set
+    assert len({ref.episode for ref in windows.refs}) > 1
+    for i in sorted(range(len(windows)), key=lambda i: i % 3):  # episodes interleave: reopened
+        ref, item = windows.refs[i], windows[i]
+        latents, actions = windows.episode_arrays(windows.cache.load(ref.episode))
+        frames = slice(ref.start, ref.start + ref.length)
+        assert torch.equal(item["latents"], latents[frames])
+        assert torch.equal(item["actions"], actions[frames])
+        assert list(windows._opened) == [ref.episode]  # one kept open, the last read

@@ -9,6 +9,7 @@ for j=0), so its action vector is those f codec vectors concatenated (zero-padde
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,8 @@ from worldsim.data.clips import BucketDataModule, ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
 from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
+
+OPEN_EPISODES = 256  # cached episodes a loader process keeps open (two memory maps each)
 
 
 def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:
@@ -119,16 +122,38 @@ class LatentWindows(Dataset):
     def __len__(self) -> int:
         return len(self.refs)
 
-    def episode_arrays(self, ep: Any, frames: slice = slice(None)) -> tuple[torch.Tensor, ...]:
-        """Latent `frames` of cached episode `ep`: normalised latents (T', c, h, w) and actions per
-        latent frame (T', f A); only those latents are read from disk."""
+    def latents_of(self, ep: Any, frames: slice = slice(None)) -> torch.Tensor:
+        """Normalised latent `frames` (T', c, h, w) of cached episode `ep`: only those are read."""
         z = torch.from_numpy(np.array(ep.latents[frames], np.float32))  # (T', c, h, w)
+        return (z - self.mean) / self.std
+
+    def actions_of(self, ep: Any) -> torch.Tensor:
+        """Actions of cached episode `ep` per latent frame (T', f A)."""
         full = pad_actions(torch.from_numpy(np.array(ep.actions, np.float32)), self.width)  # (T, A)
-        grouped = latent_actions(
-            full[: 1 + self.time_factor * ((full.shape[0] - 1) // self.time_factor)],
-            self.time_factor,
-        )
-        return (z - self.mean) / self.std, grouped[frames]
+        tf = self.time_factor
+        return latent_actions(full[: 1 + tf * ((full.shape[0] - 1) // tf)], tf)
+
+    def episode_arrays(self, ep: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cached episode `ep` whole: normalised latents (T', c, h, w), actions (T', f A)."""
+        return self.latents_of(ep), self.actions_of(ep)
+
+    def opened(self, name: str) -> tuple[Any, torch.Tensor]:
+        """Cached episode `name` (memory maps) and its actions per latent frame, kept open for its
+        next windows: reopening both files and regrouping every action for each window was most
+        of a loader batch's time. At most OPEN_EPISODES stay open per process."""
+        episodes = self.__dict__.setdefault("_opened", OrderedDict())
+        if name in episodes:
+            episodes.move_to_end(name)
+        else:
+            ep = self.cache.load(name)
+            episodes[name] = ep, self.actions_of(ep)
+            if len(episodes) > OPEN_EPISODES:
+                episodes.popitem(last=False)
+        return episodes[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Without the open episodes: each loader worker opens its own."""
+        return {k: v for k, v in self.__dict__.items() if k != "_opened"}
 
     def caption(self, ref: ClipRef, ep: Any) -> str:
         """The caption of window `ref` of cached episode `ep`: its pixel span's ("" without
@@ -140,11 +165,11 @@ class LatentWindows(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         ref = self.refs[i]
-        ep = self.cache.load(ref.episode)
-        latents, actions = self.episode_arrays(ep, slice(ref.start, ref.start + ref.length))
+        ep, actions = self.opened(ref.episode)
+        frames = slice(ref.start, ref.start + ref.length)
         return {
-            "latents": latents,  # (T', c, h, w)
-            "actions": actions,  # (T', f A)
+            "latents": self.latents_of(ep, frames),  # (T', c, h, w)
+            "actions": actions[frames].clone(),  # (T', f A): not a view of the kept episode
             "caption": self.caption(ref, ep),
             "episode": ref.episode,
             "start": ref.start,
