@@ -212,11 +212,12 @@ class WorldModel(L.LightningModule):
         """A mode runner for this model with the given prompts (`seed`: see `ModeRunner`), and
         one negative prompt each, which the text guidance starts from instead of the empty one."""
         sample = sample or self.sample_cfg
-        text, negative = self.encode_text(captions), None
+        # prompts and negatives encoded in one call: one token length for both
+        text = self.encode_text(captions if negatives is None else [*captions, *negatives])
+        negative = None
         if negatives is not None and text is not None:
-            both = self.encode_text([*captions, *negatives])  # one token length for both
             rows = slice(0, len(captions)), slice(len(captions), None)
-            text, negative = (TextBatch(*(t[part] for t in both)) for part in rows)
+            text, negative = (TextBatch(*(t[part] for t in text)) for part in rows)
         return ModeRunner(
             self.model,
             make_sampler(sample.sampler),
