@@ -85,6 +85,16 @@ def test_tiny_model_overfits_one_clip_and_regenerates_it_from_noise():
     assert (rolled - clip).pow(2).mean() < 0.3
 
 
+def test_training_step_puts_nothing_on_the_progress_bar(monkeypatch):
+    """Lightning turns progress-bar values into floats every step: on CUDA a host sync that kept
+    the host from queueing the next step (the training loop's overhead, benchmarks/README.md)."""
+    module, logged = tiny_module(), []
+    monkeypatch.setattr(module, "log", lambda name, value, **kw: logged.append((name, kw)))
+    module.training_step({"latents": moving_pattern().expand(2, -1, -1, -1, -1)}, 0)
+    assert [name for name, _ in logged] == ["train/loss"]
+    assert not any(kw.get("prog_bar") for _, kw in logged)
+
+
 def test_export_and_load_round_trip_in_fp16(tmp_path):
     module = tiny_module(action_dim=8, window=5)
     for p in module.model.parameters():

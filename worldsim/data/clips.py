@@ -216,7 +216,15 @@ def bucket_loader(
         collate_fn=collate_clips,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
+        pin_memory=pins_memory(trainer),
     )
+
+
+def pins_memory(trainer: Any) -> bool:
+    """Whether loaders under `trainer` hand out pinned batches: on CUDA, a copy from pageable
+    memory makes the host wait until the GPU has finished every queued step, so the host could
+    never run ahead of the GPU; from pinned memory the copy is queued like a kernel."""
+    return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
 
 class BucketDataModule(L.LightningDataModule):

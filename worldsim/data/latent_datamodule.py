@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from envs.base import Captions
 from worldsim.data.actions import action_width, pad_actions
-from worldsim.data.clips import BucketDataModule, ClipRef
+from worldsim.data.clips import BucketDataModule, ClipRef, pins_memory
 from worldsim.data.latent_cache import TEXT_TABLE
 from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
@@ -226,7 +226,7 @@ class LatentDataModule(BucketDataModule):
             rank,
             (lambda: trainer.global_step) if trainer is not None else (lambda: 0),
         )
-        return DataLoader(ids, batch_size=None)
+        return DataLoader(ids, batch_size=None, pin_memory=pins_memory(trainer))
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if not (isinstance(batch, dict) and "ids" in batch):

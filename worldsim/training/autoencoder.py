@@ -180,8 +180,9 @@ class VAETask(L.LightningModule):
             scheds[1].step()
             terms["d_loss"] = d_loss
         (scheds[0] if isinstance(scheds, list) else scheds).step()
-        self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, prog_bar=False)
-        self.log("train/loss", loss.detach(), prog_bar=True)
+        # none on the progress bar: Lightning reads its values every step (a host sync)
+        self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()})
+        self.log("train/loss", loss.detach())
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         if batch is None:

@@ -103,7 +103,7 @@ class WorldModel(L.LightningModule):
         if self._captions is None:
             embedder = load_caption_embedder(self.text_cfg, self.text_table)
             object.__setattr__(self, "_captions", embedder)
-        return TextBatch(*(t.to(self.device) for t in self._captions.encode(list(captions))))
+        return TextBatch(*self._upload(*self._captions.encode(list(captions))))
 
     def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
         return batch["actions"] if self.model_cfg.action_dim else None
@@ -141,15 +141,18 @@ class WorldModel(L.LightningModule):
         return flow_loss(pred, velocity_target(x0, noise), levels)
 
     def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Host-drawn tensors (seeded levels, dropout masks) to the device; on CUDA through pinned
-        memory without blocking, since a pageable copy makes the host wait for the GPU."""
+        """Host tensors (seeded levels, dropout masks, caption embeddings) to the device; on CUDA
+        through pinned memory without blocking, since a pageable copy makes the host wait for the
+        GPU."""
         if self.device.type != "cuda":
             return tuple(x.to(self.device) for x in tensors)
         return tuple(x.pin_memory().to(self.device, non_blocking=True) for x in tensors)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.loss(batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["latents"].shape[0])
+        # not prog_bar: Lightning turns progress-bar values into floats every step, a host sync
+        # that keeps the host from queueing the next step (our bar reads the loss at log_every)
+        self.log("train/loss", loss, batch_size=batch["latents"].shape[0])
         return loss
 
     @torch.no_grad()
