@@ -72,12 +72,14 @@ class Imaginer:
         n = self.cfg.futures
         z = self.encode(episodes).repeat_interleave(n, dim=0)  # (B N, Tc', c, h, w)
         captions = [prompt for prompt in prompts for _ in range(n)]
-        sample = self.module.sample_cfg
-        sample = replace(sample, guidance=replace(sample.guidance, text_scale=self.cfg.guidance))
         # contrast=event: guidance from each prompt without its event (the empty caption for a
         # prompt with none); empty: plain classifier-free guidance, from the dropped prompt
-        contrast = self.cfg.contrast == "event"
+        contrast, scale = self.cfg.contrast == "event", self.cfg.guidance
         negatives = [contrast_caption(c, "event") for c in captions] if contrast else None
+        if negatives == captions:  # nothing to amplify (the empty prompt): one pass, same result
+            negatives, scale = None, 1.0
+        sample = self.module.sample_cfg
+        sample = replace(sample, guidance=replace(sample.guidance, text_scale=scale))
         runner = self.module.mode_runner(captions, seeds, sample, negatives)
         seq = runner.extend_forward(z, self.cfg.horizon)
         video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
