@@ -24,6 +24,9 @@
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter and doom: section 14's
 # run; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md). Push needs
 # the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
+# GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
+# (issue 18: the KV cache needs it) on crafter's latents, from the same INIT; `finish` measures
+# both teacher-forced on the same held-out windows.
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
@@ -44,7 +47,8 @@ work_of() {  # game -> its pipeline's work folder
     crafter) echo /tmp/gc ;;
     doom) echo /tmp/gd ;;
     push) echo /tmp/gp ;;
-    *) echo "unknown game $1 (crafter | doom | push)" >&2; exit 2 ;;
+    crafter_causal) echo /tmp/gcc ;;
+    *) echo "unknown game $1 (crafter | doom | push | crafter_causal)" >&2; exit 2 ;;
   esac
 }
 
@@ -55,6 +59,11 @@ pipeline() {  # game -> its command
     crafter) echo "$CRAFTER_RUN bash experiments/game_world_models/run.sh $w record encode train export" ;;
     doom) echo "$DOOM_RUN bash experiments/game_world_models/run.sh $w record encode train export" ;;
     push) echo "$PUSH_RUN bash experiments/world_model/run_mujoco.sh $w record vae encode train export" ;;
+    crafter_causal)  # waits for crafter's latents (its train stage starts after encode)
+      echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
+for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
+DIT_EXTRA='flow.drop_actions=0.5 model.attention=causal' \
+bash experiments/game_world_models/run.sh $w train export" ;;
   esac
 }
 
@@ -154,6 +163,8 @@ finish() {
     timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gc/crafter_new.pt 1 2 4 \
       >$e/text_new.json
   fi
+  has crafter_causal && timeout 100 python3 teacher_forced.py $h/crafter 256 \
+    /tmp/gcc/causal_new.pt cuda >$e/tf_causal.json
   has doom && timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
     /tmp/gd/doom_new.pt cuda
   cd $G/repo

@@ -13,19 +13,19 @@ CONTRASTS = ("empty", "event")  # what a prompt is compared against (see prompts
 
 @dataclass
 class ImagineConfig:
-    """How much real context the model sees and how far it imagines."""
+    """How much real context the model sees, how far it imagines, and how hard the prompt steers.
+
+    The guidance defaults are the Crafter grid's best (prompt_control RESULTS section 10: scale 4
+    beats 1 on wood, table and drink, loses on cow). The event contrast amplifies only "The player
+    achieves ...", not the seeded movement sentence, which knows nothing of the scene; a prompt
+    without an event sentence (Push's) is guided from the empty caption.
+    """
 
     context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
     horizon: int = 2  # latent frames imagined per plan (time_factor pixel frames each)
     futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
-    # classifier-free guidance scale of the prompt (1: the plain conditional model). On the
-    # Crafter grid 4 beats 1 on wood, table and drink, and loses on cow (prompt_control RESULTS
-    # section 10); the shipped Crafter model follows movement prompts in 61% of pairs at 1
-    guidance: float = 4.0
-    # what the guidance starts from: "event" (the prompt without its event sentences: only the
-    # event is amplified, not the seeded movement sentence; the empty caption for a prompt
-    # without one, as Push's) or "empty" (plain classifier-free guidance, the prompt dropped)
-    contrast: str = "event"
+    guidance: float = 4.0  # the prompt's classifier-free guidance scale (1: no guidance)
+    contrast: str = "event"  # guide from: event (the prompt minus its event sentence) | empty
 
 
 @dataclass
@@ -34,14 +34,9 @@ class LikelihoodConfig:
 
     candidates: int = 32  # action sequences imagined and scored per plan (N), in one batch
     steps: int = 4  # sampler steps of each imagined future (the model's default is 10)
-    # noise levels scored, and draws per level (each shared by every candidate and both captions);
-    # the 6th session's scorer was levels [0.5, 0.7, 0.9], 1 draw, contrast "empty"
-    levels: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])
-    draws: int = 2
-    # what the prompt is compared against: "event" (the prompt without its event sentences, "The
-    # player achieves ...": only the event's words are scored; prompt_control RESULTS section 5)
-    # or "empty" (the empty caption: the heading, creature and daylight sentences count too)
-    contrast: str = "event"
+    levels: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7, 0.9])  # noise levels scored
+    draws: int = 2  # noise draws per level, each shared by every candidate and both captions
+    contrast: str = "event"  # prompt scored against: event (itself minus its event) | empty
 
 
 @dataclass
@@ -57,5 +52,5 @@ class ControlConfig:
     max_steps: int = 300  # env steps per episode
     batch: int = 16  # episodes of a cell played in lockstep, their plans imagined in one batch
     videos: int = 1000  # episodes per task x policy that get a video (the first seeds)
-    fps: int = 10  # of the episode videos
+    fps: int = 10  # frames per second of the episode videos
     video: str = "mp4"  # mp4 | gif (needs no ffmpeg)

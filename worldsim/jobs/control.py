@@ -37,12 +37,12 @@ class Config:
     idm: str = ""  # inverse dynamics checkpoint; "" = the shipped one: assets/idm/<env>.pt
     prompt: str = ""  # a user prompt (its words pick the task); "" = the `tasks` grid
     tasks: list[str] = field(default_factory=list)  # collect_wood, ..., push_left, ...
-    policies: list[str] = field(default_factory=lambda: ["prompt"])  # see worldsim/control/grid
+    # prompt | short_prompt | no_prompt | consensus | likelihood[_no_prompt] | random | scripted
+    policies: list[str] = field(default_factory=lambda: ["prompt"])
     episodes: int = 1  # held-out seeds per task x policy
     seed: int = HELD_OUT_SEED  # episode k of a cell plays seed + k
     control: ControlConfig = field(default_factory=ControlConfig)
-    text_table: str = ""  # extra sentences' embeddings (`TextTable` .npz) for a machine whose
-    # model table lacks a prompt's sentences and that has no text encoder
+    text_table: str = ""  # .npz of sentence embeddings the model's table lacks (no encoder here)
     device: str = "auto"  # where the world model and the IDM run (auto: cuda when present)
     out: str = "runs/control"  # videos/, results.json and summary.html
     results: str = ""  # also copy results.json here (e.g. experiments/prompt_control/)
@@ -96,14 +96,16 @@ def run(cfg: Config) -> None:
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
+    for knob in ("imagine", "likelihood"):
+        if (contrast := getattr(cfg.control, knob).contrast) not in CONTRASTS:
+            raise ConfigError(
+                f"control.{knob}.contrast={contrast}: choose from {' | '.join(CONTRASTS)}"
+            )
     tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
     if cfg.control.videos and cfg.control.video == "mp4" and (why := mp4_missing()):
         raise ConfigError(f"control.video=mp4: {why}; set control.video=gif or control.videos=0")
-    for knob in ("imagine", "likelihood"):
-        if (contrast := getattr(cfg.control, knob).contrast) not in CONTRASTS:
-            raise ConfigError(f"control.{knob}.contrast={contrast}: choose from {CONTRASTS}")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))

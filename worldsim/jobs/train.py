@@ -128,13 +128,17 @@ def build_module(cfg: Config) -> WorldModel:
     return module
 
 
+# how a DiT's weights run, not what they are: a full-attention model may start a frame-causal one
+RUN_FIELDS = ("attention", "backend", "checkpointing")
+
+
 def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
     """Copy the DiT weights of `src` (loaded from `source`, same architecture) into `module`."""
-    if dataclasses.asdict(src.model_cfg) != dataclasses.asdict(module.model_cfg):
-        raise ConfigError(
-            f"init={source} is a DiT {dataclasses.asdict(src.model_cfg)}, not the configured "
-            f"{dataclasses.asdict(module.model_cfg)}; set model.* to match it"
-        )
+    theirs, ours = dataclasses.asdict(src.model_cfg), dataclasses.asdict(module.model_cfg)
+    differ = [k for k in ours if k not in RUN_FIELDS and theirs.get(k) != ours[k]]
+    if differ:
+        said = ", ".join(f"model.{k}={theirs.get(k)} (configured: {ours[k]})" for k in differ)
+        raise ConfigError(f"init={source} is a DiT with {said}; set model.* to match it")
     module.model.load_state_dict(src.model.state_dict())
 
 

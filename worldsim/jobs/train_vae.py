@@ -183,8 +183,9 @@ def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> 
     metrics = evaluate_reconstruction(model, store, held_out, cfg.eval_max_frames, device=device)
     metrics.update(steps=steps, checkpoint=str(export))
     (Path(cfg.out) / "eval.json").write_text(json.dumps(metrics, indent=1))
+    n = metrics["episodes"]
     print(
-        f"train-vae: {steps} steps; held-out {metrics['episodes']} episodes "
+        f"train-vae: {steps} steps; held-out {n} episode{'s' * (n != 1)} "
         f"({metrics['frames']} frames): PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; "
         f"EMA weights -> {export}"
     )
