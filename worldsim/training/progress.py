@@ -68,8 +68,8 @@ class StepProgress(ProgressBar):
     ) -> None:
         if self.bar is None:
             return
+        self._fit_total_to_time(trainer)  # first: the update draws the bar with its total
         self.bar.update(trainer.global_step - self.bar.n)
-        self._fit_total_to_time(trainer)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):
             return  # reading the loss waits for the GPU: only at the logging interval
         loss = next((v for k, v in trainer.callback_metrics.items() if "loss" in k), None)
@@ -97,5 +97,5 @@ class StepProgress(ProgressBar):
         done, elapsed = trainer.global_step - start_step, time.monotonic() - start_time
         if timer is None or done < 1 or elapsed <= 0:
             return
-        by_time = self.bar.n + int(done / elapsed * (timer.time_remaining() or 0.0)) + 1
+        by_time = trainer.global_step + int(done / elapsed * (timer.time_remaining() or 0.0)) + 1
         self.bar.total = min(trainer.max_steps, by_time) if trainer.max_steps > 0 else by_time
