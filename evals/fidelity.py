@@ -11,7 +11,7 @@ from evals.corruptions import ALL_CORRUPTIONS
 from evals.generate import teacher_forced
 from evals.suite import SuiteContext, average
 from worldsim.data.pixels import pixels_to_unit
-from worldsim.metrics import psnr, ssim
+from worldsim.metrics import PSNR_CAP, psnr, ssim
 
 NAME = "fidelity"
 PRIMARY = "psnr"
@@ -47,6 +47,8 @@ def evaluate(model, cases, preds, ctx: SuiteContext) -> dict:
         }
         per_case.append({"metrics": metrics, "curves": curves})
     out = average(per_case)
+    # ground_truth's frames are the true ones: their PSNR is infinite, reported as the cap
+    out["notes"] = [f"psnr of identical frames is reported as its cap, {PSNR_CAP:g} dB"]
     if ctx.lpips is None:
-        out["notes"] = [f"LPIPS unavailable: {ctx.lpips_unavailable}"]
+        out["notes"].append(f"LPIPS unavailable: {ctx.lpips_unavailable}")
     return out

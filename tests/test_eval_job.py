@@ -68,6 +68,8 @@ def test_eval_all_suites_writes_json_and_html_with_videos_plots_and_ranking(tmp_
     assert len(fidelity["rows"]["linear"]["curves"]["psnr"]) == 8
     assert fidelity["ranking_ok"] is True
     assert "LPIPS unavailable" in " ".join(fidelity["notes"])  # no ImageNet trunk on this machine
+    assert fidelity["rows"]["ground_truth"]["metrics"]["psnr"] == 100.0  # the cap, said in a note
+    assert "reported as its cap, 100 dB" in fidelity["notes"][0]
     page = (out / "report.html").read_text()
     assert page.count("<svg") >= 5 and 'src="videos/' in page
     assert (out / report["videos"][0]).stat().st_size > 0 and (out / "idm.pt").is_file()
