@@ -40,6 +40,35 @@ def test_bad_config_is_a_one_line_error(args, expected):
     assert "\n" not in str(err.value)
 
 
+def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
+    from worldsim.jobs.train import Config as TrainConfig
+
+    # `key=''` reaches us from a shell as `key=`: the empty string, not a null the str refuses
+    assert to_object(load_config(TrainConfig, ["train.resume="])).train.resume == ""
+    with pytest.raises(ConfigError, match=r"^data.roots takes a list: data.roots=\[...\]"):
+        load_config(TrainConfig, ["data.roots=/tmp/x"])
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["record", "out={file}", "episodes=1"], "is a file; out= names a folder"),
+        (["export", "out={folder}"], "is a folder; give the path of the file to write"),
+        (["play", "port=99999"], "port=99999: give a TCP port from 1 to 65535"),
+        (["control", "control.video=avi"], "control.video=avi is not one of mp4, gif"),
+    ],
+)
+def test_an_output_of_the_wrong_kind_or_a_bad_knob_is_refused_before_any_work(
+    tmp_path, capsys, argv, expected
+):
+    file = tmp_path / "existing.txt"
+    file.write_text("kept")
+    argv = [a.format(file=file, folder=tmp_path) for a in argv]
+    assert main(argv) == 2
+    assert expected in capsys.readouterr().err
+    assert file.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == [file.name]
+
+
 def test_unknown_key_inside_yaml_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("env:\n  hieght: 3\n")

@@ -68,8 +68,20 @@ def _run(argv: list[str]) -> int:
         return getattr(commands, args[0])(args[1], args[2:])
     module = job_module(command)
     cfg = load_config(module.Config, getattr(module, "cli_args", list)(args))  # positional words
+    check_out(cfg.get("out"), getattr(module, "OUT_IS_FILE", False))
     module.run(to_object(cfg))
     return 0
+
+
+def check_out(out: str | None, is_file: bool) -> None:
+    """Refuse an `out=` of the wrong kind before the job writes anything: a job's output is a
+    folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
+    if not out or not os.path.exists(out):
+        return
+    if is_file and os.path.isdir(out):
+        raise ConfigError(f"out={out} is a folder; give the path of the file to write")
+    if not is_file and not os.path.isdir(out):
+        raise ConfigError(f"out={out} is a file; out= names a folder (new, or made by this job)")
 
 
 def main(argv: list[str] | None = None) -> int:

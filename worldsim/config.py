@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode, ValueNode
 
 T = TypeVar("T")
@@ -141,6 +141,8 @@ def _merge(base: DictConfig, other: Any, what: str) -> DictConfig:
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", "") or "?"
         msg = str(err).splitlines()[0]
+        if "is not a ListConfig" in msg:  # `data.roots=a` for a list knob
+            raise ConfigError(f"{key} takes a list: {key}=[...] ({what})") from err
         raise ConfigError(f"bad value for config key '{key}' in {what}: {msg}") from err
 
 
@@ -169,6 +171,8 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
             _check_keys(schema, OmegaConf.create({key: group}))
             cfg = _merge(cfg, {key: group}, f"configs/{key}/{value}.yaml")
             continue
+        if value == "":  # `key=` (how a shell passes `key=''`): the empty string, not None
+            arg = f"{key}=''"
         try:
             override = OmegaConf.from_dotlist([arg])
         except Exception as err:  # OmegaConf and YAML parser errors alike become one line
@@ -206,6 +210,7 @@ CHOICES: dict[str, tuple[str, ...] | str] = {
     "attention": ("full", "causal"),
     "backend": ("sdpa", "flex"),
     "ext": ("mp4", "gif"),
+    "control_config.ControlConfig.video": ("mp4", "gif"),
     "accelerator": ("auto", "cpu", "gpu", "cuda", "mps", "tpu"),
     "precision": ("32-true", "32", "bf16-mixed", "bf16-true", "16-mixed", "16-true", "64-true"),
     "quickstart.Config.device": "worldsim.jobs.pipeline:DEVICES",
@@ -313,5 +318,9 @@ def _shown(value: Any) -> str:
 
 
 def to_object(cfg: DictConfig) -> Any:
-    """The dataclass instance behind a structured config."""
-    return OmegaConf.to_object(cfg)
+    """The dataclass instance behind a structured config (a `${...}` that names nothing: one
+    ConfigError)."""
+    try:
+        return OmegaConf.to_object(cfg)
+    except InterpolationResolutionError as err:
+        raise ConfigError(f"{str(err).splitlines()[0]} (check the ${{...}} references)") from err

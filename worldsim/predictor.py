@@ -8,7 +8,7 @@ import dataclasses
 import torch
 
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.samplers import SamplerConfig
+from worldsim.diffusion.samplers import SamplerConfig, make_sampler
 from worldsim.models.latents import actions_per_latent_frame, encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
 
@@ -62,6 +62,7 @@ class DiTPredictor:
             window=overrides.get("window", s.window),
             chunk=overrides.get("chunk", s.chunk),
         )
+        make_sampler(sample.sampler)  # bad steps or shift refused now, not at the first sample
         return cls(module, sample, overrides.get("seed", 0))
 
     @torch.no_grad()

@@ -203,6 +203,8 @@ def preview(root: str, args: list[str]) -> int:
         print(f"{root} has no episodes to preview")
         return 1
     out = Path(cfg.out or Path(root) / "preview.mp4")
+    if out.suffix not in (".mp4", ".gif") or out.is_dir():
+        raise ConfigError(f"out={out}: give the path of an .mp4 or .gif file")
     write_video(out, frame_grid(videos, cfg.columns, captions=captions), cfg.fps)
     print(f"wrote {out}")
     return 0

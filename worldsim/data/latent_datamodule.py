@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from envs.base import Captions
+from worldsim.config import ConfigError
 from worldsim.data.actions import action_width, pad_actions
 from worldsim.data.clips import BucketDataModule, ClipRef, pins_memory
 from worldsim.data.latent_cache import TEXT_TABLE
@@ -60,14 +61,14 @@ class LatentCaches(JoinedDirs):
         from worldsim.data.latent_cache import LatentCache
 
         if not roots:
-            raise ValueError(
+            raise ConfigError(
                 "data.roots is empty; pass data.roots=[DIR,...] of `worldsim encode` outputs"
             )
         super().__init__([LatentCache(r) for r in roots])
         self.with_text = [(c.root / TEXT_TABLE).is_file() for c in self.parts]  # per cache
         infos = [c.autoencoder_info() for c in self.parts]
         if any(i != infos[0] for i in infos[1:]):
-            raise ValueError(
+            raise ConfigError(
                 f"latent caches {roots} were encoded by different autoencoders ({infos}); "
                 "re-encode them with one checkpoint"
             )
@@ -95,7 +96,7 @@ class LatentCaches(JoinedDirs):
         merged = tables[0]
         for table in tables[1:]:
             if table.key != merged.key:
-                raise ValueError(
+                raise ConfigError(
                     f"latent caches {[str(c.root) for c in self.parts]} hold text of different "
                     f"encoders ({merged.key!r}, {table.key!r}); re-encode them with one text.name"
                 )
@@ -189,7 +190,7 @@ class LatentDataModule(BucketDataModule):
         names = cache.names()
         train, val = self.split(names)
         if not train:
-            raise ValueError(
+            raise ConfigError(
                 f"no episodes in latent caches {self.cfg.roots}; run `worldsim encode` first"
             )
         if not val:
@@ -204,7 +205,7 @@ class LatentDataModule(BucketDataModule):
             cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width
         )
         if len(self.train_set) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"episodes in {self.cfg.roots} are shorter than every window length "
                 f"{self.cfg.lengths} (latent frames); lower data.lengths"
             )

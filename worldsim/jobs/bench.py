@@ -181,6 +181,8 @@ def _run(cfg: Config) -> None:
 def _score(cfg: Config) -> None:
     if not cfg.dir or not Path(cfg.dir).is_dir():
         raise ConfigError(f"bench score needs a folder of CASE_ID.mp4, got dir={cfg.dir!r}")
+    if not any(Path(cfg.dir).glob("*.mp4")) and not any(Path(cfg.dir).glob("*.npy")):
+        raise ConfigError(f"{cfg.dir} holds no CASE_ID.mp4; `bench export` lists the cases")
     from evals.bench_run import score_videos
     from evals.bench_videos import folder_manifest, read_predictions
 
@@ -196,8 +198,8 @@ def _score(cfg: Config) -> None:
 
 
 def _export(cfg: Config) -> None:
-    if not cfg.dir:
-        raise ConfigError("bench export needs a folder: worldsim bench export DIR")
+    if not cfg.dir or Path(cfg.dir).is_file():
+        raise ConfigError(f"bench export needs a folder, not {cfg.dir!r}: bench export DIR")
     if cfg.truth not in ("", "lossless", "lossy"):
         raise ConfigError(f"truth={cfg.truth!r}; use truth=lossless, truth=lossy or leave it out")
     from evals.bench_videos import export_cases

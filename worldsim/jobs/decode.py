@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from worldsim.config import ConfigError
+
 
 @dataclass
 class Config:
@@ -33,6 +35,8 @@ def run(cfg: Config) -> None:
     cache = LatentCache(cfg.cache)
     cache.check(cfg.strict)  # an unreadable episode is named before any video is written
     names = cfg.episodes or cache.names()[: cfg.limit]  # under strict=false: the readable ones
+    if unknown := sorted(set(names) - set(cache.names())):
+        raise ConfigError(f"episodes {unknown} are not in {cfg.cache}; see `worldsim data info`")
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint or cache.autoencoder_info()["checkpoint"], device)
     for name in names:

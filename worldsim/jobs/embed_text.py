@@ -16,6 +16,8 @@ from typing import Any
 from worldsim.config import ConfigError
 from worldsim.models.text_config import TextConfig
 
+OUT_IS_FILE = True  # out= names the file written (cli.check_out)
+
 
 @dataclass
 class Config:
@@ -71,7 +73,10 @@ def run(cfg: Config) -> None:
         from worldsim.control.tasks import short_prompts
 
         captions += short_prompts()
-    table = TextTable.load(cfg.out) if Path(cfg.out).is_file() else None
+    try:
+        table = TextTable.load(cfg.out) if Path(cfg.out).is_file() else None
+    except Exception as err:  # numpy and zip errors alike: not a table this job wrote
+        raise ConfigError(f"out={cfg.out} exists and is not a text table: {err}") from err
     embedder = load_caption_embedder(cfg.text, table)
     before = len(embedder.table)
     embedder.fill(captions)

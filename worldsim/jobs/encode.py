@@ -35,9 +35,11 @@ class Config:
 
 
 def resolve_device(name: str) -> str:
-    """'auto' -> 'cuda' when a GPU is present, else 'cpu'."""
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; a GPU asked for and absent is refused."""
     import torch
 
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name} but no CUDA GPU is visible here; use device=auto or cpu")
     return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 

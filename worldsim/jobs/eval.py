@@ -214,7 +214,12 @@ def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:
         if cfg.model.startswith(BASELINE_PREFIX)
         else "model"
     )
-    rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
+    if cfg.sampling and cfg.model.startswith(BASELINE_PREFIX):
+        raise ConfigError(f"sampling={cfg.sampling}: {cfg.model} samples nothing; drop sampling")
+    try:
+        rows = {under_test: load_model(cfg.model, cfg.device, **cfg.sampling)}
+    except ValueError as err:  # a sampling knob the sampler refuses (e.g. steps=0)
+        raise ConfigError(f"model={cfg.model} with sampling={cfg.sampling}: {err}") from err
     rows.update(
         {name: load_model(BASELINE_PREFIX + name) for name in cfg.baselines if name != under_test}
     )

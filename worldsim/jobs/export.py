@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+OUT_IS_FILE = True  # out= names the file written (cli.check_out)
+
 
 @dataclass
 class Config:

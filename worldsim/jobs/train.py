@@ -112,6 +112,8 @@ def build_module(cfg: Config) -> WorldModel:
     cfg.model.latent_channels = channels
     cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
     cfg.model.text_dim = text_dim(cfg.text)
+    if cfg.model.dim % cfg.model.heads:
+        raise ConfigError(f"model.dim={cfg.model.dim} does not divide into {cfg.model.heads} heads")
     source = load_world_model(cfg.init) if cfg.init else None  # a bad init= fails before the build
     module = WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
     if cfg.model.text_dim:
@@ -212,17 +214,20 @@ def run(cfg: Config) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from err
     resume_checkpoint(cfg.out, cfg.train.resume)  # a bad one is named before anything is written
+    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
+    if devices != "auto" and not (isinstance(devices, int) and devices > 0):
+        raise ConfigError(f"train.devices={devices}: give a count of 1 or more, or auto")
     module = build_module(cfg)
     compile_dit(module, cfg.train)
+    data = LatentDataModule(cfg.data)
+    data.setup("fit")  # windows too long for the episodes are refused before out= is claimed
     read = {"data_manifest_sha256": manifest_sha256(cfg.data.roots)}
     if claim_output("train", cfg, FREE, read):  # another config's (or data's) run: start afresh
         shutil.rmtree(Path(cfg.out) / "checkpoints", ignore_errors=True)
-    data = LatentDataModule(cfg.data)
     resume = resume_checkpoint(cfg.out, cfg.train.resume)
     if resume:
         print(f"train: resuming from {resume}", flush=True)
     ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
-    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
     trainer = lightning_trainer(
         cfg.train,
         cfg.out,

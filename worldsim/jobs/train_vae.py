@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worldsim.config import CONFIG_DIR
+from worldsim.config import CONFIG_DIR, ConfigError
 from worldsim.data.episode_data_config import DataConfig
 from worldsim.models.autoencoder_config import AutoencoderConfig
 from worldsim.training.autoencoder_config import LossConfig, OptimConfig
@@ -115,7 +115,7 @@ def _say_cpu_cost(cfg: Config, store) -> None:
 def _check_clip_lengths(cfg: Config) -> None:
     bad = [n for n in cfg.data.clips.lengths if (n - 1) % cfg.model.time_factor]
     if bad:
-        raise ValueError(
+        raise ConfigError(
             f"data.clips.lengths {bad} are not 1 + {cfg.model.time_factor}k frames; use e.g. [17]"
         )
 

@@ -8,6 +8,7 @@ chatter (hardware lines, tips, seeds, model summaries) is switched off here.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import logging
 import warnings
 import zipfile
@@ -51,6 +52,8 @@ def check_accelerator(key: str, accelerator: str) -> None:
             f"{key}={accelerator} but no CUDA GPU is visible here; use {key}=auto (the GPU when "
             "there is one) or cpu"
         )
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError(f"{key}=tpu needs torch_xla, not installed here; use {key}=auto or cpu")
 
 
 def resume_checkpoint(out: str | Path, resume: str) -> str | None:
