@@ -9,6 +9,7 @@ The written video's known part is the true input frames, not their VAE reconstru
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,10 +104,15 @@ def _load(cfg: Config):
     from worldsim.jobs.encode import resolve_device
     from worldsim.training.world_model import load_world_model
 
+    if cfg.autoencoder and not Path(cfg.autoencoder).is_file():
+        raise ConfigError(f"autoencoder={cfg.autoencoder}: no such file; give a VAE checkpoint")
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.autoencoder:
         module.latent_info.autoencoder = cfg.autoencoder
-    if module.autoencoder() is None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the error below says it in one line
+        readable = module.autoencoder() is not None
+    if not readable:
         raise ConfigError(
             f"world model {cfg.ckpt} has no readable autoencoder; pass autoencoder=PATH"
         )
