@@ -56,6 +56,9 @@ def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
         (["export", "out={folder}"], "is a folder; give the path of the file to write"),
         (["play", "port=99999"], "port=99999: give a TCP port from 1 to 65535"),
         (["control", "control.video=avi"], "control.video=avi is not one of mp4, gif"),
+        (["control", "control.imagine.contrast=x"], "contrast=x is not one of empty, event"),
+        (["train", "model.heads=5", "model.dim=64"], "model: dim=64 does not divide into heads=5"),
+        (["train", "train.devices=zero"], "train: devices=zero: give a count of 1 or more"),
     ],
 )
 def test_an_output_of_the_wrong_kind_or_a_bad_knob_is_refused_before_any_work(

@@ -211,6 +211,8 @@ CHOICES: dict[str, tuple[str, ...] | str] = {
     "backend": ("sdpa", "flex"),
     "ext": ("mp4", "gif"),
     "control_config.ControlConfig.video": ("mp4", "gif"),
+    "control_config.ImagineConfig.contrast": "worldsim.control.control_config:CONTRASTS",
+    "control_config.LikelihoodConfig.contrast": "worldsim.control.control_config:CONTRASTS",
     "accelerator": ("auto", "cpu", "gpu", "cuda", "mps", "tpu"),
     "precision": ("32-true", "32", "bf16-mixed", "bf16-true", "16-mixed", "16-true", "64-true"),
     "quickstart.Config.device": "worldsim.jobs.pipeline:DEVICES",

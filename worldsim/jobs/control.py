@@ -21,7 +21,7 @@ from pathlib import Path
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.control.control_config import CONTRASTS, IMAGINING, POLICIES, ControlConfig
+from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
 from worldsim.control.tasks import CRAFTER_ID, TaskError, named_task, task_from_prompt
 
 IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
@@ -96,11 +96,6 @@ def run(cfg: Config) -> None:
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
-    for knob in ("imagine", "likelihood"):
-        if (contrast := getattr(cfg.control, knob).contrast) not in CONTRASTS:
-            raise ConfigError(
-                f"control.{knob}.contrast={contrast}: choose from {' | '.join(CONTRASTS)}"
-            )
     tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")

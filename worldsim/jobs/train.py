@@ -42,6 +42,10 @@ class TrainerConfig(BaseTrainerConfig):
     resume: str = "auto"
     seed: int = 0  # weights, noise levels and batch order
 
+    def __post_init__(self) -> None:
+        if not (self.devices == "auto" or self.devices.isdigit() and int(self.devices) > 0):
+            raise ValueError(f"devices={self.devices}: give a count of 1 or more, or auto")
+
 
 @dataclass
 class Config:
@@ -112,8 +116,6 @@ def build_module(cfg: Config) -> WorldModel:
     cfg.model.latent_channels = channels
     cfg.model.action_dim = info.time_factor * width if cfg.use_actions else 0
     cfg.model.text_dim = text_dim(cfg.text)
-    if cfg.model.dim % cfg.model.heads:
-        raise ConfigError(f"model.dim={cfg.model.dim} does not divide into {cfg.model.heads} heads")
     source = load_world_model(cfg.init) if cfg.init else None  # a bad init= fails before the build
     module = WorldModel(cfg.model, cfg.flow, cfg.optim, cfg.text, cfg.sample, info)
     if cfg.model.text_dim:
@@ -214,9 +216,6 @@ def run(cfg: Config) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from err
     resume_checkpoint(cfg.out, cfg.train.resume)  # a bad one is named before anything is written
-    devices = int(cfg.train.devices) if str(cfg.train.devices).isdigit() else cfg.train.devices
-    if devices != "auto" and not (isinstance(devices, int) and devices > 0):
-        raise ConfigError(f"train.devices={devices}: give a count of 1 or more, or auto")
     module = build_module(cfg)
     compile_dit(module, cfg.train)
     data = LatentDataModule(cfg.data)
@@ -228,6 +227,7 @@ def run(cfg: Config) -> None:
     if resume:
         print(f"train: resuming from {resume}", flush=True)
     ema = EMA(cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+    devices = int(cfg.train.devices) if cfg.train.devices.isdigit() else cfg.train.devices
     trainer = lightning_trainer(
         cfg.train,
         cfg.out,

@@ -314,8 +314,6 @@ class DiT(nn.Module):
 
     def __init__(self, cfg: DiTConfig):
         super().__init__()
-        if cfg.dim % cfg.heads:
-            raise ValueError(f"dim {cfg.dim} is not divisible by heads {cfg.heads}")
         if cfg.attention not in ("full", "causal") or cfg.backend not in ("sdpa", "flex"):
             raise ValueError(
                 f"attention '{cfg.attention}' / backend '{cfg.backend}' unknown; "

@@ -25,3 +25,7 @@ class DiTConfig:
     qk_norm: bool = True  # RMS-normalise queries and keys (stable attention logits)
     rope_theta: float = 10000.0  # base period of the 3D rotary positions
     checkpointing: bool = False  # activation checkpointing of every block while training
+
+    def __post_init__(self) -> None:
+        if self.dim % self.heads:
+            raise ValueError(f"dim={self.dim} does not divide into heads={self.heads}")
