@@ -38,5 +38,7 @@ export_model() {  # one fp16 file with the VAE (and caption table), in parts of 
   # (its state_dict holds the EMA weights), newer than an ema.ckpt of an earlier call's run
   local ckpt=$WORK/dit/ema.ckpt last=$WORK/dit/checkpoints/last.ckpt
   if [ ! -f "$ckpt" ] || [ "$last" -nt "$ckpt" ]; then ckpt=$last; fi
-  ws export ckpt="$ckpt" out="$WORK/$1" max_part_mb=15
+  local decoder=()  # run.sh's decoder stage left a decoder for these latents: bundle it
+  [ -f "$WORK/decoder.ckpt" ] && decoder=(autoencoder="$WORK/decoder.ckpt")
+  ws export ckpt="$ckpt" out="$WORK/$1" max_part_mb=15 "${decoder[@]}"
 }

@@ -103,3 +103,46 @@ def test_adversarial_loss_starts_after_its_warm_up(small_store, tmp_path):
         default_root_dir=tmp_path,
     ).fit(task, datamodule=data)
     assert "train/d_loss" not in seen[1] and {"train/d_loss", "train/g_adv"} <= seen[2]
+
+
+def test_decoder_only_keeps_the_encoder_and_export_bundles_the_new_decoder(small_store, tmp_path):
+    """A decoder fine-tune for a world model's latents: the encoder stays bit for bit, export
+    bundles the new decoder into the model, and a VAE with another encoder is refused."""
+    from tests.test_world_model import tiny_module, tiny_vae
+    from worldsim.training.world_model import export_checkpoint, load_world_model
+
+    module = tiny_module()
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    model = export_checkpoint(module, str(tmp_path / "model.pt"), bundle_autoencoder=True)
+    shape = ["trainer.max_steps=2", *TINY]  # the shape comes from init
+    args = ["train-vae", f"data.root={small_store.root}", f"init={model}", *shape]
+    assert main([*args, f"out={tmp_path / 'dec'}", "decoder_only=true"]) == 0
+    before, after = load_autoencoder(model), load_autoencoder(tmp_path / "dec" / "vae.ckpt")
+    for k, v in before.encoder.state_dict().items():
+        assert torch.equal(v, after.encoder.state_dict()[k]), k
+    new = after.decoder.state_dict()
+    assert not all(torch.equal(v, new[k]) for k, v in before.decoder.state_dict().items())
+
+    out = tmp_path / "model_dec.pt"
+    assert main(["export", f"ckpt={model}", f"autoencoder={tmp_path / 'dec' / 'vae.ckpt'}",
+                 f"out={out}"]) == 0  # fmt: skip
+    bundled = load_world_model(str(out)).autoencoder().decoder.state_dict()
+    for k, v in after.decoder.state_dict().items():
+        assert torch.equal(v.half().float(), bundled[k]), k
+
+    assert main([*args, f"out={tmp_path / 'all'}"]) == 0  # the encoder trained too
+    assert main(["export", f"ckpt={model}", f"autoencoder={tmp_path / 'all' / 'vae.ckpt'}",
+                 f"out={tmp_path / 'refused.pt'}"]) == 2  # fmt: skip
+    assert not (tmp_path / "refused.pt").exists()
+
+
+def test_decoder_only_needs_init_and_init_brings_its_shape(small_store, tmp_path, capsys):
+    from tests.test_world_model import tiny_vae
+
+    init = tiny_vae(tmp_path / "vae.ckpt")  # channel_mult [1, 1, 1]
+    base = ["train-vae", f"data.root={small_store.root}", "trainer.max_steps=1", *TINY]
+    assert main([*base, f"out={tmp_path / 'run'}", "decoder_only=true"]) == 2
+    assert "give it as init=" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    assert main([*base, f"out={tmp_path / 'run'}", f"init={init}"]) == 0  # [1, 2, 2] configured
+    assert "model.channel_mult=[1, 1, 1] (not [1, 2, 2])" in capsys.readouterr().out
+    assert load_autoencoder(tmp_path / "run" / "vae.ckpt").cfg.channel_mult == [1, 1, 1]

@@ -1,11 +1,12 @@
 """The game world model's eval helpers: prompt-motion sign convention and long-rollout drift."""
 
 import numpy as np
+import pytest
 import torch
 
 import evals.long_rollout as long_rollout
 from evals.camera import image_shift
-from evals.latent_rollout import LatentEpisode, idm_reads, new_frames
+from evals.latent_rollout import LatentEpisode, changed_window_summary, idm_reads, new_frames
 from evals.long_rollout import calibrate, drift, judge, reference_limits
 from evals.prompt_motion import follows, net_shift
 from worldsim.models.idm import IDMConfig, InverseDynamics
@@ -111,6 +112,26 @@ def test_slow_smear_inside_the_first_rules_floors_collapses_under_the_references
     monkeypatch.setattr(long_rollout, "MOTION_RANGE", (0.1, 2.0))  # rule v1
     monkeypatch.setattr(long_rollout, "SHARPNESS_RANGE", (0.5, 2.0))
     assert not judge(smear, reference_limits(refs))["collapsed"]
+
+
+def test_changed_window_summary_counts_only_changed_windows_and_the_vae_ceiling():
+    """Four windows, the last unchanged (copy-last above the threshold): the model wins 2 of the 3
+    changed ones, its VAE's reconstruction 1 (the ceiling), the decoded last frame loses to it in
+    all 3."""
+    true = {
+        "model": np.array([22.0, 20.0, 30.0, 40.0]),
+        "copy_last": np.array([21.0, 21.0, 25.0, 99.0]),
+        "copy_last_vae": np.array([19.0, 19.0, 24.0, 30.0]),
+        "vae": np.array([20.0, 20.0, 31.0, 35.0]),
+    }
+    true["changed"] = true["copy_last"] < 30
+    shuffled = {**true, "model": true["model"] - 1.0}
+    s = changed_window_summary(true, shuffled)
+    assert (s["windows"], s["changed"]) == (4, 3)
+    assert s["beats_copy_last_pct"] == pytest.approx(100 * 2 / 3)
+    assert s["vae_beats_copy_last_pct"] == pytest.approx(100 / 3)
+    assert s["beats_copy_last_vae_pct"] == 100.0
+    assert s["model"] == 24.0 and s["delta_true_minus_shuffled"] == 1.0
 
 
 def test_new_frames_of_a_latent_frame():

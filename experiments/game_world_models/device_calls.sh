@@ -15,7 +15,8 @@
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
-#           Crafter bars for the new and the shipped file, text at guidance 1, 2, 4, ViZDoom
+#           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4, the SWEEP of
+#           sampling settings on each new Crafter file (section 18), ViZDoom
 #           teacher-forced and against horizon; for push, the control grid and text following of
 #           prompt_control RESULTS) and puts the models and results in $OUT.
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
@@ -27,6 +28,9 @@
 # GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
 # (issue 18: the KV cache needs it) on crafter's latents, from the same INIT; `finish` measures
 # both teacher-forced on the same held-out windows.
+# GAMES="crafter crafter_decoder": beside it, the VAE's decoder trained alone on crafter's
+# episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with the new DiT
+# (decoder_new.pt) and scores both files teacher-forced and by vae_ceiling.py (section 18).
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
@@ -39,6 +43,10 @@ DIT_EXTRA='text.name=none flow.context_noise=0.4'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \
 TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}
+BASE=${BASE:-pretrained:crafter}  # the file crafter's run continues: finish scores it beside the
+# new one (a path when the tree travels without crafter.pt, e.g. INIT's)
+VARIANTS=(${SWEEP:-})  # sampling overrides (sampling_sweep.py, section 18), each a word: with
+# SWEEP_CKPT, `start` sweeps them on that file; `finish` on each new Crafter file
 export PYTHONPATH=/tmp/site:$G/repo PYTHONUNBUFFERED=1 MUJOCO_GL=egl
 ws() { python3 -m worldsim.cli "$@"; }
 
@@ -48,7 +56,9 @@ work_of() {  # game -> its pipeline's work folder
     doom) echo /tmp/gd ;;
     push) echo /tmp/gp ;;
     crafter_causal) echo /tmp/gcc ;;
-    *) echo "unknown game $1 (crafter | doom | push | crafter_causal)" >&2; exit 2 ;;
+    crafter_decoder) echo /tmp/gcd ;;
+    *) echo "unknown game $1 (crafter | doom | push | crafter_causal | crafter_decoder)" >&2
+      exit 2 ;;
   esac
 }
 
@@ -64,6 +74,10 @@ pipeline() {  # game -> its command
 for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
 DIT_EXTRA='flow.drop_actions=0.5 model.attention=causal' \
 bash experiments/game_world_models/run.sh $w train export" ;;
+    crafter_decoder)  # waits for crafter's episodes (its encode stage starts after record)
+      echo "until grep -q '^== encode' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
+for c in /tmp/gc/crafter*; do ln -sfn \$c $w/; done; $CRAFTER_RUN \
+bash experiments/game_world_models/run.sh $w decoder" ;;
   esac
 }
 
@@ -73,8 +87,9 @@ all_done() {
 }
 
 watch() {  # every pipeline's last lines every 45 s until unix time $1 or until all are done
-  while [ "$(date +%s)" -lt "$1" ]; do
-    sleep 45
+  local left
+  while left=$(($1 - $(date +%s))) && [ $left -gt 0 ]; do
+    sleep $((left < 45 ? left : 45))  # never past $1: a call's output is lost if it overruns
     echo "--- $(date -u +%T) GPU $(nvidia-smi --query-gpu=utilization.gpu,memory.used \
       --format=csv,noheader)"
     all_done && break
@@ -100,9 +115,18 @@ start() {
   echo "$deadline" >$G/deadline
   cd $G/repo && nproc && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
   for game in "${GAMES[@]}"; do
-    setsid -f bash -c "DEADLINE=$deadline $(pipeline "$game") >$G/$game.log 2>&1 </dev/null"
+    # export, not a DEADLINE= prefix: crafter_causal's pipeline starts with `until` (a prefix
+    # there is a syntax error, and that arm never ran in the 16th session)
+    setsid -f bash -c "export DEADLINE=$deadline; { $(pipeline "$game"); } >$G/$game.log 2>&1 \
+      </dev/null"
   done
+  # SWEEP_CKPT: while the pipelines record, the sampling sweep of that file on the held-out sets
+  [ -n "${SWEEP_CKPT:-}" ] && (held_sets && sweep "$SWEEP_CKPT" init) >$G/sweep.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-560}))
+  if [ -n "${SWEEP_CKPT:-}" ]; then
+    grep -E "^(checkpoint|[a-z_.]+=)|Error" $G/sweep.log
+    cp $G/eval/sweep_init_* "$OUT/"
+  fi
 }
 
 has() { [[ " ${GAMES[*]} " == *" $1 "* ]]; }
@@ -132,13 +156,36 @@ push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds
     >$e/push_text.json
 }
 
+held_sets() {  # the games' held-out stores, each recorded once: Crafter's frozen set (RESULTS
+  # section 15) and crafter_val (seeds 200000..: sampling settings are chosen there, section 18)
+  if has crafter; then
+    [ -d $G/held/crafter ] || ws record env=crafter_mix policy=mixed episodes=32 steps=257 \
+      seed=100000 out=$G/held/crafter workers=3 progress=false
+    [ -d $G/held/crafter_val ] || ws record env=crafter_mix policy=mixed episodes=32 steps=257 \
+      seed=200000 out=$G/held/crafter_val workers=3 progress=false
+  fi
+  if has doom && ! [ -d $G/held/doom_my_way_home ]; then
+    ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
+      out=$G/held/doom_my_way_home workers=3 progress=false
+  fi
+  if has push && ! [ -d $G/held/push ]; then push_starts; fi
+}
+
+sweep() {  # model file, tag -> $G/eval/sweep_TAG_{val,held}.json: sampling_sweep.py's VARIANTS
+  # (section 18) on crafter_val and on the frozen set, 256 windows each
+  local set store
+  mkdir -p $G/eval
+  for set in val held; do
+    store=$G/held/crafter
+    [ $set = val ] && store=$G/held/crafter_val
+    (cd $G/repo/experiments/game_world_models && timeout "${SWEEP_SECONDS:-200}" python3 \
+      sampling_sweep.py $store 256 "$1" cuda "${VARIANTS[@]}" >$G/eval/sweep_$2_$set.json)
+  done
+}
+
 snapshot() {
   local game
-  (has crafter && ws record env=crafter_mix policy=mixed episodes=32 steps=257 seed=100000 \
-    out=$G/held/crafter workers=3 progress=false
-  has doom && ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
-    out=$G/held/doom_my_way_home workers=3 progress=false
-  has push && push_starts) >$G/held.log 2>&1 &
+  held_sets >$G/held.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
   for game in "${GAMES[@]}"; do
@@ -159,20 +206,35 @@ finish() {
   cd $G/repo/experiments/game_world_models
   if has crafter; then
     timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gc/crafter_new.pt cuda >$e/tf_new.json
-    timeout 60 python3 teacher_forced.py $h/crafter 256 pretrained:crafter cuda >$e/tf_shipped.json
+    timeout 60 python3 teacher_forced.py $h/crafter 256 "$BASE" cuda >$e/tf_base.json
     timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gc/crafter_new.pt 1 2 4 \
       >$e/text_new.json
   fi
   has crafter_causal && timeout 100 python3 teacher_forced.py $h/crafter 256 \
     /tmp/gcc/causal_new.pt cuda >$e/tf_causal.json
+  if has crafter_decoder; then  # the new DiT with the new decoder, beside it with the old one
+    ws export ckpt=/tmp/gc/crafter_new.pt autoencoder=/tmp/gcd/decoder.ckpt \
+      out=/tmp/gcd/decoder_new.pt max_part_mb=15
+    timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gcd/decoder_new.pt cuda \
+      >$e/tf_decoder.json
+    for f in /tmp/gc/crafter_new.pt /tmp/gcd/decoder_new.pt; do
+      timeout 60 python3 vae_ceiling.py $h/crafter 256 $f "" cuda >$e/ceiling_"$(basename $f .pt)".json
+    done
+  fi
+  if [ ${#VARIANTS[@]} -gt 0 ]; then
+    has crafter && sweep /tmp/gc/crafter_new.pt new
+    has crafter_causal && sweep /tmp/gcc/causal_new.pt causal
+  fi
   has doom && timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
     /tmp/gd/doom_new.pt cuda
   cd $G/repo
   has push && push_eval /tmp/gp/push_new.pt
   cd $G && cp ./*.log $e/
+  local w run
   for game in "${GAMES[@]}"; do
-    cp -r "$(work_of "$game")/dit/logs" "$e/${game}_tb"
-    cp "$(work_of "$game")"/*_new.pt* "$OUT/"
+    w=$(work_of "$game")
+    for run in dit decoder; do [ -d $w/$run/logs ] && cp -r $w/$run/logs "$e/${game}_${run}_tb"; done
+    cp $w/*_new.pt* "$OUT/"
   done
   pack_eval
   ls -la "$OUT"

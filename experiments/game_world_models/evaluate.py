@@ -62,6 +62,10 @@ FROZEN = {
         "f8c7b4dc116a9341f52872d6d633fe824a459d0e49c48be949f99b54e071383d",
         "worldsim record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000",
     ),
+    "crafter_val": (  # where sampling settings are chosen (RESULTS section 18), apart from crafter
+        "2a54b88c1482f899aef8a1c7085977a7b2a4473238428be2de81ae23ed9d3f8c",
+        "worldsim record env=crafter_mix policy=mixed episodes=32 steps=257 seed=200000",
+    ),
     "crafter_long": (
         "453f47598bf286a74919ef3a51f4e0187f04e230f0a9734f2fa91ba3127c6c85",
         "worldsim record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=100000",
@@ -103,11 +107,17 @@ def held_out_data(*roots: str) -> dict[str, str]:
     return shas
 
 
+def window_starts(eps, stride, count) -> list[tuple[int, int]]:
+    """`count` (episode index, first latent frame) windows of 8 latent frames, one every `stride`
+    frames, evenly subsampled: the windows every teacher-forced number of these RESULTS reads."""
+    windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
+    return windows[:: max(1, len(windows) // count)][:count]
+
+
 def forced(m, eps, stride, count, idm=None):
     """Teacher-forced next latent frame on `count` windows, true and shuffled actions; with an
     `idm`, how well it reads the true actions off the model's frames against the true ones."""
-    windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
-    windows = windows[:: max(1, len(windows) // count)][:count]
+    windows = window_starts(eps, stride, count)
     true = teacher_forced(m, eps, windows, keep=idm is not None)
     frames = true.pop("frames", None)  # (N, tf, C, H, W): the model's new frames, for the IDM
     summary = changed_window_summary(true, teacher_forced(m, eps, windows, shuffle=True))

@@ -3,8 +3,9 @@
 # by both, latent caches with caption embeddings, one DiT, exported as one shippable fp16 file.
 #
 # Usage: bash experiments/game_world_models/run.sh WORK STAGE...
-#   STAGE: record | vae | encode | train | export | evaluate   (each reuses what the earlier ones
-#   left in WORK; evaluate records the held-out seeds and runs evaluate.py on WORK/game.pt)
+#   STAGE: record | vae | decoder | encode | train | export | evaluate   (each reuses what the
+#   earlier ones left in WORK; evaluate records the held-out seeds and runs evaluate.py on
+#   WORK/game.pt)
 # Sizes are the GPU run of RESULTS.md; SIZE=smoke runs the same path tiny on a CPU in ~3 minutes.
 # Knobs live in configs/experiment/game_world_models/{vae,dit}.yaml; TRAIN_MINUTES is cumulative
 # over resumed calls (the GPU run trains in several calls on one warm machine). DEADLINE (unix
@@ -65,6 +66,18 @@ vae() {  # trained once: a rerun keeps the exported VAE the latents were encoded
     export="$WORK/vae.ckpt" "${VAE_ARGS[@]}"
 }
 
+decoder() {  # the VAE's decoder trained alone for DECODER_MINUTES (until DEADLINE) on the stores,
+  # the encoder frozen: the latents stay valid, and `export` bundles the new decoder (RESULTS
+  # section 18: the VAE caps the teacher-forced bars)
+  local roots minutes=${DECODER_MINUTES:-10}
+  roots=$(printf '%s,' "${STORES[@]/#/$WORK/}")
+  if [ "${DEADLINE:-0}" -gt 0 ]; then  # done 2 minutes before DEADLINE (its evaluation and export)
+    minutes=$(python3 -c "print(max(0.5, min($minutes, ($DEADLINE - $(date +%s) - 120) / 60)))")
+  fi
+  ws train-vae $CFG/vae.yaml "data.roots=[${roots%,}]" init="$VAE" decoder_only=true \
+    out="$WORK/decoder" export="$WORK/decoder.ckpt" "${VAE_ARGS[@]}" trainer.max_minutes="$minutes"
+}
+
 encode() {  # Crafter's caption sentences come from the shipped table: no text encoder needed
   # n processes a store, all on one GPU: reading the store is the limit
   local n=${ENCODE_SHARDS:-1} pids=() store i
@@ -102,9 +115,10 @@ evaluate() {  # held-out seeds start at 100000 (training uses 0..); the evaluati
 for stage in "$@"; do
   echo "== $stage $(date -u +%H:%M:%S)"
   case $stage in
-    record | vae | encode | train | evaluate) $stage ;;
+    record | vae | decoder | encode | train | evaluate) $stage ;;
     export) export_model "$NAME" ;;
-    *) echo "unknown stage $stage (record | vae | encode | train | export | evaluate)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (record | vae | decoder | encode | train | export | evaluate)" >&2
+      exit 2 ;;
   esac
 done
 echo "== done $(date -u +%H:%M:%S)"

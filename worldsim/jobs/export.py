@@ -15,6 +15,9 @@ class Config:
     ckpt: str = "runs/world_model/ema.ckpt"  # a `worldsim train` checkpoint or export
     out: str = "runs/world_model/model.pt"  # the shippable file
     bundle_autoencoder: bool = True  # include the VAE, so the file loads with nothing beside it
+    # bundle this VAE instead of the model's own: a decoder fine-tune of it (train-vae
+    # decoder_only=true init=CKPT), whose encoder must be the model's
+    autoencoder: str = ""
     max_part_mb: float = 0.0  # > 0: write <out>.part0, .part1, ... of at most this size
 
 
@@ -23,6 +26,8 @@ def run(cfg: Config) -> None:
     from worldsim.training.world_model import export_checkpoint, load_world_model
 
     module = load_world_model(cfg.ckpt)
+    if cfg.autoencoder:
+        module.replace_decoder(cfg.autoencoder)
     path = export_checkpoint(
         module, cfg.out, bundle_autoencoder=cfg.bundle_autoencoder, max_part_mb=cfg.max_part_mb
     )

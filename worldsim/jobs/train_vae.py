@@ -51,6 +51,12 @@ class Config:
     # checkpoint to resume from: auto = <out>/checkpoints/last.ckpt if a run left one, "" = none,
     # last = that file (must exist), or a path
     resume: str = "auto"
+    # start from this VAE's weights: a train-vae export, or a world model bundling one
+    # (pretrained:NAME); "" = random. Its shape replaces model.*
+    init: str = ""
+    # train the decoder alone, from init=: the encoder, and so the latents of every world model
+    # trained with it, stay as they were (a sharper decoder for a shipped model)
+    decoder_only: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -65,6 +71,11 @@ class Config:
 
     def __post_init__(self) -> None:
         check_logger(self.logger)  # before any work: an unknown or missing logger is one line
+        if self.decoder_only and not self.init:
+            raise ConfigError(
+                "decoder_only=true trains the decoder of an existing VAE: give it as init= "
+                "(a VAE checkpoint, or a world model such as pretrained:crafter)"
+            )
 
 
 CPU_SIZES = CONFIG_DIR / "train" / "vae_cpu.yaml"  # the CPU defaults: seconds a step on 2 cores
@@ -118,6 +129,26 @@ def _check_clip_lengths(cfg: Config) -> None:
         raise ConfigError(
             f"data.clips.lengths {bad} are not 1 + {cfg.model.time_factor}k frames; use e.g. [17]"
         )
+
+
+def _adopt_init_shape(cfg: Config):
+    """The VAE of init= (None without one); its shape becomes cfg.model's, said when it differs
+    from the one configured (e.g. the CPU defaults' narrower norm_groups)."""
+    if not cfg.init:
+        return None
+    from dataclasses import asdict, replace
+
+    from worldsim.models.autoencoder import load_autoencoder
+
+    init = load_autoencoder(cfg.init)
+    chunks = {"encode_chunk": cfg.model.encode_chunk, "decode_chunk": cfg.model.decode_chunk}
+    shape = replace(init.cfg, **chunks)  # chunking is not shape: the configured one stays
+    given, taken = asdict(cfg.model), asdict(shape)
+    differ = [f"model.{k}={taken[k]} (not {given[k]})" for k in given if given[k] != taken[k]]
+    if differ:
+        print(f"train-vae: the VAE's shape is init's: {', '.join(differ)}", flush=True)
+    cfg.model = shape
+    return init
 
 
 def _fit(cfg: Config, task, ema):
@@ -214,7 +245,10 @@ def run(cfg: Config) -> None:
     warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
     L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
-    task = VAETask(cfg.model, cfg.loss, cfg.optim)  # missing LPIPS weights: named before out=
+    init = _adopt_init_shape(cfg)  # a bad init= is named before out=
+    task = VAETask(cfg.model, cfg.loss, cfg.optim, cfg.decoder_only)  # missing LPIPS weights too
+    if init is not None:
+        task.model.load_state_dict(init.state_dict())
     ema = EMA(decay=cfg.trainer.ema_decay)
     roots = cfg.data.roots or [cfg.data.root]
     if claim_output("train-vae", cfg, FREE, {"data_manifest_sha256": manifest_sha256(roots)}):
@@ -226,5 +260,6 @@ def run(cfg: Config) -> None:
     ema.swap_in()
     model = task.model.float().eval()
     export = Path(cfg.export or Path(cfg.out) / "vae.ckpt")
-    save_autoencoder(model, export, meta={"steps": trainer.global_step, "data": roots})
+    meta = {"steps": trainer.global_step, "data": roots, "init": cfg.init}
+    save_autoencoder(model, export, meta={**meta, "decoder_only": cfg.decoder_only})
     _evaluate_held_out(cfg, model, export, trainer.global_step, task.device)

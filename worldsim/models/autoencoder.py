@@ -378,6 +378,18 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
     return autoencoder_from_state(cfg_dict, state).to(device)
 
 
+def same_encoder(a: VideoAutoencoder, b: VideoAutoencoder) -> bool:
+    """Whether `a` and `b` encode alike: equal configs and encoder weights (compared in fp16, the
+    precision a shipped file keeps)."""
+    if {**asdict(a.cfg), "decode_chunk": 0} != {**asdict(b.cfg), "decode_chunk": 0}:
+        return False
+    theirs = b.encoder.state_dict()
+    return all(
+        torch.equal(v.half(), theirs[k].to(v.device).half())
+        for k, v in a.encoder.state_dict().items()
+    )
+
+
 def autoencoder_from_state(cfg_dict: dict, state: dict) -> VideoAutoencoder:
     """A VideoAutoencoder in eval mode from its config dict and (any-precision) weights."""
     model = VideoAutoencoder(AutoencoderConfig(**cfg_dict))

@@ -93,19 +93,33 @@ def evaluate_reconstruction(
 
 
 class VAETask(L.LightningModule):
-    """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with a GAN loss."""
+    """Trains `self.model` (a VideoAutoencoder); `self.disc` exists only with a GAN loss.
+    `decoder_only`: the encoder is frozen and the decoder learns from its posterior mean, the
+    latents world models are trained on and generate."""
 
-    def __init__(self, model: AutoencoderConfig, loss: LossConfig, optim: OptimConfig):
+    def __init__(
+        self,
+        model: AutoencoderConfig,
+        loss: LossConfig,
+        optim: OptimConfig,
+        decoder_only: bool = False,
+    ):
         super().__init__()
         if loss.perceptual not in PERCEPTUAL:
             raise ValueError(
                 f"loss.perceptual={loss.perceptual!r}; use one of {', '.join(PERCEPTUAL)}"
             )
         self.save_hyperparameters(
-            {"model": asdict(model), "loss": asdict(loss), "optim": asdict(optim)}
+            {
+                "model": asdict(model),
+                "loss": asdict(loss),
+                "optim": asdict(optim),
+                "decoder_only": decoder_only,
+            }
         )
-        self.loss_cfg, self.optim_cfg = loss, optim
+        self.loss_cfg, self.optim_cfg, self.decoder_only = loss, optim, decoder_only
         self.model = VideoAutoencoder(model)
+        self.model.encoder.requires_grad_(not decoder_only)
         self.lpips = None
         if loss.perceptual != "none":
             from worldsim.models.lpips import LPIPS, MissingWeightsError
@@ -158,7 +172,7 @@ class VAETask(L.LightningModule):
         opt_g, opt_d = opts if isinstance(opts, list) else (opts, None)
         scheds = self.lr_schedulers()
         x = self._video(batch)
-        recon, post = self.model(x)
+        recon, post = self.model(x, sample=not self.decoder_only)
         terms = self.reconstruction_losses(x, recon, post.kl())
         loss = terms["total"]
         if self._adversarial_on():
@@ -220,7 +234,10 @@ class VAETask(L.LightningModule):
         groups = [self.model] + ([self.disc] if self.disc is not None else [])
         opts = [
             torch.optim.AdamW(
-                m.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+                [p for p in m.parameters() if p.requires_grad],  # decoder_only: not the encoder
+                lr=cfg.lr,
+                betas=cfg.betas,
+                weight_decay=cfg.weight_decay,
             )
             for m in groups
         ]

@@ -39,6 +39,11 @@ class StepProgress(ProgressBar):
         if not (self.enabled and trainer.is_global_zero):
             return
         params = sum(p.numel() for p in pl_module.parameters())
+        trained = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
+        # some frozen (LPIPS' trunk, a decoder_only VAE's encoder): say what trains
+        count = f"{params / 1e6:.2f}M parameters"
+        if trained < params:
+            count += f" ({trained / 1e6:.2f}M trained)"
         limit = f"{trainer.max_steps} steps" if trainer.max_steps > 0 else "no step limit"
         timer = self._timer(trainer)
         if timer is not None:
@@ -49,7 +54,7 @@ class StepProgress(ProgressBar):
         logs = (logger.log_dir if logger is not None else None) or trainer.default_root_dir
         ranks = f"; {trainer.world_size} processes" if trainer.world_size > 1 else ""
         print(
-            f"{self.name}: {params / 1e6:.2f}M parameters; {limit}{ranks}; logs -> {logs}",
+            f"{self.name}: {count}; {limit}{ranks}; logs -> {logs}",
             flush=True,
         )
         self.started = (time.monotonic(), trainer.global_step)

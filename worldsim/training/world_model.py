@@ -269,6 +269,26 @@ class WorldModel(L.LightningModule):
             )  # not a submodule, so it does not follow .to() of the module
         return self._autoencoder
 
+    def replace_decoder(self, path: str) -> None:
+        """Decode with the VAE at `path` from now on: a decoder trained for this model's latents
+        (train-vae decoder_only=true), refused when its encoder is not the one that made them."""
+        from worldsim.models.autoencoder import load_autoencoder, same_encoder
+        from worldsim.models.checkpoint import CheckpointError
+
+        mine, theirs = self.autoencoder(), load_autoencoder(path, self.device)
+        if mine is None:
+            raise CheckpointError(
+                f"autoencoder={path}: this model's own VAE is absent, so the encoder that made "
+                "its latents cannot be checked; put the model's VAE back beside it"
+            )
+        if not same_encoder(mine, theirs):
+            raise CheckpointError(
+                f"autoencoder={path} encodes differently from the VAE this model's latents came "
+                "from: train its decoder alone from the model's (worldsim train-vae "
+                "decoder_only=true init=<this model>)"
+            )
+        object.__setattr__(self, "_autoencoder", theirs)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Normalised latents (B, T', C, h, w) -> pixels (B, T, 3, H, W) in [-1, 1]."""

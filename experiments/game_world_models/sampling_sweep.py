@@ -1,0 +1,88 @@
+"""Issue 15's teacher-forced bars under other sampling settings: each VARIANT is a comma-separated
+list of the checkpoint's sampling overrides (worldsim.training.world_model_config.SampleConfig),
+scored on the same windows and noise as teacher_forced.py (true and shuffled actions, changed
+windows), after the checkpoint's own sampling. Beside PSNR, the sharpness of the new frames (the
+truth's too): PSNR rewards a blurred mean, so a variant that gains PSNR by blurring shows here.
+Choose a variant on one held-out set and report it on another (RESULTS.md section 18).
+
+Usage: python experiments/game_world_models/sampling_sweep.py STORE WINDOWS CKPT DEVICE \
+           [VARIANT ...] [strip=PNG] > OUT
+e.g.   ... held/crafter 256 pretrained:crafter cuda sampler.steps=1 guidance.action_scale=2 \
+           guidance.action_scale=2,sampler.steps=4 strip=steps.png
+strip=PNG: the 4 new frames of 6 changed windows, one row for the truth, then one per variant.
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+from evaluate import episodes, held_out_data, window_starts  # this folder's evaluate.py
+from omegaconf import OmegaConf
+
+from evals.latent_rollout import (
+    changed_window_summary,
+    encode_latent_episode,
+    new_frames,
+    teacher_forced,
+)
+from evals.long_rollout import sharpness
+from evals.model import from_model_frames
+from worldsim.training.world_model import load_world_model
+from worldsim.video import save_frame_strip
+
+STRIP_WINDOWS = 6
+
+
+def with_overrides(sample_cfg, variant: str):
+    """The SampleConfig `sample_cfg` with the dotted overrides of `variant` ("a.b=1,c=2")."""
+    merged = OmegaConf.merge(OmegaConf.structured(sample_cfg), OmegaConf.from_dotlist(
+        [v for v in variant.split(",") if v]
+    ))  # fmt: skip
+    return OmegaConf.to_object(merged)
+
+
+def mean_sharpness(frames: np.ndarray) -> float:
+    """(N, T, H, W, 3) uint8 -> mean sharpness of every frame."""
+    return float(np.mean([sharpness(v).mean() for v in frames]))
+
+
+def main(store, windows, ckpt, device, *args):
+    strip = [a.split("=", 1)[1] for a in args if a.startswith("strip=")]
+    variants = [a for a in args if not a.startswith("strip=")]
+    clock, m = time.time(), load_world_model(ckpt, device)
+    eps = [encode_latent_episode(m, e) for e in episodes(store)]
+    starts = window_starts(eps, 2, int(windows))  # teacher_forced.py's windows
+    tf = m.latent_info.time_factor
+    truth = torch.stack([eps[e].frames[new_frames(k + 7, tf)] for e, k in starts])
+    truth = from_model_frames(truth)  # (N, tf, H, W, 3): the true new frames
+    shipped, results, rows, shown = m.sample_cfg, {}, [], None
+    for variant in ["", *variants]:  # "": the checkpoint's own
+        m.sample_cfg = with_overrides(shipped, variant)
+        tick = time.time()
+        true = teacher_forced(m, eps, starts, keep=True)
+        frames = from_model_frames(true.pop("frames"))  # (N, tf, H, W, 3): the model's new frames
+        summary = changed_window_summary(true, teacher_forced(m, eps, starts, shuffle=True))
+        changed = true["changed"]
+        summary["sharpness"] = mean_sharpness(frames[changed])
+        results[variant or "checkpoint"] = {**summary, "wall_s": time.time() - tick}
+        if shown is None:  # the same windows in every row: evenly over the changed ones
+            picks = np.flatnonzero(changed)
+            shown = picks[np.linspace(0, len(picks) - 1, STRIP_WINDOWS).astype(int)]
+            rows.append(np.concatenate(list(truth[shown]), axis=0))
+        rows.append(np.concatenate(list(frames[shown]), axis=0))  # (6 tf, H, W, 3)
+        print(f"{variant or 'checkpoint'}: model - copy-last "
+              f"{summary['model'] - summary['copy_last']:+.2f} dB, beats it in "
+              f"{summary['beats_copy_last_pct']:.1f}%, sharpness {summary['sharpness']:.2f} "
+              f"(truth {mean_sharpness(truth[changed]):.2f})", file=sys.stderr)  # fmt: skip
+    if strip:
+        save_frame_strip(rows, strip[0], every=1)
+    out = {"ckpt": ckpt, "checkpoint_sampling": str(shipped), "variants": results,
+           "truth_sharpness": mean_sharpness(truth[true["changed"]]),
+           "held_out_data": held_out_data(store), "wall_s": time.time() - clock}  # fmt: skip
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
