@@ -34,11 +34,12 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
-        sha256="0cf3f5a60ed8d551d20d36b8d556c0ec789aa61c9aa3eb98d5c209806fe63316",
+        sha256="e834239dff6c89a926dd6c8f4f5e1afcc8ac688a3d8c3816f8afe49e0df25c6b",
         about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: 7,861 + 12,539 steps on "
-        "1,440 Crafter episodes, 17,035 on 1,440 new ones, then 9,813 on 1,536 episodes of the "
-        "tech-tree mix, on one H200, the last three runs with actions dropped in half the samples "
-        "(experiments/game_world_models/RESULTS.md)",
+        "1,440 Crafter episodes, 17,035 on 1,440 new ones, 9,813 on 1,536 episodes of the "
+        "tech-tree mix, then two runs on new episodes of that mix (the last 17,943 steps), on one "
+        "H200, actions dropped in half the samples; the VAE's decoder then trained alone for 600 "
+        "CPU steps (experiments/game_world_models/RESULTS.md, section 18)",
     ),
     "doom": Pretrained(
         file="doom.pt",
