@@ -63,6 +63,15 @@ def new_frames(k: int, time_factor: int) -> slice:
     return slice(1 + time_factor * (k - 1), 1 + time_factor * k)
 
 
+def window_frames(episodes, windows, length: int, time_factor: int) -> torch.Tensor:
+    """The true pixel frames each (episode index, k) window of `length` latent frames is scored
+    on: (N, 1 + tf, C, H, W), its last context frame, then the new frames of its last latent."""
+    last = [new_frames(k + length - 1, time_factor).start - 1 for _, k in windows]
+    return torch.stack(
+        [episodes[e].frames[s : s + time_factor + 1] for (e, _), s in zip(windows, last)]
+    )
+
+
 @torch.no_grad()
 def teacher_forced(
     module, episodes, windows, length=8, batch=32, seed=0, shuffle=False, keep=False
@@ -94,12 +103,7 @@ def teacher_forced(
         runner = module.mode_runner(prompts, seed + i)
         sampled = runner.extend_forward(z[:, :-1], 1, acts)
         model, vae = (module.decode(v)[:, -tf - 1 :].cpu() for v in (sampled, z))
-        truth = torch.stack(
-            [
-                episodes[e].frames[new_frames(k + length - 1, tf).start - 1 :][: tf + 1]
-                for e, k in (windows[j] for j in idx)
-            ]
-        )  # (B, 1 + tf, C, H, W): the last context frame, then the new ones
+        truth = window_frames(episodes, [windows[j] for j in idx], length, tf)  # (B, 1 + tf, ...)
         target = truth[:, 1:]
 
         preds = {

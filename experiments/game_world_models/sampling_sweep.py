@@ -17,15 +17,14 @@ import sys
 import time
 
 import numpy as np
-import torch
 from evaluate import episodes, held_out_data, window_starts  # this folder's evaluate.py
 from omegaconf import OmegaConf
 
 from evals.latent_rollout import (
     changed_window_summary,
     encode_latent_episode,
-    new_frames,
     teacher_forced,
+    window_frames,
 )
 from evals.long_rollout import sharpness
 from evals.model import from_model_frames
@@ -55,8 +54,7 @@ def main(store, windows, ckpt, device, *args):
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
     starts = window_starts(eps, 2, int(windows))  # teacher_forced.py's windows
     tf = m.latent_info.time_factor
-    truth = torch.stack([eps[e].frames[new_frames(k + 7, tf)] for e, k in starts])
-    truth = from_model_frames(truth)  # (N, tf, H, W, 3): the true new frames
+    truth = from_model_frames(window_frames(eps, starts, 8, tf)[:, 1:])  # (N, tf, H, W, 3)
     shipped, results, rows, shown = m.sample_cfg, {}, [], None
     for variant in ["", *variants]:  # "": the checkpoint's own
         m.sample_cfg = with_overrides(shipped, variant)

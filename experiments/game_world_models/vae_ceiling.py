@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from evaluate import episodes, held_out_data, window_starts  # this folder's evaluate.py
 
-from evals.latent_rollout import CHANGED_BELOW_DB, encode_latent_episode, new_frames
+from evals.latent_rollout import CHANGED_BELOW_DB, encode_latent_episode, window_frames
 from worldsim.metrics import psnr
 from worldsim.models.autoencoder import load_autoencoder
 from worldsim.models.latents import decode_latents
@@ -34,9 +34,7 @@ def main(store, windows, ckpt, vae="", device="cpu"):
         batch = starts[i : i + 32]
         z = torch.stack([eps[e].latents[k : k + 8] for e, k in batch])  # (B, 8, c, h, w)
         frames = decode_latents(decoder, m.denormalise(z))[:, -tf:].cpu()  # (B, tf, C, H, W)
-        truth = torch.stack(
-            [eps[e].frames[new_frames(k + 7, tf).start - 1 :][: tf + 1] for e, k in batch]
-        )  # (B, 1 + tf, C, H, W)
+        truth = window_frames(eps, batch, 8, tf)  # (B, 1 + tf, C, H, W)
         copy_last.append(psnr(truth[:, :1].expand_as(truth[:, 1:]), truth[:, 1:]).mean(-1))
         recon.append(psnr(frames, truth[:, 1:]).mean(-1))
     copy_last, recon = torch.cat(copy_last).numpy(), torch.cat(recon).numpy()

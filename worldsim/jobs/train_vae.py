@@ -139,10 +139,10 @@ def _adopt_init_shape(cfg: Config):
     from dataclasses import asdict, replace
 
     from worldsim.models.autoencoder import load_autoencoder
+    from worldsim.models.autoencoder_config import CHUNKING
 
     init = load_autoencoder(cfg.init)
-    chunks = {"encode_chunk": cfg.model.encode_chunk, "decode_chunk": cfg.model.decode_chunk}
-    shape = replace(init.cfg, **chunks)  # chunking is not shape: the configured one stays
+    shape = replace(init.cfg, **{k: getattr(cfg.model, k) for k in CHUNKING})  # configured ones
     given, taken = asdict(cfg.model), asdict(shape)
     differ = [f"model.{k}={taken[k]} (not {given[k]})" for k in given if given[k] != taken[k]]
     if differ:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from worldsim.models.autoencoder_config import AutoencoderConfig, downsampling_levels
+from worldsim.models.autoencoder_config import CHUNKING, AutoencoderConfig, downsampling_levels
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 
 # ---------------------------------------------------------------------------- streaming state
@@ -379,10 +379,10 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
 
 
 def same_encoder(a: VideoAutoencoder, b: VideoAutoencoder) -> bool:
-    """Whether `a` and `b` encode alike: equal shapes and encoder weights (compared in fp16, the
-    precision a shipped file keeps); chunking differs freely (the causal cache makes it exact)."""
-    chunks = {"encode_chunk": 0, "decode_chunk": 0}
-    if {**asdict(a.cfg), **chunks} != {**asdict(b.cfg), **chunks}:
+    """Whether `a` and `b` encode alike: equal shapes (CHUNKING aside) and encoder weights
+    (compared in fp16, the precision a shipped file keeps)."""
+    shape_a, shape_b = asdict(a.cfg), asdict(b.cfg)
+    if any(shape_a[k] != shape_b[k] for k in shape_a if k not in CHUNKING):
         return False
     theirs = b.encoder.state_dict()
     return all(

@@ -6,6 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+# how long videos are cut into chunks, not what the weights are: two VAEs that differ only here
+# encode and decode alike (the causal cache makes chunking exact)
+CHUNKING = ("encode_chunk", "decode_chunk")
+
 
 @dataclass
 class AutoencoderConfig:
