@@ -8,7 +8,10 @@
 Random weights (speed does not depend on them): a frame-causal DiT of configs/model/<model>.yaml
 and the default VAE (space factor 4, time factor 4). Every combination of size, KV cache on/off,
 CUDA graphs on/off and sampler steps runs `--measure` steps after the window is full and every
-graph is captured. Figures: latency per step (ms, p50/p90) and video fps (time factor / mean).
+graph is captured (`--only-fast`: both on only). Figures: latency per step (ms, p50/p90, and every
+step's in order), each phase's p50/p90 (`worldsim.interactive.StepTimes`: the host's launches of
+denoising and decoding, then the wait for the frames) and video fps (time factor / mean). `--gc
+off` pauses Python's garbage collector over the timed steps (`both`: each setting twice).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ import torch
 from omegaconf import OmegaConf
 
 from benchmarks.record import output_arguments, record
+from worldsim.diffusion.cuda_graphs import gc_paused
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.diffusion.samplers import SamplerConfig
 from worldsim.interactive import Session, StepTimes
@@ -49,8 +54,11 @@ def world_model(dit: dict, vae: dict, action_dim: int, folder: str, device: str)
     return module.to(device).eval()
 
 
-def measure(module, size: int, steps: int, window: int, kv: bool, graphs: bool, n: int) -> dict:
-    """Latency and fps of `n` steady-state steps (window full, graphs captured) of one setting."""
+def measure(
+    module, size: int, steps: int, window: int, kv: bool, graphs: bool, n: int, gc_off: bool
+) -> dict:
+    """Latency and fps of `n` steady-state steps (window full, graphs captured) of one setting;
+    `gc_off`: Python's cyclic garbage collector paused over the timed steps."""
     sample = SampleConfig(SamplerConfig("euler", steps), window=window)
     start = np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
     session = Session(module, start, sample, kv_cache=kv, cuda_graphs=graphs)
@@ -59,13 +67,15 @@ def measure(module, size: int, steps: int, window: int, kv: bool, graphs: bool, 
     for _ in range(window + 1):  # fill the window; capture each context length's graph
         session.step(action)
     session.times = StepTimes()
-    for _ in range(n):
-        session.step(action)
+    with gc_paused() if gc_off else nullcontext():
+        for _ in range(n):
+            session.step(action)
     figures = session.times.summary(session.tf, skip=0)
+    figures["latency_ms"] = [round(s * 1e3, 2) for s in session.times.seconds]  # in step order
     # in effect, not as asked: a CPU never replays a graph, a refused capture runs plain
     runner = session.runner
     used = {"kv_cache": runner.kv_cache, "cuda_graphs": runner.continuation.replaying}
-    return {"size": size, "sampler_steps": steps, **used, **figures}
+    return {"size": size, "sampler_steps": steps, **used, "gc_paused": gc_off, **figures}
 
 
 def main() -> None:
@@ -77,6 +87,12 @@ def main() -> None:
     parser.add_argument("--action-dim", type=int, default=4 * 17, help="4 x Crafter's 17")
     parser.add_argument("--measure", type=int, default=30, help="timed steps per setting")
     parser.add_argument("--compile", action="store_true", help="torch.compile the DiT blocks")
+    parser.add_argument(
+        "--gc", choices=("on", "off", "both"), default="on", help="Python GC over timed steps"
+    )
+    parser.add_argument(
+        "--only-fast", action="store_true", help="KV cache and CUDA graphs on only (no ablation)"
+    )
     output_arguments(parser, smoke="tiny model, CPU, 32 px, seconds")
     args = parser.parse_args()
     if args.smoke:
@@ -89,10 +105,12 @@ def main() -> None:
         module = world_model(dit, vae, args.action_dim, folder, args.device)
         if args.compile:
             module.model.compile_blocks()
-        for size, kv, graphs, steps in itertools.product(
-            args.sizes, (True, False), (True, False), args.steps
+        switches = (True,) if args.only_fast else (True, False)
+        gcs = {"on": (False,), "off": (True,), "both": (False, True)}[args.gc]
+        for size, kv, graphs, steps, gc_off in itertools.product(
+            args.sizes, switches, switches, args.steps, gcs
         ):
-            runs.append(measure(module, size, steps, args.window, kv, graphs, args.measure))
+            runs.append(measure(module, size, steps, args.window, kv, graphs, args.measure, gc_off))
             print(runs[-1])
     figures = {
         "model": "smoke" if args.smoke else args.model,

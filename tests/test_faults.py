@@ -102,6 +102,7 @@ def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path
     proc.send_signal(signal.SIGINT)
     printed = proc.communicate(timeout=120)[0]
     assert f"resuming from {last}" in printed
+    assert "interrupt: stopping after this step" in printed  # a flag, not a KeyboardInterrupt
     interrupted_at = int(printed.split("interrupted at step ")[1].split(":")[0])
     assert killed_at < interrupted_at == _step(last) < steps
 

@@ -65,6 +65,20 @@ def test_keys_bind_arrows_to_moves_and_leave_the_noop_unbound():
     assert np.array_equal(table["do"], np.eye(7, dtype=np.float32)[5])
 
 
+def test_step_times_split_each_step_into_its_phases():
+    from worldsim.interactive import StepTimes
+
+    times = StepTimes()
+    times.add([0.0, 0.010, 0.012, 0.030])  # start, denoise launched, decode launched, on the host
+    times.add([1.0, 1.020, 1.021, 1.040])
+    summary = times.summary(4, skip=0)
+    assert times.seconds == pytest.approx([0.030, 0.040])
+    assert summary["latency_ms_p50"] == pytest.approx(35.0)
+    assert summary["phase_ms"]["denoise"]["p50"] == pytest.approx(15.0)
+    assert summary["phase_ms"]["decode"]["p50"] == pytest.approx(1.5)
+    assert summary["phase_ms"]["to_host"]["p50"] == pytest.approx(18.5)
+
+
 def test_the_web_page_binds_keys_to_the_held_action_and_reports_stats():
     from types import SimpleNamespace
 

@@ -83,16 +83,32 @@ def read_action_file(path: str, table: dict[str, np.ndarray]) -> list[str]:
     return steps
 
 
+PHASES = ("denoise", "decode", "to_host")  # a step's parts, in order (StepTimes.phases)
+
+
 @dataclass
 class StepTimes:
-    """Wall seconds of every step, action in to decoded frames out (device synchronised)."""
+    """Wall seconds of every step, action in to decoded frames out (device synchronised), and of
+    its PHASES. Only `to_host` waits for the device: on CUDA `denoise` and `decode` are the host's
+    time to launch their kernels, so a slow step shows whether the host or the device was late."""
 
     seconds: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
+
+    def add(self, marks: list[float]) -> None:
+        """One step from its len(PHASES) + 1 perf_counter marks (start, then each phase's end)."""
+        self.seconds.append(marks[-1] - marks[0])
+        for name, began, ended in zip(PHASES, marks, marks[1:]):
+            self.phases[name].append(ended - began)
 
     def summary(self, frames_per_step: int, skip: int = 1) -> dict:
         """Latency percentiles (ms) and video fps, leaving out the first `skip` steps (warm-up,
-        CUDA-graph capture)."""
+        CUDA-graph capture); each phase's p50 and p90 (ms)."""
         s = np.array(self.seconds[skip:] or self.seconds)
+        phases = {}
+        for name, values in self.phases.items():
+            v = np.array(values[skip:] or values or [np.nan]) * 1e3
+            phases[name] = {"p50": float(np.percentile(v, 50)), "p90": float(np.percentile(v, 90))}
         return {
             "timed_steps": len(self.seconds),
             "skipped_warmup_steps": len(self.seconds) - len(s),
@@ -101,6 +117,7 @@ class StepTimes:
             "latency_ms_p90": float(np.percentile(s, 90) * 1e3),
             "latency_ms_max": float(s.max() * 1e3),
             "video_fps": float(frames_per_step / s.mean()),
+            "phase_ms": phases,
         }
 
 
@@ -166,7 +183,7 @@ class Session:
     @torch.no_grad()
     def step(self, action: np.ndarray) -> np.ndarray:
         """Codec vector (A,) -> the next tf video frames (tf, H, W, 3) uint8."""
-        began = time.perf_counter()
+        marks = [time.perf_counter()]
         acts = None
         if self.action_dim:
             row = self._row(action)
@@ -175,10 +192,12 @@ class Session:
             )
             acts = torch.cat([past, row], dim=1)  # unknown start actions: the first one held
         seq = self.runner.extend_forward(self.latents, 1, acts)
+        marks.append(time.perf_counter())
         with self.autocast:
             video = self._decode(seq[:, -1:])  # (tf, 3, H, W)
+        marks.append(time.perf_counter())
         frames = to_uint8(video.float().cpu().numpy())  # to the host: the step is finished
         self.latents = seq[:, -(self.window - 1) :]
         self.actions = None if acts is None else acts[:, -(self.window - 1) :]
-        self.times.seconds.append(time.perf_counter() - began)
+        self.times.add(marks + [time.perf_counter()])
         return frames

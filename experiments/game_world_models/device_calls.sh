@@ -28,9 +28,12 @@
 # GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
 # (issue 18: the KV cache needs it) on crafter's latents, from the same INIT; `finish` measures
 # both teacher-forced on the same held-out windows.
-# GAMES="crafter crafter_decoder": beside it, the VAE's decoder trained alone on crafter's
-# episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with the new DiT
-# (decoder_new.pt) and scores both files teacher-forced and by vae_ceiling.py (section 18).
+# GAMES="crafter crafter_decoder" (or "doom doom_decoder"): beside it, the VAE's decoder trained
+# alone on that game's episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with
+# the new DiT (decoder_new.pt) and scores both files: Crafter teacher-forced and by vae_ceiling.py
+# (section 18), ViZDoom by doom_horizon.py. With doom, `finish` also judges 1,000-frame rollouts
+# (evaluate.py on the frozen doom_long, both truths): each new ViZDoom file at its own context
+# level and at 0.3 (section 12), in parallel, LONG_SECONDS each.
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
@@ -57,7 +60,8 @@ work_of() {  # game -> its pipeline's work folder
     push) echo /tmp/gp ;;
     crafter_causal) echo /tmp/gcc ;;
     crafter_decoder) echo /tmp/gcd ;;
-    *) echo "unknown game $1 (crafter | doom | push | crafter_causal | crafter_decoder)" >&2
+    doom_decoder) echo /tmp/gdd ;;
+    *) echo "unknown game $1 (crafter | doom | push | crafter_causal | {crafter,doom}_decoder)" >&2
       exit 2 ;;
   esac
 }
@@ -74,9 +78,11 @@ pipeline() {  # game -> its command
 for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
 DIT_EXTRA='flow.drop_actions=0.5 model.attention=causal' \
 bash experiments/game_world_models/run.sh $w train export" ;;
-    crafter_decoder)  # waits for crafter's episodes (its encode stage starts after record)
-      echo "until grep -q '^== encode' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
-for c in /tmp/gc/crafter*; do ln -sfn \$c $w/; done; $CRAFTER_RUN \
+    crafter_decoder | doom_decoder)  # waits for its game's episodes (encode starts after record)
+      local game=${1%_decoder} run=$CRAFTER_RUN
+      [ "$game" = doom ] && run=$DOOM_RUN
+      echo "until grep -q '^== encode' $G/$game.log; do sleep 15; done; mkdir -p $w; \
+for c in $(work_of "$game")/$game*; do ln -sfn \$c $w/; done; $run \
 bash experiments/game_world_models/run.sh $w decoder" ;;
   esac
 }
@@ -167,6 +173,11 @@ held_sets() {  # the games' held-out stores, each recorded once: Crafter's froze
   if has doom && ! [ -d $G/held/doom_my_way_home ]; then
     ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
       out=$G/held/doom_my_way_home workers=3 progress=false
+    # the long rollouts' frozen stores (evaluate.py FROZEN): truths and references, and the bank
+    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=100000 \
+      out=$G/held/long/doom_long workers=3 progress=false
+    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
+      out=$G/held/long/doom_my_way_home workers=3 progress=false
   fi
   if has push && ! [ -d $G/held/push ]; then push_starts; fi
 }
@@ -188,9 +199,9 @@ snapshot() {
   held_sets >$G/held.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
-  for game in "${GAMES[@]}"; do
-    ws export ckpt="$(work_of "$game")/dit/checkpoints/last.ckpt" out="$OUT/${game}_snap.pt" \
-      max_part_mb=15
+  for game in "${GAMES[@]}"; do  # the arms that train a DiT (a decoder arm has none)
+    local last=$(work_of "$game")/dit/checkpoints/last.ckpt
+    [ -f "$last" ] && ws export ckpt="$last" out="$OUT/${game}_snap.pt" max_part_mb=15
   done
 }
 
@@ -227,6 +238,13 @@ finish() {
   fi
   has doom && timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
     /tmp/gd/doom_new.pt cuda
+  if has doom_decoder; then
+    ws export ckpt=/tmp/gd/doom_new.pt autoencoder=/tmp/gdd/decoder.ckpt \
+      out=/tmp/gdd/decoder_new.pt max_part_mb=15
+    timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom_decoder 256 32 16 \
+      /tmp/gdd/decoder_new.pt cuda
+  fi
+  has doom && long_doom
   cd $G/repo
   has push && push_eval /tmp/gp/push_new.pt
   cd $G && cp ./*.log $e/
@@ -238,6 +256,20 @@ finish() {
   done
   pack_eval
   ls -la "$OUT"
+}
+
+long_doom() {  # 1,000-frame ViZDoom rollouts of each new file, at its context level and at 0.3,
+  # in parallel (evaluate.py `only FILE doom [LEVEL]`) -> $G/eval/long_doom_{new,decoder}{,_03}
+  local pair f tag level pids=()
+  for pair in new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt; do
+    tag=${pair%%:*} f=${pair#*:}
+    compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
+    for level in "" 0.3; do
+      timeout "${LONG_SECONDS:-240}" python3 evaluate.py $G/held/long $G/eval/long_${tag}${level:+_03} \
+        cuda only "$f" doom $level >$G/eval/long_${tag}${level:+_03}.log 2>&1 & pids+=($!)
+    done
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 crafter_eval() {  # model file -> $G/eval/crafter_grid$TAG: issue 16's Crafter grid (50 held-out

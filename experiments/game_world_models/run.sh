@@ -33,7 +33,8 @@ else
 fi
 DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
 # STORES=crafter: Crafter alone; STORES="doom_my_way_home doom_deathmatch" (with
-# DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED: the first Crafter training seed.
+# DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED / DOOM_SEED: the first training seed of
+# Crafter / of each ViZDoom store (new seeds: new episodes for a continued model).
 # STORES="crafter crafter_eat_plant": with a slice of PLANT_EPISODES 513-step task=eat_plant
 # episodes (seeds after the crafter store's): a sapling ripens only after ~300 steps, so the
 # 257-step mix never shows eat_plant.
@@ -47,7 +48,7 @@ VAE=$(bundled_vae "${VAE:-}")  # WORK/vae.ckpt: given (written out now) or train
 record() {  # the stores in parallel; held-out evaluation seeds start at 100000
   local pids=() store
   for store in "${STORES[@]}"; do
-    local env=$store args=("${DOOM[@]}" seed=0) first=${CRAFTER_SEED:-0}
+    local env=$store args=("${DOOM[@]}" seed="${DOOM_SEED:-0}") first=${CRAFTER_SEED:-0}
     case $store in
       crafter) env=crafter_mix args=("${CRAFTER[@]}" seed="$first") ;;
       crafter_eat_plant) env=crafter_mix args=("${PLANT[@]}" env.kwargs.task=eat_plant

@@ -9,7 +9,9 @@ videos on a fixed validation batch and writes them under the run's log dir.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -205,23 +207,60 @@ class SampleVideos(Callback):
 
 class LastCheckpoint(Callback):
     """The end of fit (max_steps or max_minutes) and Ctrl-C during it save `<dirpath>/last.ckpt`,
-    which a rerun of the command resumes from, whatever the checkpoint interval (Ctrl-C: one
-    process only, as under DDP every rank would have to join the save)."""
+    which a rerun of the command resumes from, whatever the checkpoint interval.
+
+    Ctrl-C (SIGINT) asks the run to stop after the step in progress, and the fit ends there as at
+    max_steps; a second Ctrl-C interrupts at once. A flag, not the KeyboardInterrupt that Python
+    raises wherever the signal lands: a compiled GPU run went on training past its SIGINT until
+    it was killed 60 s later, its last 960 steps lost (2026-12-01). One process only: under DDP
+    every rank would have to join the save."""
 
     def __init__(self, dirpath: str | Path):
         self.dirpath = Path(dirpath)
+        self.stop_requested = False
+        self.saved_at_end = False  # on_train_end saved for the requested stop
+        self._previous: Any = None  # the SIGINT handler before fit, restored after it
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # the second Ctrl-C: at once (on_exception saves)
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("\ninterrupt: stopping after this step (again: at once)", file=sys.stderr, flush=True)
+
+    def _restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.stop_requested = self.saved_at_end = False
+        if trainer.world_size == 1 and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._request_stop)
+
+    def on_train_batch_end(self, trainer: Trainer, *args: Any) -> None:
+        if self.stop_requested:
+            trainer.should_stop = True
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._restore()
         trainer.save_checkpoint(self.dirpath / "last.ckpt")  # every rank: a collective save
+        if self.stop_requested:  # the command stops here, as at a KeyboardInterrupt
+            self.saved_at_end = True
+            self._said_saved(trainer)
+            raise KeyboardInterrupt
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException):
+        self._restore()
         if not isinstance(exception, KeyboardInterrupt) or trainer.world_size != 1:
             return
-        path = self.dirpath / "last.ckpt"
-        trainer.save_checkpoint(path)
+        if not self.saved_at_end:
+            trainer.save_checkpoint(self.dirpath / "last.ckpt")
+            self._said_saved(trainer)
+
+    def _said_saved(self, trainer: Trainer) -> None:
         print(
-            f"\ninterrupted at step {trainer.global_step}: saved {path}; rerun the same command "
-            "to resume from it",
+            f"\ninterrupted at step {trainer.global_step}: saved {self.dirpath / 'last.ckpt'}; "
+            "rerun the same command to resume from it",
             file=sys.stderr,
             flush=True,
         )
