@@ -58,6 +58,13 @@ def encode_latent_episode(module, episode, text: bool = True) -> LatentEpisode:
     return LatentEpisode(frames, latents, acts, captions)
 
 
+def reads_scene_only(module) -> bool:
+    """Whether `module` reads only some sentences of its captions (`text.keep`, e.g. a Doom
+    caption's scene sentence): text known before a rollout, so evaluations pass the true captions.
+    A model that reads whole captions gets none: they describe the future it is asked for."""
+    return bool(module.model_cfg.text_dim and module.text_cfg.keep)
+
+
 def new_frames(k: int, time_factor: int) -> slice:
     """Pixel frames of latent frame k >= 1."""
     return slice(1 + time_factor * (k - 1), 1 + time_factor * k)

@@ -164,3 +164,19 @@ def test_mean_prediction_error_shuffles_captions_half_a_batch_away_and_nulls_the
     for text in ("true", "shuffled", "null"):
         mean_prediction_error(module, windows, 1.0, "null", text=text)
     assert seen == [["a", "b", "c", "d"], ["c", "d", "a", "b"], ["", "", "", ""]]
+
+
+def test_only_a_model_that_keeps_some_caption_sentences_is_given_the_true_captions():
+    from types import SimpleNamespace
+
+    from evals.latent_rollout import reads_scene_only
+    from worldsim.models.text_config import TextConfig
+
+    def model(text_dim, keep):
+        return SimpleNamespace(
+            model_cfg=SimpleNamespace(text_dim=text_dim), text_cfg=TextConfig(keep=keep)
+        )
+
+    assert reads_scene_only(model(384, ("First-person",)))  # a Doom scene: known in advance
+    assert not reads_scene_only(model(384, ()))  # whole captions describe the future
+    assert not reads_scene_only(model(0, ("First-person",)))  # no text at all

@@ -61,6 +61,16 @@ def test_a_saved_table_gives_identical_embeddings_without_any_encoder(minilm, tm
         offline.encode(["A sentence nobody embedded."])
 
 
+def test_keep_counts_only_the_sentences_with_a_kept_prefix(minilm, tmp_path):
+    scene = "First-person view in Doom: a maze of rooms and corridors."
+    caption = f"{scene} The player walks about 3 m straight ahead; in view: Medikit."
+    minilm.encode([scene])
+    minilm.table.save(tmp_path / "t.npz")
+    kept = CaptionEmbedder(24, TextTable.load(tmp_path / "t.npz"), None, keep=("First-person",))
+    assert kept.sentences(caption) == [scene]  # the others never reach the (absent) encoder
+    assert all(torch.equal(x, y) for x, y in zip(kept.encode([caption]), minilm.encode([scene])))
+
+
 def test_table_files_are_byte_identical_for_the_same_sentences(minilm, tmp_path):
     minilm.table.save(tmp_path / "a.npz")
     TextTable.load(tmp_path / "a.npz").save(tmp_path / "b.npz")

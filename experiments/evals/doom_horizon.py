@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from evals.latent_rollout import encode_latent_episode, horizon_psnr  # noqa: E402
+from evals.latent_rollout import encode_latent_episode, horizon_psnr, reads_scene_only  # noqa: E402
 
 GAME = runpy.run_path(str(Path(__file__).resolve().parents[1] / "game_world_models/evaluate.py"))
 CTX = GAME["CTX"]  # true latent frames before the rollout, as in the game RESULTS
@@ -43,7 +43,7 @@ def main(
 ):
     clock, m, out = time.time(), GAME["load_model"](ckpt, device, context_level), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    eps = [encode_latent_episode(m, e, text=False) for e in GAME["episodes"](store)]
+    eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in GAME["episodes"](store)]
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}
     res["held_out_data"] = GAME["held_out_data"](store)
     res["teacher_forced"] = GAME["forced"](m, eps, 1, int(windows))

@@ -29,6 +29,7 @@ from evals.latent_rollout import (
     encode_latent_episode,
     horizon_psnr,
     idm_reads,
+    reads_scene_only,
     rollout,
     teacher_forced,
 )
@@ -144,12 +145,13 @@ def horizon(m, eps, count):
     return horizon_psnr(m, eps, CTX, HORIZON)
 
 
-def long_run(m, frames, actions, bank):
-    """LONG latent frames from the first frame, under the episode's actions, prompt "": the model's
-    frames and, beside them, its VAE's reconstruction of the truth, each with its `drift`."""
+def long_run(m, frames, actions, bank, prompt=""):
+    """LONG latent frames from the first frame, under the episode's actions and `prompt`: the
+    model's frames and, beside them, its VAE's reconstruction of the truth, each with its
+    `drift`."""
     ep = SimpleNamespace(frames=frames, actions=actions, length=len(frames), captions={})
     lat = encode_latent_episode(m, ep, text=False)
-    z = rollout(m, lat.latents[None, :1], lat.actions[None], [""], LONG)
+    z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG)
     pred = from_model_frames(m.decode(z).cpu())[0]
     vae = from_model_frames(m.decode(lat.latents[None]).cpu())[0]
     true = from_model_frames(lat.frames[None])[0]
@@ -166,7 +168,8 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw))}
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
-        doom = [encode_latent_episode(m, e, text=False) for e in raw.get("doom_my_way_home", [])]
+        scene = reads_scene_only(m)
+        doom = [encode_latent_episode(m, e, scene) for e in raw.get("doom_my_way_home", [])]
         res.update(short(m, crafter, doom, windows, pairs, rollouts, out))
         save(out, res, clock)  # before the long rollouts, which take longest
     if long:
@@ -209,7 +212,8 @@ def stitched(eps, frames=LONG_FRAMES) -> list[dict]:
                    for k in ("frames", "actions")}  # fmt: skip
             cuts = np.cumsum(lengths)[:-1].tolist()
             seeds = [int(eps[j].meta["seed"]) for j in used]
-            out.append({**cat, "episodes": used, "seeds": seeds, "cuts": cuts})
+            prompt = (eps[used[0]].captions or {}).get("long", "")  # its first episode's caption
+            out.append({**cat, "episodes": used, "seeds": seeds, "cuts": cuts, "prompt": prompt})
             used = []
     return out
 
@@ -222,7 +226,9 @@ def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None)
     leave_out = [[j for j, s in enumerate(seed_of) if s in r["seeds"]] for r in refs]
     bank = [np.array(e.frames) for e in bank_eps]
     cal = calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
-    res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"])
+    # the truth's caption only for a model that reads its scene alone (reads_scene_only)
+    prompt = truth["prompt"] if reads_scene_only(m) else ""
+    res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"], prompt)
     res.update(judge(res, cal["limits"]))
     vae.update(judge(vae, cal["limits"]))
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")

@@ -31,6 +31,11 @@ else
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
+# DOOM_TEXT=scene: ViZDoom with its caption's scene sentence as text ("First-person view in Doom:
+# a maze of rooms and corridors."; 4 sentences, one per scenario, in DOOM_SCENES), so that a model
+# of several scenarios is told which one it plays (RESULTS section 19); else ViZDoom has no text
+DOOM_SCENES=worldsim/assets/text/doom_scenes_minilm.npz SCENE_ONLY=("text.keep=[First-person]")
+[ -n "${DOOM_TEXT:-}" ] && DIT+=("${SCENE_ONLY[@]}")
 DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
 # STORES=crafter: Crafter alone; STORES="doom_my_way_home doom_deathmatch" (with
 # DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED / DOOM_SEED: the first training seed of
@@ -85,6 +90,7 @@ encode() {  # Crafter's caption sentences come from the shipped table: no text e
   for store in "${STORES[@]}"; do
     local text=(text.name=none)
     [[ $store == crafter* ]] && text=(text.table=$TEXT_TABLE)
+    [[ $store == doom* && -n ${DOOM_TEXT:-} ]] && text=(text.table=$DOOM_SCENES "${SCENE_ONLY[@]}")
     for ((i = 0; i < n; i++)); do
       ws encode store="$WORK/$store" checkpoint="$VAE" out="$WORK/latents_$store" "${text[@]}" \
         shard=$i/$n progress=false & pids+=($!)

@@ -165,15 +165,18 @@ class TextTable:
 
 
 class CaptionEmbedder:
-    """Captions -> TextBatch from a table of sentences; the encoder is loaded only for new ones."""
+    """Captions -> TextBatch from a table of sentences; the encoder is loaded only for new ones.
+    `keep`: only the sentences that start with one of these prefixes count (empty: all)."""
 
     def __init__(
         self,
         max_tokens: int,
         table: TextTable,
         load_encoder: Callable[[], SentenceEncoder] | None = None,
+        keep: tuple[str, ...] = (),
     ):
         self.table, self.max_tokens, self.dim = table, max_tokens, table.dim
+        self.keep = tuple(keep)
         self.load_encoder = load_encoder
         self.encoder: SentenceEncoder | None = None
         self.calls = 0  # sentences sent to the encoder
@@ -198,9 +201,13 @@ class CaptionEmbedder:
                 )
         return self.encoder
 
+    def sentences(self, caption: str) -> list[str]:
+        """The sentences of `caption` that count (all, or those starting with a `keep` prefix)."""
+        return [s for s in split_sentences(caption) if not self.keep or s.startswith(self.keep)]
+
     def fill(self, captions: list[str]) -> None:
         """Embed every sentence of `captions` missing from the table."""
-        sentences = dict.fromkeys(s for c in captions for s in split_sentences(c))
+        sentences = dict.fromkeys(s for c in captions for s in self.sentences(c))
         missing = [s for s in sentences if s not in self.table]
         if not missing:
             return
@@ -217,7 +224,7 @@ class CaptionEmbedder:
         mask = torch.zeros(b, self.max_tokens, dtype=torch.bool)  # (B, L)
         pooled = torch.zeros(b, self.dim)  # (B, D)
         for i, caption in enumerate(captions):
-            rows = [self.table.get(s) for s in split_sentences(caption)]
+            rows = [self.table.get(s) for s in self.sentences(caption)]
             if not rows:
                 continue
             seq = np.concatenate([r[0] for r in rows])[: self.max_tokens]  # (n, D)
@@ -253,7 +260,9 @@ def load_caption_embedder(
         table = (
             TextTable.load(cfg.table) if cfg.table else TextTable(encoder_key(cfg), text_dim(cfg))
         )
-    return CaptionEmbedder(cfg.max_tokens, table, lambda: load_sentence_encoder(cfg, device))
+    return CaptionEmbedder(
+        cfg.max_tokens, table, lambda: load_sentence_encoder(cfg, device), tuple(cfg.keep)
+    )
 
 
 def text_dim(cfg: TextConfig) -> int:

@@ -13,3 +13,6 @@ class TextConfig:
     name: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | none | sentence-transformers dir
     max_tokens: int = 64  # tokens kept per caption, over all its sentences
     table: str = ""  # TextTable .npz read before the encoder ("" = encoder only)
+    # only caption sentences starting with one of these ([]: all), e.g. [First-person] keeps a
+    # Doom caption's scene sentence: the scenario as a condition, not what happens in the window
+    keep: tuple[str, ...] = ()
