@@ -89,8 +89,9 @@ PHASES = ("denoise", "decode", "to_host")  # a step's parts, in order (StepTimes
 @dataclass
 class StepTimes:
     """Wall seconds of every step, action in to decoded frames out (device synchronised), and of
-    its PHASES. Only `to_host` waits for the device: on CUDA `denoise` and `decode` are the host's
-    time to launch their kernels, so a slow step shows whether the host or the device was late."""
+    its PHASES: where the host was held. On CUDA a phase ends when its kernels are queued or when
+    one of its operations waits for the device (`to_host` always does), so a phase's time is not
+    its device time: at 128 px `decode` also holds the denoising's tail (benchmarks/README.md)."""
 
     seconds: list[float] = field(default_factory=list)
     phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
