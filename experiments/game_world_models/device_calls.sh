@@ -203,6 +203,15 @@ snapshot() {
     local last=$(work_of "$game")/dit/checkpoints/last.ckpt
     [ -f "$last" ] && ws export ckpt="$last" out="$OUT/${game}_snap.pt" max_part_mb=15
   done
+  out_fits
+}
+
+out_fits() {  # says so when $OUT holds more than a call returns (8 files, 64 MiB together): the
+  # rest is dropped silently (the 17th session lost a result so); pack more into one archive
+  local n mib
+  n=$(find "$OUT" -type f | wc -l) mib=$(du -sm "$OUT" | cut -f1)
+  [ "$n" -le 8 ] && [ "$mib" -le 64 ] ||
+    echo "WARNING: \$OUT holds $n files, $mib MiB: a call returns at most 8 files, 64 MiB"
 }
 
 pack_eval() {  # $G/eval to $OUT: videos apart, in parts of 15 MiB (a file comes back if <= 16)
@@ -256,6 +265,7 @@ finish() {
   done
   pack_eval
   ls -la "$OUT"
+  out_fits
 }
 
 long_doom() {  # 1,000-frame ViZDoom rollouts of each new file, at its context level and at 0.3,
