@@ -46,6 +46,9 @@ DIT_EXTRA='text.name=none flow.context_noise=0.4'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \
 TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}
+# RETURN: the arms whose model files `finish` puts in $OUT (default all GAMES). A call returns at
+# most 8 files and 64 MiB: three ~20 MB models (2 parts each) and the eval archive do not fit, so
+# with three arms name the one or two to keep (their scores come back for all in eval_logs.tgz)
 BASE=${BASE:-pretrained:crafter}  # the file crafter's run continues: finish scores it beside the
 # new one (a path when the tree travels without crafter.pt, e.g. INIT's)
 VARIANTS=(${SWEEP:-})  # sampling overrides (sampling_sweep.py, section 18), each a word: with
@@ -261,7 +264,7 @@ finish() {
   for game in "${GAMES[@]}"; do
     w=$(work_of "$game")
     for run in dit decoder; do [ -d $w/$run/logs ] && cp -r $w/$run/logs "$e/${game}_${run}_tb"; done
-    cp $w/*_new.pt* "$OUT/"
+    [[ " ${RETURN:-${GAMES[*]}} " == *" $game "* ]] && cp $w/*_new.pt* "$OUT/"
   done
   pack_eval
   ls -la "$OUT"
