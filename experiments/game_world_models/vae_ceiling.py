@@ -4,7 +4,8 @@ copy-last PSNR. No model sampling: seconds on a GPU, minutes on a CPU.
 
 Usage: python experiments/game_world_models/vae_ceiling.py STORE WINDOWS CKPT [VAE [DEVICE]] > OUT
 CKPT: the world model whose latents and windows are scored; VAE: another VAE checkpoint to decode
-them with (one with the same encoder, e.g. a decoder fine-tune), default the model's own.
+them with (one with the same encoder, e.g. a decoder fine-tune: WorldModel.replace_decoder refuses
+another), default the model's own.
 """
 
 import json
@@ -16,8 +17,6 @@ from evaluate import episodes, held_out_data, window_starts  # this folder's eva
 
 from evals.latent_rollout import CHANGED_BELOW_DB, encode_latent_episode, window_frames
 from worldsim.metrics import psnr
-from worldsim.models.autoencoder import load_autoencoder
-from worldsim.models.latents import decode_latents
 from worldsim.training.world_model import load_world_model
 
 BANDS = (0.0, 18.0, 22.0, 26.0, np.inf)  # copy-last PSNR, dB
@@ -26,14 +25,15 @@ BANDS = (0.0, 18.0, 22.0, 26.0, np.inf)  # copy-last PSNR, dB
 @torch.no_grad()
 def main(store, windows, ckpt, vae="", device="cpu"):
     m = load_world_model(ckpt, device)
-    eps = [encode_latent_episode(m, e) for e in episodes(store)]
-    decoder = load_autoencoder(vae, device) if vae else m.autoencoder()
+    eps = [encode_latent_episode(m, e) for e in episodes(store)]  # with the model's own encoder
+    if vae:
+        m.replace_decoder(vae)
     tf, copy_last, recon = m.latent_info.time_factor, [], []
     starts = window_starts(eps, 2, int(windows))
     for i in range(0, len(starts), 32):
         batch = starts[i : i + 32]
         z = torch.stack([eps[e].latents[k : k + 8] for e, k in batch])  # (B, 8, c, h, w)
-        frames = decode_latents(decoder, m.denormalise(z))[:, -tf:].cpu()  # (B, tf, C, H, W)
+        frames = m.decode(z)[:, -tf:].cpu()  # (B, tf, C, H, W)
         truth = window_frames(eps, batch, 8, tf)  # (B, 1 + tf, C, H, W)
         copy_last.append(psnr(truth[:, :1].expand_as(truth[:, 1:]), truth[:, 1:]).mean(-1))
         recon.append(psnr(frames, truth[:, 1:]).mean(-1))
