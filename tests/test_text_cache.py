@@ -110,3 +110,39 @@ def test_train_init_copies_a_checkpoints_weights_and_refuses_another_architectur
         )
     with pytest.raises(ConfigError, match=r"model.dim=32 \(configured: 64\); set model"):
         build_module(config(64, init=str(tmp_path / "src.pt")))
+
+
+def test_a_text_less_model_starts_a_text_model_that_predicts_as_it_did(
+    small_store, vae_ckpt, tmp_path
+):
+    table = tmp_path / "text.npz"
+    assert main(["embed-text", f"store={small_store.root}", f"out={table}"]) == 0
+    args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", "device=cpu"]
+    plain, worded = tmp_path / "plain", tmp_path / "worded"
+    assert main(["encode", *args, f"out={plain}", "text.name=none"]) == 0
+    assert main(["encode", *args, f"out={worded}", f"text.table={table}"]) == 0
+
+    def config(root, init: str = "") -> TrainConfig:
+        cfg = TrainConfig(init=init)
+        cfg.data.roots = [str(root)]
+        cfg.text.name = "minilm" if root == worded else "none"
+        cfg.model.dim, cfg.model.depth, cfg.model.heads = 32, 1, 2
+        return cfg
+
+    torch.manual_seed(0)
+    source = build_module(config(plain))
+    for p in source.model.final.parameters():  # a trained model's output is not zero
+        torch.nn.init.normal_(p, std=0.1)
+    export_checkpoint(source, str(tmp_path / "src.pt"), dtype=torch.float32)
+    grown = build_module(config(worded, init=str(tmp_path / "src.pt")))
+    assert grown.model_cfg.text_dim > 0
+    x = torch.randn(2, 3, 4, 8, 8)  # (B, T, C, H, W)
+    levels = torch.rand(2, 3)  # (B, T)
+    actions = torch.randn(2, 3, source.model_cfg.action_dim)  # (B, T, A)
+    prompt = grown.encode_text(["A red box slides right.", ""])
+    with torch.no_grad():
+        want = source.model(x, levels, actions)
+        assert torch.allclose(grown.model(x, levels, actions, prompt), want, atol=1e-6)
+    # the text layers are trainable: a step on the prompt moves the prediction
+    grown.model(x, levels, actions, prompt).square().mean().backward()
+    assert grown.model.text_pool.weight.grad.abs().sum() > 0

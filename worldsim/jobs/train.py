@@ -134,16 +134,33 @@ def build_module(cfg: Config) -> WorldModel:
 
 # how a DiT's weights run, not what they are: a full-attention model may start a frame-causal one
 RUN_FIELDS = ("attention", "backend", "checkpointing")
+# the layers a text-less DiT lacks (DiT.text_pool, null_text, each block's cross and norm_cross)
+TEXT_LAYERS = ("text_pool.", "null_text", ".cross.", ".norm_cross.")
 
 
 def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
-    """Copy the DiT weights of `src` (loaded from `source`, same architecture) into `module`."""
+    """Copy the DiT weights of `src` (loaded from `source`, same architecture) into `module`.
+
+    A text-less `src` may also start a text model (a scene sentence added to a trained ViZDoom
+    model): its text layers keep their fresh weights with the pooled-text projection zeroed, and
+    cross-attention's output is zero from `initialize_weights`, so the model starts as `src`."""
     theirs, ours = dataclasses.asdict(src.model_cfg), dataclasses.asdict(module.model_cfg)
-    differ = [k for k in ours if k not in RUN_FIELDS and theirs.get(k) != ours[k]]
+    grows_text = theirs["text_dim"] == 0 and ours["text_dim"] > 0
+    skip = RUN_FIELDS + (("text_dim",) if grows_text else ())
+    differ = [k for k in ours if k not in skip and theirs.get(k) != ours[k]]
     if differ:
         said = ", ".join(f"model.{k}={theirs.get(k)} (configured: {ours[k]})" for k in differ)
         raise ConfigError(f"init={source} is a DiT with {said}; set model.* to match it")
-    module.model.load_state_dict(src.model.state_dict())
+    missing, _ = module.model.load_state_dict(src.model.state_dict(), strict=not grows_text)
+    if grows_text:
+        untaught = [k for k in missing if not any(part in k for part in TEXT_LAYERS)]
+        if untaught:  # the architectures differ beyond the text layers
+            raise ConfigError(f"init={source} lacks {untaught[:3]}: set model.* to match it")
+        import torch
+
+        with torch.no_grad():
+            module.model.text_pool.weight.zero_()
+        print(f"train: init={source} has no text layers: they start silent", flush=True)
 
 
 def _callbacks(cfg: Config, ema) -> list:
