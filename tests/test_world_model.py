@@ -85,6 +85,25 @@ def test_tiny_model_overfits_one_clip_and_regenerates_it_from_noise():
     assert (rolled - clip).pow(2).mean() < 0.3
 
 
+def test_context_estimate_trains_on_the_models_own_one_step_estimate_of_the_context():
+    module = tiny_module()
+    for param in module.model.final.parameters():  # a model whose estimates are not x_t itself
+        torch.nn.init.normal_(param, std=0.1)
+    module.flow = FlowConfig(context_prob=1.0, context_estimate=1.0)
+    calls = []
+    module.model.register_forward_hook(lambda m, args, out: calls.append((*args[:2], out)))
+    clip = moving_pattern().expand(8, -1, -1, -1, -1)
+    loss = module.loss({"latents": clip}, torch.Generator().manual_seed(0))
+    (x_est, est_levels, v), (x_in, in_levels, _) = calls  # the no-grad pass, then the trained one
+    estimate = x_est - est_levels[..., None, None, None] * v
+    context = in_levels == 0  # clean context as the trained pass sees it (no context_noise)
+    assert context.any() and (est_levels[context] > 0).all()
+    assert torch.allclose(x_in[context], estimate[context])
+    assert (x_in[context] - clip[context]).abs().max() > 1e-2  # not the true context
+    loss.backward()  # through the trained pass only
+    assert module.model.final.linear.weight.grad is not None
+
+
 def test_training_step_puts_nothing_on_the_progress_bar(monkeypatch):
     """Lightning turns progress-bar values into floats every step: on CUDA a host sync that kept
     the host from queueing the next step (the training loop's overhead, benchmarks/README.md)."""

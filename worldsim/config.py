@@ -195,7 +195,8 @@ SIGNED = {"logit_mean", "text_scale", "action_scale"}
 # Float knobs for which 0 is wrong too (rates, ratios, scales), and shares of 1 (0 to 1).
 POSITIVE_FLOATS = {"lr", "fps", "logit_std", "mlp_ratio", "rope_theta", "vfov", "shift"}
 FRACTIONS = {"val_fraction", "shared_prob", "context_prob", "drop_text", "drop_actions"}
-FRACTIONS |= {"ema_decay", "strength", "context_noise"}
+FRACTIONS |= {"ema_decay", "strength", "context_noise", "context_estimate"}
+FRACTIONS |= {"context_estimate_level"}
 # String knobs that name one of a fixed set: the choices, or "module:NAME" of the registry
 # that holds them (imported only when the value is not the default).
 CHOICES: dict[str, tuple[str, ...] | str] = {

@@ -19,5 +19,7 @@ class FlowConfig:
         0.5  # share of samples with clean context frames (prefix/suffix/both ends)
     )
     context_noise: float = 0.0  # largest level put on context frames (GameNGen augmentation)
+    context_estimate: float = 0.0  # share of samples whose context is the model's estimate of it
+    context_estimate_level: float = 0.6  # largest level the context is estimated back from
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently

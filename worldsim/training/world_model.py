@@ -10,11 +10,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from einops import rearrange
 
 from worldsim.config import from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
     conditioning_dropout,
+    context_estimate_levels,
     flow_loss,
     noised_context,
     noisy,
@@ -120,25 +122,48 @@ class WorldModel(L.LightningModule):
         b, t = x0.shape[:2]
         gen = generator or self.generator
         levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen)  # (B, T)
-        levels, inputs, drop_t, drop_a = self._upload(
+        # flow.context_estimate: the levels (B, T) of the pass that re-estimates chosen samples'
+        # context, and the (B, T) frames it replaces
+        estimate = ()
+        if self.flow.context_estimate:
+            estimate = context_estimate_levels(levels, self.flow, gen)
+        levels, inputs, drop_t, drop_a, *estimate = self._upload(
             levels,
             noised_context(levels, self.flow, gen),  # (B, T) what the model sees
             conditioning_dropout(b, self.flow.drop_text, gen),  # (B,)
             conditioning_dropout(b, self.flow.drop_actions, gen),  # (B,)
+            *estimate,
         )
-        # training noise comes from the (seeded) device RNG: drawing it on the CPU stalls the GPU
-        noise = (
-            torch.randn(x0.shape, generator=generator).to(x0) if generator else torch.randn_like(x0)
-        )
-        pred = self.model(
-            noisy(x0, noise, inputs),
-            inputs,
-            self._actions(batch),
-            batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
+        cond = dict(
+            actions=self._actions(batch),
+            text=batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
             drop_actions=drop_a,
             drop_text=drop_t,
         )
+        noise = self._noise(x0, generator)
+        context = self._estimated_context(x0, *estimate, cond, generator) if estimate else x0
+        pred = self.model(noisy(context, noise, inputs), inputs, **cond)
+        # the target is the true frames' velocity: `context` differs from x0 only in context
+        # frames, which carry no loss
         return flow_loss(pred, velocity_target(x0, noise), levels)
+
+    @staticmethod
+    def _noise(x0: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Training noise like x0, from the (seeded) device RNG: drawing it on the CPU stalls the
+        GPU; from `generator` on the host when one is given (validation)."""
+        if generator is None:
+            return torch.randn_like(x0)
+        return torch.randn(x0.shape, generator=generator).to(x0)
+
+    @torch.no_grad()
+    def _estimated_context(self, x0, levels, replace, cond, generator) -> torch.Tensor:
+        """x0 (B, T, C, H, W) with the `replace` (B, T) frames swapped for the model's one-step
+        clean estimates x_t - t v from `levels` (B, T): context with the model's own kind of error,
+        as a rollout gives it (flow.context_estimate_levels)."""
+        x_t = noisy(x0, self._noise(x0, generator), levels)
+        t = rearrange(levels, "b t -> b t 1 1 1").to(x0.dtype)
+        estimate = x_t - t * self.model(x_t, levels, **cond).to(x0.dtype)
+        return torch.where(rearrange(replace, "b t -> b t 1 1 1"), estimate, x0)
 
     def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Host tensors (seeded levels, dropout masks, caption embeddings) to the device; on CUDA
