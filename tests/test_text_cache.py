@@ -143,6 +143,10 @@ def test_a_text_less_model_starts_a_text_model_that_predicts_as_it_did(
     with torch.no_grad():
         want = source.model(x, levels, actions)
         assert torch.allclose(grown.model(x, levels, actions, prompt), want, atol=1e-6)
-    # the text layers are trainable: a step on the prompt moves the prediction
+    # the other way, a text model into a run without text, names the knob that sets the width
+    export_checkpoint(grown, str(tmp_path / "grown.pt"), dtype=torch.float32)
+    with pytest.raises(ConfigError, match=r"model.text_dim=384 \(configured: 0\); set text.name"):
+        build_module(config(plain, init=str(tmp_path / "grown.pt")))
+    # the text layers learn: the gradient reaches the zeroed pooled-text projection
     grown.model(x, levels, actions, prompt).square().mean().backward()
     assert grown.model.text_pool.weight.grad.abs().sum() > 0
