@@ -173,8 +173,8 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         res.update(short(m, crafter, doom, windows, pairs, rollouts, out))
         save(out, res, clock)  # before the long rollouts, which take longest
     if long:
-        res.update(long_runs(m, raw, out, games.split(",")))
-        save(out, res, clock)
+        # saved after each truth: a time limit that ends a later truth keeps the judged ones
+        long_runs(m, raw, out, games.split(","), lambda judged: save(out, res | judged, clock))
 
 
 def save(out: Path, res: dict, clock: float) -> None:
@@ -283,10 +283,11 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
-def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
+def long_runs(m, raw, out, games=("crafter", "doom"), judged=lambda res: None) -> dict:
     """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, each with
     its collapse verdict (evals/long_rollout.py; the references are the game's other sequences,
-    and the other game's truth is one of the corruptions), a strip and a drift plot per truth."""
+    and the other game's truth is one of the corruptions), a strip and a drift plot per truth.
+    `judged` receives the results so far after each truth ("held": "k of n judged", n planned)."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -312,9 +313,12 @@ def long_runs(m, raw, out, games=("crafter", "doom")) -> dict:
             seed = case["truth_seeds"][0]
             plot_drift(shown, out / f"long_rollouts_{env}_seed{seed}.png", case["limits"])
             cases.append(case)
-        held = sum(not c["model"]["collapsed"] for c in cases)
-        res[f"long_{env}"] = {"truth": truth, "held": f"{held} of {len(cases)}", "cases": cases}
-    save_frame_strip(long_rows, out / "long_strip.png", 100)
+            held = sum(not c["model"]["collapsed"] for c in cases)
+            done = "" if len(cases) == len(picks) else f" judged, {len(picks)} planned"
+            res[f"long_{env}"] = {"truth": truth, "held": f"{held} of {len(cases)}{done}",
+                                  "cases": cases}  # fmt: skip
+            save_frame_strip(long_rows, out / "long_strip.png", 100)
+            judged(res)
     return res
 
 
