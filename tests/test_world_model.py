@@ -89,17 +89,20 @@ def test_context_estimate_trains_on_the_models_own_one_step_estimate_of_the_cont
     module = tiny_module()
     for param in module.model.final.parameters():  # a model whose estimates are not x_t itself
         torch.nn.init.normal_(param, std=0.1)
-    module.flow = FlowConfig(context_prob=1.0, context_estimate=1.0)
+    module.flow = FlowConfig(context_prob=1.0, context_estimate=0.5)
     calls = []
     module.model.register_forward_hook(lambda m, args, out: calls.append((*args[:2], out)))
     clip = moving_pattern().expand(8, -1, -1, -1, -1)
     loss = module.loss({"latents": clip}, torch.Generator().manual_seed(0))
     (x_est, est_levels, v), (x_in, in_levels, _) = calls  # the no-grad pass, then the trained one
+    assert x_est.shape[0] == 4  # the first half of the batch
     estimate = x_est - est_levels[..., None, None, None] * v
     context = in_levels == 0  # clean context as the trained pass sees it (no context_noise)
-    assert context.any() and (est_levels[context] > 0).all()
-    assert torch.allclose(x_in[context], estimate[context])
-    assert (x_in[context] - clip[context]).abs().max() > 1e-2  # not the true context
+    head, tail = context[:4], context[4:]
+    assert head.any() and tail.any() and (est_levels[head] > 0).all()
+    assert torch.allclose(x_in[:4][head], estimate[head])
+    assert (x_in[:4][head] - clip[:4][head]).abs().max() > 1e-2  # not the true context
+    assert torch.equal(x_in[4:][tail], clip[4:][tail])  # the other samples keep theirs
     loss.backward()  # through the trained pass only
     assert module.model.final.linear.weight.grad is not None
 

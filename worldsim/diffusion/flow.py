@@ -106,23 +106,21 @@ def noised_context(levels: torch.Tensor, cfg: FlowConfig, generator=None) -> tor
     return torch.where(levels == 0, level.to(levels), levels)
 
 
-def context_estimate_levels(
-    levels: torch.Tensor, cfg: FlowConfig, generator=None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The levels (B, T) of a no-grad pass whose one-step clean estimates x_t - t v replace the
-    clean context frames (level 0) of a `cfg.context_estimate` share of samples, and the (B, T)
-    bool of the frames replaced. Each chosen sample's context goes to one level drawn uniformly
-    in (0, cfg.context_estimate_level]; every other frame keeps its level.
+def context_estimate_levels(levels: torch.Tensor, cfg: FlowConfig, generator=None) -> torch.Tensor:
+    """The levels (K, T) of a no-grad pass over the batch's first K = round(B x
+    cfg.context_estimate) samples, whose one-step clean estimates x_t - t v then replace those
+    samples' clean context frames (level 0 in `levels` (B, T)). Each sample's context goes to one
+    level drawn uniformly in (0, cfg.context_estimate_level]; its other frames keep their levels.
+    The first K, not a random share: a loader's batches are shuffled already, and a fixed K keeps
+    the pass's shapes fixed (compiled graphs) and its cost to K samples.
 
     Why: a long rollout's context is the model's own frames, whose error is not Gaussian noise
     (what `noised_context` teaches) but the model's: lost detail, compounding. A one-step estimate
     carries that kind of error, so a model trained to predict the true next frame from it learns
     to restore detail instead of inheriting its loss (exposure bias, as in scheduled sampling)."""
-    context = levels == 0
-    chosen = torch.rand(levels.shape[0], generator=generator) < cfg.context_estimate  # (B,)
-    level = cfg.context_estimate_level * (1 - torch.rand(levels.shape[0], 1, generator=generator))
-    replace = context & chosen[:, None]
-    return torch.where(replace, level.to(levels), levels), replace
+    first = levels[: round(levels.shape[0] * cfg.context_estimate)]  # (K, T)
+    level = cfg.context_estimate_level * (1 - torch.rand(first.shape[0], 1, generator=generator))
+    return torch.where(first == 0, level.to(first), first)
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

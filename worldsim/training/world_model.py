@@ -43,6 +43,15 @@ class LatentInfo:
     autoencoder: str = ""  # checkpoint path of the VAE (decoding samples)
 
 
+def first_rows(value, k: int):
+    """The first k samples of a conditioning value: a tensor (B, ...), a TextBatch, or None."""
+    if value is None:
+        return None
+    if isinstance(value, TextBatch):
+        return TextBatch(*(field[:k] for field in value))
+    return value[:k]
+
+
 class WorldModel(L.LightningModule):
     """Trains `self.model` (DiT) on normalised latent windows; samples with the generation modes."""
 
@@ -122,11 +131,11 @@ class WorldModel(L.LightningModule):
         b, t = x0.shape[:2]
         gen = generator or self.generator
         levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen)  # (B, T)
-        # flow.context_estimate: the levels (B, T) of the pass that re-estimates chosen samples'
-        # context, and the (B, T) frames it replaces
+        # flow.context_estimate: the levels (K, T) of the pass that re-estimates the first K
+        # samples' context
         estimate = ()
         if self.flow.context_estimate:
-            estimate = context_estimate_levels(levels, self.flow, gen)
+            estimate = (context_estimate_levels(levels, self.flow, gen),)
         levels, inputs, drop_t, drop_a, *estimate = self._upload(
             levels,
             noised_context(levels, self.flow, gen),  # (B, T) what the model sees
@@ -141,7 +150,9 @@ class WorldModel(L.LightningModule):
             drop_text=drop_t,
         )
         noise = self._noise(x0, generator)
-        context = self._estimated_context(x0, *estimate, cond, generator) if estimate else x0
+        context = x0
+        if estimate:
+            context = self._estimated_context(x0, *estimate, levels, cond, generator)
         pred = self.model(noisy(context, noise, inputs), inputs, **cond)
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
@@ -156,14 +167,20 @@ class WorldModel(L.LightningModule):
         return torch.randn(x0.shape, generator=generator).to(x0)
 
     @torch.no_grad()
-    def _estimated_context(self, x0, levels, replace, cond, generator) -> torch.Tensor:
-        """x0 (B, T, C, H, W) with the `replace` (B, T) frames swapped for the model's one-step
-        clean estimates x_t - t v from `levels` (B, T): context with the model's own kind of error,
-        as a rollout gives it (flow.context_estimate_levels)."""
-        x_t = noisy(x0, self._noise(x0, generator), levels)
-        t = rearrange(levels, "b t -> b t 1 1 1").to(x0.dtype)
-        estimate = x_t - t * self.model(x_t, levels, **cond).to(x0.dtype)
-        return torch.where(rearrange(replace, "b t -> b t 1 1 1"), estimate, x0)
+    def _estimated_context(self, x0, est_levels, levels, cond, generator) -> torch.Tensor:
+        """x0 (B, T, C, H, W) with the clean context frames (`levels` (B, T) == 0) of its first K
+        samples swapped for the model's one-step clean estimates x_t - t v from `est_levels`
+        (K, T): context with the model's own kind of error, as a rollout gives it
+        (flow.context_estimate_levels)."""
+        k = est_levels.shape[0]
+        if k == 0:  # a batch too small for the share
+            return x0
+        head = x0[:k]  # (K, T, C, H, W)
+        x_t = noisy(head, self._noise(head, generator), est_levels)
+        t = rearrange(est_levels, "k t -> k t 1 1 1").to(x0.dtype)
+        v = self.model(x_t, est_levels, **{name: first_rows(c, k) for name, c in cond.items()})
+        replace = rearrange(levels[:k] == 0, "k t -> k t 1 1 1")
+        return torch.cat([torch.where(replace, x_t - t * v.to(x0.dtype), head), x0[k:]])
 
     def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Host tensors (seeded levels, dropout masks, caption embeddings) to the device; on CUDA
