@@ -14,10 +14,21 @@ import torch
 from worldsim.diffusion.flow_config import FlowConfig
 
 
+def per_frame(levels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Levels (B, T) shaped to broadcast over latents `like` (B, T, ...), in their dtype."""
+    return levels.reshape(*levels.shape, *([1] * (like.dim() - 2))).to(like.dtype)
+
+
 def noisy(x0: torch.Tensor, noise: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """x_t = (1 - t) x0 + t noise with per-frame levels (B, T) on latents (B, T, ...)."""
-    t = levels.reshape(*levels.shape, *([1] * (x0.dim() - 2))).to(x0.dtype)
+    t = per_frame(levels, x0)
     return (1 - t) * x0 + t * noise
+
+
+def clean_estimate(x_t: torch.Tensor, v: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """The one-step clean estimate x_t - t v (B, T, ...) from predicted velocities `v`: the
+    model's posterior mean of x0 at per-frame `levels` (B, T)."""
+    return x_t - per_frame(levels, x_t) * v.to(x_t.dtype)
 
 
 def velocity_target(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -32,9 +43,8 @@ def clean_estimate_error(
     (B, T, ...), over the noised frames (levels (B, T) > 0) only; the others are clean context.
     No sampling: it measures what the model knows (its posterior mean at that level)."""
     x = noisy(x0, noise, levels)
-    v = model(x, levels, actions, text).to(x0.dtype)
-    t = levels.reshape(*levels.shape, *([1] * (x0.dim() - 2))).to(x0.dtype)
-    err = (x - t * v - x0).pow(2).flatten(2).mean(-1)  # (B, T)
+    estimate = clean_estimate(x, model(x, levels, actions, text), levels)
+    err = (estimate - x0).pow(2).flatten(2).mean(-1)  # (B, T)
     noised = (levels > 0).to(err.dtype)
     return (err * noised).sum(1) / noised.sum(1)
 

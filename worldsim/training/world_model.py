@@ -15,6 +15,7 @@ from einops import rearrange
 from worldsim.config import from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
+    clean_estimate,
     conditioning_dropout,
     context_estimate_levels,
     flow_loss,
@@ -177,10 +178,10 @@ class WorldModel(L.LightningModule):
             return x0
         head = x0[:k]  # (K, T, C, H, W)
         x_t = noisy(head, self._noise(head, generator), est_levels)
-        t = rearrange(est_levels, "k t -> k t 1 1 1").to(x0.dtype)
         v = self.model(x_t, est_levels, **{name: first_rows(c, k) for name, c in cond.items()})
         replace = rearrange(levels[:k] == 0, "k t -> k t 1 1 1")
-        return torch.cat([torch.where(replace, x_t - t * v.to(x0.dtype), head), x0[k:]])
+        estimate = clean_estimate(x_t, v, est_levels)  # (K, T, C, H, W)
+        return torch.cat([torch.where(replace, estimate, head), x0[k:]])
 
     def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Host tensors (seeded levels, dropout masks, caption embeddings) to the device; on CUDA
