@@ -40,11 +40,11 @@ GAMES=(${GAMES:-crafter doom})
 CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=1440 CRAFTER_SEED=2880 \
 WORKERS=7 PLANT_EPISODES=96 PLANT_WORKERS=2 ENCODE_SHARDS=4 VAE=pretrained:crafter \
 INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 DIT_EXTRA='flow.drop_actions=0.5'"}
-# doom: pretrained:doom continued with its own VAE (RESULTS sections 19, 20); add DOOM_SEED=N for
-# episodes it has not seen (sections 11, 19 and 20 drew seeds below 1,920)
+# doom: pretrained:doom continued with its own VAE and its training of section 21 (the model's own
+# context estimates); add DOOM_SEED=N for episodes it has not seen (its runs drew seeds below 2,560)
 DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_WORKERS=7 \
 ENCODE_SHARDS=2 VAE=pretrained:doom INIT=pretrained:doom NAME=doom_new.pt TRAIN_MINUTES=60 \
-DIT_EXTRA='text.name=none flow.context_noise=0.4'"}
+DIT_EXTRA='text.name=none flow.context_noise=0.4 flow.context_estimate=0.5'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \
 TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}

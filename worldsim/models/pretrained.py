@@ -43,10 +43,12 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "doom": Pretrained(
         file="doom.pt",
-        sha256="dcfaaf8fe2b92b20c8422aa9c0ba3eda21045ef4cff1ff3e96235566b2c80764",
+        sha256="e12dfffd9518a5da2eea0dffb2e43fc524fe1efe718e59f250bba46ba591afce",
         about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
-        "on 640 my_way_home + 640 deathmatch episodes, 21 min on one H200 "
-        "(experiments/game_world_models/RESULTS.md)",
+        "on 640 my_way_home + 640 deathmatch episodes, then 18,927 on 640 + 640 new ones with "
+        "half of each batch shown its own one-step estimate of the context, on one H200; the "
+        "VAE's decoder trained alone for ViZDoom (experiments/game_world_models/RESULTS.md, "
+        "sections 11, 19 and 21)",
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",
