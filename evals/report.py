@@ -108,7 +108,8 @@ def _summary(report: dict[str, Any]) -> list[str]:
         f"<h1>worldsim eval: {html.escape(report['model'])}</h1>",
         f"<p>env <code>{html.escape(scenario['env']['id'])}</code>, "
         f"{scenario['cases']} held-out cases (seeds from {scenario['seed']}), "
-        f"context {scenario['context']}, horizon {scenario['horizon']}.</p>",
+        f"context {scenario['context']}, horizon {scenario['horizon']}; episodes sha256 "
+        f"<code>{scenario['episodes_sha256'][:12]}</code>.</p>",
         "<h2>Summary (primary metric per suite)</h2><table><tr><th>row</th>"
         + "".join(
             f"<th>{html.escape(s)}<br><small>{html.escape(r['primary'])} "

@@ -105,7 +105,14 @@ def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path)
     }
     report = {
         "model": "baseline:copy_last",
-        "scenario": {"env": {"id": "toy"}, "cases": 1, "seed": 0, "context": 2, "horizon": 3},
+        "scenario": {
+            "env": {"id": "toy"},
+            "cases": 1,
+            "seed": 0,
+            "context": 2,
+            "horizon": 3,
+            "episodes_sha256": "0" * 64,
+        },
         "suites": {
             "fidelity": {
                 "primary": "psnr",

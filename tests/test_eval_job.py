@@ -88,6 +88,20 @@ def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
     assert "%|" not in capsys.readouterr().err
 
 
+def test_eval_report_names_the_episodes_it_scored(tmp_path):
+    """The same seeds recorded into another cache give the same episodes_sha256, other seeds
+    another: a rerun's report shows whether it scored the episodes of an earlier one."""
+
+    def episodes_sha256(cache: str, seed: int) -> str:
+        out = tmp_path / f"report_{cache}{seed}"
+        args = ["eval", "suite=fidelity", f"seed={seed}", f"cache={tmp_path / cache}"]
+        assert main([*args, f"out={out}", *TOY_ARGS]) == 0
+        return json.loads((out / "report.json").read_text())["scenario"]["episodes_sha256"]
+
+    first = episodes_sha256("a", 1)
+    assert len(first) == 64 and first == episodes_sha256("b", 1) != episodes_sha256("b", 2)
+
+
 def test_unknown_suite_fails_with_one_line_error(tmp_path, capsys):
     assert main(["eval", "suite=physic", f"out={tmp_path}", *TOY_ARGS]) == 2
     assert "unknown suite 'physic'" in capsys.readouterr().err

@@ -69,7 +69,14 @@ def na_report() -> dict:
     control = average([{"metrics": {"action_error": float("nan")}, "curves": {}}])
     return {
         "model": "m",
-        "scenario": {"env": {"id": "toy"}, "cases": 1, "seed": 0, "context": 2, "horizon": 3},
+        "scenario": {
+            "env": {"id": "toy"},
+            "cases": 1,
+            "seed": 0,
+            "context": 2,
+            "horizon": 3,
+            "episodes_sha256": "0" * 64,
+        },
         "suites": {
             "control": {
                 "primary": "action_error",

@@ -13,8 +13,9 @@ from tqdm import tqdm
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
 from envs.make import EnvConfig, make_env
 from evals.report import format_value, write_report
-from evals.scenarios import ScenarioConfig, load_cases
+from evals.scenarios import ScenarioConfig, load_cases, store_path
 from worldsim.config import ConfigError
+from worldsim.data.manifest import manifest_sha256
 from worldsim.models.idm_config import IDMConfig
 
 
@@ -176,6 +177,9 @@ def run(cfg: Config) -> None:
             "seed": cfg.seed,
             "context": cfg.context,
             "horizon": cfg.horizon,
+            # which episodes were scored (their manifest, with every episode's checksum): two
+            # reports that agree here scored the same episodes, whichever cache each read
+            "episodes_sha256": manifest_sha256([str(store_path(scenario))])[0],
         },
         "videos": _videos(cfg, cases, predictions),
         "videos_legend": (
