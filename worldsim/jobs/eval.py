@@ -171,16 +171,7 @@ def run(cfg: Config) -> None:
         "model": cfg.model,
         "config": asdict(cfg),
         "suites": results,
-        "scenario": {
-            "env": asdict(cfg.env),
-            "cases": len(cases),
-            "seed": cfg.seed,
-            "context": cfg.context,
-            "horizon": cfg.horizon,
-            # which episodes were scored (their manifest, with every episode's checksum): two
-            # reports that agree here scored the same episodes, whichever cache each read
-            "episodes_sha256": manifest_sha256([str(store_path(scenario))])[0],
-        },
+        "scenario": _scenario_summary(scenario, len(cases)),
         "videos": _videos(cfg, cases, predictions),
         "videos_legend": (
             "each video: truth, then every row (context frames are true, then its prediction)"
@@ -189,6 +180,20 @@ def run(cfg: Config) -> None:
     json_path, html_path = write_report(report, cfg.out)
     _print_summary(results)
     print(f"eval: wrote {json_path} and {html_path}")
+
+
+def _scenario_summary(scenario: ScenarioConfig, cases: int) -> dict[str, Any]:
+    """The report's account of the held-out episodes it scored."""
+    return {
+        "env": asdict(scenario.env),
+        "cases": cases,
+        "seed": scenario.seed,
+        "context": scenario.context,
+        "horizon": scenario.horizon,
+        # which episodes were scored (their manifest, with every episode's checksum): two
+        # reports that agree here scored the same episodes, whichever cache each read
+        "episodes_sha256": manifest_sha256([str(store_path(scenario))])[0],
+    }
 
 
 def _check_action_width(cfg: Config, model: Any) -> None:
