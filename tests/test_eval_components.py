@@ -98,6 +98,17 @@ def test_reprojection_with_the_same_pose_is_the_identity():
     )
 
 
+# a report's scenario account (worldsim/jobs/eval.py) for reports built by hand
+TOY_SCENARIO = {
+    "env": {"id": "toy"},
+    "cases": 1,
+    "seed": 0,
+    "context": 2,
+    "horizon": 3,
+    "episodes_sha256": "0" * 64,
+}
+
+
 def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path):
     rows = {
         r: {"metrics": {"psnr": v}, "curves": {"psnr": [v, None, v - 1]}}
@@ -105,14 +116,7 @@ def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path)
     }
     report = {
         "model": "baseline:copy_last",
-        "scenario": {
-            "env": {"id": "toy"},
-            "cases": 1,
-            "seed": 0,
-            "context": 2,
-            "horizon": 3,
-            "episodes_sha256": "0" * 64,
-        },
+        "scenario": TOY_SCENARIO,
         "suites": {
             "fidelity": {
                 "primary": "psnr",

@@ -12,6 +12,7 @@ from evals import physics
 from evals.report import write_report
 from evals.scenarios import Case
 from evals.suite import average, rank_ok
+from tests.test_eval_components import TOY_SCENARIO
 from worldsim.jobs.quickstart import _summary
 
 FALL = ("gravity_rel_error", "bounce_timing_error", "bounce_f1")
@@ -69,14 +70,7 @@ def na_report() -> dict:
     control = average([{"metrics": {"action_error": float("nan")}, "curves": {}}])
     return {
         "model": "m",
-        "scenario": {
-            "env": {"id": "toy"},
-            "cases": 1,
-            "seed": 0,
-            "context": 2,
-            "horizon": 3,
-            "episodes_sha256": "0" * 64,
-        },
+        "scenario": TOY_SCENARIO,
         "suites": {
             "control": {
                 "primary": "action_error",
