@@ -283,11 +283,12 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
-def long_runs(m, raw, out, games=("crafter", "doom"), judged=lambda res: None) -> dict:
+def long_runs(m, raw, out, games, judged) -> None:
     """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, each with
     its collapse verdict (evals/long_rollout.py; the references are the game's other sequences,
     and the other game's truth is one of the corruptions), a strip and a drift plot per truth.
-    `judged` receives the results so far after each truth ("held": "k of n judged", n planned)."""
+    `judged` receives the results so far after each truth ("held": "k of n judged", n planned),
+    the last call all of them."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -319,7 +320,6 @@ def long_runs(m, raw, out, games=("crafter", "doom"), judged=lambda res: None) -
                                   "cases": cases}  # fmt: skip
             save_frame_strip(long_rows, out / "long_strip.png", 100)
             judged(res)
-    return res
 
 
 if __name__ == "__main__":
