@@ -34,6 +34,10 @@ class TextBatch(NamedTuple):
     mask: torch.Tensor
     pooled: torch.Tensor
 
+    def rows(self, index: slice | torch.Tensor) -> TextBatch:
+        """The prompts at `index` (a slice or index tensor over B), every field alike."""
+        return TextBatch(*(field[index] for field in self))
+
 
 @dataclass
 class BlockKV:

@@ -48,9 +48,7 @@ def first_rows(value, k: int):
     """The first k samples of a conditioning value: a tensor (B, ...), a TextBatch, or None."""
     if value is None:
         return None
-    if isinstance(value, TextBatch):
-        return TextBatch(*(field[:k] for field in value))
-    return value[:k]
+    return value.rows(slice(k)) if isinstance(value, TextBatch) else value[:k]
 
 
 class WorldModel(L.LightningModule):
@@ -263,7 +261,7 @@ class WorldModel(L.LightningModule):
         negative = None
         if negatives is not None and text is not None:
             rows = slice(0, len(captions)), slice(len(captions), None)
-            text, negative = (TextBatch(*(t[part] for t in text)) for part in rows)
+            text, negative = (text.rows(part) for part in rows)
         return ModeRunner(
             self.model,
             make_sampler(sample.sampler),
