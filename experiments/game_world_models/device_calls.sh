@@ -19,12 +19,15 @@
 #           sampling settings on each new Crafter file (section 18), ViZDoom
 #           teacher-forced and against horizon; for push, the control grid and text following of
 #           prompt_control RESULTS) and puts the models and results in $OUT.
+# more      the device time left after `finish`: crafter's and doom's runs train on from their
+#           last.ckpt until now + TRAIN_SECONDS (same CRAFTER_RUN / DOOM_RUN as `start`), are
+#           exported again and come back in $OUT (scored on the CPU, or by a later call).
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine.
-# CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter and doom: section 14's
-# run; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md). Push needs
-# the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
+# CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter: section 22's run, doom:
+# section 21's; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md).
+# Push needs the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
 # GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
 # (issue 18: the KV cache needs it) on crafter's latents, from the same INIT; `finish` measures
 # both teacher-forced on the same held-out windows.
@@ -37,9 +40,12 @@
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
-CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=1440 CRAFTER_SEED=2880 \
+# crafter: pretrained:crafter continued as in section 22 (its own context estimates), on seeds it
+# has not seen (its runs drew Crafter seeds below 9,024)
+CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=1440 CRAFTER_SEED=9024 \
 WORKERS=7 PLANT_EPISODES=96 PLANT_WORKERS=2 ENCODE_SHARDS=4 VAE=pretrained:crafter \
-INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 DIT_EXTRA='flow.drop_actions=0.5'"}
+INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 \
+DIT_EXTRA='flow.drop_actions=0.5 flow.context_estimate=0.5'"}
 # doom: pretrained:doom continued with its own VAE and its training of section 21 (the model's own
 # context estimates); add DOOM_SEED=N for episodes it has not seen (its runs drew seeds below 2,560)
 DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_WORKERS=7 \
@@ -51,8 +57,9 @@ TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}
 # RETURN: the arms whose model files `finish` puts in $OUT (default all GAMES). A call returns at
 # most 8 files and 64 MiB: three ~20 MB models (2 parts each) and the eval archive do not fit, so
 # with three arms name the one or two to keep (their scores come back for all in eval_logs.tgz)
-BASE=${BASE:-pretrained:crafter}  # the file crafter's run continues: finish scores it beside the
-# new one (a path when the tree travels without crafter.pt, e.g. INIT's)
+BASE=${BASE-pretrained:crafter}  # the file crafter's run continues: finish scores it beside the
+# new one (a path when the tree travels without crafter.pt, e.g. INIT's; BASE= skips it, when its
+# scores on the frozen set are on record)
 VARIANTS=(${SWEEP:-})  # sampling overrides (sampling_sweep.py, section 18), each a word: with
 # SWEEP_CKPT, `start` sweeps them on that file; `finish` on each new Crafter file
 export PYTHONPATH=/tmp/site:$G/repo PYTHONUNBUFFERED=1 MUJOCO_GL=egl
@@ -71,12 +78,12 @@ work_of() {  # game -> its pipeline's work folder
   esac
 }
 
-pipeline() {  # game -> its command
-  local w
+pipeline() {  # game [stages] -> its command (crafter and doom: all stages by default)
+  local w stages=${2:-record encode train export}
   w=$(work_of "$1")
   case $1 in
-    crafter) echo "$CRAFTER_RUN bash experiments/game_world_models/run.sh $w record encode train export" ;;
-    doom) echo "$DOOM_RUN bash experiments/game_world_models/run.sh $w record encode train export" ;;
+    crafter) echo "$CRAFTER_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
+    doom) echo "$DOOM_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
     push) echo "$PUSH_RUN bash experiments/world_model/run_mujoco.sh $w record vae encode train export" ;;
     crafter_causal)  # waits for crafter's latents (its train stage starts after encode)
       echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
@@ -231,7 +238,7 @@ finish() {
   cd $G/repo/experiments/game_world_models
   if has crafter; then
     timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gc/crafter_new.pt cuda >$e/tf_new.json
-    timeout 60 python3 teacher_forced.py $h/crafter 256 "$BASE" cuda >$e/tf_base.json
+    [ -n "$BASE" ] && timeout 60 python3 teacher_forced.py $h/crafter 256 "$BASE" cuda >$e/tf_base.json
     timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gc/crafter_new.pt 1 2 4 \
       >$e/text_new.json
   fi
@@ -273,6 +280,24 @@ finish() {
   out_fits
 }
 
+more() {
+  local deadline=$(($(date +%s) + ${TRAIN_SECONDS:?more needs TRAIN_SECONDS}))
+  local pids=() game
+  cd $G/repo
+  for game in "${GAMES[@]}"; do
+    case $game in crafter | doom) ;; *) continue ;; esac  # the arms that resume in run.sh
+    bash -c "export DEADLINE=$deadline; $(pipeline "$game" "train export")" >$G/${game}_more.log \
+      2>&1 & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  for game in "${GAMES[@]}"; do
+    [ -f $G/${game}_more.log ] || continue
+    tr '\r' '\n' <$G/${game}_more.log | grep -E "^== |interrupted|exit code|export|Error"
+    cp "$(work_of "$game")"/*_new.pt* "$OUT/"
+  done
+  out_fits
+}
+
 long_doom() {  # 1,000-frame ViZDoom rollouts of each new file, at its context level and at 0.3,
   # in parallel (evaluate.py `only FILE doom [LEVEL]`) -> $G/eval/long_doom_{new,decoder}{,_03}
   local pair f tag level pids=()
@@ -304,7 +329,7 @@ case ${1:-} in
     export PYTHONPATH=/tmp/site:$PWD  # this call's tree: a cold machine has no $G/repo
     $1 "${CKPT:?$1 needs CKPT=model file (crafter_eval: e.g. pretrained:crafter)}"
     cd $G && pack_eval ;;
-  snapshot | finish) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
+  snapshot | finish | more) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
-  *) echo "usage: device_calls.sh start|snapshot|finish|push_eval|crafter_eval" >&2; exit 2 ;;
+  *) echo "usage: device_calls.sh start|snapshot|finish|more|push_eval|crafter_eval" >&2; exit 2 ;;
 esac

@@ -34,12 +34,13 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
-        sha256="e834239dff6c89a926dd6c8f4f5e1afcc8ac688a3d8c3816f8afe49e0df25c6b",
+        sha256="bd85390e9d97b1bbd4188732223431dcbd1ecbaf7618e15fdcdfe2f3f045b147",
         about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: 7,861 + 12,539 steps on "
         "1,440 Crafter episodes, 17,035 on 1,440 new ones, 9,813 on 1,536 episodes of the "
-        "tech-tree mix, then two runs on new episodes of that mix (the last 17,943 steps), on one "
-        "H200, actions dropped in half the samples; the VAE's decoder then trained alone for 600 "
-        "CPU steps (experiments/game_world_models/RESULTS.md, section 18)",
+        "tech-tree mix, then three runs on new episodes of that mix, on one H200, actions dropped "
+        "in half the samples; the VAE's decoder trained alone for 600 CPU steps before the last "
+        "run, whose 17,194 steps showed half of each batch the model's own one-step estimate of "
+        "its context (experiments/game_world_models/RESULTS.md, sections 18 and 22)",
     ),
     "doom": Pretrained(
         file="doom.pt",
