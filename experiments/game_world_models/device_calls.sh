@@ -299,7 +299,7 @@ more() {
 }
 
 long_doom() {  # 1,000-frame ViZDoom rollouts of each new file, at its context level and at 0.3,
-  # in parallel (evaluate.py `only FILE doom [LEVEL]`) -> $G/eval/long_doom_{new,decoder}{,_03}
+  # in parallel (evaluate.py `only FILE doom [LEVEL]`) -> $G/eval/long_{new,decoder}{,_03}
   local pair f tag level pids=()
   for pair in new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt; do
     tag=${pair%%:*} f=${pair#*:}
