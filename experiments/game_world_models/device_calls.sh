@@ -114,10 +114,14 @@ watch() {  # every pipeline's last lines every 45 s until unix time $1 or until 
   done
   for game in "${GAMES[@]}"; do
     echo "=== $game"
-    # progress bars end in \r: split them into lines and drop them, or they flood the call's output
-    tr '\r' '\n' <$G/$game.log | grep -v -E "[0-9.]+ ?(it|ep|step)/s|s/(it|ep|step)\]" |
-      grep -E "^== |record:|encode:|train-vae: [0-9]|interrupted|exit code|export|Error" | tail -n 25
+    milestones $G/$game.log | tail -n 25
   done
+}
+
+milestones() {  # a pipeline log -> its stage, record/encode/train-vae summary and error lines
+  # progress bars end in \r: split them into lines and drop them, or they flood the call's output
+  tr '\r' '\n' <"$1" | grep -v -E "[0-9.]+ ?(it|ep|step)/s|s/(it|ep|step)\]" |
+    grep -E "^== |record:|encode:|train-vae: [0-9]|interrupted|exit code|export|Error"
 }
 
 install() {  # $WHEELS (default .whl) into /tmp/site
@@ -282,17 +286,18 @@ finish() {
 
 more() {
   local deadline=$(($(date +%s) + ${TRAIN_SECONDS:?more needs TRAIN_SECONDS}))
-  local pids=() game
-  cd $G/repo
-  for game in "${GAMES[@]}"; do
-    case $game in crafter | doom) ;; *) continue ;; esac  # the arms that resume in run.sh
-    bash -c "export DEADLINE=$deadline; $(pipeline "$game" "train export")" >$G/${game}_more.log \
-      2>&1 & pids+=($!)
+  local arms=() game
+  for game in "${GAMES[@]}"; do  # the arms that resume in run.sh
+    case $game in crafter | doom) arms+=("$game") ;; esac
   done
-  for pid in "${pids[@]}"; do wait "$pid"; done
-  for game in "${GAMES[@]}"; do
-    [ -f $G/${game}_more.log ] || continue
-    tr '\r' '\n' <$G/${game}_more.log | grep -E "^== |interrupted|exit code|export|Error"
+  cd $G/repo
+  for game in "${arms[@]}"; do
+    bash -c "export DEADLINE=$deadline; $(pipeline "$game" "train export")" >$G/${game}_more.log \
+      2>&1 &
+  done
+  wait
+  for game in "${arms[@]}"; do
+    echo "=== $game" && milestones $G/${game}_more.log
     cp "$(work_of "$game")"/*_new.pt* "$OUT/"
   done
   out_fits
