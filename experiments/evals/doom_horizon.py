@@ -5,8 +5,9 @@ autoregressive PSNR against horizon, with its plot. The functions are the game e
 
 Usage: python experiments/evals/doom_horizon.py STORE OUT WINDOWS ROLLOUTS HORIZON [CKPT [DEVICE
        [CONTEXT_LEVEL]]]
-STORE holds held-out `doom_my_way_home` episodes; HORIZON is in latent frames (4 video frames each);
-CONTEXT_LEVEL overrides the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
+STORE holds held-out ViZDoom episodes (`doom_my_way_home` for the bars); ROLLOUTS=0 measures
+teacher-forced alone; HORIZON is in latent frames (4 video frames each); CONTEXT_LEVEL overrides
+the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
 """
 
 import json
@@ -47,13 +48,16 @@ def main(
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}
     res["held_out_data"] = GAME["held_out_data"](store)
     res["teacher_forced"] = GAME["forced"](m, eps, 1, int(windows))
-    long_enough = [e for e in eps if len(e.latents) >= CTX + int(horizon)][: int(rollouts)]
-    res["horizon"] = horizon_psnr(m, long_enough, CTX, int(horizon))[0]
+    if int(rollouts) > 0:
+        long_enough = [e for e in eps if len(e.latents) >= CTX + int(horizon)][: int(rollouts)]
+        res["horizon"] = horizon_psnr(m, long_enough, CTX, int(horizon))[0]
     res["wall_s"] = time.time() - clock
     (out / "doom_horizon.json").write_text(json.dumps(res, indent=1))
-    curves = {k: res["horizon"][k] for k in ("model", "copy_last")}
-    title = f"ViZDoom my_way_home, {res['horizon']['episodes']} held-out episodes, 64x48"
-    plot_horizon(curves, out / "doom_horizon.png", title)
+    if "horizon" in res:
+        curves = {k: res["horizon"][k] for k in ("model", "copy_last")}
+        scenario = Path(store).name.removeprefix("doom_")
+        title = f"ViZDoom {scenario}, {res['horizon']['episodes']} held-out episodes, 64x48"
+        plot_horizon(curves, out / "doom_horizon.png", title)
     print(json.dumps({k: v for k, v in res.items() if k != "horizon"}, indent=1))
 
 

@@ -17,8 +17,12 @@ import sys
 import time
 
 import numpy as np
-from evaluate import episodes, held_out_data, window_starts  # this folder's evaluate.py
-from omegaconf import OmegaConf
+from evaluate import (  # this folder's evaluate.py
+    episodes,
+    held_out_data,
+    window_starts,
+    with_overrides,
+)
 
 from evals.latent_rollout import (
     changed_window_summary,
@@ -32,14 +36,6 @@ from worldsim.training.world_model import load_world_model
 from worldsim.video import save_frame_strip
 
 STRIP_WINDOWS = 6
-
-
-def with_overrides(sample_cfg, variant: str):
-    """The SampleConfig `sample_cfg` with the dotted overrides of `variant` ("a.b=1,c=2")."""
-    merged = OmegaConf.merge(OmegaConf.structured(sample_cfg), OmegaConf.from_dotlist(
-        [v for v in variant.split(",") if v]
-    ))  # fmt: skip
-    return OmegaConf.to_object(merged)
 
 
 def mean_sharpness(frames: np.ndarray) -> float:
