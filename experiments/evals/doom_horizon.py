@@ -4,10 +4,10 @@ autoregressive PSNR against horizon, with its plot. The functions are the game e
 (`experiments/game_world_models/evaluate.py`); only the counts differ.
 
 Usage: python experiments/evals/doom_horizon.py STORE OUT WINDOWS ROLLOUTS HORIZON [CKPT [DEVICE
-       [CONTEXT_LEVEL]]]
+       [SAMPLING]]]
 STORE holds held-out ViZDoom episodes (`doom_my_way_home` for the bars); ROLLOUTS=0 measures
-teacher-forced alone; HORIZON is in latent frames (4 video frames each); CONTEXT_LEVEL overrides
-the checkpoint's sampling `context_level` (worldsim/diffusion/modes.py).
+teacher-forced alone; HORIZON is in latent frames (4 video frames each); SAMPLING overrides the
+checkpoint's sampling as in evaluate.py: a `context_level`, or dotted overrides.
 """
 
 import json
@@ -40,9 +40,9 @@ def plot_horizon(curves: dict, path: Path, title: str) -> None:
 
 
 def main(
-    store, out, windows, rollouts, horizon, ckpt="pretrained:doom", device="cpu", context_level=None
+    store, out, windows, rollouts, horizon, ckpt="pretrained:doom", device="cpu", sampling=None
 ):
-    clock, m, out = time.time(), GAME["load_model"](ckpt, device, context_level), Path(out)
+    clock, m, out = time.time(), GAME["load_model"](ckpt, device, sampling), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in GAME["episodes"](store)]
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}

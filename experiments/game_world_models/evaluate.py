@@ -1,7 +1,7 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
 Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES
-       [SAMPLING]]]]]
+       [SAMPLING [NOISE_SEED]]]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
 policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
@@ -12,7 +12,9 @@ pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long
 (crafter,doom by default) picks whose long rollouts run: each shipped model knows one game (`only
 ... doom` for pretrained:doom); the other game's frames still serve as a corruption.
 SAMPLING overrides the checkpoint's sampling (worldsim/diffusion/modes.py): a number is its
-`context_level`, else dotted overrides, e.g. `sampler.steps=20,context_level=0.3`.
+`context_level`, else dotted overrides, e.g. `sampler.steps=20,context_level=0.3` ('' keeps the
+checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noise: a verdict that
+changes with it is a draw, not a property of the model.
 """
 
 import json
@@ -102,7 +104,7 @@ def load_model(ckpt, device, sampling=None):
     """The world model, sampling as its checkpoint says, or with `sampling`: a context level
     ("0.3") or dotted overrides of its SampleConfig ("sampler.steps=20,context_level=0.3")."""
     m = load_world_model(ckpt, device)
-    if sampling is not None:
+    if sampling:
         variant = sampling if "=" in str(sampling) else f"context_level={float(sampling)}"
         m.sample_cfg = with_overrides(m.sample_cfg, variant)
     return m
@@ -168,13 +170,13 @@ def horizon(m, eps, count):
     return horizon_psnr(m, eps, CTX, HORIZON)
 
 
-def long_run(m, frames, actions, bank, prompt=""):
-    """LONG latent frames from the first frame, under the episode's actions and `prompt`: the
-    model's frames and, beside them, its VAE's reconstruction of the truth, each with its
-    `drift`."""
+def long_run(m, frames, actions, bank, prompt="", noise_seed=0):
+    """LONG latent frames from the first frame, under the episode's actions and `prompt`, with
+    sampling noise seeded by `noise_seed`: the model's frames and, beside them, its VAE's
+    reconstruction of the truth, each with its `drift`."""
     ep = SimpleNamespace(frames=frames, actions=actions, length=len(frames), captions={})
     lat = encode_latent_episode(m, ep, text=False)
-    z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG)
+    z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG, seed=noise_seed)
     pred = from_model_frames(m.decode(z).cpu())[0]
     vae = from_model_frames(m.decode(lat.latents[None]).cpu())[0]
     true = from_model_frames(lat.frames[None])[0]
@@ -182,14 +184,15 @@ def long_run(m, frames, actions, bank, prompt=""):
 
 
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
-         sampling=None):  # fmt: skip
+         sampling=None, noise_seed=0):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw)),
-           "sampling": OmegaConf.to_container(OmegaConf.structured(m.sample_cfg))}  # fmt: skip
+           "sampling": OmegaConf.to_container(OmegaConf.structured(m.sample_cfg)),
+           "noise_seed": int(noise_seed)}  # fmt: skip
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
         scene = reads_scene_only(m)
@@ -198,7 +201,10 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         save(out, res, clock)  # before the long rollouts, which take longest
     if long:
         # saved after each truth: a time limit that ends a later truth keeps the judged ones
-        long_runs(m, raw, out, games.split(","), lambda judged: save(out, res | judged, clock))
+        def judged(so_far: dict) -> None:
+            save(out, res | so_far, clock)
+
+        long_runs(m, raw, out, games.split(","), judged, int(noise_seed))
 
 
 def save(out: Path, res: dict, clock: float) -> None:
@@ -242,7 +248,9 @@ def stitched(eps, frames=LONG_FRAMES) -> list[dict]:
     return out
 
 
-def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None) -> dict:
+def long_case(
+    m, truth: dict, refs: list[dict], bank_eps: list, other_game=None, noise_seed: int = 0
+) -> dict:
     """The model's long rollout of `truth` judged by the collapse rule of evals/long_rollout.py,
     calibrated on the reference sequences `refs` and the bank of held-out episodes `bank_eps`
     (a reference's own episodes are left out of its bank), beside its VAE's reconstruction."""
@@ -252,7 +260,7 @@ def long_case(m, truth: dict, refs: list[dict], bank_eps: list, other_game=None)
     cal = calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
     # the truth's caption only for a model that reads its scene alone (reads_scene_only)
     prompt = truth["prompt"] if reads_scene_only(m) else ""
-    res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"], prompt)
+    res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"], prompt, noise_seed)
     res.update(judge(res, cal["limits"]))
     vae.update(judge(vae, cal["limits"]))
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
@@ -307,12 +315,12 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
-def long_runs(m, raw, out, games, judged) -> None:
+def long_runs(m, raw, out, games, judged, noise_seed=0) -> None:
     """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, each with
     its collapse verdict (evals/long_rollout.py; the references are the game's other sequences,
     and the other game's truth is one of the corruptions), a strip and a drift plot per truth.
     `judged` receives the results so far after each truth ("held": "k of n judged", n planned),
-    the last call all of them."""
+    the last call all of them. `noise_seed` seeds the rollouts' sampling noise."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -332,7 +340,7 @@ def long_runs(m, raw, out, games, judged) -> None:
         cases = []
         for i in picks:
             refs = sequences[:i] + sequences[i + 1 :]
-            case = long_case(m, sequences[i], refs, bank_eps, other)
+            case = long_case(m, sequences[i], refs, bank_eps, other, noise_seed)
             long_rows += [sequences[i]["frames"], case.pop("pred")]
             shown = {"model": case["model"], "VAE of the truth": case["vae"]}
             seed = case["truth_seeds"][0]
