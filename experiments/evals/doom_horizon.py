@@ -46,6 +46,7 @@ def main(
     out.mkdir(parents=True, exist_ok=True)
     eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in GAME["episodes"](store)]
     res = {"model": ckpt, "episodes": len(eps), "context_level": m.sample_cfg.context_level}
+    res["sampling"] = GAME["sampling_record"](m)  # SAMPLING may change more than the level
     res["held_out_data"] = GAME["held_out_data"](store)
     res["teacher_forced"] = GAME["forced"](m, eps, 1, int(windows))
     if int(rollouts) > 0:

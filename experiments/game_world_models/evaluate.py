@@ -104,10 +104,15 @@ def load_model(ckpt, device, sampling=None):
     """The world model, sampling as its checkpoint says, or with `sampling`: a context level
     ("0.3") or dotted overrides of its SampleConfig ("sampler.steps=20,context_level=0.3")."""
     m = load_world_model(ckpt, device)
-    if sampling:
+    if sampling not in (None, ""):  # 0 is a context level, not "keep"
         variant = sampling if "=" in str(sampling) else f"context_level={float(sampling)}"
         m.sample_cfg = with_overrides(m.sample_cfg, variant)
     return m
+
+
+def sampling_record(m) -> dict:
+    """The sampling `m` runs with, as a result records it."""
+    return OmegaConf.to_container(OmegaConf.structured(m.sample_cfg))
 
 
 def episodes(root):
@@ -191,7 +196,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw)),
-           "sampling": OmegaConf.to_container(OmegaConf.structured(m.sample_cfg)),
+           "sampling": sampling_record(m),
            "noise_seed": int(noise_seed)}  # fmt: skip
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
