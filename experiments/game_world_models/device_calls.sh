@@ -24,7 +24,9 @@
 #           exported again and come back in $OUT (scored on the CPU, or by a later call).
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
-# crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine.
+# crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
+#           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
+#           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter: section 22's run, doom:
 # section 21's; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md).
 # Push needs the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
@@ -46,10 +48,11 @@ CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=
 WORKERS=7 PLANT_EPISODES=96 PLANT_WORKERS=2 ENCODE_SHARDS=4 VAE=pretrained:crafter \
 INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 \
 DIT_EXTRA='flow.drop_actions=0.5 flow.context_estimate=0.5'"}
-# doom: pretrained:doom continued with its own VAE and its training of section 21 (the model's own
-# context estimates); add DOOM_SEED=N for episodes it has not seen (its runs and section 23's
-# drew seeds below 3,840)
-DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_WORKERS=7 \
+# doom: pretrained:doom continued with its own VAE and its training of sections 21 and 24 (the
+# model's own context estimates), on seeds it has not seen (its runs and section 23's drew seeds
+# below 4,480)
+DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_SEED=4480 \
+DOOM_WORKERS=7 \
 ENCODE_SHARDS=2 VAE=pretrained:doom INIT=pretrained:doom NAME=doom_new.pt TRAIN_MINUTES=60 \
 DIT_EXTRA='text.name=none flow.context_noise=0.4 flow.context_estimate=0.5'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \

@@ -13,8 +13,9 @@ pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long
 ... doom` for pretrained:doom); the other game's frames still serve as a corruption.
 SAMPLING overrides the checkpoint's sampling (worldsim/diffusion/modes.py): a number is its
 `context_level`, else dotted overrides, e.g. `sampler.steps=20,context_level=0.3` ('' keeps the
-checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noise: a verdict that
-changes with it is a draw, not a property of the model.
+checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noise, and a list
+(`0,1,2`) rolls each truth out once per seed: a verdict that changes with it is a draw, not a
+property of the model, so the bar counts the truth-draws held ("k of n").
 """
 
 import json
@@ -191,13 +192,16 @@ def long_run(m, frames, actions, bank, prompt="", noise_seed=0):
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
          sampling=None, noise_seed=0):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
+    if not all(s.isdigit() for s in str(noise_seed).split(",")):
+        raise SystemExit(f"evaluate: NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
+    noise_seeds = [int(s) for s in str(noise_seed).split(",")]  # "0,1,2" or one seed
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
     out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw)),
            "sampling": sampling_record(m),
-           "noise_seed": int(noise_seed)}  # fmt: skip
+           "noise_seeds": noise_seeds}  # fmt: skip
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
         scene = reads_scene_only(m)
@@ -209,7 +213,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        long_runs(m, raw, out, games.split(","), judged, int(noise_seed))
+        long_runs(m, raw, out, games.split(","), judged, noise_seeds)
 
 
 def save(out: Path, res: dict, clock: float) -> None:
@@ -253,16 +257,19 @@ def stitched(eps, frames=LONG_FRAMES) -> list[dict]:
     return out
 
 
-def long_case(
-    m, truth: dict, refs: list[dict], bank_eps: list, other_game=None, noise_seed: int = 0
-) -> dict:
-    """The model's long rollout of `truth` judged by the collapse rule of evals/long_rollout.py,
-    calibrated on the reference sequences `refs` and the bank of held-out episodes `bank_eps`
-    (a reference's own episodes are left out of its bank), beside its VAE's reconstruction."""
+def truth_calibration(truth: dict, refs: list[dict], bank_eps: list, other_game=None) -> dict:
+    """The collapse rule's limits for `truth` (evals/long_rollout.py), calibrated on the reference
+    sequences `refs` and the bank of held-out episodes `bank_eps` (a reference's own episodes are
+    left out of its bank): one calibration serves every noise seed's rollout of that truth."""
     seed_of = [int(e.meta["seed"]) for e in bank_eps]
     leave_out = [[j for j, s in enumerate(seed_of) if s in r["seeds"]] for r in refs]
     bank = [np.array(e.frames) for e in bank_eps]
-    cal = calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
+    return calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
+
+
+def long_case(m, truth: dict, refs: list[dict], cal: dict, noise_seed: int = 0) -> dict:
+    """The model's long rollout of `truth` with sampling noise `noise_seed`, judged by the collapse
+    rule under the calibration `cal` of the references `refs`, beside its VAE's reconstruction."""
     # the truth's caption only for a model that reads its scene alone (reads_scene_only)
     prompt = truth["prompt"] if reads_scene_only(m) else ""
     res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"], prompt, noise_seed)
@@ -271,6 +278,7 @@ def long_case(
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
     brief = lambda d: {k: v for k, v in d.items() if k not in curves}  # noqa: E731
     return {
+        "noise_seed": noise_seed,
         "model": res,
         "vae": vae,
         "limits": cal["limits"],
@@ -320,12 +328,13 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
-def long_runs(m, raw, out, games, judged, noise_seed=0) -> None:
-    """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, each with
-    its collapse verdict (evals/long_rollout.py; the references are the game's other sequences,
-    and the other game's truth is one of the corruptions), a strip and a drift plot per truth.
-    `judged` receives the results so far after each truth ("held": "k of n judged", n planned),
-    the last call all of them. `noise_seed` seeds the rollouts' sampling noise."""
+def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
+    """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, one per
+    seed of `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
+    (evals/long_rollout.py; the references are the game's other sequences, and the other game's
+    truth is one of the corruptions), a drift plot each and one strip. `judged` receives the
+    results so far after each draw ("held": "k of n truth-draws judged", n planned), the last
+    call all of them."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -342,21 +351,26 @@ def long_runs(m, raw, out, games, judged, noise_seed=0) -> None:
         picks = whole[:TRUTHS] if len(sequences) >= 4 else []
         if not picks:
             raise SystemExit(f"{env}: {len(sequences)} long sequences under DATA, 4 needed")
-        cases = []
+        cases, planned = [], len(picks) * len(noise_seeds)
         for i in picks:
             refs = sequences[:i] + sequences[i + 1 :]
-            case = long_case(m, sequences[i], refs, bank_eps, other, noise_seed)
-            long_rows += [sequences[i]["frames"], case.pop("pred")]
-            shown = {"model": case["model"], "VAE of the truth": case["vae"]}
-            seed = case["truth_seeds"][0]
-            plot_drift(shown, out / f"long_rollouts_{env}_seed{seed}.png", case["limits"])
-            cases.append(case)
-            held = sum(not c["model"]["collapsed"] for c in cases)
-            done = "" if len(cases) == len(picks) else f" judged, {len(picks)} planned"
-            res[f"long_{env}"] = {"truth": truth, "held": f"{held} of {len(cases)}{done}",
-                                  "cases": cases}  # fmt: skip
-            save_frame_strip(long_rows, out / "long_strip.png", 100)
-            judged(res)
+            cal = truth_calibration(sequences[i], refs, bank_eps, other)
+            long_rows.append(sequences[i]["frames"])
+            for noise_seed in noise_seeds:
+                case = long_case(m, sequences[i], refs, cal, noise_seed)
+                long_rows.append(case.pop("pred"))
+                shown = {"model": case["model"], "VAE of the truth": case["vae"]}
+                name = f"long_rollouts_{env}_seed{case['truth_seeds'][0]}"
+                name += f"_noise{noise_seed}" if noise_seed else ""  # seed 0: the earlier names
+                plot_drift(shown, out / f"{name}.png", case["limits"])
+                cases.append(case)
+                held = sum(not c["model"]["collapsed"] for c in cases)
+                done = "" if len(cases) == planned else f" judged, {planned} planned"
+                res[f"long_{env}"] = {"truth": truth, "noise_seeds": list(noise_seeds),
+                                      "held": f"{held} of {len(cases)} truth-draws{done}",
+                                      "cases": cases}  # fmt: skip
+                save_frame_strip(long_rows, out / "long_strip.png", 100)
+                judged(res)
 
 
 if __name__ == "__main__":

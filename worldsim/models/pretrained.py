@@ -44,12 +44,12 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "doom": Pretrained(
         file="doom.pt",
-        sha256="e12dfffd9518a5da2eea0dffb2e43fc524fe1efe718e59f250bba46ba591afce",
+        sha256="24872b0c560835bb636ae877b72b280ff5912869863ea9ae69f9aefef50f3840",
         about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
-        "on 640 my_way_home + 640 deathmatch episodes, then 18,927 on 640 + 640 new ones with "
-        "half of each batch shown its own one-step estimate of the context, on one H200; the "
-        "VAE's decoder trained alone for ViZDoom (experiments/game_world_models/RESULTS.md, "
-        "sections 11, 19 and 21)",
+        "on 640 my_way_home + 640 deathmatch episodes, then 18,927 and 27,397 on two sets of "
+        "640 + 640 new ones with half of each batch shown its own one-step estimate of the "
+        "context, on one H200; the VAE's decoder trained alone for ViZDoom "
+        "(experiments/game_world_models/RESULTS.md, sections 11, 19, 21 and 24)",
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",
