@@ -366,8 +366,12 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
                 cases.append(case)
                 held = sum(not c["model"]["collapsed"] for c in cases)
                 done = "" if len(cases) == planned else f" judged, {planned} planned"
+                # a truth whose VAE reconstruction collapses cannot be held by any DiT on that
+                # VAE (RESULTS 24): named, so that a choice does not rest on it unknowingly
+                unholdable = sorted({c["truth_seeds"][0] for c in cases if c["vae"]["collapsed"]})
                 res[f"long_{env}"] = {"truth": truth, "noise_seeds": list(noise_seeds),
                                       "held": f"{held} of {len(cases)} truth-draws{done}",
+                                      "vae_collapses_on": unholdable,
                                       "cases": cases}  # fmt: skip
                 save_frame_strip(long_rows, out / "long_strip.png", 100)
                 judged(res)
