@@ -90,6 +90,8 @@ KNOWN = {
     "worldsim record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=300000",
     "c3b49b35674d676e7221411d69df5d2b35b3bfa94bdc812d1f062e0b499e57cb":  # its bank
     "worldsim record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=300000",
+    "8f76f2760ec123586701b63db1604d02e4b68ef4c8d276a46fd462132ecf63b5":  # Crafter's (RESULTS 24)
+    "worldsim record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=300000",
 }
 
 
