@@ -52,8 +52,8 @@ DIT_EXTRA='flow.drop_actions=0.5 flow.context_estimate=0.5'"}
 # model's own context estimates), on seeds it has not seen (its runs and section 23's drew seeds
 # below 4,480)
 DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_SEED=4480 \
-DOOM_WORKERS=7 \
-ENCODE_SHARDS=2 VAE=pretrained:doom INIT=pretrained:doom NAME=doom_new.pt TRAIN_MINUTES=60 \
+DOOM_WORKERS=7 ENCODE_SHARDS=2 VAE=pretrained:doom INIT=pretrained:doom NAME=doom_new.pt \
+TRAIN_MINUTES=60 \
 DIT_EXTRA='text.name=none flow.context_noise=0.4 flow.context_estimate=0.5'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \

@@ -178,19 +178,6 @@ def horizon(m, eps, count):
     return horizon_psnr(m, eps, CTX, HORIZON)
 
 
-def long_run(m, frames, actions, bank, prompt="", noise_seed=0):
-    """LONG latent frames from the first frame, under the episode's actions and `prompt`, with
-    sampling noise seeded by `noise_seed`: the model's frames and, beside them, its VAE's
-    reconstruction of the truth, each with its `drift`."""
-    ep = SimpleNamespace(frames=frames, actions=actions, length=len(frames), captions={})
-    lat = encode_latent_episode(m, ep, text=False)
-    z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG, seed=noise_seed)
-    pred = from_model_frames(m.decode(z).cpu())[0]
-    vae = from_model_frames(m.decode(lat.latents[None]).cpu())[0]
-    true = from_model_frames(lat.frames[None])[0]
-    return drift(pred, true, bank=bank), pred, drift(vae, true, bank=bank)
-
-
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
          sampling=None, noise_seed=0):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
@@ -269,19 +256,20 @@ def truth_calibration(truth: dict, refs: list[dict], bank_eps: list, other_game=
     return calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
 
 
-def long_case(m, truth: dict, refs: list[dict], cal: dict, noise_seed: int = 0) -> dict:
-    """The model's long rollout of `truth` with sampling noise `noise_seed`, judged by the collapse
-    rule under the calibration `cal` of the references `refs`, beside its VAE's reconstruction."""
-    # the truth's caption only for a model that reads its scene alone (reads_scene_only)
-    prompt = truth["prompt"] if reads_scene_only(m) else ""
-    res, pred, vae = long_run(m, truth["frames"], truth["actions"], cal["bank"], prompt, noise_seed)
-    res.update(judge(res, cal["limits"]))
+def long_cases(m, truth: dict, refs: list[dict], cal: dict, noise_seeds=(0,)):
+    """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
+    actions), one per seed of `noise_seeds` (the sampling noise), each yielded as soon as it is
+    judged by the collapse rule under the calibration `cal` of the references `refs`, beside its
+    VAE's reconstruction of the truth (encoded, decoded and judged once for every seed)."""
+    ep = SimpleNamespace(frames=truth["frames"], actions=truth["actions"],
+                         length=len(truth["frames"]), captions={})  # fmt: skip
+    lat = encode_latent_episode(m, ep, text=False)
+    true = from_model_frames(lat.frames[None])[0]
+    vae = drift(from_model_frames(m.decode(lat.latents[None]).cpu())[0], true, bank=cal["bank"])
     vae.update(judge(vae, cal["limits"]))
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
     brief = lambda d: {k: v for k, v in d.items() if k not in curves}  # noqa: E731
-    return {
-        "noise_seed": noise_seed,
-        "model": res,
+    common = {
         "vae": vae,
         "limits": cal["limits"],
         "calibrated": cal["calibrated"],
@@ -292,8 +280,15 @@ def long_case(m, truth: dict, refs: list[dict], cal: dict, noise_seed: int = 0) 
         "corruptions": {k: brief(d) for k, d in cal["corruptions"].items()},
         "truth_seeds": truth["seeds"],
         "truth_cuts": truth["cuts"],
-        "pred": pred,
     }
+    # the truth's caption only for a model that reads its scene alone (reads_scene_only)
+    prompt = truth["prompt"] if reads_scene_only(m) else ""
+    for noise_seed in noise_seeds:
+        z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG, seed=noise_seed)
+        pred = from_model_frames(m.decode(z).cpu())[0]
+        res = drift(pred, true, bank=cal["bank"])
+        res.update(judge(res, cal["limits"]))
+        yield {"noise_seed": noise_seed, "model": res, **common, "pred": pred}
 
 
 def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
@@ -358,11 +353,11 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
             refs = sequences[:i] + sequences[i + 1 :]
             cal = truth_calibration(sequences[i], refs, bank_eps, other)
             long_rows.append(sequences[i]["frames"])
-            for noise_seed in noise_seeds:
-                case = long_case(m, sequences[i], refs, cal, noise_seed)
+            for case in long_cases(m, sequences[i], refs, cal, noise_seeds):
                 long_rows.append(case.pop("pred"))
                 shown = {"model": case["model"], "VAE of the truth": case["vae"]}
                 name = f"long_rollouts_{env}_seed{case['truth_seeds'][0]}"
+                noise_seed = case["noise_seed"]
                 name += f"_noise{noise_seed}" if noise_seed else ""  # seed 0: the earlier names
                 plot_drift(shown, out / f"{name}.png", case["limits"])
                 cases.append(case)
