@@ -7,7 +7,8 @@ and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episode
 policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
 pretrained:crafter unless given. On a GPU the samples are larger (COUNTS). `long` adds the
 1,000-frame rollouts with their collapse verdicts (evals/long_rollout.py: each of TRUTHS true
-1,001-frame episodes in turn is the truth, the game's other sequences its >= 3 references);
+1,001-frame episodes in turn is the truth, the game's other sequences its >= 3 references; off
+the frozen stores, an episode whose VAE reconstruction collapses is passed over);
 `only` runs just those. GAMES
 (crafter,doom by default) picks whose long rollouts run: each shipped model knows one game (`only
 ... doom` for pretrained:doom); the other game's frames still serve as a corruption.
@@ -202,7 +203,11 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        long_runs(m, raw, out, games.split(","), judged, noise_seeds)
+        # a game whose long store is the frozen set judges its fixed truths (long_runs)
+        shas = res["held_out_data"]
+        frozen = [g for g in ("crafter", "doom")
+                  if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
+        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen)
 
 
 def save(out: Path, res: dict, clock: float) -> None:
@@ -256,17 +261,25 @@ def truth_calibration(truth: dict, refs: list[dict], bank_eps: list, other_game=
     return calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
 
 
-def long_cases(m, truth: dict, refs: list[dict], cal: dict, noise_seeds=(0,)):
-    """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
-    actions), one per seed of `noise_seeds` (the sampling noise), each yielded as soon as it is
-    judged by the collapse rule under the calibration `cal` of the references `refs`, beside its
-    VAE's reconstruction of the truth (encoded, decoded and judged once for every seed)."""
+def vae_reconstruction(m, truth: dict, cal: dict):
+    """The truth's latent episode, its frames as the model's VAE sees them, and its VAE
+    reconstruction's `drift` judged by the collapse rule under the calibration `cal`: a truth whose
+    reconstruction collapses cannot be held by any DiT on that VAE (RESULTS 24)."""
     ep = SimpleNamespace(frames=truth["frames"], actions=truth["actions"],
                          length=len(truth["frames"]), captions={})  # fmt: skip
     lat = encode_latent_episode(m, ep, text=False)
     true = from_model_frames(lat.frames[None])[0]
     vae = drift(from_model_frames(m.decode(lat.latents[None]).cpu())[0], true, bank=cal["bank"])
     vae.update(judge(vae, cal["limits"]))
+    return lat, true, vae
+
+
+def long_cases(m, truth: dict, refs: list[dict], cal: dict, recon, noise_seeds=(0,)):
+    """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
+    actions), one per seed of `noise_seeds` (the sampling noise), each yielded as soon as it is
+    judged by the collapse rule under the calibration `cal` of the references `refs`, beside its
+    VAE's reconstruction `recon` (`vae_reconstruction`, computed once for every seed)."""
+    lat, true, vae = recon
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
     brief = lambda d: {k: v for k, v in d.items() if k not in curves}  # noqa: E731
     common = {
@@ -325,13 +338,16 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
-def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
-    """1,000-frame rollouts of each game in `games` on its first TRUTHS true episodes, one per
-    seed of `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
+def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
+    """1,000-frame rollouts of each game in `games` on TRUTHS true episodes, one per seed of
+    `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
     (evals/long_rollout.py; the references are the game's other sequences, and the other game's
-    truth is one of the corruptions), a drift plot each and one strip. `judged` receives the
-    results so far after each draw ("held": "k of n truth-draws judged", n planned), the last
-    call all of them."""
+    truth is one of the corruptions), a drift plot each and one strip. The truths are the first
+    TRUTHS whole episodes; on a game not in `frozen` (its long store is not the frozen set: a
+    validation set) an episode whose VAE reconstruction collapses is passed over for the next
+    (RESULTS 25: it cannot tell one DiT from another), while a frozen set's truths stay fixed.
+    `judged` receives the results so far after each draw ("held": "k of n truth-draws judged", n
+    planned), the last call all of them."""
     seqs = long_sequences(raw)
     missing = [g for g in games if g not in seqs]
     if missing:
@@ -345,15 +361,20 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
         other = next((s[0]["frames"] for g, (s, *_) in seqs.items() if g != env), None)
         # a truth is one whole episode, judged against >= 3 references
         whole = [i for i, q in enumerate(sequences) if not q["cuts"]]
-        picks = whole[:TRUTHS] if len(sequences) >= 4 else []
-        if not picks:
+        if len(sequences) < 4 or not whole:
             raise SystemExit(f"{env}: {len(sequences)} long sequences under DATA, 4 needed")
-        cases, planned = [], len(picks) * len(noise_seeds)
-        for i in picks:
+        cases, passed_over, planned = [], [], TRUTHS * len(noise_seeds)
+        for i in whole:
+            if len(cases) == planned:
+                break
             refs = sequences[:i] + sequences[i + 1 :]
             cal = truth_calibration(sequences[i], refs, bank_eps, other)
+            recon = vae_reconstruction(m, sequences[i], cal)
+            if recon[2]["collapsed"] and env not in frozen:
+                passed_over.append(sequences[i]["seeds"][0])
+                continue
             long_rows.append(sequences[i]["frames"])
-            for case in long_cases(m, sequences[i], refs, cal, noise_seeds):
+            for case in long_cases(m, sequences[i], refs, cal, recon, noise_seeds):
                 long_rows.append(case.pop("pred"))
                 shown = {"model": case["model"], "VAE of the truth": case["vae"]}
                 name = f"long_rollouts_{env}_seed{case['truth_seeds'][0]}"
@@ -363,15 +384,22 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,)) -> None:
                 cases.append(case)
                 held = sum(not c["model"]["collapsed"] for c in cases)
                 done = "" if len(cases) == planned else f" judged, {planned} planned"
-                # a truth whose VAE reconstruction collapses cannot be held by any DiT on that
-                # VAE (RESULTS 24): named, so that a choice does not rest on it unknowingly
+                # a frozen truth whose VAE reconstruction collapses cannot be held by any DiT on
+                # that VAE (RESULTS 24): named, so that a verdict does not rest on it unknowingly
                 unholdable = sorted({c["truth_seeds"][0] for c in cases if c["vae"]["collapsed"]})
                 res[f"long_{env}"] = {"truth": truth, "noise_seeds": list(noise_seeds),
+                                      "truths_fixed": env in frozen,
+                                      "passed_over_vae_collapses": passed_over,
                                       "held": f"{held} of {len(cases)} truth-draws{done}",
                                       "vae_collapses_on": unholdable,
                                       "cases": cases}  # fmt: skip
                 save_frame_strip(long_rows, out / "long_strip.png", 100)
                 judged(res)
+        if len(cases) < planned:
+            raise SystemExit(
+                f"{env}: {len(cases) // len(noise_seeds)} of {TRUTHS} truths whose VAE "
+                f"reconstruction holds (passed over: {passed_over}): record more long episodes"
+            )
 
 
 if __name__ == "__main__":
