@@ -84,6 +84,7 @@ episode visits): use >= 8.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from evals.model import to_model_frames
 from evals.stability import colour_histograms, histogram_distance
@@ -121,15 +122,15 @@ def _flat_histograms(frames: np.ndarray) -> np.ndarray:
     return colour_histograms(frames).reshape(len(frames), -1).astype(np.float32)  # (T, 48)
 
 
-def game_distance(frames: np.ndarray, bank: np.ndarray, chunk: int = 32) -> np.ndarray:
+def game_distance(frames: np.ndarray, bank: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Per frame, histogram distance to the nearest frame of `bank` ((N, H, W, 3) uint8 true frames
-    or their (N, 48) `_flat_histograms`)."""
+    or their (N, 48) `_flat_histograms`): total variation, averaged over the colour channels."""
     bank = bank if bank.ndim == 2 else _flat_histograms(bank)
-    hists, out = _flat_histograms(frames), np.empty(len(frames))
-    for i in range(0, len(frames), chunk):  # total variation, averaged over the colour channels
-        gap = np.abs(hists[i : i + chunk, None] - bank[None]).sum(-1) / (2 * frames.shape[-1])
-        out[i : i + chunk] = gap.min(1)
-    return out
+    hists, bank = torch.from_numpy(_flat_histograms(frames)), torch.from_numpy(bank)
+    # L1 by torch.cdist: ~10x numpy's broadcast over a 100k-frame bank (a Crafter truth judged
+    # against its bank took ~40 s a sequence); `chunk` frames at a time bound its (chunk, N) matrix
+    nearest = [torch.cdist(h, bank, p=1).amin(1) for h in hists.split(chunk)]
+    return (torch.cat(nearest) / (2 * frames.shape[-1])).double().numpy()
 
 
 def block_means(curve: np.ndarray, every: int = EVERY, start: int = START) -> list[float]:

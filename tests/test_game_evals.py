@@ -75,6 +75,17 @@ def _toy_calibration():
     return eps[0], calibrate(eps[0], eps[1:4], eps, [[1], [2], [3]], every=10)
 
 
+def test_game_distance_is_the_total_variation_to_the_nearest_bank_frame():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    bank = rng.integers(0, 256, (300, 8, 8, 3), dtype=np.uint8)
+    hist = long_rollout._flat_histograms
+    tv = np.abs(hist(frames)[:, None] - hist(bank)[None]).sum(-1).min(1) / 6  # brute force
+    got = long_rollout.game_distance(frames, bank, chunk=2)  # chunks cut mid-sequence too
+    assert np.allclose(got, tv, atol=1e-6)
+    assert np.allclose(long_rollout.game_distance(frames, np.concatenate([bank, frames])), 0)
+
+
 def test_collapse_verdict_passes_other_true_episodes_and_fails_grey():
     true, cal = _toy_calibration()
     assert [r["collapsed"] for r in cal["references"]] == [False] * 3  # leave-one-out

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from envs.make import EnvConfig
-from worldsim.data.record import parse_shard, record_episodes
+from worldsim.data.record import RecordWorkerDied, parse_shard, record_episodes
 from worldsim.data.store import EpisodeStore
 
 BOUNCE = EnvConfig(id="worldsim/MujocoBounce-v0", width=32, height=32)
@@ -50,6 +50,29 @@ def test_dataset_is_identical_whatever_workers_and_shards(tmp_path):
             progress=False,
         )
     assert manifest(tmp_path / "one") == manifest(tmp_path / "sharded")
+
+
+def test_a_worker_that_dies_ends_the_job_with_an_error(tmp_path):
+    """An env id registered in this process alone starts here and fails in every spawned worker:
+    the job ends with one error instead of waiting for ever for the episodes those workers held
+    (multiprocessing.Pool's way, which hung a GPU job on a segfaulting ViZDoom)."""
+    import gymnasium as gym
+
+    name = "worldsim_test/ParentOnly-v0"
+    gym.register(name, entry_point=gym.registry[BOUNCE.id].entry_point)
+    try:
+        with pytest.raises(RecordWorkerDied, match="worker of worldsim_test/ParentOnly-v0 died"):
+            record_episodes(
+                EnvConfig(id=name, width=32, height=32),
+                str(tmp_path),
+                episodes=2,
+                steps=4,
+                workers=2,
+                progress=False,
+            )
+    finally:
+        del gym.registry[name]
+    assert not list(tmp_path.glob("ep_*"))
 
 
 def test_rerun_skips_finished_episodes(tmp_path):

@@ -10,7 +10,7 @@ import os
 import sys
 
 from envs.make import EnvConfigError
-from worldsim.config import ConfigError, load_config, to_object
+from worldsim.config import ConfigError, JobFailed, load_config, to_object
 from worldsim.data import commands
 from worldsim.data.episode import EpisodeError
 from worldsim.help import command_help, commented_yaml, data_help
@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, EnvConfigError, EpisodeError, FileNotFoundError) as err:
         print(f"worldsim: error: {err}", file=sys.stderr)
         return 2
+    except JobFailed as err:
+        print(f"worldsim: error: {err}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `worldsim train --help | head`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 0

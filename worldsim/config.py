@@ -36,6 +36,11 @@ class ConfigError(ValueError):
     """A bad config: unknown key, wrong type or missing file. The message is one line."""
 
 
+class JobFailed(RuntimeError):
+    """A job that cannot go on, its input being fine (a worker process died): the CLI prints the
+    one-line message and exits 1; the work finished before it is kept."""
+
+
 def _closest(key: str, options: list[str]) -> str:
     close = difflib.get_close_matches(key, options, n=3, cutoff=0.5)
     shown = close or sorted(options)[:8]

@@ -12,7 +12,9 @@ import ctypes
 import multiprocessing as mp
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from tqdm import tqdm
 
 from envs.base import ActionCodec, Captions, FrameTruth
 from envs.make import EnvConfig, make_env
+from worldsim.config import JobFailed
 from worldsim.data.episode import EXTRA_PREFIX, SCHEMA_VERSION, Episode
 from worldsim.data.store import EpisodeStore, ManifestEntry, episode_name, write_episode
 
@@ -177,6 +180,31 @@ def _run_index(index: int) -> ManifestEntry:
     return write_episode(job.out, episode_name(index), episode)
 
 
+class RecordWorkerDied(JobFailed):
+    """A recording worker died (a simulator crash kills it by a signal; an env that fails to
+    start in it ends it): the job stops with this error instead of waiting for its episode."""
+
+
+def _pooled(job: RecordJob, workers: int, todo: list[int]) -> Iterator[ManifestEntry]:
+    """Each episode of `todo` recorded by `workers` spawned processes, its manifest entry yielded
+    as it finishes. A process pool, not `multiprocessing.Pool`: that one replaces a dead worker
+    and waits for ever for the episode it held (a ViZDoom build that segfaulted hung a GPU job
+    for 8 minutes, game RESULTS 25)."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=(job, True)) as pool:
+        futures = [pool.submit(_run_index, k) for k in todo]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BrokenProcessPool as err:
+            for future in futures:
+                future.cancel()
+            raise RecordWorkerDied(
+                f"a recording worker of {job.env.id} died (its error, if any, is above); the "
+                "finished episodes are kept: rerun with workers=1 to see the crash"
+            ) from err
+
+
 @dataclass
 class RecordSummary:
     written: int
@@ -239,16 +267,12 @@ def record_episodes(
             _init_worker(job, in_child=False)
             results = map(_run_index, todo)
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (job, True))
-            results = pool.imap_unordered(_run_index, todo)
+            results = _pooled(job, min(workers, len(todo)), todo)
         for entry in results:
             store.add([entry])
             frames += entry.length
             bar.update(1)
             bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.0f}")
-        if workers > 1 and len(todo) > 1:
-            pool.close()
-            pool.join()
     _WORKER.clear()
     return RecordSummary(
         written=len(todo),
