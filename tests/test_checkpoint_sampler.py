@@ -1,6 +1,7 @@
 """`worldsim sample` samples with the sampler its checkpoint records (what the model was trained
-and evaluated with), not the schema's defaults; a `sampler.*=` knob on the command line still wins,
-and one printed line says which settings came from where."""
+and evaluated with), and its context level, not the schema's defaults; a `sampler.*=` or
+`context_level=` knob on the command line still wins, and one printed line says which settings
+came from where."""
 
 import pytest
 
@@ -18,6 +19,7 @@ TRAINED = SamplerConfig("heun", 2, 3.0)  # none of the schema's defaults (euler,
 def ckpt(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("model")
     module = tiny_module(sampler=vars(TRAINED))
+    module.sample_cfg.context_level = 0.2  # the file's own, as pretrained:doom ships
     module.latent_info.autoencoder = tiny_vae(tmp / "vae.ckpt")
     return export_checkpoint(module, str(tmp / "dit.ckpt"))
 
@@ -25,11 +27,16 @@ def ckpt(tmp_path_factory):
 @pytest.mark.parametrize(
     "given, used, origin",
     [
-        ([], TRAINED, "from the checkpoint: name, steps, shift"),
         (
-            ["sampler.steps=3"],
+            [],
+            TRAINED,
+            "from the checkpoint: name, steps, shift); context level 0.2 (from the checkpoint",
+        ),
+        (
+            ["sampler.steps=3", "context_level=0"],
             SamplerConfig("heun", 3, 3.0),
-            "from the command line: steps; from the checkpoint: name, shift",
+            "from the command line: steps; from the checkpoint: name, shift); "
+            "context level 0 (from the command line",
         ),
     ],
 )

@@ -340,6 +340,10 @@ def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):
     assert out.shape == (2, 6, 3, 16, 16) and out.abs().max() <= 1
     with pytest.raises(ValueError, match="overrides"):
         DiTPredictor.from_checkpoint(path, stepz=2)
+    module.sample_cfg.context_level = 0.2  # a file's own sampling reaches the predictor
+    path = export_checkpoint(module, str(tmp_path / "dit_ctx.ckpt"))
+    assert DiTPredictor.from_checkpoint(path).sample.context_level == 0.2
+    assert DiTPredictor.from_checkpoint(path, context_level=0.0).sample.context_level == 0.0
     with pytest.raises(FileNotFoundError, match="autoencoder"):
         DiTPredictor.from_checkpoint(path, autoencoder=str(tmp_path / "missing.ckpt"))
 

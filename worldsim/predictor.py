@@ -20,6 +20,7 @@ OVERRIDES = (
     "action_scale",
     "window",
     "chunk",
+    "context_level",
     "seed",
     "autoencoder",
 )
@@ -39,7 +40,8 @@ class DiTPredictor:
     @classmethod
     def from_checkpoint(cls, path: str, device: str = "cpu", **overrides) -> DiTPredictor:
         """Load a world-model checkpoint; overrides: sampler, steps, shift, text_scale,
-        action_scale, window, chunk, seed, autoencoder (path of the VAE checkpoint)."""
+        action_scale, window, chunk, context_level, seed, autoencoder (path of the VAE
+        checkpoint). Every sampling knob not overridden is the checkpoint's own."""
         unknown = set(overrides) - set(OVERRIDES)
         if unknown:
             raise ValueError(
@@ -61,6 +63,8 @@ class DiTPredictor:
             ),
             window=overrides.get("window", s.window),
             chunk=overrides.get("chunk", s.chunk),
+            # the checkpoint's: a file that ships a context level samples with it (RESULTS 25)
+            context_level=overrides.get("context_level", s.context_level),
         )
         make_sampler(sample.sampler)  # bad steps or shift refused now, not at the first sample
         return cls(module, sample, overrides.get("seed", 0))

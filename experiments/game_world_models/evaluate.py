@@ -45,6 +45,7 @@ from worldsim.data.manifest import manifest_sha256
 from worldsim.data.store import EpisodeStore
 from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
+from worldsim.training.world_model_config import with_sampling
 from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
@@ -96,21 +97,13 @@ KNOWN = {
 }
 
 
-def with_overrides(sample_cfg, variant: str):
-    """The SampleConfig `sample_cfg` with the dotted overrides of `variant` ("a.b=1,c=2")."""
-    merged = OmegaConf.merge(OmegaConf.structured(sample_cfg), OmegaConf.from_dotlist(
-        [v for v in variant.split(",") if v]
-    ))  # fmt: skip
-    return OmegaConf.to_object(merged)
-
-
 def load_model(ckpt, device, sampling=None):
     """The world model, sampling as its checkpoint says, or with `sampling`: a context level
     ("0.3") or dotted overrides of its SampleConfig ("sampler.steps=20,context_level=0.3")."""
     m = load_world_model(ckpt, device)
     if sampling not in (None, ""):  # 0 is a context level, not "keep"
         variant = sampling if "=" in str(sampling) else f"context_level={float(sampling)}"
-        m.sample_cfg = with_overrides(m.sample_cfg, variant)
+        m.sample_cfg = with_sampling(m.sample_cfg, variant)
     return m
 
 
@@ -338,6 +331,21 @@ def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     return out
 
 
+def held_so_far(cases: list[dict], planned: int) -> dict:
+    """How many of the truth-draws judged so far hold (of `planned`), the truths whose VAE
+    reconstruction collapses, and the draws themselves."""
+    held = sum(not c["model"]["collapsed"] for c in cases)
+    done = "" if len(cases) == planned else f" judged, {planned} planned"
+    # a frozen truth whose VAE reconstruction collapses cannot be held by any DiT on that VAE
+    # (RESULTS 24): named, so that a verdict does not rest on it unknowingly
+    unholdable = sorted({c["truth_seeds"][0] for c in cases if c["vae"]["collapsed"]})
+    return {
+        "held": f"{held} of {len(cases)} truth-draws{done}",
+        "vae_collapses_on": unholdable,
+        "cases": cases,
+    }
+
+
 def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
     """1,000-frame rollouts of each game in `games` on TRUTHS true episodes, one per seed of
     `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
@@ -382,17 +390,10 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
                 name += f"_noise{noise_seed}" if noise_seed else ""  # seed 0: the earlier names
                 plot_drift(shown, out / f"{name}.png", case["limits"])
                 cases.append(case)
-                held = sum(not c["model"]["collapsed"] for c in cases)
-                done = "" if len(cases) == planned else f" judged, {planned} planned"
-                # a frozen truth whose VAE reconstruction collapses cannot be held by any DiT on
-                # that VAE (RESULTS 24): named, so that a verdict does not rest on it unknowingly
-                unholdable = sorted({c["truth_seeds"][0] for c in cases if c["vae"]["collapsed"]})
                 res[f"long_{env}"] = {"truth": truth, "noise_seeds": list(noise_seeds),
                                       "truths_fixed": env in frozen,
                                       "passed_over_vae_collapses": passed_over,
-                                      "held": f"{held} of {len(cases)} truth-draws{done}",
-                                      "vae_collapses_on": unholdable,
-                                      "cases": cases}  # fmt: skip
+                                      **held_so_far(cases, planned)}  # fmt: skip
                 save_frame_strip(long_rows, out / "long_strip.png", 100)
                 judged(res)
         if len(cases) < planned:

@@ -21,7 +21,6 @@ from evaluate import (  # this folder's evaluate.py
     episodes,
     held_out_data,
     window_starts,
-    with_overrides,
 )
 
 from evals.latent_rollout import (
@@ -33,6 +32,7 @@ from evals.latent_rollout import (
 from evals.long_rollout import sharpness
 from evals.model import from_model_frames
 from worldsim.training.world_model import load_world_model
+from worldsim.training.world_model_config import with_sampling
 from worldsim.video import save_frame_strip
 
 STRIP_WINDOWS = 6
@@ -53,7 +53,7 @@ def main(store, windows, ckpt, device, *args):
     truth = from_model_frames(window_frames(eps, starts, 8, tf)[:, 1:])  # (N, tf, H, W, 3)
     shipped, results, rows, shown = m.sample_cfg, {}, [], None
     for variant in ["", *variants]:  # "": the checkpoint's own
-        m.sample_cfg = with_overrides(shipped, variant)
+        m.sample_cfg = with_sampling(shipped, variant)
         tick = time.time()
         true = teacher_forced(m, eps, starts, keep=True)
         frames = from_model_frames(true.pop("frames"))  # (N, tf, H, W, 3): the model's new frames

@@ -60,3 +60,9 @@ def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[Sa
     origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
     line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g} ({origin})"
     return sampler, line
+
+
+def context_origin(level: float, given: bool) -> str:
+    """'context level 0.2 (from the checkpoint)': the level a job samples with, and where from."""
+    where = "from the command line" if given else "from the checkpoint"
+    return f"context level {level:g} ({where})"

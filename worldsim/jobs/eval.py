@@ -167,8 +167,11 @@ def run(cfg: Config) -> None:
             ctx.idm = idm or _idm(cfg, scenario, cases[0].actions.shape[-1], bar)
         scoring = _phase(bar, "predict and score")
         results, predictions = evaluate_rows(rows, cases, suites, ctx, scoring)
+    model = rows.get("model")
     report = {
         "model": cfg.model,
+        # what the model sampled with: the checkpoint's settings under `sampling`'s overrides
+        "model_sampling": model.config() if hasattr(model, "config") else None,
         "config": asdict(cfg),
         "suites": results,
         "scenario": _scenario_summary(scenario, len(cases)),

@@ -19,13 +19,18 @@ class Config:
     # decoder_only=true init=CKPT), whose encoder must be the model's
     autoencoder: str = ""
     max_part_mb: float = 0.0  # > 0: write <out>.part0, .part1, ... of at most this size
+    # the file's default sampling, changed by dotted overrides ("context_level=0.2",
+    # "sampler.steps=20,context_level=0.3"); "" keeps the checkpoint's
+    sampling: str = ""
 
 
 def run(cfg: Config) -> None:
     from worldsim.data.manifest import file_sha256
     from worldsim.training.world_model import export_checkpoint, load_world_model
+    from worldsim.training.world_model_config import with_sampling
 
     module = load_world_model(cfg.ckpt)
+    module.sample_cfg = with_sampling(module.sample_cfg, cfg.sampling)
     if cfg.autoencoder:
         module.replace_decoder(cfg.autoencoder)
     path = export_checkpoint(

@@ -19,7 +19,7 @@ import numpy as np
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.diffusion.sampling_config import SamplerOverride, override_sampler
+from worldsim.diffusion.sampling_config import SamplerOverride, context_origin, override_sampler
 
 
 @dataclass
@@ -39,7 +39,8 @@ class Config:
     # each sampler knob left null is the checkpoint's own (what it was trained and evaluated with)
     sampler: SamplerOverride = field(default_factory=SamplerOverride)
     window: int = 8  # latent frames the model sees: the new one and window - 1 of context
-    context_level: float = 0.0  # context shown at this noise level (long sessions: game RESULTS 12)
+    # context shown at this noise level (long sessions: game RESULTS 12, 25; null: the checkpoint's)
+    context_level: float | None = None
     kv_cache: bool = True  # reuse the context's keys/values (frame-causal models)
     cuda_graphs: bool = True  # replay each denoising of one latent frame as a CUDA graph (GPU)
     bf16: bool = True  # on a GPU: the DiT in bf16 weights, the VAE under bf16 autocast
@@ -88,11 +89,11 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
-    sample = dataclasses.replace(
-        module.sample_cfg, window=cfg.window, context_level=cfg.context_level
-    )
+    given = cfg.context_level is not None
+    level = cfg.context_level if given else module.sample_cfg.context_level
+    sample = dataclasses.replace(module.sample_cfg, window=cfg.window, context_level=level)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
-    print(f"play: {origin}")
+    print(f"play: {origin}; {context_origin(level, given)}")
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
     return Session(

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from worldsim.config import ConfigError
-from worldsim.diffusion.sampling_config import GuidanceConfig, SamplerOverride, override_sampler
+from worldsim.diffusion.sampling_config import (
+    GuidanceConfig,
+    SamplerOverride,
+    context_origin,
+    override_sampler,
+)
 
 if TYPE_CHECKING:  # torch and the model are imported where a run needs them: --help stays fast
     import torch
@@ -49,8 +54,9 @@ class Config:
     window: int = 8  # rollout: latent frames the model sees
     chunk: int = 1  # rollout: latent frames per step
     # continuations see their context at this noise level (Diffusion Forcing's stabilisation of
-    # long rollouts; experiments/game_world_models/RESULTS.md section 12 measures it)
-    context_level: float = 0.0
+    # long rollouts; experiments/game_world_models/RESULTS.md sections 12 and 25; null: the
+    # checkpoint's own)
+    context_level: float | None = None
     seed: int = 0  # noise of the generation
     fps: int = 15  # frame rate of the written videos
     device: str = "auto"  # auto | cpu | cuda
@@ -243,12 +249,18 @@ def run(cfg: Config) -> None:
     mode = MODES[cfg.mode]
     # built before the model loads, so that a bad context_level is refused first; its sampler
     # is the checkpoint's, with the command line's knobs, once the model is loaded
+    given = cfg.context_level is not None
     sample = SampleConfig(
-        guidance=cfg.guidance, window=cfg.window, chunk=cfg.chunk, context_level=cfg.context_level
+        guidance=cfg.guidance,
+        window=cfg.window,
+        chunk=cfg.chunk,
+        context_level=cfg.context_level if given else 0.0,
     )
     module = _load(cfg)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
-    print(f"sample: {origin}")
+    if not given:
+        sample.context_level = module.sample_cfg.context_level
+    print(f"sample: {origin}; {context_origin(sample.context_level, given)}")
     inputs, caption, kept = _inputs(cfg, module, mode)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     steps = sample.sampler.steps * mode.samplings(inputs)

@@ -44,12 +44,13 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "doom": Pretrained(
         file="doom.pt",
-        sha256="24872b0c560835bb636ae877b72b280ff5912869863ea9ae69f9aefef50f3840",
+        sha256="38d7085a62ae4f94e6211228de409e0dd588101f602334a70d27f89f383b1705",
         about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
         "on 640 my_way_home + 640 deathmatch episodes, then 18,927 and 27,397 on two sets of "
         "640 + 640 new ones with half of each batch shown its own one-step estimate of the "
-        "context, on one H200; the VAE's decoder trained alone for ViZDoom "
-        "(experiments/game_world_models/RESULTS.md, sections 11, 19, 21 and 24)",
+        "context, on one H200; the VAE's decoder trained alone for ViZDoom; samples with its "
+        "context at noise level 0.2 (experiments/game_world_models/RESULTS.md, sections 11, "
+        "19, 21, 24 and 25)",
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
 from worldsim.config import ConfigError
 from worldsim.diffusion.sampling_config import GuidanceConfig, SamplerConfig
 
@@ -33,3 +36,14 @@ class SampleConfig:
     def __post_init__(self) -> None:  # the one check, wherever a job builds its sampling
         if not 0.0 <= self.context_level < 1.0:
             raise ConfigError(f"context_level={self.context_level} must lie in [0, 1) (0: clean)")
+
+
+def with_sampling(sample_cfg: SampleConfig, overrides: str) -> SampleConfig:
+    """`sample_cfg` with the comma-separated dotted `overrides` ("context_level=0.2" or
+    "sampler.steps=20,context_level=0.3"; "" keeps it); a bad key or value is a ConfigError."""
+    dotted = [o for o in overrides.split(",") if o]
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(sample_cfg), OmegaConf.from_dotlist(dotted))
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"sampling={overrides!r}: {str(err).splitlines()[0]}") from None
+    return OmegaConf.to_object(merged)
