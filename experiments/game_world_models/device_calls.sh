@@ -9,8 +9,8 @@
 #   call 3: bash /tmp/g/repo/experiments/game_world_models/device_calls.sh finish
 #
 # start     installs $WHEELS/*.whl (default .whl: the simulators and small packages the GPU image
-#           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call re-sends the tree: the detached runs
-#           must not see it change), starts the pipelines (record, encode, train until DEADLINE =
+#           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
+#           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
 #           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS.
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.

@@ -62,7 +62,10 @@ def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[Sa
     return sampler, line
 
 
-def context_origin(level: float, given: bool) -> str:
-    """'context level 0.2 (from the checkpoint)': the level a job samples with, and where from."""
-    where = "from the command line" if given else "from the checkpoint"
-    return f"context level {level:g} ({where})"
+def override_context_level(trained: float, given: float | None) -> tuple[float, str]:
+    """The context level a job samples with: `given` on the command line, else the checkpoint's
+    own (`trained`), and the words saying which ("context level 0.2 (from the checkpoint)")."""
+    level, where = (
+        (trained, "from the checkpoint") if given is None else (given, "from the command line")
+    )
+    return level, f"context level {level:g} ({where})"

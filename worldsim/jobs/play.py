@@ -19,7 +19,11 @@ import numpy as np
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.diffusion.sampling_config import SamplerOverride, context_origin, override_sampler
+from worldsim.diffusion.sampling_config import (
+    SamplerOverride,
+    override_context_level,
+    override_sampler,
+)
 
 
 @dataclass
@@ -89,11 +93,10 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
-    given = cfg.context_level is not None
-    level = cfg.context_level if given else module.sample_cfg.context_level
+    level, level_origin = override_context_level(module.sample_cfg.context_level, cfg.context_level)
     sample = dataclasses.replace(module.sample_cfg, window=cfg.window, context_level=level)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
-    print(f"play: {origin}; {context_origin(level, given)}")
+    print(f"play: {origin}; {level_origin}")
     if sample.window < 2:
         raise ConfigError(f"window={sample.window} must be >= 2 (context + the new frame)")
     return Session(

@@ -20,7 +20,7 @@ from worldsim.config import ConfigError
 from worldsim.diffusion.sampling_config import (
     GuidanceConfig,
     SamplerOverride,
-    context_origin,
+    override_context_level,
     override_sampler,
 )
 
@@ -249,18 +249,17 @@ def run(cfg: Config) -> None:
     mode = MODES[cfg.mode]
     # built before the model loads, so that a bad context_level is refused first; its sampler
     # is the checkpoint's, with the command line's knobs, once the model is loaded
-    given = cfg.context_level is not None
     sample = SampleConfig(
         guidance=cfg.guidance,
         window=cfg.window,
         chunk=cfg.chunk,
-        context_level=cfg.context_level if given else 0.0,
+        context_level=cfg.context_level or 0.0,  # null (the checkpoint's) is set below
     )
     module = _load(cfg)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
-    if not given:
-        sample.context_level = module.sample_cfg.context_level
-    print(f"sample: {origin}; {context_origin(sample.context_level, given)}")
+    trained = module.sample_cfg.context_level
+    sample.context_level, level_origin = override_context_level(trained, cfg.context_level)
+    print(f"sample: {origin}; {level_origin}")
     inputs, caption, kept = _inputs(cfg, module, mode)
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     steps = sample.sampler.steps * mode.samplings(inputs)
