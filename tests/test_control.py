@@ -184,7 +184,10 @@ def test_expanded_crafter_prompts_use_only_training_sentences():
     known = set(caption_sentences(["collect_wood", "place_table", "collect_drink", "eat_cow"]))
     for task in CRAFTER_TASKS:
         for seed in range(5):
-            assert set(split_sentences(expand_crafter(task, seed))) <= known
+            with_heading = split_sentences(expand_crafter(task, seed))
+            assert set(with_heading) <= known
+            # heading=False drops the movement sentence alone
+            assert split_sentences(expand_crafter(task, seed, heading=False)) == with_heading[1:]
 
 
 def test_short_prompts_pick_the_task_and_push_prompts_name_colour_and_direction():

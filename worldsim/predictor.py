@@ -7,7 +7,6 @@ import dataclasses
 
 import torch
 
-from worldsim.diffusion.guidance import GuidanceConfig
 from worldsim.diffusion.samplers import SamplerConfig, make_sampler
 from worldsim.models.latents import actions_per_latent_frame, encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
@@ -57,9 +56,10 @@ class DiTPredictor:
                 overrides.get("steps", s.sampler.steps),
                 overrides.get("shift", s.sampler.shift),
             ),
-            guidance=GuidanceConfig(
-                overrides.get("text_scale", s.guidance.text_scale),
-                overrides.get("action_scale", s.guidance.action_scale),
+            guidance=dataclasses.replace(
+                s.guidance,
+                text_scale=overrides.get("text_scale", s.guidance.text_scale),
+                action_scale=overrides.get("action_scale", s.guidance.action_scale),
             ),
             window=overrides.get("window", s.window),
             chunk=overrides.get("chunk", s.chunk),

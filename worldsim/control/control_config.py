@@ -18,7 +18,9 @@ class ImagineConfig:
     The guidance defaults are the Crafter grid's best (prompt_control RESULTS section 10: scale 4
     beats 1 on wood, table and drink, loses on cow). The event contrast amplifies only "The player
     achieves ...", not the seeded movement sentence, which knows nothing of the scene; a prompt
-    without an event sentence (Push's) is guided from the empty caption.
+    without an event sentence (Push's) is guided from the empty caption. `shared_scale` 0 gives
+    the sentences beside the event no weight at all: guidance then starts from the empty caption
+    and adds only the event's difference.
     """
 
     context: int = 5  # real pixel frames encoded (1 + time_factor j; fewer at the episode start)
@@ -26,6 +28,7 @@ class ImagineConfig:
     futures: int = 1  # imagined futures per plan (the consensus planner picks one of them)
     guidance: float = 4.0  # the prompt's classifier-free guidance scale (1: no guidance)
     contrast: str = "event"  # guide from: event (the prompt minus its event sentence) | empty
+    shared_scale: float = 1.0  # contrast=event: weight of the sentences beside the event (0: none)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class ControlConfig:
     futures: int = 4  # imagined futures of the consensus planner (N)
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
     expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
+    heading: bool = True  # the expanded Crafter prompt names a movement, drawn by the episode seed
     full_speed: bool = False  # continuous actions: run each IDM reading at full command, same way
     max_steps: int = 300  # env steps per episode
     batch: int = 16  # episodes of a cell played in lockstep, their plans imagined in one batch

@@ -57,7 +57,9 @@ class Harness:
         def prompt_of(env, seed: int) -> str:
             if name in ("no_prompt", "likelihood_no_prompt"):
                 return ""
-            return expand(task, env, seed) if expanded else task.episode_prompt(env)
+            if expanded:
+                return expand(task, env, seed, self.cfg.heading)
+            return task.episode_prompt(env)
 
         if name in LIKELIHOOD:
             imaginer = Imaginer(self.module, self.cfg.imagine)

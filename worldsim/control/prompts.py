@@ -37,14 +37,15 @@ PLAN_ACHIEVEMENTS = {
 NEEDS_CREATURE = {"eat_cow": "cow"}
 
 
-def expand_crafter(task: str, seed: int) -> str:
+def expand_crafter(task: str, seed: int, heading: bool = True) -> str:
     """A window caption of the crafter task's plan: 'The player moves 2 cells west. The player
-    achieves collect wood. It is daytime.'"""
+    achieves collect wood. It is daytime.' Without `heading`, no movement sentence: a heading
+    drawn before the episode cannot know where a cow will walk, so the model chooses the way."""
     g = Grammar(seed, f"expand-{task}")
     moves = [STILL] + [
         move_sentence(n, d) for pair in AXES for d in pair for n in range(1, MAX_MOVE + 1)
     ]
-    sentences = [g.pick(moves)]
+    sentences = [g.pick(moves)] if heading else []
     sentences += [achievement_sentence(a) for a in PLAN_ACHIEVEMENTS[task]]
     if task in NEEDS_CREATURE:
         sentences.append(creature_sentence(NEEDS_CREATURE[task]))
@@ -74,9 +75,10 @@ def expand_push(colour: str, shape: str, direction: str) -> str:
     return f"The puck moves {direction}. The puck pushes the {name} {direction}."
 
 
-def expand(task: Task, env, seed: int) -> str:
-    """The training-style caption of `task` in this episode (`env` after reset)."""
+def expand(task: Task, env, seed: int, heading: bool = True) -> str:
+    """The training-style caption of `task` in this episode (`env` after reset); `heading`: see
+    `expand_crafter` (a Push caption names its direction in any case)."""
     if task.family == "crafter":
-        return expand_crafter(task.name, seed)
+        return expand_crafter(task.name, seed, heading)
     obj = push_target(env, task.target)
     return expand_push(obj.colour, obj.category, task.target["direction"])

@@ -3,7 +3,9 @@
 v = v(-, -) + s_text * (v(text, -) - v(-, -)) + s_action * (v(text, action) - v(text, -)),
 each term evaluated in one batched model call; scales of 1 skip the terms they do not need. With a
 negative prompt, v(negative, -) stands in for v(-, -): the text guidance then amplifies only what
-the prompt says beyond the negative one.
+the prompt says beyond the negative one; `negative_scale` weighs what the negative prompt itself
+says over the empty one (1: guidance starts from it; 0: it is only subtracted, from v(-, -)):
+v = v(-, -) + s_neg * (v(neg, -) - v(-, -)) + s_text * (v(text, -) - v(neg, -)) + ....
 """
 
 from __future__ import annotations
@@ -38,14 +40,17 @@ def guided_velocity(
     the length of `text`'s, which the text guidance starts from instead of the dropped prompt."""
     need_text_only = cfg.action_scale != 1.0 or cfg.text_scale != 1.0
     need_uncond = cfg.text_scale != 1.0
-    n = 1 + need_text_only + need_uncond  # variants: both kept, actions dropped, both dropped
-    contrast = need_uncond and negative is not None  # the last variant reads `negative`
-    texts = _cat([text] * (n - 1) + [negative]) if contrast else _cat([text] * n)
+    contrast = need_uncond and negative is not None  # the third variant reads `negative`
+    need_empty = contrast and cfg.negative_scale != 1.0  # a fourth: the prompt dropped
+    # variants: both kept, actions dropped, the prompt dropped (or the negative), the prompt dropped
+    n = 1 + need_text_only + need_uncond + need_empty
+    texts = _cat([text, text] + [negative] * (n - 2)) if contrast else _cat([text] * n)
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         # made on the device from an arange: no host-to-device copy (CUDA-graph capturable)
         variant = torch.arange(n * b, device=x.device) // b  # (n B,)
+        drop_text = variant >= 3 if need_empty else None if contrast else variant >= 2
         out = (
             model(
                 _cat([x] * n),
@@ -53,7 +58,7 @@ def guided_velocity(
                 _cat([actions] * n),
                 texts,
                 drop_actions=variant >= 1,
-                drop_text=None if contrast else variant >= 2,
+                drop_text=drop_text,
             )
             .float()
             .chunk(n)
@@ -61,7 +66,10 @@ def guided_velocity(
         v = out[0]
         if need_text_only:
             v_text = out[1]
-            base = out[2] + cfg.text_scale * (v_text - out[2]) if need_uncond else v_text
+            base = v_text
+            if need_uncond:  # from v(-, -), or from the negative weighed over it
+                start = out[3] + cfg.negative_scale * (out[2] - out[3]) if need_empty else out[2]
+                base = start + cfg.text_scale * (v_text - out[2])
             v = base + cfg.action_scale * (out[0] - v_text)
         return v.to(x.dtype)
 
