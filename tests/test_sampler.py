@@ -99,6 +99,20 @@ def test_text_guidance_from_a_negative_prompt_amplifies_only_the_difference():
     assert torch.allclose(v(x, levels), torch.full_like(x, 5.0))
 
 
+def test_guidance_without_actions_evaluates_no_actions_dropped_variant():
+    rows = []
+
+    class NoActions(torch.nn.Module):  # v = x + 1 + 10 (with text): no actions to drop
+        def forward(self, x, levels, actions, text, drop_actions, drop_text):
+            rows.append(x.shape[0])
+            return x + 1 + 10 * (~drop_text).float().reshape(-1, 1, 1, 1, 1)
+
+    x, levels = torch.zeros(2, 1, 1, 1, 1), torch.ones(2, 1)
+    v = guided_velocity(NoActions(), None, None, GuidanceConfig(3.0, 2.0))(x, levels)
+    assert rows == [4]  # the prompt kept and dropped: v(text, -) is v(text, null action)
+    assert torch.allclose(v, torch.full_like(v, 1 + 3 * 10))
+
+
 def test_guidance_combines_separate_text_and_action_scales():
     x, levels = torch.zeros(2, 1, 1, 1, 1), torch.ones(2, 1)
     text = object()  # passed through untouched by the linear model

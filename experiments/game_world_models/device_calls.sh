@@ -2,7 +2,8 @@
 # Several world models' GPU run in three device calls on one warm machine (RESULTS.md section 14).
 # The pipelines (GAMES: crafter, doom, push) run detached (setsid), so training goes on between
 # calls; the calls watch them. The machine stays warm only 30 s after a call: send the next call
-# at once.
+# at once, so write every call's command before the first is sent (session 24 lost its run
+# composing call 3 after call 2 had returned).
 #
 #   call 1: bash experiments/game_world_models/device_calls.sh start       (carry WHEELS)
 #   call 2: bash /tmp/g/repo/experiments/game_world_models/device_calls.sh snapshot

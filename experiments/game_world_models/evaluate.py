@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -254,7 +255,15 @@ def truth_calibration(truth: dict, refs: list[dict], bank_eps: list, other_game=
     return calibrate(truth["frames"], [r["frames"] for r in refs], bank, leave_out, other_game)
 
 
-def vae_reconstruction(m, truth: dict, cal: dict):
+class Reconstruction(NamedTuple):
+    """A truth through the model's VAE (`vae_reconstruction`)."""
+
+    latent: Any  # the truth's latent episode (encode_latent_episode)
+    true: np.ndarray  # (T, H, W, 3) the truth's frames as the model's VAE sees them
+    vae: dict  # the VAE reconstruction's `drift`, judged by the collapse rule
+
+
+def vae_reconstruction(m, truth: dict, cal: dict) -> Reconstruction:
     """The truth's latent episode, its frames as the model's VAE sees them, and its VAE
     reconstruction's `drift` judged by the collapse rule under the calibration `cal`: a truth whose
     reconstruction collapses cannot be held by any DiT on that VAE (RESULTS 24)."""
@@ -264,10 +273,12 @@ def vae_reconstruction(m, truth: dict, cal: dict):
     true = from_model_frames(lat.frames[None])[0]
     vae = drift(from_model_frames(m.decode(lat.latents[None]).cpu())[0], true, bank=cal["bank"])
     vae.update(judge(vae, cal["limits"]))
-    return lat, true, vae
+    return Reconstruction(lat, true, vae)
 
 
-def long_cases(m, truth: dict, refs: list[dict], cal: dict, recon, noise_seeds=(0,)):
+def long_cases(
+    m, truth: dict, refs: list[dict], cal: dict, recon: Reconstruction, noise_seeds=(0,)
+):
     """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
     actions), one per seed of `noise_seeds` (the sampling noise), each yielded as soon as it is
     judged by the collapse rule under the calibration `cal` of the references `refs`, beside its
@@ -378,7 +389,7 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
             refs = sequences[:i] + sequences[i + 1 :]
             cal = truth_calibration(sequences[i], refs, bank_eps, other)
             recon = vae_reconstruction(m, sequences[i], cal)
-            if recon[2]["collapsed"] and env not in frozen:
+            if recon.vae["collapsed"] and env not in frozen:
                 passed_over.append(sequences[i]["seeds"][0])
                 continue
             long_rows.append(sequences[i]["frames"])
