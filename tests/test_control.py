@@ -213,7 +213,8 @@ def test_episodes_in_lockstep_play_as_they_play_alone(tmp_path, monkeypatch):
     args = ("tasks=[collect_wood]", "env.kwargs.area=[16,16]", f"policies=[{','.join(policies)}]",
             "control.likelihood.candidates=20", "control.likelihood.steps=1",
             "control.likelihood.levels=[0.5]", "episodes=3",
-            "control.imagine.guidance=2", "control.imagine.contrast=event")  # fmt: skip
+            "control.imagine.guidance=2", "control.imagine.contrast=event",
+            "control.imagine.shared_scale=0.5", "control.heading=false")  # fmt: skip
     sizes = {}
     for b in (1, 3):
         encoded.clear()

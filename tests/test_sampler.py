@@ -91,8 +91,8 @@ def test_text_guidance_from_a_negative_prompt_amplifies_only_the_difference():
         assert torch.allclose(v(x, levels), torch.full_like(x, want)), (negative, want)
     # negative_scale weighs the negative prompt over the dropped one (0): 0 + 0.5 * 4 + 3 * (5 - 4)
     for negative_scale, want in [(0.0, 3.0), (0.5, 5.0), (1.0, 7.0)]:
-        cfg = GuidanceConfig(3.0, negative_scale=negative_scale)
-        v = guided_velocity(PooledTextModel(), None, text(5.0), cfg, text(4.0))
+        cfg = GuidanceConfig(3.0)
+        v = guided_velocity(PooledTextModel(), None, text(5.0), cfg, text(4.0), negative_scale)
         assert torch.allclose(v(x, levels), torch.full_like(x, want)), (negative_scale, want)
     # at scale 1 the negative prompt is never evaluated
     v = guided_velocity(PooledTextModel(), None, text(5.0), GuidanceConfig(1.0), text(4.0))

@@ -79,9 +79,8 @@ class Imaginer:
         if negatives == captions:  # nothing to amplify (the empty prompt): one pass, same result
             negatives, scale = None, 1.0
         sample = self.module.sample_cfg
-        guidance = replace(sample.guidance, text_scale=scale, negative_scale=self.cfg.shared_scale)
-        sample = replace(sample, guidance=guidance)
-        runner = self.module.mode_runner(captions, seeds, sample, negatives)
+        sample = replace(sample, guidance=replace(sample.guidance, text_scale=scale))
+        runner = self.module.mode_runner(captions, seeds, sample, negatives, self.cfg.shared_scale)
         seq = runner.extend_forward(z, self.cfg.horizon)
         video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
         tc = self.context_frames(len(episodes[0]))

@@ -35,16 +35,18 @@ def guided_velocity(
     text: TextBatch | None,
     cfg: GuidanceConfig,
     negative: TextBatch | None = None,
+    negative_scale: float = 1.0,
 ) -> Velocity:
     """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model` (the DiT, or
     anything called like its forward, such as a `ContextModel`). `negative`: prompts encoded to
-    the length of `text`'s, which the text guidance starts from instead of the dropped prompt."""
+    the length of `text`'s, which the text guidance starts from instead of the dropped prompt;
+    `negative_scale`: the weight of what they say over the dropped prompt."""
     # without actions (None: the null action in every row) v(text, -) is v(text, action): no
     # variant of its own
     split_actions = actions is not None and (cfg.action_scale != 1.0 or cfg.text_scale != 1.0)
     need_uncond = cfg.text_scale != 1.0
     contrast = need_uncond and negative is not None  # the uncond variant reads `negative`
-    need_empty = contrast and cfg.negative_scale != 1.0  # one more: the prompt dropped
+    need_empty = contrast and negative_scale != 1.0  # one more: the prompt dropped
     # variants: both kept, [actions dropped], [the prompt dropped (or the negative)], [dropped]
     u = 1 + split_actions  # the uncond variant's index
     n = u + need_uncond + need_empty
@@ -72,7 +74,7 @@ def guided_velocity(
         if need_uncond:  # from v(-, -), or from the negative weighed over it
             start = out[u]
             if need_empty:
-                start = out[u + 1] + cfg.negative_scale * (out[u] - out[u + 1])
+                start = out[u + 1] + negative_scale * (out[u] - out[u + 1])
             v = start + cfg.text_scale * (v_text - out[u])
         if split_actions:
             v = v + cfg.action_scale * (out[0] - v_text)

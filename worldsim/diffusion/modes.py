@@ -65,6 +65,7 @@ class ModeRunner:
         cuda_graphs: bool = False,
         context_level: float = 0.0,
         negative: TextBatch | None = None,
+        negative_scale: float = 1.0,
     ):
         """`kv_cache`: frames generated after a clean context reuse its keys/values when the model
         is a frame-causal DiT (exact). `cuda_graphs`: those continuations replay a CUDA graph per
@@ -73,13 +74,14 @@ class ModeRunner:
         treats its own earlier frames as imperfect instead of copying their errors forward).
         `seed`: one noise stream for the batch, or a list of G seeds, one stream per consecutive
         group of B / G rows (episodes imagined together draw what each draws alone). `negative`:
-        negative prompts, encoded with `text` to one length (see `guided_velocity`)."""
+        negative prompts, encoded with `text` to one length, and the weight of what they say
+        (see `guided_velocity`)."""
         if not 0.0 <= context_level < 1.0:
             raise ValueError(f"context_level {context_level} must lie in [0, 1)")
         self.model, self.sampler = model, sampler
         self.context_level = context_level
         self.guidance = guidance or GuidanceConfig()
-        self.prompts, self.negative = text, negative
+        self.prompts, self.negative, self.negative_scale = text, negative, negative_scale
         self.rngs = [
             torch.Generator().manual_seed(s) for s in ([seed] if isinstance(seed, int) else seed)
         ]
@@ -106,8 +108,14 @@ class ModeRunner:
         rest."""
         mask = generate.reshape(*generate.shape, 1, 1, 1).to(known.device)
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
-        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance, self.negative)
+        velocity = self._velocity(self.model, actions)
         return self.sampler.sample(velocity, x, generate.to(known.device), start)
+
+    def _velocity(self, model, actions: torch.Tensor | None):
+        """`model` (the DiT, or a `ContextModel` of it) under this runner's prompts and guidance."""
+        return guided_velocity(
+            model, actions, self.prompts, self.guidance, self.negative, self.negative_scale
+        )
 
     @staticmethod
     def _mask(batch: int, frames: int, known: slice | list[slice], device) -> torch.Tensor:
@@ -139,14 +147,12 @@ class ModeRunner:
         b, t = clip.shape[:2]
         # the cache holds a clean context: a noised one goes through the full forward
         if self.kv_cache and t % self.model.cfg.patch[0] == 0 and not self.context_level:
-            velocity = guided_velocity(
-                ContextModel(self.model, clip), actions, self.prompts, self.guidance, self.negative
-            )
+            velocity = self._velocity(ContextModel(self.model, clip), actions)
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
             return self.sampler.sample(velocity, noise, generate)
         seq = torch.cat([self._shown_context(clip), noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
-        velocity = guided_velocity(self.model, actions, self.prompts, self.guidance, self.negative)
+        velocity = self._velocity(self.model, actions)
         if self.context_level:
             velocity = at_context_level(velocity, generate, self.context_level)
         return self.sampler.sample(velocity, seq, generate)[:, t:]

@@ -29,7 +29,6 @@ class GuidanceConfig:
 
     text_scale: float = 1.0  # classifier-free guidance scale of the prompt (>1: follow it more)
     action_scale: float = 1.0  # classifier-free guidance scale of the actions
-    negative_scale: float = 1.0  # with a negative prompt: weight of what it says (1: start from it)
 
 
 @dataclass

@@ -252,9 +252,11 @@ class WorldModel(L.LightningModule):
         seed: int | list[int] = 0,
         sample: SampleConfig | None = None,
         negatives: list[str] | None = None,
+        negative_scale: float = 1.0,
     ) -> ModeRunner:
         """A mode runner for this model with the given prompts (`seed`: see `ModeRunner`), and
-        one negative prompt each, which the text guidance starts from instead of the empty one."""
+        one negative prompt each, which the text guidance starts from instead of the empty one
+        (`negative_scale`: the weight of what they say; see `guided_velocity`)."""
         sample = sample or self.sample_cfg
         # prompts and negatives encoded in one call: one token length for both
         text = self.encode_text(captions if negatives is None else [*captions, *negatives])
@@ -270,6 +272,7 @@ class WorldModel(L.LightningModule):
             seed,
             context_level=sample.context_level,
             negative=negative,
+            negative_scale=negative_scale,
         )
 
     def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
