@@ -17,6 +17,7 @@ from tests.conftest import synthetic_episode
 from tests.test_world_model import tiny_vae, write_cache
 from worldsim.cli import main
 from worldsim.data.store import EpisodeStore, episode_name, write_episode
+from worldsim.training.world_model import load_world_model
 
 # subprocesses compute with as many threads as this one, so their floats are bit-identical
 ENV = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
@@ -109,6 +110,11 @@ def test_train_killed_then_interrupted_resumes_from_its_last_checkpoint(tmp_path
     assert main(args) == 0  # and the same command again finishes the run
     assert f"resuming from {last}" in capsys.readouterr().out
     assert _step(last) == steps and (out / "ema.ckpt").is_file()
+    # the run's steps travel with its weights: ema.ckpt, a snapshot export of last.ckpt, and on
+    assert main(["export", f"ckpt={last}", f"out={tmp_path / 'snap.pt'}"]) == 0
+    assert f"({steps} steps)" in capsys.readouterr().out
+    for path in (out / "ema.ckpt", last, tmp_path / "snap.pt"):
+        assert load_world_model(str(path)).run_steps == steps, path
 
 
 def test_a_run_resumed_from_an_interrupt_keeps_writing_last_ckpt(tmp_path):

@@ -37,11 +37,14 @@ def run(cfg: Config) -> None:
         module, cfg.out, bundle_autoencoder=cfg.bundle_autoencoder, max_part_mb=cfg.max_part_mb
     )
     out = Path(path)
+    steps = f"{module.run_steps} steps"
+    if module.run_steps is None:
+        steps = "its run's steps not recorded"
     if out.is_file():
         print(
-            f"export: {cfg.ckpt} -> {out} ({out.stat().st_size / 2**20:.1f} MiB, "
+            f"export: {cfg.ckpt} ({steps}) -> {out} ({out.stat().st_size / 2**20:.1f} MiB, "
             f"sha256 {file_sha256(out)})"
         )
     else:
         parts = sorted(out.parent.glob(f"{out.name}.part*"))
-        print(f"export: {cfg.ckpt} -> {len(parts)} parts {out}.part* (join with cat)")
+        print(f"export: {cfg.ckpt} ({steps}) -> {len(parts)} parts {out}.part* (join with cat)")

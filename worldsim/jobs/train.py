@@ -198,6 +198,7 @@ def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
     if ema:
         ema.swap_out()
     if trainer.is_global_zero:
+        module.run_steps = trainer.global_step
         path = export_checkpoint(
             module,
             cfg.export or str(Path(cfg.out) / "ema.ckpt"),

@@ -79,6 +79,9 @@ class WorldModel(L.LightningModule):
         self.text_table: TextTable | None = None
         object.__setattr__(self, "_autoencoder", None)
         self.generator = torch.Generator().manual_seed(0)
+        # optimiser steps of the run that wrote these weights (not its init's); None: not recorded
+        # (files exported before session 24). Exports carry it, so a snapshot says how far it got.
+        self.run_steps: int | None = None
 
     def hyper_parameters(self) -> dict[str, dict]:
         """The constructor arguments as plain dicts (what checkpoints store)."""
@@ -390,6 +393,8 @@ def export_checkpoint(
     }
     tmp = out.with_name(f".tmp-{out.name}")
     ckpt = {"hyper_parameters": module.hyper_parameters(), "state_dict": state}
+    if module.run_steps is not None:
+        ckpt["run_steps"] = module.run_steps
     if module.text_table is not None:
         ckpt["text_table"] = module.text_table.checkpoint_state()
     if bundle_autoencoder:
@@ -451,6 +456,8 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
         if k.startswith("model.")
     }
     module.model.load_state_dict(state)
+    # a Lightning checkpoint counts its run's steps itself; an export carries them on
+    module.run_steps = ckpt.get("run_steps", ckpt.get("global_step"))
     if "text_table" in ckpt:
         module.set_text_table(TextTable.from_state(ckpt["text_table"]))
     if "autoencoder" in ckpt:
