@@ -37,9 +37,12 @@
 # GAMES="crafter crafter_decoder" (or "doom doom_decoder"): beside it, the VAE's decoder trained
 # alone on that game's episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with
 # the new DiT (decoder_new.pt) and scores both files: Crafter teacher-forced and by vae_ceiling.py
-# (section 18), ViZDoom by doom_horizon.py. With doom, `finish` also judges 1,000-frame rollouts
-# (evaluate.py on the frozen doom_long, both truths): each new ViZDoom file at its own context
-# level and at 0.3 (section 12), in parallel, LONG_SECONDS each (0: none, for the CPU to judge).
+# (section 18), ViZDoom by doom_horizon.py. With doom, `finish` also runs the choice of section
+# 26's protocol for each new ViZDoom file at each of LEVELS (context levels, default "0.2 0"), all
+# in parallel under LONG_SECONDS (default 300; 0: none, for the CPU to judge): the gate
+# (teacher-forced on both scenarios' held sets) and the validation screen (evaluate.py on the
+# validation doom_long, noise seeds 0, 1 and 2). The H200 gives the CPU's verdicts (section 26);
+# the frozen truths are judged on the CPU, for a chosen file only.
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
@@ -194,11 +197,13 @@ held_sets() {  # the games' held-out stores, each recorded once: Crafter's froze
   if has doom && ! [ -d $G/held/doom_my_way_home ]; then
     ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
       out=$G/held/doom_my_way_home workers=3 progress=false
-    # the long rollouts' frozen stores (evaluate.py FROZEN): truths and references, and the bank
-    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=100000 \
-      out=$G/held/long/doom_long workers=3 progress=false
-    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=100000 \
-      out=$G/held/long/doom_my_way_home workers=3 progress=false
+    ws record env=doom_deathmatch policy=mixed episodes=32 steps=257 seed=100000 \
+      out=$G/held/doom_deathmatch workers=3 progress=false
+    # the long rollouts' validation stores (section 25): truths and references, and the bank
+    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=300000 \
+      out=$G/held/val/doom_long workers=3 progress=false
+    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=300000 \
+      out=$G/held/val/doom_my_way_home workers=3 progress=false
   fi
   if has push && ! [ -d $G/held/push ]; then push_starts; fi
 }
@@ -266,15 +271,19 @@ finish() {
     has crafter && sweep /tmp/gc/crafter_new.pt new
     has crafter_causal && sweep /tmp/gcc/causal_new.pt causal
   fi
-  has doom && timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
-    /tmp/gd/doom_new.pt cuda
+  local horizon=""  # beside the rest: the teacher-forced bars and PSNR against horizon
+  if has doom; then
+    timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom 256 32 16 \
+      /tmp/gd/doom_new.pt cuda & horizon=$!
+  fi
   if has doom_decoder; then
     ws export ckpt=/tmp/gd/doom_new.pt autoencoder=/tmp/gdd/decoder.ckpt \
       out=/tmp/gdd/decoder_new.pt max_part_mb=15
     timeout 120 python3 ../evals/doom_horizon.py $h/doom_my_way_home $e/doom_decoder 256 32 16 \
       /tmp/gdd/decoder_new.pt cuda
   fi
-  has doom && [ "${LONG_SECONDS:-240}" -gt 0 ] && long_doom  # LONG_SECONDS=0: judged on the CPU
+  has doom && [ "${LONG_SECONDS:-300}" -gt 0 ] && doom_choice  # LONG_SECONDS=0: on the CPU
+  [ -n "$horizon" ] && wait "$horizon"
   cd $G/repo
   has push && push_eval /tmp/gp/push_new.pt
   cd $G && cp ./*.log $e/
@@ -308,15 +317,20 @@ more() {
   out_fits
 }
 
-long_doom() {  # 1,000-frame ViZDoom rollouts of each new file, at its context level and at 0.3,
-  # in parallel (evaluate.py `only FILE doom [LEVEL]`) -> $G/eval/long_{new,decoder}{,_03}
-  local pair f tag level pids=()
+doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-forced, both
+  # scenarios) and the validation screen (noise seeds 0, 1, 2), in parallel -> $G/eval/{gate,val}_*
+  local pair f tag level set pids=()
   for pair in new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt; do
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
-    for level in "" 0.3; do
-      timeout "${LONG_SECONDS:-240}" python3 evaluate.py $G/held/long $G/eval/long_${tag}${level:+_03} \
-        cuda only "$f" doom $level >$G/eval/long_${tag}${level:+_03}.log 2>&1 & pids+=($!)
+    for level in ${LEVELS:-0.2 0}; do
+      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val $G/eval/val_${tag}_$level cuda \
+        only "$f" doom "$level" 0,1,2 >$G/eval/val_${tag}_$level.log 2>&1 & pids+=($!)
+      for set in doom_my_way_home doom_deathmatch; do
+        timeout "${LONG_SECONDS:-300}" python3 ../evals/doom_horizon.py $G/held/$set \
+          $G/eval/gate_${tag}_${set}_$level 256 0 16 "$f" cuda "$level" \
+          >$G/eval/gate_${tag}_${set}_$level.log 2>&1 & pids+=($!)
+      done
     done
   done
   for pid in "${pids[@]}"; do wait "$pid"; done

@@ -56,6 +56,7 @@ def guided_velocity(
         b = x.shape[0]
         # made on the device from an arange: no host-to-device copy (CUDA-graph capturable)
         variant = torch.arange(n * b, device=x.device) // b  # (n B,)
+        # the prompt is dropped after the negative's variant, or from the uncond variant on
         drop_text = variant > u if need_empty else None if contrast else variant >= u
         out = (
             model(
