@@ -100,6 +100,16 @@ def test_eval_of_a_model_on_an_env_with_wider_actions_is_one_line(tmp_path, caps
     assert not (tmp_path / "cache").exists()  # refused before any scenario was rolled out
 
 
+def test_a_model_file_with_a_field_this_version_lacks_is_one_line(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)
+    state = torch.load(ckpt, weights_only=False)
+    state["hyper_parameters"]["sample"]["guidance"]["negative_scale"] = 0.5  # a later version's
+    torch.save(state, ckpt)
+    argv = ["export", f"ckpt={ckpt}", f"out={tmp_path / 'again.pt'}"]
+    assert "sample.guidance has no field negative_scale" in one_line_error(capsys, argv)
+    assert not (tmp_path / "again.pt").exists()
+
+
 @pytest.mark.parametrize(
     ("knobs", "named"),
     [

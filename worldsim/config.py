@@ -60,17 +60,21 @@ def nested_schema(f: dataclasses.Field) -> type | None:
     return type(default) if dataclasses.is_dataclass(default) else None
 
 
-def from_dict(schema: type[T], value: T | dict | None) -> T:
-    """A dataclass from itself or from its (nested) dict, e.g. checkpoint hyper-parameters."""
+def from_dict(schema: type[T], value: T | dict | None, where: str = "") -> T:
+    """A dataclass from itself or from its (nested) dict, e.g. checkpoint hyper-parameters; a
+    key the dataclass lacks is a ConfigError naming it (`where`: the dict's dotted name)."""
     if isinstance(value, schema):
         return value
     kwargs = dict(value or {})
+    unknown = sorted(set(kwargs) - {f.name for f in dataclasses.fields(schema)})
+    if unknown:
+        raise ConfigError(f"{where or schema.__name__} has no field {', '.join(unknown)}")
     for f in dataclasses.fields(schema):
         if f.name not in kwargs:
             continue
         sub = nested_schema(f)
         if sub is not None and dataclasses.is_dataclass(sub):  # nested config
-            kwargs[f.name] = from_dict(sub, kwargs[f.name])
+            kwargs[f.name] = from_dict(sub, kwargs[f.name], f"{where}.{f.name}".lstrip("."))
         elif isinstance(field_default(f), tuple):  # YAML and JSON give lists
             kwargs[f.name] = tuple(kwargs[f.name])
     return schema(**kwargs)

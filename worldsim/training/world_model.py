@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from worldsim.config import from_dict
+from worldsim.config import ConfigError, from_dict
 from worldsim.diffusion.flow import (
     FlowConfig,
     clean_estimate,
@@ -64,10 +64,12 @@ class WorldModel(L.LightningModule):
         latents: LatentInfo | dict,
     ):
         super().__init__()
-        self.model_cfg, self.flow = from_dict(DiTConfig, model), from_dict(FlowConfig, flow)
-        self.optim_cfg, self.text_cfg = from_dict(OptimConfig, optim), from_dict(TextConfig, text)
-        self.sample_cfg = from_dict(SampleConfig, sample)
-        self.latent_info = from_dict(LatentInfo, latents)
+        self.model_cfg = from_dict(DiTConfig, model, "model")
+        self.flow = from_dict(FlowConfig, flow, "flow")
+        self.optim_cfg = from_dict(OptimConfig, optim, "optim")
+        self.text_cfg = from_dict(TextConfig, text, "text")
+        self.sample_cfg = from_dict(SampleConfig, sample, "sample")
+        self.latent_info = from_dict(LatentInfo, latents, "latents")
         self.save_hyperparameters(self.hyper_parameters())
         self.model = DiT(self.model_cfg)
         # Frozen helpers loaded on first use. Set with object.__setattr__ so that nn.Module does not
@@ -320,7 +322,6 @@ class WorldModel(L.LightningModule):
         """Decode with the VAE at `path` from now on: a decoder trained for this model's latents
         (train-vae decoder_only=true), refused when its encoder is not the one that made them."""
         from worldsim.models.autoencoder import load_autoencoder, same_encoder
-        from worldsim.models.checkpoint import CheckpointError
 
         mine, theirs = self.autoencoder(), load_autoencoder(path, self.device)
         if mine is None:
@@ -449,7 +450,13 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
     ckpt = read_checkpoint(source, path, "world-model", how, ("hyper_parameters",))
     if "state_dict" not in ckpt:
         raise CheckpointError(f"{path} is not a world-model checkpoint (no state_dict); {how}")
-    module = WorldModel(**ckpt["hyper_parameters"])
+    try:
+        module = WorldModel(**ckpt["hyper_parameters"])
+    except ConfigError as err:  # a field this version lacks: another version wrote the file
+        raise CheckpointError(
+            f"{path} was written by another version of worldsim ({err}); load it with that "
+            "version, or export it there again"
+        ) from err
     state = {
         k[len("model.") :]: v.float()
         for k, v in ckpt["state_dict"].items()
