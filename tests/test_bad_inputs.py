@@ -144,3 +144,16 @@ def test_a_context_level_outside_zero_one_is_one_line(capsys):
 def test_a_context_noise_above_one_is_one_line_naming_the_share(capsys):
     error = one_line_error(capsys, ["train", "flow.context_noise=2"])
     assert "flow.context_noise=2.0 is a share" in error
+
+
+@pytest.mark.parametrize(
+    ("knobs", "named"),
+    [
+        (["env=push_control", "tasks=[push_left]", "control.heading=false"], "control.heading"),
+        (["control.imagine.contrast=empty", "control.imagine.shared_scale=0"], "shared_scale"),
+    ],
+)
+def test_a_control_knob_that_would_do_nothing_is_one_line(knobs, named, tmp_path, capsys):
+    argv = ["control", "tasks=[collect_wood]", *knobs, f"out={tmp_path / 'o'}"]
+    assert named in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()

@@ -103,6 +103,17 @@ def run(cfg: Config) -> None:
         raise ConfigError(f"control.video=mp4: {why}; set control.video=gif or control.videos=0")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
+    # knobs that would do nothing here are refused, not ignored
+    if not cfg.control.heading and tasks[0].family != "crafter":
+        raise ConfigError(
+            "control.heading=false drops Crafter's movement sentence; a Push prompt names its "
+            "direction: leave control.heading=true"
+        )
+    if cfg.control.imagine.shared_scale != 1.0 and cfg.control.imagine.contrast != "event":
+        raise ConfigError(
+            "control.imagine.shared_scale weighs the sentences beside the event: set "
+            "control.imagine.contrast=event, or leave shared_scale=1"
+        )
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
     # imagined, 2 x levels x N scored per plan) are most of a grid's time
