@@ -246,7 +246,9 @@ pack_eval() {  # $G/eval to $OUT: videos apart, in parts of 15 MiB (a file comes
 }
 
 finish() {
+  held_sets >>$G/held.log 2>&1 &  # none to record when `snapshot` ran (each set is recorded once)
   watch $(($(cat $G/deadline) + 150))
+  wait
   local e=$G/eval h=$G/held game
   mkdir -p $e
   cd $G/repo/experiments/game_world_models
