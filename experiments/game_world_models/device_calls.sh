@@ -25,6 +25,10 @@
 #           exported again and come back in $OUT (scored on the CPU, or by a later call).
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
+# screen    CKPT=FILE GAME=crafter|doom: that file's 1,000-frame rollouts on GAME's validation long
+#           set (recorded here once, from seed 300000; RESULTS sections 24-26) at each of LEVELS
+#           (context levels, default "0.2 0"), noise seeds 0, 1 and 2, in parallel on the GPU, on any
+#           machine (a cold one too). The H200 gives the CPU's verdicts (section 26).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
@@ -199,13 +203,39 @@ held_sets() {  # the games' held-out stores, each recorded once: Crafter's froze
       out=$G/held/doom_my_way_home workers=3 progress=false
     ws record env=doom_deathmatch policy=mixed episodes=32 steps=257 seed=100000 \
       out=$G/held/doom_deathmatch workers=3 progress=false
-    # the long rollouts' validation stores (section 25): truths and references, and the bank
-    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=300000 \
-      out=$G/held/val/doom_long workers=3 progress=false
-    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=300000 \
-      out=$G/held/val/doom_my_way_home workers=3 progress=false
+    validation_long doom
   fi
   if has push && ! [ -d $G/held/push ]; then push_starts; fi
+}
+
+validation_long() {  # game -> its validation long set under $G/held/val_<game>, recorded once
+  # (section 25's doom_long and its bank; section 24's crafter_long, its own bank), in $G/held.log
+  local v=$G/held/val_$1
+  [ -d $v ] && return
+  if [ "$1" = doom ]; then  # truths and references, and the bank
+    ws record env=doom_my_way_home policy=mixed episodes=12 steps=1001 seed=300000 \
+      out=$v/doom_long workers=6 progress=false
+    ws record env=doom_my_way_home policy=mixed episodes=8 steps=257 seed=300000 \
+      out=$v/doom_my_way_home workers=6 progress=false
+  else
+    ws record env=crafter_mix policy=scripted episodes=384 steps=1001 seed=300000 \
+      out=$v/crafter_long workers=14 progress=false
+  fi
+}
+
+screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long rollouts at LEVELS
+  local game=${GAME:?screen needs GAME=crafter or GAME=doom} ckpt=$1 level pids=()
+  case $game in crafter | doom) ;; *) echo "GAME=$game: crafter or doom" >&2 && exit 2 ;; esac
+  case $ckpt in pretrained:* | /*) ;; *) ckpt=$PWD/$ckpt ;; esac  # the runs start in a subfolder
+  mkdir -p $G/eval
+  validation_long "$game" >>$G/held.log 2>&1
+  for level in ${LEVELS:-0.2 0}; do
+    (cd experiments/game_world_models && timeout "${LONG_SECONDS:-420}" python3 evaluate.py \
+      $G/held/val_$game $G/eval/screen_${game}_$level cuda only "$ckpt" "$game" "$level" 0,1,2 \
+      >$G/eval/screen_${game}_$level.log 2>&1) & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  tail -n 3 $G/held.log
 }
 
 sweep() {  # model file, tag -> $G/eval/sweep_TAG_{val,held}.json: sampling_sweep.py's VARIANTS
@@ -326,7 +356,7 @@ doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-fo
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
     for level in ${LEVELS:-0.2 0}; do
-      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val $G/eval/val_${tag}_$level cuda \
+      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val_doom $G/eval/val_${tag}_$level cuda \
         only "$f" doom "$level" 0,1,2 >$G/eval/val_${tag}_$level.log 2>&1 & pids+=($!)
       for set in doom_my_way_home doom_deathmatch; do
         timeout "${LONG_SECONDS:-300}" python3 ../evals/doom_horizon.py $G/held/$set \
@@ -351,11 +381,12 @@ crafter_eval() {  # model file -> $G/eval/crafter_grid$TAG: issue 16's Crafter g
 
 case ${1:-} in
   start) start ;;
-  push_eval | crafter_eval) [ -d /tmp/site ] || install
+  push_eval | crafter_eval | screen) [ -d /tmp/site ] || install
     export PYTHONPATH=/tmp/site:$PWD  # this call's tree: a cold machine has no $G/repo
-    $1 "${CKPT:?$1 needs CKPT=model file (crafter_eval: e.g. pretrained:crafter)}"
+    $1 "${CKPT:?$1 needs CKPT=model file (crafter_eval, screen: e.g. pretrained:crafter)}"
     cd $G && pack_eval ;;
   snapshot | finish | more) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
-  *) echo "usage: device_calls.sh start|snapshot|finish|more|push_eval|crafter_eval" >&2; exit 2 ;;
+  *) echo "usage: device_calls.sh start|snapshot|finish|more|push_eval|crafter_eval|screen" >&2
+    exit 2 ;;
 esac
