@@ -356,8 +356,9 @@ doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-fo
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
     for level in ${LEVELS:-0.2 0}; do
-      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val_doom $G/eval/val_${tag}_$level cuda \
-        only "$f" doom "$level" 0,1,2 >$G/eval/val_${tag}_$level.log 2>&1 & pids+=($!)
+      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val_doom \
+        $G/eval/val_${tag}_$level cuda only "$f" doom "$level" 0,1,2 \
+        >$G/eval/val_${tag}_$level.log 2>&1 & pids+=($!)
       for set in doom_my_way_home doom_deathmatch; do
         timeout "${LONG_SECONDS:-300}" python3 ../evals/doom_horizon.py $G/held/$set \
           $G/eval/gate_${tag}_${set}_$level 256 0 16 "$f" cuda "$level" \
