@@ -25,10 +25,10 @@
 #           exported again and come back in $OUT (scored on the CPU, or by a later call).
 # push_eval CKPT=FILE: push's evaluations of `finish` alone, on any machine (a cold one too: it
 #           installs $WHEELS), for a model file that came back from an earlier call.
-# screen    CKPT=FILE GAME=crafter|doom: that file's 1,000-frame rollouts on GAME's validation long
-#           set (recorded here once, from seed 300000; RESULTS sections 24-26) at each of LEVELS
-#           (context levels, default "0.2 0"), noise seeds 0, 1 and 2, in parallel on the GPU, on any
-#           machine (a cold one too). The H200 gives the CPU's verdicts (section 26).
+# screen    CKPT=FILE GAME=crafter|doom: that file's 1,000-frame rollouts on GAME's validation
+#           long set (recorded here once, from seed 300000; RESULTS sections 24-26) at each of
+#           LEVELS (context levels, default "0.2 0"), noise seeds 0, 1 and 2, in parallel on the
+#           GPU, on any machine (a cold one too). The H200 gives the CPU's verdicts (section 26).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
