@@ -223,6 +223,12 @@ validation_long() {  # game -> its validation long set under $G/held/val_<game>,
   fi
 }
 
+validation_rollouts() {  # file game level out cap -> evaluate.py's 1,000-frame rollouts of the
+  # file on the game's validation long set at that context level, noise seeds 0, 1 and 2, in
+  # out/ (its log beside it), stopped after cap seconds; run from experiments/game_world_models
+  timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 >"$4.log" 2>&1
+}
+
 screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long rollouts at LEVELS
   local game=${GAME:?screen needs GAME=crafter or GAME=doom} ckpt=$1 level pids=()
   case $game in crafter | doom) ;; *) echo "GAME=$game: crafter or doom" >&2 && exit 2 ;; esac
@@ -230,9 +236,8 @@ screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long r
   mkdir -p $G/eval
   validation_long "$game" >>$G/held.log 2>&1
   for level in ${LEVELS:-0.2 0}; do
-    (cd experiments/game_world_models && timeout "${LONG_SECONDS:-420}" python3 evaluate.py \
-      $G/held/val_$game $G/eval/screen_${game}_$level cuda only "$ckpt" "$game" "$level" 0,1,2 \
-      >$G/eval/screen_${game}_$level.log 2>&1) & pids+=($!)
+    (cd experiments/game_world_models && validation_rollouts "$ckpt" "$game" "$level" \
+      $G/eval/screen_${game}_$level "${LONG_SECONDS:-420}") & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   tail -n 3 $G/held.log
@@ -356,9 +361,8 @@ doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-fo
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
     for level in ${LEVELS:-0.2 0}; do
-      timeout "${LONG_SECONDS:-300}" python3 evaluate.py $G/held/val_doom \
-        $G/eval/val_${tag}_$level cuda only "$f" doom "$level" 0,1,2 \
-        >$G/eval/val_${tag}_$level.log 2>&1 & pids+=($!)
+      validation_rollouts "$f" doom "$level" $G/eval/val_${tag}_$level "${LONG_SECONDS:-300}" &
+      pids+=($!)
       for set in doom_my_way_home doom_deathmatch; do
         timeout "${LONG_SECONDS:-300}" python3 ../evals/doom_horizon.py $G/held/$set \
           $G/eval/gate_${tag}_${set}_$level 256 0 16 "$f" cuda "$level" \
