@@ -59,6 +59,7 @@ def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
         (["control", "control.imagine.contrast=x"], "contrast=x is not one of empty, event"),
         (["train", "model.heads=5", "model.dim=64"], "model: dim=64 does not divide into heads=5"),
         (["train", "train.devices=zero"], "train: devices=zero: give a count of 1 or more"),
+        (["train", "optim.decay_steps=9", "train.max_steps=8"], "decay_steps=9 must lie in [0, "),
     ],
 )
 def test_an_output_of_the_wrong_kind_or_a_bad_knob_is_refused_before_any_work(

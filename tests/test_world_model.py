@@ -208,6 +208,14 @@ def test_datamodule_mixes_sizes_durations_and_action_widths_and_normalises(tmp_p
     assert abs(z.mean()) < 0.3 and abs(z.std() - 1) < 0.3  # raw latents had mean 1, std 3
 
 
+def test_learning_rate_warms_up_holds_then_cools_down_to_zero_at_the_last_step():
+    from worldsim.training.lr_schedule import lr_factor
+
+    factors = [lr_factor(s, warmup_steps=2, decay_steps=4, max_steps=10) for s in range(11)]
+    assert factors == [0.5, 1, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0]
+    assert lr_factor(10**6, warmup_steps=2) == 1  # no cool-down: constant after warm-up
+
+
 def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     from worldsim.config import load_config, to_object
     from worldsim.jobs import train
@@ -220,6 +228,8 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
         "model=dit_tiny",
         "text.name=none",
         "train.max_steps=3",
+        "optim.warmup_steps=1",
+        "optim.decay_steps=2",  # the rate falls to 0 at the last step, and again on resume
         "train.val_every=2",
         "train.limit_val_batches=1",
         "train.log_every=1",
@@ -237,6 +247,8 @@ def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     assert not [
         k for k in saved if k.startswith(("_autoencoder", "_text_encoder"))
     ]  # frozen helpers stay out
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["lr_schedulers"][0]["_last_lr"] == [0.0, 0.0]  # both parameter groups annealed
     args[5] = "train.max_steps=5"
     train.run(
         to_object(

@@ -69,6 +69,11 @@ class Config:
 
     def __post_init__(self) -> None:
         check_logger(self.logger)  # before any work: an unknown or missing logger is one line
+        if not 0 <= self.optim.decay_steps <= self.train.max_steps:
+            raise ConfigError(
+                f"optim.decay_steps={self.optim.decay_steps} must lie in [0, train.max_steps="
+                f"{self.train.max_steps}]: the cool-down ends at max_steps"
+            )
 
 
 # knobs that may change when a run continues in its out= (length, hardware, logging, sampling)

@@ -7,6 +7,7 @@ Optimisation is manual because the adversarial loss alternates two optimisers.
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 import lightning as L
 import numpy as np
@@ -20,6 +21,7 @@ from worldsim.data.store import EpisodeStore
 from worldsim.metrics import psnr, ssim
 from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
 from worldsim.training.autoencoder_config import PERCEPTUAL, LossConfig, OptimConfig
+from worldsim.training.lr_schedule import lr_factor
 from worldsim.video import to_uint8
 
 # ---------------------------------------------------------------------------- pure functions
@@ -228,9 +230,6 @@ class VAETask(L.LightningModule):
     def configure_optimizers(self):
         cfg = self.optim_cfg
 
-        def warmup(step: int) -> float:
-            return min(1.0, (step + 1) / max(1, cfg.warmup_steps))
-
         groups = [self.model] + ([self.disc] if self.disc is not None else [])
         opts = [
             torch.optim.AdamW(
@@ -241,7 +240,8 @@ class VAETask(L.LightningModule):
             )
             for m in groups
         ]
-        scheds = [torch.optim.lr_scheduler.LambdaLR(o, warmup) for o in opts]
+        factor = partial(lr_factor, warmup_steps=cfg.warmup_steps)
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in opts]
         return opts, scheds
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -30,6 +31,7 @@ from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
+from worldsim.training.lr_schedule import lr_factor
 from worldsim.training.world_model_config import OptimConfig, SampleConfig
 
 
@@ -246,8 +248,14 @@ class WorldModel(L.LightningModule):
         # clipping; no loss scaler runs in bf16, and under one (16-mixed) this flag off makes the
         # scaler unscale first, which is right for any optimiser
         opt._step_supports_amp_scaling = False
-        warm = max(1, self.optim_cfg.warmup_steps)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warm))
+        cfg = self.optim_cfg
+        factor = partial(
+            lr_factor,
+            warmup_steps=cfg.warmup_steps,
+            decay_steps=cfg.decay_steps,
+            max_steps=self.trainer.max_steps,
+        )
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     # ---------------------------------------------------------------- sampling

@@ -14,12 +14,13 @@ from worldsim.diffusion.sampling_config import GuidanceConfig, SamplerConfig
 
 @dataclass
 class OptimConfig:
-    """AdamW with linear warmup."""
+    """AdamW with linear warm-up and an optional linear cool-down (`lr_schedule.lr_factor`)."""
 
     lr: float = 3e-4  # peak learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     betas: tuple[float, float] = (0.9, 0.99)  # AdamW moment decays
     warmup_steps: int = 200  # steps of linear learning-rate warm-up from 0
+    decay_steps: int = 0  # the last steps before train.max_steps, the rate falling to 0 (0: none)
 
 
 @dataclass
