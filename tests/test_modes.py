@@ -8,8 +8,9 @@ from functools import partial
 import pytest
 import torch
 
+from worldsim.config import ConfigError
 from worldsim.diffusion.guidance import GuidanceConfig
-from worldsim.diffusion.modes import MODES, ModeInputs, ModeRunner
+from worldsim.diffusion.modes import MODES, ModeInputs, ModeRunner, history_guided
 from worldsim.diffusion.samplers import EulerSampler, HeunSampler
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 
@@ -153,3 +154,44 @@ def test_context_level_shows_the_model_a_noised_context_at_that_level_and_return
     assert seen[0][1][0, 3] == 1.0  # the new frame still starts from pure noise
     with pytest.raises(ValueError, match="context_level"):
         ModeRunner(model, EulerSampler(2), context_level=1.0)
+
+
+def test_history_guided_combines_the_history_as_given_noised_and_dropped_in_one_call():
+    gen = torch.tensor([[False, False, True]])
+    x = torch.randn(1, 3, 2, 1, 1, generator=torch.Generator().manual_seed(1))
+    noise = torch.randn(1, 3, 2, 1, 1, generator=torch.Generator().manual_seed(2))
+    noised = 0.6 * x + 0.4 * noise
+
+    def f(xs, ls):  # any velocity that reads both the frames and their levels
+        return xs * ls[..., None, None, None] + ls.sum(1).reshape(-1, 1, 1, 1, 1)
+
+    calls = []
+    guided = history_guided(lambda *a: calls.append(a) or f(*a), gen, noised, 0.4, noise, 3.0)
+    v = guided(x, torch.tensor([[0.0, 0.0, 0.7]]))
+    frames = gen[..., None, None, None]
+    at_k = f(torch.where(frames, x, noised), torch.tensor([[0.4, 0.4, 0.7]]))
+    dropped = f(torch.where(frames, x, noise), torch.tensor([[1.0, 1.0, 0.7]]))
+    assert len(calls) == 1 and calls[0][0].shape[0] == 3  # the three variants in one batch
+    assert torch.allclose(v, f(x, torch.tensor([[0.0, 0.0, 0.7]])) + 2 * (at_k - dropped))
+
+
+def test_history_guidance_in_a_rollout_step_and_off_at_scale_1(model):
+    seen = []
+
+    def spy(x, levels, *args, **kwargs):
+        seen.append((x.clone(), levels.clone()))
+        return model(x, levels, *args, **kwargs)
+
+    c, a = clip(3), acts(4)
+    plain = ModeRunner(model, EulerSampler(2), seed=0).extend_forward(c, 1, a)
+    on = GuidanceConfig(history_scale=3.0, history_level=0.5)
+    out = ModeRunner(spy, EulerSampler(2), on, context_level=0.2, seed=0).extend_forward(c, 1, a)
+    assert torch.equal(out[:, :3], c) and not torch.allclose(out, plain)
+    x, levels = seen[0]  # one call per step: the history as shown, at level 0.5, pure noise
+    assert len(seen) == 2 and x.shape[0] == 6 and torch.all(levels[:, 3] == 1.0)
+    assert [levels[r, :3].unique().item() for r in (0, 2, 4)] == pytest.approx([0.2, 0.5, 1])
+    assert torch.allclose(x[2:4, :3], 0.5 * c + 0.5 * x[4:, :3])  # noised from the clean context
+    off = ModeRunner(model, EulerSampler(2), GuidanceConfig(history_scale=1.0), seed=0)
+    assert torch.equal(off.extend_forward(c, 1, a), plain)  # no extra noise drawn when off
+    with pytest.raises(ConfigError, match="history_level=1"):
+        GuidanceConfig(history_level=1.0)

@@ -48,6 +48,33 @@ def at_context_level(velocity, generate: torch.Tensor, level: float):
     return lambda x, levels: velocity(x, torch.where(generate, levels, level))
 
 
+def history_guided(
+    velocity,
+    generate: torch.Tensor,
+    noised: torch.Tensor,
+    level: float,
+    noise: torch.Tensor,
+    scale: float,
+):
+    """Fractional history guidance (HG-f of Song et al., 2025, "History-Guided Video Diffusion"):
+    v(h) + (scale - 1) (v(h_k) - v(h_1)), where the history h (the frames outside `generate`
+    (B, T)) is shown as given, noised to `level` k (`noised` (B, T, ...) holds it there), and
+    as pure `noise` (B, T, ...). The extra term pulls the new frames towards what the history's
+    coarse content, the part that survives noise at k, implies: a long rollout's frames are held
+    to their past instead of drifting from it. `velocity` takes the three variants stacked along
+    the batch (3 B rows) and is called once."""
+    history = ~generate  # (B, T)
+    frames = history.reshape(*history.shape, *([1] * (noised.dim() - 2)))
+
+    def guided(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        xs = torch.cat([x, torch.where(frames, noised, x), torch.where(frames, noise, x)])
+        shown = [torch.where(history, lv, levels) for lv in (level, 1.0)]
+        v, v_k, v_1 = velocity(xs, torch.cat([levels, *shown])).chunk(3)
+        return v + (scale - 1) * (v_k - v_1)
+
+    return guided
+
+
 class ModeRunner:
     """Runs the generation modes with one model, sampler, guidance and (optional) prompt batch.
 
@@ -108,14 +135,34 @@ class ModeRunner:
         rest."""
         mask = generate.reshape(*generate.shape, 1, 1, 1).to(known.device)
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
-        velocity = self._velocity(self.model, actions)
-        return self.sampler.sample(velocity, x, generate.to(known.device), start)
+        generate = generate.to(known.device)
+        if generate.all():  # no known frame: no history to guide by
+            velocity = self._velocity(self.model, actions)
+        else:
+            velocity = self._history_velocity(actions, known, generate)
+        return self.sampler.sample(velocity, x, generate, start)
 
-    def _velocity(self, model, actions: torch.Tensor | None):
-        """`model` (the DiT, or a `ContextModel` of it) under this runner's prompts and guidance."""
-        return guided_velocity(
-            model, actions, self.prompts, self.guidance, self.negative, self.negative_scale
-        )
+    def _velocity(self, model, actions: torch.Tensor | None, rows: int = 1):
+        """`model` (the DiT, or a `ContextModel` of it) under this runner's prompts and guidance,
+        for `rows` copies of the runner's batch stacked along it."""
+        prompts, negative = self.prompts, self.negative
+        if rows > 1:
+            actions = None if actions is None else actions.repeat(rows, 1, 1)  # (rows B, T, A)
+            prompts, negative = (None if b is None else b.tile(rows) for b in (prompts, negative))
+        guidance = self.guidance
+        return guided_velocity(model, actions, prompts, guidance, negative, self.negative_scale)
+
+    def _history_velocity(self, actions, clean: torch.Tensor, generate: torch.Tensor):
+        """The DiT under this runner's guidance, with history guidance (`history_guided`) over
+        the frames of `clean` (B, T, ...) outside `generate` (B, T) when its scale is not 1."""
+        scale, level = self.guidance.history_scale, self.guidance.history_level
+        if scale == 1.0:
+            return self._velocity(self.model, actions)
+        noise = self.noise(clean)  # drawn only with the guidance on: rollouts without it keep
+        # their noise stream
+        noised = (1 - level) * clean + level * noise
+        velocity = self._velocity(self.model, actions, rows=3)
+        return history_guided(velocity, generate, noised, level, noise, scale)
 
     @staticmethod
     def _mask(batch: int, frames: int, known: slice | list[slice], device) -> torch.Tensor:
@@ -145,14 +192,16 @@ class ModeRunner:
     def _continue(self, clip: torch.Tensor, noise: torch.Tensor, actions=None) -> torch.Tensor:
         """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...)."""
         b, t = clip.shape[:2]
-        # the cache holds a clean context: a noised one goes through the full forward
-        if self.kv_cache and t % self.model.cfg.patch[0] == 0 and not self.context_level:
+        # the cache holds one clean context: a noised one, or the history guidance's three,
+        # go through the full forward
+        plain = not self.context_level and self.guidance.history_scale == 1.0
+        if self.kv_cache and t % self.model.cfg.patch[0] == 0 and plain:
             velocity = self._velocity(ContextModel(self.model, clip), actions)
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
             return self.sampler.sample(velocity, noise, generate)
         seq = torch.cat([self._shown_context(clip), noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
-        velocity = self._velocity(self.model, actions)
+        velocity = self._history_velocity(actions, torch.cat([clip, noise], dim=1), generate)
         if self.context_level:
             velocity = at_context_level(velocity, generate, self.context_level)
         return self.sampler.sample(velocity, seq, generate)[:, t:]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from worldsim.config import ConfigError
+
 # the generation modes of `worldsim.diffusion.modes.MODES`, in its order, named here so that a
 # config listing them (quickstart's cuda stages) needs no torch; tests/test_cli_startup.py checks
 # that the two agree
@@ -29,6 +31,15 @@ class GuidanceConfig:
 
     text_scale: float = 1.0  # classifier-free guidance scale of the prompt (>1: follow it more)
     action_scale: float = 1.0  # classifier-free guidance scale of the actions
+    history_scale: float = 1.0  # fractional history guidance over known frames (1: off; DFoT HG-f)
+    history_level: float = 0.4  # the noise level of the history in that guidance's extra term
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.history_level < 1.0:
+            raise ConfigError(
+                f"guidance.history_level={self.history_level} must lie in (0, 1): at 1 the "
+                "history guidance compares pure noise with itself"
+            )
 
 
 @dataclass
