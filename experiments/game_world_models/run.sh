@@ -22,12 +22,13 @@ CFG=configs/experiment/game_world_models
 TEXT_TABLE=worldsim/assets/text/crafter_minilm.npz
 if [ "${SIZE:-gpu}" = smoke ]; then
   CRAFTER=(episodes=3 steps=41 workers=1) DOOM=(episodes=2 steps=41 workers=1)
-  PLANT=(episodes=1 steps=41 workers=1)
+  PLANT=(episodes=1 steps=41 workers=1) COW=(episodes=1 steps=41 workers=1)
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
   CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
   PLANT=(episodes=${PLANT_EPISODES:-96} steps=513 workers=${PLANT_WORKERS:-4})
+  COW=(episodes=${COW_EPISODES:-288} steps=257 workers=${COW_WORKERS:-4})
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
@@ -42,7 +43,9 @@ DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.d
 # Crafter / of each ViZDoom store (new seeds: new episodes for a continued model).
 # STORES="crafter crafter_eat_plant": with a slice of PLANT_EPISODES 513-step task=eat_plant
 # episodes (seeds after the crafter store's): a sapling ripens only after ~300 steps, so the
-# 257-step mix never shows eat_plant.
+# 257-step mix never shows eat_plant. STORES="... crafter_eat_cow": COW_EPISODES task=eat_cow
+# episodes (seeds after the plant store's): the mix draws the cow hunt in 1 episode of 17, and
+# prompt control's imagined plans never reach and hit a cow (prompt_control RESULTS section 14).
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})
 NAME=${NAME:-game.pt}  # the exported file under WORK
 ROOTS=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}") ROOTS=${ROOTS%,}
@@ -58,6 +61,8 @@ record() {  # the stores in parallel; held-out evaluation seeds start at 100000
       crafter) env=crafter_mix args=("${CRAFTER[@]}" seed="$first") ;;
       crafter_eat_plant) env=crafter_mix args=("${PLANT[@]}" env.kwargs.task=eat_plant
         seed=$((first + ${CRAFTER[0]#episodes=}))) ;;
+      crafter_eat_cow) env=crafter_mix args=("${COW[@]}" env.kwargs.task=eat_cow
+        seed=$((first + ${CRAFTER[0]#episodes=} + ${PLANT[0]#episodes=}))) ;;
     esac
     ws record env="$env" policy=mixed "${args[@]}" out="$WORK/$store" progress=false & pids+=($!)
   done
