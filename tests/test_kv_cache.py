@@ -65,6 +65,18 @@ def test_cached_rollout_equals_the_uncached_one_with_guidance(sampler):
     torch.testing.assert_close(cached, plain, atol=1e-5, rtol=1e-5)
 
 
+def test_history_guidance_sets_the_cache_aside_and_samples_as_the_full_forward():
+    model, context, actions = causal_dit(), randn(2, 2, C, H, W), randn(2, 5, A, seed=2)
+    # prompts and actions tiled over the history's three variants, each with its text guidance
+    guidance = GuidanceConfig(text_scale=2.0, history_scale=2.0)
+
+    def rollout(kv_cache: bool) -> torch.Tensor:
+        runner = ModeRunner(model, EulerSampler(2), guidance, text(), seed=0, kv_cache=kv_cache)
+        return runner.rollout(context, 3, actions, window=3, chunk=1)
+
+    assert torch.equal(rollout(True), rollout(False))
+
+
 def test_a_context_that_splits_a_token_frame_falls_back_to_the_full_forward():
     model = causal_dit(patch=(2, 2, 2))
     context = randn(2, 3, C, H, W)  # 3 frames: the last token frame mixes context and new
