@@ -20,7 +20,7 @@ from worldsim.diffusion.sampling_config import GuidanceConfig
 from worldsim.models.dit import TextBatch
 
 
-def _cat(parts: list):
+def cat_rows(parts: list):
     """Tensors or TextBatches (all of one kind; None stays None) stacked along the batch."""
     if parts[0] is None:
         return None
@@ -50,7 +50,7 @@ def guided_velocity(
     # variants: both kept, [actions dropped], [the prompt dropped (or the negative)], [dropped]
     u = 1 + split_actions  # the uncond variant's index
     n = u + need_uncond + need_empty
-    texts = _cat([text] * u + [negative] * (n - u)) if contrast else _cat([text] * n)
+    texts = cat_rows([text] * u + [negative] * (n - u)) if contrast else cat_rows([text] * n)
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -60,9 +60,9 @@ def guided_velocity(
         drop_text = variant > u if need_empty else None if contrast else variant >= u
         out = (
             model(
-                _cat([x] * n),
-                _cat([levels] * n),
-                _cat([actions] * n),
+                cat_rows([x] * n),
+                cat_rows([levels] * n),
+                cat_rows([actions] * n),
                 texts,
                 drop_actions=variant >= 1,
                 drop_text=drop_text,

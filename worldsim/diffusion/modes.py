@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from worldsim.diffusion.cuda_graphs import CudaGraphed
-from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
+from worldsim.diffusion.guidance import GuidanceConfig, cat_rows, guided_velocity
 from worldsim.diffusion.samplers import FlowSampler
 from worldsim.models.dit import ContextCache, DiT, TextBatch
 
@@ -136,27 +136,25 @@ class ModeRunner:
         mask = generate.reshape(*generate.shape, 1, 1, 1).to(known.device)
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
         generate = generate.to(known.device)
-        if generate.all():  # no known frame: no history to guide by
-            velocity = self._velocity(self.model, actions)
-        else:
-            velocity = self._history_velocity(actions, known, generate)
+        velocity = self._history_velocity(actions, known, generate)
         return self.sampler.sample(velocity, x, generate, start)
 
     def _velocity(self, model, actions: torch.Tensor | None, rows: int = 1):
         """`model` (the DiT, or a `ContextModel` of it) under this runner's prompts and guidance,
         for `rows` copies of the runner's batch stacked along it."""
-        prompts, negative = self.prompts, self.negative
-        if rows > 1:
-            actions = None if actions is None else actions.repeat(rows, 1, 1)  # (rows B, T, A)
-            prompts, negative = (None if b is None else b.tile(rows) for b in (prompts, negative))
+        conditions = actions, self.prompts, self.negative
+        if rows > 1:  # every conditioning stacked alike (None stays None)
+            conditions = tuple(cat_rows([c] * rows) for c in conditions)
+        actions, prompts, negative = conditions
         guidance = self.guidance
         return guided_velocity(model, actions, prompts, guidance, negative, self.negative_scale)
 
     def _history_velocity(self, actions, clean: torch.Tensor, generate: torch.Tensor):
         """The DiT under this runner's guidance, with history guidance (`history_guided`) over
-        the frames of `clean` (B, T, ...) outside `generate` (B, T) when its scale is not 1."""
+        the frames of `clean` (B, T, ...) outside `generate` (B, T) when its scale is not 1 and
+        there are such frames."""
         scale, level = self.guidance.history_scale, self.guidance.history_level
-        if scale == 1.0:
+        if scale == 1.0 or generate.all():  # off (no sync then), or no known frame to guide by
             return self._velocity(self.model, actions)
         noise = self.noise(clean)  # drawn only with the guidance on: rollouts without it keep
         # their noise stream

@@ -38,10 +38,6 @@ class TextBatch(NamedTuple):
         """The prompts at `index` (a slice or index tensor over B), every field alike."""
         return TextBatch(*(field[index] for field in self))
 
-    def tile(self, n: int) -> TextBatch:
-        """The batch n times over, stacked along B (n B rows), every field alike."""
-        return TextBatch(*(field.repeat(n, *[1] * (field.dim() - 1)) for field in self))
-
 
 @dataclass
 class BlockKV:
