@@ -27,7 +27,9 @@
 #           installs $WHEELS), for a model file that came back from an earlier call.
 # screen    CKPT=FILE GAME=crafter|doom: that file's 1,000-frame rollouts on GAME's validation
 #           long set (recorded here once, from seed 300000; RESULTS sections 24-26) at each of
-#           LEVELS (context levels, default "0.2 0"), noise seeds 0, 1 and 2, in parallel on the
+#           LEVELS (sampling settings, each evaluate.py's SAMPLING: a context level or dotted
+#           overrides such as guidance.action_scale=2,context_level=0.2; default "0.2 0"), noise
+#           seeds 0, 1 and 2, in parallel on the
 #           GPU, on any machine (a cold one too). The H200 gives the CPU's verdicts (section 26).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
@@ -227,7 +229,8 @@ validation_long() {  # game -> its validation long set under $G/held/val_<game>,
 }
 
 validation_rollouts() {  # file game level out cap -> evaluate.py's 1,000-frame rollouts of the
-  # file on the game's validation long set at that context level, noise seeds 0, 1 and 2, in
+  # file on the game's validation long set at that sampling (evaluate.py's SAMPLING: a context
+  # level or dotted overrides), noise seeds 0, 1 and 2, in
   # out/ (its log beside it), stopped after cap seconds; run from experiments/game_world_models
   timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 >"$4.log" 2>&1
 }
