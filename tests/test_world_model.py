@@ -216,6 +216,26 @@ def test_learning_rate_warms_up_holds_then_cools_down_to_zero_at_the_last_step()
     assert lr_factor(10**6, warmup_steps=2) == 1  # no cool-down: constant after warm-up
 
 
+def test_a_run_stopped_inside_its_cool_down_says_how_far_its_learning_rate_is_from_zero():
+    from functools import partial
+    from types import SimpleNamespace
+
+    from worldsim.training.callbacks import unfinished_schedule
+    from worldsim.training.lr_schedule import lr_factor
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    factor = partial(lr_factor, warmup_steps=1, decay_steps=4, max_steps=8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    trainer = SimpleNamespace(optimizers=[opt], max_steps=8)
+    said = []
+    for _ in range(9):  # the note at steps 0..8
+        said.append(unfinished_schedule(trainer))
+        opt.step()
+        sched.step()
+    assert said[:5] == [""] * 5 and said[8] == ""  # at its peak, and annealed at the last step
+    assert said[5] == "; its learning rate is at 75% of its peak, and its schedule runs to step 8"
+
+
 def test_train_job_fits_exports_ema_and_resumes(tmp_path):
     from worldsim.config import load_config, to_object
     from worldsim.jobs import train

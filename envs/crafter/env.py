@@ -147,6 +147,14 @@ class CrafterEnv(WorldsimEnv):
     def caption(self, record: dict[str, Any]) -> Captions:
         return describe_episode(record, self.episode_task, self.items, self.achievements)
 
+    def semantic_names(self) -> list[str]:
+        """The legend of truth extras["semantic"]: entry i names id i, a material ("" for the
+        void outside the world) or a creature kind ("cow", "zombie", ...)."""
+        view = self._env._sem_view
+        names = {i: m or "" for m, i in view._mat_ids.items()}
+        names |= {i: kind.__name__.lower() for kind, i in view._obj_ids.items()}
+        return [names[i] for i in range(len(names))]
+
     def caption_sentences(self) -> list[str]:
         """Every sentence a window caption can hold (a closed set: see captions.py)."""
         return caption_sentences(self.achievements)

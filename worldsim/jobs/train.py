@@ -195,6 +195,7 @@ def _callbacks(cfg: Config, ema) -> list:
 
 def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
     """Write the EMA (or training) weights as a slim checkpoint from rank 0."""
+    from worldsim.training.callbacks import unfinished_schedule
     from worldsim.training.world_model import export_checkpoint
 
     if ema:
@@ -212,6 +213,7 @@ def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
         )
         print(
             f"train: {trainer.global_step} steps; {'EMA' if ema else 'training'} weights -> {path}"
+            f"{unfinished_schedule(trainer)}"
         )
 
 

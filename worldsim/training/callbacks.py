@@ -260,7 +260,21 @@ class LastCheckpoint(Callback):
     def _said_saved(self, trainer: Trainer) -> None:
         print(
             f"\ninterrupted at step {trainer.global_step}: saved {self.dirpath / 'last.ckpt'}; "
-            "rerun the same command to resume from it",
+            f"rerun the same command to resume from it{unfinished_schedule(trainer)}",
             file=sys.stderr,
             flush=True,
         )
+
+
+def unfinished_schedule(trainer: Trainer) -> str:
+    """'' unless the run stops with its learning rate between 0 and its peak (in its warm-up, or
+    in a cool-down that was meant to end annealed): then a clause that says so, since a run cut
+    at a deadline otherwise looks like a finished one (a Crafter run stopped at 25%, 2026-12-02)."""
+    groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
+    factors = [g["lr"] / g["initial_lr"] for g in groups if g.get("initial_lr")]
+    if not factors or not 0 < factors[0] < 1:
+        return ""
+    return (
+        f"; its learning rate is at {factors[0]:.0%} of its peak, and its schedule runs to step "
+        f"{trainer.max_steps}"
+    )
