@@ -330,6 +330,11 @@ finish() {
   cd $G/repo
   has push && push_eval /tmp/gp/push_new.pt
   cd $G && cp ./*.log $e/
+  local f
+  for f in "$e"/*.json; do  # `timeout` kills in silence: session 26's teacher-forced result was
+    # an empty file, its 100 s spent sharing the GPU with a grid, and nothing said so
+    [ -s "$f" ] || echo "WARNING: $f is empty: its evaluation failed or ran out of time"
+  done
   local w run
   for game in "${GAMES[@]}"; do
     w=$(work_of "$game")
