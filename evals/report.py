@@ -86,6 +86,27 @@ def ranking_label(res: dict[str, Any]) -> str:
     return "n/a" if ok is None else "OK" if ok else "VIOLATED"
 
 
+def versus_copy_last(suites: dict[str, Any], row: str = "model") -> str:
+    """One sentence: the suites on which `row`'s primary metric beats copy_last's, and those on
+    which it does not ('' when the report has no such row, e.g. a baseline's own eval)."""
+    won, lost, undefined = [], [], []
+    for name, res in suites.items():
+        rows = res["rows"]
+        if row not in rows or "copy_last" not in rows:
+            return ""
+        ours, theirs = (rows[r]["metrics"].get(res["primary"]) for r in (row, "copy_last"))
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (ours, theirs)):
+            undefined.append(name)
+        elif (ours > theirs) if res["higher_is_better"] else (ours < theirs):
+            won.append(name)
+        else:
+            lost.append(name)
+    said = f"{row} beats copy_last on {len(won)} of {len(suites)} suites"
+    said += f" ({', '.join(won)})" if won else ""
+    said += f"; not on {', '.join(lost)}" if lost else ""
+    return said + (f"; n/a on {', '.join(undefined)}" if undefined else "")
+
+
 def defined(value: Any) -> Any:
     """`value` with every NaN or infinite float, at any depth, made None (JSON null: n/a)."""
     if isinstance(value, float):
@@ -130,6 +151,9 @@ def _summary(report: dict[str, Any]) -> list[str]:
         + ", ".join(f"{html.escape(s)} {ranking_label(r)}" for s, r in report["suites"].items())
         + "</p>"
     )
+    verdict = versus_copy_last(report["suites"])
+    if verdict:
+        body.append(f"<p><b>{html.escape(verdict)}.</b></p>")
     return body
 
 

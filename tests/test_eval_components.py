@@ -11,7 +11,7 @@ from envs.make import EnvConfig
 from evals.baselines import make_baseline
 from evals.consistency3d import reproject
 from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay, onset
-from evals.report import svg_plot, write_report
+from evals.report import svg_plot, versus_copy_last, write_report
 from evals.scenarios import ScenarioConfig, load_cases, resimulated, store_path
 from evals.segment import reader_for
 
@@ -132,6 +132,27 @@ def test_report_html_holds_a_table_plots_and_marks_a_ranking_violation(tmp_path)
     page = html.read_text()
     assert "fidelity VIOLATED" in page and page.count("<polyline") == 3 and "<td>100</td>" in page
     assert svg_plot({"a": [None, None]}, "empty").startswith("<p>")
+
+
+def test_report_says_on_which_suites_the_model_beats_copy_last(tmp_path):
+    def suite(primary, higher, model, copy_last):
+        rows = {"model": model, "copy_last": copy_last, "noise": 0.0, "ground_truth": 1.0}
+        rows = {r: {"metrics": {primary: v}, "curves": {}} for r, v in rows.items()}
+        return {"primary": primary, "higher_is_better": higher, "ranking_ok": None, "rows": rows}
+
+    suites = {
+        "fidelity": suite("psnr", True, 25.0, 20.0),
+        "physics": suite("error", False, 0.5, 0.3),  # lower is better: copy-last wins
+        "permanence": suite("iou", True, None, 0.6),
+    }
+    said = "model beats copy_last on 1 of 3 suites (fidelity); not on physics; n/a on permanence"
+    assert versus_copy_last(suites) == said
+    report = {"model": "m.ckpt", "scenario": TOY_SCENARIO, "suites": suites, "videos": []}
+    report["videos_legend"] = ""
+    _, html = write_report(report, tmp_path)
+    assert said in html.read_text()
+    del suites["fidelity"]["rows"]["model"]  # a baseline's own eval has no model row
+    assert versus_copy_last(suites) == ""
 
 
 def test_scenario_cache_is_keyed_by_the_recording_code(cfg, monkeypatch):

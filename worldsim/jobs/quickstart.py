@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.report import format_value, ranking_label
+from evals.report import format_value, ranking_label, versus_copy_last
 from worldsim.config import ConfigError
 from worldsim.diffusion.sampling_config import MODE_NAMES
 from worldsim.jobs.pipeline import DEVICES, Runner, Stage
@@ -164,7 +164,8 @@ def _shipped(cfg: Config) -> str:
 def _summary(report: dict[str, Any]) -> str:
     """report.json as a terminal table, as report.html shows it: what was scored, a row per model
     or baseline, a column per suite's primary metric (↑ higher is better, ↓ lower), then each
-    suite's baseline ranking check (n/a where a baseline's metric is undefined) and its notes."""
+    suite's baseline ranking check (n/a where a baseline's metric is undefined), the suites on
+    which the model beats copy-last, and the notes."""
     suites, scenario = report["suites"], report["scenario"]
     if not suites:
         return "(no suite ran)"
@@ -189,12 +190,14 @@ def _summary(report: dict[str, Any]) -> str:
     lines.insert(2, "  ".join("-" * w for w in widths))
     ranking = ", ".join(f"{name} {ranking_label(res)}" for name, res in suites.items())
     notes = [f"  {name}: {note}" for name, res in suites.items() for note in res.get("notes", [])]
+    verdict = versus_copy_last(suites)  # the model against copy-last, suite by suite
     return "\n".join(
         [
             f"eval of {report['model']} on {scenario['env']['id']}: {scenario['cases']} held-out "
             f"cases, context {scenario['context']}, horizon {scenario['horizon']}",
             *lines,
             f"baseline ranking noise < copy_last <= ground_truth: {ranking}",
+            *([verdict] if verdict else []),
             *(["notes:", *notes] if notes else []),
         ]
     )
