@@ -38,8 +38,11 @@
 # section 21's; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md).
 # Push needs the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
 # GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
-# (issue 18: the KV cache needs it) on crafter's latents, from the same INIT; `finish` measures
-# both teacher-forced on the same held-out windows.
+# (issue 18: the KV cache needs it) on crafter's latents, from the same INIT, with CRAFTER_DIT's
+# training (it used to drop the context estimate, so the two arms differed in more than the
+# attention; a CRAFTER_RUN given with its own DIT_EXTRA should set CRAFTER_DIT to match, and the
+# two arms share the GPU, so size train.max_steps for half the steps); `finish` measures both
+# teacher-forced on the same held-out windows.
 # GAMES="crafter crafter_decoder" (or "doom doom_decoder"): beside it, the VAE's decoder trained
 # alone on that game's episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with
 # the new DiT (decoder_new.pt) and scores both files: Crafter teacher-forced and by vae_ceiling.py
@@ -53,11 +56,15 @@ set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
 # crafter: pretrained:crafter continued as in section 22 (its own context estimates), on seeds it
-# has not seen (its runs drew Crafter seeds below 9,024)
-CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=1440 CRAFTER_SEED=9024 \
-WORKERS=7 PLANT_EPISODES=96 PLANT_WORKERS=2 ENCODE_SHARDS=4 VAE=pretrained:crafter \
-INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 \
-DIT_EXTRA='flow.drop_actions=0.5 flow.context_estimate=0.5'"}
+# has not seen (the runs up to section 29's drew Crafter seeds below 12,824), its learning rate
+# falling to 0 over the second half of 10,500 steps (CRAFTER_DIT; section 29: 13,000 planned steps
+# were cut at 11,355 by a 1,300 s DEADLINE after 7.4 min of data, the rate still at 25%)
+CRAFTER_DIT=${CRAFTER_DIT:-"flow.drop_actions=0.5 flow.context_estimate=0.5 train.max_steps=10500 \
+optim.decay_steps=5250"}
+CRAFTER_RUN=${CRAFTER_RUN:-"STORES='crafter crafter_eat_plant' CRAFTER_EPISODES=1440 \
+CRAFTER_SEED=12824 WORKERS=7 PLANT_EPISODES=96 PLANT_WORKERS=2 ENCODE_SHARDS=4 \
+VAE=pretrained:crafter INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES=60 \
+DIT_EXTRA='$CRAFTER_DIT'"}
 # doom: pretrained:doom continued with its own VAE and its training of sections 21 and 24 (the
 # model's own context estimates), on seeds it has not seen (its runs and section 23's drew seeds
 # below 4,480), its learning rate falling to 0 over the second half of 22,000 steps (section 27:
@@ -105,7 +112,7 @@ pipeline() {  # game [stages] -> its command (crafter and doom: all stages by de
     crafter_causal)  # waits for crafter's latents (its train stage starts after encode)
       echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
 for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
-DIT_EXTRA='flow.drop_actions=0.5 model.attention=causal' \
+DIT_EXTRA='$CRAFTER_DIT model.attention=causal' \
 bash experiments/game_world_models/run.sh $w train export" ;;
     crafter_decoder | doom_decoder)  # waits for its game's episodes (encode starts after record)
       local game=${1%_decoder} run=$CRAFTER_RUN
