@@ -19,9 +19,9 @@ from envs.make import make_env
 from worldsim.control.tasks import named_task
 
 
-def replay(episode: dict) -> dict:
-    """One episode's steps next to, facing and hitting a cow, and the most hits in a row."""
-    env = make_env(named_task("eat_cow").env)
+def replay(env, episode: dict) -> dict:
+    """One episode's steps next to, facing and hitting a cow, and the most hits in a row, played
+    again in `env` (the eat-cow task's env, reset here to the episode's seed)."""
     _, info = env.reset(seed=episode["seed"])
     do, cow = env.unwrapped.actions.index("do"), env.unwrapped.semantic_names().index("cow")
     near = facing = hits = run = most = 0
@@ -54,7 +54,8 @@ def replay(episode: dict) -> dict:
 
 
 def funnel(episodes: list[dict]) -> dict:
-    rows = [replay(e) for e in episodes]
+    env = make_env(named_task("eat_cow").env)  # one env: each replay resets it to its seed
+    rows = [replay(env, e) for e in episodes]
     facing, hits = sum(r["facing"] for r in rows), sum(r["hits"] for r in rows)
     share = lambda key, at_least=1: sum(r[key] >= at_least for r in rows)  # noqa: E731
     return {
