@@ -30,7 +30,9 @@
 #           LEVELS (sampling settings, each evaluate.py's SAMPLING: a context level or dotted
 #           overrides such as guidance.action_scale=2,context_level=0.2; default "0.2 0"), noise
 #           seeds 0, 1 and 2, in parallel on the
-#           GPU, on any machine (a cold one too). The H200 gives the CPU's verdicts (section 26).
+#           GPU, on any machine (a cold one too); VAL_TRUTHS true episodes each (default 2; 4 ranks
+#           candidates better, section 30). At most 4 Crafter candidates finish in 360 s (section
+#           30: 8 judged 3-4 of 6 draws each). The H200 gives the CPU's verdicts (section 26).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
@@ -239,7 +241,8 @@ validation_rollouts() {  # file game level out cap -> evaluate.py's 1,000-frame 
   # file on the game's validation long set at that sampling (evaluate.py's SAMPLING: a context
   # level or dotted overrides), noise seeds 0, 1 and 2, in
   # out/ (its log beside it), stopped after cap seconds; run from experiments/game_world_models
-  timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 >"$4.log" 2>&1
+  timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 \
+    "${VAL_TRUTHS:-2}" >"$4.log" 2>&1
 }
 
 screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long rollouts at LEVELS

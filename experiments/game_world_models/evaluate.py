@@ -1,7 +1,7 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
 Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES
-       [SAMPLING [NOISE_SEED]]]]]]
+       [SAMPLING [NOISE_SEED [TRUTHS]]]]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
 policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
@@ -16,7 +16,9 @@ SAMPLING overrides the checkpoint's sampling (worldsim/diffusion/modes.py): a nu
 `context_level`, else dotted overrides, e.g. `sampler.steps=20,context_level=0.3` ('' keeps the
 checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noise, and a list
 (`0,1,2`) rolls each truth out once per seed: a verdict that changes with it is a draw, not a
-property of the model, so the bar counts the truth-draws held ("k of n").
+property of the model, so the bar counts the truth-draws held ("k of n"). TRUTHS (2 unless given)
+is how many true episodes a validation long store judges: 2 truths x 3 noise seeds could not rank
+close candidates (RESULTS 28, 30); the frozen stores' truths stay the fixed 2.
 """
 
 import json
@@ -51,7 +53,8 @@ from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
-TRUTHS = 2  # true episodes judged per game: one chosen episode can pass by luck (RESULTS 12)
+TRUTHS = 2  # true episodes judged per game (the frozen sets' fixed number): one chosen episode can
+# pass by luck (RESULTS 12)
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
 # counts fit ~20 min on an idle 2-core CPU with the long rollouts (RESULTS.md)
 # the control suite's shipped Crafter IDM (from the repository root: scripts run from anywhere)
@@ -174,18 +177,27 @@ def horizon(m, eps, count):
 
 
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
-         sampling=None, noise_seed=0):  # fmt: skip
+         sampling=None, noise_seed=0, truths=TRUTHS):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
     if not all(s.isdigit() for s in str(noise_seed).split(",")):
-        raise SystemExit(f"evaluate: NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
+        refuse(f"NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
     noise_seeds = [int(s) for s in str(noise_seed).split(",")]  # "0,1,2" or one seed
+    if not str(truths).isdigit() or int(truths) < 1:
+        refuse(f"TRUTHS {truths!r} is not a count of true episodes (e.g. 4)")
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
-    out.mkdir(parents=True, exist_ok=True)
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw)),
            "sampling": sampling_record(m),
            "noise_seeds": noise_seeds}  # fmt: skip
+    # a game whose long store is the frozen set judges its fixed truths (long_runs)
+    shas = res["held_out_data"]
+    frozen = [g for g in ("crafter", "doom")
+              if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
+    if long and frozen and int(truths) != TRUTHS:
+        refuse(f"the frozen {frozen} long store judges its fixed {TRUTHS} truths; TRUTHS "
+               f"{truths} is for a validation store")  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
         scene = reads_scene_only(m)
@@ -197,11 +209,13 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        # a game whose long store is the frozen set judges its fixed truths (long_runs)
-        shas = res["held_out_data"]
-        frozen = [g for g in ("crafter", "doom")
-                  if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
-        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen)
+        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, int(truths))
+
+
+def refuse(message: str) -> None:
+    """Bad input: one line naming it, exit code 2, nothing written."""
+    print(f"evaluate: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def save(out: Path, res: dict, clock: float) -> None:
@@ -311,7 +325,7 @@ def long_cases(
 def long_sequences(raw) -> dict[str, tuple[list[dict], list, str]]:
     """Per game with enough long held-out data: its 1,001-frame sequences (whole true episodes
     first, then any stitched references), the held-out episodes that make its bank of true
-    frames, and which truths these are. long_runs takes the first TRUTHS whole episodes in turn as
+    frames, and which truths these are. long_runs takes the first `truths` whole episodes in turn as
     the truth and the others as its references.
 
     Crafter: the episodes of crafter_long (policy=scripted, steps=1001) that live 1,001 frames
@@ -357,12 +371,12 @@ def held_so_far(cases: list[dict], planned: int) -> dict:
     }
 
 
-def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
-    """1,000-frame rollouts of each game in `games` on TRUTHS true episodes, one per seed of
+def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TRUTHS) -> None:
+    """1,000-frame rollouts of each game in `games` on `truths` true episodes, one per seed of
     `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
     (evals/long_rollout.py; the references are the game's other sequences, and the other game's
     truth is one of the corruptions), a drift plot each and one strip. The truths are the first
-    TRUTHS whole episodes; on a game not in `frozen` (its long store is not the frozen set: a
+    `truths` whole episodes; on a game not in `frozen` (its long store is not the frozen set: a
     validation set) an episode whose VAE reconstruction collapses is passed over for the next
     (RESULTS 25: it cannot tell one DiT from another), while a frozen set's truths stay fixed.
     `judged` receives the results so far after each draw ("held": "k of n truth-draws judged", n
@@ -382,7 +396,7 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
         whole = [i for i, q in enumerate(sequences) if not q["cuts"]]
         if len(sequences) < 4 or not whole:
             raise SystemExit(f"{env}: {len(sequences)} long sequences under DATA, 4 needed")
-        cases, passed_over, planned = [], [], TRUTHS * len(noise_seeds)
+        cases, passed_over, planned = [], [], truths * len(noise_seeds)
         for i in whole:
             if len(cases) == planned:
                 break
@@ -409,7 +423,7 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=()) -> None:
                 judged(res)
         if len(cases) < planned:
             raise SystemExit(
-                f"{env}: {len(cases) // len(noise_seeds)} of {TRUTHS} truths whose VAE "
+                f"{env}: {len(cases) // len(noise_seeds)} of {truths} truths whose VAE "
                 f"reconstruction holds (passed over: {passed_over}): record more long episodes"
             )
 
