@@ -4,16 +4,25 @@
 # unused freedoom1.wad (29 MB; the scenarios load freedoom2.wad) so that a call's 64 MiB holds it,
 # and keeps every other file's mode: a copy that lost the engine binary's exec bit segfaulted in
 # every recording worker (game RESULTS 25).
-#   bash experiments/device_wheels.sh [DIR]
+# SIMULATOR=mujoco puts MuJoCo's wheels (the Push runs of prompt control; with the EGL loaders, .gl)
+# where ViZDoom's would be; SIMULATOR=none leaves both out (Crafter alone).
+#   [SIMULATOR=vizdoom|mujoco|none] bash experiments/device_wheels.sh [DIR]
 set -euo pipefail
 DIR=${1:-.whl}
+case ${SIMULATOR:-vizdoom} in
+  vizdoom) SIM=(vizdoom==1.3.2) ;;
+  mujoco) SIM=(mujoco==4.0.0 mujoco-core==4.0.0 glfw==2.11.0 PyOpenGL==3.1.10) ;;  # not studio: a GUI
+  none) SIM=() ;;
+  *) echo "SIMULATOR=$SIMULATOR: vizdoom, mujoco or none" >&2 && exit 2 ;;
+esac
 mkdir -p "$DIR"
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-  --platform manylinux2014_x86_64 -d "$DIR" vizdoom==1.3.2 gymnasium==1.4.0 \
+  --platform manylinux2014_x86_64 -d "$DIR" "${SIM[@]}" gymnasium==1.4.0 \
   farama-notifications==0.0.6 omegaconf==2.4.0 antlr4-python3-runtime==4.13.2 \
   opensimplex==0.4.5.1 ruamel.yaml==0.19.1 tensorboardX==2.6.5
 python3 -m pip wheel -q --no-deps crafter==1.8.3 -w "$DIR"  # an sdist only: built here
+[ "${SIMULATOR:-vizdoom}" = vizdoom ] || { ls -la "$DIR"; exit 0; }
 python3 - "$DIR"/vizdoom-*.whl <<'PY'
 import os, sys, zipfile
 
