@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import torch
@@ -212,7 +212,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, int(truths))
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     """Bad input: one line naming it, exit code 2, nothing written."""
     print(f"evaluate: {message}", file=sys.stderr)
     raise SystemExit(2)
