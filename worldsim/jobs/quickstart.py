@@ -108,7 +108,8 @@ def _cpu() -> Stages:
         sample=["frames=16", "sampler.steps=12", "height=32", "width=32"],
         eval=[*_eval_size(side=32, steps=12), "idm_episodes=24", "idm_train.steps=200"],
         shipped_rollout=_record(episodes=2, steps=33, side=64, workers=2),
-        shipped_sample=["frames=32", "sampler.steps=10"],
+        # 5 context + 28 new = the 33 recorded frames: every new frame has its recorded action
+        shipped_sample=["frames=28", "sampler.steps=10"],
         shipped_eval=[*_eval_size(side=64, steps=10), "idm_episodes=24", "idm_train.steps=200"],
     )
 
@@ -119,11 +120,11 @@ def _cuda() -> Stages:
         train_vae=_vae_training(batch_size=16, max_minutes=10, val_every_steps=1000),
         encode=["device=cuda"],
         train=[*_dit(dim=384, depth=12, heads=6, length=8, batch_size=32), "train.max_minutes=20"],
-        sample=["frames=64", "device=cuda"],
+        sample=["frames=60", "device=cuda"],  # 5 + 60 = the 65 recorded frames
         eval=["episodes=16", "device=cuda"],
         modes=list(MODE_NAMES),
         shipped_rollout=_record(episodes=4, steps=65, side=64, workers=8),
-        shipped_sample=["frames=64", "device=cuda"],
+        shipped_sample=["frames=60", "device=cuda"],
         shipped_eval=["episodes=16", "env.width=64", "env.height=64", "device=cuda"],
     )
 
