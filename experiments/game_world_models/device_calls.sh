@@ -31,9 +31,10 @@
 #           overrides such as guidance.action_scale=2,context_level=0.2; default "0.2 0"), noise
 #           seeds 0, 1 and 2, in parallel on the
 #           GPU, on any machine (a cold one too); VAL_TRUTHS true episodes each (default 2; 6 draws
-#           did not rank close candidates, section 30, so section 31 plans 4). At most 4 Crafter candidates finish in 360 s (section
-#           30: 8 judged 3-4 of 6 draws each). The H200 gives the CPU's verdicts for the shipped
-#           sampling (sections 26, 30), not draw for draw for every one (section 30).
+#           did not rank close candidates, section 30, so section 31 plans 4). At most 4 Crafter
+#           candidates finish in 360 s (section 30: 8 judged 3-4 of 6 draws each). The H200 gives
+#           the CPU's verdicts for the shipped sampling (sections 26, 30), not draw for draw for
+#           every one (section 30).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.

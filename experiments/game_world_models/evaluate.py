@@ -184,6 +184,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     noise_seeds = [int(s) for s in str(noise_seed).split(",")]  # "0,1,2" or one seed
     if not str(truths).isdigit() or int(truths) < 1:
         refuse(f"TRUTHS {truths!r} is not a count of true episodes (e.g. 4)")
+    truths = int(truths)
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
@@ -194,7 +195,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     shas = res["held_out_data"]
     frozen = [g for g in ("crafter", "doom")
               if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
-    if long and frozen and int(truths) != TRUTHS:
+    if long and frozen and truths != TRUTHS:
         refuse(f"the frozen {frozen} long store judges its fixed {TRUTHS} truths; TRUTHS "
                f"{truths} is for a validation store")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
@@ -209,7 +210,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, int(truths))
+        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, truths)
 
 
 def refuse(message: str) -> NoReturn:
