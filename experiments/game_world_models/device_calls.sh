@@ -187,10 +187,12 @@ push_starts() {  # push_text_follow.py's held-out starts (prompt_control RESULTS
 }
 
 push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds a task, 100 env
-  # steps, each cell's episodes in lockstep; prompt, no prompt, short prompt (its sentences from
-  # run_grid.sh's default TABLE), random, scripted, likelihood;
-  # prompt at full speed beside it; prompt_control RESULTS section 8) and text following, in time.
-  # GIF videos: the GPU image has no ffmpeg.
+  # steps, each cell's episodes in lockstep; prompt_control RESULTS section 8) and text following,
+  # all in parallel under GRID_SECONDS: prompt, no prompt, short prompt (its sentences from
+  # run_grid.sh's default TABLE), random and scripted; the likelihood planner apart (a grid's
+  # cells run one after another, and it is the slowest); the likelihood planner imagining 4 latent
+  # frames (16 steps: an approach round the object takes more than section 9's 8); prompt at full
+  # speed. GIF videos: the GPU image has no ffmpeg.
   local ckpt=$1 e=$G/eval
   mkdir -p $e
   [ -d $G/held/push ] || push_starts
@@ -198,12 +200,15 @@ push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds
     "${GRID_SECONDS:-330}" bash experiments/prompt_control/run_grid.sh "$ckpt" 13)
   local knobs=(env=push_control control.max_steps=100 control.batch=13 control.videos=1
     control.video=gif)
-  POLICIES=prompt,no_prompt,short_prompt,random,scripted,likelihood "${grid[@]}" $e/push_grid \
+  POLICIES=prompt,no_prompt,short_prompt,random,scripted "${grid[@]}" $e/push_grid \
     "${knobs[@]}" &
-  POLICIES=prompt "${grid[@]}" $e/push_grid_full_speed "${knobs[@]}" control.full_speed=true
-  wait
-  timeout 120 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 2 \
+  POLICIES=likelihood "${grid[@]}" $e/push_grid_likelihood "${knobs[@]}" &
+  POLICIES=likelihood "${grid[@]}" $e/push_grid_likelihood_h4 "${knobs[@]}" \
+    control.imagine.horizon=4 &
+  POLICIES=prompt "${grid[@]}" $e/push_grid_full_speed "${knobs[@]}" control.full_speed=true &
+  timeout 150 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 2 \
     >$e/push_text.json
+  wait
 }
 
 held_sets() {  # the games' held-out stores, each recorded once: Crafter's frozen set (RESULTS
