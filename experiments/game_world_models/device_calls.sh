@@ -187,12 +187,12 @@ push_starts() {  # push_text_follow.py's held-out starts (prompt_control RESULTS
 }
 
 push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds a task, 100 env
-  # steps, each cell's episodes in lockstep; prompt_control RESULTS section 8) and text following,
-  # all in parallel under GRID_SECONDS: prompt, no prompt, short prompt (its sentences from
-  # run_grid.sh's default TABLE), random and scripted; the likelihood planner apart (a grid's
-  # cells run one after another, and it is the slowest); the likelihood planner imagining 4 latent
-  # frames (16 steps: an approach round the object takes more than section 9's 8); prompt at full
-  # speed. GIF videos: the GPU image has no ffmpeg.
+  # steps, each cell's episodes in lockstep; prompt_control RESULTS section 8), its grids in
+  # parallel under GRID_SECONDS and text following beside them (150 s). The grids: prompt, no
+  # prompt, short prompt (its sentences from run_grid.sh's default TABLE), random and scripted;
+  # the likelihood planner apart (a grid's cells run one after another, and it is the slowest);
+  # the likelihood planner imagining 4 latent frames (16 steps: an approach round the object takes
+  # more than section 9's 8); prompt at full speed. GIF videos: the GPU image has no ffmpeg.
   local ckpt=$1 e=$G/eval
   mkdir -p $e
   [ -d $G/held/push ] || push_starts
