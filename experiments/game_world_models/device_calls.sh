@@ -12,7 +12,8 @@
 # start     installs $WHEELS/*.whl (default .whl: the simulators and small packages the GPU image
 #           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
 #           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
-#           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS.
+#           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS, then returns what
+#           is finished (each run's vae.ckpt and exported model) in $OUT.
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
@@ -173,6 +174,13 @@ start() {
   # SWEEP_CKPT: while the pipelines record, the sampling sweep of that file on the held-out sets
   [ -n "${SWEEP_CKPT:-}" ] && (held_sets && sweep "$SWEEP_CKPT" init) >$G/sweep.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-560}))
+  local w f
+  for game in "${GAMES[@]}"; do  # what is finished comes back now: a later call may find a
+    # fresh machine (the Push run was lost so three times, prompt_control RESULTS section 6)
+    w=$(work_of "$game")
+    [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
+    for f in $w/*_new.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done
+  done
   if [ -n "${SWEEP_CKPT:-}" ]; then
     grep -E "^(checkpoint|[a-z_.]+=)|Error" $G/sweep.log
     cp $G/eval/sweep_init_* "$OUT/"
