@@ -13,7 +13,7 @@
 #           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
 #           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
 #           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS, then returns what
-#           is finished (each run's vae.ckpt and exported model) in $OUT.
+#           is finished (each run's trained vae.ckpt and exported model) in $OUT.
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
@@ -178,13 +178,15 @@ start() {
   for game in "${GAMES[@]}"; do  # what is finished comes back now: a later call may find a
     # fresh machine (the Push run was lost so three times, prompt_control RESULTS section 6)
     w=$(work_of "$game")
-    [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
+    # the VAE this run trained (train-vae's logs in $w/vae): a VAE= file was not made here
+    [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
     for f in $w/*_new.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done
   done
   if [ -n "${SWEEP_CKPT:-}" ]; then
     grep -E "^(checkpoint|[a-z_.]+=)|Error" $G/sweep.log
     cp $G/eval/sweep_init_* "$OUT/"
   fi
+  out_fits
 }
 
 has() { [[ " ${GAMES[*]} " == *" $1 "* ]]; }
