@@ -83,6 +83,10 @@ train.max_steps=22000 optim.decay_steps=11000'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \
 TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}
+# PUSH_STAGES: run_mujoco.sh's stages. A Push run whose calls each return what they made
+# (prompt_control RESULTS section 6) runs "record vae" in its first call, which then ends as soon
+# as the VAE is trained and returns it; later calls give it back as VAE= and train
+PUSH_STAGES=${PUSH_STAGES:-record vae encode train export}
 # RETURN: the arms whose model files `finish` puts in $OUT (default all GAMES). A call returns at
 # most 8 files and 64 MiB: three ~20 MB models (2 parts each) and the eval archive do not fit, so
 # with three arms name the one or two to keep (their scores come back for all in eval_logs.tgz)
@@ -113,7 +117,7 @@ pipeline() {  # game [stages] -> its command (crafter and doom: all stages by de
   case $1 in
     crafter) echo "$CRAFTER_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
     doom) echo "$DOOM_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
-    push) echo "$PUSH_RUN bash experiments/world_model/run_mujoco.sh $w record vae encode train export" ;;
+    push) echo "$PUSH_RUN bash experiments/world_model/run_mujoco.sh $w ${2:-$PUSH_STAGES}" ;;
     crafter_causal)  # waits for crafter's latents (its train stage starts after encode)
       echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
 for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
