@@ -328,7 +328,7 @@ def test_event_contrast_compares_the_prompt_with_itself_without_its_event_senten
         LikelihoodPolicy("likelihood", imaginer, LikelihoodConfig(contrast="x"), lambda e, s: "", 4)
 
 
-def test_candidates_hold_each_action_then_walk_and_act_then_random():
+def test_candidates_hold_each_action_then_walk_and_act_then_random_or_two_held_legs():
     codec = DiscreteCodec(6, ["noop", "move_left", "move_right", "do", "sleep", "x"])
     plans, families = candidates(codec, 4, 16, seed=0)
     assert plans.shape == (16, 4, 6) and (plans.sum(-1) == 1).all()
@@ -340,7 +340,10 @@ def test_candidates_hold_each_action_then_walk_and_act_then_random():
     box = BoxCodec(gymnasium.spaces.Box(-1, 1, (2,), np.float32))
     plans, families = candidates(box, 3, 10, seed=0)
     assert plans.shape == (10, 3, 2) and np.abs(plans).max() <= 1
-    assert families == ["compass"] * 8 + ["random"] * 2
+    assert families == ["compass"] * 8 + ["two_legs"] * 2
+    legs = candidates(box, 6, 40, seed=1)[0][8:]  # (32, 6, 2): each a held command, then another
+    changes = (np.abs(np.diff(legs, axis=1)).max(-1) > 0).sum(1)  # (32,) switches per sequence
+    assert (changes == 1).all()
     assert np.allclose(plans[:8, 0], [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1],
                                       [0, -1], [1, -1]], atol=1e-6)  # fmt: skip
 

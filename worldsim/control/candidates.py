@@ -4,8 +4,10 @@ random ones, as codec vectors.
 Discrete codecs (Crafter): every action held for the whole plan ("constant"), then "move in a
 direction for k steps, then `do`" ("move_do": walk to a tree, water or cow and act on it),
 then uniform random sequences. Continuous codecs (MuJoCo Push): a constant command towards each
-of 8 compass directions ("compass"), then uniform random sequences. The first `count` of that
-list are the candidates.
+of 8 compass directions ("compass"), then random "two legs": a uniform random command held up to
+a random step, then another held to the end. Commands drawn afresh every step average out to a
+puck that barely moves, while two held legs can go round an object and then push it. The first
+`count` of that list are the candidates.
 """
 
 from __future__ import annotations
@@ -37,9 +39,20 @@ def compass(low: np.ndarray, high: np.ndarray, length: int) -> np.ndarray:
     return np.repeat(command[:, None], length, axis=1).astype(np.float32)
 
 
+def two_legs(
+    rng: np.random.Generator, low: np.ndarray, high: np.ndarray, length: int, count: int
+) -> np.ndarray:
+    """(count, length, A) sequences of two held commands, uniform in [low, high]: the first until
+    a uniform random step in 1..length-1, the second after it (one leg when length is 1)."""
+    legs = rng.uniform(low, high, (count, 2, len(low)))  # (count, 2, A)
+    switch = rng.integers(1, max(length, 2), (count, 1))  # (count, 1): first step of leg 2
+    second = np.arange(length)[None] >= switch  # (count, length)
+    return np.where(second[..., None], legs[:, 1:], legs[:, :1])
+
+
 def candidates(codec, length: int, count: int, seed: int) -> tuple[np.ndarray, list[str]]:
     """`count` candidate sequences of `length` actions as codec vectors (count, length, A), and
-    the family of each ("constant", "move_do", "compass" or "random")."""
+    the family of each ("constant", "move_do", "random", "compass" or "two_legs")."""
     rng = np.random.default_rng(seed)
     if hasattr(codec, "noop_index"):  # discrete: one-hot vectors
         seqs, families = discrete_structured(codec.names, length)
@@ -53,8 +66,8 @@ def candidates(codec, length: int, count: int, seed: int) -> tuple[np.ndarray, l
             if codec.dim == 2
             else np.zeros((0, length, codec.dim), np.float32)
         )
-        families = ["compass"] * len(structured)
-        random = rng.uniform(low, high, (max(0, count - len(structured)), length, codec.dim))
+        random = two_legs(rng, low, high, length, max(0, count - len(structured)))
         vectors = np.concatenate([structured, random]).astype(np.float32)[:count]
+        families = ["compass"] * len(structured) + ["two_legs"] * count
     families = (families + ["random"] * count)[:count]
     return vectors, families
