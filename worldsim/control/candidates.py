@@ -58,6 +58,7 @@ def candidates(codec, length: int, count: int, seed: int) -> tuple[np.ndarray, l
         seqs, families = discrete_structured(codec.names, length)
         seqs += rng.integers(0, codec.dim, (max(0, count - len(seqs)), length)).tolist()
         vectors = np.eye(codec.dim, dtype=np.float32)[np.array(seqs[:count])]
+        rest = "random"  # the family of the candidates after the structured ones
     else:
         low = np.asarray(codec.space.low, np.float32).reshape(-1)
         high = np.asarray(codec.space.high, np.float32).reshape(-1)
@@ -68,6 +69,6 @@ def candidates(codec, length: int, count: int, seed: int) -> tuple[np.ndarray, l
         )
         random = two_legs(rng, low, high, length, max(0, count - len(structured)))
         vectors = np.concatenate([structured, random]).astype(np.float32)[:count]
-        families = ["compass"] * len(structured) + ["two_legs"] * count
-    families = (families + ["random"] * count)[:count]
+        families, rest = ["compass"] * len(structured), "two_legs"
+    families = (families + [rest] * count)[:count]
     return vectors, families
