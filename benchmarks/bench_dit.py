@@ -383,6 +383,12 @@ def arguments() -> argparse.Namespace:
         default=None,
         help="activation checkpointing on/off (default: the model config's)",
     )
+    parser.add_argument(
+        "--fused-kernels",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the Triton kernels of QK-norm+RoPE and adaLN's LayerNorm (default: the config's)",
+    )
     parser.add_argument("--profile", action="store_true", help="record the top kernels")
     parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
     parser.add_argument(
@@ -417,6 +423,8 @@ def model_config(args: argparse.Namespace) -> DiTConfig:
     cfg.heads = args.heads or cfg.heads
     if args.checkpointing is not None:
         cfg.checkpointing = args.checkpointing
+    if args.fused_kernels is not None:
+        cfg.fused_kernels = args.fused_kernels
     if args.smoke:  # heads of width 16
         cfg.dim, cfg.heads = 16 * (args.heads or 4), args.heads or 4
     if cfg.dim % cfg.heads:

@@ -37,6 +37,7 @@ declare -A LEVER=(
     --inductor triton.enable_persistent_tma_matmul=True"
   [aggressive]="--inductor aggressive_fusion=True"
   [rope]="--rope swap"
+  [fused]="--fused-kernels"
   [flash]="--sdpa flash"
   [cudnn]="--sdpa cudnn"
   [b_hd128]="--heads 6"

@@ -21,6 +21,7 @@ from einops import rearrange
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from worldsim.models import kernels
 from worldsim.models.dit_config import DiTConfig
 
 # Levels in [0, 1] are scaled to the 0..1000 timestep range the sinusoidal embedding was made for.
@@ -209,6 +210,20 @@ def modulate(
     return rearrange(x, "b f s d -> b (f s) d")
 
 
+def modulated_norm(
+    norm: nn.LayerNorm,
+    x: torch.Tensor,
+    shift: torch.Tensor,
+    scale: torch.Tensor,
+    frames: int,
+    fused: bool,
+) -> torch.Tensor:
+    """`modulate(norm(x), ...)`; with `fused`, on CUDA, its backward is one Triton kernel."""
+    if fused and kernels.usable(x):
+        return kernels.ada_layer_norm(x, shift, scale, frames, norm.eps)
+    return modulate(norm(x), shift, scale, frames)
+
+
 def gate(x: torch.Tensor, g: torch.Tensor, frames: int) -> torch.Tensor:
     """Per-frame gate: x (B, F*S, D) times g (B, F, D)."""
     return rearrange(
@@ -224,17 +239,32 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention with QK-norm and 3D RoPE; optional mask (SDPA) or block mask
     (flex)."""
 
-    def __init__(self, dim: int, heads: int, qk_norm: bool):
+    def __init__(self, dim: int, heads: int, qk_norm: bool, fused: bool = False):
         super().__init__()
         self.heads = heads
+        head_dim = dim // heads
+        # the kernel's tiles span a power-of-two head width
+        self.fused = fused and qk_norm and head_dim & (head_dim - 1) == 0
         self.qkv = nn.Linear(dim, 3 * dim)
         self.q_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, rope: Rope, mask, kv: BlockKV | None = None) -> torch.Tensor:
-        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
-        q, k = apply_rope(self.q_norm(q), rope), apply_rope(self.k_norm(k), rope)
+        qkv = self.qkv(x)  # (B, N, 3 * dim)
+        if self.fused and kernels.usable(qkv):  # one kernel each way (kernels/qk_norm_rope.py)
+            q, k, v = kernels.qk_norm_rope(
+                qkv,
+                self.q_norm.weight,
+                self.k_norm.weight,
+                rope.cos,
+                rope.sin,
+                self.heads,
+                self.q_norm.eps,
+            )
+        else:
+            q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.heads)
+            q, k = apply_rope(self.q_norm(q), rope), apply_rope(self.k_norm(k), rope)
         if kv is not None:
             k, v = kv.extend(k, v)
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask
@@ -273,7 +303,8 @@ class DiTBlock(nn.Module):
         super().__init__()
         dim = cfg.dim
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
-        self.attn = SelfAttention(dim, cfg.heads, cfg.qk_norm)
+        self.fused = cfg.fused_kernels
+        self.attn = SelfAttention(dim, cfg.heads, cfg.qk_norm, cfg.fused_kernels)
         self.cross = (
             CrossAttention(dim, cfg.text_dim, cfg.heads, cfg.qk_norm) if cfg.text_dim else None
         )
@@ -288,25 +319,28 @@ class DiTBlock(nn.Module):
     def forward(self, x, cond, rope: Rope, mask, text: TextBatch | None, kv: BlockKV | None = None):
         frames = cond.shape[1]
         s1, sc1, g1, s2, sc2, g2 = self.ada(cond).chunk(6, dim=-1)  # each (B, F, D)
-        attn = self.attn(modulate(self.norm1(x), s1, sc1, frames), rope, mask, kv)
+        attn = self.attn(modulated_norm(self.norm1, x, s1, sc1, frames, self.fused), rope, mask, kv)
         x = x + gate(attn, g1, frames)
         if self.cross is not None:
             x = x + self.cross(self.norm_cross(x), text.tokens, text.mask)
-        return x + gate(self.mlp(modulate(self.norm2(x), s2, sc2, frames)), g2, frames)
+        hidden = modulated_norm(self.norm2, x, s2, sc2, frames, self.fused)
+        return x + gate(self.mlp(hidden), g2, frames)
 
 
 class FinalLayer(nn.Module):
     """Per-frame adaLN then a linear map back to patch values."""
 
-    def __init__(self, dim: int, out: int):
+    def __init__(self, dim: int, out: int, fused: bool = False):
         super().__init__()
+        self.fused = fused
         self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.linear = nn.Linear(dim, out)
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 2 * dim))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         shift, scale = self.ada(cond).chunk(2, dim=-1)
-        return self.linear(modulate(self.norm(x), shift, scale, cond.shape[1]))
+        frames = cond.shape[1]
+        return self.linear(modulated_norm(self.norm, x, shift, scale, frames, self.fused))
 
 
 # The model                                   #
@@ -339,7 +373,7 @@ class DiT(nn.Module):
         self.text_pool = nn.Linear(cfg.text_dim, cfg.dim) if cfg.text_dim else None
         self.null_text = nn.Parameter(torch.zeros(1, cfg.text_dim)) if cfg.text_dim else None
         self.blocks = nn.ModuleList(DiTBlock(cfg) for _ in range(cfg.depth))
-        self.final = FinalLayer(cfg.dim, self.patch_dim)
+        self.final = FinalLayer(cfg.dim, self.patch_dim, cfg.fused_kernels)
         self.initialize_weights()
 
     def initialize_weights(self) -> None:

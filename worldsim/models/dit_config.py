@@ -25,6 +25,7 @@ class DiTConfig:
     qk_norm: bool = True  # RMS-normalise queries and keys (stable attention logits)
     rope_theta: float = 10000.0  # base period of the 3D rotary positions
     checkpointing: bool = False  # activation checkpointing of every block while training
+    fused_kernels: bool = False  # on CUDA, Triton kernels for QK-norm+RoPE and adaLN's LayerNorm
 
     def __post_init__(self) -> None:
         if self.dim % self.heads:

@@ -1,0 +1,25 @@
+"""Triton kernels for the DiT's elementwise work on CUDA, each with the PyTorch form it replaces
+beside it in `worldsim.models.dit` (the CPU path, and the reference the tests compare against).
+
+Inductor leaves this work in many small kernels that run well under the memory bandwidth: at
+`dit_b` QK-norm with RoPE and the adaLN LayerNorm's backward took about 15 ms of a 104 ms step
+(benchmarks/README). Each kernel here reads its inputs once and writes its outputs once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+AVAILABLE = importlib.util.find_spec("triton") is not None  # CPU wheels of torch ship without it
+if AVAILABLE:
+    from worldsim.models.kernels.ada_layer_norm import ada_layer_norm
+    from worldsim.models.kernels.qk_norm_rope import qk_norm_rope
+
+    __all__ = ["ada_layer_norm", "qk_norm_rope", "usable"]
+
+
+def usable(x: torch.Tensor) -> bool:
+    """True when the kernels can run on x: a CUDA tensor and Triton installed."""
+    return AVAILABLE and x.is_cuda
