@@ -25,6 +25,12 @@ def leaves(*tensors):
     return [t.detach().float().to(DEVICE).requires_grad_() for t in tensors]
 
 
+def scrambled(x: torch.Tensor) -> torch.Tensor:
+    """x's values in memory laid out batch-second (dense, not contiguous), as a compiled graph
+    may hand a custom op its inputs."""
+    return x.transpose(0, 1).contiguous().transpose(0, 1)
+
+
 def assert_close(fused, reference, what):
     scale = reference.abs().max().item() + 1e-12
     error = (fused.detach().double().cpu() - reference.detach().cpu()).abs().max().item()
@@ -47,10 +53,13 @@ def test_qk_norm_rope_matches_rmsnorm_then_rope():
     tables = Rope(rope.cos.double(), rope.sin.double())
     reference = (apply_rope(rms(q, w_q), tables), apply_rope(rms(k, w_k), tables), v)
     inputs = leaves(qkv, w_q, w_k)
-    fused = kernels.qk_norm_rope(*inputs, rope.cos.to(DEVICE), rope.sin.to(DEVICE), heads, 1e-6)
+    projection = scrambled(inputs[0])
+    fused = kernels.qk_norm_rope(
+        projection, *inputs[1:], rope.cos.to(DEVICE), rope.sin.to(DEVICE), heads, 1e-6
+    )
     grads = [torch.randn_like(r) for r in reference]  # (B, H, N, D) each
     torch.autograd.backward(reference, grads)
-    torch.autograd.backward(fused, [g.float().to(DEVICE) for g in grads])
+    torch.autograd.backward(fused, [scrambled(g.float().to(DEVICE)) for g in grads])
     for name, f, r in zip("qkv", fused, reference):
         assert f.shape == r.shape and f.is_contiguous()
         assert_close(f, r, name)
@@ -66,10 +75,10 @@ def test_ada_layer_norm_matches_layer_norm_then_modulate():
     shift.requires_grad_(), scale.requires_grad_()
     reference = modulate(F.layer_norm(x, (dim,), eps=1e-6), shift, scale, frames)
     inputs = leaves(x, shift, scale)
-    fused = kernels.ada_layer_norm(*inputs, frames, 1e-6)
+    fused = kernels.ada_layer_norm(scrambled(inputs[0]), *inputs[1:], frames, 1e-6)
     grad = torch.randn_like(reference)
     reference.backward(grad)
-    fused.backward(grad.float().to(DEVICE))
+    fused.backward(scrambled(grad.float().to(DEVICE)))
     assert_close(fused, reference, "y")
     for name, f, r in zip(("x", "shift", "scale"), inputs, (x, shift, scale)):
         assert_close(f.grad, r.grad, f"d {name}")
