@@ -35,12 +35,13 @@ def main(store, ckpt, *args):
     context = int(args[0].removeprefix("context=")) if args and "=" in args[0] else 5
     scales = args[1:] if args and "=" in args[0] else args
     clock, m, idm = time.time(), load_world_model(ckpt, resolve_device("auto")), load_idm(IDM)
-    imaginer = Imaginer(m, ImagineConfig())
     store = EpisodeStore(store)
     starts = [np.asarray(store.load(n).frames[:context]) for n in store.names()]  # (Tc, H, W, 3)
     res = {"ckpt": ckpt, "starts": len(starts), "context": context, "by_scale": {}}
     for scale in scales or ("1",):
-        m.sample_cfg.guidance.text_scale = float(scale)
+        # the Imaginer sets the guidance it samples with from its own config (until session 31
+        # this script set the model's, which the Imaginer overrode: every scale ran at 4)
+        imaginer = Imaginer(m, ImagineConfig(guidance=float(scale)))
         read = {}  # direction -> (starts, 2) the IDM's mean command over each imagined plan
         for d in FLOOR_DIRECTIONS:
             prompts = [f"The puck moves {d}."] * len(starts)  # start i's noise: seed i, as alone
