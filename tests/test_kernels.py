@@ -139,3 +139,26 @@ def test_compiled_dit_with_kernels(how):
         for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
             if p.grad is not None:
                 assert_close(q.grad, p.grad.double(), f"d {name}")
+
+
+def test_kv_cache_with_kernels_equals_the_full_forward(monkeypatch):
+    """`DiT.step` after `prefill` hands the QK kernel a slice of RoPE's tables (the new tokens')."""
+    if DEVICE == "cpu":
+        monkeypatch.setattr(kernels, "usable", lambda x: True)
+    torch.manual_seed(0)
+    cfg = DiTConfig(4, (1, 2, 2), 32, 2, 4, action_dim=3, attention="causal", fused_kernels=True)
+    model = DiT(cfg).to(DEVICE).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    context, x = (
+        torch.randn(2, 3, 4, 4, 6, device=DEVICE),
+        torch.randn(2, 2, 4, 4, 6, device=DEVICE),
+    )
+    actions = torch.randn(2, 5, 3, device=DEVICE)
+    levels = torch.cat([torch.zeros(2, 3), torch.rand(2, 2)], dim=1).to(DEVICE)
+    with torch.no_grad():
+        full = model(torch.cat([context, x], 1), levels, actions)[:, 3:]
+        cached = model.step(
+            x, levels[:, 3:], model.prefill(context, actions[:, :3]), actions[:, 3:]
+        )
+    assert_close(cached, full.double(), "velocity")
