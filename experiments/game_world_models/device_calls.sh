@@ -205,8 +205,9 @@ push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds
   # parallel under GRID_SECONDS and text following beside them (150 s). The grids: prompt, no
   # prompt, short prompt (its sentences from run_grid.sh's default TABLE), random and scripted;
   # the likelihood planner apart (a grid's cells run one after another, and it is the slowest);
-  # the likelihood planner imagining 4 latent frames (16 steps: an approach round the object takes
-  # more than section 9's 8); prompt at full speed. GIF videos: the GPU image has no ffmpeg.
+  # beside it the same planner with the empty prompt (prompt_control RESULTS section 20: is it
+  # the prompt or the two-leg candidates that beat random? horizon 4 was measured there, worse);
+  # prompt at full speed. GIF videos: the GPU image has no ffmpeg.
   local ckpt=$1 e=$G/eval
   mkdir -p $e
   [ -d $G/held/push ] || push_starts
@@ -217,10 +218,9 @@ push_eval() {  # model file -> $G/eval: the Push control grid (13 held-out seeds
   POLICIES=prompt,no_prompt,short_prompt,random,scripted "${grid[@]}" $e/push_grid \
     "${knobs[@]}" &
   POLICIES=likelihood "${grid[@]}" $e/push_grid_likelihood "${knobs[@]}" &
-  POLICIES=likelihood "${grid[@]}" $e/push_grid_likelihood_h4 "${knobs[@]}" \
-    control.imagine.horizon=4 &
+  POLICIES=likelihood_no_prompt "${grid[@]}" $e/push_grid_likelihood_no_prompt "${knobs[@]}" &
   POLICIES=prompt "${grid[@]}" $e/push_grid_full_speed "${knobs[@]}" control.full_speed=true &
-  timeout 150 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 2 \
+  timeout 150 python3 experiments/prompt_control/push_text_follow.py $G/held/push "$ckpt" 1 4 \
     >$e/push_text.json
   wait
 }

@@ -6,6 +6,8 @@ level and action, plus the pooled text vector; text tokens enter through cross-a
 Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
 With frame-causal attention, clean context frames never see the frames after them, so their keys
 and values are computed once (`DiT.prefill`) and reused by every denoising step (`DiT.step`).
+On CUDA, `fused_kernels` runs QK-norm with RoPE and the adaLN LayerNorm as Triton kernels
+(`worldsim.models.kernels`), the same math as the PyTorch forms here.
 """
 
 from __future__ import annotations
