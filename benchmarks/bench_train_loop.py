@@ -94,7 +94,7 @@ def model_seconds(cache: str, steps: int, overrides: list[str], device: str) -> 
     module = train.build_module(cfg).to(device).train()
     train.compile_dit(module, cfg.train)
     batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-    opt = module.configure_optimizers()["optimizer"]
+    opt = module.optimizer()
     bf16 = device.startswith("cuda") and cfg.train.precision.startswith("bf16")
 
     def step():

@@ -32,3 +32,14 @@ def test_synthetic_cache_trains_at_the_issue_shapes(tmp_path):
     s = SYNTHETIC["size"]
     assert tuple(batch["latents"].shape) == (2, 8, SYNTHETIC["channels"], s, s)
     assert batch["actions"].shape[-1] == 4 * SYNTHETIC["actions"]  # 4 pixel frames a latent one
+
+
+def test_the_bare_model_step_needs_no_trainer(tmp_path):
+    """bench_train_loop times bare steps with the module's optimizer, outside any Trainer (its
+    learning-rate schedule reads the Trainer's max_steps; the bare step broke on that once)."""
+    from benchmarks.bench_train_loop import model_seconds, synthetic_cache
+
+    root = synthetic_cache(tmp_path / "latents", episodes=2)
+    tiny = ["model=dit_tiny", "data.batch_size=2", "data.lengths=[4]", "text.name=none"]
+    timed = model_seconds(root, 1, tiny, "cpu")
+    assert timed["step_s"] > 0

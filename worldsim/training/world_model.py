@@ -232,7 +232,9 @@ class WorldModel(L.LightningModule):
             return
         super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
-    def configure_optimizers(self):
+    def optimizer(self) -> torch.optim.AdamW:
+        """AdamW over the DiT, weight decay on its matrices only (no trainer needed: benchmarks
+        time bare steps with it)."""
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         other = [p for p in self.model.parameters() if p.dim() < 2]
         opt = torch.optim.AdamW(
@@ -248,7 +250,10 @@ class WorldModel(L.LightningModule):
         # clipping; no loss scaler runs in bf16, and under one (16-mixed) this flag off makes the
         # scaler unscale first, which is right for any optimiser
         opt._step_supports_amp_scaling = False
-        cfg = self.optim_cfg
+        return opt
+
+    def configure_optimizers(self):
+        opt, cfg = self.optimizer(), self.optim_cfg
         factor = partial(
             lr_factor,
             warmup_steps=cfg.warmup_steps,
