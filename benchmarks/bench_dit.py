@@ -40,7 +40,7 @@ from benchmarks.record import output_arguments, record
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler
-from worldsim.models import dit
+from worldsim.models import dit, kernels
 from worldsim.models.dit import DiT, DiTConfig, Rope
 
 PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}  # dense tensor-core FLOP/s
@@ -425,6 +425,12 @@ def model_config(args: argparse.Namespace) -> DiTConfig:
         cfg.checkpointing = args.checkpointing
     if args.fused_kernels is not None:
         cfg.fused_kernels = args.fused_kernels
+    if cfg.fused_kernels and args.device.startswith("cuda") and not kernels.AVAILABLE:
+        print(
+            "--fused-kernels: Triton is not installed here; install it or drop the flag",
+            file=sys.stderr,
+        )
+        sys.exit(2)  # else the run would time the PyTorch forms under the kernels' name
     if args.smoke:  # heads of width 16
         cfg.dim, cfg.heads = 16 * (args.heads or 4), args.heads or 4
     if cfg.dim % cfg.heads:

@@ -8,16 +8,15 @@ Inductor leaves this work in many small kernels that run well under the memory b
 
 from __future__ import annotations
 
-import importlib.util
-
 import torch
 
-AVAILABLE = importlib.util.find_spec("triton") is not None  # CPU wheels of torch ship without it
-if AVAILABLE:
-    from worldsim.models.kernels.ada_layer_norm import ada_layer_norm
-    from worldsim.models.kernels.qk_norm_rope import qk_norm_rope
+try:  # CPU wheels of torch ship without Triton; the DiT then runs its PyTorch forms everywhere
+    from worldsim.models.kernels.ada_layer_norm import ada_layer_norm  # noqa: F401 (re-export)
+    from worldsim.models.kernels.qk_norm_rope import qk_norm_rope  # noqa: F401 (re-export)
 
-    __all__ = ["ada_layer_norm", "qk_norm_rope", "usable"]
+    AVAILABLE = True
+except ImportError:
+    AVAILABLE = False
 
 
 def usable(x: torch.Tensor) -> bool:
