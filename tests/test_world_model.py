@@ -433,3 +433,26 @@ def test_gradient_clipping_under_fsdp_goes_through_the_sharded_model(monkeypatch
     monkeypatch.setattr(type(module), "trainer", property(lambda self: trainer))
     module.configure_gradient_clipping(None, 1.0, "norm")
     assert clipped == [1.0]
+
+
+def test_context_estimate_rounds_estimate_back_from_the_last_rounds_estimate():
+    module = tiny_module()
+    for param in module.model.final.parameters():
+        torch.nn.init.normal_(param, std=0.1)
+    module.flow = FlowConfig(context_prob=1.0, context_estimate=0.5, context_estimate_rounds=2)
+    calls = []
+    module.model.register_forward_hook(lambda m, args, out: calls.append((*args[:2], out)))
+    clip = moving_pattern().expand(8, -1, -1, -1, -1)
+    module.loss({"latents": clip}, torch.Generator().manual_seed(0))
+    (x1, levels1, v1), (x2, levels2, v2), (x_in, in_levels, _) = calls  # two rounds, then training
+    context = (in_levels == 0)[:4]
+    first = x1 - levels1[..., None, None, None] * v1  # round 1's estimate
+    second = x2 - levels2[..., None, None, None] * v2
+    assert torch.allclose(x_in[:4][context], second[context])  # training sees round 2's
+    assert not torch.allclose(second[context], first[context])
+    # round 2 noised round 1's estimate, not the true context: x2 - (1 - t) first is t * noise
+    t = levels2[..., None, None, None].expand_as(x2)[context]
+    noise_from_first = (x2[context] - (1 - t) * first[context]) / t
+    noise_from_truth = (x2[context] - (1 - t) * clip[:4][context]) / t
+    assert abs(noise_from_first.std().item() - 1.0) < 0.1  # the unit-variance training noise
+    assert noise_from_truth.std() > 1.4  # from the true context, the estimate's error shows

@@ -21,5 +21,6 @@ class FlowConfig:
     context_noise: float = 0.0  # largest level put on context frames (GameNGen augmentation)
     context_estimate: float = 0.0  # share of samples whose context is the model's estimate of it
     context_estimate_level: float = 0.6  # largest level the context is estimated back from
+    context_estimate_rounds: int = 1  # rounds of re-noising and re-estimating it (error compounds)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently

@@ -137,11 +137,12 @@ class WorldModel(L.LightningModule):
         b, t = x0.shape[:2]
         gen = generator or self.generator
         levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen)  # (B, T)
-        # flow.context_estimate: the levels (K, T) of the pass that re-estimates the first K
-        # samples' context
+        # flow.context_estimate: the levels (K, T) of each pass that re-estimates the first K
+        # samples' context (flow.context_estimate_rounds passes)
         estimate = ()
         if self.flow.context_estimate:
-            estimate = (context_estimate_levels(levels, self.flow, gen),)
+            rounds = range(self.flow.context_estimate_rounds)
+            estimate = tuple(context_estimate_levels(levels, self.flow, gen) for _ in rounds)
         levels, inputs, drop_t, drop_a, *estimate = self._upload(
             levels,
             noised_context(levels, self.flow, gen),  # (B, T) what the model sees
@@ -158,7 +159,7 @@ class WorldModel(L.LightningModule):
         noise = self._noise(x0, generator)
         context = x0
         if estimate:
-            context = self._estimated_context(x0, *estimate, levels, cond, generator)
+            context = self._estimated_context(x0, estimate, levels, cond, generator)
         pred = self.model(noisy(context, noise, inputs), inputs, **cond)
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
@@ -173,20 +174,23 @@ class WorldModel(L.LightningModule):
         return torch.randn(x0.shape, generator=generator).to(x0)
 
     @torch.no_grad()
-    def _estimated_context(self, x0, est_levels, levels, cond, generator) -> torch.Tensor:
+    def _estimated_context(self, x0, rounds, levels, cond, generator) -> torch.Tensor:
         """x0 (B, T, C, H, W) with the clean context frames (`levels` (B, T) == 0) of its first K
-        samples swapped for the model's one-step clean estimates x_t - t v from `est_levels`
-        (K, T): context with the model's own kind of error, as a rollout gives it
+        samples swapped for the model's one-step clean estimates x_t - t v, one round per levels
+        (K, T) of `rounds`, each round estimating back from the last one's estimate: context
+        with the model's own kind of error, compounded as over a long rollout
         (flow.context_estimate_levels)."""
-        k = est_levels.shape[0]
+        k = rounds[0].shape[0]
         if k == 0:  # a batch too small for the share
             return x0
         head = x0[:k]  # (K, T, C, H, W)
-        x_t = noisy(head, self._noise(head, generator), est_levels)
-        v = self.model(x_t, est_levels, **{name: first_rows(c, k) for name, c in cond.items()})
         replace = rearrange(levels[:k] == 0, "k t -> k t 1 1 1")
-        estimate = clean_estimate(x_t, v, est_levels)  # (K, T, C, H, W)
-        return torch.cat([torch.where(replace, estimate, head), x0[k:]])
+        cond = {name: first_rows(c, k) for name, c in cond.items()}
+        for est_levels in rounds:
+            x_t = noisy(head, self._noise(head, generator), est_levels)
+            estimate = clean_estimate(x_t, self.model(x_t, est_levels, **cond), est_levels)
+            head = torch.where(replace, estimate, head)  # (K, T, C, H, W)
+        return torch.cat([head, x0[k:]])
 
     def _upload(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Host tensors (seeded levels, dropout masks, caption embeddings) to the device; on CUDA
