@@ -107,6 +107,16 @@ def _tables(cos, sin, n, mask, HEAD_DIM: tl.constexpr):
 
 
 @triton.jit
+def _program(cos, sin, total_rows, n_tokens, heads, ROWS: tl.constexpr, HEAD_DIM: tl.constexpr):
+    """What every program starts from: its rows' offsets in the projection and in attention's
+    layout, the (ROWS, 1) mask of real rows, and RoPE's tables at their tokens."""
+    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
+    mask = live[:, None]
+    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
+    return src, dst, mask, c, s
+
+
+@triton.jit
 def _qk_norm_rope_forward(
     qkv,
     w_q,
@@ -123,9 +133,7 @@ def _qk_norm_rope_forward(
     HEAD_DIM: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
-    mask = live[:, None]
-    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
+    src, dst, mask, c, s = _program(cos, sin, total_rows, n_tokens, heads, ROWS, HEAD_DIM)
     width = heads * HEAD_DIM  # q, k and v follow each other in a token's projection
     _norm_rope(qkv, src, w_q, q, dst, c, s, mask, eps, ROWS, HEAD_DIM)
     _norm_rope(qkv, src + width, w_k, k, dst, c, s, mask, eps, ROWS, HEAD_DIM)
@@ -153,9 +161,7 @@ def _qk_norm_rope_backward(
     HEAD_DIM: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
-    mask = live[:, None]
-    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
+    src, dst, mask, c, s = _program(cos, sin, total_rows, n_tokens, heads, ROWS, HEAD_DIM)
     width = heads * HEAD_DIM
     _norm_rope_backward(d_q, dst, qkv, src, w_q, d_wq, d_qkv, c, s, mask, eps, ROWS, HEAD_DIM)
     _norm_rope_backward(
