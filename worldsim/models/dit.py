@@ -220,7 +220,7 @@ def modulated_norm(
     frames: int,
     fused: bool,
 ) -> torch.Tensor:
-    """`modulate(norm(x), ...)`; with `fused`, on CUDA, its backward is one Triton kernel."""
+    """`modulate(norm(x), ...)`; with `fused`, on CUDA, one Triton kernel each way."""
     if fused and kernels.usable(x):
         return kernels.ada_layer_norm(x, shift, scale, frames, norm.eps)
     return modulate(norm(x), shift, scale, frames)
