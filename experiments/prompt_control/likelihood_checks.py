@@ -18,7 +18,8 @@ the scripted planner's next 8 actions (which succeed within them). Prints the sc
 candidate's score rank among all (0 = the planner would pick it). K=V words set the scorer
 (`control.likelihood`: levels=0.3,0.5 draws=4 contrast=event; with any of them, the rank under
 section 4's scorer — prompt against empty caption, levels 0.5/0.7/0.9, 1 draw — on the same
-imagined futures is printed beside) and first=SEED the first seed (200000).
+imagined futures is printed beside) and first=SEED the first seed (200000). TASK: a Crafter task
+or a Push one (push_left, ...), whose scripted walk prints as its mean command.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from envs.base import DiscreteCodec
 from envs.make import make_env
 from worldsim.control.candidates import candidates
 from worldsim.control.grid import ControlConfig, Harness
@@ -166,7 +168,9 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
                 before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                        shipped.levels, seed, shipped.draws).numpy()  # fmt: skip
         rank = int((scores < scores[-1]).sum())
-        names = [codec.names[a] for a in walk]
+        # a discrete codec's action names; a continuous one's (Push) mean command
+        mean = [round(float(v), 2) for v in np.mean(walk, 0)]
+        names = [codec.names[a] for a in walk] if isinstance(codec, DiscreteCodec) else mean
         spread = f"best {scores.min():+.4f}, median {np.median(scores):+.4f}"
         old = f"; section 4's scorer: rank {int((before < before[-1]).sum())}" if overrides else ""
         print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
