@@ -19,7 +19,10 @@ candidate's score rank among all (0 = the planner would pick it). K=V words set 
 (`control.likelihood`: levels=0.3,0.5 draws=4 contrast=event; with any of them, the rank under
 section 4's scorer — prompt against empty caption, levels 0.5/0.7/0.9, 1 draw — on the same
 imagined futures is printed beside) and first=SEED the first seed (200000). TASK: a Crafter task
-or a Push one (push_left, ...), whose scripted walk prints as its mean command.
+or a Push one (push_left, ...). For Push the run is the env's recording player
+(`scripted_action`, heading for objects in turn) until the task's success, not the grid's
+`push_oracle`: a real push of the named object, not the cleanest approach; its walk prints as its
+mean command.
 """
 
 from __future__ import annotations
