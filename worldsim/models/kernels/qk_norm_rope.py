@@ -264,7 +264,8 @@ def qk_norm_rope_backward(
 
 @qk_norm_rope_backward.register_fake
 def _(d_q, d_k, d_v, qkv, w_q, w_k, cos, sin, heads, eps):
-    return torch.empty_like(qkv), torch.empty_like(w_q), torch.empty_like(w_k)
+    # contiguous, as the kernel writes them: empty_like would keep a strided qkv's strides
+    return qkv.new_empty(qkv.shape), w_q.new_empty(w_q.shape), w_k.new_empty(w_k.shape)
 
 
 def _setup_context(ctx, inputs, output):
