@@ -248,8 +248,8 @@ class SelfAttention(nn.Module):
         # the kernel's tiles span a power-of-two head width
         self.fused = fused and qk_norm and head_dim & (head_dim - 1) == 0
         self.qkv = nn.Linear(dim, 3 * dim)
-        self.q_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
-        self.k_norm = RMSNorm(dim // heads) if qk_norm else nn.Identity()
+        self.q_norm = RMSNorm(head_dim) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(head_dim) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, rope: Rope, mask, kv: BlockKV | None = None) -> torch.Tensor:
