@@ -36,11 +36,16 @@ from omegaconf import OmegaConf
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.record import output_arguments, record
+from benchmarks.record import (
+    fused_kernels_argument,
+    output_arguments,
+    record,
+    refuse_fused_without_triton,
+)
 from worldsim.diffusion.flow import FlowConfig, flow_loss, noisy, sample_levels, velocity_target
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import EulerSampler
-from worldsim.models import dit, kernels
+from worldsim.models import dit
 from worldsim.models.dit import DiT, DiTConfig, Rope
 
 PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}  # dense tensor-core FLOP/s
@@ -383,12 +388,7 @@ def arguments() -> argparse.Namespace:
         default=None,
         help="activation checkpointing on/off (default: the model config's)",
     )
-    parser.add_argument(
-        "--fused-kernels",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="the Triton kernels of QK-norm+RoPE and adaLN's LayerNorm (default: the config's)",
-    )
+    fused_kernels_argument(parser)
     parser.add_argument("--profile", action="store_true", help="record the top kernels")
     parser.add_argument("--memory", action="store_true", help="peak memory, checkpointing on/off")
     parser.add_argument(
@@ -425,12 +425,7 @@ def model_config(args: argparse.Namespace) -> DiTConfig:
         cfg.checkpointing = args.checkpointing
     if args.fused_kernels is not None:
         cfg.fused_kernels = args.fused_kernels
-    if cfg.fused_kernels and args.device.startswith("cuda") and not kernels.AVAILABLE:
-        print(
-            "--fused-kernels: Triton is not installed here; install it or drop the flag",
-            file=sys.stderr,
-        )
-        sys.exit(2)  # else the run would time the PyTorch forms under the kernels' name
+    refuse_fused_without_triton(cfg.fused_kernels, args.device)
     if args.smoke:  # heads of width 16
         cfg.dim, cfg.heads = 16 * (args.heads or 4), args.heads or 4
     if cfg.dim % cfg.heads:

@@ -26,7 +26,12 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from benchmarks.record import output_arguments, record
+from benchmarks.record import (
+    fused_kernels_argument,
+    output_arguments,
+    record,
+    refuse_fused_without_triton,
+)
 from worldsim.diffusion.cuda_graphs import gc_paused
 from worldsim.diffusion.flow import FlowConfig
 from worldsim.diffusion.samplers import SamplerConfig
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument(
         "--only-fast", action="store_true", help="KV cache and CUDA graphs on only (no ablation)"
     )
+    fused_kernels_argument(parser)
     output_arguments(parser, smoke="tiny model, CPU, 32 px, seconds")
     args = parser.parse_args()
     if args.smoke:
@@ -100,6 +106,9 @@ def main() -> None:
         args.sizes, args.steps, args.window, args.measure = [32], [2, 1], 3, 2
     else:
         dit, vae = OmegaConf.to_container(OmegaConf.load(CONFIGS / f"{args.model}.yaml")), {}
+    if args.fused_kernels is not None:
+        dit = {**dit, "fused_kernels": args.fused_kernels}
+    refuse_fused_without_triton(dit.get("fused_kernels", False), args.device)
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         module = world_model(dit, vae, args.action_dim, folder, args.device)

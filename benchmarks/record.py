@@ -67,3 +67,26 @@ def output_arguments(parser: argparse.ArgumentParser, smoke: str) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--name", default="", help="record as benchmarks/results/<name>.json")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the recorded json")
+
+
+def fused_kernels_argument(parser: argparse.ArgumentParser) -> None:
+    """--fused-kernels / --no-fused-kernels: the DiT's Triton kernels (default: the config's)."""
+    parser.add_argument(
+        "--fused-kernels",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the Triton kernels of QK-norm+RoPE and adaLN's LayerNorm (default: the config's)",
+    )
+
+
+def refuse_fused_without_triton(fused: bool, device: str) -> None:
+    """Exit 2 when the kernels are asked for on CUDA without Triton: the run would time the
+    PyTorch forms under the kernels' name."""
+    from worldsim.models import kernels
+
+    if fused and device.startswith("cuda") and not kernels.AVAILABLE:
+        print(
+            "--fused-kernels: Triton is not installed here; install it or drop the flag",
+            file=sys.stderr,
+        )
+        sys.exit(2)

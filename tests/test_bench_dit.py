@@ -1,6 +1,6 @@
-"""bench_dit's MFU levers: the candidate RoPE form gives the model's values, bad Inductor keys are
-one line and exit 2, model FLOPs leave out a fused attention backward's recompute, and the step
-runs under the levers (CPU, seconds)."""
+"""bench_dit's MFU levers: the candidate RoPE form gives the model's values, bad Inductor keys and
+fused kernels asked for on CUDA without Triton are one line and exit 2, model FLOPs leave out a
+fused attention backward's recompute, and the step runs under the levers (CPU, seconds)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from benchmarks.bench_dit import (
     set_inductor_options,
     training_step,
 )
+from benchmarks.record import refuse_fused_without_triton
+from worldsim.models import kernels
 from worldsim.models.dit import DiT, DiTConfig, apply_rope, rope_tables
 
 
@@ -33,6 +35,16 @@ def test_swapped_rope_gives_the_models_values_and_gradients():
 def test_an_unknown_inductor_key_is_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as exit:
         set_inductor_options(["no_such_knob=1"])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_fused_kernels_on_cuda_without_triton_are_one_line_and_exit_2(capsys, monkeypatch):
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    refuse_fused_without_triton(True, "cpu")  # the CPU runs the PyTorch forms: nothing to refuse
+    refuse_fused_without_triton(False, "cuda")
+    with pytest.raises(SystemExit) as exit:
+        refuse_fused_without_triton(True, "cuda:0")
     assert exit.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
 

@@ -91,19 +91,20 @@ def test_train_init_copies_a_checkpoints_weights_and_refuses_another_architectur
     args = [f"store={small_store.root}", f"checkpoint={vae_ckpt}", f"out={out}", "device=cpu"]
     assert main(["encode", *args, "text.name=none"]) == 0
 
-    def config(dim: int, init: str = "", attention: str = "full") -> TrainConfig:
+    def config(dim: int, init: str = "", attention: str = "full", fused=False) -> TrainConfig:
         cfg = TrainConfig(init=init)
         cfg.data.roots, cfg.text.name = [str(out)], "none"
         cfg.model.dim, cfg.model.depth, cfg.model.heads = dim, 1, 2
-        cfg.model.attention = attention
+        cfg.model.attention, cfg.model.fused_kernels = attention, fused
         return cfg
 
     source = build_module(config(32))
     export_checkpoint(source, str(tmp_path / "src.pt"), dtype=torch.float32)
-    # a frame-causal model may start from a full-attention one: the weights are the same
-    for attention in ("full", "causal"):
-        copy = build_module(config(32, init=str(tmp_path / "src.pt"), attention=attention))
-        assert copy.model_cfg.attention == attention
+    # a frame-causal model, or one run with the fused kernels, may start from a full-attention
+    # one without them: the weights are the same
+    for attention, fused in (("full", False), ("causal", False), ("full", True)):
+        copy = build_module(config(32, str(tmp_path / "src.pt"), attention, fused))
+        assert (copy.model_cfg.attention, copy.model_cfg.fused_kernels) == (attention, fused)
         assert all(
             torch.equal(a, b)
             for a, b in zip(source.model.state_dict().values(), copy.model.state_dict().values())

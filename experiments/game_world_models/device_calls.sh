@@ -330,8 +330,12 @@ finish() {
     timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gc/crafter_new.pt 1 2 4 \
       >$e/text_new.json
   fi
-  has crafter_causal && timeout 100 python3 teacher_forced.py $h/crafter 256 \
-    /tmp/gcc/causal_new.pt cuda >$e/tf_causal.json
+  if has crafter_causal; then  # issue 18: the causal arm on the quality numbers of the full one
+    timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gcc/causal_new.pt cuda \
+      >$e/tf_causal.json
+    timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gcc/causal_new.pt 1 2 4 \
+      >$e/text_causal.json
+  fi
   if has crafter_decoder; then  # the new DiT with the new decoder, beside it with the old one
     ws export ckpt=/tmp/gc/crafter_new.pt autoencoder=/tmp/gcd/decoder.ckpt \
       out=/tmp/gcd/decoder_new.pt max_part_mb=15

@@ -137,8 +137,9 @@ def build_module(cfg: Config) -> WorldModel:
     return module
 
 
-# how a DiT's weights run, not what they are: a full-attention model may start a frame-causal one
-RUN_FIELDS = ("attention", "backend", "checkpointing")
+# how a DiT's weights run, not what they are: a full-attention model may start a frame-causal
+# one, and a model trained without the fused kernels may run with them
+RUN_FIELDS = ("attention", "backend", "checkpointing", "fused_kernels")
 # DiT widths that `build_module` fills in from the data and text settings, not from model.*
 DERIVED = {
     "latent_channels": "data.roots (the caches' VAE)",
