@@ -9,6 +9,10 @@
 #   call 2: bash /tmp/g/repo/experiments/game_world_models/device_calls.sh snapshot
 #   call 3: bash /tmp/g/repo/experiments/game_world_models/device_calls.sh finish
 #
+# The tree a call copies must stay under 64 MiB with its wheels: `KEEP="crafter" bash
+# experiments/device_hold.sh hold` before the first call (the models a run needs in KEEP),
+# `bash experiments/device_hold.sh restore` after the last.
+#
 # start     installs $WHEELS/*.whl (default .whl: the simulators and small packages the GPU image
 #           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
 #           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
