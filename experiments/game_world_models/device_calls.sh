@@ -46,12 +46,14 @@
 # CRAFTER_RUN / DOOM_RUN / PUSH_RUN: each pipeline's environment (crafter: section 22's run, doom:
 # section 21's; push: the Push model of prompt control, experiments/prompt_control/RESULTS.md).
 # Push needs the EGL loaders (.gl, /work/.library/device/README.md) unpacked and MUJOCO_GL=egl.
-# GAMES="crafter crafter_causal": beside crafter's run, the same run with frame-causal attention
-# (issue 18: the KV cache needs it) on crafter's latents, from the same INIT, with CRAFTER_DIT's
-# training (it used to drop the context estimate, so the two arms differed in more than the
-# attention; a CRAFTER_RUN given with its own DIT_EXTRA should set CRAFTER_DIT to match, and the
-# two arms share the GPU, so size train.max_steps for half the steps); `finish` measures both
-# teacher-forced on the same held-out windows.
+# GAMES="crafter crafter_causal" (or "doom doom_causal"): beside the game's run, the same run with
+# frame-causal attention (issue 18: the KV cache needs it) on its latents, from the same INIT,
+# with CRAFTER_DIT's (DOOM_DIT's) training (it used to drop the context estimate, so the two arms
+# differed in more than the attention; a CRAFTER_RUN or DOOM_RUN given with its own DIT_EXTRA
+# should set CRAFTER_DIT or DOOM_DIT to match, and the two arms share the GPU, so size
+# train.max_steps for half the steps); `finish` measures both teacher-forced on the same held-out
+# windows, Crafter's text too, and ViZDoom's through the choice below (section 33: on Crafter the
+# causal arm held 5 of 6 frozen truth-draws, the full one 2).
 # GAMES="crafter crafter_decoder" (or "doom doom_decoder"): beside it, the VAE's decoder trained
 # alone on that game's episodes (run.sh's decoder stage, until DEADLINE); `finish` bundles it with
 # the new DiT (decoder_new.pt) and scores both files: Crafter teacher-forced and by vae_ceiling.py
@@ -76,14 +78,14 @@ VAE=pretrained:crafter INIT=pretrained:crafter NAME=crafter_new.pt TRAIN_MINUTES
 DIT_EXTRA='$CRAFTER_DIT'"}
 # doom: pretrained:doom continued with its own VAE and its training of sections 21 and 24 (the
 # model's own context estimates), on seeds it has not seen (its runs and section 23's drew seeds
-# below 4,480), its learning rate falling to 0 over the second half of 22,000 steps (section 27:
+# below 5,120), its learning rate falling to 0 over the second half of 22,000 steps (section 27:
 # every earlier run kept it constant; at section 24's 25.5 steps/s the run ends before a
 # TRAIN_SECONDS=1300 DEADLINE)
-DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_SEED=4480 \
+DOOM_DIT=${DOOM_DIT:-"text.name=none flow.context_noise=0.4 flow.context_estimate=0.5 \
+train.max_steps=22000 optim.decay_steps=11000"}
+DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_SEED=5120 \
 DOOM_WORKERS=7 ENCODE_SHARDS=2 VAE=pretrained:doom INIT=pretrained:doom NAME=doom_new.pt \
-TRAIN_MINUTES=60 \
-DIT_EXTRA='text.name=none flow.context_noise=0.4 flow.context_estimate=0.5 \
-train.max_steps=22000 optim.decay_steps=11000'"}
+TRAIN_MINUTES=60 DIT_EXTRA='$DOOM_DIT'"}
 PUSH_RUN=${PUSH_RUN:-"SCENES=push_control EPISODES_EACH=1200 STEPS=129 WORKERS=6 \
 CFG=configs/experiment/push_control VAE_CFG=configs/experiment/mujoco/vae.yaml NAME=push_new.pt \
 TEXT_TABLE=worldsim/assets/text/push_control_minilm.npz TRAIN_MINUTES=60"}
@@ -108,9 +110,10 @@ work_of() {  # game -> its pipeline's work folder
     doom) echo /tmp/gd ;;
     push) echo /tmp/gp ;;
     crafter_causal) echo /tmp/gcc ;;
+    doom_causal) echo /tmp/gdc ;;
     crafter_decoder) echo /tmp/gcd ;;
     doom_decoder) echo /tmp/gdd ;;
-    *) echo "unknown game $1 (crafter | doom | push | crafter_causal | {crafter,doom}_decoder)" >&2
+    *) echo "unknown game $1 (crafter | doom | push | {crafter,doom}_{causal,decoder})" >&2
       exit 2 ;;
   esac
 }
@@ -122,10 +125,12 @@ pipeline() {  # game [stages] -> its command (crafter and doom: all stages by de
     crafter) echo "$CRAFTER_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
     doom) echo "$DOOM_RUN bash experiments/game_world_models/run.sh $w $stages" ;;
     push) echo "$PUSH_RUN bash experiments/world_model/run_mujoco.sh $w ${2:-$PUSH_STAGES}" ;;
-    crafter_causal)  # waits for crafter's latents (its train stage starts after encode)
-      echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
-for c in /tmp/gc/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=causal_new.pt \
-DIT_EXTRA='$CRAFTER_DIT model.attention=causal' \
+    crafter_causal | doom_causal)  # waits for its game's latents (train starts after encode)
+      local game=${1%_causal} run=$CRAFTER_RUN dit=$CRAFTER_DIT
+      [ "$game" = doom ] && run=$DOOM_RUN dit=$DOOM_DIT
+      echo "until grep -q '^== train' $G/$game.log; do sleep 15; done; mkdir -p $w; \
+for c in $(work_of "$game")/latents_*; do ln -sfn \$c $w/; done; $run NAME=causal_new.pt \
+DIT_EXTRA='$dit model.attention=causal' \
 bash experiments/game_world_models/run.sh $w train export" ;;
     crafter_decoder | doom_decoder)  # waits for its game's episodes (encode starts after record)
       local game=${1%_decoder} run=$CRAFTER_RUN
@@ -407,7 +412,8 @@ more() {
 doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-forced, both
   # scenarios) and the validation screen (noise seeds 0, 1, 2), in parallel -> $G/eval/{gate,val}_*
   local pair f tag level set pids=()
-  for pair in new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt; do
+  local pairs=(new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt causal:/tmp/gdc/causal_new.pt)
+  for pair in "${pairs[@]}"; do
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
     for level in ${LEVELS:-0.2 0}; do
