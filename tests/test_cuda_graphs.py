@@ -203,10 +203,13 @@ def test_a_failed_capture_raises_a_clear_error(monkeypatch):
 
 
 def continuation_args(context: int) -> tuple[torch.Tensor, ...]:
-    """Clean context, noise of one new latent frame, actions of both: `ModeRunner._continue`'s."""
+    """Clean context (shown as it is), noise of one new latent frame, actions of both:
+    `ModeRunner._continue`'s arguments."""
     g = torch.Generator().manual_seed(context)
+    clip = torch.randn(1, context, 3, 4, 4, generator=g)
     return (
-        torch.randn(1, context, 3, 4, 4, generator=g),
+        clip,
+        clip,
         torch.randn(1, 1, 3, 4, 4, generator=g),
         torch.randn(1, context + 1, 2, generator=g),
     )
@@ -224,7 +227,9 @@ def test_the_cached_continuation_runs_the_same_path_every_call(monkeypatch, step
         return step(x, levels, cache, *rest)
 
     monkeypatch.setattr(
-        model, "prefill", lambda c, *r: trace.append(("prefill", c.shape)) or prefill(c, *r)
+        model,
+        "prefill",
+        lambda c, *r, **kw: trace.append(("prefill", c.shape)) or prefill(c, *r, **kw),
     )
     monkeypatch.setattr(model, "step", traced_step)
     runner, args = ModeRunner(model, EulerSampler(steps), seed=0), continuation_args(2)

@@ -51,16 +51,24 @@ def test_step_after_prefill_equals_the_full_forward_on_the_new_frames(new):
             torch.testing.assert_close(cached, full, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("level", [0.0, 0.2])  # a clean context, and one noised to level 0.2
 @pytest.mark.parametrize("sampler", [EulerSampler(4), HeunSampler(3)])
-def test_cached_rollout_equals_the_uncached_one_with_guidance(sampler):
+def test_cached_rollout_equals_the_uncached_one_with_guidance(sampler, level):
     model, context, actions = causal_dit(), randn(2, 2, C, H, W), randn(2, 6, A, seed=2)
     guidance = GuidanceConfig(text_scale=2.0, action_scale=1.5)  # three variants per call
 
     def rollout(kv_cache: bool) -> torch.Tensor:
-        runner = ModeRunner(model, sampler, guidance, text(), seed=0, kv_cache=kv_cache)
+        runner = ModeRunner(
+            model, sampler, guidance, text(), seed=0, kv_cache=kv_cache, context_level=level
+        )
         return runner.rollout(context, 4, actions, window=3, chunk=1)
 
-    cached, plain = rollout(True), rollout(False)
+    prefills = []  # the cached path ran: its context was prefilled
+    prefill = model.prefill
+    model.prefill = lambda *args, **kw: prefills.append(kw["level"]) or prefill(*args, **kw)
+    cached = rollout(True)
+    assert prefills and set(prefills) == {level}
+    plain = rollout(False)
     assert torch.equal(cached[:, :2], context)
     torch.testing.assert_close(cached, plain, atol=1e-5, rtol=1e-5)
 

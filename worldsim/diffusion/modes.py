@@ -24,12 +24,13 @@ from worldsim.models.dit import ContextCache, DiT, TextBatch
 
 
 class ContextModel:
-    """The DiT's forward over the frames that follow a fixed clean context, reusing the context's
-    keys/values (frame-causal attention): built on the first call, when the guidance batch (its
-    variants stacked along the batch) is known, and read by every later denoising step."""
+    """The DiT's forward over the frames that follow a fixed context (clean, or noised to `level`
+    once), reusing the context's keys/values (frame-causal attention): built on the first call,
+    when the guidance batch (its variants stacked along the batch) is known, and read by every
+    later denoising step."""
 
-    def __init__(self, model: DiT, context: torch.Tensor):
-        self.model, self.context = model, context  # (B, Tc, C, H, W)
+    def __init__(self, model: DiT, context: torch.Tensor, level: float = 0.0):
+        self.model, self.context, self.level = model, context, level  # context (B, Tc, C, H, W)
         self.cache: ContextCache | None = None
 
     def __call__(self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None):
@@ -38,7 +39,9 @@ class ContextModel:
         if self.cache is None:
             context = self.context.repeat(x.shape[0] // self.context.shape[0], 1, 1, 1, 1)
             past = None if actions is None else actions[:, :tc]
-            self.cache = self.model.prefill(context, past, text, drop_actions, drop_text)
+            self.cache = self.model.prefill(
+                context, past, text, drop_actions, drop_text, level=self.level
+            )
         new = None if actions is None else actions[:, tc:]
         return self.model.step(x, levels, self.cache, new, text, drop_actions, drop_text)
 
@@ -185,19 +188,23 @@ class ModeRunner:
         b, t = clip.shape[:2]
         # noise drawn for the whole sequence, as `fill` does: the same stream either way
         noise = self.noise(torch.empty(b, t + new, *clip.shape[2:], dtype=clip.dtype))[:, t:]
-        return torch.cat([clip, self.continuation(clip, noise.to(clip.device), actions)], dim=1)
+        # the context as shown, drawn here and not inside a CUDA graph (drawn after the new
+        # frames' noise, as it always was: the same streams give the same rollouts)
+        shown = self._shown_context(clip)
+        return torch.cat([clip, self.continuation(clip, shown, noise.to(clip.device), actions)], 1)
 
-    def _continue(self, clip: torch.Tensor, noise: torch.Tensor, actions=None) -> torch.Tensor:
-        """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...)."""
+    def _continue(self, clip, shown, noise: torch.Tensor, actions=None) -> torch.Tensor:
+        """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...),
+        which the model sees as `shown` (`_shown_context`)."""
         b, t = clip.shape[:2]
-        # the cache holds one clean context: a noised one, or the history guidance's three,
-        # go through the full forward
-        plain = not self.context_level and self.guidance.history_scale == 1.0
+        # the cache holds one context, clean or noised to context_level (its noise and level stay
+        # fixed over the denoising steps); the history guidance's three go through the full forward
+        plain = self.guidance.history_scale == 1.0
         if self.kv_cache and t % self.model.cfg.patch[0] == 0 and plain:
-            velocity = self._velocity(ContextModel(self.model, clip), actions)
+            velocity = self._velocity(ContextModel(self.model, shown, self.context_level), actions)
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
             return self.sampler.sample(velocity, noise, generate)
-        seq = torch.cat([self._shown_context(clip), noise], dim=1)
+        seq = torch.cat([shown, noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
         velocity = self._history_velocity(actions, torch.cat([clip, noise], dim=1), generate)
         if self.context_level:

@@ -523,8 +523,9 @@ class DiT(nn.Module):
         text: TextBatch | None = None,
         drop_actions: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
+        level: float = 0.0,
     ) -> ContextCache:
-        """Keys/values of clean context latents (B, Tc, C, H, W) at level 0, for `step`.
+        """Keys/values of context latents (B, Tc, C, H, W) at noise `level` (0: clean), for `step`.
 
         Exact for frame-causal attention only (context tokens never attend to later frames), and
         when the context fills whole token frames (Tc a multiple of pt)."""
@@ -534,7 +535,7 @@ class DiT(nn.Module):
                 f"a context cache needs attention=causal and context frames a multiple of pt={pt}; "
                 f"got attention={self.cfg.attention}, {context.shape[1]} frames"
             )
-        levels = context.new_zeros(context.shape[:2])  # (B, Tc): clean frames
+        levels = context.new_full(context.shape[:2], level)  # (B, Tc)
         tokens, grid = patchify(context, self.cfg.patch)  # (B, Nc, patch_dim)
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)
         rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, tokens.device)
