@@ -4,8 +4,9 @@ A latent (B, T, C, H, W) is cut into (pt, ph, pw) patches; tokens carry 3D rotar
 grid works at test time. Every block is adaLN-Zero modulated *per token frame* by that frame's noise
 level and action, plus the pooled text vector; text tokens enter through cross-attention.
 Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
-With frame-causal attention, clean context frames never see the frames after them, so their keys
-and values are computed once (`DiT.prefill`) and reused by every denoising step (`DiT.step`).
+With frame-causal attention, context frames (clean, or noised to a fixed level) never see the
+frames after them, so their keys and values are computed once (`DiT.prefill`) and reused by every
+denoising step (`DiT.step`).
 On CUDA, `fused_kernels` runs QK-norm with RoPE and the adaLN LayerNorm as Triton kernels
 (`worldsim.models.kernels`), the same math as the PyTorch forms here.
 """
