@@ -171,9 +171,10 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
                 before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                        shipped.levels, seed, shipped.draws).numpy()  # fmt: skip
         rank = int((scores < scores[-1]).sum())
-        # a discrete codec's action names; a continuous one's (Push) mean command
-        mean = [round(float(v), 2) for v in np.mean(walk, 0)]
-        names = [codec.names[a] for a in walk] if isinstance(codec, DiscreteCodec) else mean
+        if isinstance(codec, DiscreteCodec):  # the action names
+            names = [codec.names[a] for a in walk]
+        else:  # a continuous codec's (Push) mean command
+            names = [round(float(v), 2) for v in np.mean(walk, 0)]
         spread = f"best {scores.min():+.4f}, median {np.median(scores):+.4f}"
         old = f"; section 4's scorer: rank {int((before < before[-1]).sum())}" if overrides else ""
         print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
