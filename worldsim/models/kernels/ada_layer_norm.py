@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+from torch.library import wrap_triton
 
 CHUNK = 64  # a frame's tokens per program
 ROWS = 8  # tokens per step of a program's loop
@@ -109,7 +110,7 @@ def _grid(x: torch.Tensor, frames: int) -> tuple[int, int, int, int]:
     return b * frames, triton.cdiv(tokens, CHUNK), tokens, dim
 
 
-@torch.library.custom_op("worldsim::ada_layer_norm_forward", mutates_args=())
+@torch.library.triton_op("worldsim::ada_layer_norm_forward", mutates_args=())
 def ada_layer_norm_forward(
     x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor, frames: int, eps: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -120,7 +121,7 @@ def ada_layer_norm_forward(
     y = torch.empty_like(x)
     mean = x.new_empty(x.shape[0] * x.shape[1], dtype=torch.float32)
     rstd = torch.empty_like(mean)
-    _ada_layer_norm_forward[(all_frames, chunks)](
+    wrap_triton(_ada_layer_norm_forward)[(all_frames, chunks)](
         x,
         shift.contiguous(),
         scale.contiguous(),
@@ -137,13 +138,7 @@ def ada_layer_norm_forward(
     return y, mean, rstd
 
 
-@ada_layer_norm_forward.register_fake
-def _(x, shift, scale, frames, eps):
-    mean = x.new_empty(x.shape[0] * x.shape[1], dtype=torch.float32)
-    return x.new_empty(x.shape), mean, torch.empty_like(mean)
-
-
-@torch.library.custom_op("worldsim::ada_layer_norm_backward", mutates_args=())
+@torch.library.triton_op("worldsim::ada_layer_norm_backward", mutates_args=())
 def ada_layer_norm_backward(
     d_y: torch.Tensor,
     x: torch.Tensor,
@@ -158,7 +153,7 @@ def ada_layer_norm_backward(
     d_x = torch.empty_like(x)
     # each program's sums over its tokens (B * F, chunks, D), added up below
     shares = x.new_empty(2, all_frames, chunks, dim, dtype=torch.float32)
-    _ada_layer_norm_backward[(all_frames, chunks)](
+    wrap_triton(_ada_layer_norm_backward)[(all_frames, chunks)](
         d_y.contiguous(),
         x,
         mean.contiguous(),
@@ -177,11 +172,6 @@ def ada_layer_norm_backward(
     shape = (x.shape[0], frames, dim)
     d_shift, d_scale = (share.sum(1).view(shape).to(scale.dtype) for share in shares)
     return d_x, d_shift, d_scale
-
-
-@ada_layer_norm_backward.register_fake
-def _(d_y, x, mean, rstd, scale, frames):
-    return x.new_empty(x.shape), scale.new_empty(scale.shape), scale.new_empty(scale.shape)
 
 
 def _setup_context(ctx, inputs, output):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
+from torch.library import wrap_triton
 
 ROWS = 32  # (token, head) rows per program
 
@@ -178,7 +179,7 @@ def _grid(qkv: torch.Tensor, heads: int) -> tuple[int, int, int, int]:
     return triton.cdiv(rows, ROWS), rows, n, width // (3 * heads)
 
 
-@torch.library.custom_op("worldsim::qk_norm_rope", mutates_args=())
+@torch.library.triton_op("worldsim::qk_norm_rope", mutates_args=())
 def qk_norm_rope(
     qkv: torch.Tensor,
     w_q: torch.Tensor,
@@ -194,7 +195,7 @@ def qk_norm_rope(
     programs, rows, n, head_dim = _grid(qkv, heads)
     q = qkv.new_empty(qkv.shape[0], heads, n, head_dim)  # (B, H, N, D)
     k, v = torch.empty_like(q), torch.empty_like(q)
-    _qk_norm_rope_forward[(programs,)](
+    wrap_triton(_qk_norm_rope_forward)[(programs,)](
         qkv,
         w_q,
         w_k,
@@ -213,14 +214,7 @@ def qk_norm_rope(
     return q, k, v
 
 
-@qk_norm_rope.register_fake
-def _(qkv, w_q, w_k, cos, sin, heads, eps):
-    b, n, width = qkv.shape
-    q = qkv.new_empty(b, heads, n, width // (3 * heads))
-    return q, torch.empty_like(q), torch.empty_like(q)
-
-
-@torch.library.custom_op("worldsim::qk_norm_rope_backward", mutates_args=())
+@torch.library.triton_op("worldsim::qk_norm_rope_backward", mutates_args=())
 def qk_norm_rope_backward(
     d_q: torch.Tensor,
     d_k: torch.Tensor,
@@ -240,7 +234,7 @@ def qk_norm_rope_backward(
     # each program's share of the gains' gradients (programs, D), summed below
     d_wq = qkv.new_empty(programs, head_dim, dtype=torch.float32)
     d_wk = torch.empty_like(d_wq)
-    _qk_norm_rope_backward[(programs,)](
+    wrap_triton(_qk_norm_rope_backward)[(programs,)](
         d_q.contiguous(),
         d_k.contiguous(),
         d_v.contiguous(),
@@ -260,12 +254,6 @@ def qk_norm_rope_backward(
         ROWS=ROWS,
     )
     return d_qkv, d_wq.sum(0).to(w_q.dtype), d_wk.sum(0).to(w_k.dtype)
-
-
-@qk_norm_rope_backward.register_fake
-def _(d_q, d_k, d_v, qkv, w_q, w_k, cos, sin, heads, eps):
-    # contiguous, as the kernel writes them: empty_like would keep a strided qkv's strides
-    return qkv.new_empty(qkv.shape), w_q.new_empty(w_q.shape), w_k.new_empty(w_k.shape)
 
 
 def _setup_context(ctx, inputs, output):
