@@ -181,8 +181,10 @@ start() {
   for game in "${GAMES[@]}"; do
     # export, not a DEADLINE= prefix: crafter_causal's pipeline starts with `until` (a prefix
     # there is a syntax error, and that arm never ran in the 16th session)
+    # the detached shell's own output goes nowhere too: holding the call's stdout open, it kept
+    # session 33's `start ... | tail` waiting for the run's end, past the call's limit
     setsid -f bash -c "export DEADLINE=$deadline; { $(pipeline "$game"); } >$G/$game.log 2>&1 \
-      </dev/null"
+      </dev/null" >/dev/null 2>&1 </dev/null
   done
   # SWEEP_CKPT: while the pipelines record, the sampling sweep of that file on the held-out sets
   [ -n "${SWEEP_CKPT:-}" ] && (held_sets && sweep "$SWEEP_CKPT" init) >$G/sweep.log 2>&1 &
