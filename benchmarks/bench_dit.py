@@ -36,6 +36,7 @@ from omegaconf import OmegaConf
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.gpu_timeline import gaps, kernel_intervals
 from benchmarks.record import (
     fused_kernels_argument,
     output_arguments,
@@ -239,6 +240,8 @@ def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
     total = sum(getattr(e, key) for e in events) or 1.0
     return {
         "steps": steps,
+        # the GPU's gaps between kernels: launches one after another, or the GPU starved
+        "timeline": gaps(kernel_intervals(prof), steps) if cuda else None,
         "table": averages.table(sort_by=key, row_limit=rows),
         "top": [
             {

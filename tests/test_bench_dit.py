@@ -1,6 +1,7 @@
 """bench_dit's MFU levers: the candidate RoPE form gives the model's values, bad Inductor keys and
 fused kernels asked for on CUDA without Triton are one line and exit 2, model FLOPs leave out a
-fused attention backward's recompute, and the step runs under the levers (CPU, seconds)."""
+fused attention backward's recompute, the step runs under the levers, and the GPU timeline splits
+its gaps into launches and starvation (CPU, seconds)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from benchmarks.bench_dit import (
     set_inductor_options,
     training_step,
 )
+from benchmarks.gpu_timeline import gaps
 from benchmarks.record import refuse_fused_without_triton
 from worldsim.models import kernels
 from worldsim.models.dit import DiT, DiTConfig, apply_rope, rope_tables
@@ -88,3 +90,19 @@ def test_the_lever_table_compares_each_run_with_its_models_control(tmp_path):
     rows = table(paths)
     assert "none (control)" in rows[2] and "| 37.0% | 36.4% | 50 s |" in rows[2]
     assert "`--pinned`" in rows[3] and "| -3.8% |" in rows[3]
+
+
+def test_the_timeline_counts_overlaps_once_and_splits_short_from_long_gaps():
+    # two steps: kernels at 0-10 and 5-12 (another stream: busy 12), a 3 µs launch gap, 15-20,
+    # then the GPU starved 100 µs, 120-130
+    timeline = gaps([(120.0, 130.0), (0.0, 10.0), (15.0, 20.0), (5.0, 12.0)], steps=2)
+    assert timeline["kernels_per_step"] == 2
+    assert timeline["busy_ms_per_step"] == pytest.approx(27e-3 / 2)
+    assert timeline["span_ms_per_step"] == pytest.approx(130e-3 / 2)
+    assert timeline["short_gaps_ms_per_step"] == pytest.approx(3e-3 / 2)
+    assert timeline["long_gaps_ms_per_step"] == pytest.approx(100e-3 / 2)
+    assert timeline["largest_gaps_ms"] == [pytest.approx(0.1)]
+    # busy and gaps make up the span
+    parts = ("busy_ms_per_step", "short_gaps_ms_per_step", "long_gaps_ms_per_step")
+    assert sum(timeline[k] for k in parts) == pytest.approx(timeline["span_ms_per_step"])
+    assert gaps([], steps=3) == {}

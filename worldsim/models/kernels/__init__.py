@@ -7,8 +7,8 @@ Inductor leaves this work in many small kernels that run well under the memory b
 
 Each op is a `torch.library.triton_op`, not an opaque `custom_op`: torch.compile traces into it,
 launches the kernel from Inductor's generated code and compiles the copies and sums around it;
-as opaque ops their host work ran eagerly at every call, and the GPU waited on it (about 6 ms of
-a 98 ms `dit_b` step, benchmarks/README, session 33).
+as opaque ops their host work ran eagerly at every call, a candidate for the 6 ms of a 98 ms
+`dit_b` step in which the GPU ran no kernel (benchmarks/README, session 33).
 """
 
 from __future__ import annotations
