@@ -1,6 +1,8 @@
 """The runs of benchmarks/mfu_levers.sh as a markdown table: per run its lever's flags, step time,
 the change against its model's same-session control (`dit_<m>_h200_best`), MFU with the counted
-FLOPs and with model FLOPs, and the first step's seconds (compilation included).
+FLOPs and with model FLOPs, the first step's seconds (compilation included), and the GPU's idle
+time a step from the profile's timeline (benchmarks/gpu_timeline.py): short gaps (launches) and
+long ones (the GPU starved).
 
     python -m benchmarks.lever_table benchmarks/results/dit_*_h200_*.json
 """
@@ -12,8 +14,9 @@ import sys
 from pathlib import Path
 
 HEADER = (
-    "| run | lever | step | vs best | MFU | MFU, model FLOPs | first step |",
-    "|---|---|---|---|---|---|---|",
+    "| run | lever | step | vs best | MFU | MFU, model FLOPs | first step "
+    "| GPU idle: launches, starved |",
+    "|---|---|---|---|---|---|---|---|",
 )
 
 
@@ -26,6 +29,14 @@ def lever_flags(command: str) -> str:
 def percent(fraction: float | None) -> str:
     """A fraction as a percentage with one decimal; n/a when unknown (no GPU peak on a CPU)."""
     return "n/a" if fraction is None else f"{100 * fraction:.1f}%"
+
+
+def idle(training: dict) -> str:
+    """The profile's short and long GPU gaps a step; blank for a run without the timeline."""
+    timeline = (training.get("top_kernels") or {}).get("timeline")
+    if not timeline:
+        return ""
+    return f"{timeline['short_gaps_ms_per_step']:.1f}, {timeline['long_gaps_ms_per_step']:.1f} ms"
 
 
 def table(paths: list[Path]) -> list[str]:
@@ -42,7 +53,8 @@ def table(paths: list[Path]) -> list[str]:
         mfu, model = (percent(training.get(k)) for k in ("mfu", "mfu_model_flops"))
         rows.append(
             f"| {name} | {lever_flags(run['command'])} | {1e3 * training['step_s']:.1f} ms "
-            f"| {change} | {mfu} | {model} | {training.get('first_step_s', 0):.0f} s |"
+            f"| {change} | {mfu} | {model} | {training.get('first_step_s', 0):.0f} s "
+            f"| {idle(training)} |"
         )
     return rows
 

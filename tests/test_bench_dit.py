@@ -87,9 +87,14 @@ def test_the_lever_table_compares_each_run_with_its_models_control(tmp_path):
         return path
 
     paths = [result("dit_b_h200_best", "", 0.104), result("dit_b_h200_pinned", "--pinned", 0.1)]
+    profiled = json.loads(paths[1].read_text())
+    timeline = gaps([(0.0, 90e3), (90.004e3, 95e3), (99e3, 100e3)], steps=1)  # 4 µs, then 4 ms
+    profiled["figures"]["training"]["top_kernels"] = {"timeline": timeline}
+    paths[1].write_text(json.dumps(profiled))
     rows = table(paths)
-    assert "none (control)" in rows[2] and "| 37.0% | 36.4% | 50 s |" in rows[2]
+    assert "none (control)" in rows[2] and "| 37.0% | 36.4% | 50 s |  |" in rows[2]
     assert "`--pinned`" in rows[3] and "| -3.8% |" in rows[3]
+    assert rows[3].endswith("| 0.0, 4.0 ms |")
 
 
 def test_the_timeline_counts_overlaps_once_and_splits_short_from_long_gaps():
