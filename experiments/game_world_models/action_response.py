@@ -1,0 +1,108 @@
+"""Does a long ViZDoom rollout still answer its actions once it has settled on a wall?
+
+The failing 1,000-frame rollouts of every ViZDoom file end on a flat wall (RESULTS 19-35). This
+rolls a file out from a frozen truth's first frame with the true actions for AT latent frames (the
+same noise as evaluate.py's long rollout at NOISE_SEED, so the same frames), then continues 8
+latent frames from that context with four action streams: the true ones, and turn left, turn
+right, forward held throughout. It does the same from the truth's own latents at that point. A
+model that answers its actions gives branches that differ; one stuck on an attractor does not.
+
+Usage: python experiments/game_world_models/action_response.py DOOM_LONG CKPT TRUTH_SEED NOISE_SEED
+       AT [DEVICE [SAMPLING]]
+DOOM_LONG is evaluate.py's frozen doom_long store; SAMPLING as in evaluate.py (its context level).
+Prints JSON: per context (model's, truth's) and action stream, the mean absolute pixel difference
+from the true-action branch and the branch's own motion (mean absolute change a frame), in [0, 255].
+"""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from envs.doom.env import ACTION_NAMES
+from evals.latent_rollout import encode_latent_episode, rollout
+from evals.model import from_model_frames
+from worldsim.data.store import EpisodeStore
+from worldsim.models.latents import actions_per_latent_frame
+
+GAME = runpy.run_path(str(Path(__file__).with_name("evaluate.py")))
+BRANCH = 8  # latent frames after the context (32 video frames)
+HELD = ("turn_left", "turn_right", "forward")  # the constant streams beside the true one
+
+
+def held_actions(module, name: str, latent_frames: int) -> torch.Tensor:
+    """`name` pressed at every pixel frame -> (1, latent_frames, A') as the model reads actions."""
+    tf = module.latent_info.time_factor
+    one_hot = torch.zeros(1, 1 + tf * (latent_frames - 1), len(ACTION_NAMES))  # (1, T, A)
+    one_hot[..., ACTION_NAMES.index(name)] = 1.0
+    width = module.model_cfg.action_dim
+    return actions_per_latent_frame(one_hot, latent_frames, width, tf).to(module.device)
+
+
+def branches(module, context, true_actions, noise_seed: int) -> dict[str, np.ndarray]:
+    """Context (1, Tc, c, h, w) -> each action stream's BRANCH new latent frames, decoded."""
+    tc = context.shape[1]
+    streams = {"true": true_actions[None, : tc + BRANCH]}
+    streams |= {name: held_actions(module, name, tc + BRANCH) for name in HELD}
+    out = {}
+    for name, actions in streams.items():
+        actions = torch.cat([true_actions[None, :tc], actions[:, tc:]], dim=1)  # same past
+        z = rollout(module, context, actions, [""], BRANCH, seed=noise_seed)[:, tc:]
+        out[name] = from_model_frames(module.decode(z).cpu())[0].astype(np.float32)  # (T, H, W, 3)
+    return out
+
+
+def response(frames: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Each stream's difference from the true-action branch, and its own motion."""
+    return {
+        name: {
+            "from_true": float(np.abs(f - frames["true"]).mean()),
+            "motion": float(np.abs(np.diff(f, axis=0)).mean()),
+        }
+        for name, f in frames.items()
+    }
+
+
+def main() -> None:
+    if len(sys.argv) < 6:
+        sys.exit(__doc__)
+    store_root, ckpt, truth_seed, noise_seed, at = sys.argv[1:6]
+    device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
+    m = GAME["load_model"](ckpt, device, sys.argv[7] if len(sys.argv) > 7 else None)
+    store = EpisodeStore(store_root)
+    names = [n for n in store.names() if int(store.load(n).meta["seed"]) == int(truth_seed)]
+    if not names:
+        sys.exit(f"no episode of seed {truth_seed} in {store_root}")
+    lat = encode_latent_episode(m, store.load(names[0]), text=False)
+    at, window = int(at), m.sample_cfg.window
+    with torch.no_grad():
+        own = rollout(m, lat.latents[None, :1], lat.actions[None], [""], at, seed=int(noise_seed))
+        contexts = {
+            "model": own[:, -(window - 1) :],
+            "truth": lat.latents[None, at + 2 - window : at + 1],
+        }
+        shift = at + 2 - window  # the contexts' first latent frame: actions from there on
+        result = {
+            name: response(branches(m, ctx, lat.actions[shift:], int(noise_seed) + at))
+            for name, ctx in contexts.items()
+        }
+    print(
+        json.dumps(
+            {
+                "ckpt": ckpt,
+                "truth_seed": int(truth_seed),
+                "noise_seed": int(noise_seed),
+                "at_latent_frame": at,
+                "sampling": GAME["sampling_record"](m),
+                "response": result,
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
