@@ -36,7 +36,7 @@ from omegaconf import OmegaConf
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.gpu_timeline import gaps, kernel_intervals
+from benchmarks.gpu_timeline import gaps, is_kernel, kernel_intervals
 from benchmarks.record import (
     fused_kernels_argument,
     output_arguments,
@@ -229,13 +229,7 @@ def top_kernels(step, steps: int = 3, rows: int = 20) -> dict:
         _sync()
     key = "self_device_time_total" if cuda else "self_cpu_time_total"
     averages = prof.key_averages()
-    # on CUDA the GPU kernels themselves: aten ops and annotated ranges (optimizer.step) would
-    # count their kernels' time twice
-    kernels = [
-        e
-        for e in averages
-        if e.device_type == torch.autograd.DeviceType.CUDA and not e.is_user_annotation
-    ]
+    kernels = [e for e in averages if is_kernel(e)]  # on CUDA the GPU kernels themselves
     events = sorted(kernels or averages, key=lambda e: getattr(e, key), reverse=True)
     total = sum(getattr(e, key) for e in events) or 1.0
     return {

@@ -47,10 +47,12 @@ def gaps(intervals: list[tuple[float, float]], steps: int, short_us: float = SHO
     }
 
 
+def is_kernel(event) -> bool:
+    """A profiler event (or its average) that is GPU work itself: aten ops and annotated ranges
+    (optimizer.step) would count their kernels' time twice."""
+    return event.device_type == torch.autograd.DeviceType.CUDA and not event.is_user_annotation
+
+
 def kernel_intervals(prof: torch.profiler.profile) -> list[tuple[float, float]]:
     """The (start, end) in µs of every GPU kernel a profiler recorded."""
-    return [
-        (e.time_range.start, e.time_range.end)
-        for e in prof.events()
-        if e.device_type == torch.autograd.DeviceType.CUDA and not e.is_user_annotation
-    ]
+    return [(e.time_range.start, e.time_range.end) for e in prof.events() if is_kernel(e)]

@@ -11,8 +11,8 @@
 # per run beside it. Runs go in order of expected value; each runs under `timeout`, and a run that
 # fails or times out is reported and the next one starts. A run is skipped when less than half its
 # timeout is left of BUDGET (the whole script's seconds), and its timeout is cut to what is left.
-# Time on a machine doing nothing else: beside ten Crafter recording workers (session 32) both
-# dit_b rows ran 3% slower, the GPU idle 6 ms a step waiting on the host (benchmarks/README).
+# Time on a machine doing nothing else: beside ten Crafter recording workers (session 32) the
+# dit_b control ran 3% slower than on the quiet machine of session 31 (benchmarks/README).
 set -u
 
 RESULTS=${RESULTS:-benchmarks/results}

@@ -73,10 +73,11 @@ def main() -> None:
     device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
     m = GAME["load_model"](ckpt, device, sys.argv[7] if len(sys.argv) > 7 else None)
     store = EpisodeStore(store_root)
-    names = [n for n in store.names() if int(store.load(n).meta["seed"]) == int(truth_seed)]
-    if not names:
+    seeded = (e for e in map(store.load, store.names()) if int(e.meta["seed"]) == int(truth_seed))
+    episode = next(seeded, None)
+    if episode is None:
         sys.exit(f"no episode of seed {truth_seed} in {store_root}")
-    lat = encode_latent_episode(m, store.load(names[0]), text=False)
+    lat = encode_latent_episode(m, episode, text=False)
     at, window = int(at), m.sample_cfg.window
     with torch.no_grad():
         own = rollout(m, lat.latents[None, :1], lat.actions[None], [""], at, seed=int(noise_seed))
