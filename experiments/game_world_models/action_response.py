@@ -18,6 +18,7 @@ import json
 import runpy
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -66,36 +67,47 @@ def response(frames: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     }
 
 
+def refuse(message: str) -> NoReturn:
+    """Bad input: one line naming it, exit code 2."""
+    print(f"action_response: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     if len(sys.argv) < 6:
-        sys.exit(__doc__)
-    store_root, ckpt, truth_seed, noise_seed, at = sys.argv[1:6]
+        refuse(
+            "give DOOM_LONG CKPT TRUTH_SEED NOISE_SEED AT [DEVICE [SAMPLING]] (see its docstring)"
+        )
+    store_root, ckpt, *numbers = sys.argv[1:6]
+    if not all(n.isdigit() for n in numbers):
+        refuse(f"TRUTH_SEED, NOISE_SEED and AT are whole numbers; got {' '.join(numbers)}")
+    truth_seed, noise_seed, at = map(int, numbers)
     device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
     m = GAME["load_model"](ckpt, device, sys.argv[7] if len(sys.argv) > 7 else None)
     store = EpisodeStore(store_root)
-    seeded = (e for e in map(store.load, store.names()) if int(e.meta["seed"]) == int(truth_seed))
+    seeded = (e for e in map(store.load, store.names()) if int(e.meta["seed"]) == truth_seed)
     episode = next(seeded, None)
     if episode is None:
-        sys.exit(f"no episode of seed {truth_seed} in {store_root}")
+        refuse(f"no episode of seed {truth_seed} in {store_root}; give a seed of that store")
     lat = encode_latent_episode(m, episode, text=False)
-    at, window = int(at), m.sample_cfg.window
+    window = m.sample_cfg.window
     with torch.no_grad():
-        own = rollout(m, lat.latents[None, :1], lat.actions[None], [""], at, seed=int(noise_seed))
+        own = rollout(m, lat.latents[None, :1], lat.actions[None], [""], at, seed=noise_seed)
         contexts = {
             "model": own[:, -(window - 1) :],
             "truth": lat.latents[None, at + 2 - window : at + 1],
         }
         shift = at + 2 - window  # the contexts' first latent frame: actions from there on
         result = {
-            name: response(branches(m, ctx, lat.actions[shift:], int(noise_seed) + at))
+            name: response(branches(m, ctx, lat.actions[shift:], noise_seed + at))
             for name, ctx in contexts.items()
         }
     print(
         json.dumps(
             {
                 "ckpt": ckpt,
-                "truth_seed": int(truth_seed),
-                "noise_seed": int(noise_seed),
+                "truth_seed": truth_seed,
+                "noise_seed": noise_seed,
                 "at_latent_frame": at,
                 "sampling": GAME["sampling_record"](m),
                 "response": result,
