@@ -162,3 +162,45 @@ def test_kv_cache_with_kernels_equals_the_full_forward(monkeypatch):
             x, levels[:, 3:], model.prefill(context, actions[:, :3]), actions[:, 3:]
         )
     assert_close(cached, full.double(), "velocity")
+
+
+WRITES = {  # what each kernel stores to: torch.compile clones each, and a written graph input
+    # costs the graph its CUDA graphs (benchmarks/README, session 34)
+    "_qk_norm_rope_forward": {"q", "k", "v"},
+    "_qk_norm_rope_backward": {"d_qkv", "d_wq", "d_wk"},
+    "_ada_layer_norm_forward": {"y", "mean", "rstd"},
+    "_ada_layer_norm_backward": {"d_x", "d_shift", "d_scale"},
+}
+
+
+@pytest.mark.skipif(DEVICE == "cpu", reason="torch.compile reads kernels for a GPU target")
+def test_compile_reads_each_kernel_as_writing_its_outputs_alone(monkeypatch):
+    """The reading that torch.compile's functionalisation clones by (`get_mutated_tensors`)."""
+    from torch._higher_order_ops.triton_kernel_wrap import get_mutated_tensors, kernel_side_table
+
+    launches = []  # (kernel, its arguments by name), as the ops launch them
+
+    class Recording:
+        def __init__(self, kernel):
+            self.kernel = kernel
+
+        def __getitem__(self, grid):
+            def launch(*args, **kwargs):
+                named = dict(zip(self.kernel.arg_names, args))
+                launches.append((self.kernel, {**named, **kwargs}))
+                return self.kernel[grid](*args, **kwargs)
+
+            return launch
+
+    for module in ("qk_norm_rope", "ada_layer_norm"):
+        monkeypatch.setattr(f"worldsim.models.kernels.{module}.wrap_triton", Recording)
+    cfg = DiTConfig(latent_channels=4, dim=64, depth=1, heads=4, action_dim=3, fused_kernels=True)
+    model = DiT(cfg).to(DEVICE)
+    x = torch.randn(2, 3, 4, 6, 6, device=DEVICE)  # (B, T, C, H, W)
+    model(x, torch.rand(2, 3, device=DEVICE), torch.randn(2, 3, 3, device=DEVICE)).sum().backward()
+    assert {kernel.__name__ for kernel, _ in launches} == set(WRITES)
+    no_constants = kernel_side_table.add_constant_args({})
+    for kernel, arguments in launches:
+        index = kernel_side_table.add_kernel(kernel)
+        written = set(get_mutated_tensors(index, no_constants, arguments, {}))
+        assert written == WRITES[kernel.__name__], kernel.__name__

@@ -17,7 +17,9 @@
 #           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
 #           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
 #           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS, then returns what
-#           is finished (each run's trained vae.ckpt and exported model) in $OUT.
+#           is finished (each run's trained vae.ckpt and exported model) in $OUT, and the DiTs
+#           still training as snapshots (${game}_snap.pt, last.ckpt exported: leave ~30 s of the
+#           call's limit for it).
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
@@ -197,6 +199,10 @@ start() {
     [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
     for f in $w/*_new.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done
   done
+  # and the DiTs still training, as they stand: session 34 lost its run twice when the machine
+  # was gone before the next call (a break of the caller's own, not the run's); a snapshot is
+  # a model file that a fresh machine's run continues from (INIT=) or the CPU judges
+  all_done || return_snapshots
   if [ -n "${SWEEP_CKPT:-}" ]; then
     grep -E "^(checkpoint|[a-z_.]+=)|Error" $G/sweep.log
     cp $G/eval/sweep_init_* "$OUT/"
@@ -308,11 +314,16 @@ snapshot() {
   held_sets >$G/held.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
+  return_snapshots
+  out_fits
+}
+
+return_snapshots() {  # each arm's last.ckpt (written every train.ckpt_every steps) exported to $OUT
+  local game last
   for game in "${GAMES[@]}"; do  # the arms that train a DiT (a decoder arm has none)
-    local last=$(work_of "$game")/dit/checkpoints/last.ckpt
+    last=$(work_of "$game")/dit/checkpoints/last.ckpt
     [ -f "$last" ] && ws export ckpt="$last" out="$OUT/${game}_snap.pt" max_part_mb=15
   done
-  out_fits
 }
 
 out_fits() {  # says so when $OUT holds more than a call returns (8 files, 64 MiB together): the

@@ -227,6 +227,20 @@ def modulated_norm(
     return modulate(norm(x), shift, scale, frames)
 
 
+def normed_heads(
+    qkv: torch.Tensor, q_norm: nn.Module, k_norm: nn.Module, rope: Rope, heads: int, fused: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Projection (B, N, 3 * heads * head_dim) -> q, k, v (B, heads, N, head_dim), q and k
+    normalised and rotated by RoPE; with `fused` (RMSNorm gains), on CUDA, one Triton kernel each
+    way (kernels/qk_norm_rope.py)."""
+    if fused and kernels.usable(qkv):
+        return kernels.qk_norm_rope(
+            qkv, q_norm.weight, k_norm.weight, rope.cos, rope.sin, heads, q_norm.eps
+        )
+    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=heads)
+    return apply_rope(q_norm(q), rope), apply_rope(k_norm(k), rope), v
+
+
 def gate(x: torch.Tensor, g: torch.Tensor, frames: int) -> torch.Tensor:
     """Per-frame gate: x (B, F*S, D) times g (B, F, D)."""
     return rearrange(
@@ -255,19 +269,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, rope: Rope, mask, kv: BlockKV | None = None) -> torch.Tensor:
         qkv = self.qkv(x)  # (B, N, 3 * dim)
-        if self.fused and kernels.usable(qkv):  # one kernel each way (kernels/qk_norm_rope.py)
-            q, k, v = kernels.qk_norm_rope(
-                qkv,
-                self.q_norm.weight,
-                self.k_norm.weight,
-                rope.cos,
-                rope.sin,
-                self.heads,
-                self.q_norm.eps,
-            )
-        else:
-            q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.heads)
-            q, k = apply_rope(self.q_norm(q), rope), apply_rope(self.k_norm(k), rope)
+        q, k, v = normed_heads(qkv, self.q_norm, self.k_norm, rope, self.heads, self.fused)
         if kv is not None:
             k, v = kv.extend(k, v)
         if mask is not None and not isinstance(mask, torch.Tensor):  # a FlexAttention BlockMask

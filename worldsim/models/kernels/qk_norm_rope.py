@@ -99,22 +99,17 @@ def _norm_rope_backward(
 
 @triton.jit
 def _tables(cos, sin, n, mask, HEAD_DIM: tl.constexpr):
-    """RoPE's cos and sin (ROWS, head_dim / 2) at the rows' tokens n, fp32."""
+    """RoPE's cos and sin (ROWS, head_dim / 2) at the rows' tokens n, fp32.
+
+    Loaded apart from the rows' offsets, never by a helper that returns both: torch.compile reads
+    which tensors a kernel writes off its stores' addresses, and through such a helper the tables
+    looked written too, so compiled graphs cloned them and skipped CUDA graphs for a written
+    input (benchmarks/README, session 34)."""
     half: tl.constexpr = HEAD_DIM // 2
     pair = n[:, None] * half + tl.arange(0, half)[None, :]
     c = tl.load(cos + pair, mask=mask, other=0.0).to(tl.float32)
     s = tl.load(sin + pair, mask=mask, other=0.0).to(tl.float32)
     return c, s
-
-
-@triton.jit
-def _program(cos, sin, total_rows, n_tokens, heads, ROWS: tl.constexpr, HEAD_DIM: tl.constexpr):
-    """What every program starts from: its rows' offsets in the projection and in attention's
-    layout, the (ROWS, 1) mask of real rows, and RoPE's tables at their tokens."""
-    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
-    mask = live[:, None]
-    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
-    return src, dst, mask, c, s
 
 
 @triton.jit
@@ -134,7 +129,9 @@ def _qk_norm_rope_forward(
     HEAD_DIM: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    src, dst, mask, c, s = _program(cos, sin, total_rows, n_tokens, heads, ROWS, HEAD_DIM)
+    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
+    mask = live[:, None]
+    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
     width = heads * HEAD_DIM  # q, k and v follow each other in a token's projection
     _norm_rope(qkv, src, w_q, q, dst, c, s, mask, eps, ROWS, HEAD_DIM)
     _norm_rope(qkv, src + width, w_k, k, dst, c, s, mask, eps, ROWS, HEAD_DIM)
@@ -162,7 +159,9 @@ def _qk_norm_rope_backward(
     HEAD_DIM: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    src, dst, mask, c, s = _program(cos, sin, total_rows, n_tokens, heads, ROWS, HEAD_DIM)
+    src, dst, n, live = _row_offsets(total_rows, n_tokens, heads, ROWS, HEAD_DIM)
+    mask = live[:, None]
+    c, s = _tables(cos, sin, n, mask, HEAD_DIM)
     width = heads * HEAD_DIM
     _norm_rope_backward(d_q, dst, qkv, src, w_q, d_wq, d_qkv, c, s, mask, eps, ROWS, HEAD_DIM)
     _norm_rope_backward(
