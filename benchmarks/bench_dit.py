@@ -403,8 +403,14 @@ def arguments() -> argparse.Namespace:
 
 
 def dit_config(name: str, channels: int, action_dim: int) -> DiTConfig:
-    """configs/model/<name>.yaml with the data's latent channels and action width."""
-    path = Path(__file__).resolve().parents[1] / "configs" / "model" / f"{name}.yaml"
+    """configs/model/<name>.yaml with the data's latent channels and action width; an unknown
+    name is one line and exit 2."""
+    models = Path(__file__).resolve().parents[1] / "configs" / "model"
+    path = models / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in models.glob("dit_*.yaml")))
+        print(f"--model {name}: no configs/model/{name}.yaml; one of {known}", file=sys.stderr)
+        sys.exit(2)
     yaml = OmegaConf.load(path)
     cfg = DiTConfig(
         **{**OmegaConf.to_container(yaml), "latent_channels": channels, "action_dim": action_dim}

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.bench_dit import (
     Levers,
     apply_rope_swap,
+    dit_config,
     model_flops,
     set_inductor_options,
     training_step,
@@ -39,6 +40,14 @@ def test_an_unknown_inductor_key_is_one_line_and_exit_2(capsys):
         set_inductor_options(["no_such_knob=1"])
     assert exit.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_an_unknown_model_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit:
+        dit_config("dit_nope", 16, 0)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dit_b" in err and "vae" not in err
 
 
 def test_fused_kernels_on_cuda_without_triton_are_one_line_and_exit_2(capsys, monkeypatch):
