@@ -35,6 +35,7 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
         assert suite in printed  # the summary table names every suite
     # beside the demonstration, the shipped model of the env's game (Orbit: pretrained:mujoco)
     assert "eval of pretrained:mujoco on worldsim/MujocoOrbit-v0" in printed
+    assert "the demonstration model" in printed and "the shipped model pretrained:mujoco" in printed
     assert [p.name for p in (out / "shipped" / "samples").iterdir()] == ["rollout_00.mp4"]
     assert (out / "shipped" / "report.html").is_file()
 

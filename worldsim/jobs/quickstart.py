@@ -294,9 +294,13 @@ def run(cfg: Config) -> None:
     runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
     runner.run(stages(cfg))
     out = Path(cfg.out)
-    reports = [out, out / "shipped"] if _shipped(cfg) else [out]
-    for where in reports:
-        print(f"\n{_summary(json.loads((where / 'report.json').read_text()))}")
+    # what each report is of: a first-time reader took the demonstration's blur for the harness's
+    labels = {out: "the demonstration model, trained here for minutes (blurry by design):"}
+    if _shipped(cfg):
+        labels[out / "shipped"] = f"the shipped model {_shipped(cfg)}, trained on a GPU:"
+    reports = list(labels)
+    for where, label in labels.items():
+        print(f"\n{label}\n{_summary(json.loads((where / 'report.json').read_text()))}")
     total = sum(runner.timings.values())
     print(
         f"\nquickstart: finished in {total / 60:.1f} min of new work; reports -> "
