@@ -7,10 +7,10 @@ compiled each launch with (pointer alignment and integer divisibility, warps, st
         --name kernels_dit_b_h200
     python -m benchmarks.bench_kernels --smoke    # tiny shapes on the CPU: the PyTorch forms only
 
-Why: in the whole compiled `dit_b` step the kernels ran 1.3-1.8x slower once Inductor launched
-them (`torch.library.triton_op`) than as opaque ops launched by Triton (benchmarks/README,
-session 34). The two specialisations side by side say whether the compiled launch lost the
-alignment hints that let the kernels load 16 bytes at a time.
+Why: in the whole compiled `dit_b` step three of the four kernels ran 1.3-1.8x slower once
+Inductor launched them (`torch.library.triton_op`) than as opaque ops launched by Triton
+(benchmarks/README, session 34). The two specialisations side by side say whether the compiled
+launch lost the alignment hints that let the kernels load 16 bytes at a time.
 """
 
 from __future__ import annotations
