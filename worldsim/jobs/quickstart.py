@@ -296,13 +296,12 @@ def run(cfg: Config) -> None:
     out = Path(cfg.out)
     # what each report is of: a first-time reader took the demonstration's blur for the harness's
     labels = {out: "the demonstration model, trained here for minutes (blurry by design):"}
-    if _shipped(cfg):
-        labels[out / "shipped"] = f"the shipped model {_shipped(cfg)}, trained on a GPU:"
-    reports = list(labels)
+    if shipped := _shipped(cfg):
+        labels[out / "shipped"] = f"the shipped model {shipped}, trained on a GPU:"
     for where, label in labels.items():
         print(f"\n{label}\n{_summary(json.loads((where / 'report.json').read_text()))}")
     total = sum(runner.timings.values())
     print(
         f"\nquickstart: finished in {total / 60:.1f} min of new work; reports -> "
-        + ", ".join(str(where / "report.html") for where in reports)
+        + ", ".join(str(where / "report.html") for where in labels)
     )
