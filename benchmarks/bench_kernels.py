@@ -9,8 +9,9 @@ compiled each launch with (pointer alignment and integer divisibility, warps, st
 
 Why: in the whole compiled `dit_b` step three of the four kernels ran 1.3-1.8x slower once
 Inductor launched them (`torch.library.triton_op`) than as opaque ops launched by Triton
-(benchmarks/README, session 34). The two specialisations side by side say whether the compiled
-launch lost the alignment hints that let the kernels load 16 bytes at a time.
+(benchmarks/README, session 34). The specialisations side by side told why (session 35): the
+same alignment, divisibility, warps and stages, but Inductor typed the float `eps` as fp64,
+which made the kernels' arithmetic fp64 until they cast it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ backward. They run on CUDA, or on the CPU under Triton's interpreter (`TRITON_IN
 tests/test_kernels.py` with Triton installed); CPU wheels of torch ship without Triton, so CI skips
 them."""
 
+import importlib
 import os
 
 import pytest
@@ -173,12 +174,10 @@ WRITES = {  # what each kernel stores to: torch.compile clones each, and a writt
 }
 
 
-@pytest.mark.skipif(DEVICE == "cpu", reason="torch.compile reads kernels for a GPU target")
-def test_compile_reads_each_kernel_as_writing_its_outputs_alone(monkeypatch):
-    """The reading that torch.compile's functionalisation clones by (`get_mutated_tensors`)."""
-    from torch._higher_order_ops.triton_kernel_wrap import get_mutated_tensors, kernel_side_table
-
-    launches = []  # (kernel, its arguments by name), as the ops launch them
+@pytest.fixture
+def launches(monkeypatch) -> list:
+    """(kernel, its arguments by name) of each launch in one DiT forward and backward."""
+    launched = []
 
     class Recording:
         def __init__(self, kernel):
@@ -186,21 +185,58 @@ def test_compile_reads_each_kernel_as_writing_its_outputs_alone(monkeypatch):
 
         def __getitem__(self, grid):
             def launch(*args, **kwargs):
-                named = dict(zip(self.kernel.arg_names, args))
-                launches.append((self.kernel, {**named, **kwargs}))
+                launched.append((self.kernel, {**dict(zip(self.kernel.arg_names, args)), **kwargs}))
                 return self.kernel[grid](*args, **kwargs)
 
             return launch
 
-    for module in ("qk_norm_rope", "ada_layer_norm"):
-        monkeypatch.setattr(f"worldsim.models.kernels.{module}.wrap_triton", Recording)
+    if DEVICE == "cpu":  # under the interpreter the kernels take CPU tensors
+        monkeypatch.setattr(kernels, "usable", lambda x: True)
+    for module in ("qk_norm_rope", "ada_layer_norm"):  # the package's names are the ops
+        monkeypatch.setattr(
+            importlib.import_module(f"{kernels.__name__}.{module}"), "wrap_triton", Recording
+        )
     cfg = DiTConfig(latent_channels=4, dim=64, depth=1, heads=4, action_dim=3, fused_kernels=True)
     model = DiT(cfg).to(DEVICE)
     x = torch.randn(2, 3, 4, 6, 6, device=DEVICE)  # (B, T, C, H, W)
     model(x, torch.rand(2, 3, device=DEVICE), torch.randn(2, 3, 3, device=DEVICE)).sum().backward()
-    assert {kernel.__name__ for kernel, _ in launches} == set(WRITES)
+    assert {kernel.__name__ for kernel, _ in launched} == set(WRITES)
+    return launched
+
+
+@pytest.mark.skipif(DEVICE == "cpu", reason="torch.compile reads kernels for a GPU target")
+def test_compile_reads_each_kernel_as_writing_its_outputs_alone(launches):
+    """The reading that torch.compile's functionalisation clones by (`get_mutated_tensors`)."""
+    from torch._higher_order_ops.triton_kernel_wrap import get_mutated_tensors, kernel_side_table
+
     no_constants = kernel_side_table.add_constant_args({})
     for kernel, arguments in launches:
         index = kernel_side_table.add_kernel(kernel)
         written = set(get_mutated_tensors(index, no_constants, arguments, {}))
         assert written == WRITES[kernel.__name__], kernel.__name__
+
+
+@pytest.mark.skipif(DEVICE == "cpu", reason="compiles the launched kernels, not interpreted ones")
+def test_kernels_stay_fp32_when_inductor_passes_floats_as_fp64(launches):
+    """Inductor launches a user kernel with its float arguments (eps) as fp64; an fp64 eps once
+    made every op after it fp64, up to 1.8x slower (benchmarks/README, session 35). Compiled here
+    for an H100-class target with that signature, the kernels' TTIR holds no fp64 arithmetic."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    types = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+    for kernel, arguments in launches:
+        signature, constexprs = {}, {}
+        for i, name in enumerate(kernel.arg_names):
+            value = arguments[name]
+            if kernel.params[i].is_constexpr:
+                signature[name], constexprs[(i,)] = "constexpr", value
+            elif isinstance(value, torch.Tensor):
+                signature[name] = "*" + types[value.dtype]
+            else:
+                signature[name] = "fp64" if isinstance(value, float) else "i32"
+        source = ASTSource(kernel, signature=signature, constexprs=constexprs)
+        ttir = triton.compile(source, target=GPUTarget("cuda", 90, 32)).asm["ttir"]
+        fp64 = [line for line in ttir.splitlines() if "f64" in line and "tt.func" not in line]
+        assert all("arith.truncf" in line for line in fp64), (kernel.__name__, fp64)

@@ -54,7 +54,8 @@ def _ada_layer_norm_forward(
         xs = tl.load(x + at, mask=mask, other=0.0).to(tl.float32)  # (ROWS, BLOCK_D)
         mu = tl.sum(xs, 1) / dim
         centred = tl.where(mask, xs - mu[:, None], 0.0)
-        rs = tl.rsqrt(tl.sum(centred * centred, 1) / dim + eps)
+        # eps cast: Inductor passes it as fp64, which would make the rest fp64 (qk_norm_rope)
+        rs = tl.rsqrt(tl.sum(centred * centred, 1) / dim + tl.cast(eps, tl.float32))
         out = centred * rs[:, None] * gain[None, :] + bias[None, :]
         tl.store(y + at, out.to(y.dtype.element_ty), mask=mask)
         tl.store(mean + row, mu, mask=live)

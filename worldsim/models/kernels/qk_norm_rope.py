@@ -48,13 +48,23 @@ def _row_offsets(total_rows, n_tokens, heads, ROWS: tl.constexpr, HEAD_DIM: tl.c
 
 
 @triton.jit
+def _inverse_rms(x1, x2, eps, HEAD_DIM: tl.constexpr):
+    """1 / RMS of rows split in pairs (ROWS, head_dim / 2) each -> (ROWS,), fp32.
+
+    eps is cast: Triton's own launch passes a Python float as fp32, Inductor's as fp64, and an
+    fp64 eps made every op after it fp64, which ran these kernels up to 1.8x slower inside
+    torch.compile (benchmarks/README, session 35)."""
+    return tl.rsqrt((tl.sum(x1 * x1, 1) + tl.sum(x2 * x2, 1)) / HEAD_DIM + tl.cast(eps, tl.float32))
+
+
+@triton.jit
 def _norm_rope(
     qkv, src, gain, out, dst, c, s, mask, eps, ROWS: tl.constexpr, HEAD_DIM: tl.constexpr
 ):
     """q or k: rows of the projection at src -> normalised, gained, rotated rows of out at dst."""
     g1, g2 = tl.split(tl.reshape(tl.load(gain + tl.arange(0, HEAD_DIM)), (HEAD_DIM // 2, 2)))
     x1, x2 = _load_pairs(qkv, src, mask, ROWS, HEAD_DIM)
-    rms = tl.rsqrt((tl.sum(x1 * x1, 1) + tl.sum(x2 * x2, 1)) / HEAD_DIM + eps)
+    rms = _inverse_rms(x1, x2, eps, HEAD_DIM)
     y1 = x1 * rms[:, None] * g1.to(tl.float32)[None, :]
     y2 = x2 * rms[:, None] * g2.to(tl.float32)[None, :]
     _store_pairs(out, dst, y1 * c - y2 * s, y1 * s + y2 * c, mask, ROWS, HEAD_DIM)
@@ -84,7 +94,7 @@ def _norm_rope_backward(
     dy1 = o1 * c + o2 * s  # the rotation transposed: the gradient of the gained rows
     dy2 = o2 * c - o1 * s
     x1, x2 = _load_pairs(qkv, src, mask, ROWS, HEAD_DIM)
-    rms = tl.rsqrt((tl.sum(x1 * x1, 1) + tl.sum(x2 * x2, 1)) / HEAD_DIM + eps)
+    rms = _inverse_rms(x1, x2, eps, HEAD_DIM)
     xh1, xh2 = x1 * rms[:, None], x2 * rms[:, None]  # the normalised rows
     share = grad_gain + tl.program_id(0).to(tl.int64) * HEAD_DIM + 2 * tl.arange(0, half)
     tl.store(share, tl.sum(dy1 * xh1, 0))
