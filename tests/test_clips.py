@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from worldsim.cli import main
-from worldsim.data.clips import BucketBatchSampler, ClipConfig, ClipDataset, clip_index, split_of
+from worldsim.data.clips import ClipConfig, ClipDataset, clip_index, split_of
 from worldsim.data.datamodule import DataConfig, EpisodeDataModule
 from worldsim.data.episode import EpisodeError
 from worldsim.data.store import EpisodeStore
@@ -37,34 +37,6 @@ def test_missing_truth_key_names_the_fix(small_store):
     ds = ClipDataset(small_store, ["ep_000000"], ClipConfig(lengths=[4], truth_keys=["extrinsics"]))
     with pytest.raises(KeyError, match="fix data.clips.truth_keys"):
         ds[0]
-
-
-def test_variable_lengths_and_resolutions_are_bucketed(small_store):
-    refs = clip_index(small_store, small_store.names(), ClipConfig(lengths=[5, 9], stride=6))
-    sampler = BucketBatchSampler(refs, batch_size=4, shuffle=True, seed=0)
-    shapes = {(refs[i].length, refs[i].height, refs[i].width) for batch in sampler for i in batch}
-    assert len(shapes) == 4  # 2 lengths x 2 resolutions
-    for batch in sampler:
-        assert len({(refs[i].length, refs[i].height, refs[i].width) for i in batch}) == 1
-    assert sorted(i for b in sampler for i in b) == list(range(len(refs)))
-
-
-def test_ranks_take_disjoint_equal_shares_of_the_same_shuffled_batches(small_store):
-    refs = clip_index(small_store, small_store.names(), ClipConfig(lengths=[5, 9], stride=6))
-    whole = list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0))
-    shares = [
-        list(BucketBatchSampler(refs, batch_size=3, shuffle=True, seed=0, num_replicas=3, rank=r))
-        for r in range(3)
-    ]
-    steps = -(-len(whole) // 3)
-    assert [len(s) for s in shares] == [steps] * 3  # equal steps per rank
-    interleaved = [b for s in zip(*shares) for b in s]
-    assert (
-        interleaved[: len(whole)] == whole
-        and interleaved[len(whole) :] == whole[: 3 * steps - len(whole)]
-    )
-    with pytest.raises(ValueError, match="rank 3"):
-        BucketBatchSampler(refs, batch_size=3, shuffle=True, num_replicas=3, rank=3)
 
 
 def test_split_is_by_episode_and_stable():

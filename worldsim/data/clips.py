@@ -5,14 +5,12 @@ from __future__ import annotations
 import warnings
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
 from envs.base import Captions
 from worldsim.data.actions import pad_actions
@@ -133,122 +131,3 @@ def collate_clips(items: list[dict[str, Any] | None]) -> dict[str, Any] | None:
         values = [it[key] for it in items]
         batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else values
     return batch
-
-
-class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of clips sharing (length, height, width), shuffled per epoch from a seed.
-
-    Under data parallelism each of `num_replicas` ranks takes every num_replicas-th batch of the
-    same shuffled list (all ranks draw it from the same seed), padded to a multiple of num_replicas
-    with its first batches so that every rank runs the same number of steps (an unmatched step would
-    hang the gradient all-reduce)."""
-
-    def __init__(
-        self,
-        refs: list[ClipRef],
-        batch_size: int,
-        shuffle: bool,
-        seed: int = 0,
-        drop_last: bool = False,
-        num_replicas: int = 1,
-        rank: int = 0,
-    ):
-        if not 0 <= rank < num_replicas:
-            raise ValueError(
-                f"BucketBatchSampler rank {rank} must lie in [0, num_replicas={num_replicas})"
-            )
-        self.batch_size, self.shuffle, self.seed, self.drop_last = (
-            batch_size,
-            shuffle,
-            seed,
-            drop_last,
-        )
-        self.num_replicas, self.rank = num_replicas, rank
-        self.epoch = 0
-        self.buckets: dict[tuple[int, int, int], list[int]] = {}
-        for i, ref in enumerate(refs):
-            self.buckets.setdefault((ref.length, ref.height, ref.width), []).append(i)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _batches(self) -> list[list[int]]:
-        rng = np.random.default_rng(self.seed + self.epoch)
-        batches = []
-        for key in sorted(self.buckets):
-            idx = np.array(self.buckets[key])
-            if self.shuffle:
-                idx = rng.permutation(idx)
-            for s in range(0, len(idx), self.batch_size):
-                chunk = idx[s : s + self.batch_size].tolist()
-                if len(chunk) == self.batch_size or not self.drop_last:
-                    batches.append(chunk)
-        if self.shuffle:
-            batches = [batches[i] for i in rng.permutation(len(batches))]
-        if self.num_replicas > 1 and batches:
-            padded = -(-len(batches) // self.num_replicas) * self.num_replicas
-            batches = (batches * self.num_replicas)[
-                :padded
-            ]  # wrapped round, as DistributedSampler pads
-            batches = batches[self.rank :: self.num_replicas]
-        return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())  # Lightning calls set_epoch before each epoch
-
-    def __len__(self) -> int:
-        return len(self._batches())
-
-
-def bucket_loader(
-    dataset: Any, batch_size: int, shuffle: bool, seed: int, num_workers: int, trainer: Any = None
-) -> DataLoader:
-    """DataLoader of same-size batches over a dataset with `.refs`; under a Trainer with several
-    ranks each rank loads its own share (the Trainer must not inject a DistributedSampler: `train`
-    turns it off)."""
-    ranks, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-    sampler = BucketBatchSampler(
-        dataset.refs, batch_size, shuffle, seed, num_replicas=ranks, rank=rank
-    )
-    return DataLoader(
-        dataset,
-        batch_sampler=sampler,
-        collate_fn=collate_clips,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-        pin_memory=pins_memory(trainer),
-    )
-
-
-def pins_memory(trainer: Any) -> bool:
-    """Whether loaders under `trainer` hand out pinned batches: on CUDA, a copy from pageable
-    memory makes the host wait until the GPU has finished every queued step, so the host could
-    never run ahead of the GPU; from pinned memory the copy is queued like a kernel."""
-    return trainer is not None and trainer.strategy.root_device.type == "cuda"
-
-
-class BucketDataModule(L.LightningDataModule):
-    """Train/val datasets (with `.refs`, see `bucket_loader`) split by episode; subclasses fill
-    `train_set` and `val_set` in `setup`. `cfg` has val_fraction, seed, batch_size, num_workers."""
-
-    def __init__(self, cfg: Any):
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
-
-    def split(self, names: list[str]) -> tuple[list[str], list[str]]:
-        """Training and validation episodes among `names` (stable hash split, see `split_of`)."""
-        split = {n: split_of(n, self.cfg.val_fraction, self.cfg.seed) for n in names}
-        return [n for n in names if split[n] == "train"], [n for n in names if split[n] == "val"]
-
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return bucket_loader(
-            dataset, self.cfg.batch_size, shuffle, self.cfg.seed, self.cfg.num_workers, self.trainer
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from worldsim.data.actions import action_width
-from worldsim.data.clips import BucketDataModule, ClipDataset
+from worldsim.data.buckets import BucketDataModule
+from worldsim.data.clips import ClipDataset
 from worldsim.data.episode_data_config import DataConfig
 from worldsim.data.manifest import JoinedDirs
 from worldsim.data.store import EpisodeStore

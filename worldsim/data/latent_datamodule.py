@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 from envs.base import Captions
 from worldsim.config import ConfigError
 from worldsim.data.actions import action_width, pad_actions
-from worldsim.data.clips import BucketDataModule, ClipRef, pins_memory
+from worldsim.data.buckets import BucketDataModule, pins_memory
+from worldsim.data.clips import ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
 from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
