@@ -1,6 +1,8 @@
 """Bucketed batches: same shapes per batch, one order per epoch under a Trainer, and a run resumed
 mid-epoch trains on the batches an uninterrupted run would."""
 
+from types import SimpleNamespace
+
 import lightning as L
 import pytest
 import torch
@@ -73,7 +75,7 @@ class Recorder(L.LightningModule):
 
 def fit(tmp_path, max_steps: int, resume=None, every=None) -> list:
     seen = []
-    data = NumbersData(type("Cfg", (), dict(batch_size=4, seed=0, num_workers=0))())
+    data = NumbersData(SimpleNamespace(batch_size=4, seed=0, num_workers=0))
     trainer = L.Trainer(
         max_steps=max_steps,
         limit_val_batches=0,
