@@ -53,6 +53,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = epoch  # the epoch an iteration starting now draws its order for
         self.resume_at: tuple[int, int] | None = None  # (epoch, batches of it to skip)
+        self.started = (0, 0)  # (epoch, batches skipped) of the last iteration begun
         self.buckets: dict[tuple[int, int, int], list[int]] = {}
         for i, ref in enumerate(refs):
             self.buckets.setdefault((ref.length, ref.height, ref.width), []).append(i)
@@ -85,6 +86,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             resumed, done = self.resume_at
             self.resume_at = None
             skip = done if resumed == epoch else 0  # a checkpoint from an epoch's end: none
+        self.started = (epoch, skip)
         return iter(self.batches(epoch)[skip:])
 
     def __len__(self) -> int:
@@ -102,11 +104,9 @@ class ResumableLoader(DataLoader):
         self.epoch, self.handed_out = 0, 0
 
     def __iter__(self) -> Iterator[Any]:
-        sampler: BucketBatchSampler = self.batch_sampler
-        self.epoch = sampler.epoch()
-        resume_at = sampler.resume_at
-        self.handed_out = resume_at[1] if resume_at and resume_at[0] == self.epoch else 0
-        for batch in super().__iter__():
+        batches = super().__iter__()  # draws the epoch's order from the sampler, now
+        self.epoch, self.handed_out = self.batch_sampler.started
+        for batch in batches:
             self.handed_out += 1
             yield batch
 
