@@ -1,7 +1,7 @@
 """How often true ViZDoom play shows the state failing rollouts settle in (RESULTS section 38): a
 flat, still view. For each store, the share of frames and of 100-frame blocks under the long
-rollouts' collapse floors (evals/long_rollout.py's `sharpness` and `motion`, per frame and per
-block as the judge averages them), and the share of frames with no visible change at all.
+rollouts' collapse floors (evals/long_rollout.py's `sharpness` and `motion`, per frame and in
+the judge's blocks, `block_means`), and the share of frames with no visible change at all.
 
 Usage: python experiments/game_world_models/wall_states.py SHARPNESS_FLOOR MOTION_FLOOR STORE...
 The floors are a frozen judgement's `limits` (`sharpness_range`[0], `motion_range`[0]).
@@ -12,10 +12,8 @@ import sys
 
 import numpy as np
 
-from evals.long_rollout import motion, sharpness
+from evals.long_rollout import block_means, motion, sharpness
 from worldsim.data.store import EpisodeStore
-
-BLOCK = 100  # frames a block, as the long rollouts' verdicts
 
 
 def shares(store: EpisodeStore, sharp_floor: float, motion_floor: float) -> dict:
@@ -26,8 +24,8 @@ def shares(store: EpisodeStore, sharp_floor: float, motion_floor: float) -> dict
         s, m = sharpness(frames), motion(frames)[1:]
         sharp.append(s), moves.append(m)
         flat_still.append((s[1:] < sharp_floor) & (m < motion_floor))  # frame t and its change
-        for b in range(0, len(frames) - BLOCK + 1, BLOCK):
-            block_sharp.append(s[b : b + BLOCK].mean()), block_moves.append(m[b : b + BLOCK].mean())
+        block_sharp += block_means(s)
+        block_moves += block_means(motion(frames))
     sharp, moves = np.concatenate(sharp), np.concatenate(moves)
     return {
         "episodes": len(store.names()),
