@@ -205,7 +205,7 @@ SIGNED = {"logit_mean", "text_scale", "action_scale"}
 POSITIVE_FLOATS = {"lr", "fps", "logit_std", "mlp_ratio", "rope_theta", "vfov", "shift"}
 FRACTIONS = {"val_fraction", "shared_prob", "context_prob", "drop_text", "drop_actions"}
 FRACTIONS |= {"ema_decay", "strength", "context_noise", "context_estimate"}
-FRACTIONS |= {"context_estimate_level"}
+FRACTIONS |= {"context_estimate_level", "rollout_share"}
 # String knobs that name one of a fixed set: the choices, or "module:NAME" of the registry
 # that holds them (imported only when the value is not the default).
 CHOICES: dict[str, tuple[str, ...] | str] = {

@@ -95,18 +95,22 @@ class ResidentWindows:
         """Windows per bucket."""
         return [len(b.starts) for b in self.buckets]
 
+    def text_rows(self, bucket: int, ids: torch.Tensor) -> TextBatch | None:
+        """The caption embeddings of windows `ids` (B,) of bucket `bucket` (None without text)."""
+        if self.text is None:
+            return None
+        rows = self.buckets[bucket].captions[ids.to(self.buckets[bucket].starts.device)]
+        return TextBatch(
+            self.text.tokens[rows].float(), self.text.mask[rows], self.text.pooled[rows].float()
+        )
+
     def gather(self, bucket: int, ids: torch.Tensor) -> dict[str, object]:
         """Windows `ids` (B,) of bucket `bucket` -> {"latents" (B, T', c, h, w), "actions"
         (B, T', f A), "text" TextBatch or None}, on the device."""
         b = self.buckets[bucket]
         ids = ids.to(b.starts.device)
         frames = b.starts[ids, None] + torch.arange(b.length, device=ids.device)  # (B, T')
-        text = None
-        if self.text is not None:
-            rows = b.captions[ids]
-            text = TextBatch(
-                self.text.tokens[rows].float(), self.text.mask[rows], self.text.pooled[rows].float()
-            )
+        text = self.text_rows(bucket, ids)
         return {"latents": b.latents[frames], "actions": b.actions[frames], "text": text}
 
 

@@ -8,6 +8,7 @@ The model predicts the velocity v = noise - x0, so dx/dt = v and samplers integr
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -131,6 +132,18 @@ def context_estimate_levels(levels: torch.Tensor, cfg: FlowConfig, generator=Non
     first = levels[: round(levels.shape[0] * cfg.context_estimate)]  # (K, T)
     level = cfg.context_estimate_level * (1 - torch.rand(first.shape[0], 1, generator=generator))
     return torch.where(first == 0, level.to(first), first)
+
+
+def rollout_levels(
+    rows: int, frames: int, tokens_per_frame: int, cfg: FlowConfig, generator=None
+) -> torch.Tensor:
+    """Training levels (K, T) of the rollout bank's samples: the first T - 1 frames are clean
+    context (the model's own rollout), the last frame is the target, at a level drawn as any
+    generated frame's (`sample_levels` without its context masks)."""
+    levels = sample_levels(
+        rows, frames, tokens_per_frame, replace(cfg, context_prob=0.0), generator
+    )
+    return torch.cat([torch.zeros_like(levels[:, :-1]), levels[:, -1:]], dim=1)
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from worldsim.config import ConfigError
+
 
 @dataclass
 class FlowConfig:
@@ -22,5 +24,17 @@ class FlowConfig:
     context_estimate: float = 0.0  # share of samples whose context is the model's estimate of it
     context_estimate_level: float = 0.6  # largest level the context is estimated back from
     context_estimate_rounds: int = 1  # rounds of re-noising and re-estimating it (error compounds)
+    rollout_share: float = 0.0  # share of each batch whose context is the model's own rollout
+    rollout_frames: int = 8  # latent frames of each rollout (its last window - 1 are the context)
+    rollout_pool: int = 512  # rollouts in the bank, per window bucket (data.resident only)
+    rollout_refresh: int = 250  # training steps between the bank's rollouts
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
+
+    def __post_init__(self) -> None:
+        if self.context_estimate + self.rollout_share > 1:
+            raise ConfigError(
+                f"flow.context_estimate={self.context_estimate} and flow.rollout_share="
+                f"{self.rollout_share} take more than the whole batch (the first rows and the "
+                "last): lower one so that they sum to at most 1"
+            )

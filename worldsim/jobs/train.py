@@ -69,6 +69,11 @@ class Config:
 
     def __post_init__(self) -> None:
         check_logger(self.logger)  # before any work: an unknown or missing logger is one line
+        if self.flow.rollout_share and not (self.data.resident and self.data.stride == 1):
+            raise ConfigError(
+                f"flow.rollout_share={self.flow.rollout_share} needs data.resident=true and "
+                "data.stride=1: the rollout bank rolls from every window held on the device"
+            )
         if not 0 <= self.optim.decay_steps <= self.train.max_steps:
             raise ConfigError(
                 f"optim.decay_steps={self.optim.decay_steps} must lie in [0, train.max_steps="

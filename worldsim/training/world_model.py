@@ -22,6 +22,7 @@ from worldsim.diffusion.flow import (
     flow_loss,
     noised_context,
     noisy,
+    rollout_levels,
     sample_levels,
     velocity_target,
 )
@@ -32,6 +33,7 @@ from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
 from worldsim.training.lr_schedule import lr_factor
+from worldsim.training.rollout_bank import RolloutBank
 from worldsim.training.world_model_config import OptimConfig, SampleConfig
 
 
@@ -83,6 +85,8 @@ class WorldModel(L.LightningModule):
         self.text_table: TextTable | None = None
         object.__setattr__(self, "_autoencoder", None)
         self.generator = torch.Generator().manual_seed(0)
+        # flow.rollout_share: contexts rolled out by the model itself (built on the first step)
+        self.rollout_bank: RolloutBank | None = None
         # optimiser steps of the run that wrote these weights (not its init's); None: not recorded
         # (files exported before session 24). Exports carry it, so a snapshot says how far it got.
         self.run_steps: int | None = None
@@ -136,7 +140,11 @@ class WorldModel(L.LightningModule):
         x0 = batch["latents"]  # (B, T, C, H, W)
         b, t = x0.shape[:2]
         gen = generator or self.generator
-        levels = sample_levels(b, t, self.tokens_per_frame(x0), self.flow, gen)  # (B, T)
+        rolled = batch.get("rollout_rows", 0)  # the last rows: contexts from the rollout bank
+        tokens = self.tokens_per_frame(x0)
+        levels = sample_levels(b - rolled, t, tokens, self.flow, gen)  # (B - rolled, T)
+        if rolled:
+            levels = torch.cat([levels, rollout_levels(rolled, t, tokens, self.flow, gen)])
         # flow.context_estimate: the levels (K, T) of each pass that re-estimates the first K
         # samples' context (flow.context_estimate_rounds passes)
         estimate = ()
@@ -200,7 +208,38 @@ class WorldModel(L.LightningModule):
             return tuple(x.to(self.device) for x in tensors)
         return tuple(x.pin_memory().to(self.device, non_blocking=True) for x in tensors)
 
+    def with_rollouts(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """A resident batch with its last flow.rollout_share of samples taken from the rollout
+        bank, rolled again every flow.rollout_refresh steps (`RolloutBank`)."""
+        resident = self.trainer.datamodule.resident
+        if self.rollout_bank is None:
+            seed = self.trainer.datamodule.cfg.seed  # the run's batch-order seed
+            self.rollout_bank = RolloutBank(self.flow.rollout_frames, self.flow.rollout_pool, seed)
+        index = self.global_step // self.flow.rollout_refresh
+        if self.rollout_bank.index != index:
+            self.rollout_bank.refresh(resident, self._rollout, index)
+        rows = round(batch["latents"].shape[0] * self.flow.rollout_share)
+        return self.rollout_bank.mix(resident, batch, rows)
+
+    @torch.no_grad()
+    def _rollout(self, context, frames, actions, text, seed) -> torch.Tensor:
+        """The bank's rollout: context (P, T-1, C, H, W) continued `frames` latent frames, one at
+        a time seeing the last T - 1, under this module's sampling (sampler, guidance, context
+        level) as a shipped model samples. Train mode kept: the compiled blocks' graphs serve."""
+        runner = ModeRunner(
+            self.model,
+            make_sampler(self.sample_cfg.sampler),
+            self.sample_cfg.guidance,
+            text,
+            seed,
+            context_level=self.sample_cfg.context_level,
+        )
+        actions = actions if self.model_cfg.action_dim else None
+        return runner.rollout(context, frames, actions, window=context.shape[1] + 1)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        if self.flow.rollout_share:
+            batch = self.with_rollouts(batch)
         loss = self.loss(batch)
         # not prog_bar: Lightning turns progress-bar values into floats every step, a host sync
         # that keeps the host from queueing the next step (our bar reads the loss at log_every)

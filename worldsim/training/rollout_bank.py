@@ -1,0 +1,117 @@
+"""The rollout bank: training contexts made of the model's own autoregressive rollouts.
+
+A long rollout drifts into states that no recording shows (game RESULTS section 38: ViZDoom's
+rollouts settle on a flat, still smear that true play never is), so a model trained on true
+contexts alone never learns the way out of them. The bank rolls the training model out, without
+gradients, from a pool of true windows under each episode's own actions, `frames` latent frames
+one at a time as the shipped sampling does, and keeps each rollout's last T - 1 frames. A share of
+every batch then learns to predict the episode's true next frame from that context, as Diffusion
+Forcing and Self Forcing train on their own samples. Rollouts stay short enough that the
+episode's next frame is still a fair target (section 39: 8-12 latent frames on ViZDoom).
+
+The bank is rolled every `refresh` steps, not every step: one rollout of the pool costs a few
+training steps. Which windows it rolls from depends only on the seed and the refresh's index, so a
+resumed run rebuilds the bank of its refresh period (rolled by the resumed weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from worldsim.data.resident import ResidentWindows
+from worldsim.diffusion.guidance import cat_rows
+from worldsim.models.dit import TextBatch
+
+# (context (P, T-1, c, h, w), frames, actions (P, T-1+frames, A) or None, text or None, seed)
+#   -> the rollout (P, T-1+frames, c, h, w), context included
+Rollout = Callable[[torch.Tensor, int, torch.Tensor | None, TextBatch | None, int], torch.Tensor]
+
+
+def rollout_seeds(starts: torch.Tensor, frames: int) -> torch.Tensor:
+    """Ids j of the windows (starts (W,): each window's first row, stride 1) from which a rollout
+    of `frames` latent frames stays inside one episode: window j + frames starts `frames` rows
+    after window j. Windows of one episode have consecutive ids one row apart, and the next
+    episode's first window starts a whole window after the last one, so any episode boundary
+    between them makes the gap larger."""
+    j = torch.arange(max(len(starts) - frames, 0), device=starts.device)
+    return j[starts[j + frames] - starts[j] == frames]
+
+
+@dataclass
+class Pool:
+    """One window bucket's bank: training windows whose first T - 1 frames a rollout replaces."""
+
+    bucket: int  # the bucket's number in the resident windows
+    targets: torch.Tensor  # (P,) long: window ids, their last frame the target
+    context: torch.Tensor  # (P, T-1, c, h, w): the rollouts' last T - 1 frames
+
+
+class RolloutBank:
+    """`frames`-frame rollouts of `pool` windows per bucket, rolled by `refresh` and mixed into
+    training batches by `mix`."""
+
+    def __init__(self, frames: int, pool: int, seed: int, chunk: int = 256):
+        self.frames, self.pool, self.seed, self.chunk = frames, pool, seed, chunk
+        self.pools: dict[tuple[int, int, int], Pool] = {}  # (T, h, w) -> its bucket's bank
+        self.index: int | None = None  # the refresh period the pools were rolled in
+
+    def refresh(self, resident: ResidentWindows, rollout: Rollout, index: int) -> None:
+        """Roll a new bank for refresh period `index` from every bucket of `resident`."""
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        self.pools = {}
+        for number, bucket in enumerate(resident.buckets):
+            context_frames = bucket.length - 1
+            if self.frames < context_frames:
+                raise ValueError(
+                    f"flow.rollout_frames={self.frames}: a rollout must make at least the "
+                    f"{context_frames} context frames of a {bucket.length}-frame window"
+                )
+            seeds = rollout_seeds(bucket.starts, self.frames)
+            if len(seeds) == 0:
+                continue  # episodes too short for a rollout this long
+            pick = seeds[torch.randint(len(seeds), (self.pool,), generator=gen).to(seeds.device)]
+            span = torch.arange(context_frames + self.frames, device=pick.device)
+            rows = bucket.starts[pick, None] + span  # (P, T-1+frames)
+            text = resident.text_rows(number, pick)
+            parts = []
+            for s in range(0, self.pool, self.chunk):
+                part = slice(s, s + self.chunk)
+                seq = rollout(
+                    bucket.latents[rows[part, :context_frames]],
+                    self.frames,
+                    bucket.actions[rows[part]],
+                    None if text is None else text.rows(part),
+                    self.seed + index + s,
+                )
+                parts.append(seq[:, -context_frames:])  # (chunk, T-1, c, h, w)
+            key = (bucket.length, *bucket.latents.shape[-2:])
+            self.pools[key] = Pool(number, pick + self.frames, torch.cat(parts))
+        self.index = index
+
+    def mix(self, resident: ResidentWindows, batch: dict, rows: int) -> dict:
+        """`batch` (a resident batch) with its last `rows` samples replaced by bank windows of its
+        bucket: the rollout's frames as context, the episode's true last frame; "rollout_rows"
+        says how many. A bucket without a bank, or `rows` 0, leaves the batch as it is. Which bank
+        windows: drawn on the batch's device, from torch's seeded RNG there (as the training noise
+        is), so that the step never waits for a host copy."""
+        latents = batch["latents"]  # (B, T, c, h, w)
+        pool = self.pools.get((latents.shape[1], *latents.shape[-2:]))
+        if pool is None or rows == 0:
+            return {**batch, "rollout_rows": 0}
+        pick = torch.randint(len(pool.targets), (rows,), device=pool.targets.device)
+        bank = resident.gather(pool.bucket, pool.targets[pick])
+        bank_latents = bank["latents"].clone()  # (K, T, c, h, w)
+        bank_latents[:, :-1] = pool.context[pick]
+        keep = latents.shape[0] - rows
+        text = batch["text"]
+        if text is not None:
+            text = cat_rows([text.rows(slice(keep)), bank["text"]])
+        mixed = {
+            "latents": torch.cat([latents[:keep], bank_latents]),
+            "actions": torch.cat([batch["actions"][:keep], bank["actions"]]),
+            "text": text,
+        }
+        return {**batch, **mixed, "rollout_rows": rows}
