@@ -135,7 +135,7 @@ def test_a_resident_run_trains_on_the_bank_and_refuses_it_without_resident(
     )
     args = [
         f"data.roots=[{cache}]",
-            "data.stride=1",
+        "data.stride=1",
         "data.lengths=[2]",
         "data.batch_size=4",
         "model.dim=32",
@@ -155,6 +155,9 @@ def test_a_resident_run_trains_on_the_bank_and_refuses_it_without_resident(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "data.resident=true" in err[0]
     assert not (tmp_path / "refused").exists()
+    short = [*args, "data.resident=true", "data.lengths=[4]", f"out={tmp_path / 'short'}"]
+    assert main(["train", *short]) == 2  # 2 rolled frames cannot make a 3-frame context
+    assert "flow.rollout_frames=2" in capsys.readouterr().err
     refreshes, mixed = [], []
     real_refresh, real_mix = RolloutBank.refresh, RolloutBank.mix
 

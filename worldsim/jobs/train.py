@@ -74,6 +74,12 @@ class Config:
                 f"flow.rollout_share={self.flow.rollout_share} needs data.resident=true and "
                 "data.stride=1: the rollout bank rolls from every window held on the device"
             )
+        if self.flow.rollout_share and self.flow.rollout_frames < max(self.data.lengths) - 1:
+            raise ConfigError(
+                f"flow.rollout_frames={self.flow.rollout_frames}: a bank rollout makes a window's "
+                f"whole context, {max(self.data.lengths) - 1} latent frames at data.lengths="
+                f"{list(self.data.lengths)}; raise it to at least that"
+            )
         if not 0 <= self.optim.decay_steps <= self.train.max_steps:
             raise ConfigError(
                 f"optim.decay_steps={self.optim.decay_steps} must lie in [0, train.max_steps="

@@ -217,12 +217,12 @@ class WorldModel(L.LightningModule):
             self.rollout_bank = RolloutBank(self.flow.rollout_frames, self.flow.rollout_pool, seed)
         index = self.global_step // self.flow.rollout_refresh
         if self.rollout_bank.index != index:
-            self.rollout_bank.refresh(resident, self._rollout, index)
+            self.rollout_bank.refresh(resident, self.bank_rollout, index)
         rows = round(batch["latents"].shape[0] * self.flow.rollout_share)
         return self.rollout_bank.mix(resident, batch, rows)
 
     @torch.no_grad()
-    def _rollout(self, context, frames, actions, text, seed) -> torch.Tensor:
+    def bank_rollout(self, context, frames, actions, text, seed) -> torch.Tensor:
         """The bank's rollout: context (P, T-1, C, H, W) continued `frames` latent frames, one at
         a time seeing the last T - 1, under this module's sampling (sampler, guidance, context
         level) as a shipped model samples. Train mode kept: the compiled blocks' graphs serve."""
