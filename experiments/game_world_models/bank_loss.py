@@ -36,8 +36,8 @@ def main(store, out, episodes, frames_list, ckpt, device="cpu") -> None:
     clock, m = time.time(), GAME["load_model"](ckpt, device)
     # the conditioning both ways, and no re-estimated contexts: only the context differs
     m.flow = replace(m.flow, drop_actions=0.0, drop_text=0.0, context_estimate=0.0)
-    eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in GAME["episodes"](store)]
-    eps = eps[: int(episodes)]
+    held = GAME["episodes"](store)[: int(episodes)]
+    eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in held]
     res = {"model": ckpt, "held_out_data": GAME["held_out_data"](store), "by_frames": {}}
     for frames in [int(f) for f in str(frames_list).split(",")]:
         spans = [ep.latents[r : r + CTX + frames + 1] for ep in eps for r in windows_of(ep, frames)]
