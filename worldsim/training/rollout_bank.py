@@ -6,8 +6,12 @@ contexts alone never learns the way out of them. The bank rolls the training mod
 gradients, from a pool of true windows under each episode's own actions, `frames` latent frames
 one at a time as the shipped sampling does, and keeps each rollout's last T - 1 frames. A share of
 every batch then learns to predict the episode's true next frame from that context, as Diffusion
-Forcing and Self Forcing train on their own samples. Rollouts stay short enough that the
-episode's next frame is still a fair target (section 39: 8-12 latent frames on ViZDoom).
+Forcing and Self Forcing train on their own samples. The target is a regression to the episode,
+so it is fair only while the rollout still matches the episode's view. Measured on ViZDoom at 8
+latent frames (section 40) it no longer did: a bank sample cost twice a true one's loss, and
+training on them taught the model to discount its context (one step ahead it fell to
+copy-last). Off by default; shorter rollouts, or a loss that needs no matching truth (Self
+Forcing's distribution matching), are what section 40 leaves to try.
 
 The bank is rolled every `refresh` steps, not every step: one rollout of the pool costs a few
 training steps. Which windows it rolls from depends only on the seed and the refresh's index, so a
