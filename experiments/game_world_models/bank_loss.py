@@ -40,9 +40,9 @@ def main(store, out, episodes, frames_list, ckpt, device="cpu") -> None:
     eps = [encode_latent_episode(m, e, reads_scene_only(m)) for e in held]
     res = {"model": ckpt, "held_out_data": GAME["held_out_data"](store), "by_frames": {}}
     for frames in [int(f) for f in str(frames_list).split(",")]:
-        spans = [ep.latents[r : r + CTX + frames + 1] for ep in eps for r in windows_of(ep, frames)]
-        acts = [ep.actions[r : r + CTX + frames + 1] for ep in eps for r in windows_of(ep, frames)]
-        true_span, act = torch.stack(spans), torch.stack(acts)  # (N, CTX + R + 1, ...)
+        cuts = [(ep, slice(r, r + CTX + frames + 1)) for ep in eps for r in windows_of(ep, frames)]
+        true_span = torch.stack([ep.latents[cut] for ep, cut in cuts])  # (N, CTX + R + 1, c, h, w)
+        act = torch.stack([ep.actions[cut] for ep, cut in cuts])  # (N, CTX + R + 1, A)
         true_window = true_span[:, frames:]  # (N, CTX + 1, c, h, w): the bank's target window
         with torch.no_grad():
             rollout = m.bank_rollout(true_span[:, :CTX], frames, act[:, :-1], None, 0)

@@ -81,8 +81,9 @@ DIT_EXTRA='$CRAFTER_DIT'"}
 # doom: pretrained:doom continued with its own VAE and its training of sections 21 and 24 (the
 # model's own context estimates), on seeds it has not seen (its runs and section 23's drew seeds
 # below 5,120; section 35's 5,120-5,759, section 38's 5,760-6,399, section 40's 6,400-6,719),
-# its learning rate falling to 0 over the second half of 22,000 steps (section 27: every earlier run kept it constant; at section 24's 25.5
-# steps/s the run ends before a TRAIN_SECONDS=1300 DEADLINE)
+# its learning rate falling to 0 over the second half of 22,000 steps (section 27: every earlier
+# run kept it constant; at section 24's 25.5 steps/s the run ends before a TRAIN_SECONDS=1300
+# DEADLINE)
 DOOM_DIT=${DOOM_DIT:-"text.name=none flow.context_noise=0.4 flow.context_estimate=0.5 \
 train.max_steps=22000 optim.decay_steps=11000"}
 DOOM_RUN=${DOOM_RUN:-"STORES='doom_my_way_home doom_deathmatch' DOOM_EPISODES=640 DOOM_SEED=6720 \

@@ -21,11 +21,12 @@ def shares(store: EpisodeStore, sharp_floor: float, motion_floor: float) -> dict
     sharp, moves, flat_still, block_sharp, block_moves = [], [], [], [], []
     for name in store.names():
         frames = np.asarray(store.load(name).frames)  # (T, H, W, 3) uint8
-        s, m = sharpness(frames), motion(frames)[1:]
+        s, change = sharpness(frames), motion(frames)
+        m = change[1:]
         sharp.append(s), moves.append(m)
         flat_still.append((s[1:] < sharp_floor) & (m < motion_floor))  # frame t and its change
         block_sharp += block_means(s)
-        block_moves += block_means(motion(frames))
+        block_moves += block_means(change)
     sharp, moves = np.concatenate(sharp), np.concatenate(moves)
     return {
         "episodes": len(store.names()),

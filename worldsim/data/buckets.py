@@ -44,12 +44,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             raise ValueError(
                 f"BucketBatchSampler rank {rank} must lie in [0, num_replicas={num_replicas})"
             )
-        self.batch_size, self.shuffle, self.seed, self.drop_last = (
-            batch_size,
-            shuffle,
-            seed,
-            drop_last,
-        )
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.seed, self.drop_last = seed, drop_last
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = epoch  # the epoch an iteration starting now draws its order for
         self.resume_at: tuple[int, int] | None = None  # (epoch, batches of it to skip)
@@ -74,9 +70,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             batches = [batches[i] for i in rng.permutation(len(batches))]
         if self.num_replicas > 1 and batches:
             padded = -(-len(batches) // self.num_replicas) * self.num_replicas
-            batches = (batches * self.num_replicas)[
-                :padded
-            ]  # wrapped round, as DistributedSampler pads
+            # wrapped round, as DistributedSampler pads
+            batches = (batches * self.num_replicas)[:padded]
             batches = batches[self.rank :: self.num_replicas]
         return batches
 
