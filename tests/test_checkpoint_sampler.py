@@ -30,12 +30,12 @@ def ckpt(tmp_path_factory):
         (
             [],
             TRAINED,
-            "from the checkpoint: name, steps, shift); context level 0.2 (from the checkpoint",
+            "from the checkpoint: name, steps, shift, eta); context level 0.2 (from the checkpoint",
         ),
         (
             ["sampler.steps=3", "context_level=0"],
             SamplerConfig("heun", 3, 3.0),
-            "from the command line: steps; from the checkpoint: name, shift); "
+            "from the command line: steps; from the checkpoint: name, shift, eta); "
             "context level 0 (from the command line",
         ),
     ],

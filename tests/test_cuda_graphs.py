@@ -25,11 +25,11 @@ def causal_dit(device="cpu") -> DiT:
     return model.eval().to(device)
 
 
-def rollout(model, cuda_graphs: bool, device="cpu") -> torch.Tensor:
+def rollout(model, cuda_graphs: bool, device="cpu", eta: float = 0.0) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     context = torch.randn(1, 2, 3, 4, 4, generator=g).to(device)
     actions = torch.randn(1, 7, 2, generator=g).to(device)
-    runner = ModeRunner(model, EulerSampler(3), seed=0, cuda_graphs=cuda_graphs)
+    runner = ModeRunner(model, EulerSampler(3, eta=eta), seed=0, cuda_graphs=cuda_graphs)
     return runner.rollout(context, 5, actions, window=4)
 
 
@@ -43,9 +43,10 @@ def test_on_a_cpu_the_graphed_path_is_the_plain_call():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_on_cuda_graph_replays_equal_the_eager_rollout():
+@pytest.mark.parametrize("eta", [0.0, 0.5])  # with eta, each replay reads its own fresh noise
+def test_on_cuda_graph_replays_equal_the_eager_rollout(eta):
     model = causal_dit("cuda")
-    graphed, eager = rollout(model, True, "cuda"), rollout(model, False, "cuda")
+    graphed, eager = rollout(model, True, "cuda", eta), rollout(model, False, "cuda", eta)
     torch.testing.assert_close(graphed, eager, atol=1e-4, rtol=1e-4)
 
 

@@ -52,7 +52,7 @@ def test_step_after_prefill_equals_the_full_forward_on_the_new_frames(new):
 
 
 @pytest.mark.parametrize("level", [0.0, 0.2])  # a clean context, and one noised to level 0.2
-@pytest.mark.parametrize("sampler", [EulerSampler(4), HeunSampler(3)])
+@pytest.mark.parametrize("sampler", [EulerSampler(4), EulerSampler(4, eta=0.7), HeunSampler(3)])
 def test_cached_rollout_equals_the_uncached_one_with_guidance(sampler, level):
     model, context, actions = causal_dit(), randn(2, 2, C, H, W), randn(2, 6, A, seed=2)
     guidance = GuidanceConfig(text_scale=2.0, action_scale=1.5)  # three variants per call

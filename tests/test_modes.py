@@ -104,6 +104,18 @@ def test_rollout_is_deterministic_given_the_seed_and_depends_on_actions(model):
     assert torch.equal(one, two) and not torch.allclose(one, other)
 
 
+def test_a_stochastic_rollout_is_deterministic_given_the_seed_and_leaves_ode_streams_alone(model):
+    c, a = clip(2), acts(6)
+    sde = [runner(model, EulerSampler(3, eta=0.8)).rollout(c, 3, a, 4, 1) for _ in range(2)]
+    assert torch.equal(*sde) and torch.equal(sde[0][:, :2], c)
+    ode = runner(model, EulerSampler(3)).rollout(c, 3, a, 4, 1)
+    assert not torch.allclose(sde[0], ode)
+    g = runner(model, EulerSampler(1, eta=0.8))  # one step, the last: the ODE's, nothing drawn
+    torch.testing.assert_close(
+        g.rollout(c, 1, a, 4, 1), runner(model, EulerSampler(1)).rollout(c, 1, a, 4, 1)
+    )
+
+
 @pytest.mark.parametrize("chunk", [1, 2])
 def test_every_mode_runs_the_sampler_as_often_as_its_progress_bar_counts(model, chunk):
     video = clip(9)  # time_factor 1: pixel frames are latent frames

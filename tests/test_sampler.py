@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from worldsim.config import ConfigError
 from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
 from worldsim.diffusion.samplers import EulerSampler, HeunSampler, SamplerConfig, make_sampler
 from worldsim.models.dit import TextBatch
@@ -19,13 +20,21 @@ def gaussian_velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     return -MU + (t - (1 - t) * SIGMA**2) / var * (x - mean)
 
 
+def fresh(sampler, *shape: int) -> torch.Tensor | None:
+    """The noise a stochastic sampler draws anew at its steps (None for the ODE samplers)."""
+    draws = sampler.fresh_draws
+    return torch.randn(draws, *shape, generator=torch.Generator().manual_seed(1)) if draws else None
+
+
 def run(sampler, n: int = 20000) -> torch.Tensor:
     x = torch.randn(n, 1, 1, generator=torch.Generator().manual_seed(0))
-    return sampler.sample(gaussian_velocity, x, torch.ones(n, 1, dtype=torch.bool))
+    generate = torch.ones(n, 1, dtype=torch.bool)
+    return sampler.sample(gaussian_velocity, x, generate, fresh=fresh(sampler, n, 1, 1))
 
 
 @pytest.mark.parametrize(
-    "sampler", [EulerSampler(100), HeunSampler(12), HeunSampler(24, shift=3.0)]
+    "sampler",
+    [EulerSampler(100), EulerSampler(100, eta=0.5), HeunSampler(12), HeunSampler(24, shift=3.0)],
 )
 def test_sampler_on_exact_gaussian_flow_reaches_the_data_distribution(sampler):
     out = run(sampler)
@@ -41,10 +50,29 @@ def test_heun_is_more_accurate_than_euler_at_equal_steps():
 def test_context_frames_come_back_bit_identical():
     x = torch.randn(3, 4, 2, 3, 3)
     generate = torch.tensor([[True, False, True, False]] * 3)
-    for sampler in (EulerSampler(5), HeunSampler(5)):
-        out = sampler.sample(gaussian_velocity, x, generate)
+    for sampler in (EulerSampler(5), EulerSampler(5, eta=1.0), HeunSampler(5)):
+        out = sampler.sample(gaussian_velocity, x, generate, fresh=fresh(sampler, *x.shape))
         assert torch.equal(out[:, 1], x[:, 1]) and torch.equal(out[:, 3], x[:, 3])
         assert not torch.equal(out[:, 0], x[:, 0])
+
+
+def test_eta_draws_fresh_noise_at_every_step_but_the_last_and_only_for_euler():
+    x, generate = torch.randn(4, 2, 1), torch.ones(4, 2, dtype=torch.bool)
+    ode, sde = EulerSampler(6), EulerSampler(6, eta=1.0)
+    assert ode.fresh_draws == 0 and sde.fresh_draws == 5
+    noise = fresh(sde, *x.shape)
+    one, two = (sde.sample(gaussian_velocity, x, generate, fresh=n) for n in (noise, -noise))
+    assert not torch.allclose(one, two)  # the fresh noise is read
+    near_ode = EulerSampler(6, eta=1e-6).sample(gaussian_velocity, x, generate, fresh=noise)
+    torch.testing.assert_close(near_ode, ode.sample(gaussian_velocity, x, generate))  # eta -> 0
+    with pytest.raises(ValueError, match="5 fresh noise draws, given 0"):
+        sde.sample(gaussian_velocity, x, generate)
+    with pytest.raises(ValueError, match="euler"):
+        HeunSampler(6, eta=0.5)
+    with pytest.raises(ConfigError, match="sampler.eta=0.5 needs sampler.name=euler"):
+        SamplerConfig("heun", 6, eta=0.5)
+    with pytest.raises(ConfigError, match=r"must lie in \[0, 1\]"):
+        SamplerConfig("euler", 6, eta=1.5)
 
 
 def test_partial_start_timesteps_begin_at_the_edit_strength_with_any_shift():

@@ -7,7 +7,7 @@ import dataclasses
 
 import torch
 
-from worldsim.diffusion.samplers import SamplerConfig, make_sampler
+from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.latents import actions_per_latent_frame, encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
 
@@ -15,6 +15,7 @@ OVERRIDES = (
     "sampler",
     "steps",
     "shift",
+    "eta",
     "text_scale",
     "action_scale",
     "window",
@@ -38,7 +39,7 @@ class DiTPredictor:
 
     @classmethod
     def from_checkpoint(cls, path: str, device: str = "cpu", **overrides) -> DiTPredictor:
-        """Load a world-model checkpoint; overrides: sampler, steps, shift, text_scale,
+        """Load a world-model checkpoint; overrides: sampler, steps, shift, eta, text_scale,
         action_scale, window, chunk, context_level, seed, autoencoder (path of the VAE
         checkpoint). Every sampling knob not overridden is the checkpoint's own."""
         unknown = set(overrides) - set(OVERRIDES)
@@ -51,10 +52,12 @@ class DiTPredictor:
             module.latent_info.autoencoder = overrides["autoencoder"]
         s = module.sample_cfg
         sample = SampleConfig(
-            sampler=SamplerConfig(
-                overrides.get("sampler", s.sampler.name),
-                overrides.get("steps", s.sampler.steps),
-                overrides.get("shift", s.sampler.shift),
+            sampler=dataclasses.replace(
+                s.sampler,
+                name=overrides.get("sampler", s.sampler.name),
+                steps=overrides.get("steps", s.sampler.steps),
+                shift=overrides.get("shift", s.sampler.shift),
+                eta=overrides.get("eta", s.sampler.eta),
             ),
             guidance=dataclasses.replace(
                 s.guidance,

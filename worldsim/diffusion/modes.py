@@ -127,6 +127,13 @@ class ModeRunner:
         noise = torch.cat([torch.randn(shape, generator=rng) for rng in self.rngs])
         return noise.to(like.device, like.dtype)
 
+    def _fresh(self, like: torch.Tensor) -> torch.Tensor | None:
+        """The noise the sampler draws anew at its steps, (fresh_draws, *like.shape), from the
+        seeded streams after everything else a sampling draws (none for an ODE sampler, whose
+        streams stay as they were)."""
+        draws = self.sampler.fresh_draws
+        return torch.stack([self.noise(like) for _ in range(draws)]) if draws else None
+
     def fill(
         self,
         known: torch.Tensor,
@@ -140,7 +147,7 @@ class ModeRunner:
         x = torch.where(mask, (1 - start) * known + start * self.noise(known), known)
         generate = generate.to(known.device)
         velocity = self._history_velocity(actions, known, generate)
-        return self.sampler.sample(velocity, x, generate, start)
+        return self.sampler.sample(velocity, x, generate, start, self._fresh(known))
 
     def _velocity(self, model, actions: torch.Tensor | None, rows: int = 1):
         """`model` (the DiT, or a `ContextModel` of it) under this runner's prompts and guidance,
@@ -191,11 +198,14 @@ class ModeRunner:
         # the context as shown, drawn here and not inside a CUDA graph (drawn after the new
         # frames' noise, as it always was: the same streams give the same rollouts)
         shown = self._shown_context(clip)
-        return torch.cat([clip, self.continuation(clip, shown, noise.to(clip.device), actions)], 1)
+        noise = noise.to(clip.device)
+        fresh = self._fresh(noise)  # (S, B, Tn, C, H, W) or None
+        return torch.cat([clip, self.continuation(clip, shown, noise, actions, fresh)], 1)
 
-    def _continue(self, clip, shown, noise: torch.Tensor, actions=None) -> torch.Tensor:
+    def _continue(self, clip, shown, noise: torch.Tensor, actions=None, fresh=None):
         """New frames (B, Tn, C, H, W) denoised from `noise` after the clean `clip` (B, Tc, ...),
-        which the model sees as `shown` (`_shown_context`)."""
+        which the model sees as `shown` (`_shown_context`); `fresh` (S, B, Tn, ...) the
+        sampler's noise drawn anew."""
         b, t = clip.shape[:2]
         # the cache holds one context, clean or noised to context_level (its noise and level stay
         # fixed over the denoising steps); the history guidance's three go through the full forward
@@ -203,13 +213,15 @@ class ModeRunner:
         if self.kv_cache and t % self.model.cfg.patch[0] == 0 and plain:
             velocity = self._velocity(ContextModel(self.model, shown, self.context_level), actions)
             generate = torch.ones(noise.shape[:2], dtype=torch.bool, device=noise.device)
-            return self.sampler.sample(velocity, noise, generate)
+            return self.sampler.sample(velocity, noise, generate, fresh=fresh)
         seq = torch.cat([shown, noise], dim=1)
         generate = self._mask(b, seq.shape[1], slice(0, t), clip.device)
         velocity = self._history_velocity(actions, torch.cat([clip, noise], dim=1), generate)
         if self.context_level:
             velocity = at_context_level(velocity, generate, self.context_level)
-        return self.sampler.sample(velocity, seq, generate)[:, t:]
+        if fresh is not None:  # the context's frames take no step: zeros in their place
+            fresh = torch.cat([fresh.new_zeros(fresh.shape[0], b, t, *fresh.shape[3:]), fresh], 2)
+        return self.sampler.sample(velocity, seq, generate, fresh=fresh)[:, t:]
 
     def _shown_context(self, clip: torch.Tensor) -> torch.Tensor:
         """The context as the model sees it: clean, or noised to `context_level` once (the noise

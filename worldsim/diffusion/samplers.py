@@ -1,11 +1,21 @@
-"""ODE samplers for rectified flow: standalone, unaware of the model (a velocity function goes in).
+"""Samplers for rectified flow: standalone, unaware of the model (a velocity function goes in).
 
 `velocity(x, levels)` takes latents (B, T, ...) and per-frame levels (B, T) and returns dx/dt.
 Frames outside `generate` (clean context) stay at level 0 and are returned bit-for-bit unchanged.
+
+Rectified flow puts a frame at level t as x_t = (1 - t) x_0 + t eps, so one velocity gives both
+the clean frame x_0 = x - t v and the noise eps = x + (1 - t) v it implies. An Euler step to t'
+is (1 - t') x_0 + t' eps: the deterministic ODE (DDIM with eta 0). With `eta` > 0 the step
+carries t' (sqrt(1 - c^2) eps + c z) instead, z fresh Gaussian noise and c = eta sqrt(1 - r^2),
+r = (1 - t) t' / ((1 - t') t) the ratio of the two levels' signal-to-noise amplitudes: DDIM's eta
+family (Song et al., 2021, eq. 16) in rectified flow's terms. eta 1 is DDPM's ancestral
+sampler; every eta keeps the data distribution as the steps shrink, while the predicted noise's
+errors are partly replaced at each step instead of carried to the end.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -17,12 +27,15 @@ Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class FlowSampler:
-    """Integrates dx/dt = v from level `start` down to 0 on a (shifted) uniform grid."""
+    """Steps from level `start` down to 0 on a (shifted) uniform grid: Euler steps of dx/dt = v,
+    with part of each step's noise drawn anew when `eta` > 0 (0: the ODE)."""
 
-    def __init__(self, steps: int, shift: float = 1.0):
+    def __init__(self, steps: int, shift: float = 1.0, eta: float = 0.0):
         if steps < 1:
             raise ValueError(f"sampler steps {steps} must be >= 1")
-        self.steps, self.shift = steps, shift
+        if not 0.0 <= eta <= 1.0:
+            raise ValueError(f"sampler eta {eta} must lie in [0, 1]")
+        self.steps, self.shift, self.eta = steps, shift, eta
         # called after each step, e.g. a progress bar's update (not by a replayed CUDA graph)
         self.on_step: Callable[[], object] | None = None
 
@@ -31,21 +44,52 @@ class FlowSampler:
         u0 = start / (self.shift - (self.shift - 1) * start)  # unshifted level that shifts to start
         return shift_levels(torch.linspace(u0, 0.0, self.steps + 1), self.shift)
 
+    @property
+    def fresh_draws(self) -> int:
+        """How many noise tensors shaped like the latents `sample` reads besides its start: one
+        per step that ends above level 0 when `eta` > 0, else none."""
+        return self.steps - 1 if self.eta else 0
+
     def step(
-        self, x: torch.Tensor, t: float, t_next: float, velocity: Velocity, generate: torch.Tensor
+        self,
+        x: torch.Tensor,
+        t: float,
+        t_next: float,
+        velocity: Velocity,
+        generate: torch.Tensor,
+        fresh: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One Euler step of the generated frames; context frames untouched."""
+        """One Euler step of the generated frames, `fresh` noise (like x) mixed into the noise it
+        carries when given; context frames untouched."""
         v = velocity(x, _levels(generate, t))
-        return _update(x, x + (t_next - t) * v, generate)
+        new = x + (t_next - t) * v
+        if fresh is not None:  # swap t' eps for t' (sqrt(1 - c^2) eps + c z)
+            r = (1 - t) * t_next / ((1 - t_next) * t)  # in [0, 1): t' < t
+            c = self.eta * math.sqrt(1 - r * r)
+            eps = x + (1 - t) * v  # (B, T, ...) the noise this velocity implies
+            new = new + t_next * ((math.sqrt(1 - c * c) - 1) * eps + c * fresh)
+        return _update(x, new, generate)
 
     @torch.no_grad()
     def sample(
-        self, velocity: Velocity, x: torch.Tensor, generate: torch.Tensor, start: float = 1.0
+        self,
+        velocity: Velocity,
+        x: torch.Tensor,
+        generate: torch.Tensor,
+        start: float = 1.0,
+        fresh: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Denoise frames where `generate` (B, T) is True from level `start` to 0."""
+        """Denoise frames where `generate` (B, T) is True from level `start` to 0; `fresh`
+        (fresh_draws, *x.shape) is the noise drawn anew at each step but the last."""
+        if (0 if fresh is None else fresh.shape[0]) != self.fresh_draws:
+            raise ValueError(
+                f"this sampler reads {self.fresh_draws} fresh noise draws, "
+                f"given {0 if fresh is None else fresh.shape[0]}"
+            )
         ts = self.timesteps(start).tolist()
-        for t, t_next in zip(ts[:-1], ts[1:]):
-            x = self.step(x, t, t_next, velocity, generate)
+        for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
+            z = None if fresh is None or t_next <= 0 else fresh[i]  # (*x.shape) or none
+            x = self.step(x, t, t_next, velocity, generate, z)
             if self.on_step is not None:
                 self.on_step()
         return x
@@ -56,9 +100,14 @@ class EulerSampler(FlowSampler):
 
 
 class HeunSampler(FlowSampler):
-    """Second-order Heun (trapezoidal) steps; the last step to level 0 is Euler."""
+    """Second-order Heun (trapezoidal) steps of the ODE; the last step to level 0 is Euler."""
 
-    def step(self, x, t, t_next, velocity, generate):
+    def __init__(self, steps: int, shift: float = 1.0, eta: float = 0.0):
+        if eta:
+            raise ValueError("sampler heun integrates the ODE: eta > 0 needs sampler euler")
+        super().__init__(steps, shift)
+
+    def step(self, x, t, t_next, velocity, generate, fresh=None):
         v = velocity(x, _levels(generate, t))
         x_euler = _update(x, x + (t_next - t) * v, generate)
         if t_next <= 0.0:
@@ -74,7 +123,7 @@ def make_sampler(cfg: SamplerConfig) -> FlowSampler:
     """The sampler named by `cfg.name`."""
     if cfg.name not in SAMPLERS:
         raise ValueError(f"sampler '{cfg.name}' unknown; choose one of {sorted(SAMPLERS)}")
-    return SAMPLERS[cfg.name](cfg.steps, cfg.shift)
+    return SAMPLERS[cfg.name](cfg.steps, cfg.shift, cfg.eta)
 
 
 def _levels(generate: torch.Tensor, t: float) -> torch.Tensor:

@@ -49,6 +49,15 @@ class SamplerConfig:
     name: str = "euler"  # euler | heun
     steps: int = 30  # denoising steps from noise to a clean frame
     shift: float = 1.0  # >1 spends more steps near noise (use the training resolution shift)
+    eta: float = 0.0  # DDIM's eta: fresh noise in each step (0: the ODE, 1: DDPM; euler only)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.eta <= 1.0:
+            raise ConfigError(f"sampler.eta={self.eta} must lie in [0, 1] (0: the ODE, 1: DDPM)")
+        if self.eta and self.name != "euler":
+            raise ConfigError(
+                f"sampler.eta={self.eta} needs sampler.name=euler: {self.name} integrates the ODE"
+            )
 
 
 @dataclass
@@ -59,6 +68,7 @@ class SamplerOverride:
     name: str | None = None  # euler | heun (null: the checkpoint's)
     steps: int | None = None  # denoising steps from noise to a clean frame (null: the checkpoint's)
     shift: float | None = None  # >1 spends more steps near noise (null: the checkpoint's)
+    eta: float | None = None  # DDIM's eta, 0-1: fresh noise in each step (null: the checkpoint's)
 
 
 def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[SamplerConfig, str]:
@@ -69,7 +79,8 @@ def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[Sa
     kept = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in changed]
     sources = (("from the command line", list(changed)), ("from the checkpoint", kept))
     origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
-    line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g} ({origin})"
+    eta = f", eta {sampler.eta:g}" if sampler.eta else ""
+    line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g}{eta} ({origin})"
     return sampler, line
 
 
