@@ -33,9 +33,7 @@ def windows_of(episode, frames: int) -> list[int]:
 
 
 def main(store, out, episodes, frames_list, ckpt, device="cpu") -> None:
-    if Path(out).is_dir() or not Path(out).parent.is_dir():  # refused before minutes of work
-        print(f"bank_loss: OUT {out} must be a file path in an existing folder", file=sys.stderr)
-        raise SystemExit(2)
+    out = GAME["json_out"](out, "bank_loss")  # refused before minutes of work
     clock, m = time.time(), GAME["load_model"](ckpt, device)
     # the conditioning both ways, and no re-estimated contexts: only the context differs
     m.flow = replace(m.flow, drop_actions=0.0, drop_text=0.0, context_estimate=0.0)
@@ -65,9 +63,7 @@ def main(store, out, episodes, frames_list, ckpt, device="cpu") -> None:
         }
         print(frames, json.dumps(res["by_frames"][frames]), flush=True)
     res["wall_s"] = time.time() - clock
-    tmp = Path(f"{out}.tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)  # whole or not at all
+    GAME["write_json"](out, res)
 
 
 if __name__ == "__main__":

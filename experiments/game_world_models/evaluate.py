@@ -213,15 +213,31 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, truths)
 
 
-def refuse(message: str) -> NoReturn:
+def refuse(message: str, script: str = "evaluate") -> NoReturn:
     """Bad input: one line naming it, exit code 2, nothing written."""
-    print(f"evaluate: {message}", file=sys.stderr)
+    print(f"{script}: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def json_out(path: str, script: str) -> Path:
+    """The one JSON file a script writes, refused (one line, exit code 2) before any work when it
+    is a folder or its folder does not exist."""
+    out = Path(path)
+    if out.is_dir() or not out.parent.is_dir():
+        refuse(f"OUT {path} must be a file path in an existing folder", script)
+    return out
+
+
+def write_json(out: Path, res: dict) -> None:
+    """`res` as JSON at `out`, whole or not at all (a run stopped while writing leaves the last)."""
+    tmp = out.with_name(f"{out.name}.tmp")
+    tmp.write_text(json.dumps(res, indent=1))
+    tmp.replace(out)
 
 
 def save(out: Path, res: dict, clock: float) -> None:
     res["wall_s"] = time.time() - clock
-    (out / "results.json").write_text(json.dumps(res, indent=1))
+    write_json(out / "results.json", res)
 
 
 def short(m, crafter, doom, windows, pairs, rollouts, out) -> dict:

@@ -51,11 +51,15 @@ def mean_sharpness(m, z: torch.Tensor) -> float:
 
 @torch.no_grad()
 def main(store, episode, noise_seed, out, ckpt="pretrained:doom", device="cpu") -> None:
-    if Path(out).is_dir() or not Path(out).parent.is_dir():  # refused before minutes of work
-        print(f"teacher_pull: OUT {out} must be a file path in an existing folder", file=sys.stderr)
-        raise SystemExit(2)
+    out = GAME["json_out"](out, "teacher_pull")  # refused before minutes of work
+    try:
+        held = EpisodeStore(store)
+    except FileNotFoundError as err:  # the store's own one line, with how to make one
+        GAME["refuse"](str(err), "teacher_pull")
+    if episode not in held.names():
+        GAME["refuse"](f"EP {episode!r} is not an episode of the store {store}", "teacher_pull")
     clock, m = time.time(), GAME["load_model"](ckpt, device)
-    ep = EpisodeStore(store).load(episode)
+    ep = held.load(episode)
     frames = GAME["LONG_FRAMES"]
     raw = SimpleNamespace(
         frames=ep.frames[:frames], actions=ep.actions[:frames], length=frames, captions={}
@@ -87,9 +91,7 @@ def main(store, episode, noise_seed, out, ckpt="pretrained:doom", device="cpu") 
         res["sets"][name] = row
         print(name, json.dumps(row), flush=True)
     res["wall_s"] = time.time() - clock
-    tmp = Path(f"{out}.tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    tmp.replace(out)  # whole or not at all
+    GAME["write_json"](out, res)
 
 
 if __name__ == "__main__":
