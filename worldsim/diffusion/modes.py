@@ -129,8 +129,8 @@ class ModeRunner:
 
     def _fresh(self, like: torch.Tensor) -> torch.Tensor | None:
         """The noise the sampler draws anew at its steps, (fresh_draws, *like.shape), from the
-        seeded streams after everything else a sampling draws (none for an ODE sampler, whose
-        streams stay as they were)."""
+        seeded streams after the start noise (none for an ODE sampler, whose streams stay as
+        they were)."""
         draws = self.sampler.fresh_draws
         return torch.stack([self.noise(like) for _ in range(draws)]) if draws else None
 
