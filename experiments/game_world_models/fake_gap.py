@@ -24,37 +24,13 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
-
-from evals.latent_rollout import encode_latent_episode, rollout
-from worldsim.data.store import EpisodeStore
 
 HERE = Path(__file__).resolve().parent
 GAME = runpy.run_path(str(HERE / "evaluate.py"))
 PULL = runpy.run_path(str(HERE / "teacher_pull.py"))
-LEVELS, BATCH, WINDOW = (0.3, 0.5, 0.7), 8, PULL["WINDOW"]
-
-
-def rolled(m, held: EpisodeStore, name: str, seed: int):
-    """An episode's true latents and actions, and the file's 250-frame rollout of it."""
-    ep, frames = held.load(name), GAME["LONG_FRAMES"]
-    raw = SimpleNamespace(
-        frames=ep.frames[:frames], actions=ep.actions[:frames], length=frames, captions={}
-    )
-    lat = encode_latent_episode(m, raw, text=False)
-    acts = None if lat.actions is None else lat.actions[None]
-    z = rollout(m, lat.latents[None, :1], acts, [""], GAME["LONG"], seed=seed)[0]  # (251, ...)
-    return lat.latents, lat.actions, z
-
-
-def every_window(actions, z: torch.Tensor):
-    """Every WINDOW-frame window of a rollout z (T, c, h, w) after its first (true) frame, stride
-    1, with its actions: (N, WINDOW, c, h, w) and (N, WINDOW, A) or None."""
-    starts = range(1, len(z) - WINDOW + 1)
-    cut = lambda x: None if x is None else torch.stack([x[s : s + WINDOW] for s in starts])  # noqa: E731
-    return cut(z), cut(actions)
+LEVELS, BATCH = (0.3, 0.5, 0.7), 8
 
 
 def train_fake(m, latents: torch.Tensor, actions, steps: int):
@@ -83,11 +59,9 @@ def gaps(m, fake, x0: torch.Tensor, acts) -> dict:
     """Per level: mean |R - F| of the clean estimates, and the decoded sharpness after the step."""
     out = {"sharpness": PULL["mean_sharpness"](m, x0)}
     for tau in LEVELS:
-        levels = torch.full(x0.shape[:2], tau, device=x0.device)  # (N, WINDOW)
-        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0)).to(x0.device)
-        x = (1 - tau) * x0 + tau * noise
-        real = x - tau * m.model(x, levels, actions=acts)  # R's clean estimate
-        made = x - tau * fake.model(x, levels, actions=acts)  # F's
+        x, levels = PULL["noised"](x0, tau, 0)
+        real = PULL["clean_estimate"](m.model, x, levels, tau, acts)  # R's
+        made = PULL["clean_estimate"](fake.model, x, levels, tau, acts)  # F's
         out[str(tau)] = {
             "mean_abs_gap": float((real - made).abs().mean()),
             "sharpness_after_step": PULL["mean_sharpness"](m, x0 + (real - made)),
@@ -97,21 +71,23 @@ def gaps(m, fake, x0: torch.Tensor, acts) -> dict:
 
 def main(store, train, episode, seed, steps, out, ckpt="pretrained:doom", device="cpu") -> None:
     out = GAME["json_out"](out, "fake_gap")
-    held = EpisodeStore(store)
     names = train.split(",")
-    if any(n not in held.names() for n in [*names, episode]):
-        GAME["refuse"](f"TRAIN {train} and EP {episode} must be episodes of {store}", "fake_gap")
+    held = PULL["held_episodes"](store, [*names, episode], "fake_gap")
     clock, m = time.time(), GAME["load_model"](ckpt, device)
     m.model.eval()
-    pieces = [every_window(*rolled(m, held, name, 0)[1:]) for name in names]
+    long, window = GAME["LONG"], PULL["windows"]
+    pieces = []  # every window of each rollout after its first (true) frame, stride 1
+    for name in names:
+        _, acts, z = PULL["rolled_out"](m, held, name, 0)
+        pieces.append(window(z, acts, 1, long + 1, stride=1))
     latents = torch.cat([p[0] for p in pieces])  # (N, WINDOW, c, h, w)
     actions = None if pieces[0][1] is None else torch.cat([p[1] for p in pieces])
     print(f"rolled out {names}: {len(latents)} windows", flush=True)
     fake = train_fake(m, latents, actions, int(steps))
-    true, acts, z = rolled(m, held, episode, int(seed))
+    true, acts, z = PULL["rolled_out"](m, held, episode, int(seed))
     sets = {
-        "true": PULL["windows"](true, acts, 1, GAME["LONG"] + 1),
-        "rollout, latent frames 151-250": PULL["windows"](z, acts, 151, GAME["LONG"] + 1),
+        "true": window(true, acts, 1, long + 1),
+        "rollout, latent frames 151-250": window(z, acts, 151, long + 1),
     }
     res = {"model": ckpt, "store": store, "train": names, "episode": episode, "seed": int(seed)}
     res.update(held_out_data=GAME["held_out_data"](store), fake_steps=int(steps), sets={})

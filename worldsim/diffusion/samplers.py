@@ -81,10 +81,10 @@ class FlowSampler:
     ) -> torch.Tensor:
         """Denoise frames where `generate` (B, T) is True from level `start` to 0; `fresh`
         (fresh_draws, *x.shape) is the noise drawn anew at each step but the last."""
-        if (0 if fresh is None else fresh.shape[0]) != self.fresh_draws:
+        given = 0 if fresh is None else fresh.shape[0]
+        if given != self.fresh_draws:
             raise ValueError(
-                f"this sampler reads {self.fresh_draws} fresh noise draws, "
-                f"given {0 if fresh is None else fresh.shape[0]}"
+                f"this sampler reads {self.fresh_draws} fresh noise draws, given {given}"
             )
         ts = self.timesteps(start).tolist()
         for i, (t, t_next) in enumerate(zip(ts[:-1], ts[1:])):
