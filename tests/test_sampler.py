@@ -7,7 +7,13 @@ import torch
 
 from worldsim.config import ConfigError
 from worldsim.diffusion.guidance import GuidanceConfig, guided_velocity
-from worldsim.diffusion.samplers import EulerSampler, HeunSampler, SamplerConfig, make_sampler
+from worldsim.diffusion.samplers import (
+    EulerSampler,
+    HeunSampler,
+    RenoiseSampler,
+    SamplerConfig,
+    make_sampler,
+)
 from worldsim.models.dit import TextBatch
 
 MU, SIGMA = 2.0, 0.5
@@ -34,7 +40,12 @@ def run(sampler, n: int = 20000) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     "sampler",
-    [EulerSampler(100), EulerSampler(100, eta=0.5), HeunSampler(12), HeunSampler(24, shift=3.0)],
+    [
+        EulerSampler(100),
+        EulerSampler(100, eta=0.5),
+        HeunSampler(12),
+        HeunSampler(24, shift=3.0),
+    ],
 )
 def test_sampler_on_exact_gaussian_flow_reaches_the_data_distribution(sampler):
     out = run(sampler)
@@ -73,6 +84,26 @@ def test_eta_draws_fresh_noise_at_every_step_but_the_last_and_only_for_euler():
         SamplerConfig("heun", 6, eta=0.5)
     with pytest.raises(ConfigError, match=r"must lie in \[0, 1\]"):
         SamplerConfig("euler", 6, eta=1.5)
+
+
+def test_renoise_steps_noise_the_clean_estimate_anew_and_take_no_eta():
+    x, generate = torch.randn(4, 2, 1), torch.ones(4, 2, dtype=torch.bool)
+    sampler = RenoiseSampler(4, shift=2.0)
+    assert sampler.fresh_draws == 3
+    z = torch.randn_like(x)
+    t, t_next = sampler.timesteps()[:2].tolist()
+    x0 = x - t * gaussian_velocity(x, torch.full((4, 2), t))  # the clean estimate at t
+    step = sampler.step(x, t, t_next, gaussian_velocity, generate, z)
+    torch.testing.assert_close(step, (1 - t_next) * x0 + t_next * z)
+    with pytest.raises(ValueError, match="leave eta 0"):
+        RenoiseSampler(4, eta=0.5)
+    with pytest.raises(ConfigError, match="renoise draws all its noise anew"):
+        SamplerConfig("renoise", 4, eta=0.5)
+    assert isinstance(make_sampler(SamplerConfig("renoise", 4)), RenoiseSampler)
+    # a flow model's clean estimate is a posterior mean, not a sample: renoised it loses spread,
+    # which is why the sampler is for generators trained to give samples (distribution matching)
+    out = run(RenoiseSampler(100))
+    assert abs(out.mean().item() - MU) < 0.02 and out.std().item() < 0.8 * SIGMA
 
 
 def test_partial_start_timesteps_begin_at_the_edit_strength_with_any_shift():

@@ -28,10 +28,23 @@ class FlowConfig:
     rollout_frames: int = 8  # latent frames of each rollout (its last window - 1 are the context)
     rollout_pool: int = 512  # rollouts in the bank, per window bucket (data.resident only)
     rollout_refresh: int = 250  # training steps between the bank's rollouts
+    dmd: bool = (
+        False  # train by distribution matching on bank contexts (Self Forcing; init= needed)
+    )
+    dmd_fake_steps: int = 5  # the fake score's flow-loss steps per generator step (DMD2)
+    dmd_level_low: float = 0.02  # lowest level a window is noised to for the matching gradient
+    dmd_level_high: float = 0.98  # ... and highest (each window draws one, uniformly)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.dmd_level_low < self.dmd_level_high < 1.0:
+            raise ConfigError(
+                f"flow.dmd_level_low={self.dmd_level_low} and flow.dmd_level_high="
+                f"{self.dmd_level_high} must satisfy 0 < low < high < 1"
+            )
+        if self.dmd_fake_steps < 1:
+            raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")
         if self.context_estimate + self.rollout_share > 1:
             raise ConfigError(
                 f"flow.context_estimate={self.context_estimate} and flow.rollout_share="

@@ -11,6 +11,10 @@ r = (1 - t) t' / ((1 - t') t) the ratio of the two levels' signal-to-noise ampli
 family (Song et al., 2021, eq. 16) in rectified flow's terms. eta 1 is DDPM's ancestral
 sampler; every eta keeps the data distribution as the steps shrink, while the predicted noise's
 errors are partly replaced at each step instead of carried to the end.
+
+`renoise` is the few-step sampler of consistency models and Self Forcing: each step takes the
+clean estimate x_0 and noises it to t' with wholly fresh noise, (1 - t') x_0 + t' z (c = 1 above).
+A model trained by distribution matching (`worldsim.diffusion.dmd`) makes its samples this way.
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ class FlowSampler:
         per step that ends above level 0 when `eta` > 0, else none."""
         return self.steps - 1 if self.eta else 0
 
+    def fresh_share(self, t: float, t_next: float) -> float:
+        """c: the share of the noise carried to level t_next (< t) that is drawn anew."""
+        r = (1 - t) * t_next / ((1 - t_next) * t)  # in [0, 1): t' < t
+        return self.eta * math.sqrt(1 - r * r)
+
     def step(
         self,
         x: torch.Tensor,
@@ -64,8 +73,7 @@ class FlowSampler:
         v = velocity(x, _levels(generate, t))
         new = x + (t_next - t) * v
         if fresh is not None:  # swap t' eps for t' (sqrt(1 - c^2) eps + c z)
-            r = (1 - t) * t_next / ((1 - t_next) * t)  # in [0, 1): t' < t
-            c = self.eta * math.sqrt(1 - r * r)
+            c = self.fresh_share(t, t_next)
             eps = x + (1 - t) * v  # (B, T, ...) the noise this velocity implies
             new = new + t_next * ((math.sqrt(1 - c * c) - 1) * eps + c * fresh)
         return _update(x, new, generate)
@@ -116,7 +124,26 @@ class HeunSampler(FlowSampler):
         return _update(x, x + (t_next - t) * 0.5 * (v + v_next), generate)
 
 
-SAMPLERS = {"euler": EulerSampler, "heun": HeunSampler}
+class RenoiseSampler(FlowSampler):
+    """Each step's clean estimate noised to the next level with wholly fresh noise: the few-step
+    sampler of a distribution-matched generator (`eta` has no meaning here and must stay 0). A
+    flow model's clean estimate is a posterior mean, so under this sampler its samples lose
+    spread (on the exact Gaussian flow, std 0.34 for 0.5 at 100 steps, tests/test_sampler.py)."""
+
+    def __init__(self, steps: int, shift: float = 1.0, eta: float = 0.0):
+        if eta:
+            raise ValueError("sampler renoise draws all of each step's noise anew: leave eta 0")
+        super().__init__(steps, shift)
+
+    @property
+    def fresh_draws(self) -> int:
+        return self.steps - 1
+
+    def fresh_share(self, t: float, t_next: float) -> float:
+        return 1.0
+
+
+SAMPLERS = {"euler": EulerSampler, "heun": HeunSampler, "renoise": RenoiseSampler}
 
 
 def make_sampler(cfg: SamplerConfig) -> FlowSampler:

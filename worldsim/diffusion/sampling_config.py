@@ -46,7 +46,7 @@ class GuidanceConfig:
 class SamplerConfig:
     """Which sampler, how many steps, and the level shift of its grid."""
 
-    name: str = "euler"  # euler | heun
+    name: str = "euler"  # euler | heun | renoise (few-step: clean estimate, noised anew)
     steps: int = 30  # denoising steps from noise to a clean frame
     shift: float = 1.0  # >1 spends more steps near noise (use the training resolution shift)
     eta: float = 0.0  # DDIM's eta: fresh noise in each step (0: the ODE, 1: DDPM; euler only)
@@ -55,9 +55,8 @@ class SamplerConfig:
         if not 0.0 <= self.eta <= 1.0:
             raise ConfigError(f"sampler.eta={self.eta} must lie in [0, 1] (0: the ODE, 1: DDPM)")
         if self.eta and self.name != "euler":
-            raise ConfigError(
-                f"sampler.eta={self.eta} needs sampler.name=euler: {self.name} integrates the ODE"
-            )
+            why = "draws all its noise anew" if self.name == "renoise" else "integrates the ODE"
+            raise ConfigError(f"sampler.eta={self.eta} needs sampler.name=euler: {self.name} {why}")
 
 
 @dataclass
@@ -65,7 +64,7 @@ class SamplerOverride:
     """A job's sampler knobs: each one left unset (null) is the checkpoint's own, the setting it
     was trained and evaluated with (`override_sampler`)."""
 
-    name: str | None = None  # euler | heun (null: the checkpoint's)
+    name: str | None = None  # euler | heun | renoise (null: the checkpoint's)
     steps: int | None = None  # denoising steps from noise to a clean frame (null: the checkpoint's)
     shift: float | None = None  # >1 spends more steps near noise (null: the checkpoint's)
     eta: float | None = None  # DDIM's eta, 0-1: fresh noise in each step (null: the checkpoint's)

@@ -69,12 +69,26 @@ class Config:
 
     def __post_init__(self) -> None:
         check_logger(self.logger)  # before any work: an unknown or missing logger is one line
-        if self.flow.rollout_share and not (self.data.resident and self.data.stride == 1):
+        bank = f"flow.rollout_share={self.flow.rollout_share}"
+        if self.flow.dmd:
+            bank = "flow.dmd=true"
+            if self.flow.rollout_share:
+                raise ConfigError(
+                    "flow.dmd=true trains every row on the rollout bank's contexts: leave "
+                    "flow.rollout_share at 0"
+                )
+            if not self.init:
+                raise ConfigError(
+                    "flow.dmd=true matches a trained model's windows: give its weights as init= "
+                    "(a path or pretrained:NAME)"
+                )
+        uses_bank = self.flow.rollout_share or self.flow.dmd
+        if uses_bank and not (self.data.resident and self.data.stride == 1):
             raise ConfigError(
-                f"flow.rollout_share={self.flow.rollout_share} needs data.resident=true and "
-                "data.stride=1: the rollout bank rolls from every window held on the device"
+                f"{bank} needs data.resident=true and data.stride=1: the rollout bank rolls "
+                "from every window held on the device"
             )
-        if self.flow.rollout_share and self.flow.rollout_frames < max(self.data.lengths) - 1:
+        if uses_bank and self.flow.rollout_frames < max(self.data.lengths) - 1:
             raise ConfigError(
                 f"flow.rollout_frames={self.flow.rollout_frames}: a bank rollout makes a window's "
                 f"whole context, {max(self.data.lengths) - 1} latent frames at data.lengths="
@@ -145,6 +159,8 @@ def build_module(cfg: Config) -> WorldModel:
         module.set_text_table(table)
     if source is not None:
         init_weights(module, source, cfg.init)
+    if cfg.flow.dmd:  # the scores start as the init (a resumed run then loads its own)
+        module.start_matching()
     return module
 
 

@@ -77,9 +77,14 @@ class StepProgress(ProgressBar):
         self.bar.update(trainer.global_step - self.bar.n)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):
             return  # reading the loss waits for the GPU: only at the logging interval
-        loss = next((v for k, v in trainer.callback_metrics.items() if "loss" in k), None)
-        if loss is not None:
-            self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
+        # every training metric (the loss; flow.dmd's fake-score loss and score gap beside it)
+        shown = {
+            k.removeprefix("train/"): f"{float(v):.4g}"
+            for k, v in trainer.callback_metrics.items()
+            if k.startswith("train/")
+        }
+        if shown:
+            self.bar.set_postfix(shown, refresh=False)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.bar is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import torch
 from einops import rearrange
 
 from worldsim.config import ConfigError, from_dict
+from worldsim.diffusion.dmd import dmd_loss, exit_estimate, matching_levels
 from worldsim.diffusion.flow import (
     FlowConfig,
     clean_estimate,
@@ -26,7 +28,8 @@ from worldsim.diffusion.flow import (
     sample_levels,
     velocity_target,
 )
-from worldsim.diffusion.modes import ModeRunner
+from worldsim.diffusion.guidance import guided_velocity
+from worldsim.diffusion.modes import ModeRunner, at_context_level
 from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
@@ -87,6 +90,10 @@ class WorldModel(L.LightningModule):
         self.generator = torch.Generator().manual_seed(0)
         # flow.rollout_share: contexts rolled out by the model itself (built on the first step)
         self.rollout_bank: RolloutBank | None = None
+        # flow.dmd: the frozen real score and the trained fake score (`start_matching`), copies
+        # of the init that training builds; a loaded file samples without them
+        self.real: DiT | None = None
+        self.fake: DiT | None = None
         # optimiser steps of the run that wrote these weights (not its init's); None: not recorded
         # (files exported before session 24). Exports carry it, so a snapshot says how far it got.
         self.run_steps: int | None = None
@@ -134,9 +141,16 @@ class WorldModel(L.LightningModule):
         return -(-latents.shape[-2] // ph) * -(-latents.shape[-1] // pw)
 
     # ---------------------------------------------------------------- training
-    def loss(self, batch: dict[str, Any], generator: torch.Generator | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        batch: dict[str, Any],
+        generator: torch.Generator | None = None,
+        dit: DiT | None = None,
+    ) -> torch.Tensor:
         """Per-frame rectified-flow loss on one batch with conditioning dropout. The batch holds
-        "caption" strings, or (device-resident batches) their embeddings as "text"."""
+        "caption" strings, or (device-resident batches) their embeddings as "text". `dit`: the
+        network trained (default the world model's; flow.dmd's fake score learns its windows
+        this way, without the context estimates, which are the world model's own)."""
         x0 = batch["latents"]  # (B, T, C, H, W)
         b, t = x0.shape[:2]
         gen = generator or self.generator
@@ -148,7 +162,7 @@ class WorldModel(L.LightningModule):
         # flow.context_estimate: the levels (K, T) of each pass that re-estimates the first K
         # samples' context (flow.context_estimate_rounds passes)
         estimate = ()
-        if self.flow.context_estimate:
+        if self.flow.context_estimate and dit is None:
             rounds = range(self.flow.context_estimate_rounds)
             estimate = tuple(context_estimate_levels(levels, self.flow, gen) for _ in rounds)
         levels, inputs, drop_t, drop_a, *estimate = self._upload(
@@ -168,7 +182,7 @@ class WorldModel(L.LightningModule):
         context = x0
         if estimate:
             context = self._estimated_context(x0, estimate, levels, cond, generator)
-        pred = self.model(noisy(context, noise, inputs), inputs, **cond)
+        pred = (dit or self.model)(noisy(context, noise, inputs), inputs, **cond)
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
         return flow_loss(pred, velocity_target(x0, noise), levels)
@@ -208,9 +222,9 @@ class WorldModel(L.LightningModule):
             return tuple(x.to(self.device) for x in tensors)
         return tuple(x.pin_memory().to(self.device, non_blocking=True) for x in tensors)
 
-    def with_rollouts(self, batch: dict[str, Any]) -> dict[str, Any]:
-        """A resident batch with its last flow.rollout_share of samples taken from the rollout
-        bank, rolled again every flow.rollout_refresh steps (`RolloutBank`)."""
+    def with_rollouts(self, batch: dict[str, Any], share: float) -> dict[str, Any]:
+        """A resident batch with its last `share` of samples taken from the rollout bank, rolled
+        again every flow.rollout_refresh steps (`RolloutBank`)."""
         resident = self.trainer.datamodule.resident
         if self.rollout_bank is None:
             seed = self.trainer.datamodule.cfg.seed  # the run's batch-order seed
@@ -218,7 +232,7 @@ class WorldModel(L.LightningModule):
         index = self.global_step // self.flow.rollout_refresh
         if self.rollout_bank.index != index:
             self.rollout_bank.refresh(resident, self.bank_rollout, index)
-        rows = round(batch["latents"].shape[0] * self.flow.rollout_share)
+        rows = round(batch["latents"].shape[0] * share)
         return self.rollout_bank.mix(resident, batch, rows)
 
     @torch.no_grad()
@@ -238,13 +252,81 @@ class WorldModel(L.LightningModule):
         return runner.rollout(context, frames, actions, window=context.shape[1] + 1)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        if self.flow.dmd:
+            return self.matching_step(batch)
         if self.flow.rollout_share:
-            batch = self.with_rollouts(batch)
+            batch = self.with_rollouts(batch, self.flow.rollout_share)
         loss = self.loss(batch)
         # not prog_bar: Lightning turns progress-bar values into floats every step, a host sync
         # that keeps the host from queueing the next step (our bar reads the loss at log_every)
         self.log("train/loss", loss, batch_size=batch["latents"].shape[0])
         return loss
+
+    # ---------------------------------------------------------------- distribution matching
+    def start_matching(self) -> None:
+        """flow.dmd: the real score R (frozen) and the fake score F (trained on the world model's
+        own windows), both copies of the weights the world model starts from."""
+        self.real = copy.deepcopy(self.model).requires_grad_(False)
+        self.fake = copy.deepcopy(self.model)
+
+    def matching_step(self, batch: dict[str, Any]) -> torch.Tensor:
+        """One step of flow.dmd. Every row's context is the bank's rollout (the world model's
+        own frames); the world model makes the next frame, with gradients through one random
+        step of its sampler, and learns from DMD's gradient on it (`dmd_loss`) every
+        flow.dmd_fake_steps steps; F learns the made windows by the flow loss every step. The
+        episode's own next frame is never read: no loss here pairs a rolled context with it."""
+        batch = self.with_rollouts(batch, 1.0)
+        context = batch["latents"][:, :-1]  # (B, T-1, C, H, W): the bank's rollouts
+        actions, text = self._actions(batch), batch.get("text")
+        train_generator = self.global_step % self.flow.dmd_fake_steps == 0
+        with torch.set_grad_enabled(train_generator):
+            frame = self.next_frame(context, actions, text)  # (B, 1, C, H, W)
+        window = torch.cat([context, frame.detach()], 1)  # (B, T, C, H, W)
+        made = {"latents": window, "actions": batch["actions"], "text": text}
+        fake_loss = self.loss(made, dit=self.fake)
+        b = window.shape[0]
+        self.log("train/fake_loss", fake_loss, batch_size=b)
+        if not train_generator:
+            return fake_loss
+        real, fake = self.matching_estimates(window, actions, text)  # (B, 1, C, H, W) each
+        loss = dmd_loss(frame.float(), real.float(), fake.float())
+        self.log("train/loss", loss, batch_size=b)
+        self.log("train/real_fake_gap", (real - fake).abs().float().mean(), batch_size=b)
+        return loss + fake_loss  # separate graphs: each network gets its own loss's gradient
+
+    def next_frame(self, context: torch.Tensor, actions, text) -> torch.Tensor:
+        """The world model's frame (B, 1, C, H, W) after `context` (B, Tc, C, H, W) under its
+        sampling (context level, guidance, sampler): the clean estimate at one step drawn at
+        random from the run's generator, the steps before it without gradients."""
+        sampler = make_sampler(self.sample_cfg.sampler)
+        k = self.sample_cfg.context_level
+        noise = torch.randn_like(context[:, :1])  # (B, 1, C, H, W)
+        shown = (1 - k) * context + k * torch.randn_like(context) if k else context
+        seq = torch.cat([shown, noise], 1)  # (B, Tc+1, C, H, W)
+        generate = torch.zeros(seq.shape[:2], dtype=torch.bool, device=seq.device)
+        generate[:, -1] = True
+        velocity = guided_velocity(self.model, actions, text, self.sample_cfg.guidance)
+        if k:
+            velocity = at_context_level(velocity, generate, k)
+        draws = sampler.fresh_draws
+        fresh = torch.randn(draws, *seq.shape, device=seq.device) if draws else None
+        step = int(torch.randint(sampler.steps, (1,), generator=self.generator))
+        return exit_estimate(sampler, velocity, seq, generate, step, fresh)[:, -1:]
+
+    @torch.no_grad()
+    def matching_estimates(self, window: torch.Tensor, actions, text):
+        """R's and F's clean estimates of the last frame of `window` (B, T, C, H, W), the whole
+        window noised to one level per row (flow.dmd_level_low..high): scores of whole windows,
+        so a frame is judged with what came before it."""
+        b, t = window.shape[:2]
+        tau = matching_levels(b, self.flow.dmd_level_low, self.flow.dmd_level_high, self.generator)
+        (tau,) = self._upload(tau)
+        levels = tau[:, None].expand(b, t)  # (B, T)
+        x = noisy(window, torch.randn_like(window), levels)
+        return tuple(
+            clean_estimate(x, dit(x, levels, actions=actions, text=text), levels)[:, -1:]
+            for dit in (self.real, self.fake)
+        )
 
     @torch.no_grad()
     def next_frame_error(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,13 +355,19 @@ class WorldModel(L.LightningModule):
         if gradient_clip_val and isinstance(self.trainer.strategy, FSDPStrategy):
             self.trainer.model.clip_grad_norm_(gradient_clip_val)
             return
+        if gradient_clip_val and self.flow.dmd:  # two networks, two losses: each its own norm
+            for dit in (self.model, self.fake):
+                torch.nn.utils.clip_grad_norm_(dit.parameters(), gradient_clip_val)
+            return
         super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def optimizer(self) -> torch.optim.AdamW:
-        """AdamW over the DiT, weight decay on its matrices only (no trainer needed: benchmarks
-        time bare steps with it)."""
-        decay = [p for p in self.model.parameters() if p.dim() >= 2]
-        other = [p for p in self.model.parameters() if p.dim() < 2]
+        """AdamW over the DiT (and flow.dmd's fake score), weight decay on matrices only (no
+        trainer needed: benchmarks time bare steps with it)."""
+        trained = [self.model] + ([self.fake] if self.flow.dmd else [])
+        params = [p for dit in trained for p in dit.parameters()]
+        decay = [p for p in params if p.dim() >= 2]
+        other = [p for p in params if p.dim() < 2]
         opt = torch.optim.AdamW(
             [
                 {"params": decay, "weight_decay": self.optim_cfg.weight_decay},

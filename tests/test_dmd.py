@@ -1,0 +1,90 @@
+"""Distribution matching (flow.dmd): the gradient, the truncated step, a run."""
+
+from __future__ import annotations
+
+import torch
+
+from worldsim.cli import main
+from worldsim.diffusion.dmd import dmd_loss, dmd_target, exit_estimate
+from worldsim.diffusion.samplers import RenoiseSampler
+
+
+def test_the_gradient_moves_a_sample_from_the_fake_estimate_towards_the_real_one():
+    x = torch.randn(3, 1, 2, 4, 4, requires_grad=True)
+    real, fake = torch.randn(3, 1, 2, 4, 4), torch.randn(3, 1, 2, 4, 4)
+    dmd_loss(x, real, fake).backward()
+    scale = (x - real).abs().flatten(1).mean(1).reshape(3, 1, 1, 1, 1)
+    torch.testing.assert_close(-x.grad * x[0].numel() * 3, ((real - fake) / scale).detach())
+    same = torch.randn(3, 1, 2, 4, 4)
+    torch.testing.assert_close(dmd_target(x, same, same), x.detach())  # R = F: nothing to match
+
+
+def test_only_the_exit_step_carries_gradients_and_context_stays():
+    sampler = RenoiseSampler(4, shift=2.0)
+    weight = torch.tensor(0.5, requires_grad=True)
+    calls = []
+
+    def velocity(x, levels):
+        calls.append(torch.is_grad_enabled())
+        return weight * x
+
+    x = torch.randn(2, 3, 1, 2, 2)
+    generate = torch.tensor([[False, False, True]] * 2)
+    fresh = torch.randn(sampler.fresh_draws, *x.shape)
+    out = exit_estimate(sampler, velocity, x, generate, 2, fresh)
+    assert calls == [False, False, True]
+    assert torch.equal(out[:, :2], x[:, :2]) and out.requires_grad
+    ts = sampler.timesteps().tolist()
+    with torch.no_grad():  # the same two steps by the sampler itself, then the clean estimate
+        ref = x
+        for i in range(2):
+            ref = sampler.step(ref, ts[i], ts[i + 1], velocity, generate, fresh[i])
+        torch.testing.assert_close(out[:, 2], ref[:, 2] - ts[2] * velocity(ref, None)[:, 2])
+
+
+def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_init(
+    small_store, tmp_path, capsys
+):
+    from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
+    from worldsim.training.world_model import load_world_model
+
+    torch.manual_seed(0)
+    vae = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4))
+    ckpt = save_autoencoder(vae, tmp_path / "vae.ckpt")
+    cache = tmp_path / "lat"
+    encode = ["encode", f"store={small_store.root}", f"checkpoint={ckpt}", f"out={cache}"]
+    assert main([*encode, "device=cpu"]) == 0
+    args = [
+        f"data.roots=[{cache}]",
+        "data.stride=1",
+        "data.lengths=[3]",
+        "data.batch_size=4",
+        "data.resident=true",
+        *("model.dim=32", "model.depth=1", "model.heads=2"),
+        "train.val_every=4",
+        "train.limit_val_batches=1",
+        "train.sample_videos=false",
+        *("flow.rollout_frames=2", "flow.rollout_pool=4", "flow.rollout_refresh=2"),
+        "sample.sampler.steps=2",
+    ]
+    assert main(["train", *args, "train.max_steps=2", f"out={tmp_path / 'init'}"]) == 0
+    init = load_world_model(str(tmp_path / "init" / "ema.ckpt"))
+    capsys.readouterr()
+    dmd = [*args, "flow.dmd=true", "flow.dmd_fake_steps=2", "sample.sampler.name=renoise"]
+    assert main(["train", *dmd, "train.max_steps=4", f"out={tmp_path / 'refused'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "init=" in err[0]
+    assert not (tmp_path / "refused").exists()
+    out = tmp_path / "dmd"
+    run = [*dmd, f"init={tmp_path / 'init' / 'ema.ckpt'}", "train.ema_decay=0", f"out={out}"]
+    assert main(["train", *run, "train.max_steps=4"]) == 0
+    last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    start = {k: v for k, v in init.model.state_dict().items()}
+    moved = lambda prefix: any(  # noqa: E731
+        not torch.equal(last[f"{prefix}.{k}"].float(), v) for k, v in start.items()
+    )
+    assert moved("model") and moved("fake") and not moved("real")
+    made = load_world_model(str(out / "ema.ckpt"))
+    assert made.sample_cfg.sampler.name == "renoise" and made.fake is None
+    assert main(["train", *run, "train.max_steps=6"]) == 0  # resumes with both scores
+    assert "resuming from" in capsys.readouterr().out
