@@ -71,6 +71,7 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
     init = load_world_model(str(tmp_path / "init" / "ema.ckpt"))
     capsys.readouterr()
     dmd = [*args, "flow.dmd=true", "flow.dmd_fake_steps=2", "sample.sampler.name=renoise"]
+    dmd.append("flow.dmd_flow_weight=0.5")
     assert main(["train", *dmd, "train.max_steps=4", f"out={tmp_path / 'refused'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "init=" in err[0]

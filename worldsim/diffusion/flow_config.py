@@ -34,6 +34,7 @@ class FlowConfig:
     dmd_fake_steps: int = 5  # the fake score's flow-loss steps per generator step (DMD2)
     dmd_level_low: float = 0.02  # lowest level a window is noised to for the matching gradient
     dmd_level_high: float = 0.98  # ... and highest (each window draws one, uniformly)
+    dmd_flow_weight: float = 0.0  # the flow loss on true windows beside DMD's (one-step anchor)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
@@ -43,6 +44,8 @@ class FlowConfig:
                 f"flow.dmd_level_low={self.dmd_level_low} and flow.dmd_level_high="
                 f"{self.dmd_level_high} must satisfy 0 < low < high < 1"
             )
+        if self.dmd_flow_weight < 0:
+            raise ConfigError(f"flow.dmd_flow_weight={self.dmd_flow_weight} must be at least 0")
         if self.dmd_fake_steps < 1:
             raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")
         if self.context_estimate + self.rollout_share > 1:

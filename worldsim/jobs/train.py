@@ -246,11 +246,15 @@ def _export(cfg: Config, module: WorldModel, trainer, ema) -> None:
 
 
 def compile_dit(module: WorldModel, cfg: TrainerConfig) -> None:
-    """torch.compile the module's DiT in place (state-dict keys unchanged), as `cfg` asks."""
-    if cfg.compile_model:
-        module.model.compile(dynamic=False)
-    elif cfg.compile:
-        module.model.compile_blocks()
+    """torch.compile the module's DiTs in place (state-dict keys unchanged), as `cfg` asks: the
+    world model's, and flow.dmd's two scores (which run most of a matching step's passes)."""
+    for dit in (module.model, module.fake, module.real):
+        if dit is None:
+            continue
+        if cfg.compile_model:
+            dit.compile(dynamic=False)
+        elif cfg.compile:
+            dit.compile_blocks()
 
 
 def run(cfg: Config) -> None:

@@ -11,8 +11,9 @@ so it is fair only while the rollout still matches the episode's view. Measured 
 latent frames (section 40) it no longer did: a bank sample cost twice a true one's loss, and
 training on them taught the model to discount its context (one step ahead it fell to
 copy-last). Contexts only partly rolled out cost more than true ones too (section 42: 1.30
-times the loss with one rolled frame of 7), so the bank is off by default; a loss that needs no
-matching truth (Self Forcing's distribution matching, section 43) is what is left to try.
+times the loss with one rolled frame of 7), so `flow.rollout_share` is off by default. The bank's
+contexts serve `flow.dmd` instead, a loss that needs no matching truth (Self Forcing's
+distribution matching, `worldsim.diffusion.dmd`; section 44).
 
 The bank is rolled every `refresh` steps, not every step: one rollout of the pool costs a few
 training steps. Which windows it rolls from depends only on the seed and the refresh's index, so a

@@ -273,8 +273,11 @@ class WorldModel(L.LightningModule):
         """One step of flow.dmd. Every row's context is the bank's rollout (the world model's
         own frames); the world model makes the next frame, with gradients through one random
         step of its sampler, and learns from DMD's gradient on it (`dmd_loss`) every
-        flow.dmd_fake_steps steps; F learns the made windows by the flow loss every step. The
-        episode's own next frame is never read: no loss here pairs a rolled context with it."""
+        flow.dmd_fake_steps steps; F learns the made windows by the flow loss every step. No loss
+        pairs a rolled context with the episode's next frame; flow.dmd_flow_weight > 0 adds the
+        world model's flow loss on the batch's true windows (DMD's regression term, in flow
+        form), which keeps its one-step accuracy anchored to the data."""
+        true = batch
         batch = self.with_rollouts(batch, 1.0)
         context = batch["latents"][:, :-1]  # (B, T-1, C, H, W): the bank's rollouts
         actions, text = self._actions(batch), batch.get("text")
@@ -291,6 +294,10 @@ class WorldModel(L.LightningModule):
         real, fake = self.matching_estimates(window, actions, text)  # (B, 1, C, H, W) each
         loss = dmd_loss(frame.float(), real.float(), fake.float())
         self.log("train/loss", loss, batch_size=b)
+        if self.flow.dmd_flow_weight:
+            flow = self.loss(true)
+            self.log("train/flow_loss", flow, batch_size=b)
+            loss = loss + self.flow.dmd_flow_weight * flow
         self.log("train/real_fake_gap", (real - fake).abs().float().mean(), batch_size=b)
         return loss + fake_loss  # separate graphs: each network gets its own loss's gradient
 
