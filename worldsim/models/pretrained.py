@@ -44,13 +44,14 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "doom": Pretrained(
         file="doom.pt",
-        sha256="38d7085a62ae4f94e6211228de409e0dd588101f602334a70d27f89f383b1705",
+        sha256="46324b8def025c9c6db292f3e4520c6501eac6adcb70eaa07d8823456e5dce88",
         about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
         "on 640 my_way_home + 640 deathmatch episodes, then 18,927 and 27,397 on two sets of "
         "640 + 640 new ones with half of each batch shown its own one-step estimate of the "
-        "context, on one H200; the VAE's decoder trained alone for ViZDoom; samples with its "
-        "context at noise level 0.2 (experiments/game_world_models/RESULTS.md, sections 11, "
-        "19, 21, 24 and 25)",
+        "context, then 1,000 steps of distribution matching on its own 24-frame rollouts "
+        "(flow.dmd, 320 + 320 new episodes), on one H200; the VAE's decoder trained alone for "
+        "ViZDoom; samples with the 4-step renoise sampler and a clean context "
+        "(experiments/game_world_models/RESULTS.md, sections 11, 21, 24 and 44)",
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",
