@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from worldsim.cli import main
+from worldsim.config import ConfigError
 from worldsim.diffusion.dmd import dmd_loss, dmd_target, exit_estimate
+from worldsim.diffusion.flow_config import FlowConfig
 from worldsim.diffusion.samplers import RenoiseSampler
 
 
@@ -75,6 +78,9 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
     assert main(["train", *dmd, "train.max_steps=4", f"out={tmp_path / 'refused'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "init=" in err[0]
+    both = [*dmd, "flow.rollout_share=0.5", f"init={tmp_path / 'init' / 'ema.ckpt'}"]
+    assert main(["train", *both, f"out={tmp_path / 'refused'}"]) == 2
+    assert "leave flow.rollout_share at 0" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
     out = tmp_path / "dmd"
     run = [*dmd, f"init={tmp_path / 'init' / 'ema.ckpt'}", "train.ema_decay=0", f"out={out}"]
@@ -89,3 +95,12 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
     assert made.sample_cfg.sampler.name == "renoise" and made.fake is None
     assert main(["train", *run, "train.max_steps=6"]) == 0  # resumes with both scores
     assert "resuming from" in capsys.readouterr().out
+
+
+def test_bad_matching_knobs_are_config_errors():
+    with pytest.raises(ConfigError, match="0 < low < high < 1"):
+        FlowConfig(dmd_level_low=0.9, dmd_level_high=0.5)
+    with pytest.raises(ConfigError, match="dmd_fake_steps=0"):
+        FlowConfig(dmd_fake_steps=0)
+    with pytest.raises(ConfigError, match="dmd_flow_weight=-1"):
+        FlowConfig(dmd_flow_weight=-1.0)
