@@ -37,8 +37,9 @@
 #           LEVELS (sampling settings, each evaluate.py's SAMPLING: a context level or dotted
 #           overrides such as guidance.action_scale=2,context_level=0.2; default "0.2 0"), noise
 #           seeds 0, 1 and 2, in parallel on the
-#           GPU, on any machine (a cold one too); VAL_TRUTHS true episodes each (default 2; 6 draws
-#           did not rank close candidates, section 30, so section 31 plans 4). At most 4 Crafter
+#           GPU, on any machine (a cold one too); VAL_TRUTHS true episodes each (default 4: 6
+#           draws did not rank close candidates, section 30; session 38's finish screened only 6
+#           under the old default of 2, section 44). At most 4 Crafter
 #           candidates finish in 360 s (section 30: 8 judged 3-4 of 6 draws each). The H200 gives
 #           the CPU's verdicts for the shipped sampling (sections 26, 30), not draw for draw for
 #           every one (section 30).
@@ -281,7 +282,7 @@ validation_rollouts() {  # file game level out cap -> evaluate.py's 1,000-frame 
   # level or dotted overrides), noise seeds 0, 1 and 2, in
   # out/ (its log beside it), stopped after cap seconds; run from experiments/game_world_models
   timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 \
-    "${VAL_TRUTHS:-2}" >"$4.log" 2>&1
+    "${VAL_TRUTHS:-4}" >"$4.log" 2>&1
 }
 
 screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long rollouts at LEVELS
