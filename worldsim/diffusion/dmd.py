@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from worldsim.diffusion.flow import clean_estimate
-from worldsim.diffusion.samplers import FlowSampler, Velocity
+from worldsim.diffusion.samplers import FlowSampler, Velocity, generated_levels, on_generated
 
 
 def exit_estimate(
@@ -38,9 +38,8 @@ def exit_estimate(
         for i in range(exit_step):
             z = None if fresh is None else fresh[i]
             x = sampler.step(x, ts[i], ts[i + 1], velocity, generate, z)
-    levels = generate.float() * ts[exit_step]  # (B, T)
-    estimate = clean_estimate(x, velocity(x, levels), levels)
-    return torch.where(generate.reshape(*generate.shape, *([1] * (x.dim() - 2))), estimate, x)
+    levels = generated_levels(generate, ts[exit_step])  # (B, T)
+    return on_generated(x, clean_estimate(x, velocity(x, levels), levels), generate)
 
 
 def dmd_target(

@@ -28,9 +28,7 @@ class FlowConfig:
     rollout_frames: int = 8  # latent frames of each rollout (its last window - 1 are the context)
     rollout_pool: int = 512  # rollouts in the bank, per window bucket (data.resident only)
     rollout_refresh: int = 250  # training steps between the bank's rollouts
-    dmd: bool = (
-        False  # train by distribution matching on bank contexts (Self Forcing; init= needed)
-    )
+    dmd: bool = False  # distribution matching on bank contexts (Self Forcing; needs init=)
     dmd_fake_steps: int = 5  # the fake score's flow-loss steps per generator step (DMD2)
     dmd_level_low: float = 0.02  # lowest level a window is noised to for the matching gradient
     dmd_level_high: float = 0.98  # ... and highest (each window draws one, uniformly)

@@ -70,13 +70,13 @@ class FlowSampler:
     ) -> torch.Tensor:
         """One Euler step of the generated frames, `fresh` noise (like x) mixed into the noise it
         carries when given; context frames untouched."""
-        v = velocity(x, _levels(generate, t))
+        v = velocity(x, generated_levels(generate, t))
         new = x + (t_next - t) * v
         if fresh is not None:  # swap t' eps for t' (sqrt(1 - c^2) eps + c z)
             c = self.fresh_share(t, t_next)
             eps = x + (1 - t) * v  # (B, T, ...) the noise this velocity implies
             new = new + t_next * ((math.sqrt(1 - c * c) - 1) * eps + c * fresh)
-        return _update(x, new, generate)
+        return on_generated(x, new, generate)
 
     @torch.no_grad()
     def sample(
@@ -116,12 +116,12 @@ class HeunSampler(FlowSampler):
         super().__init__(steps, shift)
 
     def step(self, x, t, t_next, velocity, generate, fresh=None):
-        v = velocity(x, _levels(generate, t))
-        x_euler = _update(x, x + (t_next - t) * v, generate)
+        v = velocity(x, generated_levels(generate, t))
+        x_euler = on_generated(x, x + (t_next - t) * v, generate)
         if t_next <= 0.0:
             return x_euler
-        v_next = velocity(x_euler, _levels(generate, t_next))
-        return _update(x, x + (t_next - t) * 0.5 * (v + v_next), generate)
+        v_next = velocity(x_euler, generated_levels(generate, t_next))
+        return on_generated(x, x + (t_next - t) * 0.5 * (v + v_next), generate)
 
 
 class RenoiseSampler(FlowSampler):
@@ -153,11 +153,11 @@ def make_sampler(cfg: SamplerConfig) -> FlowSampler:
     return SAMPLERS[cfg.name](cfg.steps, cfg.shift, cfg.eta)
 
 
-def _levels(generate: torch.Tensor, t: float) -> torch.Tensor:
+def generated_levels(generate: torch.Tensor, t: float) -> torch.Tensor:
     """(B, T) levels: t on generated frames, 0 on context."""
     return generate.float() * t
 
 
-def _update(x: torch.Tensor, new: torch.Tensor, generate: torch.Tensor) -> torch.Tensor:
+def on_generated(x: torch.Tensor, new: torch.Tensor, generate: torch.Tensor) -> torch.Tensor:
     """`new` on generated frames, `x` exactly on context frames."""
     return torch.where(generate.reshape(*generate.shape, *([1] * (x.dim() - 2))), new, x)
