@@ -104,3 +104,32 @@ def test_bad_matching_knobs_are_config_errors():
         FlowConfig(dmd_fake_steps=0)
     with pytest.raises(ConfigError, match="dmd_flow_weight=-1"):
         FlowConfig(dmd_flow_weight=-1.0)
+
+
+def test_the_generator_makes_frames_under_the_rows_conditioning_dropout():
+    from worldsim.training.world_model import WorldModel
+
+    torch.manual_seed(0)
+    model = dict(latent_channels=4, dim=32, depth=1, heads=2, action_dim=3)
+    sample = dict(sampler=dict(name="renoise", steps=2))
+    m = WorldModel(model, {}, {}, {"name": "none"}, sample, {}).eval()
+    with torch.no_grad():  # DiT's zero-initialised outputs would ignore every input
+        for p in m.model.parameters():
+            p.normal_(0, 0.2)
+    context = torch.randn(2, 2, 4, 4, 4)  # (B, Tc, C, H, W)
+    actions = [torch.randn(2, 3, 3), torch.randn(2, 3, 3)]  # (B, T, A): two sequences
+
+    def frames(dropped):
+        out = []
+        for a in actions:
+            torch.manual_seed(1)
+            m.generator.manual_seed(1)
+            out.append(m.next_frame(context, a, None, dropped))
+        return out
+
+    kept = (torch.tensor([False, False]), torch.tensor([False, False]))
+    first, second = frames(kept)
+    assert not torch.allclose(first, second)  # the actions steer the frame
+    first, second = frames((torch.tensor([True, False]), kept[1]))
+    torch.testing.assert_close(first[0], second[0])  # row 0's actions dropped: no effect
+    assert not torch.allclose(first[1], second[1])

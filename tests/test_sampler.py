@@ -187,3 +187,13 @@ def test_guidance_combines_separate_text_and_action_scales():
         )
         assert torch.allclose(v, torch.full_like(v, want)), (ts, as_, v.flatten())
     del text
+
+
+def test_rows_dropped_for_matching_stay_dropped_in_every_guidance_variant():
+    # row 0 keeps both, row 1 drops its actions, row 2 its prompt (flow.dmd's dropout)
+    x, levels = torch.zeros(3, 1, 1, 1, 1), torch.ones(3, 1)
+    dropped = (torch.tensor([False, True, False]), torch.tensor([False, False, True]))
+    for ts, as_, want in [(1.0, 1.0, [111.0, 11.0, 101.0]), (3.0, 2.0, [231.0, 31.0, 201.0])]:
+        cfg = GuidanceConfig(ts, as_)
+        v = guided_velocity(LinearModel(), torch.zeros(3, 1, 3), None, cfg, dropped=dropped)
+        assert v(x, levels).flatten().tolist() == want, (ts, as_)

@@ -23,7 +23,8 @@
 # snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
-#           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4, the SWEEP of
+#           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
+#           validation screen for each new file and CANDIDATE_STEPS checkpoint, the SWEEP of
 #           sampling settings on each new Crafter file (section 18), ViZDoom
 #           teacher-forced and against horizon; for push, the control grid and text following of
 #           prompt_control RESULTS) and puts the models and results in $OUT.
@@ -251,6 +252,7 @@ held_sets() {  # the games' held-out stores, each recorded once: Crafter's froze
       seed=100000 out=$G/held/crafter workers=3 progress=false
     [ -d $G/held/crafter_val ] || ws record env=crafter_mix policy=mixed episodes=32 steps=257 \
       seed=200000 out=$G/held/crafter_val workers=3 progress=false
+    validation_long crafter
   fi
   if has doom && ! [ -d $G/held/doom_my_way_home ]; then
     ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
@@ -349,10 +351,8 @@ finish() {
   mkdir -p $e
   cd $G/repo/experiments/game_world_models
   if has crafter; then
-    timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gc/crafter_new.pt cuda >$e/tf_new.json
+    crafter_choice
     [ -n "$BASE" ] && timeout 60 python3 teacher_forced.py $h/crafter 256 "$BASE" cuda >$e/tf_base.json
-    timeout 100 python3 text_follow.py $h/crafter 32 cuda /tmp/gc/crafter_new.pt 1 2 4 \
-      >$e/text_new.json
   fi
   if has crafter_causal; then  # issue 18: the causal arm on the quality numbers of the full one
     timeout 100 python3 teacher_forced.py $h/crafter 256 /tmp/gcc/causal_new.pt cuda \
@@ -398,7 +398,8 @@ finish() {
   for game in "${GAMES[@]}"; do
     w=$(work_of "$game")
     for run in dit decoder; do [ -d $w/$run/logs ] && cp -r $w/$run/logs "$e/${game}_${run}_tb"; done
-    [[ " ${RETURN:-${GAMES[*]}} " == *" $game "* ]] && cp $w/*_new.pt* "$OUT/"
+    [[ " ${RETURN:-${GAMES[*]}} " == *" $game "* ]] && cp $w/*_new.pt* "$OUT/" &&
+      for f in $w/*_step*.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done  # CANDIDATE_STEPS
   done
   pack_eval
   ls -la "$OUT"
@@ -424,10 +425,43 @@ more() {
   out_fits
 }
 
-doom_choice() {  # each new ViZDoom file at each of LEVELS: the gate (teacher-forced, both
-  # scenarios) and the validation screen (noise seeds 0, 1, 2), in parallel -> $G/eval/{gate,val}_*
+candidates() {  # game -> tag:file of each file `finish` judges: the run's export ("new"), and
+  # the exports of its checkpoints at CANDIDATE_STEPS ("step1000"), steps a protocol names before
+  # the run (section 44: a run can pass its best file, and one-sample numbers pick no step fairly
+  # after the fact)
+  local w s ckpt
+  w=$(work_of "$1")
+  echo "new:$w/$1_new.pt"
+  for s in ${CANDIDATE_STEPS:-}; do
+    ckpt=$(compgen -G "$w/dit/checkpoints/*-step=$s.ckpt" | head -n 1)
+    [ -z "$ckpt" ] && echo "WARNING: $1 has no checkpoint at step $s" >&2 && continue
+    ws export ckpt="$ckpt" out="$w/$1_step$s.pt" max_part_mb=15 >&2 && echo "step$s:$w/$1_step$s.pt"
+  done
+}
+
+crafter_choice() {  # each new Crafter file (`candidates`): section 22's teacher-forced bars, text
+  # following at guidance 1, 2, 4 and (LONG_SECONDS > 0, default 300) the validation screen at
+  # each of LEVELS (default "0"), all in parallel -> $G/eval/{tf,text,val}_<tag>*
+  local pair f tag level pids=() cap=${LONG_SECONDS:-300}
+  for pair in $(candidates crafter); do
+    tag=${pair%%:*} f=${pair#*:}
+    timeout $((cap > 100 ? cap : 100)) python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
+      >$G/eval/tf_$tag.json & pids+=($!)
+    timeout $((cap > 100 ? cap : 100)) python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
+      >$G/eval/text_$tag.json & pids+=($!)
+    [ "$cap" -gt 0 ] || continue
+    for level in ${LEVELS:-0}; do
+      validation_rollouts "$f" crafter "$level" $G/eval/val_${tag}_$level "$cap" & pids+=($!)
+    done
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+doom_choice() {  # each new ViZDoom file (`candidates`, and the decoder and causal arms') at each
+  # of LEVELS: the gate (teacher-forced, both scenarios) and the validation screen (noise seeds
+  # 0, 1, 2), in parallel -> $G/eval/{gate,val}_*
   local pair f tag level set pids=()
-  local pairs=(new:/tmp/gd/doom_new.pt decoder:/tmp/gdd/decoder_new.pt causal:/tmp/gdc/causal_new.pt)
+  local pairs=($(candidates doom) decoder:/tmp/gdd/decoder_new.pt causal:/tmp/gdc/causal_new.pt)
   for pair in "${pairs[@]}"; do
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)

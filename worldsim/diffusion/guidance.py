@@ -36,11 +36,14 @@ def guided_velocity(
     cfg: GuidanceConfig,
     negative: TextBatch | None = None,
     negative_scale: float = 1.0,
+    dropped: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> Velocity:
     """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model` (the DiT, or
     anything called like its forward, such as a `ContextModel`). `negative`: prompts encoded to
     the length of `text`'s, which the text guidance starts from instead of the dropped prompt;
-    `negative_scale`: the weight of what they say over the dropped prompt."""
+    `negative_scale`: the weight of what they say over the dropped prompt. `dropped`: (B,) masks
+    (actions, text) of rows whose actions or prompt are dropped in every variant (flow.dmd's
+    generator makes frames under training's conditioning dropout)."""
     # without actions (None: the null action in every row) v(text, -) is v(text, action): no
     # variant of its own
     split_actions = actions is not None and (cfg.action_scale != 1.0 or cfg.text_scale != 1.0)
@@ -58,13 +61,18 @@ def guided_velocity(
         variant = torch.arange(n * b, device=x.device) // b  # (n B,)
         # the prompt is dropped after the negative's variant, or from the uncond variant on
         drop_text = variant > u if need_empty else None if contrast else variant >= u
+        drop_actions = variant >= 1
+        if dropped is not None:
+            drop_actions = drop_actions | dropped[0].repeat(n)
+            text_rows = dropped[1].repeat(n)
+            drop_text = text_rows if drop_text is None else drop_text | text_rows
         out = (
             model(
                 cat_rows([x] * n),
                 cat_rows([levels] * n),
                 cat_rows([actions] * n),
                 texts,
-                drop_actions=variant >= 1,
+                drop_actions=drop_actions,
                 drop_text=drop_text,
             )
             .float()

@@ -146,11 +146,14 @@ class WorldModel(L.LightningModule):
         batch: dict[str, Any],
         generator: torch.Generator | None = None,
         dit: DiT | None = None,
+        dropped: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Per-frame rectified-flow loss on one batch with conditioning dropout. The batch holds
         "caption" strings, or (device-resident batches) their embeddings as "text". `dit`: the
         network trained (default the world model's; flow.dmd's fake score learns its windows
-        this way, without the context estimates, which are the world model's own)."""
+        this way, without the context estimates, which are the world model's own). `dropped`:
+        the (B,) masks (actions, text) of the rows' dropout, on the device, instead of drawing
+        them (flow.dmd: those the world model made the windows under)."""
         x0 = batch["latents"]  # (B, T, C, H, W)
         b, t = x0.shape[:2]
         gen = generator or self.generator
@@ -165,13 +168,10 @@ class WorldModel(L.LightningModule):
         if self.flow.context_estimate and dit is None:
             rounds = range(self.flow.context_estimate_rounds)
             estimate = tuple(context_estimate_levels(levels, self.flow, gen) for _ in rounds)
-        levels, inputs, drop_t, drop_a, *estimate = self._upload(
-            levels,
-            noised_context(levels, self.flow, gen),  # (B, T) what the model sees
-            conditioning_dropout(b, self.flow.drop_text, gen),  # (B,)
-            conditioning_dropout(b, self.flow.drop_actions, gen),  # (B,)
-            *estimate,
+        levels, inputs, *estimate = self._upload(
+            levels, noised_context(levels, self.flow, gen), *estimate  # (B, T) what the model sees
         )
+        drop_a, drop_t = dropped or self.dropout(b, gen)
         cond = dict(
             actions=self._actions(batch),
             text=batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
@@ -186,6 +186,12 @@ class WorldModel(L.LightningModule):
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
         return flow_loss(pred, velocity_target(x0, noise), levels)
+
+    def dropout(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Classifier-free guidance dropout of b rows: (B,) masks (actions, text) on the device."""
+        drop_text = conditioning_dropout(b, self.flow.drop_text, generator)  # drawn first, as
+        drop_actions = conditioning_dropout(b, self.flow.drop_actions, generator)  # runs did
+        return self._upload(drop_actions, drop_text)
 
     @staticmethod
     def _noise(x0: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -281,17 +287,20 @@ class WorldModel(L.LightningModule):
         batch = self.with_rollouts(batch, 1.0)
         context = batch["latents"][:, :-1]  # (B, T-1, C, H, W): the bank's rollouts
         actions, text = self._actions(batch), batch.get("text")
+        b = context.shape[0]
+        # each row's conditioning dropout, shared by G, F and R: G learns its null-action and
+        # null-prompt frames too (what guidance and prompt control sample), each matched to R's
+        dropped = self.dropout(b, self.generator)
         train_generator = self.global_step % self.flow.dmd_fake_steps == 0
         with torch.set_grad_enabled(train_generator):
-            frame = self.next_frame(context, actions, text)  # (B, 1, C, H, W)
+            frame = self.next_frame(context, actions, text, dropped)  # (B, 1, C, H, W)
         window = torch.cat([context, frame.detach()], 1)  # (B, T, C, H, W)
         made = {"latents": window, "actions": batch["actions"], "text": text}
-        fake_loss = self.loss(made, dit=self.fake)
-        b = window.shape[0]
+        fake_loss = self.loss(made, dit=self.fake, dropped=dropped)
         self.log("train/fake_loss", fake_loss, batch_size=b)
         if not train_generator:
             return fake_loss
-        real, fake = self.matching_estimates(window, actions, text)  # (B, 1, C, H, W) each
+        real, fake = self.matching_estimates(window, actions, text, dropped)  # (B, 1, C, H, W)
         loss = dmd_loss(frame.float(), real.float(), fake.float())
         self.log("train/loss", loss, batch_size=b)
         if self.flow.dmd_flow_weight:
@@ -301,10 +310,11 @@ class WorldModel(L.LightningModule):
         self.log("train/real_fake_gap", (real - fake).abs().float().mean(), batch_size=b)
         return loss + fake_loss  # separate graphs: each network gets its own loss's gradient
 
-    def next_frame(self, context: torch.Tensor, actions, text) -> torch.Tensor:
+    def next_frame(self, context: torch.Tensor, actions, text, dropped=None) -> torch.Tensor:
         """The world model's frame (B, 1, C, H, W) after `context` (B, Tc, C, H, W) under its
-        sampling (context level, guidance, sampler): the clean estimate at one step drawn at
-        random from the run's generator, the steps before it without gradients."""
+        sampling (context level, guidance, sampler), the rows' conditioning dropped where
+        `dropped` (actions, text) says: the clean estimate at one step drawn at random from the
+        run's generator, the steps before it without gradients."""
         sampler = make_sampler(self.sample_cfg.sampler)
         k = self.sample_cfg.context_level
         noise = torch.randn_like(context[:, :1])  # (B, 1, C, H, W)
@@ -312,7 +322,8 @@ class WorldModel(L.LightningModule):
         seq = torch.cat([shown, noise], 1)  # (B, Tc+1, C, H, W)
         generate = torch.zeros(seq.shape[:2], dtype=torch.bool, device=seq.device)
         generate[:, -1] = True
-        velocity = guided_velocity(self.model, actions, text, self.sample_cfg.guidance)
+        guidance = self.sample_cfg.guidance
+        velocity = guided_velocity(self.model, actions, text, guidance, dropped=dropped)
         if k:
             velocity = at_context_level(velocity, generate, k)
         draws = sampler.fresh_draws
@@ -321,17 +332,19 @@ class WorldModel(L.LightningModule):
         return exit_estimate(sampler, velocity, seq, generate, step, fresh)[:, -1:]
 
     @torch.no_grad()
-    def matching_estimates(self, window: torch.Tensor, actions, text):
+    def matching_estimates(self, window: torch.Tensor, actions, text, dropped):
         """R's and F's clean estimates of the last frame of `window` (B, T, C, H, W), the whole
-        window noised to one level per row (flow.dmd_level_low..high): scores of whole windows,
-        so a frame is judged with what came before it."""
+        window noised to one level per row (flow.dmd_level_low..high) and its conditioning
+        dropped as `dropped` (actions, text) says: scores of whole windows, so a frame is judged
+        with what came before it."""
         b, t = window.shape[:2]
         tau = matching_levels(b, self.flow.dmd_level_low, self.flow.dmd_level_high, self.generator)
         (tau,) = self._upload(tau)
         levels = tau[:, None].expand(b, t)  # (B, T)
         x = noisy(window, torch.randn_like(window), levels)
+        cond = dict(actions=actions, text=text, drop_actions=dropped[0], drop_text=dropped[1])
         return tuple(
-            clean_estimate(x, dit(x, levels, actions=actions, text=text), levels)[:, -1:]
+            clean_estimate(x, dit(x, levels, **cond), levels)[:, -1:]
             for dit in (self.real, self.fake)
         )
 
