@@ -201,6 +201,9 @@ start() {
     # the VAE this run trained (train-vae's logs in $w/vae): a VAE= file was not made here
     [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
     for f in $w/*_new.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done
+    # the CANDIDATE_STEPS checkpoints written so far too: session 39 lost one with the machine
+    case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
+      for f in $w/*_step*.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done ;; esac
   done
   # and the DiTs still training, as they stand: session 34 lost its run twice when the machine
   # was gone before the next call (a break of the caller's own, not the run's); a snapshot is

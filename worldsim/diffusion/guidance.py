@@ -29,6 +29,16 @@ def cat_rows(parts: list):
     return torch.cat(parts, dim=0)
 
 
+def with_rows_dropped(drop_actions, drop_text, dropped, n: int):
+    """The guidance variants' masks (n B,) with `dropped`'s rows (B,) (actions, text) dropped in
+    every one of the n variants too; drop_text None: no prompt dropped."""
+    if dropped is None:
+        return drop_actions, drop_text
+    text_rows = dropped[1].repeat(n)
+    drop_text = text_rows if drop_text is None else drop_text | text_rows
+    return drop_actions | dropped[0].repeat(n), drop_text
+
+
 def guided_velocity(
     model: Callable[..., torch.Tensor],
     actions: torch.Tensor | None,
@@ -61,11 +71,7 @@ def guided_velocity(
         variant = torch.arange(n * b, device=x.device) // b  # (n B,)
         # the prompt is dropped after the negative's variant, or from the uncond variant on
         drop_text = variant > u if need_empty else None if contrast else variant >= u
-        drop_actions = variant >= 1
-        if dropped is not None:
-            drop_actions = drop_actions | dropped[0].repeat(n)
-            text_rows = dropped[1].repeat(n)
-            drop_text = text_rows if drop_text is None else drop_text | text_rows
+        drop_actions, drop_text = with_rows_dropped(variant >= 1, drop_text, dropped, n)
         out = (
             model(
                 cat_rows([x] * n),

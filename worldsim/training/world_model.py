@@ -169,7 +169,9 @@ class WorldModel(L.LightningModule):
             rounds = range(self.flow.context_estimate_rounds)
             estimate = tuple(context_estimate_levels(levels, self.flow, gen) for _ in rounds)
         levels, inputs, *estimate = self._upload(
-            levels, noised_context(levels, self.flow, gen), *estimate  # (B, T) what the model sees
+            levels,
+            noised_context(levels, self.flow, gen),  # (B, T) what the model sees
+            *estimate,
         )
         drop_a, drop_t = dropped or self.dropout(b, gen)
         cond = dict(
