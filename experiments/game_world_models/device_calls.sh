@@ -200,10 +200,10 @@ start() {
     w=$(work_of "$game")
     # the VAE this run trained (train-vae's logs in $w/vae): a VAE= file was not made here
     [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
-    for f in $w/*_new.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done
+    to_out $w/*_new.pt*
     # the CANDIDATE_STEPS checkpoints written so far too: session 39 lost one with the machine
     case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
-      for f in $w/*_step*.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done ;; esac
+      to_out $w/*_step*.pt* ;; esac
   done
   # and the DiTs still training, as they stand: session 34 lost its run twice when the machine
   # was gone before the next call (a break of the caller's own, not the run's); a snapshot is
@@ -325,6 +325,12 @@ snapshot() {
   out_fits
 }
 
+to_out() {  # the files among the arguments (unmatched globs stay literal) copied to $OUT
+  local f
+  for f in "$@"; do [ -f "$f" ] && cp "$f" "$OUT/"; done
+  return 0
+}
+
 return_snapshots() {  # each arm's last.ckpt (written every train.ckpt_every steps) exported to $OUT
   local game last
   for game in "${GAMES[@]}"; do  # the arms that train a DiT (a decoder arm has none)
@@ -402,7 +408,7 @@ finish() {
     w=$(work_of "$game")
     for run in dit decoder; do [ -d $w/$run/logs ] && cp -r $w/$run/logs "$e/${game}_${run}_tb"; done
     [[ " ${RETURN:-${GAMES[*]}} " == *" $game "* ]] && cp $w/*_new.pt* "$OUT/" &&
-      for f in $w/*_step*.pt*; do [ -f "$f" ] && cp "$f" "$OUT/"; done  # CANDIDATE_STEPS
+      to_out $w/*_step*.pt*  # CANDIDATE_STEPS
   done
   pack_eval
   ls -la "$OUT"
@@ -438,7 +444,10 @@ candidates() {  # game -> tag:file of each file `finish` judges: the run's expor
   for s in ${CANDIDATE_STEPS:-}; do
     ckpt=$(compgen -G "$w/dit/checkpoints/*-step=$s.ckpt" | head -n 1)
     [ -z "$ckpt" ] && echo "WARNING: $1 has no checkpoint at step $s" >&2 && continue
-    ws export ckpt="$ckpt" out="$w/$1_step$s.pt" max_part_mb=15 >&2 && echo "step$s:$w/$1_step$s.pt"
+    # a step's checkpoint never changes: `start` may have exported it already
+    compgen -G "$w/$1_step$s.pt*" >/dev/null ||
+      ws export ckpt="$ckpt" out="$w/$1_step$s.pt" max_part_mb=15 >&2 || continue
+    echo "step$s:$w/$1_step$s.pt"
   done
 }
 
@@ -446,11 +455,12 @@ crafter_choice() {  # each new Crafter file (`candidates`): section 22's teacher
   # following at guidance 1, 2, 4 and (LONG_SECONDS > 0, default 300) the validation screen at
   # each of LEVELS (default "0"), all in parallel -> $G/eval/{tf,text,val}_<tag>*
   local pair f tag level pids=() cap=${LONG_SECONDS:-300}
+  local gate=$((cap > 100 ? cap : 100))  # the gate's scripts run even when the screen does not
   for pair in $(candidates crafter); do
     tag=${pair%%:*} f=${pair#*:}
-    timeout $((cap > 100 ? cap : 100)) python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
+    timeout $gate python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
       >$G/eval/tf_$tag.json & pids+=($!)
-    timeout $((cap > 100 ? cap : 100)) python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
+    timeout $gate python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
       >$G/eval/text_$tag.json & pids+=($!)
     [ "$cap" -gt 0 ] || continue
     for level in ${LEVELS:-0}; do

@@ -191,8 +191,9 @@ class WorldModel(L.LightningModule):
 
     def dropout(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Classifier-free guidance dropout of b rows: (B,) masks (actions, text) on the device."""
-        drop_text = conditioning_dropout(b, self.flow.drop_text, generator)  # drawn first, as
-        drop_actions = conditioning_dropout(b, self.flow.drop_actions, generator)  # runs did
+        # text drawn first, as every run before flow.dmd shared the masks: the same draws
+        drop_text = conditioning_dropout(b, self.flow.drop_text, generator)
+        drop_actions = conditioning_dropout(b, self.flow.drop_actions, generator)
         return self._upload(drop_actions, drop_text)
 
     @staticmethod
