@@ -20,7 +20,8 @@
 #           is finished (each run's trained vae.ckpt and exported model) in $OUT, and the DiTs
 #           still training as snapshots (${game}_snap.pt, last.ckpt exported: leave ~30 s of the
 #           call's limit for it).
-# snapshot  records the held-out sets, watches, then exports every run's last.ckpt to $OUT: the
+#           The held-out sets are recorded meanwhile, and the call waits for them.
+# snapshot  records the held-out sets (when `start` has not), watches, then exports every run's last.ckpt to $OUT: the
 #           trained weights come back even if the machine is lost before `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
@@ -191,9 +192,14 @@ start() {
     setsid -f bash -c "export DEADLINE=$deadline; { $(pipeline "$game"); } >$G/$game.log 2>&1 \
       </dev/null" >/dev/null 2>&1 </dev/null
   done
-  # SWEEP_CKPT: while the pipelines record, the sampling sweep of that file on the held-out sets
-  [ -n "${SWEEP_CKPT:-}" ] && (held_sets && sweep "$SWEEP_CKPT" init) >$G/sweep.log 2>&1 &
+  # the held-out sets are recorded while the pipelines run, not in `finish`'s device time (about
+  # 100 s for Crafter's), and the call waits for them: a store cut off half-recorded would be
+  # taken as recorded; SWEEP_CKPT: then the sampling sweep of that file on them
+  (held_sets >>$G/held.log 2>&1 && [ -n "${SWEEP_CKPT:-}" ] &&
+    sweep "$SWEEP_CKPT" init >$G/sweep.log 2>&1) &
+  local held=$!
   watch $(($(date +%s) + ${CALL_SECONDS:-560}))
+  wait $held
   local w f
   for game in "${GAMES[@]}"; do  # what is finished comes back now: a later call may find a
     # fresh machine (the Push run was lost so three times, prompt_control RESULTS section 6)
