@@ -302,6 +302,7 @@ screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long r
   case $ckpt in pretrained:* | /*) ;; *) ckpt=$PWD/$ckpt ;; esac  # the runs start in a subfolder
   mkdir -p $G/eval
   validation_long "$game" >>$G/held.log 2>&1
+  eval_threads
   for level in ${LEVELS:-0.2 0}; do
     (cd experiments/game_world_models && validation_rollouts "$ckpt" "$game" "$level" \
       $G/eval/screen_${game}_$level "${LONG_SECONDS:-420}") & pids+=($!)
@@ -457,11 +458,18 @@ candidates() {  # game -> tag:file of each file `finish` judges: the run's expor
   done
 }
 
+eval_threads() {  # the CPU threads of each evaluation run in parallel (EVAL_THREADS, default 2):
+  # with torch's default (all 16 cores each), session 41's 15 parallel evaluations judged 2
+  # validation draws of 12 per candidate and no teacher-forced bars in 420 s (section 47)
+  export OMP_NUM_THREADS=${EVAL_THREADS:-2} MKL_NUM_THREADS=${EVAL_THREADS:-2}
+}
+
 crafter_choice() {  # each new Crafter file (`candidates`): section 22's teacher-forced bars, text
   # following at guidance 1, 2, 4 and (LONG_SECONDS > 0, default 300) the validation screen at
   # each of LEVELS (default "0"), all in parallel -> $G/eval/{tf,text,val}_<tag>*
   local pair f tag level pids=() cap=${LONG_SECONDS:-300}
   local gate=$((cap > 100 ? cap : 100))  # the gate's scripts run even when the screen does not
+  eval_threads
   for pair in $(candidates crafter); do
     tag=${pair%%:*} f=${pair#*:}
     timeout $gate python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
@@ -481,6 +489,7 @@ doom_choice() {  # each new ViZDoom file (`candidates`, and the decoder and caus
   # 0, 1, 2), in parallel -> $G/eval/{gate,val}_*
   local pair f tag level set pids=()
   local pairs=($(candidates doom) decoder:/tmp/gdd/decoder_new.pt causal:/tmp/gdc/causal_new.pt)
+  eval_threads
   for pair in "${pairs[@]}"; do
     tag=${pair%%:*} f=${pair#*:}
     compgen -G "$f*" >/dev/null || continue  # a file or its .part* (exports are split)
