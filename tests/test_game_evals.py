@@ -191,3 +191,21 @@ def test_only_a_model_that_keeps_some_caption_sentences_is_given_the_true_captio
     assert reads_scene_only(model(384, ("First-person",)))  # a Doom scene: known in advance
     assert not reads_scene_only(model(384, ()))  # whole captions describe the future
     assert not reads_scene_only(model(0, ("First-person",)))  # no text at all
+
+
+def test_a_rollout_of_several_noise_seeds_in_one_batch_draws_what_each_draws_alone():
+    from evals.latent_rollout import rollout
+    from tests.test_world_model import C, S, moving_pattern, tiny_module
+
+    module = tiny_module(action_dim=2, sampler={"name": "renoise", "steps": 2}).eval()
+    first = moving_pattern()[:, :1]  # (1, 1, C, S, S)
+    actions = torch.randn(1, 4, 2)  # (1, 1 + 3, A')
+    with torch.no_grad():
+        alone = [rollout(module, first, actions, [""], 3, window=3, seed=s) for s in (4, 9)]
+        together = rollout(
+            module, first.expand(2, -1, -1, -1, -1), actions.expand(2, -1, -1), [""] * 2, 3,
+            window=3, seed=[4, 9],
+        )  # fmt: skip
+    assert together.shape == (2, 4, C, S, S)
+    torch.testing.assert_close(together, torch.cat(alone), rtol=0, atol=1e-5)
+    assert not torch.allclose(alone[0], alone[1])  # the seeds draw different rollouts

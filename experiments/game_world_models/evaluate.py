@@ -15,8 +15,9 @@ the frozen stores, an episode whose VAE reconstruction collapses is passed over)
 SAMPLING overrides the checkpoint's sampling (worldsim/diffusion/modes.py): a number is its
 `context_level`, else dotted overrides, e.g. `sampler.steps=20,context_level=0.3` ('' keeps the
 checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noise, and a list
-(`0,1,2`) rolls each truth out once per seed: a verdict that changes with it is a draw, not a
-property of the model, so the bar counts the truth-draws held ("k of n"). TRUTHS (2 unless given)
+(`0,1,2`) rolls each truth out once per seed, all seeds in one batch, each drawing what it draws
+alone: a verdict that changes with it is a draw, not a property of the model, so the bar counts
+the truth-draws held ("k of n"). TRUTHS (2 unless given)
 is how many true episodes a validation long store judges: 2 truths x 3 noise seeds could not rank
 close candidates (RESULTS 28, 30); the frozen stores' truths stay the fixed 2.
 """
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import torch
+from einops import repeat
 from omegaconf import OmegaConf
 
 from evals.latent_rollout import (
@@ -331,9 +333,14 @@ def long_cases(
     }
     # the truth's caption only for a model that reads its scene alone (reads_scene_only)
     prompt = truth["prompt"] if reads_scene_only(m) else ""
-    for noise_seed in noise_seeds:
-        z = rollout(m, lat.latents[None, :1], lat.actions[None], [prompt], LONG, seed=noise_seed)
-        pred = from_model_frames(m.decode(z).cpu())[0]
+    # every noise seed's rollout in one batch, each row drawing what it draws alone (a GPU
+    # rollout at batch 1 is launch-bound: three seeds cost about what one does)
+    n = len(noise_seeds)
+    first = repeat(lat.latents[:1], "t c h w -> n t c h w", n=n)  # (n, 1, c, h, w)
+    acts = repeat(lat.actions, "t a -> n t a", n=n)  # (n, T, A')
+    z = rollout(m, first, acts, [prompt] * n, LONG, seed=list(noise_seeds))
+    preds = from_model_frames(m.decode(z).cpu())  # (n, 1 + 4 LONG, H, W, 3)
+    for noise_seed, pred in zip(noise_seeds, preds):
         res = drift(pred, true, bank=cal["bank"])
         res.update(judge(res, cal["limits"]))
         yield {"noise_seed": noise_seed, "model": res, **common, "pred": pred}
