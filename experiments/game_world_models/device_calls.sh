@@ -21,8 +21,9 @@
 #           still training as snapshots (${game}_snap.pt, last.ckpt exported: leave ~30 s of the
 #           call's limit for it).
 #           The held-out sets are recorded meanwhile, and the call waits for them.
-# snapshot  records the held-out sets (when `start` has not), watches, then exports every run's last.ckpt to $OUT: the
-#           trained weights come back even if the machine is lost before `finish`.
+# snapshot  records the held-out sets (when `start` has not), watches, then exports every run's
+#           last.ckpt to $OUT: the trained weights come back even if the machine is lost before
+#           `finish`.
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
 #           validation screen for each new file and CANDIDATE_STEPS checkpoint, the SWEEP of

@@ -313,9 +313,10 @@ def long_cases(
     m, truth: dict, refs: list[dict], cal: dict, recon: Reconstruction, noise_seeds=(0,)
 ):
     """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
-    actions), one per seed of `noise_seeds` (the sampling noise), each yielded as soon as it is
-    judged by the collapse rule under the calibration `cal` of the references `refs`, beside its
-    VAE's reconstruction `recon` (`vae_reconstruction`, computed once for every seed)."""
+    actions), one per seed of `noise_seeds` (the sampling noise), rolled out together, each
+    yielded as soon as it is judged by the collapse rule under the calibration `cal` of the
+    references `refs`, beside its VAE's reconstruction `recon` (`vae_reconstruction`, computed
+    once for every seed)."""
     lat, true, vae = recon
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
     brief = lambda d: {k: v for k, v in d.items() if k not in curves}  # noqa: E731
@@ -334,7 +335,7 @@ def long_cases(
     # the truth's caption only for a model that reads its scene alone (reads_scene_only)
     prompt = truth["prompt"] if reads_scene_only(m) else ""
     # every noise seed's rollout in one batch, each row drawing what it draws alone (a GPU
-    # rollout at batch 1 is launch-bound: three seeds cost about what one does)
+    # rollout at batch 1 is launch-bound: three seeds should cost little more than one)
     n = len(noise_seeds)
     first = repeat(lat.latents[:1], "t c h w -> n t c h w", n=n)  # (n, 1, c, h, w)
     acts = repeat(lat.actions, "t a -> n t a", n=n)  # (n, T, A')
