@@ -84,6 +84,7 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
     assert not (tmp_path / "refused").exists()
     out = tmp_path / "dmd"
     run = [*dmd, f"init={tmp_path / 'init' / 'ema.ckpt'}", "train.ema_decay=0", f"out={out}"]
+    run.append("flow.rollout_carry=0.5")  # step 2's bank goes on from step 0's
     assert main(["train", *run, "train.max_steps=4"]) == 0
     last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     start = {k: v for k, v in init.model.state_dict().items()}
@@ -104,6 +105,10 @@ def test_bad_matching_knobs_are_config_errors():
         FlowConfig(dmd_fake_steps=0)
     with pytest.raises(ConfigError, match="dmd_flow_weight=-1"):
         FlowConfig(dmd_flow_weight=-1.0)
+    with pytest.raises(ConfigError, match=r"rollout_carry=1.0 must lie in \[0, 1\)"):
+        FlowConfig(dmd=True, rollout_carry=1.0)
+    with pytest.raises(ConfigError, match="rollout_carry=0.5 needs flow.dmd=true"):
+        FlowConfig(rollout_carry=0.5)
 
 
 def test_the_generator_makes_frames_under_the_rows_conditioning_dropout():

@@ -28,6 +28,7 @@ class FlowConfig:
     rollout_frames: int = 8  # latent frames of each rollout (its last window - 1 are the context)
     rollout_pool: int = 512  # rollouts in the bank, per window bucket (data.resident only)
     rollout_refresh: int = 250  # training steps between the bank's rollouts
+    rollout_carry: float = 0.0  # share of each refresh's rollouts going on from the last (dmd)
     dmd: bool = False  # distribution matching on bank contexts (Self Forcing; needs init=)
     dmd_fake_steps: int = 5  # the fake score's flow-loss steps per generator step (DMD2)
     dmd_level_low: float = 0.02  # lowest level a window is noised to for the matching gradient
@@ -44,6 +45,16 @@ class FlowConfig:
             )
         if self.dmd_flow_weight < 0:
             raise ConfigError(f"flow.dmd_flow_weight={self.dmd_flow_weight} must be at least 0")
+        if not 0.0 <= self.rollout_carry < 1.0:
+            raise ConfigError(
+                f"flow.rollout_carry={self.rollout_carry} must lie in [0, 1): the share of the "
+                "bank's rollouts carried on from the last refresh"
+            )
+        if self.rollout_carry and not self.dmd:
+            raise ConfigError(
+                f"flow.rollout_carry={self.rollout_carry} needs flow.dmd=true: a carried rollout "
+                "no longer matches its episode's next frame, which flow.rollout_share regresses on"
+            )
         if self.dmd_fake_steps < 1:
             raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")
         if self.context_estimate + self.rollout_share > 1:

@@ -18,6 +18,14 @@ distribution matching, `worldsim.diffusion.dmd`; section 44).
 The bank is rolled every `refresh` steps, not every step: one rollout of the pool costs a few
 training steps. Which windows it rolls from depends only on the seed and the refresh's index, so a
 resumed run rebuilds the bank of its refresh period (rolled by the resumed weights).
+
+`carry` > 0 makes the contexts older than an episode (Self Forcing++'s extended rollouts): that
+share of each refresh's rollouts goes on from the last bank's contexts instead of a true window,
+under the actions (and caption) of a newly drawn window. A rollout's age then grows by `frames`
+at each refresh it is carried, geometrically distributed with mean `frames / (1 - carry)`. Crafter's
+rollouts smear 200 to 900 video frames in (game RESULTS section 47), far past a 24-frame bank
+rolled from true windows of episodes that end at about 190 frames. Only DMD may use it: a carried
+context no longer matches the episode's next frame. A resumed run starts the carry afresh.
 """
 
 from __future__ import annotations
@@ -53,21 +61,25 @@ class Pool:
     bucket: int  # the bucket's number in the resident windows
     targets: torch.Tensor  # (P,) long: window ids, their last frame the target
     context: torch.Tensor  # (P, T-1, c, h, w): the rollouts' last T - 1 frames
+    age: torch.Tensor  # (P,) long: latent frames rolled since each rollout left a true window
 
 
 class RolloutBank:
-    """`frames`-frame rollouts of `pool` windows per bucket, rolled by `refresh` and mixed into
-    training batches by `mix`."""
+    """`frames`-frame rollouts of `pool` windows per bucket, rolled by `refresh` (a `carry` share
+    of them going on from the last refresh's) and mixed into training batches by `mix`."""
 
-    def __init__(self, frames: int, pool: int, seed: int, chunk: int = 256):
+    def __init__(self, frames: int, pool: int, seed: int, chunk: int = 256, carry: float = 0.0):
+        if not 0.0 <= carry < 1.0:
+            raise ValueError(f"carry={carry}: the share of carried rollouts lies in [0, 1)")
         self.frames, self.pool, self.seed, self.chunk = frames, pool, seed, chunk
+        self.carry = carry
         self.pools: dict[tuple[int, int, int], Pool] = {}  # (T, h, w) -> its bucket's bank
         self.index: int | None = None  # the refresh period the pools were rolled in
 
     def refresh(self, resident: ResidentWindows, rollout: Rollout, index: int) -> None:
         """Roll a new bank for refresh period `index` from every bucket of `resident`."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        self.pools = {}
+        last, self.pools = self.pools, {}
         for number, bucket in enumerate(resident.buckets):
             context_frames = bucket.length - 1
             if self.frames < context_frames:
@@ -82,20 +94,31 @@ class RolloutBank:
             span = torch.arange(context_frames + self.frames, device=pick.device)
             rows = bucket.starts[pick, None] + span  # (P, T-1+frames)
             text = resident.text_rows(number, pick)
+            key = (bucket.length, *bucket.latents.shape[-2:])
+            context = bucket.latents[rows[:, :context_frames]]  # (P, T-1, c, h, w)
+            age = torch.full((self.pool,), self.frames, device=pick.device)  # (P,)
+            if self.carry and key in last:  # the first rows go on from the last bank's
+                carried = round(self.carry * self.pool)
+                which = torch.randperm(len(last[key].age), generator=gen)[:carried]
+                context[:carried] = last[key].context[which.to(context.device)]
+                age[:carried] += last[key].age[which.to(age.device)]
             parts = []
             for s in range(0, self.pool, self.chunk):
                 part = slice(s, s + self.chunk)
                 seq = rollout(
-                    bucket.latents[rows[part, :context_frames]],
+                    context[part],
                     self.frames,
                     bucket.actions[rows[part]],
                     None if text is None else text.rows(part),
                     self.seed + index + s,
                 )
                 parts.append(seq[:, -context_frames:])  # (chunk, T-1, c, h, w)
-            key = (bucket.length, *bucket.latents.shape[-2:])
-            self.pools[key] = Pool(number, pick + self.frames, torch.cat(parts))
+            self.pools[key] = Pool(number, pick + self.frames, torch.cat(parts), age)
         self.index = index
+
+    def ages(self) -> torch.Tensor:
+        """(N,) the age in latent frames of every rollout in the bank, all buckets."""
+        return torch.cat([pool.age for pool in self.pools.values()]) if self.pools else torch.zeros(0)
 
     def mix(self, resident: ResidentWindows, batch: dict, rows: int) -> dict:
         """`batch` (a resident batch) with its last `rows` samples replaced by bank windows of its

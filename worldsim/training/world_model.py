@@ -237,10 +237,19 @@ class WorldModel(L.LightningModule):
         resident = self.trainer.datamodule.resident
         if self.rollout_bank is None:
             seed = self.trainer.datamodule.cfg.seed  # the run's batch-order seed
-            self.rollout_bank = RolloutBank(self.flow.rollout_frames, self.flow.rollout_pool, seed)
+            self.rollout_bank = RolloutBank(
+                self.flow.rollout_frames,
+                self.flow.rollout_pool,
+                seed,
+                carry=self.flow.rollout_carry,
+            )
         index = self.global_step // self.flow.rollout_refresh
         if self.rollout_bank.index != index:
             self.rollout_bank.refresh(resident, self.bank_rollout, index)
+            ages = self.rollout_bank.ages().float()  # (N,) latent frames since a true window
+            if len(ages):  # logged once a refresh: how far past the true windows DMD reaches
+                self.log("train/bank_age_mean", ages.mean(), batch_size=1)
+                self.log("train/bank_age_max", ages.max(), batch_size=1)
         rows = round(batch["latents"].shape[0] * share)
         return self.rollout_bank.mix(resident, batch, rows)
 
