@@ -26,6 +26,9 @@ at each refresh it is carried, geometrically distributed with mean `frames / (1 
 rollouts smear 200 to 900 video frames in (game RESULTS section 47), far past a 24-frame bank
 rolled from true windows of episodes that end at about 190 frames. Only DMD may use it: a carried
 context no longer matches the episode's next frame. A resumed run starts the carry afresh.
+Measured on Crafter at 0.8 (game RESULTS section 49) it made the long rollouts worse (3 of 12
+validation draws held against 9): on those old, hazy contexts the teacher itself continues the
+haze, and DMD teaches the student to follow it. Off by default.
 """
 
 from __future__ import annotations
