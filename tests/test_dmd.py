@@ -7,7 +7,7 @@ import torch
 
 from worldsim.cli import main
 from worldsim.config import ConfigError
-from worldsim.diffusion.dmd import dmd_loss, dmd_target, exit_estimate
+from worldsim.diffusion.dmd import critic_loss, dmd_loss, dmd_target, exit_estimate, fooling_loss
 from worldsim.diffusion.flow_config import FlowConfig
 from worldsim.diffusion.samplers import RenoiseSampler
 
@@ -85,6 +85,7 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
     out = tmp_path / "dmd"
     run = [*dmd, f"init={tmp_path / 'init' / 'ema.ckpt'}", "train.ema_decay=0", f"out={out}"]
     run.append("flow.rollout_carry=0.5")  # step 2's bank goes on from step 0's
+    run.append("flow.dmd_gan_weight=0.005")  # and the realism critic learns beside F
     assert main(["train", *run, "train.max_steps=4"]) == 0
     last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     start = {k: v for k, v in init.model.state_dict().items()}
@@ -92,6 +93,7 @@ def test_a_matching_run_trains_the_model_and_its_fake_score_and_refuses_without_
         not torch.equal(last[f"{prefix}.{k}"].float(), v) for k, v in start.items()
     )
     assert moved("model") and moved("fake") and not moved("real")
+    assert any(k.startswith("critic.") for k in last)  # trained, saved with the run
     made = load_world_model(str(out / "ema.ckpt"))
     assert made.sample_cfg.sampler.name == "renoise" and made.fake is None
     assert main(["train", *run, "train.max_steps=6"]) == 0  # resumes with both scores
@@ -105,6 +107,10 @@ def test_bad_matching_knobs_are_config_errors():
         FlowConfig(dmd_fake_steps=0)
     with pytest.raises(ConfigError, match="dmd_flow_weight=-1"):
         FlowConfig(dmd_flow_weight=-1.0)
+    with pytest.raises(ConfigError, match="dmd_gan_weight=0.1 needs flow.dmd=true"):
+        FlowConfig(dmd_gan_weight=0.1)
+    with pytest.raises(ConfigError, match="dmd_critic_weight=-1"):
+        FlowConfig(dmd=True, dmd_critic_weight=-1.0)
     with pytest.raises(ConfigError, match=r"rollout_carry=1.0 must lie in \[0, 1\)"):
         FlowConfig(dmd=True, rollout_carry=1.0)
     with pytest.raises(ConfigError, match="rollout_carry=0.5 needs flow.dmd=true"):
@@ -138,3 +144,31 @@ def test_the_generator_makes_frames_under_the_rows_conditioning_dropout():
     first, second = frames((torch.tensor([True, False]), kept[1]))
     torch.testing.assert_close(first[0], second[0])  # row 0's actions dropped: no effect
     assert not torch.allclose(first[1], second[1])
+
+
+def test_the_critic_learns_true_from_made_and_fooling_it_teaches_the_generator_alone():
+    from worldsim.training.world_model import WorldModel
+
+    assert critic_loss(torch.tensor([9.0]), torch.tensor([-9.0])) < 1e-3  # told apart
+    torch.testing.assert_close(
+        fooling_loss(torch.tensor([-9.0])), torch.tensor(9.0), rtol=1e-3, atol=0
+    )
+    torch.manual_seed(0)
+    m = WorldModel(
+        dict(latent_channels=2, dim=32, depth=1, heads=2), {}, {}, {"name": "none"}, {}, {}
+    )
+    m.flow = FlowConfig(dmd=True, dmd_gan_weight=0.1)
+    m.start_matching()
+    m.log = lambda *args, **kwargs: None  # no trainer
+    frame = torch.randn(3, 1, 2, 4, 4, requires_grad=True)  # (B, 1, C, H, W): made frames
+    state = m.generator.get_state()
+    torch.manual_seed(1)
+    m.fooling_surrogate(frame).backward()
+    critic = [*m.fake.parameters(), *m.critic.parameters()]
+    assert all(p.grad is None for p in critic)  # the critic is not taught to be fooled
+    m.generator.set_state(state)
+    torch.manual_seed(1)  # the same levels and noise: the surrogate's gradient is the loss's
+    direct = frame.detach().clone().requires_grad_(True)
+    fooling_loss(m.realism_logits(direct)).backward()
+    torch.testing.assert_close(frame.grad, direct.grad)
+    assert frame.grad.abs().sum() > 0

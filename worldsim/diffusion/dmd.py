@@ -14,6 +14,7 @@ gradients (Self Forcing's truncation), so every step learns to give a sample.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from worldsim.diffusion.flow import clean_estimate
 from worldsim.diffusion.samplers import FlowSampler, Velocity, generated_levels, on_generated
@@ -61,3 +62,14 @@ def dmd_loss(x: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.T
 def matching_levels(batch: int, low: float, high: float, generator=None) -> torch.Tensor:
     """(B,) levels tau drawn uniformly in [low, high], one per window (all its frames share it)."""
     return low + (high - low) * torch.rand(batch, generator=generator)
+
+
+def critic_loss(true_logits: torch.Tensor, made_logits: torch.Tensor) -> torch.Tensor:
+    """The realism critic's non-saturating GAN loss (DMD2): true frames' logits (B,) up, made
+    frames' (B,) down."""
+    return F.softplus(-true_logits).mean() + F.softplus(made_logits).mean()
+
+
+def fooling_loss(made_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's side (B,) -> scalar: made frames the critic takes for true."""
+    return F.softplus(-made_logits).mean()

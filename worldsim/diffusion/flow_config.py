@@ -34,6 +34,8 @@ class FlowConfig:
     dmd_level_low: float = 0.02  # lowest level a window is noised to for the matching gradient
     dmd_level_high: float = 0.98  # ... and highest (each window draws one, uniformly)
     dmd_flow_weight: float = 0.0  # the flow loss on true windows beside DMD's (one-step anchor)
+    dmd_gan_weight: float = 0.0  # the generator's GAN loss against a realism critic (DMD2; 0: none)
+    dmd_critic_weight: float = 0.01  # the critic's loss in the fake score's (dmd_gan_weight > 0)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
 
@@ -54,6 +56,14 @@ class FlowConfig:
             raise ConfigError(
                 f"flow.rollout_carry={self.rollout_carry} needs flow.dmd=true: a carried rollout "
                 "no longer matches its episode's next frame, which flow.rollout_share regresses on"
+            )
+        for name in ("dmd_gan_weight", "dmd_critic_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"flow.{name}={getattr(self, name)} must be at least 0")
+        if self.dmd_gan_weight and not (self.dmd and self.dmd_critic_weight):
+            raise ConfigError(
+                f"flow.dmd_gan_weight={self.dmd_gan_weight} needs flow.dmd=true and a critic that "
+                f"learns: flow.dmd_critic_weight > 0 (now {self.dmd_critic_weight})"
             )
         if self.dmd_fake_steps < 1:
             raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")

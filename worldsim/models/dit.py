@@ -495,13 +495,23 @@ class DiT(nn.Module):
     ) -> torch.Tensor:
         """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity
         like x."""
-        b, t, _, h, w = x.shape
+        t, _, h, w = x.shape[1:]
+        hidden, cond, grid = self._trunk(x, levels, actions, text, drop_actions, drop_text)
+        return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
+
+    def features(self, x: torch.Tensor, levels: torch.Tensor, **conditioning) -> torch.Tensor:
+        """The last block's tokens (B, N, D) for x (B, T, C, H, W) at levels (B, T), with
+        `forward`'s conditioning: what a head reading the network's view of x (flow.dmd's
+        realism critic) sees."""
+        return self._trunk(x, levels, **conditioning)[0]
+
+    def _trunk(self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None):
+        """x (B, T, C, H, W) through every block -> (hidden (B, N, D), cond (B, F, D), grid)."""
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
         cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
         rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
         mask = self.attention_mask(grid, x.device)
-        hidden = self._blocks(tokens, cond, rope, mask, text, drop_text)
-        return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
+        return self._blocks(tokens, cond, rope, mask, text, drop_text), cond, grid
 
     def _blocks(self, tokens, cond, rope, mask, text, drop_text, cache=None) -> torch.Tensor:
         """Patch tokens (B, N, patch_dim) embedded and through every block -> (B, N, D); `cache`

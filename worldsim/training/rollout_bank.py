@@ -121,7 +121,9 @@ class RolloutBank:
 
     def ages(self) -> torch.Tensor:
         """(N,) the age in latent frames of every rollout in the bank, all buckets."""
-        return torch.cat([pool.age for pool in self.pools.values()]) if self.pools else torch.zeros(0)
+        return (
+            torch.cat([pool.age for pool in self.pools.values()]) if self.pools else torch.zeros(0)
+        )
 
     def mix(self, resident: ResidentWindows, batch: dict, rows: int) -> dict:
         """`batch` (a resident batch) with its last `rows` samples replaced by bank windows of its

@@ -15,7 +15,13 @@ import torch
 from einops import rearrange
 
 from worldsim.config import ConfigError, from_dict
-from worldsim.diffusion.dmd import dmd_loss, exit_estimate, matching_levels
+from worldsim.diffusion.dmd import (
+    critic_loss,
+    dmd_loss,
+    exit_estimate,
+    fooling_loss,
+    matching_levels,
+)
 from worldsim.diffusion.flow import (
     FlowConfig,
     clean_estimate,
@@ -34,6 +40,7 @@ from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
+from worldsim.models.realism_head import RealismHead
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
 from worldsim.training.lr_schedule import lr_factor
 from worldsim.training.rollout_bank import RolloutBank
@@ -94,6 +101,7 @@ class WorldModel(L.LightningModule):
         # of the init that training builds; a loaded file samples without them
         self.real: DiT | None = None
         self.fake: DiT | None = None
+        self.critic: RealismHead | None = None  # flow.dmd_gan_weight: on F's features
         # optimiser steps of the run that wrote these weights (not its init's); None: not recorded
         # (files exported before session 24). Exports carry it, so a snapshot says how far it got.
         self.run_steps: int | None = None
@@ -283,9 +291,12 @@ class WorldModel(L.LightningModule):
     # ---------------------------------------------------------------- distribution matching
     def start_matching(self) -> None:
         """flow.dmd: the real score R (frozen) and the fake score F (trained on the world model's
-        own windows), both copies of the weights the world model starts from."""
+        own windows), both copies of the weights the world model starts from; with
+        flow.dmd_gan_weight, the realism critic's head on F's features."""
         self.real = copy.deepcopy(self.model).requires_grad_(False)
         self.fake = copy.deepcopy(self.model)
+        if self.flow.dmd_gan_weight:
+            self.critic = RealismHead(self.model_cfg.dim)
 
     def matching_step(self, batch: dict[str, Any]) -> torch.Tensor:
         """One step of flow.dmd. Every row's context is the bank's rollout (the world model's
@@ -294,7 +305,9 @@ class WorldModel(L.LightningModule):
         flow.dmd_fake_steps steps; F learns the made windows by the flow loss every step. No loss
         pairs a rolled context with the episode's next frame; flow.dmd_flow_weight > 0 adds the
         world model's flow loss on the batch's true windows (DMD's regression term, in flow
-        form), which keeps its one-step accuracy anchored to the data."""
+        form), which keeps its one-step accuracy anchored to the data. flow.dmd_gan_weight > 0
+        adds DMD2's GAN term: a critic on F's features learns true frames from made ones every
+        step, and the world model learns to fool it (`realism_logits`)."""
         true = batch
         batch = self.with_rollouts(batch, 1.0)
         context = batch["latents"][:, :-1]  # (B, T-1, C, H, W): the bank's rollouts
@@ -310,11 +323,20 @@ class WorldModel(L.LightningModule):
         made = {"latents": window, "actions": batch["actions"], "text": text}
         fake_loss = self.loss(made, dit=self.fake, dropped=dropped)
         self.log("train/fake_loss", fake_loss, batch_size=b)
+        gan = self.flow.dmd_gan_weight
+        if gan:  # the critic, beside F's flow loss: the episodes' true frames against made ones
+            shown = torch.cat([true["latents"][:, -1:], frame.detach()])  # (2B, 1, C, H, W)
+            true_logits, made_logits = self.realism_logits(shown).chunk(2)  # (B,) each
+            critic = critic_loss(true_logits, made_logits)
+            self.log("train/critic_loss", critic, batch_size=b)
+            fake_loss = fake_loss + self.flow.dmd_critic_weight * critic
         if not train_generator:
             return fake_loss
         real, fake = self.matching_estimates(window, actions, text, dropped)  # (B, 1, C, H, W)
         loss = dmd_loss(frame.float(), real.float(), fake.float())
         self.log("train/loss", loss, batch_size=b)
+        if gan:
+            loss = loss + gan * self.fooling_surrogate(frame)
         if self.flow.dmd_flow_weight:
             flow = self.loss(true)
             self.log("train/flow_loss", flow, batch_size=b)
@@ -342,6 +364,25 @@ class WorldModel(L.LightningModule):
         fresh = torch.randn(draws, *seq.shape, device=seq.device) if draws else None
         step = int(torch.randint(sampler.steps, (1,), generator=self.generator))
         return exit_estimate(sampler, velocity, seq, generate, step, fresh)[:, -1:]
+
+    def realism_logits(self, frames: torch.Tensor) -> torch.Tensor:
+        """The critic's logits (N,) for single frames (N, 1, C, H, W), each noised to a level of
+        its own (flow.dmd_level_low..high) and read by F with no actions or prompt: a frame judged
+        by itself, since the world model cannot change a context the critic could tell apart."""
+        n = frames.shape[0]
+        tau = matching_levels(n, self.flow.dmd_level_low, self.flow.dmd_level_high, self.generator)
+        (levels,) = self._upload(tau[:, None])  # (N, 1)
+        x = noisy(frames, torch.randn_like(frames), levels)
+        return self.critic(self.fake.features(x, levels))
+
+    def fooling_surrogate(self, frame: torch.Tensor) -> torch.Tensor:
+        """A loss whose gradient on the made frames (B, 1, C, H, W) is that of `fooling_loss`,
+        and on nothing else: the critic and F read them, but only the world model learns from
+        fooling them (their own gradients would teach the critic to be fooled)."""
+        fooled = fooling_loss(self.realism_logits(frame))
+        self.log("train/gan_loss", fooled, batch_size=frame.shape[0])
+        (grad,) = torch.autograd.grad(fooled, frame)
+        return (frame * grad.detach()).sum()
 
     @torch.no_grad()
     def matching_estimates(self, window: torch.Tensor, actions, text, dropped):
@@ -388,15 +429,17 @@ class WorldModel(L.LightningModule):
             self.trainer.model.clip_grad_norm_(gradient_clip_val)
             return
         if gradient_clip_val and self.flow.dmd:  # two networks, two losses: each its own norm
-            for dit in (self.model, self.fake):
-                torch.nn.utils.clip_grad_norm_(dit.parameters(), gradient_clip_val)
+            for net in (self.model, self.fake, self.critic):
+                if net is not None:
+                    torch.nn.utils.clip_grad_norm_(net.parameters(), gradient_clip_val)
             return
         super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def optimizer(self) -> torch.optim.AdamW:
-        """AdamW over the DiT (and flow.dmd's fake score), weight decay on matrices only (no
-        trainer needed: benchmarks time bare steps with it)."""
+        """AdamW over the DiT (and flow.dmd's fake score and critic), weight decay on matrices
+        only (no trainer needed: benchmarks time bare steps with it)."""
         trained = [self.model] + ([self.fake] if self.flow.dmd else [])
+        trained += [self.critic] if self.critic is not None else []
         params = [p for dit in trained for p in dit.parameters()]
         decay = [p for p in params if p.dim() >= 2]
         other = [p for p in params if p.dim() < 2]
