@@ -46,10 +46,11 @@
 #           candidates finish in 360 s (section 30: 8 judged 3-4 of 6 draws each). The H200 gives
 #           the CPU's verdicts for the shipped sampling (sections 26, 30), not draw for draw for
 #           every one (section 30).
-# judge     CKPT=FILE: a Crafter file's gate (teacher-forced bars and text following on the frozen
-#           held set, recorded here) beside its validation screen at LEVELS (default "0"), on any
-#           machine (a cold one too); LONG_SECONDS caps each (default 360: session 42 judged the
-#           gate and all 12 draws in 305 s, RESULTS section 49).
+# judge     CKPT="FILE [FILE ...]": each Crafter file's gate (teacher-forced bars and text
+#           following on the frozen held set, recorded here) beside its validation screen at
+#           LEVELS (default "0"), all in parallel, on any machine (a cold one too, or the warm
+#           one of `start`, whose files lie in /tmp/gc); LONG_SECONDS caps each (default 360:
+#           session 42 judged one file's gate and all 12 draws in 305 s, RESULTS section 49).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
@@ -316,21 +317,29 @@ screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long r
   tail -n 3 $G/held.log
 }
 
-judge() {  # model file -> $G/eval/{tf,text}_judge.json and screen_crafter_<level>: `judge` above
-  local ckpt=$1 cap=${LONG_SECONDS:-360} gate=()
-  case $ckpt in pretrained:* | /*) ;; *) ckpt=$PWD/$ckpt ;; esac
+judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: `judge` above
+  local cap=${LONG_SECONDS:-360} f name level files=() pids=()
+  for f in "$@"; do  # absolute paths: the evaluations run in a subfolder
+    case $f in pretrained:*) files+=("$f") ;; *) files+=("$(realpath -m "$f")") ;; esac
+  done
   GAMES=(crafter)  # held_sets: Crafter's frozen held set (and crafter_val), no ViZDoom
   mkdir -p $G/eval
   held_sets >>$G/held.log 2>&1
+  validation_long crafter >>$G/held.log 2>&1
   eval_threads
   cd experiments/game_world_models
-  timeout "$cap" python3 teacher_forced.py $G/held/crafter 256 "$ckpt" cuda \
-    >$G/eval/tf_judge.json & gate+=($!)
-  timeout "$cap" python3 text_follow.py $G/held/crafter 32 cuda "$ckpt" 1 2 4 \
-    >$G/eval/text_judge.json & gate+=($!)
+  for f in "${files[@]}"; do
+    name=$(basename "${f#pretrained:}" .pt)
+    timeout "$cap" python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
+      >$G/eval/tf_$name.json & pids+=($!)
+    timeout "$cap" python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
+      >$G/eval/text_$name.json & pids+=($!)
+    for level in ${LEVELS:-0}; do
+      validation_rollouts "$f" crafter "$level" $G/eval/val_${name}_$level "$cap" & pids+=($!)
+    done
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
   cd - >/dev/null
-  LEVELS=${LEVELS:-0} LONG_SECONDS=$cap GAME=crafter screen "$ckpt"
-  wait "${gate[@]}"
 }
 
 sweep() {  # model file, tag -> $G/eval/sweep_TAG_{val,held}.json: sampling_sweep.py's VARIANTS
@@ -543,7 +552,8 @@ case ${1:-} in
   start) start ;;
   push_eval | crafter_eval | screen | judge) [ -d /tmp/site ] || install
     export PYTHONPATH=/tmp/site:$PWD  # this call's tree: a cold machine has no $G/repo
-    $1 "${CKPT:?$1 needs CKPT=model file (crafter_eval, screen, judge: e.g. pretrained:crafter)}"
+    : "${CKPT:?$1 needs CKPT=model file (crafter_eval, screen, judge: e.g. pretrained:crafter)}"
+    if [ "$1" = judge ]; then judge $CKPT; else $1 "$CKPT"; fi  # judge: CKPT="FILE FILE ..."
     cd $G && pack_eval ;;
   snapshot | finish | more) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
