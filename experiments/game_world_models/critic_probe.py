@@ -7,8 +7,10 @@ first latent frames under the episodes' actions, each frame noised to a level dr
 0.02..0.98 as the run noises it. Episodes are split: the last quarter is held out. It prints
 (JSON) the held-out accuracy at fixed levels, apart for true day and true night frames
 (Crafter's daylight from the frame's step), so that a critic that only learnt "dark is made" shows.
+LR is the head's Adam learning rate (a run trains it at `optim.lr`).
 
-Usage: python experiments/game_world_models/critic_probe.py STORE MADE TRUNK [LATENT_FRAMES [STEPS]]
+Usage: python experiments/game_world_models/critic_probe.py STORE MADE TRUNK [LATENT_FRAMES [STEPS
+       [LR]]]
 """
 
 import json
@@ -58,7 +60,7 @@ def features(trunk, frames: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         return trunk.features(noisy(x, torch.randn_like(x), levels[:, None]), levels[:, None])
 
 
-def main(store: str, made_ckpt: str, trunk_ckpt: str, new: int = 60, steps: int = 300) -> None:
+def main(store, made_ckpt, trunk_ckpt, new: int = 60, steps: int = 300, lr: float = 1e-3) -> None:
     torch.manual_seed(0)
     made, trunk = load_world_model(made_ckpt), load_world_model(trunk_ckpt).model.eval()
     episodes = frames_of(EpisodeStore(store), made, new)
@@ -70,7 +72,7 @@ def main(store: str, made_ckpt: str, trunk_ckpt: str, new: int = 60, steps: int 
 
     (t_true, _, t_made), (h_true, h_light, h_made) = pool(train), pool(test)
     head = RealismHead(trunk.cfg.dim)
-    opt = torch.optim.Adam(head.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(head.parameters(), lr=lr)
     batch = 32
     for _ in range(steps):
         pick_true = t_true[torch.randint(len(t_true), (batch,))]
@@ -84,25 +86,25 @@ def main(store: str, made_ckpt: str, trunk_ckpt: str, new: int = 60, steps: int 
         loss.backward()
         opt.step()
     night = h_light < 0.5
-    result = {"store": store, "made": made_ckpt, "trunk": trunk_ckpt, "train_steps": steps}
+    result = {"store": store, "made": made_ckpt, "trunk": trunk_ckpt, "steps": steps, "lr": lr}
     result["held_out"] = {"true_day": int((~night).sum()), "true_night": int(night.sum())}
     result["held_out"]["made"] = len(h_made)
     result["accuracy"] = {}
-    with torch.no_grad():
-        for level in LEVELS:
 
-            def said_true(frames):
-                levels = torch.full((len(frames),), level)
-                return head(features(trunk, frames, levels)) > 0
+    def said_true(frames: torch.Tensor, level: float) -> torch.Tensor:  # (N,) bool
+        with torch.no_grad():
+            return head(features(trunk, frames, torch.full((len(frames),), level))) > 0
 
-            on_true = said_true(h_true)
-            result["accuracy"][str(level)] = {
-                "true_day": round(on_true[~night].float().mean().item(), 3),
-                "true_night": round(on_true[night].float().mean().item(), 3),
-                "made": round((~said_true(h_made)).float().mean().item(), 3),
-            }
+    for level in LEVELS:
+        on_true = said_true(h_true, level)
+        result["accuracy"][str(level)] = {
+            "true_day": round(on_true[~night].float().mean().item(), 3),
+            "true_night": round(on_true[night].float().mean().item(), 3),
+            "made": round((~said_true(h_made, level)).float().mean().item(), 3),
+        }
     print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], *(int(a) for a in sys.argv[4:]))
+    numbers = [int(a) for a in sys.argv[4:6]] + [float(a) for a in sys.argv[6:7]]
+    main(sys.argv[1], sys.argv[2], sys.argv[3], *numbers)
