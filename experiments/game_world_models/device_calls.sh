@@ -322,10 +322,9 @@ judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: 
   for f in "$@"; do  # absolute paths: the evaluations run in a subfolder
     case $f in pretrained:*) files+=("$f") ;; *) files+=("$(realpath -m "$f")") ;; esac
   done
-  GAMES=(crafter)  # held_sets: Crafter's frozen held set (and crafter_val), no ViZDoom
+  GAMES=(crafter)  # held_sets: Crafter's frozen held set, crafter_val and the validation long set
   mkdir -p $G/eval
   held_sets >>$G/held.log 2>&1
-  validation_long crafter >>$G/held.log 2>&1
   eval_threads
   cd experiments/game_world_models
   for f in "${files[@]}"; do
