@@ -94,18 +94,24 @@ def test_a_refresh_rolls_new_windows_and_a_resumed_run_rolls_the_same_ones():
 
 def test_carried_rollouts_go_on_from_the_last_banks_contexts_and_age():
     resident, calls = resident_rows(), []
+
+    def rollout(context, frames, actions, text, seed):  # frame k: the last one + 100 (k + 1)
+        calls.append(context)
+        steps = 100 * torch.arange(1, frames + 1, dtype=context.dtype)[None, :, None, None, None]
+        return torch.cat([context, context[:, -1:] + steps], dim=1)
+
     bank = RolloutBank(FRAMES, pool=6, seed=0, chunk=4, carry=0.5)
-    bank.refresh(resident, marked_rollout(calls), index=0)
+    bank.refresh(resident, rollout, index=0)
     assert bank.ages().tolist() == [FRAMES] * 6  # nothing to carry at the first refresh
-    calls.clear()
-    bank.refresh(resident, marked_rollout(calls), index=1)
-    context = torch.cat([c[0] for c in calls])  # (6, T-1, C, H, W): what was rolled on
-    rolled = -torch.arange(FRAMES - T + 2.0, FRAMES + 1.0)  # a rollout's last T - 1 frames
-    assert torch.equal(context[:3, :, 0, 0, 0], rolled.expand(3, -1))  # 3 carried rows
-    assert (context[3:] >= 0).all()  # the others from true windows
-    assert bank.ages().tolist() == [2 * FRAMES] * 3 + [FRAMES] * 3
-    bank.refresh(resident, marked_rollout(calls), index=2)
-    assert set(bank.ages()[:3].tolist()) <= {2 * FRAMES, 3 * FRAMES}  # carried once or twice
+    for index in (1, 2):
+        last = bank.pools[(T, H, W)]
+        calls.clear()
+        bank.refresh(resident, rollout, index)
+        context, age = torch.cat(calls), bank.pools[(T, H, W)].age  # (6, T-1, ...), (6,)
+        for row in range(3):  # carried: some last row's context, with that row's age + FRAMES
+            same = (last.context == context[row]).flatten(1).all(1)  # (6,)
+            assert (age[row] == last.age[same] + FRAMES).any()
+        assert (context[3:] < 100).all() and (age[3:] == FRAMES).all()  # from true windows
 
 
 def test_bank_rows_train_on_their_last_frame_only():

@@ -82,6 +82,12 @@ class Config:
                     "flow.dmd=true matches a trained model's windows: give its weights as init= "
                     "(a path or pretrained:NAME)"
                 )
+            if self.flow.dmd_gan_weight and self.train.precision.startswith("16"):
+                raise ConfigError(
+                    f"flow.dmd_gan_weight with train.precision={self.train.precision}: the GAN "
+                    "gradient is taken apart from the loss scaler and would underflow in fp16; "
+                    "use train.precision=bf16-mixed or 32-true"
+                )
         uses_bank = self.flow.rollout_share or self.flow.dmd
         if uses_bank and not (self.data.resident and self.data.stride == 1):
             raise ConfigError(

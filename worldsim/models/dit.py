@@ -502,7 +502,8 @@ class DiT(nn.Module):
     def features(self, x: torch.Tensor, levels: torch.Tensor, **conditioning) -> torch.Tensor:
         """The last block's tokens (B, N, D) for x (B, T, C, H, W) at levels (B, T), with
         `forward`'s conditioning: what a head reading the network's view of x (flow.dmd's
-        realism critic) sees."""
+        realism critic) sees. It runs outside a whole-model compile (`train.compile_model`);
+        compiled blocks (`compile_blocks`) serve it."""
         return self._trunk(x, levels, **conditioning)[0]
 
     def _trunk(self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None):

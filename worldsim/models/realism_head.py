@@ -23,5 +23,5 @@ class RealismHead(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 1))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        pooled = self.norm(tokens.float().mean(1))  # (B, D)
-        return self.mlp(pooled.to(self.mlp[0].weight.dtype)).squeeze(-1)  # (B,)
+        pooled = tokens.mean(1).to(self.norm.weight.dtype)  # (B, D)
+        return self.mlp(self.norm(pooled)).squeeze(-1)  # (B,)

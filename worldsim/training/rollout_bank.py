@@ -82,7 +82,10 @@ class RolloutBank:
     def refresh(self, resident: ResidentWindows, rollout: Rollout, index: int) -> None:
         """Roll a new bank for refresh period `index` from every bucket of `resident`."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        last, self.pools = self.pools, {}
+        # the carried rows are drawn apart, so that which windows are rolled never depends on
+        # whether a last bank exists (a resumed run rolls the same ones)
+        carry_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index + 500_009)
+        last, self.pools = (self.pools if self.carry else {}), {}
         for number, bucket in enumerate(resident.buckets):
             context_frames = bucket.length - 1
             if self.frames < context_frames:
@@ -102,7 +105,7 @@ class RolloutBank:
             age = torch.full((self.pool,), self.frames, device=pick.device)  # (P,)
             if self.carry and key in last:  # the first rows go on from the last bank's
                 carried = round(self.carry * self.pool)
-                which = torch.randperm(len(last[key].age), generator=gen)[:carried]
+                which = torch.randperm(len(last[key].age), generator=carry_gen)[:carried]
                 context[:carried] = last[key].context[which.to(context.device)]
                 age[:carried] += last[key].age[which.to(age.device)]
             parts = []
