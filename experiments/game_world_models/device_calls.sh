@@ -318,9 +318,10 @@ screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long r
 }
 
 judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: `judge` above
-  local cap=${LONG_SECONDS:-360} f name level files=() pids=()
+  local cap=${LONG_SECONDS:-360} f files=() pids=()
   for f in "$@"; do  # absolute paths: the evaluations run in a subfolder
-    case $f in pretrained:*) files+=("$f") ;; *) files+=("$(realpath -m "$f")") ;; esac
+    case $f in pretrained:* | /*) ;; *) f=$PWD/$f ;; esac
+    files+=("$f")
   done
   GAMES=(crafter)  # held_sets: Crafter's frozen held set, crafter_val and the validation long set
   mkdir -p $G/eval
@@ -328,14 +329,7 @@ judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: 
   eval_threads
   cd experiments/game_world_models
   for f in "${files[@]}"; do
-    name=$(basename "${f#pretrained:}" .pt)
-    timeout "$cap" python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
-      >$G/eval/tf_$name.json & pids+=($!)
-    timeout "$cap" python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
-      >$G/eval/text_$name.json & pids+=($!)
-    for level in ${LEVELS:-0}; do
-      validation_rollouts "$f" crafter "$level" $G/eval/val_${name}_$level "$cap" & pids+=($!)
-    done
+    crafter_evals "$f" "$(basename "${f#pretrained:}" .pt)" "$cap" "$cap"
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   cd - >/dev/null
@@ -497,21 +491,28 @@ eval_threads() {  # the CPU threads of each evaluation run in parallel (EVAL_THR
 crafter_choice() {  # each new Crafter file (`candidates`): section 22's teacher-forced bars, text
   # following at guidance 1, 2, 4 and (LONG_SECONDS > 0, default 300) the validation screen at
   # each of LEVELS (default "0"), all in parallel -> $G/eval/{tf,text,val}_<tag>*
-  local pair f tag level pids=() cap=${LONG_SECONDS:-300}
+  local pair pids=() cap=${LONG_SECONDS:-300}
   local gate=$((cap > 100 ? cap : 100))  # the gate's scripts run even when the screen does not
   eval_threads
   for pair in $(candidates crafter); do
-    tag=${pair%%:*} f=${pair#*:}
-    timeout $gate python3 teacher_forced.py $G/held/crafter 256 "$f" cuda \
-      >$G/eval/tf_$tag.json & pids+=($!)
-    timeout $gate python3 text_follow.py $G/held/crafter 32 cuda "$f" 1 2 4 \
-      >$G/eval/text_$tag.json & pids+=($!)
-    [ "$cap" -gt 0 ] || continue
-    for level in ${LEVELS:-0}; do
-      validation_rollouts "$f" crafter "$level" $G/eval/val_${tag}_$level "$cap" & pids+=($!)
-    done
+    crafter_evals "${pair#*:}" "${pair%%:*}" "$gate" "$cap"
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+crafter_evals() {  # file tag gate cap: started in the background, their pids added to the
+  # caller's `pids` (run from experiments/game_world_models): the teacher-forced bars and text
+  # following on the frozen held set, each under gate seconds, and (cap > 0) the validation
+  # screen at each of LEVELS (default "0") under cap -> $G/eval/{tf,text,val}_<tag>*
+  local level
+  timeout "$3" python3 teacher_forced.py $G/held/crafter 256 "$1" cuda \
+    >$G/eval/tf_$2.json & pids+=($!)
+  timeout "$3" python3 text_follow.py $G/held/crafter 32 cuda "$1" 1 2 4 \
+    >$G/eval/text_$2.json & pids+=($!)
+  [ "$4" -gt 0 ] || return 0
+  for level in ${LEVELS:-0}; do
+    validation_rollouts "$1" crafter "$level" $G/eval/val_$2_$level "$4" & pids+=($!)
+  done
 }
 
 doom_choice() {  # each new ViZDoom file (`candidates`, and the decoder and causal arms') at each
