@@ -3,6 +3,7 @@ videos from a tiny CPU fit; CSV; a missing or unknown logger is one line and exi
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import struct
 
@@ -76,6 +77,7 @@ def test_tensorboard_logs_losses_lr_throughput_and_videos(tmp_path):
     tags = _event_tags(tmp_path / "logs")
     assert tags["train/loss"] == tags["val/loss"] == tags["lr-SGD"] == "scalar"
     assert tags["perf/steps_per_second"] == tags["perf/samples_per_second"] == "scalar"
+    assert tags["perf/first_step_s"] == "scalar"
     assert tags["videos/clip"] == "image"  # an animated GIF, as TensorBoard shows videos
     assert list((tmp_path / "logs").rglob("videos/clip_step*.gif"))
 
@@ -83,8 +85,10 @@ def test_tensorboard_logs_losses_lr_throughput_and_videos(tmp_path):
 def test_csv_logger_writes_metrics(tmp_path):
     _fit(tmp_path, "csv")
     (metrics,) = (tmp_path / "logs").rglob("metrics.csv")
-    header = metrics.read_text().splitlines()[0]
-    assert "train/loss" in header and "perf/steps_per_second" in header
+    rows = list(csv.DictReader(metrics.open()))
+    assert "train/loss" in rows[0] and "perf/steps_per_second" in rows[0]
+    first = [float(r["perf/first_step_s"]) for r in rows if r["perf/first_step_s"]]
+    assert len(first) == 1 and first[0] > 0  # logged once, at the first step
 
 
 @pytest.mark.parametrize(

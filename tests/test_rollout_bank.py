@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import torch
 
 from worldsim.cli import main
@@ -195,7 +197,12 @@ def test_a_resident_run_trains_on_the_bank_and_refuses_it_without_resident(
 
     monkeypatch.setattr(RolloutBank, "refresh", refresh)
     monkeypatch.setattr(RolloutBank, "mix", mix)
-    assert main(["train", *args, "data.resident=true", f"out={tmp_path / 'run'}"]) == 0
+    run = [*args, "data.resident=true", "logger=csv", f"out={tmp_path / 'run'}"]
+    assert main(["train", *run]) == 0
     assert refreshes == [0, 1]  # steps 0 and 2
+    (metrics,) = (tmp_path / "run").rglob("metrics.csv")
+    timed = [r for r in csv.DictReader(metrics.open()) if r.get("perf/bank_refresh_s")]
+    assert [int(r["step"]) for r in timed] == [0, 2]  # each refresh timed, at its step
+    assert all(float(r["perf/bank_refresh_s"]) > 0 for r in timed)
     assert len(mixed) == 3 and sum(mixed) > 0  # a step of the other bucket may draw none
     assert (tmp_path / "run" / "ema.ckpt").is_file()

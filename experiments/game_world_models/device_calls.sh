@@ -15,15 +15,17 @@
 #
 # start     installs $WHEELS/*.whl (default .whl: the simulators and small packages the GPU image
 #           lacks, made by experiments/device_wheels.sh), copies the tree to /tmp/g/repo (each call
-#           re-sends the tree: the detached runs must not see it change), starts the pipelines (record, encode, train until DEADLINE =
-#           now + TRAIN_SECONDS, export) and watches them for CALL_SECONDS, then returns what
-#           is finished (each run's trained vae.ckpt and exported model) in $OUT, and the DiTs
-#           still training as snapshots (${game}_snap.pt, last.ckpt exported: leave ~30 s of the
-#           call's limit for it).
+#           re-sends the tree: the detached runs must not see it change), starts the pipelines
+#           (record, encode, train until DEADLINE = now + TRAIN_SECONDS, export) and watches them
+#           for CALL_SECONDS, then returns what is finished in $OUT (each run's trained vae.ckpt,
+#           exported model and CANDIDATE_STEPS checkpoints, and the training scalars in
+#           dit_logs.tgz), and the DiTs still training as snapshots (${game}_snap.pt, last.ckpt
+#           exported: leave ~30 s of the call's limit for it).
 #           The held-out sets are recorded meanwhile, and the call waits for them.
-# snapshot  records the held-out sets (when `start` has not), watches, then exports every run's
-#           last.ckpt to $OUT: the trained weights come back even if the machine is lost before
-#           `finish`.
+# snapshot  records the held-out sets (when `start` has not), watches until CALL_SECONDS (default
+#           470) or the runs' end, then returns what `start` returns: the trained weights come
+#           back even if the machine is lost before `finish`. A run longer than one call is
+#           `start` then `snapshot` (RESULTS section 54).
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
 #           validation screen for each new file and CANDIDATE_STEPS checkpoint, the SWEEP of
@@ -114,6 +116,14 @@ BASE=${BASE-pretrained:crafter}  # the file crafter's run continues: finish scor
 VARIANTS=(${SWEEP:-})  # sampling overrides (sampling_sweep.py, section 18), each a word: with
 # SWEEP_CKPT, `start` sweeps them on that file; `finish` on each new Crafter file
 export PYTHONPATH=/tmp/site:$G/repo PYTHONUNBUFFERED=1 MUJOCO_GL=egl
+# torch.compile's caches (Inductor's graphs, Triton's kernels, autotuning): a DMD run compiles
+# three DiTs at several shapes before its first step (game RESULTS section 53: 90 to 220 s of a
+# 560 s call, `perf/first_step_s` says how much). INDUCTOR=FILE.tgz (a path in the tree, e.g.
+# .inductor/crafter_dmd.tgz, carried: git ignores .inductor/): `start` unpacks it before the
+# pipelines when it exists, else `start` and `snapshot` return the caches this machine compiled as
+# $OUT/FILE's name for the next session to carry (the same device image: the same torch, Triton
+# and GPU, which the caches' keys check)
+export TORCHINDUCTOR_CACHE_DIR=$G/inductor
 ws() { python3 -m worldsim.cli "$@"; }
 
 work_of() {  # game -> its pipeline's work folder
@@ -188,6 +198,9 @@ start() {
   install
   local deadline=$(($(date +%s) + ${TRAIN_SECONDS:-1320}))
   mkdir -p $G/repo && cp -a $(ls -A | grep -v -e "^$wheels$" -e '^.git$') $G/repo/
+  if [ -n "${INDUCTOR:-}" ] && [ -f "$INDUCTOR" ]; then
+    mkdir -p $G/inductor && tar xzf "$INDUCTOR" -C $G/inductor && echo "compile caches: $INDUCTOR"
+  fi
   echo "$deadline" >$G/deadline
   cd $G/repo && nproc && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
   for game in "${GAMES[@]}"; do
@@ -206,26 +219,44 @@ start() {
   local held=$!
   watch $(($(date +%s) + ${CALL_SECONDS:-560}))
   wait $held
-  local w f
-  for game in "${GAMES[@]}"; do  # what is finished comes back now: a later call may find a
-    # fresh machine (the Push run was lost so three times, prompt_control RESULTS section 6)
-    w=$(work_of "$game")
-    # the VAE this run trained (train-vae's logs in $w/vae): a VAE= file was not made here
-    [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
-    to_out $w/*_new.pt*
-    # the CANDIDATE_STEPS checkpoints written so far too: session 39 lost one with the machine
-    case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
-      to_out $w/*_step*.pt* ;; esac
-  done
-  # and the DiTs still training, as they stand: session 34 lost its run twice when the machine
-  # was gone before the next call (a break of the caller's own, not the run's); a snapshot is
-  # a model file that a fresh machine's run continues from (INIT=) or the CPU judges
-  all_done || return_snapshots
+  return_finished
   if [ -n "${SWEEP_CKPT:-}" ]; then
     grep -E "^(checkpoint|[a-z_.]+=)|Error" $G/sweep.log
     cp $G/eval/sweep_init_* "$OUT/"
   fi
   out_fits
+}
+
+return_finished() {  # what each arm has finished comes back now, as a later call may find a
+  # fresh machine (the Push run was lost so three times, prompt_control RESULTS section 6): the
+  # VAE it trained (train-vae's logs in $w/vae: a VAE= file was not made here), its export, its
+  # CANDIDATE_STEPS checkpoints written so far (session 39 lost one with the machine) and its
+  # training scalars (the DiTs' TensorBoard logs, a few kB, in one dit_logs.tgz); and the DiTs
+  # still training, as they stand: session 34 lost its run twice when the machine was gone
+  # before the next call; a snapshot is a model file that a fresh machine's run continues from
+  # (INIT=) or the CPU judges
+  local game w logs=()
+  for game in "${GAMES[@]}"; do
+    w=$(work_of "$game")
+    [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
+    to_out $w/*_new.pt*
+    case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
+      to_out $w/*_step*.pt* ;; esac
+    [ -d $w/dit/logs ] && logs+=("${w#/}/dit/logs")
+  done
+  [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/dit_logs.tgz" -C / "${logs[@]}"
+  all_done || return_snapshots
+  return_compile_caches
+}
+
+return_compile_caches() {  # INDUCTOR not carried in: this machine's compile caches -> $OUT
+  [ -n "${INDUCTOR:-}" ] && ! [ -f "$G/repo/$INDUCTOR" ] && [ -d $G/inductor ] || return 0
+  local out=$OUT/$(basename "$INDUCTOR")
+  tar czf "$out" -C $G/inductor .
+  if [ "$(stat -c %s "$out")" -gt $((15 * 1024 * 1024)) ]; then  # a file comes back if <= 16 MiB
+    echo "WARNING: the compile caches take $(du -m "$out" | cut -f1) MiB packed: not returned"
+    rm "$out"
+  fi
 }
 
 has() { [[ " ${GAMES[*]} " == *" $1 "* ]]; }
@@ -352,7 +383,7 @@ snapshot() {
   held_sets >$G/held.log 2>&1 &
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
-  return_snapshots
+  return_finished
   out_fits
 }
 

@@ -84,19 +84,31 @@ def _batch_size(batch: Any) -> int:
 
 
 class Throughput(Callback):
-    """Log `perf/steps_per_second` and `perf/samples_per_second` every `log_every_n_steps`."""
+    """Log `perf/steps_per_second` and `perf/samples_per_second` every `log_every_n_steps`, and
+    once `perf/first_step_s`: the seconds from the start of fitting to the end of the first
+    step (compilation, the sanity check, a first rollout bank: a GPU run's fixed cost, game
+    RESULTS section 53)."""
 
     def __init__(self) -> None:
         self.since: tuple[float, int] | None = None  # (time, step) of the last log
         self.samples = 0
+        self.fit_start = 0.0
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.fit_start = time.monotonic()
 
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
         self.samples += _batch_size(batch)
         now, step = time.monotonic(), trainer.global_step
-        if self.since is None:
-            self.since, self.samples = (now, step), 0  # the first step includes the warm-up
+        if self.since is None:  # the first step includes the warm-up
+            if pl_module.device.type == "cuda":  # once: the step's kernels, not their queueing
+                torch.cuda.synchronize(pl_module.device)
+                now = time.monotonic()
+            for logger in trainer.loggers:
+                logger.log_metrics({"perf/first_step_s": now - self.fit_start}, step)
+            self.since, self.samples = (now, step), 0
             return
         if step % trainer.log_every_n_steps or now <= self.since[0]:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
@@ -253,11 +254,19 @@ class WorldModel(L.LightningModule):
             )
         index = self.global_step // self.flow.rollout_refresh
         if self.rollout_bank.index != index:
+            began = time.monotonic()
             self.rollout_bank.refresh(resident, self.bank_rollout, index)
+            if self.device.type == "cuda":  # a host sync once a refresh, to time the rollouts
+                torch.cuda.synchronize(self.device)
+            # what a refresh costs in training steps (the first also compiles the rollout's
+            # shapes), and how far past the true windows DMD reaches; written once a refresh, at
+            # its step (self.log would repeat the last value at every logging step)
+            metrics = {"perf/bank_refresh_s": time.monotonic() - began}
             ages = self.rollout_bank.ages().float()  # (N,) latent frames since a true window
-            if len(ages):  # logged once a refresh: how far past the true windows DMD reaches
-                self.log("train/bank_age_mean", ages.mean(), batch_size=1)
-                self.log("train/bank_age_max", ages.max(), batch_size=1)
+            if len(ages):
+                metrics |= {"train/bank_age_mean": ages.mean(), "train/bank_age_max": ages.max()}
+            for logger in self.trainer.loggers:
+                logger.log_metrics({k: float(v) for k, v in metrics.items()}, self.global_step)
         rows = round(batch["latents"].shape[0] * share)
         return self.rollout_bank.mix(resident, batch, rows)
 
