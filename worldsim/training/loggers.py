@@ -68,6 +68,13 @@ def log_video(trainer: Trainer, tag: str, frames: np.ndarray, path: Path, fps: f
             logger.experiment.log({tag: wandb.Video(str(path), fps=fps)}, step=trainer.global_step)
 
 
+def write_metrics(trainer: Trainer, metrics: dict[str, float], step: int) -> None:
+    """`metrics` written once, at `step`, to every logger: for values measured at one step
+    (`LightningModule.log` drops them between logging steps or repeats the last at each)."""
+    for logger in trainer.loggers:
+        logger.log_metrics(metrics, step)
+
+
 def _batch_size(batch: Any) -> int:
     """Samples in a batch: the leading size of its first tensor (batches are tensors, tuples
     or dicts of them)."""
@@ -106,8 +113,7 @@ class Throughput(Callback):
             if pl_module.device.type == "cuda":  # once: the step's kernels, not their queueing
                 torch.cuda.synchronize(pl_module.device)
                 now = time.monotonic()
-            for logger in trainer.loggers:
-                logger.log_metrics({"perf/first_step_s": now - self.fit_start}, step)
+            write_metrics(trainer, {"perf/first_step_s": now - self.fit_start}, step)
             self.since, self.samples = (now, step), 0
             return
         if step % trainer.log_every_n_steps or now <= self.since[0]:
@@ -117,6 +123,5 @@ class Throughput(Callback):
             "perf/steps_per_second": (step - self.since[1]) / elapsed,
             "perf/samples_per_second": self.samples * trainer.world_size / elapsed,
         }
-        for logger in trainer.loggers:
-            logger.log_metrics(metrics, step)
+        write_metrics(trainer, metrics, step)
         self.since, self.samples = (now, step), 0

@@ -43,6 +43,7 @@ from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.realism_head import RealismHead
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
+from worldsim.training.loggers import write_metrics
 from worldsim.training.lr_schedule import lr_factor
 from worldsim.training.rollout_bank import RolloutBank
 from worldsim.training.world_model_config import OptimConfig, SampleConfig
@@ -259,14 +260,12 @@ class WorldModel(L.LightningModule):
             if self.device.type == "cuda":  # a host sync once a refresh, to time the rollouts
                 torch.cuda.synchronize(self.device)
             # what a refresh costs in training steps (the first also compiles the rollout's
-            # shapes), and how far past the true windows DMD reaches; written once a refresh, at
-            # its step (self.log would repeat the last value at every logging step)
+            # shapes), and how far past the true windows DMD reaches: once a refresh, at its step
             metrics = {"perf/bank_refresh_s": time.monotonic() - began}
             ages = self.rollout_bank.ages().float()  # (N,) latent frames since a true window
             if len(ages):
                 metrics |= {"train/bank_age_mean": ages.mean(), "train/bank_age_max": ages.max()}
-            for logger in self.trainer.loggers:
-                logger.log_metrics({k: float(v) for k, v in metrics.items()}, self.global_step)
+            write_metrics(self.trainer, {k: float(v) for k, v in metrics.items()}, self.global_step)
         rows = round(batch["latents"].shape[0] * share)
         return self.rollout_bank.mix(resident, batch, rows)
 
