@@ -76,6 +76,11 @@
 # (teacher-forced on both scenarios' held sets) and the validation screen (evaluate.py on the
 # validation doom_long, noise seeds 0, 1 and 2). The H200 gives the CPU's verdicts (section 26);
 # the frozen truths are judged on the CPU, for a chosen file only.
+# GAMES="crafter crafter_alt": beside crafter's run, the same run (its CRAFTER_RUN, its latents,
+# its INIT and seed) with ALT_DIT's overrides after its DIT_EXTRA (words without quotes, e.g.
+# ALT_DIT="flow.dmd_flow_weight=0.1"), exported as /tmp/gca/alt_new.pt: two recipes on one GPU
+# in about one run's time (one DMD run kept the H200 busy 36-60% of the time, game RESULTS
+# section 56). Its CANDIDATE_STEPS are not exported; `judge` scores both exports.
 set -u
 G=/tmp/g
 GAMES=(${GAMES:-crafter doom})
@@ -119,10 +124,11 @@ export PYTHONPATH=/tmp/site:$G/repo PYTHONUNBUFFERED=1 MUJOCO_GL=egl
 # torch.compile's caches (Inductor's graphs, Triton's kernels, autotuning): a DMD run compiles
 # three DiTs at several shapes before its first step (game RESULTS section 53: 90 to 220 s of a
 # 560 s call, `perf/first_step_s` says how much). INDUCTOR=FILE.tgz (a path in the tree, e.g.
-# .inductor/crafter_dmd.tgz, carried: git ignores .inductor/): `start` unpacks it before the
-# pipelines when it exists, else `start` and `snapshot` return the caches this machine compiled as
-# $OUT/FILE's name for the next session to carry (the same device image: the same torch, Triton
-# and GPU, which the caches' keys check)
+# .inductor/crafter_dmd.tgz, carried: git ignores .inductor/): `start` unpacks it (or its parts
+# FILE.tgz.part0, .part1, ...) before the pipelines when it exists, else `start` and `snapshot`
+# return the caches this machine compiled as $OUT/FILE's name, in 15 MiB parts when larger, for
+# the next session to carry (the same device image: the same torch, Triton and GPU, which the
+# caches' keys check)
 export TORCHINDUCTOR_CACHE_DIR=$G/inductor
 ws() { python3 -m worldsim.cli "$@"; }
 
@@ -135,7 +141,9 @@ work_of() {  # game -> its pipeline's work folder
     doom_causal) echo /tmp/gdc ;;
     crafter_decoder) echo /tmp/gcd ;;
     doom_decoder) echo /tmp/gdd ;;
-    *) echo "unknown game $1 (crafter | doom | push | {crafter,doom}_{causal,decoder})" >&2
+    crafter_alt) echo /tmp/gca ;;
+    *) echo "unknown game $1 (crafter | doom | push | {crafter,doom}_{causal,decoder} |" \
+      "crafter_alt)" >&2
       exit 2 ;;
   esac
 }
@@ -154,6 +162,12 @@ pipeline() {  # game [stages] -> its command (crafter and doom: all stages by de
 for c in $(work_of "$game")/latents_*; do ln -sfn \$c $w/; done; $run NAME=causal_new.pt \
 DIT_EXTRA='$dit model.attention=causal' \
 bash experiments/game_world_models/run.sh $w train export" ;;
+    crafter_alt)  # crafter's run with ALT_DIT after its DIT_EXTRA (later overrides win), on
+      # its latents: waits for them as the causal arm does
+      echo "until grep -q '^== train' $G/crafter.log; do sleep 15; done; mkdir -p $w; \
+for c in $(work_of crafter)/latents_*; do ln -sfn \$c $w/; done; $CRAFTER_RUN NAME=alt_new.pt \
+bash -c 'DIT_EXTRA=\"\$DIT_EXTRA $ALT_DIT\" exec bash experiments/game_world_models/run.sh $w train \
+export'" ;;
     crafter_decoder | doom_decoder)  # waits for its game's episodes (encode starts after record)
       local game=${1%_decoder} run=$CRAFTER_RUN
       [ "$game" = doom ] && run=$DOOM_RUN
@@ -198,8 +212,10 @@ start() {
   install
   local deadline=$(($(date +%s) + ${TRAIN_SECONDS:-1320}))
   mkdir -p $G/repo && cp -a $(ls -A | grep -v -e "^$wheels$" -e '^.git$') $G/repo/
-  if [ -n "${INDUCTOR:-}" ] && [ -f "$INDUCTOR" ]; then
-    mkdir -p $G/inductor && tar xzf "$INDUCTOR" -C $G/inductor && echo "compile caches: $INDUCTOR"
+  if [ -n "${INDUCTOR:-}" ] && carried "$INDUCTOR"; then  # one file, or its parts in order
+    local caches=$INDUCTOR  # (compgen -G lists in no order: sorted here)
+    compgen -G "$INDUCTOR.part*" >/dev/null && caches=$(compgen -G "$INDUCTOR.part*" | sort -V)
+    mkdir -p $G/inductor && cat $caches | tar xz -C $G/inductor && echo "compile caches: $INDUCTOR"
   fi
   echo "$deadline" >$G/deadline
   cd $G/repo && nproc && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
@@ -249,13 +265,18 @@ return_finished() {  # what each arm has finished comes back now, as a later cal
   return_compile_caches
 }
 
-return_compile_caches() {  # INDUCTOR not carried in: this machine's compile caches -> $OUT
-  [ -n "${INDUCTOR:-}" ] && ! [ -f "$G/repo/$INDUCTOR" ] && [ -d $G/inductor ] || return 0
+carried() {  # FILE -> whether the call's tree holds FILE or its parts FILE.part0, .part1, ...
+  [ -f "$1" ] || compgen -G "$1.part*" >/dev/null
+}
+
+return_compile_caches() {  # INDUCTOR not carried in: this machine's compile caches -> $OUT, in
+  # parts of 15 MiB (a returned file may take 16 MiB; session 44's DMD run packed 18 MB of 112)
+  [ -n "${INDUCTOR:-}" ] && ! (cd $G/repo && carried "$INDUCTOR") && [ -d $G/inductor ] ||
+    return 0
   local out=$OUT/$(basename "$INDUCTOR")
   tar czf "$out" -C $G/inductor .
-  if [ "$(stat -c %s "$out")" -gt $((15 * 1024 * 1024)) ]; then  # a file comes back if <= 16 MiB
-    echo "WARNING: the compile caches take $(du -m "$out" | cut -f1) MiB packed: not returned"
-    rm "$out"
+  if [ "$(stat -c %s "$out")" -gt $((15 * 1024 * 1024)) ]; then
+    split -b 15M -d -a 1 "$out" "$out.part" && rm "$out"
   fi
 }
 

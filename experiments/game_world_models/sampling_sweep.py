@@ -6,10 +6,12 @@ truth's too): PSNR rewards a blurred mean, so a variant that gains PSNR by blurr
 Choose a variant on one held-out set and report it on another (RESULTS.md section 18).
 
 Usage: python experiments/game_world_models/sampling_sweep.py STORE WINDOWS CKPT DEVICE \
-           [VARIANT ...] [strip=PNG] > OUT
+           [VARIANT ...] [strip=PNG] [own=false] > OUT
 e.g.   ... held/crafter 256 pretrained:crafter cuda sampler.steps=1 guidance.action_scale=2 \
            guidance.action_scale=2,sampler.steps=4 strip=steps.png
 strip=PNG: the 4 new frames of 6 changed windows, one row for the truth, then one per variant.
+own=false: skip the checkpoint's own sampling (teacher_forced.py has scored it; on a CPU each
+variant costs minutes).
 """
 
 import json
@@ -45,14 +47,18 @@ def mean_sharpness(frames: np.ndarray) -> float:
 
 def main(store, windows, ckpt, device, *args):
     strip = [a.split("=", 1)[1] for a in args if a.startswith("strip=")]
-    variants = [a for a in args if not a.startswith("strip=")]
+    own = "own=false" not in args
+    variants = [a for a in args if not a.startswith(("strip=", "own="))]
+    if not (own or variants):
+        print("own=false scores nothing: name at least one VARIANT", file=sys.stderr)
+        sys.exit(2)
     clock, m = time.time(), load_world_model(ckpt, device)
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
     starts = window_starts(eps, 2, int(windows))  # teacher_forced.py's windows
     tf = m.latent_info.time_factor
     truth = from_model_frames(window_frames(eps, starts, 8, tf)[:, 1:])  # (N, tf, H, W, 3)
     shipped, results, rows, shown = m.sample_cfg, {}, [], None
-    for variant in ["", *variants]:  # "": the checkpoint's own
+    for variant in [""] * own + variants:  # "": the checkpoint's own
         m.sample_cfg = with_sampling(shipped, variant)
         tick = time.time()
         true = teacher_forced(m, eps, starts, keep=True)
