@@ -47,10 +47,11 @@ def mean_sharpness(frames: np.ndarray) -> float:
 
 def main(store, windows, ckpt, device, *args):
     strip = [a.split("=", 1)[1] for a in args if a.startswith("strip=")]
-    own = "own=false" not in args
+    own = [a for a in args if a.startswith("own=")]
     variants = [a for a in args if not a.startswith(("strip=", "own="))]
-    if not (own or variants):
-        print("own=false scores nothing: name at least one VARIANT", file=sys.stderr)
+    if own not in ([], ["own=false"]) or (own and not variants):
+        print(f"{' '.join(own)}: the only form is own=false, beside at least one VARIANT",
+              file=sys.stderr)  # fmt: skip
         sys.exit(2)
     clock, m = time.time(), load_world_model(ckpt, device)
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
@@ -58,7 +59,7 @@ def main(store, windows, ckpt, device, *args):
     tf = m.latent_info.time_factor
     truth = from_model_frames(window_frames(eps, starts, 8, tf)[:, 1:])  # (N, tf, H, W, 3)
     shipped, results, rows, shown = m.sample_cfg, {}, [], None
-    for variant in [""] * own + variants:  # "": the checkpoint's own
+    for variant in ([] if own else [""]) + variants:  # "": the checkpoint's own
         m.sample_cfg = with_sampling(shipped, variant)
         tick = time.time()
         true = teacher_forced(m, eps, starts, keep=True)
