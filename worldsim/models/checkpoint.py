@@ -34,9 +34,11 @@ def read_checkpoint(
         AttributeError,
         ModuleNotFoundError,
     ) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        # the error's first sentence: torch's zip errors go on with advice about its internals
+        reason = str(err).splitlines()[0].split(". ")[0] if str(err) else type(err).__name__
+        reason = reason if len(reason) <= 120 else reason[:119] + "…"
         raise CheckpointError(
-            f"{path} is not a {what} checkpoint (unreadable: {reason[:120]}); {how}"
+            f"{path} is not a {what} checkpoint (unreadable: {reason}); {how}"
         ) from err
     if not isinstance(ckpt, dict) or not any(k in ckpt for k in keys):
         found = sorted(ckpt)[:6] if isinstance(ckpt, dict) else type(ckpt).__name__
