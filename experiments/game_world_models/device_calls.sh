@@ -415,9 +415,12 @@ to_out() {  # the files among the arguments (unmatched globs stay literal) copie
   return 0
 }
 
-return_snapshots() {  # each arm's last.ckpt (written every train.ckpt_every steps) exported to $OUT
+return_snapshots() {  # each arm still training: its last.ckpt (written every train.ckpt_every
+  # steps) exported to $OUT (an arm that is done has returned its export: a snapshot beside it
+  # would take 24 MB more of the 64 MiB a call returns)
   local game last
   for game in "${GAMES[@]}"; do  # the arms that train a DiT (a decoder arm has none)
+    grep -q "== done" $G/$game.log && continue
     last=$(work_of "$game")/dit/checkpoints/last.ckpt
     [ -f "$last" ] && ws export ckpt="$last" out="$OUT/${game}_snap.pt" max_part_mb=15
   done
