@@ -53,7 +53,7 @@
 #           LEVELS (default "0"), all in parallel, on any machine (a cold one too, or the warm
 #           one of `start`, whose files lie in /tmp/gc); LONG_SECONDS caps each (default 360:
 #           session 42 judged one file's gate and all 12 draws in 305 s, RESULTS section 49).
-#           verdict.py reads the returned eval folder: the tables and each file's verdict.
+#           Ends with verdict.py's tables and verdicts (it reads a returned eval folder too).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
@@ -385,6 +385,7 @@ judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: 
     crafter_evals "$f" "$(basename "${f#pretrained:}" .pt)" "$cap" "$cap"
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
+  python3 verdict.py $G/eval || true  # the tables and verdicts in the call's output
   cd - >/dev/null
 }
 
