@@ -29,6 +29,7 @@ from evaluate import (  # this folder's evaluate.py
 )
 
 from evals.latent_rollout import encode_latent_episode
+from worldsim.config import ConfigError
 from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
@@ -60,15 +61,21 @@ def switched(student: str, teacher: str, below: float):
 
 
 def main(mode, data, arg, student, teacher, below):
-    clock, m = time.time(), switched(student, teacher, float(below))
+    try:
+        below = float(below)
+    except ValueError:
+        refuse(f"BELOW {below!r} is not a noise level (e.g. 0.4)", "level_switch")
+    if mode == "tf" and not arg.isdigit():
+        refuse(f"WINDOWS {arg!r} is not a count of windows (e.g. 256)", "level_switch")
+    clock, m = time.time(), switched(student, teacher, below)
     if mode == "tf":
         eps = [encode_latent_episode(m, e) for e in episodes(data)]
         res = forced(m, eps, 2, int(arg), load_idm(CRAFTER_IDM))
         res["held_out_data"] = held_out_data(data)
-        print(json.dumps({**res, "below": float(below), "wall_s": time.time() - clock}, indent=1))
+        print(json.dumps({**res, "below": below, "wall_s": time.time() - clock}, indent=1))
         return
     out, store = Path(arg), f"{data}/crafter_long"
-    res = {"held_out_data": held_out_data(store), "below": float(below), "noise_seeds": [0, 1, 2]}
+    res = {"held_out_data": held_out_data(store), "below": below, "noise_seeds": [0, 1, 2]}
     out.mkdir(parents=True, exist_ok=True)
     long_runs(m, {"crafter_long": episodes(store)}, out, ["crafter"],
               lambda so_far: save(out, res | so_far, clock), [0, 1, 2], [], 4)  # fmt: skip
@@ -78,4 +85,7 @@ if __name__ == "__main__":
     if len(sys.argv) != 7 or sys.argv[1] not in ("tf", "long"):
         refuse("usage: level_switch.py tf|long STORE|DATA WINDOWS|OUT STUDENT TEACHER BELOW",
                "level_switch")  # fmt: skip
-    main(*sys.argv[1:])
+    try:
+        main(*sys.argv[1:])
+    except (ConfigError, FileNotFoundError) as err:  # a missing or foreign model file
+        refuse(str(err), "level_switch")
