@@ -59,7 +59,8 @@ def main(student: str, teacher: str, fraction: str, out: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 5:
-        sys.exit(__doc__.strip().splitlines()[-3])
+        print(f"blend: {__doc__.strip().splitlines()[-3]}", file=sys.stderr)
+        sys.exit(2)
     try:
         main(*sys.argv[1:])
     except (ConfigError, FileNotFoundError) as err:
