@@ -178,9 +178,13 @@ bash experiments/game_world_models/run.sh $w decoder" ;;
   esac
 }
 
+arm_done() {  # game -> whether its pipeline has ended (its log's last stage line)
+  grep -q "== done" $G/$1.log
+}
+
 all_done() {
   local game
-  for game in "${GAMES[@]}"; do grep -q "== done" $G/$game.log || return 1; done
+  for game in "${GAMES[@]}"; do arm_done "$game" || return 1; done
 }
 
 watch() {  # every pipeline's last lines every 45 s until unix time $1 or until all are done
@@ -214,9 +218,9 @@ start() {
   local deadline=$(($(date +%s) + ${TRAIN_SECONDS:-1320}))
   mkdir -p $G/repo && cp -a $(ls -A | grep -v -e "^$wheels$" -e '^.git$') $G/repo/
   if [ -n "${INDUCTOR:-}" ] && carried "$INDUCTOR"; then  # one file, or its parts in order
-    local caches=$INDUCTOR  # (compgen -G lists in no order: sorted here)
-    compgen -G "$INDUCTOR.part*" >/dev/null && caches=$(compgen -G "$INDUCTOR.part*" | sort -V)
-    mkdir -p $G/inductor && cat $caches | tar xz -C $G/inductor && echo "compile caches: $INDUCTOR"
+    local parts=$(compgen -G "$INDUCTOR.part*" | sort -V)  # compgen lists in no order
+    mkdir -p $G/inductor && cat ${parts:-$INDUCTOR} | tar xz -C $G/inductor &&
+      echo "compile caches: $INDUCTOR"
   fi
   echo "$deadline" >$G/deadline
   cd $G/repo && nproc && nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
@@ -421,7 +425,7 @@ return_snapshots() {  # each arm still training: its last.ckpt (written every tr
   # would take 24 MB more of the 64 MiB a call returns)
   local game last
   for game in "${GAMES[@]}"; do  # the arms that train a DiT (a decoder arm has none)
-    grep -q "== done" $G/$game.log && continue
+    arm_done "$game" && continue
     last=$(work_of "$game")/dit/checkpoints/last.ckpt
     [ -f "$last" ] && ws export ckpt="$last" out="$OUT/${game}_snap.pt" max_part_mb=15
   done
