@@ -232,3 +232,32 @@ def test_plans_resolve_every_achievement_from_an_empty_inventory():
         if name != "wake_up":
             verbs.add(resolve(name, world, player)[0])
     assert verbs <= {"collect", "place", "make", "visit", "guard"}
+
+
+def test_daylight_is_crafters_clock():
+    from envs.crafter.captions import daylight
+
+    env = crafter.Env(area=AREA)
+    env.reset()
+    for step in range(0, 1000, 7):
+        env._step = step
+        env._update_time()  # the function Crafter's own step calls
+        assert daylight(np.array([step]))[0] == pytest.approx(env._world.daylight, abs=1e-12)
+
+
+def test_foreseen_captions_tell_the_commanded_heading_and_the_clocks_light_only():
+    from envs.crafter.captions import foreseen_captions, window_starts
+
+    actions = np.zeros(260, np.int64)  # Crafter action ids: 0 noop, 2 move_right, 3 move_up
+    actions[1:5], actions[5:7], actions[7] = 2, 3, 5  # frames 1-4 east, 5-6 north, 7 `do`
+    told = foreseen_captions(actions)
+    assert [w["start"] for w in told.windows] == window_starts(260)
+    assert told.windows[0]["text"] == (
+        "The player moves 4 cells east. The player moves 2 cells north. It is daytime."
+    )
+    assert told.for_window(200, 229) == "The player stays in place. It is night."  # midnight: 210
+    vocabulary = set(make().unwrapped.caption_sentences())
+    assert all(set(split_sentences(w["text"])) <= vocabulary for w in told.windows)
+    light_only = foreseen_captions(actions, heading_too=False)
+    assert [w["text"] for w in light_only.windows[:1]] == ["It is daytime."]
+    assert light_only.for_window(200, 229) == "It is night."

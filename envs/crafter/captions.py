@@ -13,6 +13,7 @@ latent frames: the world model's training clips get a caption of exactly their o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,10 @@ PROMPTS = {
     "eat_plant": "plant a sapling, guard it and eat it when it is ripe",
 }
 AXES = (("east", "west"), ("south", "north"))  # (positive, negative) direction of x and y cells
+# Crafter's move actions (crafter/data.yaml: move_left, move_right, move_up, move_down) as cells
+# (x east, y south) of the step they are taken in
+MOVES = {1: (-1, 0), 2: (1, 0), 3: (0, -1), 4: (0, 1)}
+DAY_STEPS = 300  # steps of one Crafter day (crafter/env.py `_update_time`)
 CREATURES = ("cow", "zombie", "skeleton")
 STILL = "The player stays in place."
 
@@ -68,6 +73,13 @@ def creature_sentence(kind: str) -> str:
 
 def light_sentence(daylight: float) -> str:
     return "It is daytime." if daylight > 0.5 else "It is night."
+
+
+def daylight(steps: np.ndarray) -> np.ndarray:
+    """Crafter's light at each step of an episode, as crafter/env.py `_update_time` sets it: 1 by
+    day, 0 in the middle of the night. Frame t of a recorded episode is step t."""
+    progress = (np.asarray(steps) / DAY_STEPS) % 1 + 0.3
+    return 1 - np.abs(np.cos(np.pi * progress)) ** 3
 
 
 def heading(delta: np.ndarray) -> list[str]:
@@ -110,9 +122,36 @@ def window_sentences(record: dict[str, Any], start: int, end: int) -> list[str]:
     return sentences
 
 
+def foreseen_sentences(actions: np.ndarray, start: int, end: int, heading_too: bool) -> list[str]:
+    """The sentences of frames [start, end) that are known before the frames are made: where the
+    move actions take the player (`heading_too`; a blocked move counts as made) and the light of
+    the game clock. actions (T,) Crafter action ids, action t the one that led to frame t."""
+    light = [light_sentence(float(np.mean(daylight(np.arange(start, end)))))]
+    if not heading_too:
+        return light
+    moves = np.array([MOVES.get(int(a), (0, 0)) for a in actions[start + 1 : end]])  # (t, 2)
+    return heading(moves.sum(axis=0) if len(moves) else np.zeros(2)) + light
+
+
 def window_starts(length: int) -> list[int]:
     """Window starts: frame 0 (the first latent frame's clip) and every STRIDE frames from 1."""
     return [0] + list(range(1, max(length - WINDOW, 0) + 2, STRIDE))
+
+
+def window_captions(length: int, sentences: Callable[[int, int], list[str]]) -> list[dict]:
+    """Every window of an episode of `length` frames with its caption, `sentences(start, end)`."""
+    spans = [(s, min(s + WINDOW, length)) for s in window_starts(length)]
+    return [{"start": a, "end": b, "text": " ".join(sentences(a, b))} for a, b in spans]
+
+
+def foreseen_captions(actions: np.ndarray, heading_too: bool = True) -> Captions:
+    """Window captions of an episode told only what its actions and the game clock say
+    (`foreseen_sentences`): text for a rollout that must not read the true episode's captions,
+    which describe the frames it is asked to make. actions (T,) Crafter action ids."""
+    windows = window_captions(
+        len(actions), lambda a, b: foreseen_sentences(actions, a, b, heading_too)
+    )
+    return Captions(long="", prompt="", windows=windows)
 
 
 def describe_episode(
@@ -130,12 +169,5 @@ def describe_episode(
     long = " ".join([INTRO, *window_sentences(record, 0, t)])
     if held:
         long += " At the end it carries " + ", ".join(held) + "."
-    windows = [
-        {
-            "start": s,
-            "end": min(s + WINDOW, t),
-            "text": " ".join(window_sentences(record, s, s + WINDOW)),
-        }
-        for s in window_starts(t)
-    ]
+    windows = window_captions(t, lambda a, b: window_sentences(record, a, b))
     return Captions(long=long, prompt=PROMPTS.get(task, task.replace("_", " ")), windows=windows)

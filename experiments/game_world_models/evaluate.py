@@ -1,7 +1,7 @@
 """Issue 15's acceptance measurements of pretrained:crafter (RESULTS.md has the commands).
 
 Usage: python experiments/game_world_models/evaluate.py DATA OUT [DEVICE [long|only [CKPT [GAMES
-       [SAMPLING [NOISE_SEED [TRUTHS]]]]]]]
+       [SAMPLING [NOISE_SEED [TRUTHS [CAPTIONS]]]]]]]]
 DATA holds the held-out stores crafter/, doom_my_way_home/, and for the long rollouts doom_long/
 and crafter_long/ (seed=100000 steps=1001: doom_my_way_home policy=mixed episodes=12, crafter_mix
 policy=scripted episodes=384; run.sh's evaluate stage records them all); CKPT is
@@ -19,7 +19,11 @@ checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noi
 alone: a verdict that changes with it is a draw, not a property of the model, so the bar counts
 the truth-draws held ("k of n"). TRUTHS (2 unless given)
 is how many true episodes a validation long store judges: 2 truths x 3 noise seeds could not rank
-close candidates (RESULTS 28, 30); the frozen stores' truths stay the fixed 2.
+close candidates (RESULTS 28, 30); the frozen stores' truths stay the fixed 2. CAPTIONS is the
+text of Crafter's long rollouts (RESULTS 61): `none` (the default, every long rollout before
+section 61: the empty prompt), `clock` (each step's window told the light of the game clock, "It
+is night."), `foreseen` (the clock and the heading its actions command): never the true captions,
+which describe the frames the rollout is asked to make.
 """
 
 import json
@@ -34,6 +38,8 @@ import torch
 from einops import repeat
 from omegaconf import OmegaConf
 
+from envs.base import Captions
+from envs.crafter.captions import foreseen_captions
 from evals.latent_rollout import (
     changed_window_summary,
     encode_latent_episode,
@@ -46,6 +52,7 @@ from evals.latent_rollout import (
 from evals.long_rollout import calibrate, drift, judge, plot_drift
 from evals.model import from_model_frames
 from evals.prompt_motion import prompt_pairs
+from worldsim.data.latent_datamodule import pixel_span
 from worldsim.data.manifest import manifest_sha256
 from worldsim.data.store import EpisodeStore
 from worldsim.models.idm import load_idm
@@ -55,6 +62,8 @@ from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
+WINDOW = 8  # latent frames a rollout step sees, the one it makes included (rollout's default)
+CAPTIONS = ("none", "clock", "foreseen")  # the long rollouts' text (rollout_prompts)
 TRUTHS = 2  # true episodes judged per game (the frozen sets' fixed number): one chosen episode can
 # pass by luck (RESULTS 12)
 # teacher-forced windows, prompt starts per axis (pairs = 2 x starts), horizon rollouts; the CPU
@@ -179,7 +188,7 @@ def horizon(m, eps, count):
 
 
 def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="crafter,doom",
-         sampling=None, noise_seed=0, truths=TRUTHS):  # fmt: skip
+         sampling=None, noise_seed=0, truths=TRUTHS, captions="none"):  # fmt: skip
     windows, pairs, rollouts = COUNTS[torch.device(device).type]
     if not all(s.isdigit() for s in str(noise_seed).split(",")):
         refuse(f"NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
@@ -187,12 +196,23 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     if not str(truths).isdigit() or int(truths) < 1:
         refuse(f"TRUTHS {truths!r} is not a count of true episodes (e.g. 4)")
     truths = int(truths)
+    if captions not in CAPTIONS:
+        refuse(f"CAPTIONS {captions!r} is not one of {', '.join(CAPTIONS)}")
+    if captions != "none" and games != "crafter":
+        refuse(
+            f"CAPTIONS {captions} is Crafter's text (its clock and moves): run it with GAMES "
+            "crafter"
+        )
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
+    if not raw or (long != "only" and "crafter" not in raw):
+        refuse(f"DATA {data} holds {sorted(raw) or 'no store'}: see the usage for what it needs")
+    if long:
+        checked_sequences(raw, games.split(","))  # before anything is written
     res = {"held_out_data": held_out_data(*(f"{data}/{s}" for s in raw)),
            "sampling": sampling_record(m),
-           "noise_seeds": noise_seeds}  # fmt: skip
+           "noise_seeds": noise_seeds, "long_captions": captions}  # fmt: skip
     # a game whose long store is the frozen set judges its fixed truths (long_runs)
     shas = res["held_out_data"]
     frozen = [g for g in ("crafter", "doom")
@@ -212,7 +232,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, truths)
+        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, truths, captions)
 
 
 def refuse(message: str, script: str = "evaluate") -> NoReturn:
@@ -309,14 +329,41 @@ def vae_reconstruction(m, truth: dict, cal: dict) -> Reconstruction:
     return Reconstruction(lat, true, vae)
 
 
+def told_captions(actions, captions: str) -> Captions:
+    """The window captions `clock` or `foreseen` of a Crafter episode from its actions (T, 17),
+    one-hot: envs/crafter/captions.py `foreseen_captions`."""
+    return foreseen_captions(np.argmax(np.asarray(actions), 1), captions == "foreseen")
+
+
+def rollout_prompts(m, truth: dict, captions: str, n: int) -> list:
+    """The text of `n` long rollouts of `truth`: one prompt for all steps (`none`: the truth's
+    caption for a model that reads its scene alone, else the empty one), or per step the caption
+    of its window told only the game clock (`clock`) or also the heading of its actions
+    (`foreseen`; envs/crafter/captions.py `foreseen_captions`)."""
+    if captions == "none":
+        return [truth["prompt"] if reads_scene_only(m) else ""] * n
+    told = told_captions(truth["actions"], captions)
+    tf, steps = m.latent_info.time_factor, []
+    for t in range(1, LONG + 1):  # the latent frame step t makes, seeing at most WINDOW - 1 before
+        start = max(0, t - (WINDOW - 1))
+        steps.append([told.for_window(*pixel_span(start, t - start + 1, tf))] * n)
+    return steps
+
+
 def long_cases(
-    m, truth: dict, refs: list[dict], cal: dict, recon: Reconstruction, noise_seeds=(0,)
+    m,
+    truth: dict,
+    refs: list[dict],
+    cal: dict,
+    recon: Reconstruction,
+    noise_seeds=(0,),
+    captions: str = "none",
 ):
     """The model's long rollouts of `truth` (LONG latent frames from its first frame, under its
-    actions), one per seed of `noise_seeds` (the sampling noise), rolled out together, each
-    yielded as soon as it is judged by the collapse rule under the calibration `cal` of the
-    references `refs`, beside its VAE's reconstruction `recon` (`vae_reconstruction`, computed
-    once for every seed)."""
+    actions, with the text `captions` of `rollout_prompts`), one per seed of `noise_seeds` (the
+    sampling noise), rolled out together, each yielded as soon as it is judged by the collapse
+    rule under the calibration `cal` of the references `refs`, beside its VAE's reconstruction
+    `recon` (`vae_reconstruction`, computed once for every seed)."""
     lat, true, vae = recon
     curves = ("curve_histogram_distance", "curve_contrast_ratio", "curve_game_distance")
     brief = lambda d: {k: v for k, v in d.items() if k not in curves}  # noqa: E731
@@ -332,14 +379,13 @@ def long_cases(
         "truth_seeds": truth["seeds"],
         "truth_cuts": truth["cuts"],
     }
-    # the truth's caption only for a model that reads its scene alone (reads_scene_only)
-    prompt = truth["prompt"] if reads_scene_only(m) else ""
     # every noise seed's rollout in one batch, each row drawing what it draws alone (a GPU
     # rollout at batch 1 is launch-bound: three seeds should cost little more than one)
     n = len(noise_seeds)
     first = repeat(lat.latents[:1], "t c h w -> n t c h w", n=n)  # (n, 1, c, h, w)
     acts = repeat(lat.actions, "t a -> n t a", n=n)  # (n, T, A')
-    z = rollout(m, first, acts, [prompt] * n, LONG, seed=list(noise_seeds))
+    prompts = rollout_prompts(m, truth, captions, n)
+    z = rollout(m, first, acts, prompts, LONG, seed=list(noise_seeds))
     preds = from_model_frames(m.decode(z).cpu())  # (n, 1 + 4 LONG, H, W, 3)
     for noise_seed, pred in zip(noise_seeds, preds):
         res = drift(pred, true, bank=cal["bank"])
@@ -396,7 +442,9 @@ def held_so_far(cases: list[dict], planned: int) -> dict:
     }
 
 
-def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TRUTHS) -> None:
+def long_runs(
+    m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TRUTHS, captions="none"
+) -> None:
     """1,000-frame rollouts of each game in `games` on `truths` true episodes, one per seed of
     `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
     (evals/long_rollout.py; the references are the game's other sequences, and the other game's
@@ -405,22 +453,13 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TR
     validation set) an episode whose VAE reconstruction collapses is passed over for the next
     (RESULTS 25: it cannot tell one DiT from another), while a frozen set's truths stay fixed.
     `judged` receives the results so far after each draw ("held": "k of n truth-draws judged", n
-    planned), the last call all of them."""
-    seqs = long_sequences(raw)
-    missing = [g for g in games if g not in seqs]
-    if missing:
-        raise SystemExit(
-            f"no long held-out data for {missing} under DATA (crafter_long needs >= 4 episodes of"
-            f" {LONG_FRAMES} frames): see the usage above"
-        )
+    planned), the last call all of them. `captions`: the rollouts' text (`rollout_prompts`)."""
+    seqs = checked_sequences(raw, games)
     res, long_rows = {}, []
     for env in games:
         sequences, bank_eps, truth = seqs[env]
         other = next((s[0]["frames"] for g, (s, *_) in seqs.items() if g != env), None)
-        # a truth is one whole episode, judged against >= 3 references
         whole = [i for i, q in enumerate(sequences) if not q["cuts"]]
-        if len(sequences) < 4 or not whole:
-            raise SystemExit(f"{env}: {len(sequences)} long sequences under DATA, 4 needed")
         cases, passed_over, planned = [], [], truths * len(noise_seeds)
         for i in whole:
             if len(cases) == planned:
@@ -432,7 +471,7 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TR
                 passed_over.append(sequences[i]["seeds"][0])
                 continue
             long_rows.append(sequences[i]["frames"])
-            for case in long_cases(m, sequences[i], refs, cal, recon, noise_seeds):
+            for case in long_cases(m, sequences[i], refs, cal, recon, noise_seeds, captions):
                 long_rows.append(case.pop("pred"))
                 shown = {"model": case["model"], "VAE of the truth": case["vae"]}
                 name = f"long_rollouts_{env}_seed{case['truth_seeds'][0]}"
@@ -447,10 +486,24 @@ def long_runs(m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TR
                 save_frame_strip(long_rows, out / "long_strip.png", 100)
                 judged(res)
         if len(cases) < planned:
-            raise SystemExit(
+            refuse(
                 f"{env}: {len(cases) // len(noise_seeds)} of {truths} truths whose VAE "
                 f"reconstruction holds (passed over: {passed_over}): record more long episodes"
             )
+
+
+def checked_sequences(raw, games) -> dict:
+    """`long_sequences(raw)`, refused (one line, exit code 2) unless every game of `games` has
+    >= 4 of them and a whole episode among them (a truth is one, judged against >= 3 others)."""
+    seqs = long_sequences(raw)
+    for env in games:
+        sequences = seqs.get(env, ([], None, None))[0]
+        if len(sequences) < 4 or all(q["cuts"] for q in sequences):
+            refuse(
+                f"{env}: {len(sequences)} long held-out sequences under DATA, 4 needed with one "
+                f"whole episode (crafter_long: episodes of {LONG_FRAMES} frames): see the usage"
+            )
+    return seqs
 
 
 if __name__ == "__main__":
