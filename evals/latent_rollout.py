@@ -173,16 +173,18 @@ def changed_window_summary(true: dict, shuffled: dict) -> dict:
 
 @torch.no_grad()
 def rollout(
-    module, latents, actions, prompts, new, window=8, seed: int | list[int] = 0
+    module, latents, actions, prompts, new, window: int | None = None, seed: int | list[int] = 0
 ) -> torch.Tensor:
     """Autoregressive: `new` latent frames after `latents` (B, Tc, c, h, w), one at a time, each
-    seeing at most `window - 1` frames before it. actions (B, Tc + new, A') or None; prompts:
+    seeing at most `window - 1` frames before it (`window`: the module's sampling window unless
+    given). actions (B, Tc + new, A') or None; prompts:
     one list of B captions for every step, or one list for all. `seed`: one noise stream for the
     batch, or a list of G seeds, one per consecutive group of B / G rows, each group drawing the
     noise it draws rolled out alone (several noise seeds of one truth in one batch: one GPU pass
     instead of G). Returns (B, Tc + new, c, h, w)."""
     per_step = prompts if prompts and isinstance(prompts[0], list) else [prompts] * new
     seeds = [seed] if isinstance(seed, int) else list(seed)
+    window = window or module.sample_cfg.window
     seq = latents
     for step in range(new):
         start = max(0, seq.shape[1] - (window - 1))

@@ -209,3 +209,16 @@ def test_a_rollout_of_several_noise_seeds_in_one_batch_draws_what_each_draws_alo
     assert together.shape == (2, 4, C, S, S)
     torch.testing.assert_close(together, torch.cat(alone), rtol=0, atol=1e-5)
     assert not torch.allclose(alone[0], alone[1])  # the seeds draw different rollouts
+
+
+def test_a_rollout_sees_the_window_its_checkpoint_samples_with():
+    from evals.latent_rollout import rollout
+    from tests.test_world_model import moving_pattern, tiny_module
+
+    module = tiny_module(sampler={"name": "renoise", "steps": 2}).eval()
+    first = moving_pattern()[:, :1]  # (1, 1, C, S, S)
+    with torch.no_grad():
+        given = {w: rollout(module, first, None, [""], 4, window=w) for w in (2, 3)}
+        module.sample_cfg.window = 2
+        assert torch.equal(rollout(module, first, None, [""], 4), given[2])
+    assert not torch.allclose(given[2], given[3])  # the window changes what is drawn

@@ -62,7 +62,6 @@ from worldsim.video import save_frame_strip
 
 CTX, HORIZON, LONG = 7, 8, 250  # latent frames: context, autoregressive horizon, long rollout
 LONG_FRAMES = 1001  # video frames of the long rollout (1 + 4 x LONG)
-WINDOW = 8  # latent frames a rollout step sees, the one it makes included (rollout's default)
 CAPTIONS = ("none", "clock", "foreseen")  # the long rollouts' text (rollout_prompts)
 TRUTHS = 2  # true episodes judged per game (the frozen sets' fixed number): one chosen episode can
 # pass by luck (RESULTS 12)
@@ -343,9 +342,9 @@ def rollout_prompts(m, truth: dict, captions: str, n: int) -> list:
     if captions == "none":
         return [truth["prompt"] if reads_scene_only(m) else ""] * n
     told = told_captions(truth["actions"], captions)
-    tf, steps = m.latent_info.time_factor, []
-    for t in range(1, LONG + 1):  # the latent frame step t makes, seeing at most WINDOW - 1 before
-        start = max(0, t - (WINDOW - 1))
+    tf, window, steps = m.latent_info.time_factor, m.sample_cfg.window, []
+    for t in range(1, LONG + 1):  # the latent frame step t makes, seeing at most window - 1 before
+        start = max(0, t - (window - 1))
         steps.append([told.for_window(*pixel_span(start, t - start + 1, tf))] * n)
     return steps
 
