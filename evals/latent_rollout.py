@@ -185,6 +185,15 @@ def rollout(
     per_step = prompts if prompts and isinstance(prompts[0], list) else [prompts] * new
     seeds = [seed] if isinstance(seed, int) else list(seed)
     window = window or module.sample_cfg.window
+    if module.sample_cfg.chunk != 1:  # else a sampling override would be recorded, not used
+        raise ValueError(
+            f"these rollouts make one latent frame a step; sampling chunk "
+            f"{module.sample_cfg.chunk} is for `worldsim sample` (set chunk=1)"
+        )
+    if window < 2:
+        raise ValueError(
+            f"rollout window {window} must be at least 2 (a context frame and a new one)"
+        )
     seq = latents
     for step in range(new):
         start = max(0, seq.shape[1] - (window - 1))

@@ -222,3 +222,6 @@ def test_a_rollout_sees_the_window_its_checkpoint_samples_with():
         module.sample_cfg.window = 2
         assert torch.equal(rollout(module, first, None, [""], 4), given[2])
     assert not torch.allclose(given[2], given[3])  # the window changes what is drawn
+    module.sample_cfg.chunk = 2
+    with pytest.raises(ValueError, match="chunk 2"):
+        rollout(module, first, None, [""], 4)

@@ -203,6 +203,9 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
             "crafter"
         )
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
+    if m.sample_cfg.chunk != 1 or m.sample_cfg.window < 2:
+        refuse(f"SAMPLING chunk={m.sample_cfg.chunk}, window={m.sample_cfg.window}: these "
+               "rollouts make one latent frame a step after at least one")  # fmt: skip
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     if not raw or (long != "only" and "crafter" not in raw):
