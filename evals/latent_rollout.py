@@ -171,6 +171,23 @@ def changed_window_summary(true: dict, shuffled: dict) -> dict:
     }
 
 
+def rollout_window(module, window: int | None = None) -> int:
+    """The window `rollout` of `module` sees: `window`, else its sampling's. ValueError for a
+    sampling it cannot honour (else an override would be recorded and not used): a chunk other
+    than 1 (it makes one latent frame a step) or a window under 2."""
+    window = window or module.sample_cfg.window
+    if module.sample_cfg.chunk != 1:
+        raise ValueError(
+            f"these rollouts make one latent frame a step; sampling chunk "
+            f"{module.sample_cfg.chunk} is for `worldsim sample` (set chunk=1)"
+        )
+    if window < 2:
+        raise ValueError(
+            f"rollout window {window} must be at least 2 (a context frame and a new one)"
+        )
+    return window
+
+
 @torch.no_grad()
 def rollout(
     module, latents, actions, prompts, new, window: int | None = None, seed: int | list[int] = 0
@@ -184,16 +201,7 @@ def rollout(
     instead of G). Returns (B, Tc + new, c, h, w)."""
     per_step = prompts if prompts and isinstance(prompts[0], list) else [prompts] * new
     seeds = [seed] if isinstance(seed, int) else list(seed)
-    window = window or module.sample_cfg.window
-    if module.sample_cfg.chunk != 1:  # else a sampling override would be recorded, not used
-        raise ValueError(
-            f"these rollouts make one latent frame a step; sampling chunk "
-            f"{module.sample_cfg.chunk} is for `worldsim sample` (set chunk=1)"
-        )
-    if window < 2:
-        raise ValueError(
-            f"rollout window {window} must be at least 2 (a context frame and a new one)"
-        )
+    window = rollout_window(module, window)
     seq = latents
     for step in range(new):
         start = max(0, seq.shape[1] - (window - 1))

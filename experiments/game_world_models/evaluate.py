@@ -47,6 +47,7 @@ from evals.latent_rollout import (
     idm_reads,
     reads_scene_only,
     rollout,
+    rollout_window,
     teacher_forced,
 )
 from evals.long_rollout import calibrate, drift, judge, plot_drift
@@ -203,9 +204,10 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
             "crafter"
         )
     out, m, clock = Path(out), load_model(ckpt, device, sampling), time.time()
-    if m.sample_cfg.chunk != 1 or m.sample_cfg.window < 2:
-        refuse(f"SAMPLING chunk={m.sample_cfg.chunk}, window={m.sample_cfg.window}: these "
-               "rollouts make one latent frame a step after at least one")  # fmt: skip
+    try:
+        rollout_window(m)  # the sampling's, refused here rather than after the first results
+    except ValueError as err:
+        refuse(f"SAMPLING: {err}")
     # a Crafter-only model is evaluated without the ViZDoom stores (run.sh records them on demand)
     raw = {s: episodes(f"{data}/{s}") for s in STORES if Path(f"{data}/{s}").is_dir()}
     if not raw or (long != "only" and "crafter" not in raw):

@@ -18,19 +18,10 @@ import time
 from pathlib import Path
 
 import torch
-from evaluate import (  # this folder's evaluate.py
-    CRAFTER_IDM,
-    episodes,
-    forced,
-    held_out_data,
-    long_runs,
-    refuse,
-    save,
-)
+from evaluate import episodes, held_out_data, long_runs, refuse, save  # this folder's evaluate.py
+from teacher_forced import bars  # this folder's teacher_forced.py
 
-from evals.latent_rollout import encode_latent_episode
 from worldsim.config import ConfigError
-from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
 
@@ -69,9 +60,7 @@ def main(mode, data, arg, student, teacher, below):
         refuse(f"WINDOWS {arg!r} is not a count of windows (e.g. 256)", "level_switch")
     clock, m = time.time(), switched(student, teacher, below)
     if mode == "tf":
-        eps = [encode_latent_episode(m, e) for e in episodes(data)]
-        res = forced(m, eps, 2, int(arg), load_idm(CRAFTER_IDM))
-        res["held_out_data"] = held_out_data(data)
+        res = bars(m, data, int(arg))
         print(json.dumps({**res, "below": below, "wall_s": time.time() - clock}, indent=1))
         return
     out, store = Path(arg), f"{data}/crafter_long"

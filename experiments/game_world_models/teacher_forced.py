@@ -32,15 +32,22 @@ def main(store, windows, ckpt="pretrained:crafter", device="cpu", captions="true
     if captions not in ("true", *CAPTIONS):
         refuse(f"CAPTIONS {captions!r} is not one of true, {', '.join(CAPTIONS)}", "teacher_forced")
     clock, m = time.time(), load_world_model(ckpt, device)
+    res = bars(m, store, int(windows), captions)
+    print(json.dumps({**res, "captions": captions, "wall_s": time.time() - clock}, indent=1))
+
+
+def bars(m, store: str, windows: int, captions: str = "true") -> dict:
+    """The teacher-forced bars of world model `m` on `windows` windows of STORE's episodes, each
+    window told `captions` (see the usage), with the IDM check and the store's manifest."""
     eps = []
     for e in episodes(store):
         lat = encode_latent_episode(m, e, text=captions == "true")
         if captions in ("clock", "foreseen"):
             lat.captions = told_captions(e.actions, captions)
         eps.append(lat)
-    res = forced(m, eps, 2, int(windows), load_idm(CRAFTER_IDM))
+    res = forced(m, eps, 2, windows, load_idm(CRAFTER_IDM))
     res["held_out_data"] = held_out_data(store)
-    print(json.dumps({**res, "captions": captions, "wall_s": time.time() - clock}, indent=1))
+    return res
 
 
 if __name__ == "__main__":
