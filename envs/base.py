@@ -182,12 +182,16 @@ class Captions:
         return {"long": self.long, "prompt": self.prompt, "windows": self.windows}
 
     def for_window(self, start: int, end: int) -> str:
-        """The caption of the recorded window overlapping [start, end) most, else the long one."""
-        best, best_overlap = self.long, 0
+        """The caption of the recorded window overlapping [start, end) most, else the long one.
+        Among windows of equal overlap, the one ending nearest `end`: a span longer than the
+        windows gets the caption of its last frames, the ones a model is asked to make, not of
+        its context (for spans a window holds, that is the earliest of the windows holding it)."""
+        best, best_key = self.long, (0, 0)
         for w in self.windows:
             overlap = min(end, w["end"]) - max(start, w["start"])
-            if overlap > best_overlap:
-                best, best_overlap = w["text"], overlap
+            key = (overlap, -abs(end - w["end"]))
+            if overlap > 0 and key > best_key:
+                best, best_key = w["text"], key
         return best
 
 

@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
+from envs.base import Captions
 from envs.crafter.env import make_deterministic
 from envs.make import EnvConfig
 from worldsim.data.record import record_episodes
@@ -261,3 +262,15 @@ def test_foreseen_captions_tell_the_commanded_heading_and_the_clocks_light_only(
     light_only = foreseen_captions(actions, heading_too=False)
     assert [w["text"] for w in light_only.windows[:1]] == ["It is daytime."]
     assert light_only.for_window(200, 229) == "It is night."
+
+
+def test_a_clip_longer_than_a_caption_window_is_told_its_last_frames_and_a_held_clip_its_first():
+    from envs.crafter.captions import window_captions
+    from worldsim.data.latent_datamodule import pixel_span
+
+    captions = Captions(long="", prompt="", windows=window_captions(300, lambda a, b: [f"{a}"]))
+    # 16 latent frames from latent frame 10 are video frames [37, 101): the last 32 are [69, 101)
+    assert captions.for_window(*pixel_span(10, 16, 4)) == "69"
+    # 8 latent frames from 0 are [0, 29): windows 0 and 1 both hold them, the earliest tells
+    assert captions.for_window(*pixel_span(0, 8, 4)) == "0"
+    assert captions.for_window(*pixel_span(3, 8, 4)) == "9"  # [9, 37) lies in window 9 only

@@ -150,22 +150,28 @@ def held_out_data(*roots: str) -> dict[str, str]:
     return shas
 
 
-def window_starts(eps, stride, count) -> list[tuple[int, int]]:
-    """`count` (episode index, first latent frame) windows of 8 latent frames, one every `stride`
-    frames, evenly subsampled: the windows every teacher-forced number of these RESULTS reads."""
-    windows = [(e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - 7, stride)]
+def window_starts(eps, stride, count, length=8) -> list[tuple[int, int]]:
+    """`count` (episode index, first latent frame) windows of `length` latent frames, one every
+    `stride` frames, evenly subsampled: the windows every teacher-forced number of these RESULTS
+    reads (8 frames, the window of every file before section 62's)."""
+    windows = [
+        (e, k) for e, ep in enumerate(eps) for k in range(0, len(ep.latents) - length + 1, stride)
+    ]
     return windows[:: max(1, len(windows) // count)][:count]
 
 
 def forced(m, eps, stride, count, idm=None):
-    """Teacher-forced next latent frame on `count` windows, true and shuffled actions; with an
-    `idm`, how well it reads the true actions off the model's frames against the true ones."""
-    windows = window_starts(eps, stride, count)
-    true = teacher_forced(m, eps, windows, keep=idm is not None)
+    """Teacher-forced next latent frame on `count` windows of the file's own sampling window
+    (its new frame after window - 1 true ones), true and shuffled actions; with an `idm`, how
+    well it reads the true actions off the model's frames against the true ones."""
+    length = m.sample_cfg.window
+    windows = window_starts(eps, stride, count, length)
+    true = teacher_forced(m, eps, windows, length, keep=idm is not None)
     frames = true.pop("frames", None)  # (N, tf, C, H, W): the model's new frames, for the IDM
-    summary = changed_window_summary(true, teacher_forced(m, eps, windows, shuffle=True))
+    shuffled = teacher_forced(m, eps, windows, length, shuffle=True)
+    summary = {**changed_window_summary(true, shuffled), "window": length}
     if idm is not None:
-        summary["idm"] = idm_reads(idm, eps, windows, frames)
+        summary["idm"] = idm_reads(idm, eps, windows, frames, length)
     return summary
 
 
