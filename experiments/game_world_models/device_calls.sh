@@ -25,7 +25,9 @@
 # snapshot  records the held-out sets (when `start` has not), watches until CALL_SECONDS (default
 #           470) or the runs' end, then returns what `start` returns: the trained weights come
 #           back even if the machine is lost before `finish`. A run longer than one call is
-#           `start` then `snapshot` (RESULTS section 54).
+#           `start` then `snapshot` (RESULTS section 54). JUDGE_SECONDS=N: when the runs have
+#           ended, `judge` their Crafter exports in the same call, LONG_SECONDS=N (a later call
+#           may find the machine gone: the returned files take seconds of its 30 s idle)
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
 #           validation screen for each new file and CANDIDATE_STEPS checkpoint, the SWEEP of
@@ -411,7 +413,22 @@ snapshot() {
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
   cat $G/held.log
   return_finished
+  if [ -n "${JUDGE_SECONDS:-}" ] && all_done; then  # judged in this call: session 47 lost its
+    # judge call when the 24 MB `snapshot` returned kept the machine idle past its 30 s
+    (LONG_SECONDS=$JUDGE_SECONDS judge $(crafter_exports) && cd $G && pack_eval)
+  fi
   out_fits
+}
+
+crafter_exports() {  # the Crafter arms' finished exports (a file, or the name of its parts)
+  local game f
+  for game in "${GAMES[@]}"; do
+    case $game in crafter | crafter_alt | crafter_causal)
+      for f in $(work_of "$game")/*_new.pt $(work_of "$game")/*_new.pt.part0; do
+        [ -f "$f" ] && echo "${f%.part0}"
+      done ;;
+    esac
+  done
 }
 
 to_out() {  # the files among the arguments (unmatched globs stay literal) copied to $OUT

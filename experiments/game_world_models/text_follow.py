@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 import torch
-from evaluate import episodes, held_out_data, text_pairs  # this folder's evaluate.py
+from evaluate import episodes, held_out_data, refuse, text_pairs  # this folder's evaluate.py
 
 from evals.latent_rollout import encode_latent_episode
+from worldsim.config import ConfigError
 from worldsim.training.world_model import load_world_model
 
 
@@ -33,4 +34,14 @@ def main(store, starts, device, ckpt, *scales):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    usage = "usage: text_follow.py STORE STARTS DEVICE CKPT SCALE..."
+    if len(sys.argv) < 6 or not sys.argv[2].isdigit():
+        refuse(usage, "text_follow")
+    try:
+        [float(s) for s in sys.argv[5:]]  # refused here, not after the model has loaded
+    except ValueError:
+        refuse(f"each SCALE is a number, got {sys.argv[5:]}; {usage}", "text_follow")
+    try:
+        main(*sys.argv[1:])
+    except (ConfigError, FileNotFoundError) as err:  # a missing store or model file
+        refuse(str(err), "text_follow")
