@@ -54,17 +54,24 @@ def main(store, windows, ckpt, device, *args):
               file=sys.stderr)  # fmt: skip
         sys.exit(2)
     clock, m = time.time(), load_world_model(ckpt, device)
+    shipped, length = m.sample_cfg, m.sample_cfg.window  # teacher_forced.py's window: the file's
+    for variant in variants:  # every variant on the same windows, so none may change them
+        if with_sampling(shipped, variant).window != length:
+            print(f"{variant}: the variants share the file's window ({length}); run "
+                  "teacher_forced.py on a file sampling at another", file=sys.stderr)  # fmt: skip
+            sys.exit(2)
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
-    starts = window_starts(eps, 2, int(windows))  # teacher_forced.py's windows
+    starts = window_starts(eps, 2, int(windows), length)  # teacher_forced.py's windows
     tf = m.latent_info.time_factor
-    truth = from_model_frames(window_frames(eps, starts, 8, tf)[:, 1:])  # (N, tf, H, W, 3)
-    shipped, results, rows, shown = m.sample_cfg, {}, [], None
+    truth = from_model_frames(window_frames(eps, starts, length, tf)[:, 1:])  # (N, tf, H, W, 3)
+    results, rows, shown = {}, [], None
     for variant in ([] if own else [""]) + variants:  # "": the checkpoint's own
         m.sample_cfg = with_sampling(shipped, variant)
         tick = time.time()
-        true = teacher_forced(m, eps, starts, keep=True)
+        true = teacher_forced(m, eps, starts, length, keep=True)
         frames = from_model_frames(true.pop("frames"))  # (N, tf, H, W, 3): the model's new frames
-        summary = changed_window_summary(true, teacher_forced(m, eps, starts, shuffle=True))
+        shuffled = teacher_forced(m, eps, starts, length, shuffle=True)
+        summary = changed_window_summary(true, shuffled)
         changed = true["changed"]
         summary["sharpness"] = mean_sharpness(frames[changed])
         results[variant or "checkpoint"] = {**summary, "wall_s": time.time() - tick}
