@@ -27,7 +27,8 @@
 #           back even if the machine is lost before `finish`. A run longer than one call is
 #           `start` then `snapshot` (RESULTS section 54). JUDGE_SECONDS=N: when the runs have
 #           ended, `judge` their Crafter exports in the same call, LONG_SECONDS=N (a later call
-#           may find the machine gone: the returned files take seconds of its 30 s idle)
+#           may find the machine gone: the returned files take seconds of its 30 s idle); size
+#           CALL_SECONDS + N + about 60 s of recording and packing under the call's limit
 # finish    waits for the exports, runs the GPU evaluations of sections 11 and 14 (teacher-forced
 #           Crafter bars for the new and the $BASE file, text at guidance 1, 2, 4 and the
 #           validation screen for each new file and CANDIDATE_STEPS checkpoint, the SWEEP of

@@ -3,7 +3,8 @@ check: RESULTS.md section 8 (`results_crafter_tf48.json`).
 
 Usage: python experiments/game_world_models/teacher_forced.py STORE WINDOWS [CKPT [DEVICE
        [CAPTIONS]]] > OUT
-STORE holds held-out Crafter episodes; windows start every 2nd latent frame, evenly subsampled.
+STORE holds held-out Crafter episodes; windows (each the file's sampling window long, its new
+frame after the others, true) start every 2nd latent frame, evenly subsampled.
 CAPTIONS: `true` (the default, the gate's: each window's true caption) or one of evaluate.py's
 long-rollout texts, `none`, `clock` or `foreseen` (RESULTS section 61).
 """
