@@ -81,11 +81,13 @@ def window_frames(episodes, windows, length: int, time_factor: int) -> torch.Ten
 
 @torch.no_grad()
 def teacher_forced(
-    module, episodes, windows, length=8, batch=32, seed=0, shuffle=False, keep=False
+    module, episodes, windows, length: int, batch=32, seed=0, shuffle=False, keep=False
 ) -> dict:
     """Sample latent frame k + length - 1 from the true latents [k, k + length - 1) for each
-    (episode index, k) in `windows`; PSNR (mean over its tf new pixel frames) of the model,
-    copy-last (the last true context frame repeated), copy-last after the VAE and the VAE itself.
+    (episode index, k) in `windows` (`length`: the windows', no default, so that a file sampling
+    at another window is never scored at 8 unasked); PSNR (mean over its tf new pixel frames) of
+    the model, copy-last (the last true context frame repeated), copy-last after the VAE and the
+    VAE itself.
 
     `shuffle`: the actions of each window come from another window (a seeded derangement).
     Returns per-window arrays, and `changed` (copy-last PSNR < CHANGED_BELOW_DB); `keep`: also
@@ -130,7 +132,7 @@ def teacher_forced(
     return out
 
 
-def idm_reads(idm, episodes, windows, generated, length=8) -> dict:
+def idm_reads(idm, episodes, windows, generated, length: int) -> dict:
     """How often `idm` reads each window's new actions (those of its last latent frame) right,
     off the true frames and off the model's `generated` ones ((N, tf, C, H, W), as
     `teacher_forced(keep=True)` returns them, after the same true last context frame)."""
