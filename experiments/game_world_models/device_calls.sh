@@ -20,7 +20,9 @@
 #           for CALL_SECONDS, then returns what is finished in $OUT (each run's trained vae.ckpt,
 #           exported model and CANDIDATE_STEPS checkpoints, and the training scalars in
 #           dit_logs.tgz), and the DiTs still training as snapshots (${game}_snap.pt, last.ckpt
-#           exported: leave ~30 s of the call's limit for it).
+#           exported: leave ~30 s of the call's limit for it). SNAPSHOTS=0: no snapshots (48 MB for
+#           two arms; the files coming back take seconds of the 30 s the machine stays warm, and
+#           session 47 lost its warm machine so); a lost machine then loses the runs.
 #           The held-out sets are recorded meanwhile, and the call waits for them.
 # snapshot  records the held-out sets (when `start` has not), watches until CALL_SECONDS (default
 #           470) or the runs' end, then returns what `start` returns: the trained weights come
@@ -269,7 +271,7 @@ return_finished() {  # what each arm has finished comes back now, as a later cal
     [ -d $w/dit/logs ] && logs+=("${w#/}/dit/logs")
   done
   [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/dit_logs.tgz" -C / "${logs[@]}"
-  all_done || return_snapshots
+  all_done || [ "${SNAPSHOTS:-1}" = 0 ] || return_snapshots
   return_compile_caches
 }
 
