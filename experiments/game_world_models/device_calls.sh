@@ -20,9 +20,11 @@
 #           for CALL_SECONDS, then returns what is finished in $OUT (each run's trained vae.ckpt,
 #           exported model and CANDIDATE_STEPS checkpoints, and the training scalars in
 #           dit_logs.tgz), and the DiTs still training as snapshots (${game}_snap.pt, last.ckpt
-#           exported: leave ~30 s of the call's limit for it). SNAPSHOTS=0: no snapshots (48 MB for
-#           two arms; the files coming back take seconds of the 30 s the machine stays warm, and
-#           session 47 lost its warm machine so); a lost machine then loses the runs.
+#           exported: leave ~30 s of the call's limit for it). MODELS=0: no model files come
+#           back (no VAE, export, candidate or snapshot: two arms' are 48 MB or more), only the
+#           scalars; the files coming back take seconds of the 30 s the machine stays warm, and
+#           sessions 47 and 48 lost it so. The last call returns them (`snapshot` with
+#           JUDGE_SECONDS); a machine lost before then loses the runs.
 #           The held-out sets are recorded meanwhile, and the call waits for them.
 # snapshot  records the held-out sets (when `start` has not), watches until CALL_SECONDS (default
 #           470) or the runs' end, then returns what `start` returns: the trained weights come
@@ -184,7 +186,7 @@ bash experiments/game_world_models/run.sh $w decoder" ;;
 }
 
 arm_done() {  # game -> whether its pipeline has ended (its log's last stage line)
-  grep -q "== done" $G/$1.log
+  grep -qs "== done" $G/$1.log  # -s: a log not yet written is a run not done
 }
 
 all_done() {
@@ -194,11 +196,10 @@ all_done() {
 
 watch() {  # every pipeline's last lines every 45 s until unix time $1 or until all are done
   local left
-  while left=$(($1 - $(date +%s))) && [ $left -gt 0 ]; do
+  while ! all_done && left=$(($1 - $(date +%s))) && [ $left -gt 0 ]; do
     sleep $((left < 45 ? left : 45))  # never past $1: a call's output is lost if it overruns
     echo "--- $(date -u +%T) GPU $(nvidia-smi --query-gpu=utilization.gpu,memory.used \
       --format=csv,noheader)"
-    all_done && break
   done
   for game in "${GAMES[@]}"; do
     echo "=== $game"
@@ -261,17 +262,18 @@ return_finished() {  # what each arm has finished comes back now, as a later cal
   # still training, as they stand: session 34 lost its run twice when the machine was gone
   # before the next call; a snapshot is a model file that a fresh machine's run continues from
   # (INIT=) or the CPU judges
-  local game w logs=()
+  local game w logs=() models=${MODELS:-1}
   for game in "${GAMES[@]}"; do
     w=$(work_of "$game")
+    [ -d $w/dit/logs ] && logs+=("${w#/}/dit/logs")
+    [ "$models" = 0 ] && continue
     [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
     to_out $w/*_new.pt*
     case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
       to_out $w/*_step*.pt* ;; esac
-    [ -d $w/dit/logs ] && logs+=("${w#/}/dit/logs")
   done
   [ ${#logs[@]} -gt 0 ] && tar czf "$OUT/dit_logs.tgz" -C / "${logs[@]}"
-  all_done || [ "${SNAPSHOTS:-1}" = 0 ] || return_snapshots
+  all_done || [ "$models" = 0 ] || return_snapshots
   return_compile_caches
 }
 
