@@ -98,7 +98,8 @@ def validation_table(screens: dict[str, dict]) -> None:
     names = list(screens)
     print("| truth | " + " | ".join(f"{n}: noise 0 / 1 / 2" for n in names) + " |")
     print("|---|" + "---|" * len(names))
-    for truth in screens[names[0]]["by_truth"]:
+    # every truth any screen judged: a screen cut short (or stopped once out) has fewer rows
+    for truth in dict.fromkeys(t for s in screens.values() for t in s["by_truth"]):
         row = [" / ".join(screens[n]["by_truth"].get(truth, ["not run"])) for n in names]
         print(f"| {truth} | " + " | ".join(row) + " |")
     held = [
