@@ -22,6 +22,7 @@ import numpy as np
 from evaluate import (  # this folder's evaluate.py
     episodes,
     held_out_data,
+    refuse,
     window_starts,
 )
 
@@ -33,11 +34,13 @@ from evals.latent_rollout import (
 )
 from evals.long_rollout import sharpness
 from evals.model import from_model_frames
+from worldsim.config import ConfigError
 from worldsim.training.world_model import load_world_model
 from worldsim.training.world_model_config import with_sampling
 from worldsim.video import save_frame_strip
 
 STRIP_WINDOWS = 6
+NAME = "sampling_sweep"  # refusals' prefix
 
 
 def mean_sharpness(frames: np.ndarray) -> float:
@@ -50,23 +53,25 @@ def main(store, windows, ckpt, device, *args):
     own = [a for a in args if a.startswith("own=")]
     variants = [a for a in args if not a.startswith(("strip=", "own="))]
     if own not in ([], ["own=false"]) or (own and not variants):
-        print(f"{' '.join(own)}: the only form is own=false, beside at least one VARIANT",
-              file=sys.stderr)  # fmt: skip
-        sys.exit(2)
+        refuse(f"{' '.join(own)}: the only form is own=false, beside at least one VARIANT", NAME)
     clock, m = time.time(), load_world_model(ckpt, device)
     shipped, length = m.sample_cfg, m.sample_cfg.window  # teacher_forced.py's window: the file's
-    for variant in variants:  # every variant on the same windows, so none may change them
-        if with_sampling(shipped, variant).window != length:
-            print(f"{variant}: the variants share the file's window ({length}); run "
-                  "teacher_forced.py on a file sampling at another", file=sys.stderr)  # fmt: skip
-            sys.exit(2)
+    # "": the checkpoint's own sampling
+    try:
+        samplings = {v: with_sampling(shipped, v) for v in ([] if own else [""]) + variants}
+    except ConfigError as err:  # a misspelt or out-of-range VARIANT, before any episode is read
+        refuse(str(err), NAME)
+    for variant, sampling in samplings.items():  # all on the same windows: none may change them
+        if sampling.window != length:
+            refuse(f"{variant}: the variants share the file's window ({length}); run "
+                   "teacher_forced.py on a file sampling at another", NAME)  # fmt: skip
     eps = [encode_latent_episode(m, e) for e in episodes(store)]
     starts = window_starts(eps, 2, int(windows), length)  # teacher_forced.py's windows
     tf = m.latent_info.time_factor
     truth = from_model_frames(window_frames(eps, starts, length, tf)[:, 1:])  # (N, tf, H, W, 3)
     results, rows, shown = {}, [], None
-    for variant in ([] if own else [""]) + variants:  # "": the checkpoint's own
-        m.sample_cfg = with_sampling(shipped, variant)
+    for variant, sampling in samplings.items():
+        m.sample_cfg = sampling
         tick = time.time()
         true = teacher_forced(m, eps, starts, length, keep=True)
         frames = from_model_frames(true.pop("frames"))  # (N, tf, H, W, 3): the model's new frames
@@ -76,6 +81,7 @@ def main(store, windows, ckpt, device, *args):
         summary["sharpness"] = mean_sharpness(frames[changed])
         results[variant or "checkpoint"] = {**summary, "wall_s": time.time() - tick}
         if shown is None:  # the same windows in every row: evenly over the changed ones
+            truth_sharpness = mean_sharpness(truth[changed])  # `changed` reads the truth alone
             picks = np.flatnonzero(changed)
             shown = picks[np.linspace(0, len(picks) - 1, STRIP_WINDOWS).astype(int)]
             rows.append(np.concatenate(list(truth[shown]), axis=0))
@@ -83,11 +89,11 @@ def main(store, windows, ckpt, device, *args):
         print(f"{variant or 'checkpoint'}: model - copy-last "
               f"{summary['model'] - summary['copy_last']:+.2f} dB, beats it in "
               f"{summary['beats_copy_last_pct']:.1f}%, sharpness {summary['sharpness']:.2f} "
-              f"(truth {mean_sharpness(truth[changed]):.2f})", file=sys.stderr)  # fmt: skip
+              f"(truth {truth_sharpness:.2f})", file=sys.stderr)  # fmt: skip
     if strip:
         save_frame_strip(rows, strip[0], every=1)
     out = {"ckpt": ckpt, "checkpoint_sampling": str(shipped), "variants": results,
-           "truth_sharpness": mean_sharpness(truth[true["changed"]]),
+           "truth_sharpness": truth_sharpness,
            "held_out_data": held_out_data(store), "wall_s": time.time() - clock}  # fmt: skip
     print(json.dumps(out, indent=1))
 
