@@ -7,7 +7,7 @@ import torch
 
 from evals.model import from_model_frames, to_model_frames
 from evals.scenarios import Case
-from evals.suite import Oracle, VideoModel
+from evals.suite import Clocked, Oracle, VideoModel
 
 
 @torch.no_grad()
@@ -30,6 +30,8 @@ def predict_window(
     )
     if isinstance(model, Oracle):
         model.reveal(cases, start, horizon)
+    if isinstance(model, Clocked):  # a case's frames start at its episode's reset, step 0
+        model.at_step([start - ctx] * len(cases))
     out = model.predict(
         frames, torch.from_numpy(acts).float().to(device), [c.prompt for c in cases], horizon
     )

@@ -4,6 +4,8 @@ either one step ahead of true latents (teacher-forced) or from its own samples (
 
 Pixel frames of latent frame k >= 1 are [1 + tf (k - 1), 1 + tf k): the VAE's first latent frame
 holds frame 0 alone. Every score decodes the whole sampled window, as `DiTPredictor` does.
+Episodes are encoded from their reset (env step 0), so latent frame k ends at env step tf k: the
+clock a model told it (`model.clock_period`) reads.
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ def teacher_forced(
                 [episodes[e].actions[k : k + length] for e, k in (windows[order[j]] for j in idx)]
             )
         prompts = [episodes[e].caption(k, length, tf) for e, k in (windows[j] for j in idx)]
+        clock = module.clock([tf * windows[j][1] for j in idx], length)  # (B, length) or None
         runner = module.mode_runner(prompts, seed + i)
-        sampled = runner.extend_forward(z[:, :-1], 1, acts)
+        sampled = runner.extend_forward(z[:, :-1], 1, acts, clock)
         model, vae = (module.decode(v)[:, -tf - 1 :].cpu() for v in (sampled, z))
         truth = window_frames(episodes, [windows[j] for j in idx], length, tf)  # (B, 1 + tf, ...)
         target = truth[:, 1:]
@@ -192,11 +195,20 @@ def rollout_window(module, window: int | None = None) -> int:
 
 @torch.no_grad()
 def rollout(
-    module, latents, actions, prompts, new, window: int | None = None, seed: int | list[int] = 0
+    module,
+    latents,
+    actions,
+    prompts,
+    new,
+    window: int | None = None,
+    seed: int | list[int] = 0,
+    *,
+    first_step: int,
 ) -> torch.Tensor:
     """Autoregressive: `new` latent frames after `latents` (B, Tc, c, h, w), one at a time, each
     seeing at most `window - 1` frames before it (`window`: the module's sampling window unless
-    given). actions (B, Tc + new, A') or None; prompts:
+    given). `first_step`: the env step of latents[:, 0] (0 at an episode's reset), from which a
+    model told the clock counts. actions (B, Tc + new, A') or None; prompts:
     one list of B captions for every step, or one list for all. `seed`: one noise stream for the
     batch, or a list of G seeds, one per consecutive group of B / G rows, each group drawing the
     noise it draws rolled out alone (several noise seeds of one truth in one batch: one GPU pass
@@ -204,12 +216,14 @@ def rollout(
     per_step = prompts if prompts and isinstance(prompts[0], list) else [prompts] * new
     seeds = [seed] if isinstance(seed, int) else list(seed)
     window = rollout_window(module, window)
+    clock = module.clock([first_step] * latents.shape[0], latents.shape[1] + new)  # (B, Tc + new)
     seq = latents
     for step in range(new):
         start = max(0, seq.shape[1] - (window - 1))
-        acts = None if actions is None else actions[:, start : seq.shape[1] + 1]
+        span = slice(start, seq.shape[1] + 1)
+        acts, clk = (None if c is None else c[:, span] for c in (actions, clock))
         runner = module.mode_runner(per_step[step], [s + step for s in seeds])
-        out = runner.extend_forward(seq[:, start:], 1, acts)
+        out = runner.extend_forward(seq[:, start:], 1, acts, clk)
         seq = torch.cat([seq, out[:, -1:]], dim=1)
     return seq
 
@@ -226,7 +240,9 @@ def horizon_psnr(module, episodes, context: int, horizon: int, seed: int = 0):
     if module.model_cfg.action_dim:
         acts = torch.stack([e.actions[: context + horizon] for e in episodes])
     steps = [[e.caption(j, context + 1, tf) for e in episodes] for j in range(horizon)]
-    seq = rollout(module, z[:, :context], acts, steps, horizon, window=context + 1, seed=seed)
+    seq = rollout(
+        module, z[:, :context], acts, steps, horizon, window=context + 1, seed=seed, first_step=0
+    )
     video = module.decode(seq).cpu()[:, -tf * horizon :]
     start = new_frames(context, tf).start
     truth = torch.stack([e.frames[start : start + tf * horizon] for e in episodes])
@@ -243,12 +259,13 @@ def mean_prediction_error(
     """Latent MSE of the model's one-step estimate of the last frame of each window (B, T, c, h, w)
     from the others (clean), the last at noise `level` (1 = pure noise: the posterior mean).
 
-    `windows` is (latents, actions (B, T, A'), captions); `actions` and `text` are each "true",
+    `windows` is (latents, actions (B, T, A'), captions, the env step of each window's first
+    latent frame); `actions` and `text` are each "true",
     "shuffled" or "null". Shuffled actions are the previous window's; a shuffled caption is that
     of the window half a batch away (neighbouring windows overlap and share their heading). The
     estimate is x_t - t v: no sampling noise, so it measures what the model knows rather than how
     it samples."""
-    x0, acts, captions = windows
+    x0, acts, captions, first_steps = windows
     noise = torch.zeros_like(x0)  # (B, T, c, h, w): the context stays clean
     noise[:, -1] = torch.randn(x0[:, -1].shape, generator=torch.Generator().manual_seed(seed))
     levels = torch.zeros(x0.shape[:2], device=x0.device)  # (B, T)
@@ -261,4 +278,6 @@ def mean_prediction_error(
         "null": [""] * len(captions),
     }
     text_batch = module.encode_text(said[text])
-    return clean_estimate_error(module.model, x0, noise, levels, given, text_batch).mean().item()
+    clock = module.clock(first_steps, x0.shape[1])
+    err = clean_estimate_error(module.model, x0, noise, levels, given, text_batch, clock)
+    return err.mean().item()

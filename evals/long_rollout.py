@@ -10,7 +10,11 @@ first frame, so 1,001 frames make 10 blocks, frames 1-100, ..., 901-1000):
 - `game_distance`: histogram distance to the *nearest* frame of a bank of true held-out frames of
   the same env (any episode, any time): "do these colours occur in this game at all?";
 - `motion`: mean absolute change from the previous frame (uint8 levels);
-- `sharpness`: mean absolute difference between neighbouring pixels (uint8 levels).
+- `sharpness`: mean absolute difference between neighbouring pixels (uint8 levels);
+- `light_gap`: |mean brightness - the true frame's| (uint8 levels): whether the video is as light
+  or dark as the truth at the same time. Crafter's light follows the step (a 300-step day), so
+  true episodes agree on it and a rollout caught in a night the truth has left does not. Reported
+  beside the rule, not a test of it: a model that holds by the rule may still keep the wrong hour.
 
 Collapse rule v2 (RULE; v1 was fixed on true episodes and corruptions before any model was
 judged by it, 2026-11-30; v2 is below). The yardstick is a *different true episode of the same
@@ -111,6 +115,11 @@ def motion(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.abs(np.diff(x, axis=0)).mean(axis=(1, 2, 3))])
 
 
+def brightness(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) uint8 -> (T,) mean level (uint8 units)."""
+    return frames.mean(axis=(1, 2, 3), dtype=np.float64)
+
+
 def sharpness(frames: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) uint8 -> (T,) mean |difference| of horizontal and vertical pixel neighbours."""
     x = frames.astype(np.int16)
@@ -142,13 +151,15 @@ def drift(
     pred: np.ndarray, true: np.ndarray, every: int = EVERY, bank=None, start: int = START
 ) -> dict[str, list]:
     """Per-frame curves and `every`-frame block means (from frame `start`) of the synchronised
-    colour-histogram distance and contrast-within-20% share, the motion and sharpness, and with a
-    `bank` of true frames (see `game_distance`) the distance to the game's nearest frame."""
+    colour-histogram distance, contrast-within-20% share and light gap, the motion and sharpness,
+    and with a `bank` of true frames (see `game_distance`) the distance to the game's nearest
+    frame."""
     hist = histogram_distance(pred, true)  # (T,)
     ratio = contrast(pred) / np.maximum(contrast(true), 1e-6)
     kept = (np.abs(ratio - 1) <= CONTRAST_TOLERANCE).astype(float)
     curves = {"histogram_distance": hist, "contrast_within_20pct": kept}
     curves.update(motion=motion(pred), sharpness=sharpness(pred))
+    curves["light_gap"] = np.abs(brightness(pred) - brightness(true))
     if bank is not None:
         curves["game_distance"] = game_distance(pred, bank)
     out = {"block_start": list(range(start, len(hist), every))}
@@ -163,8 +174,10 @@ def drift(
 def reference_limits(refs: list[dict]) -> dict:
     """The collapse limits from the `drift` (with a bank) of K >= 1 reference sequences: one
     number (or range) per test, pooled over every block of every reference; the per-block band
-    (min, max over references) of the synchronised measures is kept for the plot."""
+    (min, max over references) of every measure is kept for the plot (and the light gap's, which
+    no test reads, for the reader)."""
     keys = ("histogram_distance", "contrast_within_20pct", "game_distance", "motion", "sharpness")
+    keys += ("light_gap",)
     stack = {k: np.array([r[k] for r in refs]) for k in keys}  # (K, blocks)
     return {
         "histogram_distance_max": float(stack["histogram_distance"].max() + HIST_MARGIN),

@@ -34,20 +34,31 @@ def follows(first: float, second: float, axis: str) -> bool:
 
 @torch.no_grad()
 def prompt_pairs(
-    module, first: torch.Tensor, axis: str, cells: int, new: int, rows: int = 0, seed: int = 0
+    module,
+    first: torch.Tensor,
+    axis: str,
+    cells: int,
+    new: int,
+    rows: int = 0,
+    seed: int = 0,
+    *,
+    first_step: int,
 ) -> dict:
     """Generate `new` latent frames after each first latent frame (B, 1, c, h, w) under the two
     opposite prompts of `axis` with the same noise and no actions; decode and measure the shift
     over the top `rows` image rows (0: all; Crafter's inventory strip below never moves).
+    `first_step`: the env step of `first` (0 at an episode's reset), for a model told the clock.
 
     Returns the prompts, the per-pair shifts of both videos and whether each pair follows them,
     and the decoded videos (2, B, T, C, H, W) on the CPU.
     """
     prompts = [move_sentence(cells, heading) for heading in HEADINGS[axis]]
     videos, shifts = [], []
+    clock = module.clock([first_step] * first.shape[0], 1 + new)  # (B, 1 + new) or None
     for prompt in prompts:
         runner = module.mode_runner([prompt] * first.shape[0], seed)
-        video = module.decode(runner.extend_forward(first, new, None)).cpu()  # (B, T, C, H, W)
+        latents = runner.extend_forward(first, new, None, clock)  # (B, 1 + new, c, h, w)
+        video = module.decode(latents).cpu()  # (B, T, C, H, W)
         videos.append(video)
         shifts.append([net_shift(v[..., : rows or None, :], axis) for v in video])
     follow = [follows(a, b, axis) for a, b in zip(*shifts)]

@@ -34,6 +34,16 @@ class Oracle(VideoModel, Protocol):
         ...
 
 
+@runtime_checkable
+class Clocked(VideoModel, Protocol):
+    """A model told the env step of its context's first frame (`DiTPredictor`: a world model
+    told the game clock counts its frames' steps on from it)."""
+
+    def at_step(self, first_steps: list[int]) -> None:
+        """Called before `predict` with the env step of each row's first context frame."""
+        ...
+
+
 @dataclass
 class SuiteContext:
     """Shared resources of one eval run: device, batching, optional LPIPS net and IDM."""

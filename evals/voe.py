@@ -90,9 +90,9 @@ def flow_surprises(module: WorldModel, case: Case, clips: list[np.ndarray]) -> n
         acts = actions_per_latent_frame(
             repeat(span, "t a -> b t a", b=len(x0)), latent_frames, module.model_cfg.action_dim, tf
         )
-    pred = module.model(
-        noisy(x0, noise, levels), levels, acts, module.encode_text([case.prompt] * len(x0))
-    )
+    text = module.encode_text([case.prompt] * len(x0))
+    clock = module.clock([offset] * len(x0), latent_frames)  # a case starts at its reset, step 0
+    pred = module.model(noisy(x0, noise, levels), levels, acts, text, clock=clock)
     target = velocity_target(x0, noise)
     loss = [
         float(flow_loss(pred[i : i + 1], target[i : i + 1], levels[i : i + 1]))

@@ -59,3 +59,25 @@ def small_store(tmp_path) -> EpisodeStore:
         entries.append(write_episode(store.root, episode_name(k), ep))
     store.add(entries)
     return store
+
+
+@pytest.fixture
+def text_cache(small_store, tmp_path):
+    """A latent cache of the small store with caption embeddings (a random table, no encoder)."""
+    import torch
+
+    from worldsim.cli import main
+    from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
+    from worldsim.models.text import TextTable
+
+    torch.manual_seed(0)
+    vae = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4))
+    ckpt = save_autoencoder(vae, tmp_path / "vae.ckpt")
+    table = TextTable("minilm", 384)
+    rng = np.random.default_rng(0)
+    table.add("A red box slides right.", rng.standard_normal((7, 384)), rng.standard_normal(384))
+    table.save(tmp_path / "text.npz")
+    out = tmp_path / "lat"
+    args = [f"store={small_store.root}", f"checkpoint={ckpt}", f"out={out}", "device=cpu"]
+    assert main(["encode", *args, f"text.table={tmp_path / 'text.npz'}"]) == 0
+    return out

@@ -22,6 +22,7 @@ from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode
 
 from tests.conftest import synthetic_episode
 from worldsim.cli import main
+from worldsim.config import STEP_LISTS
 from worldsim.data.store import EpisodeStore, episode_name, write_episode
 from worldsim.jobs import JOBS, job_module
 
@@ -115,6 +116,8 @@ def bad_values(child, rng: random.Random) -> list[str]:
     if isinstance(child, BooleanNode):
         return [rng.choice(["maybe", "sometimes", "[true]"]), rng.choice(["2", "0", "1.5"])]
     if isinstance(child, ListConfig) and child._metadata.element_type is int:
+        if child._key() in STEP_LISTS:  # env steps: 0 is a step, [] is none
+            return [rng.choice(["[-1, 0, 1]", "[12, 4]", "[12, 8, 4]"]), rng.choice(["[x]", "7"])]
         return [rng.choice(["[-1]", "[0]", "[]"]), rng.choice(["[x]", "[1.5]", "7"])]
     return []
 

@@ -94,6 +94,16 @@ def test_collapse_verdict_passes_other_true_episodes_and_fails_grey():
     assert all("off_game" in r for r in grey["reasons"])
 
 
+def test_the_light_gap_reads_a_video_darker_than_the_truth_and_no_test_reads_it():
+    true, cal = _toy_calibration()
+    dimmed = cal["corruptions"]["dimmed"]  # half brightness: the gap is half the truth's level
+    half = (true - true // 2).mean(axis=(1, 2, 3))  # (T,)
+    assert np.allclose(dimmed["light_gap"], long_rollout.block_means(half, 10))
+    assert max(dimmed["light_gap"]) > max(cal["limits"]["band_light_gap"][1])  # references' band
+    assert judge(drift(true, true, 10, cal["bank"]), cal["limits"])["collapsed"] is False
+    assert drift(true, true, 10)["light_gap"] == [0.0] * 4  # frames 1-10, ..., 31-40
+
+
 def test_collapse_verdict_names_the_first_collapsed_block():
     true, cal = _toy_calibration()
     pred = _tile_game(7)  # another true episode, then grey from frame 21 (block 2)
@@ -108,7 +118,7 @@ def _blocks(motion, sharpness):
     n = len(motion)
     return {"block_start": list(range(1, 100 * n, 100)), "histogram_distance": [0.5] * n,
             "contrast_within_20pct": [0.5] * n, "game_distance": [0.1] * n,
-            "motion": motion, "sharpness": sharpness}  # fmt: skip
+            "motion": motion, "sharpness": sharpness, "light_gap": [3.0] * n}  # fmt: skip
 
 
 def test_slow_smear_inside_the_first_rules_floors_collapses_under_the_references_band(
@@ -168,10 +178,12 @@ def test_mean_prediction_error_shuffles_captions_half_a_batch_away_and_nulls_the
 
     seen = []
     module = SimpleNamespace(
-        model=lambda x, levels, actions, text: torch.zeros_like(x),
+        model=lambda x, levels, actions, text, clock: torch.zeros_like(x),
         encode_text=lambda captions: seen.append(captions),
+        clock=lambda first_steps, frames: None,
     )
-    windows = (torch.zeros(4, 3, 2, 2, 2), torch.zeros(4, 3, 5), ["a", "b", "c", "d"])
+    captions = ["a", "b", "c", "d"]
+    windows = (torch.zeros(4, 3, 2, 2, 2), torch.zeros(4, 3, 5), captions, [0, 4, 8, 12])
     for text in ("true", "shuffled", "null"):
         mean_prediction_error(module, windows, 1.0, "null", text=text)
     assert seen == [["a", "b", "c", "d"], ["c", "d", "a", "b"], ["", "", "", ""]]
@@ -201,10 +213,10 @@ def test_a_rollout_of_several_noise_seeds_in_one_batch_draws_what_each_draws_alo
     first = moving_pattern()[:, :1]  # (1, 1, C, S, S)
     actions = torch.randn(1, 4, 2)  # (1, 1 + 3, A')
     with torch.no_grad():
-        alone = [rollout(module, first, actions, [""], 3, window=3, seed=s) for s in (4, 9)]
+        alone = [rollout(module, first, actions, [""], 3, 3, s, first_step=0) for s in (4, 9)]
         together = rollout(
             module, first.expand(2, -1, -1, -1, -1), actions.expand(2, -1, -1), [""] * 2, 3,
-            window=3, seed=[4, 9],
+            window=3, seed=[4, 9], first_step=0,
         )  # fmt: skip
     assert together.shape == (2, 4, C, S, S)
     torch.testing.assert_close(together, torch.cat(alone), rtol=0, atol=1e-5)
@@ -218,10 +230,10 @@ def test_a_rollout_sees_the_window_its_checkpoint_samples_with():
     module = tiny_module(sampler={"name": "renoise", "steps": 2}).eval()
     first = moving_pattern()[:, :1]  # (1, 1, C, S, S)
     with torch.no_grad():
-        given = {w: rollout(module, first, None, [""], 4, window=w) for w in (2, 3)}
+        given = {w: rollout(module, first, None, [""], 4, w, first_step=0) for w in (2, 3)}
         module.sample_cfg.window = 2
-        assert torch.equal(rollout(module, first, None, [""], 4), given[2])
+        assert torch.equal(rollout(module, first, None, [""], 4, first_step=0), given[2])
     assert not torch.allclose(given[2], given[3])  # the window changes what is drawn
     module.sample_cfg.chunk = 2
     with pytest.raises(ValueError, match="chunk 2"):
-        rollout(module, first, None, [""], 4)
+        rollout(module, first, None, [""], 4, first_step=0)

@@ -97,13 +97,17 @@ def test_the_web_page_binds_keys_to_the_held_action_and_reports_stats():
     assert client.post("/key", json={"key": "F13", "down": True}).status_code == 400
 
 
-def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path):
+@pytest.mark.parametrize("clock_period", [0, 12])
+def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path, clock_period):
     from worldsim.diffusion.samplers import SamplerConfig
     from worldsim.interactive import Session
+    from worldsim.models.dit import DiT
     from worldsim.training.world_model import SampleConfig
     from worldsim.video import to_uint8
 
     module = tiny_module(action_dim=4 * 3)
+    module.model_cfg.clock_period = clock_period
+    module.model = DiT(module.model_cfg)
     module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     start = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
     session = Session(module, start, SampleConfig(SamplerConfig("euler", 2), window=8))
@@ -111,3 +115,5 @@ def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path):
     assert session.latents.shape[1] == 2 + 3  # the start's 2 latent frames, then 3 generated
     whole = to_uint8(module.decode(session.latents)[0, -12:].float().numpy())
     assert np.abs(streamed.astype(int) - whole.astype(int)).max() <= 1  # rounding at most
+    if clock_period:  # the start's latent frames end at steps 0 and 4, each new one 4 later
+        assert session.clock.tolist() == [[0, 4, 8, 12, 16]]

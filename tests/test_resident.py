@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import torch
 
 from worldsim.cli import main
@@ -11,24 +9,6 @@ from worldsim.data.latent_datamodule import LatentDataModule
 from worldsim.data.resident import ResidentWindows, WindowIds, bucket_keys, bucket_sizes
 from worldsim.jobs.train import Config as TrainConfig
 from worldsim.jobs.train import build_module
-from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder, save_autoencoder
-from worldsim.models.text import TextTable
-
-
-@pytest.fixture
-def text_cache(small_store, tmp_path):
-    """A latent cache of the small store with caption embeddings (a random table, no encoder)."""
-    torch.manual_seed(0)
-    vae = VideoAutoencoder(AutoencoderConfig(base_channels=8, latent_channels=4, norm_groups=4))
-    ckpt = save_autoencoder(vae, tmp_path / "vae.ckpt")
-    table = TextTable("minilm", 384)
-    rng = np.random.default_rng(0)
-    table.add("A red box slides right.", rng.standard_normal((7, 384)), rng.standard_normal(384))
-    table.save(tmp_path / "text.npz")
-    out = tmp_path / "lat"
-    args = [f"store={small_store.root}", f"checkpoint={ckpt}", f"out={out}", "device=cpu"]
-    assert main(["encode", *args, f"text.table={tmp_path / 'text.npz'}"]) == 0
-    return out
 
 
 def tiny_config(cache, **data) -> TrainConfig:
@@ -56,6 +36,7 @@ def test_gathered_windows_equal_the_loader_windows(text_cache):
             item = windows[members[j]]
             assert torch.equal(got["latents"][j], item["latents"])
             assert torch.equal(got["actions"][j], item["actions"])
+            assert torch.equal(got["clock"][j], item["clock"])
             expected = module.encode_text([item["caption"]])
             assert torch.equal(got["text"].tokens[j], expected.tokens[0])
             assert torch.equal(got["text"].mask[j], expected.mask[0])
@@ -108,3 +89,20 @@ def test_windows_read_through_the_open_episodes_equal_fresh_reads(text_cache, mo
         assert torch.equal(item["latents"], latents[frames])
         assert torch.equal(item["actions"], actions[frames])
         assert list(windows._opened) == [ref.episode]  # one kept open, the last read
+
+
+def test_a_clocked_run_grows_its_clock_from_a_clockless_init(text_cache, tmp_path, capsys):
+    from worldsim.training.world_model import load_world_model
+
+    args = [f"data.roots=[{text_cache}]", "data.lengths=[2]", "data.resident=true"]
+    args += ["data.batch_size=2", "model.dim=32", "model.depth=1", "model.heads=2"]
+    args += ["train.max_steps=2", "train.val_every=2", "train.limit_val_batches=1"]
+    assert main(["train", *args, f"out={tmp_path / 'plain'}"]) == 0
+    clocked = [f"init={tmp_path / 'plain' / 'ema.ckpt'}", "model.clock_period=12"]
+    clocked += ["data.oversample_steps=[12,0,4]", "data.oversample_weight=2"]
+    assert main(["train", *args, *clocked, "flow.rollout_share=0.5"]) == 2  # the bank: no clock
+    assert "clock" in capsys.readouterr().err
+    assert main(["train", *args, *clocked, f"out={tmp_path / 'clocked'}"]) == 0
+    assert "the clock's layer starts silent" in capsys.readouterr().out
+    module = load_world_model(str(tmp_path / "clocked" / "ema.ckpt"))
+    assert module.model_cfg.clock_period == 12 and module.model.clock_embed is not None

@@ -31,11 +31,12 @@ def resident_rows() -> ResidentWindows:
             value[:, None, None, None].expand(rows, C, H, W).clone(),
             value[:, None].expand(rows, 3).clone(),
             torch.tensor(starts),
-            torch.zeros(len(starts), dtype=torch.long),
+            torch.zeros(len(starts), dtype=torch.long),  # every window's caption: row 0
+            torch.zeros(len(starts), dtype=torch.long),  # first steps: no model here reads them
             T,
         )
     ]
-    resident.text = None
+    resident.text, resident.time_factor = None, 4
     return resident
 
 

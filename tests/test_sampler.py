@@ -121,7 +121,7 @@ def test_make_sampler_names_the_choices_on_a_typo():
 class LinearModel(torch.nn.Module):
     """v = x + 1 (always) + 10 (with text) + 100 (with actions): guidance arithmetic shows."""
 
-    def forward(self, x, levels, actions, text, drop_actions, drop_text):
+    def forward(self, x, levels, actions, text, drop_actions, drop_text, clock=None):
         shape = (-1, *([1] * (x.dim() - 1)))
         return (
             x
@@ -134,7 +134,7 @@ class LinearModel(torch.nn.Module):
 class PooledTextModel(torch.nn.Module):
     """v = x + the prompt's first pooled value (0 when the prompt is dropped)."""
 
-    def forward(self, x, levels, actions, text, drop_actions, drop_text):
+    def forward(self, x, levels, actions, text, drop_actions, drop_text, clock=None):
         keep = torch.ones(x.shape[0]) if drop_text is None else (~drop_text).float()
         return x + (keep * text.pooled[:, 0]).reshape(-1, *([1] * (x.dim() - 1)))
 
@@ -162,7 +162,7 @@ def test_guidance_without_actions_evaluates_no_actions_dropped_variant():
     rows = []
 
     class NoActions(torch.nn.Module):  # v = x + 1 + 10 (with text): no actions to drop
-        def forward(self, x, levels, actions, text, drop_actions, drop_text):
+        def forward(self, x, levels, actions, text, drop_actions, drop_text, clock=None):
             rows.append(x.shape[0])
             return x + 1 + 10 * (~drop_text).float().reshape(-1, 1, 1, 1, 1)
 

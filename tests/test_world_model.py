@@ -10,7 +10,7 @@ import torch
 
 from worldsim.data.latent_datamodule import latent_actions, pixel_span
 from worldsim.diffusion.flow import FlowConfig
-from worldsim.models.dit import DiTConfig
+from worldsim.models.dit import DiT, DiTConfig
 from worldsim.models.text import TextConfig
 from worldsim.training.world_model import (
     LatentInfo,
@@ -380,13 +380,16 @@ def test_predictor_returns_horizon_frames_in_pixel_space(tmp_path):
         DiTPredictor.from_checkpoint(path, autoencoder=str(tmp_path / "missing.ckpt"))
 
 
-def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store):
+@pytest.mark.parametrize("clock_period", [0, 12])  # a clocked DiT refuses a clock not its frames'
+def test_sample_job_writes_a_video_for_every_mode(tmp_path, small_store, clock_period):
     from worldsim.config import load_config, to_object
     from worldsim.diffusion.modes import MODES
     from worldsim.jobs import sample
     from worldsim.video import read_video
 
     module = tiny_module(action_dim=4 * 3)
+    module.model_cfg.clock_period = clock_period
+    module.model = DiT(module.model_cfg)
     module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
     for mode in MODES:

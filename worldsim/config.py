@@ -199,6 +199,8 @@ ZERO_ALLOWED = {
     *("seed", "warmup_steps", "adversarial_start", "limit_val_batches", "video_every_vals"),
     *("eval_episodes", "videos"),
 }
+# Int list knobs of env steps, where 0 is a step like any other (other int lists are counts).
+STEP_LISTS = {"oversample_steps"}
 # Float knobs that may be negative (every float must be finite; others are 0 or more).
 SIGNED = {"logit_mean", "text_scale", "action_scale"}
 # Float knobs for which 0 is wrong too (rates, ratios, scales), and shares of 1 (0 to 1).
@@ -254,7 +256,10 @@ def _value_problem(node: DictConfig, name: str, value: Any) -> str | None:
     if _plain(value) == default:
         return None  # a schema's default is valid (and no registry is imported for it)
     if isinstance(child, ListConfig) and child._metadata.element_type is int:
-        if not value or min(value) < 1:
+        if names & STEP_LISTS:
+            if value and min(value) < 0:
+                return "is a list of env steps; give each 0 or more"
+        elif not value or min(value) < 1:
             return "is a list of counts or sizes; give one or more, each 1 or more"
     elif isinstance(child, IntegerNode):
         least = 0 if names & ZERO_ALLOWED or default == 0 else 1

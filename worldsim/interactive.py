@@ -135,7 +135,9 @@ class Session:
         cuda_graphs: bool = False,
         bf16: bool = True,
         seed: int = 0,
+        first_step: int = 0,
     ):
+        """`first_step`: the env step of start[0] (a model told the clock counts on from it)."""
         self.module, self.window = module, sample.window
         self.tf = module.latent_info.time_factor
         self.action_dim = module.model_cfg.action_dim
@@ -157,6 +159,10 @@ class Session:
                 if part.shape[1]:
                     self._decode(part)
         self.latents = z[:, -(self.window - 1) :]
+        # (1, T') the latents' env steps (None for a model not told the clock)
+        self.clock = module.clock(first_step + len(start) - used, z.shape[1])
+        if self.clock is not None:
+            self.clock = self.clock[None, -self.latents.shape[1] :]
         self.actions: torch.Tensor | None = None  # (1, T', action_dim) once the first action comes
         self.runner = ModeRunner(
             module.model,
@@ -192,7 +198,10 @@ class Session:
                 row.expand(1, self.latents.shape[1], -1) if self.actions is None else self.actions
             )
             acts = torch.cat([past, row], dim=1)  # unknown start actions: the first one held
-        seq = self.runner.extend_forward(self.latents, 1, acts)
+        clock = None
+        if self.clock is not None:  # the new frame ends tf steps after the last
+            clock = torch.cat([self.clock, self.clock[:, -1:] + self.tf], dim=1)
+        seq = self.runner.extend_forward(self.latents, 1, acts, clock)
         marks.append(time.perf_counter())
         with self.autocast:
             video = self._decode(seq[:, -1:])  # (tf, 3, H, W)
@@ -200,5 +209,6 @@ class Session:
         frames = to_uint8(video.float().cpu().numpy())  # to the host: the step is finished
         self.latents = seq[:, -(self.window - 1) :]
         self.actions = None if acts is None else acts[:, -(self.window - 1) :]
+        self.clock = None if clock is None else clock[:, -(self.window - 1) :]
         self.times.add(marks + [time.perf_counter()])
         return frames

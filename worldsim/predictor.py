@@ -31,6 +31,7 @@ class DiTPredictor:
 
     def __init__(self, module: WorldModel, sample: SampleConfig, seed: int = 0):
         self.module, self.sample, self.seed = module, sample, seed
+        self.first_steps: list[int] | None = None  # env step of each context's first frame
         if module.autoencoder() is None:
             raise FileNotFoundError(
                 f"autoencoder checkpoint '{module.latent_info.autoencoder}' of this world model "
@@ -72,6 +73,11 @@ class DiTPredictor:
         make_sampler(sample.sampler)  # bad steps or shift refused now, not at the first sample
         return cls(module, sample, overrides.get("seed", 0))
 
+    def at_step(self, first_steps: list[int]) -> None:
+        """The env step of each row's first context frame in the next `predict` calls (the
+        `evals.suite.Clocked` protocol; a model told the game clock needs it)."""
+        self.first_steps = list(first_steps)
+
     @torch.no_grad()
     def predict(
         self, context: torch.Tensor, actions: torch.Tensor, prompts: list[str], horizon: int
@@ -95,8 +101,18 @@ class DiTPredictor:
             span = actions[:, offset:].to(m.device, torch.float32)
             latent_frames = z.shape[1] + new
             acts = actions_per_latent_frame(span, latent_frames, m.model_cfg.action_dim, tf)
+        clock = None
+        if m.model_cfg.clock_period:
+            if self.first_steps is None or len(self.first_steps) != len(prompts):
+                raise ValueError(
+                    f"this model is told the game clock (model.clock_period="
+                    f"{m.model_cfg.clock_period}): call at_step(first_steps) with one env step "
+                    "per context before predict"
+                )
+            first = torch.tensor(self.first_steps) + offset  # (B,) of the first encoded frame
+            clock = m.clock(first, z.shape[1] + new)
         runner = m.mode_runner(list(prompts), self.seed, self.sample)
-        seq = runner.rollout(z, new, acts, self.sample.window, self.sample.chunk)
+        seq = runner.rollout(z, new, acts, self.sample.window, self.sample.chunk, clock)
         video = m.decode(seq)  # (B, used + tf new, C, H, W)
         return video[:, used : used + horizon].float().cpu()
 

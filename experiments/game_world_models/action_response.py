@@ -51,7 +51,7 @@ def branches(module, context, true_actions, noise_seed: int) -> dict[str, np.nda
     out = {}
     for name, actions in streams.items():
         actions = torch.cat([true_actions[None, :tc], actions[:, tc:]], dim=1)  # same past
-        z = rollout(module, context, actions, [""], BRANCH, seed=noise_seed)[:, tc:]
+        z = rollout(module, context, actions, [""], BRANCH, seed=noise_seed, first_step=0)[:, tc:]
         out[name] = from_model_frames(module.decode(z).cpu())[0].astype(np.float32)  # (T, H, W, 3)
     return out
 
@@ -92,7 +92,9 @@ def main() -> None:
     lat = encode_latent_episode(m, episode, text=False)
     window = m.sample_cfg.window
     with torch.no_grad():
-        own = rollout(m, lat.latents[None, :1], lat.actions[None], [""], at, seed=noise_seed)
+        own = rollout(
+            m, lat.latents[None, :1], lat.actions[None], [""], at, seed=noise_seed, first_step=0
+        )
         contexts = {
             "model": own[:, -(window - 1) :],
             "truth": lat.latents[None, at + 2 - window : at + 1],

@@ -24,6 +24,7 @@ def main(store, ckpt="pretrained:crafter", episodes=8):
         torch.stack([e.latents[k : k + 8] for e, k in starts]),  # (B, 8, c, h, w)
         torch.stack([e.actions[k : k + 8] for e, k in starts]),  # (B, 8, A')
         [e.caption(k, 8, tf) for e, k in starts],
+        [tf * k for _, k in starts],  # the env step of each window's first latent frame
     )
     copy = (windows[0][:, -2] - windows[0][:, -1]).pow(2).mean().item()
     res = {"windows": len(starts), "copy_last": copy}

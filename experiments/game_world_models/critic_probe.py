@@ -48,7 +48,7 @@ def frames_of(store: EpisodeStore, made, new: int):
         light = torch.tensor([daylight(max(0, tf * k)) for k in range(lat.latents.shape[0])])
         actions = None if lat.actions is None else lat.actions[None, : CONTEXT + new]
         with torch.no_grad():
-            seq = rollout(made, lat.latents[None, :CONTEXT], actions, None, new)
+            seq = rollout(made, lat.latents[None, :CONTEXT], actions, None, new, first_step=0)
         out.append((lat.latents, light, seq[0, CONTEXT:]))
     return out
 

@@ -180,7 +180,7 @@ def text_pairs(m, first) -> dict:
     actions null, the image shifts under each, and the % of pairs that follow them."""
     out = {}
     for axis in "xy":
-        pair = prompt_pairs(m, first, axis, cells=4, new=7, rows=48)
+        pair = prompt_pairs(m, first, axis, cells=4, new=7, rows=48, first_step=0)
         out[axis] = {k: pair[k] for k in ("prompts", "shifts")}
         out[axis]["follow_pct"] = 100 * float(np.mean(pair["follows"]))
     return out
@@ -395,7 +395,7 @@ def long_cases(
     first = repeat(lat.latents[:1], "t c h w -> n t c h w", n=n)  # (n, 1, c, h, w)
     acts = repeat(lat.actions, "t a -> n t a", n=n)  # (n, T, A')
     prompts = rollout_prompts(m, truth, captions, n)
-    z = rollout(m, first, acts, prompts, LONG, seed=list(noise_seeds))
+    z = rollout(m, first, acts, prompts, LONG, seed=list(noise_seeds), first_step=0)
     preds = from_model_frames(m.decode(z).cpu())  # (n, 1 + 4 LONG, H, W, 3)
     for noise_seed, pred in zip(noise_seeds, preds):
         res = drift(pred, true, bank=cal["bank"])

@@ -41,7 +41,7 @@ def main(ckpt, store, episode, latent, *specs):
         m.sample_cfg.sampler.name, m.sample_cfg.sampler.steps = name, int(steps)
         m.sample_cfg.context_level = float(level)
         clock = time.time()
-        z = rollout(m, lat.latents[None, :1], lat.actions[None], [""], n)  # (1, 1 + n, c, h, w)
+        z = rollout(m, lat.latents[None, :1], lat.actions[None], [""], n, first_step=0)
         px = from_model_frames(m.decode(z).cpu())[0]
         print(f"{spec}: sharpness {blocks(sharpness(px))} motion {blocks(motion(px))} "
               f"({time.time() - clock:.0f} s)")  # fmt: skip

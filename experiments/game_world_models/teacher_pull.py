@@ -73,7 +73,7 @@ def rolled_out(m, held: EpisodeStore, name: str, seed: int):
     )
     lat = encode_latent_episode(m, raw, text=False)
     acts = None if lat.actions is None else lat.actions[None]
-    z = rollout(m, lat.latents[None, :1], acts, [""], GAME["LONG"], seed=seed)[0]
+    z = rollout(m, lat.latents[None, :1], acts, [""], GAME["LONG"], seed=seed, first_step=0)[0]
     return lat.latents, lat.actions, z
 
 

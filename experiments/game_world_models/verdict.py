@@ -51,7 +51,9 @@ def blocks(collapsed: list[bool]) -> str:
 
 def validation(results: dict) -> dict:
     """One validation screen -> its draws by truth seed, draws held of those judged and planned,
-    collapsed blocks, and the sharpness of its `smeared` blocks (under the rule's floor)."""
+    collapsed blocks, the sharpness of its `smeared` blocks (under the rule's floor), and each
+    draw's light gap to the truth (mean over its blocks) beside the references' largest block
+    (results from session 49 on: empty before)."""
     long = results["long_crafter"]
     cases = long["cases"]
     by_truth: dict[int, list[str]] = {}
@@ -67,8 +69,12 @@ def validation(results: dict) -> dict:
     ]
     # evaluate.py's "H of J truth-draws judged, P planned" when a screen was cut short
     planned = long["held"].split(" judged, ")[1].split()[0] if "planned" in long["held"] else None
+    light = [sum(g) / len(g) for c in cases if (g := c["model"].get("light_gap"))]
+    bands = [c["limits"]["band_light_gap"][1] for c in cases if "band_light_gap" in c["limits"]]
     return {
         "by_truth": by_truth,
+        "light_gap": sorted(light),
+        "references_light_gap": max((max(b) for b in bands), default=None),
         "held": sum(not c["model"]["collapsed"] for c in cases),
         "draws": len(cases),
         "planned": int(planned) if planned else len(cases),
@@ -111,6 +117,12 @@ def validation_table(screens: dict[str, dict]) -> None:
         if s["smeared"]:
             low, high = s["smeared"][0], s["smeared"][-1]
             print(f"{n}: the smeared blocks' sharpness {low:.2f}-{high:.2f}")
+        if s["light_gap"]:
+            gaps = ", ".join(f"{g:.1f}" for g in s["light_gap"])
+            print(
+                f"{n}: light gap to the truth (levels, each draw's mean over its blocks) {gaps}; "
+                f"the references' largest block {s['references_light_gap']:.1f}"
+            )
 
 
 def cut_short(screen: dict) -> str:

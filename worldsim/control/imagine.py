@@ -46,6 +46,12 @@ class Imaginer:
         tf = self.time_factor
         return 1 + (min(available, self.cfg.context) - 1) // tf * tf
 
+    def clock(self, played: int, rows: int, frames: int) -> torch.Tensor | None:
+        """The clock (rows, frames) of the encoded context of episodes that have shown `played`
+        frames (from their reset, step 0) and of the latent frames after it; None for a model not
+        told the clock."""
+        return self.module.clock([played - self.context_frames(played)] * rows, frames)
+
     @torch.no_grad()
     def encode(self, episodes: list) -> torch.Tensor:
         """Episodes so far, each (T, H, W, 3) uint8 (an array or a list of frames) of one length
@@ -81,7 +87,8 @@ class Imaginer:
         sample = self.module.sample_cfg
         sample = replace(sample, guidance=replace(sample.guidance, text_scale=scale))
         runner = self.module.mode_runner(captions, seeds, sample, negatives, self.cfg.shared_scale)
-        seq = runner.extend_forward(z, self.cfg.horizon)
+        clock = self.clock(len(episodes[0]), z.shape[0], z.shape[1] + self.cfg.horizon)
+        seq = runner.extend_forward(z, self.cfg.horizon, clock=clock)
         video = rearrange(self.decode(seq), "(b n) t h w c -> b n t h w c", n=n)
         tc = self.context_frames(len(episodes[0]))
         return [Imagined(futures, tc) for futures in video]

@@ -72,12 +72,14 @@ def prompt_scores(
     levels: list[float],
     seed: int,
     draws: int = 1,
+    clock: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Score (N,) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
     error of the model's clean estimate of the future with the first of `texts` (the prompt)
     minus with the second (the empty caption, or the prompt without its event), averaged over
     `levels` and `draws` noise draws per level; actions null. Each draw's noise is shared by
-    every candidate and both captions (seeded: common random numbers)."""
+    every candidate and both captions (seeded: common random numbers). `clock` (1, Tc + H):
+    the env steps of the context and future latent frames (a model told the clock)."""
     levels = [x for x in levels for _ in range(draws)]  # each level `draws` times, new noise each
     n, k, tc = len(futures), len(levels), context.shape[1]
     x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
@@ -92,7 +94,9 @@ def prompt_scores(
     text = None
     if texts is not None:
         text = TextBatch(*(repeat(v, "two ... -> (two k n) ...", k=k, n=n) for v in texts))
-    err = clean_estimate_error(model, x0, noise, noised, None, text)  # (2 K N,)
+    if clock is not None:
+        clock = clock.expand(x0.shape[0], -1)  # (2 K N, T)
+    err = clean_estimate_error(model, x0, noise, noised, None, text, clock)  # (2 K N,)
     err = rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
     return err[0] - err[1]
 
@@ -114,7 +118,8 @@ def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, 
     sample = replace(m.sample_cfg, sampler=replace(m.sample_cfg.sampler, steps=first.cfg.steps))
     (count,) = n
     runner = m.mode_runner([""] * count * len(plans), list(seeds), sample)
-    return runner.extend_forward(z.repeat_interleave(count, dim=0), horizon, acts)
+    clock = first.imaginer.clock(len(frames[0]), count * len(plans), z.shape[1] + horizon)
+    return runner.extend_forward(z.repeat_interleave(count, dim=0), horizon, acts, clock)
 
 
 class LikelihoodPolicy:
@@ -202,8 +207,9 @@ class LikelihoodPolicy:
         if self.prompt:
             texts = m.encode_text([self.prompt, self.baseline()])
             context, futures = seq[:1, :-horizon], seq[:, -horizon:]
+            clock = self.imaginer.clock(len(frames), 1, seq.shape[1])
             scores = prompt_scores(
-                m.model, context, futures, texts, self.cfg.levels, seed, self.cfg.draws
+                m.model, context, futures, texts, self.cfg.levels, seed, self.cfg.draws, clock
             )
             scores = scores.float().cpu().numpy()
             chosen = int(scores.argmin())

@@ -24,6 +24,7 @@ from worldsim.data.clips import ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
 from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
+from worldsim.models.clock import latent_clock
 
 OPEN_EPISODES = 256  # cached episodes a loader process keeps open (two memory maps each)
 
@@ -105,10 +106,30 @@ class LatentCaches(JoinedDirs):
         return merged
 
 
-class LatentWindows(Dataset):
-    """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption."""
+def drawn_times(first_step: int, oversample_steps: list[int], weight: int) -> int:
+    """How often a window whose first latent frame ends at env step `first_step` is drawn:
+    `weight` inside the [period, first, end] steps of `oversample_steps` (data.oversample_steps),
+    else once."""
+    if not oversample_steps:
+        return 1
+    period, first, end = oversample_steps
+    return weight if first <= first_step % period < end else 1
 
-    def __init__(self, cache: Any, names: list[str], lengths: list[int], stride: int, width: int):
+
+class LatentWindows(Dataset):
+    """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption,
+    and each latent frame's env step (the clock). `oversample` ([period, first, end], weight):
+    windows starting at those steps are listed `weight` times (data.oversample_steps)."""
+
+    def __init__(
+        self,
+        cache: Any,
+        names: list[str],
+        lengths: list[int],
+        stride: int,
+        width: int,
+        oversample: tuple[list[int], int] = ([], 1),
+    ):
         self.cache, self.width = cache, width
         stats = cache.stats()
         self.mean = torch.tensor(stats["mean"], dtype=torch.float32)[:, None, None]
@@ -119,7 +140,8 @@ class LatentWindows(Dataset):
             frames, _, h, w = cache.entry(name).shape
             for length in lengths:
                 for start in range(0, frames - length + 1, stride):
-                    self.refs.append(ClipRef(name, start, length, h, w))
+                    times = drawn_times(self.time_factor * start, *oversample)
+                    self.refs.extend([ClipRef(name, start, length, h, w)] * times)
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -173,6 +195,7 @@ class LatentWindows(Dataset):
             "latents": self.latents_of(ep, frames),  # (T', c, h, w)
             "actions": actions[frames].clone(),  # (T', f A): not a view of the kept episode
             "caption": self.caption(ref, ep),
+            "clock": latent_clock(self.time_factor * ref.start, ref.length, self.time_factor),
             "episode": ref.episode,
             "start": ref.start,
         }
@@ -201,7 +224,10 @@ class LatentDataModule(BucketDataModule):
                 file=sys.stderr,
             )
         width = action_width(cache, names)
-        self.train_set = LatentWindows(cache, train, self.cfg.lengths, self.cfg.stride, width)
+        oversample = self.cfg.oversample_steps, self.cfg.oversample_weight
+        self.train_set = LatentWindows(
+            cache, train, self.cfg.lengths, self.cfg.stride, width, oversample
+        )
         self.val_set = LatentWindows(
             cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width
         )

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
+from worldsim.models.clock import latent_clock
 from worldsim.models.dit import TextBatch
 
 CAPTION_CHUNK = 1024  # captions embedded per call while the resident text is built
@@ -33,6 +34,7 @@ class Bucket:
     actions: torch.Tensor  # (N, f A) actions per latent frame, aligned with `latents`
     starts: torch.Tensor  # (W,) long: row of each window's first frame in `latents`
     captions: torch.Tensor  # (W,) long: row of each window's caption in the resident text
+    first_steps: torch.Tensor  # (W,) long: env step of each window's first latent frame
     length: int  # latent frames per window
 
 
@@ -61,7 +63,7 @@ class ResidentWindows:
         rows: dict[tuple[int, int], int] = {}  # resolution -> latent frames stacked so far
         first_row: dict[str, int] = {}  # episode -> row of its first frame in its resolution's
         caption_row: dict[str, int] = {}
-        per_bucket: dict[tuple, tuple[list[int], list[int]]] = {k: ([], []) for k in keys}
+        per_bucket: dict[tuple, tuple[list[int], ...]] = {k: ([], [], []) for k in keys}
         ep, loaded = None, None
         for ref in windows.refs:  # grouped by episode
             size = (ref.height, ref.width)
@@ -73,18 +75,19 @@ class ResidentWindows:
                 rows[size] = first_row[ref.episode] + len(arrays[0])
                 frames.setdefault(size, []).append(arrays)
             caption = windows.caption(ref, ep)
-            starts, captions = per_bucket[(ref.length, *size)]
+            starts, captions, first_steps = per_bucket[(ref.length, *size)]
             starts.append(first_row[ref.episode] + ref.start)
             captions.append(caption_row.setdefault(caption, len(caption_row)))
+            first_steps.append(windows.time_factor * ref.start)
         stacked = {
             size: tuple(torch.cat(parts).to(device) for parts in zip(*eps, strict=True))
             for size, eps in frames.items()
         }
+        self.time_factor = windows.time_factor
         self.buckets = [
             Bucket(
                 *stacked[key[1:]],
-                torch.tensor(per_bucket[key][0], device=device),
-                torch.tensor(per_bucket[key][1], device=device),
+                *(torch.tensor(column, device=device) for column in per_bucket[key]),
                 key[0],
             )
             for key in keys
@@ -106,12 +109,18 @@ class ResidentWindows:
 
     def gather(self, bucket: int, ids: torch.Tensor) -> dict[str, object]:
         """Windows `ids` (B,) of bucket `bucket` -> {"latents" (B, T', c, h, w), "actions"
-        (B, T', f A), "text" TextBatch or None}, on the device."""
+        (B, T', f A), "text" TextBatch or None, "clock" (B, T') env steps}, on the device."""
         b = self.buckets[bucket]
         ids = ids.to(b.starts.device)
         frames = b.starts[ids, None] + torch.arange(b.length, device=ids.device)  # (B, T')
         text = self.text_rows(bucket, ids)
-        return {"latents": b.latents[frames], "actions": b.actions[frames], "text": text}
+        clock = latent_clock(b.first_steps[ids], b.length, self.time_factor)  # (B, T')
+        return {
+            "latents": b.latents[frames],
+            "actions": b.actions[frames],
+            "text": text,
+            "clock": clock,
+        }
 
 
 def embed_captions(

@@ -38,13 +38,19 @@ def velocity_target(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
 
 
 def clean_estimate_error(
-    model, x0: torch.Tensor, noise: torch.Tensor, levels: torch.Tensor, actions=None, text=None
+    model,
+    x0: torch.Tensor,
+    noise: torch.Tensor,
+    levels: torch.Tensor,
+    actions=None,
+    text=None,
+    clock=None,
 ) -> torch.Tensor:
     """Per-sample latent MSE (B,) of the model's one-step clean estimate x_t - t v against x0
     (B, T, ...), over the noised frames (levels (B, T) > 0) only; the others are clean context.
     No sampling: it measures what the model knows (its posterior mean at that level)."""
     x = noisy(x0, noise, levels)
-    estimate = clean_estimate(x, model(x, levels, actions, text), levels)
+    estimate = clean_estimate(x, model(x, levels, actions, text, clock=clock), levels)
     err = (estimate - x0).pow(2).flatten(2).mean(-1)  # (B, T)
     noised = (levels > 0).to(err.dtype)
     return (err * noised).sum(1) / noised.sum(1)

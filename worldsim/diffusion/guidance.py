@@ -47,13 +47,15 @@ def guided_velocity(
     negative: TextBatch | None = None,
     negative_scale: float = 1.0,
     dropped: tuple[torch.Tensor, torch.Tensor] | None = None,
+    clock: torch.Tensor | None = None,
 ) -> Velocity:
     """A velocity function (x, levels) -> v applying `cfg`'s guidance to `model` (the DiT, or
     anything called like its forward, such as a `ContextModel`). `negative`: prompts encoded to
     the length of `text`'s, which the text guidance starts from instead of the dropped prompt;
     `negative_scale`: the weight of what they say over the dropped prompt. `dropped`: (B,) masks
     (actions, text) of rows whose actions or prompt are dropped in every variant (flow.dmd's
-    generator makes frames under training's conditioning dropout)."""
+    generator makes frames under training's conditioning dropout). `clock` (B, T): the latent
+    frames' env steps, alike in every variant (guidance never contrasts the hour)."""
     # without actions (None: the null action in every row) v(text, -) is v(text, action): no
     # variant of its own
     split_actions = actions is not None and (cfg.action_scale != 1.0 or cfg.text_scale != 1.0)
@@ -64,6 +66,7 @@ def guided_velocity(
     u = 1 + split_actions  # the uncond variant's index
     n = u + need_uncond + need_empty
     texts = cat_rows([text] * u + [negative] * (n - u)) if contrast else cat_rows([text] * n)
+    clocks = cat_rows([clock] * n)
 
     def velocity(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -74,12 +77,11 @@ def guided_velocity(
         drop_actions, drop_text = with_rows_dropped(variant >= 1, drop_text, dropped, n)
         out = (
             model(
-                cat_rows([x] * n),
-                cat_rows([levels] * n),
-                cat_rows([actions] * n),
+                *(cat_rows([v] * n) for v in (x, levels, actions)),
                 texts,
                 drop_actions=drop_actions,
                 drop_text=drop_text,
+                clock=clocks,
             )
             .float()
             .chunk(n)

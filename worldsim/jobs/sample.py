@@ -43,6 +43,9 @@ class Config:
     input2: str = ""  # second clip (interpolate)
     episode: str = ""  # episode name in the `input` store ("" = the first)
     context: int = 5  # pixel frames of the input used as context (1 + time_factor k)
+    # env step of the input's first frame (of the generation's, without an input): a model told
+    # the game clock (model.clock_period) counts on from it; an episode store's start at 0
+    first_step: int = 0
     frames: int = 32  # pixel frames to generate (rounded up to whole latent frames)
     height: int = 64  # size of text / image generations (pixels)
     width: int = 64  # see height
@@ -191,6 +194,8 @@ def _inputs(
         strength=cfg.strength,
         window=cfg.window,
         chunk=cfg.chunk,
+        clocked=bool(module.model_cfg.clock_period),
+        first_step=cfg.first_step,
     )
     if frames is None:
         return inputs, caption, None

@@ -89,6 +89,11 @@ class Config:
                     "use train.precision=bf16-mixed or 32-true"
                 )
         uses_bank = self.flow.rollout_share or self.flow.dmd
+        if uses_bank and self.model.clock_period:
+            raise ConfigError(
+                f"model.clock_period={self.model.clock_period} with {bank}: the rollout bank "
+                "does not carry the clock of its rollouts; leave one of them off"
+            )
         if uses_bank and not (self.data.resident and self.data.stride == 1):
             raise ConfigError(
                 f"{bank} needs data.resident=true and data.stride=1: the rollout bank rolls "
@@ -189,20 +194,24 @@ def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
     cross-attention's output is zero from `initialize_weights`, so the model starts as `src`."""
     theirs, ours = dataclasses.asdict(src.model_cfg), dataclasses.asdict(module.model_cfg)
     grows_text = theirs["text_dim"] == 0 and ours["text_dim"] > 0
-    skip = RUN_FIELDS + (("text_dim",) if grows_text else ())
+    grows_clock = theirs["clock_period"] == 0 and ours["clock_period"] > 0
+    skip = RUN_FIELDS + (("text_dim",) if grows_text else ()) + (("clock_period",) * grows_clock)
     differ = [k for k in ours if k not in skip and theirs.get(k) != ours[k]]
     if differ:
         said = ", ".join(f"model.{k}={theirs.get(k)} (configured: {ours[k]})" for k in differ)
         knobs = ", ".join(sorted({DERIVED.get(k, "model.*") for k in differ}))
         raise ConfigError(f"init={source} is a DiT with {said}; set {knobs} to match it")
-    # growing text, the state dict lacks exactly the text layers: every other weight is copied
-    module.model.load_state_dict(src.model.state_dict(), strict=not grows_text)
+    # growing text or the clock, the state dict lacks exactly those layers: every other weight
+    # is copied
+    module.model.load_state_dict(src.model.state_dict(), strict=not (grows_text or grows_clock))
     if grows_text:
         import torch
 
         with torch.no_grad():
             module.model.text_pool.weight.zero_()
         print(f"train: init={source} has no text layers: they start silent", flush=True)
+    if grows_clock:  # its linear map starts at zero (`DiT.initialize_weights`)
+        print(f"train: init={source} has no clock: the clock's layer starts silent", flush=True)
 
 
 def _callbacks(cfg: Config, ema) -> list:

@@ -2,7 +2,8 @@
 
 A latent (B, T, C, H, W) is cut into (pt, ph, pw) patches; tokens carry 3D rotary positions, so any
 grid works at test time. Every block is adaLN-Zero modulated *per token frame* by that frame's noise
-level and action, plus the pooled text vector; text tokens enter through cross-attention.
+level and action (and, with `clock_period`, its phase in the game's day), plus the pooled text
+vector; text tokens enter through cross-attention.
 Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
 With frame-causal attention, context frames (clean, or noised to a fixed level) never see the
 frames after them, so their keys and values are computed once (`DiT.prefill`) and reused by every
@@ -25,6 +26,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from worldsim.models import kernels
+from worldsim.models.clock import clock_phase
 from worldsim.models.dit_config import DiTConfig
 
 # Levels in [0, 1] are scaled to the 0..1000 timestep range the sinusoidal embedding was made for.
@@ -353,7 +355,7 @@ class FinalLayer(nn.Module):
 
 
 class DiT(nn.Module):
-    """Velocity model v(x_levels, levels, actions, text) over latents (B, T, C, H, W)."""
+    """Velocity model v(x_levels, levels, actions, text, clock) over latents (B, T, C, H, W)."""
 
     def __init__(self, cfg: DiTConfig):
         super().__init__()
@@ -375,6 +377,8 @@ class DiT(nn.Module):
             else None
         )
         self.null_action = nn.Parameter(torch.zeros(cfg.dim)) if cfg.action_dim else None
+        # zero-initialised (below): a clock added to trained weights starts them unchanged
+        self.clock_embed = nn.Linear(2, cfg.dim) if cfg.clock_period else None
         self.text_pool = nn.Linear(cfg.text_dim, cfg.dim) if cfg.text_dim else None
         self.null_text = nn.Parameter(torch.zeros(1, cfg.text_dim)) if cfg.text_dim else None
         self.blocks = nn.ModuleList(DiTBlock(cfg) for _ in range(cfg.depth))
@@ -396,6 +400,8 @@ class DiT(nn.Module):
                 nn.init.zeros_(block.cross.proj.weight)
         nn.init.zeros_(self.final.ada[-1].weight)
         nn.init.zeros_(self.final.ada[-1].bias)
+        if self.clock_embed is not None:
+            nn.init.zeros_(self.clock_embed.weight)
         nn.init.zeros_(self.final.linear.weight)
         nn.init.zeros_(self.final.linear.bias)
 
@@ -428,10 +434,31 @@ class DiT(nn.Module):
             v = torch.cat([v, tail], dim=1)
         return v.reshape(v.shape[0], frames, pt, *v.shape[2:])
 
-    def condition(self, levels, frames, actions=None, text=None, drop_actions=None, drop_text=None):
+    def condition(
+        self,
+        levels,
+        frames,
+        actions=None,
+        text=None,
+        drop_actions=None,
+        drop_text=None,
+        clock=None,
+    ):
         """Per-token-frame conditioning (B, F, D): level + action (or null) + pooled text (or
-        null)."""
+        null) + the clock's phase (`clock_period`; never dropped: every rollout knows its step)."""
         cond = self.level_embed(self._frame_groups(levels, frames, "edge")[:, :, 0])  # (B, F, D)
+        if self.clock_embed is not None:
+            if clock is None or clock.shape != levels.shape:
+                raise ValueError(
+                    f"this DiT is told the game clock (model.clock_period="
+                    f"{self.cfg.clock_period}): pass clock, each latent frame's env step, shaped "
+                    f"like levels {tuple(levels.shape)}; got "
+                    f"{None if clock is None else tuple(clock.shape)}"
+                )
+            phase = clock_phase(
+                self._frame_groups(clock, frames, "edge")[:, :, 0], self.cfg.clock_period
+            )
+            cond = cond + self.clock_embed(phase.to(cond.dtype))  # phase (B, F, 2)
         if self.action_embed is not None:
             if actions is None:
                 act = self.null_action.expand_as(cond)
@@ -492,11 +519,12 @@ class DiT(nn.Module):
         text: TextBatch | None = None,
         drop_actions: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
+        clock: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) -> velocity
-        like x."""
+        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A), clock
+        (B, T) env steps -> velocity like x."""
         t, _, h, w = x.shape[1:]
-        hidden, cond, grid = self._trunk(x, levels, actions, text, drop_actions, drop_text)
+        hidden, cond, grid = self._trunk(x, levels, actions, text, drop_actions, drop_text, clock)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 
     def features(self, x: torch.Tensor, levels: torch.Tensor, **conditioning) -> torch.Tensor:
@@ -506,10 +534,12 @@ class DiT(nn.Module):
         compiled blocks (`compile_blocks`) serve it."""
         return self._trunk(x, levels, **conditioning)[0]
 
-    def _trunk(self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None):
+    def _trunk(
+        self, x, levels, actions=None, text=None, drop_actions=None, drop_text=None, clock=None
+    ):
         """x (B, T, C, H, W) through every block -> (hidden (B, N, D), cond (B, F, D), grid)."""
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
-        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text, clock)
         rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, x.device)
         mask = self.attention_mask(grid, x.device)
         return self._blocks(tokens, cond, rope, mask, text, drop_text), cond, grid
@@ -538,6 +568,7 @@ class DiT(nn.Module):
         drop_actions: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
         level: float = 0.0,
+        clock: torch.Tensor | None = None,
     ) -> ContextCache:
         """Keys/values of context latents (B, Tc, C, H, W) at noise `level` (0: clean), for `step`.
 
@@ -551,7 +582,7 @@ class DiT(nn.Module):
             )
         levels = context.new_full(context.shape[:2], level)  # (B, Tc)
         tokens, grid = patchify(context, self.cfg.patch)  # (B, Nc, patch_dim)
-        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text, clock)
         rope = rope_tables(grid, self.cfg.dim // self.cfg.heads, self.cfg.rope_theta, tokens.device)
         cache = ContextCache(grid[0], [BlockKV() for _ in self.blocks])
         mask = self.attention_mask(grid, tokens.device)
@@ -568,9 +599,10 @@ class DiT(nn.Module):
         text: TextBatch | None = None,
         drop_actions: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
+        clock: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Velocity of the latents x (B, T, C, H, W) that follow `cache`'s context; levels and
-        actions cover x only. Equals `forward` on context + x, restricted to x."""
+        """Velocity of the latents x (B, T, C, H, W) that follow `cache`'s context; levels,
+        actions and clock cover x only. Equals `forward` on context + x, restricted to x."""
         b, t, _, h, w = x.shape
         tokens, grid = patchify(x, self.cfg.patch)  # (B, N, patch_dim)
         whole = (cache.token_frames + grid[0], grid[1], grid[2])  # token grid of context + x
@@ -580,7 +612,7 @@ class DiT(nn.Module):
         rope = Rope(rope.cos[past:], rope.sin[past:])  # x's tokens
         # x's rows of the frame-causal mask; one token frame sees every key, so no mask at all
         mask = frame_causal_mask(whole, x.device)[past:] if grid[0] > 1 else None
-        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text)  # (B, F, D)
+        cond = self.condition(levels, grid[0], actions, text, drop_actions, drop_text, clock)
         hidden = self._blocks(tokens, cond, rope, mask, text, drop_text, cache)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))
 

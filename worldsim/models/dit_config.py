@@ -20,6 +20,9 @@ class DiTConfig:
         0  # per-latent-frame action vector size (time_factor * codec dim); 0 = no actions
     )
     text_dim: int = 0  # text encoder width; 0 = no text conditioning
+    # env steps of the game's day (Crafter 300): each latent frame is told its step's phase in
+    # it, and every call must pass the clock; 0 = no clock
+    clock_period: int = 0
     attention: str = "full"  # full | causal (a token frame sees only itself and earlier frames)
     backend: str = "sdpa"  # sdpa | flex (FlexAttention block masks, compiled; CUDA)
     qk_norm: bool = True  # RMS-normalise queries and keys (stable attention logits)

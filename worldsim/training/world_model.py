@@ -39,6 +39,7 @@ from worldsim.diffusion.guidance import guided_velocity
 from worldsim.diffusion.modes import ModeRunner, at_context_level
 from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
+from worldsim.models.clock import latent_clock
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.latents import decode_latents
 from worldsim.models.realism_head import RealismHead
@@ -146,6 +147,18 @@ class WorldModel(L.LightningModule):
     def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
         return batch["actions"] if self.model_cfg.action_dim else None
 
+    def clock(self, first_step, frames: int) -> torch.Tensor | None:
+        """The clock (..., frames) of `frames` latent frames whose first is the env step
+        `first_step` (an int, or a tensor (...) of one per row), on the device; None for a model
+        not told the clock, which needs none."""
+        if not self.model_cfg.clock_period:
+            return None
+        return latent_clock(first_step, frames, self.latent_info.time_factor).to(self.device)
+
+    def _clock(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        """The windows' clock (B, T) on the device, for a model told it (else None)."""
+        return batch["clock"].to(self.device) if self.model_cfg.clock_period else None
+
     def tokens_per_frame(self, latents: torch.Tensor) -> int:
         _, ph, pw = self.model_cfg.patch
         return -(-latents.shape[-2] // ph) * -(-latents.shape[-1] // pw)
@@ -189,6 +202,7 @@ class WorldModel(L.LightningModule):
             text=batch["text"] if "text" in batch else self.encode_text(batch.get("caption")),
             drop_actions=drop_a,
             drop_text=drop_t,
+            clock=self._clock(batch),
         )
         noise = self._noise(x0, generator)
         context = x0
@@ -414,7 +428,7 @@ class WorldModel(L.LightningModule):
         """Latent MSE of the sampled last frame given the others, and of copying the one before."""
         x0 = batch["latents"]
         runner = self.mode_runner(batch.get("caption"), seed=1)
-        seq = runner.extend_forward(x0[:, :-1], 1, self._actions(batch))
+        seq = runner.extend_forward(x0[:, :-1], 1, self._actions(batch), self._clock(batch))
         return (seq[:, -1] - x0[:, -1]).pow(2).mean(), (x0[:, -2] - x0[:, -1]).pow(2).mean()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -578,13 +592,14 @@ class WorldModel(L.LightningModule):
             return {}
         x0 = batch["latents"][:1]
         runner = self.mode_runner(batch.get("caption", [""])[:1])
-        actions = self._actions(batch)
+        actions, clock = (first_rows(c, 1) for c in (self._actions(batch), self._clock(batch)))
         seq = runner.rollout(
             x0[:, :1],
             x0.shape[1] - 1,
-            None if actions is None else actions[:1],
+            actions,
             self.sample_cfg.window,
             self.sample_cfg.chunk,
+            clock,
         )
         truth, fake = (
             self.decode(x0)[0].float().cpu().numpy(),
