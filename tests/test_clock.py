@@ -144,3 +144,19 @@ def test_a_clocked_predictor_needs_the_steps_of_its_contexts(tmp_path):
     case = Case("c", frames, np.zeros((9, 3), np.float32), {}, [], [], "", 5, {})
     predict_window(pred, [case], start=7, horizon=1)
     assert pred.first_steps == [2]  # frames 2..6 were its context
+
+
+def test_the_evals_rollouts_count_the_clock_on_from_their_first_step():
+    from evals.latent_rollout import rollout
+    from tests.test_world_model import moving_pattern, tiny_module
+
+    module = tiny_module(action_dim=2, sampler={"name": "euler", "steps": 2})
+    module.model_cfg.clock_period = PERIOD
+    module.model = DiT(module.model_cfg).eval()
+    for p in module.model.parameters():  # non-zero adaLN: the clock reaches the velocity
+        torch.nn.init.normal_(p, std=0.05)
+    first, actions = moving_pattern()[:, :1], randn(1, 4, 2)
+    with torch.no_grad():
+        at = {s: rollout(module, first, actions, [""], 3, 3, first_step=s) for s in (4, 16, 10)}
+    torch.testing.assert_close(at[4], at[4 + PERIOD])
+    assert not torch.allclose(at[4], at[10])

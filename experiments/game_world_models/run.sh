@@ -14,7 +14,10 @@
 # To continue the shipped model on a fresh machine: VAE=pretrained:crafter (its bundled VAE, no vae
 # stage) and INIT=pretrained:crafter (its DiT weights; the optimiser starts afresh).
 # More knobs: WORKERS / DOOM_WORKERS (recording processes per store), ENCODE_SHARDS (encode
-# processes per store on one GPU), DIT_EXTRA (more `worldsim train` overrides).
+# processes per store on one GPU), DIT_EXTRA (more `worldsim train` overrides), CRAFTER_STEPS
+# (the Crafter mix's step cap, 257 unless given: at 257 no episode reaches the end of its first
+# night, which ends at about step 300; 1001 lets the survivors show dawns and later days,
+# RESULTS section 68).
 set -euo pipefail
 WORK=${1:?usage: run.sh WORK STAGE...}
 shift
@@ -26,7 +29,8 @@ if [ "${SIZE:-gpu}" = smoke ]; then
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
-  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=257 workers=${WORKERS:-12}) DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
+  CRAFTER=(episodes=${CRAFTER_EPISODES:-1440} steps=${CRAFTER_STEPS:-257} workers=${WORKERS:-12})
+  DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
   PLANT=(episodes=${PLANT_EPISODES:-96} steps=513 workers=${PLANT_WORKERS:-4})
   COW=(episodes=${COW_EPISODES:-288} steps=257 workers=${COW_WORKERS:-4})
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
