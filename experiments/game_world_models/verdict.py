@@ -52,8 +52,8 @@ def blocks(collapsed: list[bool]) -> str:
 def validation(results: dict) -> dict:
     """One validation screen -> its draws by truth seed, draws held of those judged and planned,
     collapsed blocks, the sharpness of its `smeared` blocks (under the rule's floor), and each
-    draw's light gap to the truth (mean over its blocks) beside the references' largest block
-    (results from session 49 on: empty before)."""
+    draw's light gap to the truth (mean over its blocks) beside the same mean of the truths'
+    references, other true episodes (results from session 49 on: empty before)."""
     long = results["long_crafter"]
     cases = long["cases"]
     by_truth: dict[int, list[str]] = {}
@@ -69,18 +69,27 @@ def validation(results: dict) -> dict:
     ]
     # evaluate.py's "H of J truth-draws judged, P planned" when a screen was cut short
     planned = long["held"].split(" judged, ")[1].split()[0] if "planned" in long["held"] else None
-    light = [sum(g) / len(g) for c in cases if (g := c["model"].get("light_gap"))]
-    bands = [c["limits"]["band_light_gap"][1] for c in cases if "band_light_gap" in c["limits"]]
+    light = [mean(g) for c in cases if (g := c["model"].get("light_gap"))]
+    refs = {  # (truth, reference seeds) -> mean light gap: a truth's draws share its references
+        (c["truth_seeds"][0], *r["seeds"]): mean(r["light_gap"])
+        for c in cases
+        for r in c["references"]
+        if "light_gap" in r
+    }
     return {
         "by_truth": by_truth,
         "light_gap": sorted(light),
-        "references_light_gap": max((max(b) for b in bands), default=None),
+        "references_light_gap": sorted(refs.values()),
         "held": sum(not c["model"]["collapsed"] for c in cases),
         "draws": len(cases),
         "planned": int(planned) if planned else len(cases),
         "blocks": sum(sum(c["model"]["collapsed_blocks"]) for c in cases),
         "smeared": sorted(smeared),
     }
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def read(path: Path) -> dict | None:
@@ -119,9 +128,10 @@ def validation_table(screens: dict[str, dict]) -> None:
             print(f"{n}: the smeared blocks' sharpness {low:.2f}-{high:.2f}")
         if s["light_gap"]:
             gaps = ", ".join(f"{g:.1f}" for g in s["light_gap"])
+            refs = s["references_light_gap"]
             print(
                 f"{n}: light gap to the truth (levels, each draw's mean over its blocks) {gaps}; "
-                f"the references' largest block {s['references_light_gap']:.1f}"
+                f"its truths' references {refs[0]:.1f}-{refs[-1]:.1f} ({len(refs)})"
             )
 
 
