@@ -191,11 +191,14 @@ def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
 
     A text-less `src` may also start a text model (a scene sentence added to a trained ViZDoom
     model): its text layers keep their fresh weights with the pooled-text projection zeroed, and
-    cross-attention's output is zero from `initialize_weights`, so the model starts as `src`."""
+    cross-attention's output is zero from `initialize_weights`, so the model starts as `src`.
+    A clockless `src` may start a model told the clock (`model.clock_period`) the same way: the
+    clock's layer starts at zero."""
     theirs, ours = dataclasses.asdict(src.model_cfg), dataclasses.asdict(module.model_cfg)
     grows_text = theirs["text_dim"] == 0 and ours["text_dim"] > 0
     grows_clock = theirs["clock_period"] == 0 and ours["clock_period"] > 0
-    skip = RUN_FIELDS + (("text_dim",) if grows_text else ()) + (("clock_period",) * grows_clock)
+    skip = RUN_FIELDS + (("text_dim",) if grows_text else ())
+    skip += ("clock_period",) if grows_clock else ()
     differ = [k for k in ours if k not in skip and theirs.get(k) != ours[k]]
     if differ:
         said = ", ".join(f"model.{k}={theirs.get(k)} (configured: {ours[k]})" for k in differ)
