@@ -16,6 +16,7 @@ import numpy as np
 from evaluate import refuse  # this folder's evaluate.py
 
 from envs.crafter.captions import DAY_STEPS, daylight
+from worldsim.data.latent_datamodule import drawn_times
 from worldsim.data.store import EpisodeStore
 
 HOURS = {"deep_night": (185, 235), "dawn": (235, 300)}  # daylight under 0.1; then rising to 0.8
@@ -41,11 +42,10 @@ def window_shares(lengths: np.ndarray) -> dict:
     listed once and drawn WEIGHT times."""
     starts = np.concatenate([TIME_FACTOR * np.arange((n - 1) // TIME_FACTOR + 2 - WINDOW)
                              for n in lengths if (n - 1) // TIME_FACTOR + 1 >= WINDOW])  # fmt: skip
-    hour = starts % DAY_STEPS
     out = {"windows": len(starts)}
-    for a, b in OVERSAMPLE:
-        inside = (hour >= a) & (hour < b)
-        drawn = np.where(inside, WEIGHT, 1)
+    for a, b in OVERSAMPLE:  # as training lists them (`drawn_times`, data.oversample_steps)
+        drawn = np.array([drawn_times(int(s), [DAY_STEPS, a, b], WEIGHT) for s in starts])
+        inside = drawn > 1
         out[f"windows_{a}_{b}"] = float(inside.mean())
         out[f"windows_{a}_{b}_drawn_x{WEIGHT}"] = float((drawn * inside).sum() / drawn.sum())
     return out

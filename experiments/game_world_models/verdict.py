@@ -11,6 +11,7 @@ to the frozen truths (on the CPU); nothing here decides that it ships.
 import json
 import sys
 from pathlib import Path
+from statistics import fmean
 
 # issue 15's acceptance bars, one step ahead (teacher_forced.py) and for text (text_follow.py)
 MIN_GAIN_DB = 1.0  # model minus copy-last PSNR, over the windows where the frame changes
@@ -69,9 +70,9 @@ def validation(results: dict) -> dict:
     ]
     # evaluate.py's "H of J truth-draws judged, P planned" when a screen was cut short
     planned = long["held"].split(" judged, ")[1].split()[0] if "planned" in long["held"] else None
-    light = [mean(g) for c in cases if (g := c["model"].get("light_gap"))]
+    light = [fmean(g) for c in cases if (g := c["model"].get("light_gap"))]
     refs = {  # (truth, reference seeds) -> mean light gap: a truth's draws share its references
-        (c["truth_seeds"][0], *r["seeds"]): mean(r["light_gap"])
+        (c["truth_seeds"][0], *r["seeds"]): fmean(r["light_gap"])
         for c in cases
         for r in c["references"]
         if "light_gap" in r
@@ -86,10 +87,6 @@ def validation(results: dict) -> dict:
         "blocks": sum(sum(c["model"]["collapsed_blocks"]) for c in cases),
         "smeared": sorted(smeared),
     }
-
-
-def mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def read(path: Path) -> dict | None:
