@@ -19,11 +19,12 @@ checkpoint's). NOISE_SEED (0 unless given) seeds the long rollouts' sampling noi
 alone: a verdict that changes with it is a draw, not a property of the model, so the bar counts
 the truth-draws held ("k of n"). TRUTHS (2 unless given)
 is how many true episodes a validation long store judges: 2 truths x 3 noise seeds could not rank
-close candidates (RESULTS 28, 30); the frozen stores' truths stay the fixed 2. CAPTIONS is the
-text of Crafter's long rollouts (RESULTS 61): `none` (the default, every long rollout before
-section 61: the empty prompt), `clock` (each step's window told the light of the game clock, "It
-is night."), `foreseen` (the clock and the heading its actions command): never the true captions,
-which describe the frames the rollout is asked to make.
+close candidates (RESULTS 28, 30); a range such as 3-4 judges the third and fourth only (the rest
+of a judgement that a time limit cut short); the frozen stores' truths stay the fixed 2. CAPTIONS
+is the text of Crafter's long rollouts (RESULTS 61): `none` (the default, every long rollout
+before section 61: the empty prompt), `clock` (each step's window told the light of the game
+clock, "It is night."), `foreseen` (the clock and the heading its actions command): never the true
+captions, which describe the frames the rollout is asked to make.
 """
 
 import json
@@ -199,9 +200,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     if not all(s.isdigit() for s in str(noise_seed).split(",")):
         refuse(f"NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
     noise_seeds = [int(s) for s in str(noise_seed).split(",")]  # "0,1,2" or one seed
-    if not str(truths).isdigit() or int(truths) < 1:
-        refuse(f"TRUTHS {truths!r} is not a count of true episodes (e.g. 4)")
-    truths = int(truths)
+    first, truths = truth_range(truths)
     if captions not in CAPTIONS:
         refuse(f"CAPTIONS {captions!r} is not one of {', '.join(CAPTIONS)}")
     if captions != "none" and games != "crafter":
@@ -227,7 +226,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     shas = res["held_out_data"]
     frozen = [g for g in ("crafter", "doom")
               if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
-    if long and frozen and truths != TRUTHS:
+    if long and frozen and (first, truths) != (1, TRUTHS):
         refuse(f"the frozen {frozen} long store judges its fixed {TRUTHS} truths; TRUTHS "
                f"{truths} is for a validation store")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +241,19 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
         def judged(so_far: dict) -> None:
             save(out, res | so_far, clock)
 
-        long_runs(m, raw, out, games.split(","), judged, noise_seeds, frozen, truths, captions)
+        long_runs(
+            m, raw, out, games.split(","), judged, noise_seeds, frozen, truths, captions, first
+        )
+
+
+def truth_range(truths) -> tuple[int, int]:
+    """TRUTHS -> (the first truth judged, 1-based; how many): a count K judges the first K, a
+    range F-L the F-th to the L-th (the rest of a judgement that a time limit cut short)."""
+    text = str(truths)
+    first, _, last = text.rpartition("-") if "-" in text else ("1", "", text)
+    if not (first.isdigit() and last.isdigit()) or not 1 <= int(first) <= int(last):
+        refuse(f"TRUTHS {text!r} is neither a count of true episodes (4) nor a range of them (3-4)")
+    return int(first), int(last) - int(first) + 1
 
 
 def refuse(message: str, script: str = "evaluate") -> NoReturn:
@@ -453,7 +464,7 @@ def held_so_far(cases: list[dict], planned: int) -> dict:
 
 
 def long_runs(
-    m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TRUTHS, captions="none"
+    m, raw, out, games, judged, noise_seeds=(0,), frozen=(), truths=TRUTHS, captions="none", first=1
 ) -> None:
     """1,000-frame rollouts of each game in `games` on `truths` true episodes, one per seed of
     `noise_seeds` (the rollouts' sampling noise), each truth-draw with its collapse verdict
@@ -463,7 +474,8 @@ def long_runs(
     validation set) an episode whose VAE reconstruction collapses is passed over for the next
     (RESULTS 25: it cannot tell one DiT from another), while a frozen set's truths stay fixed.
     `judged` receives the results so far after each draw ("held": "k of n truth-draws judged", n
-    planned), the last call all of them. `captions`: the rollouts' text (`rollout_prompts`)."""
+    planned), the last call all of them. `captions`: the rollouts' text (`rollout_prompts`).
+    `first` > 1 passes over the first `first` - 1 truths that would be judged, as if judged."""
     seqs = checked_sequences(raw, games)
     res, long_rows = {}, []
     for env in games:
@@ -471,6 +483,7 @@ def long_runs(
         other = next((s[0]["frames"] for g, (s, *_) in seqs.items() if g != env), None)
         whole = [i for i, q in enumerate(sequences) if not q["cuts"]]
         cases, passed_over, planned = [], [], truths * len(noise_seeds)
+        skip = first - 1  # truths before the range, each counted as its VAE holds
         for i in whole:
             if len(cases) == planned:
                 break
@@ -479,6 +492,9 @@ def long_runs(
             recon = vae_reconstruction(m, sequences[i], cal)
             if recon.vae["collapsed"] and env not in frozen:
                 passed_over.append(sequences[i]["seeds"][0])
+                continue
+            if skip:
+                skip -= 1
                 continue
             long_rows.append(sequences[i]["frames"])
             for case in long_cases(m, sequences[i], refs, cal, recon, noise_seeds, captions):
