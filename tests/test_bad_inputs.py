@@ -157,3 +157,25 @@ def test_a_control_knob_that_would_do_nothing_is_one_line(knobs, named, tmp_path
     argv = ["control", "tasks=[collect_wood]", *knobs, f"out={tmp_path / 'o'}"]
     assert named in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("job", ["record", "export"])
+def test_an_out_path_under_a_file_is_one_line_naming_the_file(job, tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder\n")
+    argv = [job, f"out={blocker / 'sub' / 'x.pt'}"]
+    assert f"{blocker} is a file" in one_line_error(capsys, argv)
+    assert blocker.read_text() == "a file, not a folder\n"
+
+
+def test_an_export_named_without_a_suffix_is_written(tmp_path):
+    ckpt = tiny_checkpoint(tmp_path)
+    assert main(["export", f"ckpt={ckpt}", f"out={tmp_path / 'model'}"]) == 0
+    assert main(["export", f"ckpt={tmp_path / 'model'}", f"out={tmp_path / 'again'}"]) == 0
+
+
+def test_a_prompt_for_a_model_without_text_is_one_line(small_store, tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)  # tiny_module: no text
+    argv = ["sample", f"ckpt={ckpt}", "mode=rollout", f"input={small_store.root}", "prompt=go"]
+    assert "reads no text" in one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+    assert not (tmp_path / "o").exists()

@@ -117,3 +117,25 @@ def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path, 
     assert np.abs(streamed.astype(int) - whole.astype(int)).max() <= 1  # rounding at most
     if clock_period:  # the start's latent frames end at steps 0 and 4, each new one 4 later
         assert session.clock.tolist() == [[0, 4, 8, 12, 16]]
+
+
+def test_an_empty_action_file_is_refused(tmp_path, small_store, causal_ckpt):
+    script = tmp_path / "actions.txt"
+    script.write_text("# nothing yet\n\n")
+    overrides = [f"ckpt={causal_ckpt}", f"input={small_store.root}", "headless=true"]
+    overrides += [f"actions={script}", f"out={tmp_path / 'play'}"]
+    with pytest.raises(ConfigError, match="holds no action"):
+        play.run(to_object(load_config(play.Config, overrides)))
+
+
+def test_an_env_whose_actions_are_wider_than_the_model_is_refused(tmp_path, small_store):
+    module = tiny_module(action_dim=4 * 1)  # one value per frame; the store's actions are 3 wide
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
+    script = tmp_path / "actions.txt"
+    script.write_text("noop\n")
+    overrides = [f"ckpt={ckpt}", f"input={small_store.root}", "headless=true"]
+    overrides += [f"actions={script}", f"out={tmp_path / 'play'}"]
+    with pytest.raises(ConfigError, match="wider than the model's"):
+        play.run(to_object(load_config(play.Config, overrides)))
+    assert not (tmp_path / "play").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from envs.make import EnvConfigError
 from worldsim.config import ConfigError, JobFailed, load_config, to_object
@@ -76,7 +77,12 @@ def _run(argv: list[str]) -> int:
 def check_out(out: str | None, is_file: bool) -> None:
     """Refuse an `out=` of the wrong kind before the job writes anything: a job's output is a
     folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
-    if not out or not os.path.exists(out):
+    if not out:
+        return
+    parent = next((p for p in Path(out).absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"out={out}: {parent} is a file; give a path under a folder")
+    if not os.path.exists(out):
         return
     if is_file and os.path.isdir(out):
         raise ConfigError(f"out={out} is a folder; give the path of the file to write")

@@ -80,6 +80,8 @@ def read_action_file(path: str, table: dict[str, np.ndarray]) -> list[str]:
                     f"{path}:{number}: unknown action '{word}'; actions: {', '.join(names)}"
                 )
             steps.append(word)
+    if not steps:
+        raise ValueError(f"{path} holds no action: write one action name or index per line")
     return steps
 
 

@@ -90,3 +90,9 @@ def override_context_level(trained: float, given: float | None) -> tuple[float, 
         (trained, "from the checkpoint") if given is None else (given, "from the command line")
     )
     return level, f"context level {level:g} ({where})"
+
+
+def refuse_unread_prompt(prompt: str, text_dim: int, ckpt: str) -> None:
+    """A prompt given to a model trained without text would be dropped in silence: refused."""
+    if prompt and not text_dim:
+        raise ConfigError(f"prompt={prompt!r}: {ckpt} reads no text (trained without captions)")

@@ -23,6 +23,7 @@ from worldsim.diffusion.sampling_config import (
     SamplerOverride,
     override_context_level,
     override_sampler,
+    refuse_unread_prompt,
 )
 
 
@@ -93,6 +94,7 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
+    refuse_unread_prompt(cfg.prompt, module.model_cfg.text_dim, cfg.ckpt)
     level, level_origin = override_context_level(module.sample_cfg.context_level, cfg.context_level)
     sample = dataclasses.replace(module.sample_cfg, window=cfg.window, context_level=level)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
@@ -146,14 +148,23 @@ def run(cfg: Config) -> None:
         raise ConfigError(f"action file '{cfg.actions}' not found")
     start, codec, caption = _start(cfg)
     table, noop = action_table(codec)
+    script = []
     if cfg.headless:
         try:
             script = read_action_file(cfg.actions, table)
         except ValueError as err:
             raise ConfigError(str(err)) from err
-        _headless(cfg, _session(cfg, start, caption), table, script)
-        return
     session = _session(cfg, start, caption)
+    module = session.module
+    width = module.model_cfg.action_dim // module.latent_info.time_factor
+    if next(iter(table.values())).shape[-1] > width:
+        raise ConfigError(
+            f"env {cfg.env.id}: its actions are wider than the model's ({width}); "
+            f"{cfg.ckpt} was not trained on this env: give the env it was trained on"
+        )
+    if cfg.headless:
+        _headless(cfg, session, table, script)
+        return
     from worldsim.interactive_web import Player, web_app
 
     keys = key_map(list(table), noop)

@@ -22,6 +22,7 @@ from worldsim.diffusion.sampling_config import (
     SamplerOverride,
     override_context_level,
     override_sampler,
+    refuse_unread_prompt,
 )
 
 if TYPE_CHECKING:  # torch and the model are imported where a run needs them: --help stays fast
@@ -261,6 +262,7 @@ def run(cfg: Config) -> None:
         context_level=cfg.context_level or 0.0,  # null (the checkpoint's) is set below
     )
     module = _load(cfg)
+    refuse_unread_prompt(cfg.prompt, module.model_cfg.text_dim, cfg.ckpt)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)
     trained = module.sample_cfg.context_level
     sample.context_level, level_origin = override_context_level(trained, cfg.context_level)

@@ -329,14 +329,15 @@ def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | Non
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
-    torch.save(
-        {
-            "autoencoder_config": asdict(model.cfg),
-            "state_dict": model.state_dict(),
-            "meta": meta or {},
-        },
-        tmp,
-    )
+    with open(tmp, "wb") as fh:  # a file object: see `export_checkpoint`
+        torch.save(
+            {
+                "autoencoder_config": asdict(model.cfg),
+                "state_dict": model.state_dict(),
+                "meta": meta or {},
+            },
+            fh,
+        )
     tmp.replace(path)
     return path
 

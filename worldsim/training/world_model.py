@@ -650,7 +650,8 @@ def export_checkpoint(
             "autoencoder_config": dataclasses.asdict(vae.cfg),
             "state_dict": {k: v.detach().to("cpu", dtype) for k, v in vae.state_dict().items()},
         }
-    torch.save(ckpt, tmp)
+    with open(tmp, "wb") as fh:  # a file object: torch names its archive after a path's
+        torch.save(ckpt, fh)  # stem, and `.tmp-NAME` has none when NAME has no suffix
     for stale in _parts(out):
         stale.unlink()
     part_bytes = int(max_part_mb * 2**20)
