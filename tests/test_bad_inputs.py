@@ -179,3 +179,9 @@ def test_a_prompt_for_a_model_without_text_is_one_line(small_store, tmp_path, ca
     argv = ["sample", f"ckpt={ckpt}", "mode=rollout", f"input={small_store.root}", "prompt=go"]
     assert "reads no text" in one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
     assert not (tmp_path / "o").exists()
+
+
+def test_a_train_export_that_names_a_folder_is_one_line_before_training(tmp_path, capsys):
+    argv = ["train", f"export={tmp_path}", f"out={tmp_path / 'run'}"]
+    assert f"export={tmp_path} is a folder" in one_line_error(capsys, argv)
+    assert not (tmp_path / "run").exists()

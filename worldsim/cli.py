@@ -69,25 +69,26 @@ def _run(argv: list[str]) -> int:
         return getattr(commands, args[0])(args[1], args[2:])
     module = job_module(command)
     cfg = load_config(module.Config, getattr(module, "cli_args", list)(args))  # positional words
-    check_out(cfg.get("out"), getattr(module, "OUT_IS_FILE", False))
+    check_out("out", cfg.get("out"), getattr(module, "OUT_IS_FILE", False))
+    check_out("export", cfg.get("export"), True)  # train's and train-vae's exported file
     module.run(to_object(cfg))
     return 0
 
 
-def check_out(out: str | None, is_file: bool) -> None:
-    """Refuse an `out=` of the wrong kind before the job writes anything: a job's output is a
-    folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
+def check_out(key: str, out: str | None, is_file: bool) -> None:
+    """Refuse an output path (`key`=`out`) of the wrong kind before the job writes anything: a
+    job's `out=` is a folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
     if not out:
         return
     parent = next((p for p in Path(out).absolute().parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
-        raise ConfigError(f"out={out}: {parent} is a file; give a path under a folder")
+        raise ConfigError(f"{key}={out}: {parent} is a file; give a path under a folder")
     if not os.path.exists(out):
         return
     if is_file and os.path.isdir(out):
-        raise ConfigError(f"out={out} is a folder; give the path of the file to write")
+        raise ConfigError(f"{key}={out} is a folder; give the path of the file to write")
     if not is_file and not os.path.isdir(out):
-        raise ConfigError(f"out={out} is a file; out= names a folder (new, or made by this job)")
+        raise ConfigError(f"{key}={out} is a file; give a folder (new, or made by this job)")
 
 
 def main(argv: list[str] | None = None) -> int:
