@@ -52,7 +52,7 @@ def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["record", "out={file}", "episodes=1"], "is a file; out= names a folder"),
+        (["record", "out={file}", "episodes=1"], "is a file; give a folder"),
         (["export", "out={folder}"], "is a folder; give the path of the file to write"),
         (["play", "port=99999"], "port=99999: give a TCP port from 1 to 65535"),
         (["control", "control.video=avi"], "control.video=avi is not one of mp4, gif"),
