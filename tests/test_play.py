@@ -119,23 +119,20 @@ def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path, 
         assert session.clock.tolist() == [[0, 4, 8, 12, 16]]
 
 
-def test_an_empty_action_file_is_refused(tmp_path, small_store, causal_ckpt):
-    script = tmp_path / "actions.txt"
-    script.write_text("# nothing yet\n\n")
-    overrides = [f"ckpt={causal_ckpt}", f"input={small_store.root}", "headless=true"]
-    overrides += [f"actions={script}", f"out={tmp_path / 'play'}"]
-    with pytest.raises(ConfigError, match="holds no action"):
-        play.run(to_object(load_config(play.Config, overrides)))
-
-
-def test_an_env_whose_actions_are_wider_than_the_model_is_refused(tmp_path, small_store):
-    module = tiny_module(action_dim=4 * 1)  # one value per frame; the store's actions are 3 wide
+@pytest.mark.parametrize(
+    "script, model_width, refusal",
+    [("# nothing yet\n\n", 3, "holds no action"), ("noop\n", 1, "wider than the model's")],
+    ids=["empty-action-file", "env-wider-than-model"],
+)
+def test_a_script_or_env_the_model_cannot_play_is_refused_before_any_step(
+    script, model_width, refusal, tmp_path, small_store
+):
+    module = tiny_module(action_dim=4 * model_width)  # the store's actions are 3 wide
     module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
     ckpt = export_checkpoint(module, str(tmp_path / "dit.ckpt"))
-    script = tmp_path / "actions.txt"
-    script.write_text("noop\n")
+    (tmp_path / "actions.txt").write_text(script)
     overrides = [f"ckpt={ckpt}", f"input={small_store.root}", "headless=true"]
-    overrides += [f"actions={script}", f"out={tmp_path / 'play'}"]
-    with pytest.raises(ConfigError, match="wider than the model's"):
+    overrides += [f"actions={tmp_path / 'actions.txt'}", f"out={tmp_path / 'play'}"]
+    with pytest.raises(ConfigError, match=refusal):
         play.run(to_object(load_config(play.Config, overrides)))
     assert not (tmp_path / "play").exists()
