@@ -25,6 +25,7 @@ import torch
 
 from evals.bench_models import load_bench_model
 from evals.model import from_model_frames, to_model_frames
+from evals.suite import Clocked
 from worldsim.models.text import TextTable
 
 
@@ -65,6 +66,8 @@ def predict_exported(
             context = to_model_frames(np.stack([np.load(p / "context.npy") for p in d]))
             actions = torch.from_numpy(np.stack([np.load(p / "actions.npy") for p in d]))
             prompts = [json.loads((p / "case.json").read_text())["prompt"] for p in d]
+            if isinstance(model, Clocked):  # a case's frames start at its episode's reset
+                model.at_step([0] * len(chunk))
             with torch.no_grad():
                 pred = model.predict(context.to(device), actions.to(device), prompts, horizon)
             out.update(zip(chunk, from_model_frames(pred)))  # each (horizon, H, W, 3) uint8

@@ -23,6 +23,7 @@ def test_every_shipped_model_loads_checks_its_sha256_and_generates_two_frames(na
     context = torch.rand(1, 1, 3, h, w) * 2 - 1  # (B, Tc, C, H, W)
     width = model.module.model_cfg.action_dim // model.module.latent_info.time_factor
     actions = torch.zeros(1, 3, width)
+    model.at_step([0])  # the episode's first step: a model told the game clock needs it
     frames = model.predict(context, actions, ["The player moves 2 cells east."], horizon=2)
     assert frames.shape == (1, 2, 3, h, w) and torch.isfinite(frames).all()
 
