@@ -159,3 +159,12 @@ def test_decode_turns_cached_latents_into_videos(small_store, vae_ckpt, tmp_path
     )
     video = read_video(tmp_path / "vid" / "ep_000001.gif")
     assert video.shape == (LatentCache(tmp_path / "lat").entry("ep_000001").frames, 24, 32, 3)
+
+
+def test_a_cache_records_a_shipped_vae_by_its_name_and_a_path_absolute(tmp_path, monkeypatch):
+    from worldsim.jobs.encode import recorded_checkpoint
+
+    monkeypatch.chdir(tmp_path)  # `decode` and `train` read the record from any folder
+    assert recorded_checkpoint("pretrained:mujoco") == "pretrained:mujoco"
+    assert recorded_checkpoint("https://host/vae.pt") == "https://host/vae.pt"
+    assert recorded_checkpoint("runs/vae.ckpt") == str(tmp_path / "runs" / "vae.ckpt")

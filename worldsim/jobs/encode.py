@@ -62,7 +62,7 @@ def _open_cache(cfg: Config, model, episodes: int):
     if claim_output("encode", cfg, FREE, inputs=vae, episodes=episodes):
         cache.clear()
     info = {
-        "checkpoint": str(Path(cfg.checkpoint).resolve()),
+        "checkpoint": recorded_checkpoint(cfg.checkpoint),
         "time_factor": model.time_factor,
         "space_factor": model.space_factor,
         "latent_channels": model.latent_channels,
@@ -75,6 +75,14 @@ def _open_cache(cfg: Config, model, episodes: int):
         cache.clear()
         cache.set_autoencoder_info(info)
     return cache
+
+
+def recorded_checkpoint(spec: str) -> str:
+    """The VAE as a cache records it, for `decode` and `train` to load: a shipped name or a URL
+    as given (`pretrained:mujoco`), a path made absolute so that it reads from any folder."""
+    if spec.startswith(("pretrained:", "http://", "https://")):
+        return spec
+    return str(Path(spec).resolve())
 
 
 def _embed_captions(text, store, names: list[str]) -> None:
