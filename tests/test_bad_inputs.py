@@ -185,3 +185,10 @@ def test_a_train_export_that_names_a_folder_is_one_line_before_training(tmp_path
     argv = ["train", f"export={tmp_path}", f"out={tmp_path / 'run'}"]
     assert f"export={tmp_path} is a folder" in one_line_error(capsys, argv)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_sample_input_that_is_no_video_is_one_line(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("abc")
+    argv = ["sample", "ckpt=pretrained:mujoco", "mode=rollout", f"input={notes}"]
+    assert "is not a readable video" in one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])

@@ -106,7 +106,13 @@ def _read_input(
         raise ConfigError(f"input '{path}' is neither a file nor an episode store directory")
     from worldsim.video import read_video
 
-    return read_video(p), None, ""
+    try:
+        return read_video(p), None, ""
+    except Exception as err:  # a user's file that no video reader can parse, however it fails
+        raise ConfigError(
+            f"input '{path}' is not a readable video ({type(err).__name__}); give a video file "
+            "(mp4, gif) or an episode store directory"
+        ) from err
 
 
 def _load(cfg: Config):
