@@ -63,3 +63,9 @@ def test_data_and_config_help(capsys):
     assert "preview DIR" in text and "max_frames=128" in text and "rebuild=false" in text
     assert main(["config", "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: worldsim config show CMD")
+
+
+@pytest.mark.parametrize("argv", [["--help", "export"], ["help", "export"], ["export", "--help"]])
+def test_help_before_or_after_a_command_shows_its_help(argv, capsys):
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("usage: worldsim export")

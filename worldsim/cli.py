@@ -48,7 +48,7 @@ def _run(argv: list[str]) -> int:
     if not argv or argv[0] in (*HELP, "help") and len(argv) == 1:
         print(USAGE)
         return 0
-    if argv[0] == "help":
+    if argv[0] in (*HELP, "help"):  # `worldsim help train`, `worldsim --help train`
         argv = [*argv[1:], "--help"]
     command, args = argv[0], argv[1:]
     if any(arg in HELP for arg in args):
