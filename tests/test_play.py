@@ -121,7 +121,7 @@ def test_session_frames_are_the_whole_generated_video_decoded_at_once(tmp_path, 
 
 @pytest.mark.parametrize(
     "script, model_width, refusal",
-    [("# nothing yet\n\n", 3, "holds no action"), ("noop\n", 1, "wider than the model's")],
+    [("# nothing yet\n\n", 3, "holds no action"), ("noop\n", 1, "takes 1 action values per frame")],
     ids=["empty-action-file", "env-wider-than-model"],
 )
 def test_a_script_or_env_the_model_cannot_play_is_refused_before_any_step(

@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from worldsim.config import ConfigError
+
 
 def action_width(cache: Any, names: list[str]) -> int:
     """Widest action vector among episodes (envs differ; narrower ones are zero-padded to it)."""
@@ -20,3 +22,15 @@ def pad_actions(actions: torch.Tensor, width: int) -> torch.Tensor:
             "this env was not in the training data"
         )
     return torch.nn.functional.pad(actions, (0, width - actions.shape[-1]))
+
+
+def check_action_width(module: Any, width: int, model: str, env_id: str) -> None:
+    """Refuse, before any work, an env whose codec gives `width` action values per frame to a
+    world model (`module`) that takes fewer: `pad_actions` would fail mid-run. Narrower ones are
+    zero-padded, as in training; a model without actions takes any env."""
+    takes = module.model_cfg.action_dim // module.latent_info.time_factor
+    if module.model_cfg.action_dim and width > takes:
+        raise ConfigError(
+            f"model={model} takes {takes} action values per frame but env.id={env_id} gives "
+            f"{width}; use an env it was trained on"
+        )

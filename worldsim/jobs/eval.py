@@ -201,19 +201,16 @@ def _scenario_summary(scenario: ScenarioConfig, cases: int) -> dict[str, Any]:
 
 def _check_action_width(cfg: Config, model: Any) -> None:
     """A DiT conditioned on fewer action values per frame than the env's codec gives cannot
-    take that env's actions (narrower ones are zero-padded, as in training)."""
+    take that env's actions (`check_action_width`)."""
+    from worldsim.data.actions import check_action_width
+
     module = getattr(model, "module", None)
     if module is None or not module.model_cfg.action_dim:
         return
     env = make_env(cfg.env)
     width = env.unwrapped.action_codec.dim
     env.close()
-    takes = module.model_cfg.action_dim // module.latent_info.time_factor
-    if width > takes:
-        raise ConfigError(
-            f"model={cfg.model} takes {takes} action values per frame but env.id={cfg.env.id} "
-            f"gives {width}; evaluate it on an env it was trained on"
-        )
+    check_action_width(module, width, cfg.model, cfg.env.id)
 
 
 def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:

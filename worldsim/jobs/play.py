@@ -138,6 +138,7 @@ def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[s
 
 
 def run(cfg: Config) -> None:
+    from worldsim.data.actions import check_action_width
     from worldsim.interactive import action_table, key_map, read_action_file
 
     if not 0 < cfg.port < 65536:
@@ -155,13 +156,7 @@ def run(cfg: Config) -> None:
         except ValueError as err:
             raise ConfigError(str(err)) from err
     session = _session(cfg, start, caption)
-    module = session.module
-    width = module.model_cfg.action_dim // module.latent_info.time_factor
-    if next(iter(table.values())).shape[-1] > width:
-        raise ConfigError(
-            f"env {cfg.env.id}: its actions are wider than the model's ({width}); "
-            f"{cfg.ckpt} was not trained on this env: give the env it was trained on"
-        )
+    check_action_width(session.module, next(iter(table.values())).shape[-1], cfg.ckpt, cfg.env.id)
     if cfg.headless:
         _headless(cfg, session, table, script)
         return
