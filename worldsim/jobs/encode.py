@@ -80,9 +80,9 @@ def _open_cache(cfg: Config, model, episodes: int):
 def recorded_checkpoint(spec: str) -> str:
     """The VAE as a cache records it, for `decode` and `train` to load: a shipped name or a URL
     as given (`pretrained:mujoco`), a path made absolute so that it reads from any folder."""
-    if spec.startswith(("pretrained:", "http://", "https://")):
-        return spec
-    return str(Path(spec).resolve())
+    from worldsim.models.pretrained import is_path
+
+    return str(Path(spec).resolve()) if is_path(spec) else spec
 
 
 def _embed_captions(text, store, names: list[str]) -> None:

@@ -19,6 +19,7 @@ from worldsim.data.manifest import file_sha256
 from worldsim.models.checkpoint import CheckpointError
 
 PREFIX = "pretrained:"
+URL_SCHEMES = ("http://", "https://")  # a checkpoint downloaded once into cache_dir()
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
 
 
@@ -95,6 +96,11 @@ def _download(url: str, target: Path) -> Path:
     return target
 
 
+def is_path(spec: str) -> bool:
+    """Whether a checkpoint `spec` is a file path, not pretrained:NAME or a URL."""
+    return not spec.startswith((PREFIX, *URL_SCHEMES))
+
+
 def resolve_checkpoint(spec: str) -> str:
     """A local file for `spec`: pretrained:NAME (sha256-checked), http(s) URL (cached), path."""
     if spec.startswith(PREFIX):
@@ -107,7 +113,7 @@ def resolve_checkpoint(spec: str) -> str:
         if not path.is_file():
             raise FileNotFoundError(f"{spec} should be at {path}; restore it with git")
         return str(_checked(path, entry.sha256, spec))
-    if spec.startswith(("http://", "https://")):
+    if spec.startswith(URL_SCHEMES):
         target = cache_dir() / Path(spec.split("?")[0]).name
         if not target.is_file():
             _download(spec, target)
