@@ -200,7 +200,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
     if not all(s.isdigit() for s in str(noise_seed).split(",")):
         refuse(f"NOISE_SEED {noise_seed!r} is not a seed or a list (0,1,2)")
     noise_seeds = [int(s) for s in str(noise_seed).split(",")]  # "0,1,2" or one seed
-    first, truths = truth_range(truths)
+    given_truths, (first, truths) = truths, truth_range(truths)
     if captions not in CAPTIONS:
         refuse(f"CAPTIONS {captions!r} is not one of {', '.join(CAPTIONS)}")
     if captions != "none" and games != "crafter":
@@ -228,7 +228,7 @@ def main(data, out, device="cpu", long="", ckpt="pretrained:crafter", games="cra
               if shas.get(f"{data}/{g}_long") == FROZEN[f"{g}_long"][0]]  # fmt: skip
     if long and frozen and (first, truths) != (1, TRUTHS):
         refuse(f"the frozen {frozen} long store judges its fixed {TRUTHS} truths; TRUTHS "
-               f"{truths} is for a validation store")  # fmt: skip
+               f"{given_truths} is for a validation store")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     if long != "only":
         crafter = [encode_latent_episode(m, e) for e in raw["crafter"]]
