@@ -95,6 +95,11 @@ def test_windows_carry_their_clock_and_the_chosen_steps_are_drawn_more(text_cach
         4,
     ]
     assert drawn_times(190, [], 4) == 1
+    two = [300, 185, 235, 1001, 300, 1001]  # the deep night, and every step after the first day
+    assert [drawn_times(s, two, 4) for s in (190, 250, 299, 300, 1000)] == [4, 1, 1, 4, 4]
+    for bad in ([300, 185], [300, 185, 235, 1001, 300], [300, 235, 185], [300, 185, 301]):
+        with pytest.raises(ValueError, match="oversample_steps"):
+            LatentDataConfig(oversample_steps=bad)
 
     def windows(**oversample):
         cfg = LatentDataConfig(roots=[str(text_cache)], lengths=[2], stride=1, val_fraction=0.0)

@@ -138,6 +138,13 @@ class CrafterEnv(WorldsimEnv):
     def object_table(self) -> list[ObjectInfo]:
         return list(self._objects)
 
+    @property
+    def sleeping(self) -> bool:
+        """Whether the player sleeps now: crafter then ignores the action taken and draws the
+        view dark until the energy is full (not in the recorded truth, whose frozen stores'
+        checksums fix its keys; read by replaying an episode, experiments' sleep_count.py)."""
+        return bool(self._env._player.sleeping)
+
     def scripted_action(self) -> int:
         """The action the scripted policy of `task` takes now."""
         world, player = self._env._world, self._env._player

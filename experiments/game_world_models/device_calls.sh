@@ -60,6 +60,7 @@
 #           LEVELS (default "0"), all in parallel, on any machine (a cold one too, or the warm
 #           one of `start`, whose files lie in /tmp/gc); LONG_SECONDS caps each (default 360:
 #           session 42 judged one file's gate and all 12 draws in 305 s, RESULTS section 49).
+#           FROZEN_LONG=1: the frozen long truths' 6 draws too (recorded here; section 71).
 #           Ends with verdict.py's tables and verdicts (it reads a returned eval folder too).
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
@@ -332,6 +333,10 @@ held_sets() {  # the games' held-out stores, each recorded once: Crafter's froze
     [ -d $G/held/crafter_val ] || ws record env=crafter_mix policy=mixed episodes=32 steps=257 \
       seed=200000 out=$G/held/crafter_val workers=3 progress=false
     validation_long crafter
+    # FROZEN_LONG=1: the frozen long truths too (RESULTS section 15), for `judge` (section 71)
+    [ -z "${FROZEN_LONG:-}" ] || [ -d $G/held/crafter_long ] || ws record env=crafter_mix \
+      policy=scripted episodes=384 steps=1001 seed=100000 out=$G/held/crafter_long workers=14 \
+      progress=false
   fi
   if has doom && ! [ -d $G/held/doom_my_way_home ]; then
     ws record env=doom_my_way_home policy=mixed episodes=32 steps=257 seed=100000 \
@@ -413,9 +418,11 @@ sweep() {  # model file, tag -> $G/eval/sweep_TAG_{val,held}.json: sampling_swee
 }
 
 snapshot() {
-  local game
+  local game held
   held_sets >$G/held.log 2>&1 &
+  held=$!
   watch $(($(date +%s) + ${CALL_SECONDS:-470}))
+  wait $held  # a store still being recorded would be taken as recorded by `judge`
   cat $G/held.log
   return_finished
   if [ -n "${JUDGE_SECONDS:-}" ] && all_done; then  # judged in this call: session 47 lost its
@@ -596,6 +603,10 @@ crafter_evals() {  # file tag gate cap: started in the background, their pids ad
   for level in ${LEVELS:-0}; do
     validation_rollouts "$1" crafter "$level" $G/eval/val_$2_$level "$4" & pids+=($!)
   done
+  # FROZEN_LONG=1: the frozen truths' six draws beside them, at the file's own sampling (as
+  # the CPU judges them); verdict.py counts them only for a file that passed validation
+  [ -z "${FROZEN_LONG:-}" ] || { timeout "$4" python3 evaluate.py $G/held $G/eval/frozen_$2 cuda \
+    only "$1" crafter '' 0,1,2 >$G/eval/frozen_$2.log 2>&1 & pids+=($!); }
 }
 
 doom_choice() {  # each new ViZDoom file (`candidates`, and the decoder and causal arms') at each

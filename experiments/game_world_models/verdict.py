@@ -5,7 +5,8 @@ Usage: python experiments/game_world_models/verdict.py EVAL_DIR
 EVAL_DIR holds device_calls.sh's tf_<tag>.json and text_<tag>.json (teacher_forced.py,
 text_follow.py) and <val|screen>_<tag or game>_<level>/results.json (evaluate.py's long
 rollouts). A file that passes the gate and holds at least 10 of its 12 validation draws goes on
-to the frozen truths (on the CPU); nothing here decides that it ships.
+to the frozen truths: on the CPU, or judged beside it (frozen_<tag>/results.json, `judge` with
+FROZEN_LONG=1), counted only then; a file ships when it holds all 6 of them (section 45's rule 3).
 """
 
 import json
@@ -20,6 +21,7 @@ MIN_SHUFFLED_DB = 2.0  # true minus shuffled actions
 MIN_IDM_RATIO = 0.6  # IDM accuracy on generated frames over that on true frames
 MIN_TEXT_PCT = 75.0  # prompted shifts followed, at text guidance 2
 MIN_HELD = 10  # validation draws held of 12 (section 45: 6 draws did not rank close files)
+FROZEN_DRAWS = 6  # the frozen truths' draws (2 truths, noise seeds 0-2), all held to ship
 
 
 def gate(tf: dict, text: dict) -> list[tuple[str, str, bool]]:
@@ -147,9 +149,15 @@ def verdict(tag: str, bars: list, screens: dict[str, dict]) -> str:
     )
     if failed or not any(s["held"] + s["planned"] - s["draws"] >= MIN_HELD for s in mine.values()):
         return said + "; not shipped"
-    if any(s["held"] >= MIN_HELD for s in mine.values()):
+    if not any(s["held"] >= MIN_HELD for s in mine.values()):
+        return said + f"; undecided: draws left could still reach {MIN_HELD}"
+    frozen = screens.get(f"frozen_{tag}")
+    if frozen is None:
         return said + "; on to the frozen truths"
-    return said + f"; undecided: draws left could still reach {MIN_HELD}"
+    said += f"; frozen truths {frozen['held']} of {frozen['draws']}" + cut_short(frozen)
+    if frozen["held"] == frozen["planned"] == FROZEN_DRAWS:
+        return said + "; ships (section 45's rule 3)"
+    return said + ("; not shipped" if frozen["held"] < frozen["planned"] else "; undecided")
 
 
 def main(eval_dir: str) -> None:
@@ -167,7 +175,7 @@ def main(eval_dir: str) -> None:
     screens = {
         p.parent.name: validation(results)
         for p in sorted(root.glob("*/results.json"))
-        if p.parent.name.startswith(("val_", "screen_")) and (results := read(p))
+        if p.parent.name.startswith(("val_", "screen_", "frozen_")) and (results := read(p))
     }
     if not gates and not screens:
         print(f"{eval_dir}: no tf_/text_ pair and no val_*/results.json", file=sys.stderr)

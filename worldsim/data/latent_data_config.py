@@ -22,18 +22,21 @@ class LatentDataConfig:
     num_workers: int = 0  # loader processes (0 = in the training process)
     seed: int = 0  # validation split and batch order
     resident: bool = False  # training windows held on the accelerator, gathered by index
-    # [period, first, end]: training windows whose first latent frame ends at an env step in
-    # [first, end) of each `period` steps are drawn oversample_weight times (Crafter's deep
-    # night: [300, 185, 235]); [] = none
+    # [period, first, end, ...]: training windows whose first latent frame ends at an env step
+    # in [first, end) of each `period` steps are drawn oversample_weight times (Crafter's deep
+    # night: [300, 185, 235]); more triples add more ranges (a window in any is drawn so: with
+    # 1001, 300, 1001 every window after the first day of 1,001-step episodes); [] = none
     oversample_steps: list[int] = field(default_factory=list)
     oversample_weight: int = 1  # how often each of those windows is drawn (1 = like any other)
 
     def __post_init__(self) -> None:
         steps = list(self.oversample_steps)
-        if steps and not (len(steps) == 3 and 0 <= steps[1] < steps[2] <= steps[0]):
+        triples = [steps[i : i + 3] for i in range(0, len(steps), 3)]
+        if len(steps) % 3 or not all(0 <= first < end <= period for period, first, end in triples):
             raise ValueError(
-                f"data.oversample_steps={steps} must be [period, first, end] with "
-                "0 <= first < end <= period (e.g. [300, 185, 235]), or []"
+                f"data.oversample_steps={steps} must be [period, first, end] triples with "
+                "0 <= first < end <= period (e.g. [300, 185, 235] or [300, 200, 280, 1001, 300, "
+                "1001]), or []"
             )
         if self.oversample_weight < 1:
             raise ValueError(f"data.oversample_weight={self.oversample_weight} must be >= 1")

@@ -108,17 +108,16 @@ class LatentCaches(JoinedDirs):
 
 def drawn_times(first_step: int, oversample_steps: list[int], weight: int) -> int:
     """How often a window whose first latent frame ends at env step `first_step` is drawn:
-    `weight` inside the [period, first, end] steps of `oversample_steps` (data.oversample_steps),
-    else once."""
-    if not oversample_steps:
-        return 1
-    period, first, end = oversample_steps
-    return weight if first <= first_step % period < end else 1
+    `weight` inside any [period, first, end] triple of `oversample_steps`
+    (data.oversample_steps), else once."""
+    triples = zip(*[iter(oversample_steps)] * 3)  # [p, f, e, p, f, e] -> (p, f, e), (p, f, e)
+    inside = any(first <= first_step % period < end for period, first, end in triples)
+    return weight if inside else 1
 
 
 class LatentWindows(Dataset):
     """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption,
-    and each latent frame's env step (the clock). `oversample` ([period, first, end], weight):
+    and each latent frame's env step (the clock). `oversample` ([period, first, end, ...], weight):
     windows starting at those steps are listed `weight` times (data.oversample_steps)."""
 
     def __init__(

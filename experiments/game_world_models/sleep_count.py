@@ -1,0 +1,68 @@
+"""How much of a Crafter store's footage shows the player asleep (RESULTS section 71): each
+episode replayed from its seed under its recorded actions (every frame checked against the
+store's), reading the env's `sleeping`. Crafter draws a sleeper's view dark at any hour, and
+its truth arrays do not say who sleeps.
+
+Usage: python experiments/game_world_models/sleep_count.py STORE [SEED ...]
+The episodes of the given seeds (all when none), one JSON line each, then the store's totals.
+"""
+
+import json
+import sys
+
+import numpy as np
+from evaluate import refuse  # this folder's evaluate.py
+
+from envs.make import EnvConfig, make_env
+from worldsim.data.store import EpisodeStore
+
+LONG = 80  # frames: a sleep this long is the scripted policy's (energy low), not a random nap
+
+
+def sleeps(asleep: np.ndarray) -> list[tuple[int, int]]:
+    """(T,) bool -> [(first, end)] of each run of sleeping frames."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], asleep.astype(int), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def replay(episode) -> np.ndarray:
+    """(T,) bool: the player asleep at each frame of `episode`, re-run from its seed."""
+    env = make_env(EnvConfig(**episode.meta["env_config"]))
+    env.reset(seed=episode.meta["seed"])
+    asleep = [env.unwrapped.sleeping]
+    for t, action in enumerate(episode.raw_actions[1:], 1):
+        obs = env.step(action)[0]
+        if not np.array_equal(obs, episode.frames[t]):
+            refuse(f"seed {episode.meta['seed']} frame {t} differs on replay", "sleep_count")
+        asleep.append(env.unwrapped.sleeping)
+    return np.array(asleep)
+
+
+def main(root: str, *seeds: str) -> None:
+    try:
+        store = EpisodeStore(root)
+    except (FileNotFoundError, ValueError) as err:
+        refuse(str(err), "sleep_count")
+    frames = asleep_total = long_total = 0
+    for name in store.names():
+        entry = store.entry(name)
+        if seeds and str(entry.seed) not in seeds:
+            continue
+        asleep = replay(store.load(name))
+        runs = sleeps(asleep)
+        long = [(a, b) for a, b in runs if b - a >= LONG]
+        frames, asleep_total = frames + len(asleep), asleep_total + int(asleep.sum())
+        long_total += sum(b - a for a, b in long)
+        row = {"seed": entry.seed, "frames": len(asleep), "asleep": int(asleep.sum())}
+        print(json.dumps(row | {"long_sleeps": long}), flush=True)
+    shares = {
+        "asleep_share": asleep_total / frames,
+        f"in_sleeps_of_{LONG}_share": long_total / frames,
+    }
+    print(json.dumps({"store": root, "frames": frames, **shares}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        refuse(__doc__.split("\n\n")[1], "sleep_count")
+    main(*sys.argv[1:])
