@@ -192,3 +192,11 @@ def test_a_sample_input_that_is_no_video_is_one_line(tmp_path, capsys):
     notes.write_text("abc")
     argv = ["sample", "ckpt=pretrained:mujoco", "mode=rollout", f"input={notes}"]
     assert "is not a readable video" in one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+
+
+def test_a_yaml_file_holding_a_list_is_one_line_before_any_work(tmp_path, capsys):
+    listed = tmp_path / "bad.yaml"
+    listed.write_text("- a\n- b\n")
+    argv = ["train", str(listed), f"out={tmp_path / 'run'}"]
+    assert f"config file '{listed}' holds a list" in one_line_error(capsys, argv)
+    assert not (tmp_path / "run").exists()

@@ -103,11 +103,17 @@ def _load_yaml(path: Path) -> DictConfig:
             f"group name from {CONFIG_DIR}"
         )
     try:
-        return OmegaConf.load(path)
+        loaded = OmegaConf.load(path)
     except Exception as err:  # yaml errors come in several classes; report any as one line
         raise ConfigError(
             f"config file '{path}' is not valid YAML: {str(err).splitlines()[0]}"
         ) from err
+    if not isinstance(loaded, DictConfig):  # a list (`- a`) has no keys to merge into knobs
+        raise ConfigError(
+            f"config file '{path}' holds a {type(loaded).__name__.removesuffix('Config').lower()}"
+            ", not key: value lines; write each knob as `key: value` at the top level"
+        )
+    return loaded
 
 
 def _group_file(group: str, name: str) -> Path:
