@@ -200,3 +200,12 @@ def test_a_yaml_file_holding_a_list_is_one_line_before_any_work(tmp_path, capsys
     argv = ["train", str(listed), f"out={tmp_path / 'run'}"]
     assert f"config file '{listed}' holds a list" in one_line_error(capsys, argv)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("knob", ["idm", "text_table"])
+def test_a_damaged_control_file_is_one_line_naming_it(knob, tmp_path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("garbage\n")
+    argv = ["control", 'prompt="get wood"', f"{knob}={junk}", f"out={tmp_path / 'o'}"]
+    assert f"{junk} is not a" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()

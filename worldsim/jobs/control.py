@@ -65,20 +65,23 @@ def _models(cfg: Config, family: str, imagine: bool):
         return None, None
     from worldsim.jobs.encode import resolve_device
     from worldsim.models.idm import load_idm
+    from worldsim.models.text import TextTable
     from worldsim.training.world_model import load_world_model
 
     idm_path = Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
     if not idm_path.is_file():
         raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
+    # the small files first: a damaged one is named before the world model loads
+    how = "give an IDM trained for this env (experiments/prompt_control), or leave idm empty"
+    idm = load_idm(idm_path, how)
+    table = TextTable.load(cfg.text_table) if cfg.text_table else None
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
-    if cfg.text_table and module.text_table is not None:
-        from worldsim.models.text import TextTable
-
-        module.text_table.rows.update(TextTable.load(cfg.text_table).rows)
+    if table is not None and module.text_table is not None:
+        module.text_table.rows.update(table.rows)
         module.set_text_table(module.text_table)
-    return module, load_idm(idm_path)
+    return module, idm
 
 
 def _source(cfg: Config) -> dict:

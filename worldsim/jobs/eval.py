@@ -69,14 +69,13 @@ def _lpips(cfg: Config):
 def _load_idm(path: str):
     """The IDM saved at `path`, once it reads as an IDM file (one-line CheckpointError
     otherwise)."""
-    from worldsim.models.checkpoint import read_checkpoint
     from worldsim.models.idm import load_idm
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"idm={path}: no such file; give an idm.pt or leave idm empty")
-    how = "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
-    read_checkpoint(path, path, "control-suite IDM", how, ("config",))
-    return load_idm(path)
+    return load_idm(
+        path, "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
+    )
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:

@@ -19,12 +19,18 @@ class CheckpointError(ConfigError):
 
 
 def read_checkpoint(
-    source: str | Path | IO[bytes], path: str | Path, what: str, how: str, keys: tuple[str, ...]
+    source: str | Path | IO[bytes],
+    path: str | Path,
+    what: str,
+    how: str,
+    keys: tuple[str, ...],
+    weights_only: bool = False,
 ) -> dict[str, Any]:
     """torch.load `source` (the file `path`, or its joined parts) as a dict holding one of `keys`;
-    otherwise a CheckpointError naming `path`, the `what` expected and `how` to make one."""
+    otherwise a CheckpointError naming `path`, the `what` expected and `how` to make one.
+    `weights_only`: unpickle tensors and plain containers alone (files of tensors and dicts)."""
     try:
-        ckpt = torch.load(source, map_location="cpu", weights_only=False)
+        ckpt = torch.load(source, map_location="cpu", weights_only=weights_only)
     except (
         pickle.UnpicklingError,
         zipfile.BadZipFile,

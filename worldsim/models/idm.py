@@ -65,10 +65,19 @@ class InverseDynamics(nn.Module):
         torch.save({"config": asdict(self.cfg), "state_dict": self.state_dict()}, path)
 
 
-def load_idm(path: str | Path) -> InverseDynamics:
-    """An IDM saved by `InverseDynamics.save`."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    model = InverseDynamics(IDMConfig(**ckpt["config"]))
+def load_idm(
+    path: str | Path, how: str = "give an idm.pt saved by `worldsim eval`"
+) -> InverseDynamics:
+    """An IDM saved by `InverseDynamics.save`; any other file is a one-line CheckpointError
+    naming it and `how` to get one."""
+    from worldsim.models.checkpoint import CheckpointError, read_checkpoint
+
+    ckpt = read_checkpoint(path, path, "control IDM", how, ("config",), weights_only=True)
+    try:
+        cfg = IDMConfig(**ckpt["config"])
+    except TypeError as err:  # a field this version lacks: another version (or kind) wrote it
+        raise CheckpointError(f"{path} is not an IDM this version reads ({err}); {how}") from err
+    model = InverseDynamics(cfg)
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 

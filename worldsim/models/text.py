@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from worldsim.config import ConfigError
 from worldsim.models.dit import TextBatch
 from worldsim.models.text_config import TextConfig
 
@@ -160,8 +162,15 @@ class TextTable:
                 f"no text table at {path}; make one with `worldsim embed-text` on a machine with "
                 "the text encoder"
             )
-        with np.load(path, allow_pickle=False) as z:
-            return cls.from_state({k: z[k] for k in z.files})
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls.from_state({k: z[k] for k in z.files})
+        # not an .npz (numpy takes other bytes for a pickle), or not one `save` wrote
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as err:
+            found = f"lacks {err}" if isinstance(err, KeyError) else "not an .npz archive"
+            raise ConfigError(
+                f"{path} is not a text table ({found}); make one with `worldsim embed-text`"
+            ) from err
 
 
 class CaptionEmbedder:
