@@ -209,3 +209,12 @@ def test_a_damaged_control_file_is_one_line_naming_it(knob, tmp_path, capsys):
     argv = ["control", 'prompt="get wood"', f"{knob}={junk}", f"out={tmp_path / 'o'}"]
     assert f"{junk} is not a" in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
+
+
+def test_train_vae_on_episodes_shorter_than_its_clips_is_one_line_writing_nothing(
+    small_store, tmp_path, capsys
+):
+    out = tmp_path / "vae"  # the store's longest episode has 44 frames
+    argv = ["train-vae", f"data.root={small_store.root}", "data.clips.lengths=[49]", f"out={out}"]
+    assert "shorter than every clip length [49]" in one_line_error(capsys, argv)
+    assert not out.exists()

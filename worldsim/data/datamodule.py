@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from worldsim.config import ConfigError
 from worldsim.data.actions import action_width
 from worldsim.data.buckets import BucketDataModule
 from worldsim.data.clips import ClipDataset
@@ -25,7 +26,8 @@ def open_stores(cfg: DataConfig) -> EpisodeStore | EpisodeStores:
 class EpisodeDataModule(BucketDataModule):
     """Train/val clip loaders over complete stores; an incomplete or corrupt one is refused unless
     the job accepted it with strict=false (`ManifestDir.check`), and then its unreadable episodes
-    are left out."""
+    are left out. A store with no clip to train on is a ConfigError: a job calls `setup` before it
+    writes anything."""
 
     cfg: DataConfig
 
@@ -36,7 +38,7 @@ class EpisodeDataModule(BucketDataModule):
         store.check()  # unreadable episodes of a store accepted with strict=false are left out
         train, val = self.split(store.names())
         if not train:
-            raise ValueError(
+            raise ConfigError(
                 f"no readable training episodes in {self.cfg.root}; "
                 "generate some with `worldsim record out=...`"
             )
@@ -45,7 +47,7 @@ class EpisodeDataModule(BucketDataModule):
         self.train_set = ClipDataset(store, train, self.cfg.clips, action_width=width)
         self.val_set = ClipDataset(store, val or train[:1], self.cfg.clips, action_width=width)
         if len(self.train_set) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"episodes in {self.cfg.root} are shorter than every clip length "
                 f"{self.cfg.clips.lengths} x frame_skip {self.cfg.clips.frame_skip}; "
                 "lower data.clips.lengths"

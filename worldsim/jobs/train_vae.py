@@ -151,11 +151,11 @@ def _adopt_init_shape(cfg: Config):
     return init
 
 
-def _fit(cfg: Config, task, ema):
-    """Train `task` (resuming when asked); returns the Trainer."""
+def _fit(cfg: Config, task, ema, data):
+    """Train `task` on the set-up datamodule `data` (resuming when asked); returns the
+    Trainer."""
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 
-    from worldsim.data.datamodule import EpisodeDataModule
     from worldsim.training.callbacks import SampleVideos
     from worldsim.training.trainer import lightning_trainer, resume_checkpoint
 
@@ -189,7 +189,7 @@ def _fit(cfg: Config, task, ema):
     resume = resume_checkpoint(out, cfg.resume)
     if resume:
         print(f"train-vae: resuming from {resume}", flush=True)
-    trainer.fit(task, datamodule=EpisodeDataModule(cfg.data), ckpt_path=resume)
+    trainer.fit(task, datamodule=data, ckpt_path=resume)
     return trainer
 
 
@@ -228,7 +228,7 @@ def run(cfg: Config) -> None:
     import lightning as L
     import torch
 
-    from worldsim.data.datamodule import open_stores
+    from worldsim.data.datamodule import EpisodeDataModule, open_stores
     from worldsim.data.manifest import manifest_sha256
     from worldsim.jobs.pipeline import claim_output
     from worldsim.models.autoencoder import save_autoencoder
@@ -250,11 +250,13 @@ def run(cfg: Config) -> None:
     if init is not None:
         task.model.load_state_dict(init.state_dict())
     ema = EMA(decay=cfg.trainer.ema_decay)
+    data = EpisodeDataModule(cfg.data)
+    data.setup("fit")  # episodes too short for every clip length are refused before out= is claimed
     roots = cfg.data.roots or [cfg.data.root]
     if claim_output("train-vae", cfg, FREE, {"data_manifest_sha256": manifest_sha256(roots)}):
         # another config's (or data's) run: start afresh
         shutil.rmtree(Path(cfg.out) / "checkpoints", ignore_errors=True)
-    trainer = _fit(cfg, task, ema)
+    trainer = _fit(cfg, task, ema, data)
     if trainer.global_rank != 0:
         return
     ema.swap_in()
