@@ -218,3 +218,13 @@ def test_train_vae_on_episodes_shorter_than_its_clips_is_one_line_writing_nothin
     argv = ["train-vae", f"data.root={small_store.root}", "data.clips.lengths=[49]", f"out={out}"]
     assert "shorter than every clip length [49]" in one_line_error(capsys, argv)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("job", ["train", "train-vae"])
+def test_a_training_out_that_is_an_episode_store_is_one_line_leaving_it_alone(
+    job, small_store, tmp_path, capsys
+):
+    before = sorted(p.relative_to(small_store.root) for p in small_store.root.rglob("*"))
+    argv = [job, f"out={small_store.root}"]
+    assert f"out={small_store.root} is an episode store" in one_line_error(capsys, argv)
+    assert sorted(p.relative_to(small_store.root) for p in small_store.root.rglob("*")) == before

@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from worldsim.config import ConfigError, load_config, to_object
-from worldsim.data.manifest import read_record, record_path, write_record
+from worldsim.data.manifest import MANIFEST, read_record, record_path, write_record
 from worldsim.jobs import job_module
 
 DEVICES = ("cpu", "cuda")
@@ -130,6 +130,16 @@ def claim_output(
     done = {} if episodes is None else {"episodes": episodes}
     write_record(record, job, config, inputs=inputs, **done)
     return bool(clash)
+
+
+def refuse_data_dir(job: str, out: str) -> None:
+    """Before a training job (`job`) writes checkpoints and logs into `out`: refuse an episode
+    store or latent cache there (its manifest.json), which the run's files would mix into."""
+    if (Path(out) / MANIFEST).is_file():
+        raise ConfigError(
+            f"out={out} is an episode store or latent cache (it has {MANIFEST}); {job} writes "
+            "checkpoints and logs: give it a folder of its own"
+        )
 
 
 class Runner:

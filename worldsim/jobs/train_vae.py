@@ -230,12 +230,13 @@ def run(cfg: Config) -> None:
 
     from worldsim.data.datamodule import EpisodeDataModule, open_stores
     from worldsim.data.manifest import manifest_sha256
-    from worldsim.jobs.pipeline import claim_output
+    from worldsim.jobs.pipeline import claim_output, refuse_data_dir
     from worldsim.models.autoencoder import save_autoencoder
     from worldsim.training.autoencoder import VAETask
     from worldsim.training.callbacks import EMA
     from worldsim.training.trainer import check_accelerator, resume_checkpoint
 
+    refuse_data_dir("train-vae", cfg.out)
     _check_clip_lengths(cfg)
     check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
     store = open_stores(cfg.data)
