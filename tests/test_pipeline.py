@@ -54,6 +54,18 @@ def test_unknown_device_and_empty_pipeline_are_one_line_errors(tmp_path):
     assert main(["pipeline", f"out={tmp_path}"]) == 2
 
 
+def test_an_override_of_a_stage_the_file_lacks_is_one_line_naming_the_stages(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "run"
+    assert main(["pipeline", str(spec), f"out={out}", "stages.frist.enabled=false"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1 and "no stage 'frist' in this pipeline; its stages: first, second" in err[0]
+    )
+    assert not out.exists()  # the stage meant (first) did not run
+
+
 def test_export_split_into_parts_loads_as_one_checkpoint(tmp_path):
     from tests.test_world_model import tiny_module
 

@@ -142,6 +142,19 @@ def refuse_data_dir(job: str, out: str) -> None:
         )
 
 
+def _refuse_unknown_stages(stages: dict[str, Stage]) -> None:
+    """An override of a stage the file lacks (`stages.vea.enabled=false`, a typo) makes a stage
+    of its own with no job, and would leave the meant one as it was: refuse it, naming the
+    stages there are. A stage given whole on the command line (its job) is one like the others."""
+    unknown = [name for name, stage in stages.items() if not stage.job]
+    if unknown:
+        known = [name for name in stages if name not in unknown]
+        raise ConfigError(
+            f"no stage '{unknown[0]}' in this pipeline; its stages: {', '.join(known) or 'none'} "
+            f"(or define it whole: stages.{unknown[0]}.job=... stages.{unknown[0]}.out=...)"
+        )
+
+
 class Runner:
     """Runs stages in order; each is skipped when its output was made by the same config."""
 
@@ -152,6 +165,7 @@ class Runner:
 
     def plan(self, stages: dict[str, Stage]) -> list[tuple[str, Stage, Any, Any]]:
         """(name, stage, job module, job config) of each enabled stage; checks its record."""
+        _refuse_unknown_stages(stages)
         planned = []
         for name, stage in stages.items():
             if not stage.enabled:
