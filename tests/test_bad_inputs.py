@@ -228,3 +228,35 @@ def test_a_training_out_that_is_an_episode_store_is_one_line_leaving_it_alone(
     argv = [job, f"out={small_store.root}"]
     assert f"out={small_store.root} is an episode store" in one_line_error(capsys, argv)
     assert sorted(p.relative_to(small_store.root) for p in small_store.root.rglob("*")) == before
+
+
+@pytest.fixture
+def eight_frame_store(tmp_path):
+    """A store of one 8-frame episode."""
+    from tests.conftest import synthetic_episode
+    from worldsim.data.store import EpisodeStore, episode_name, write_episode
+
+    store = EpisodeStore(tmp_path / "short", create=True)
+    store.add([write_episode(store.root, episode_name(0), synthetic_episode(length=8))])
+    return store
+
+
+@pytest.mark.parametrize(
+    ("job", "context", "named"),
+    [
+        ("sample", 9, "context=9 is more than the 8 frames of input="),
+        ("play", 9, "context=9 is more than the 8 frames of input="),
+        ("sample", 3, "context=3 must be 1 + 4 k pixel frames"),
+        ("play", 3, "context=3 must be 1 + 4 k pixel frames"),
+    ],
+)
+def test_a_context_the_input_cannot_give_is_refused_by_sample_and_play_alike(
+    job, context, named, eight_frame_store, tmp_path, capsys
+):
+    ckpt, script = tiny_checkpoint(tmp_path), tmp_path / "actions.txt"
+    script.write_text("0\n")
+    argv = [job, f"ckpt={ckpt}", f"input={eight_frame_store.root}", f"context={context}"]
+    mode = {"sample": ["mode=rollout"], "play": ["headless=true", f"actions={script}"]}[job]
+    argv += [*mode, f"out={tmp_path / 'o'}"]
+    assert named in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()

@@ -96,3 +96,17 @@ def refuse_unread_prompt(prompt: str, text_dim: int, ckpt: str) -> None:
     """A prompt given to a model trained without text would be dropped in silence: refused."""
     if prompt and not text_dim:
         raise ConfigError(f"prompt={prompt!r}: {ckpt} reads no text (trained without captions)")
+
+
+def refuse_context(context: int, time_factor: int, frames: int | None, source: str) -> None:
+    """A context of `context` pixel frames that is not whole latent frames (1 + time_factor k),
+    or longer than the `frames` that `source` has (None: not read here), would be cut short in
+    silence: refused, naming the longest that fits (sample and play alike)."""
+    if context < 1 or (context - 1) % time_factor:
+        raise ConfigError(f"context={context} must be 1 + {time_factor} k pixel frames")
+    if frames is not None and context > frames:
+        fits = 1 + (frames - 1) // time_factor * time_factor
+        raise ConfigError(
+            f"context={context} is more than the {frames} frame{'s' * (frames != 1)} of {source}; "
+            f"give context={fits} or less"
+        )

@@ -23,6 +23,7 @@ from worldsim.diffusion.sampling_config import (
     SamplerOverride,
     override_context_level,
     override_sampler,
+    refuse_context,
     refuse_unread_prompt,
 )
 
@@ -95,6 +96,11 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
     refuse_unread_prompt(cfg.prompt, module.model_cfg.text_dim, cfg.ckpt)
+    # `start` is the first `context` frames of the episode, or the one frame of an env's reset
+    source = (
+        f"input={cfg.input}" if cfg.input else f"a reset of env={cfg.env.id} (give input=STORE)"
+    )
+    refuse_context(cfg.context, module.latent_info.time_factor, len(start), source)
     level, level_origin = override_context_level(module.sample_cfg.context_level, cfg.context_level)
     sample = dataclasses.replace(module.sample_cfg, window=cfg.window, context_level=level)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)

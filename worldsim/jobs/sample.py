@@ -22,6 +22,7 @@ from worldsim.diffusion.sampling_config import (
     SamplerOverride,
     override_context_level,
     override_sampler,
+    refuse_context,
     refuse_unread_prompt,
 )
 
@@ -184,8 +185,10 @@ def _inputs(
         frames, actions, caption = _read_input(cfg.input, cfg.episode, cfg.strict)
     if mode.needs_input and frames is None:
         raise ConfigError(f"mode {cfg.mode} needs input=VIDEO|IMAGE|STORE")
-    if cfg.context < 1 or (cfg.context - 1) % tf:
-        raise ConfigError(f"context={cfg.context} must be 1 + {tf} k pixel frames")
+    # the modes that start (or end) from `context` input frames take them all, or refuse
+    reads_context = "context" in KEPT.get(cfg.mode, ())
+    given = len(frames) if reads_context and frames is not None else None
+    refuse_context(cfg.context, tf, given, f"input={cfg.input}")
 
     inputs = ModeInputs(
         batch=n,
@@ -212,6 +215,9 @@ def _inputs(
     second = frames
     if cfg.input2:
         second = _read_input(cfg.input2, "", cfg.strict)[0]
+        refuse_context(
+            cfg.context, tf, len(second) if reads_context else None, f"input2={cfg.input2}"
+        )
         inputs.encode_second = _encoder(module, second, n)
     counts = {"": 0, "1": 1, "context": inputs.context}
     head, tail = (counts[k] for k in KEPT.get(cfg.mode, ("", "")))
