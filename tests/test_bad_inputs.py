@@ -260,3 +260,19 @@ def test_a_context_the_input_cannot_give_is_refused_by_sample_and_play_alike(
     argv += [*mode, f"out={tmp_path / 'o'}"]
     assert named in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwarg", "named"),
+    [
+        ("gravity=abc", "gravity='abc' is not a number"),
+        ("frame_skip=2.5", "frame_skip=2.5 is not a whole number"),
+    ],
+)
+def test_an_env_kwarg_of_the_wrong_type_is_one_line_before_the_store_is_touched(
+    kwarg, named, tmp_path, capsys
+):
+    out = tmp_path / "store"
+    argv = ["record", "env=bounce", f"env.kwargs.{kwarg}", "episodes=1", "steps=3", f"out={out}"]
+    assert f"env.kwargs.{named}" in one_line_error(capsys, argv)
+    assert not out.exists()
