@@ -276,3 +276,19 @@ def test_an_env_kwarg_of_the_wrong_type_is_one_line_before_the_store_is_touched(
     argv = ["record", "env=bounce", f"env.kwargs.{kwarg}", "episodes=1", "steps=3", f"out={out}"]
     assert f"env.kwargs.{named}" in one_line_error(capsys, argv)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "meant"),
+    [
+        ("pretraind:crafter", "pretrained:crafter"),
+        ("Pretrained:doom", "pretrained:doom"),
+        ("pretrained:crafer", "pretrained:crafter"),
+    ],
+)
+def test_a_mistyped_pretrained_name_is_one_line_saying_what_was_meant(
+    spec, meant, tmp_path, capsys
+):
+    argv = ["sample", f"ckpt={spec}", f"out={tmp_path / 'o'}"]
+    assert f"did you mean {meant}?" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()

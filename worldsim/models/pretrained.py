@@ -9,6 +9,7 @@ when their name is registered.
 
 from __future__ import annotations
 
+import difflib
 import os
 import urllib.error
 import urllib.request
@@ -107,7 +108,9 @@ def resolve_checkpoint(spec: str) -> str:
         name = spec[len(PREFIX) :]
         if name not in PRETRAINED:
             known = ", ".join(f"{PREFIX}{k}" for k in PRETRAINED) or "none yet"
-            raise FileNotFoundError(f"unknown model {spec!r}; shipped models: {known}")
+            close = difflib.get_close_matches(name, list(PRETRAINED), n=1, cutoff=0.6)
+            meant = f"did you mean {PREFIX}{close[0]}? " if close else ""
+            raise FileNotFoundError(f"unknown model {spec!r}; {meant}shipped models: {known}")
         entry = PRETRAINED[name]
         path = ASSETS / entry.file
         if not path.is_file():
@@ -121,4 +124,18 @@ def resolve_checkpoint(spec: str) -> str:
         if target.name in known:
             _checked(target, known[target.name].sha256, spec)
         return str(target)
+    if hint := _mistyped_prefix(spec):
+        raise FileNotFoundError(f"no checkpoint file {spec!r}; did you mean {hint}?")
     return spec
+
+
+def _mistyped_prefix(spec: str) -> str:
+    """`pretrained:NAME` for a `spec` that is no file but reads like one with its prefix mistyped
+    (`pretraind:crafter`, `Pretrained:doom`); "" otherwise."""
+    head, colon, name = spec.partition(":")
+    if not colon or Path(spec).exists() or Path(f"{spec}.part0").exists():
+        return ""
+    if not difflib.get_close_matches(head.lower(), [PREFIX[:-1]], n=1, cutoff=0.7):
+        return ""
+    close = difflib.get_close_matches(name, list(PRETRAINED), n=1, cutoff=0.6)
+    return f"{PREFIX}{close[0] if close else name}"
