@@ -292,3 +292,16 @@ def test_a_mistyped_pretrained_name_is_one_line_saying_what_was_meant(
     argv = ["sample", f"ckpt={spec}", f"out={tmp_path / 'o'}"]
     assert f"did you mean {meant}?" in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
+
+
+def test_control_of_a_task_in_another_env_than_asked_is_one_line(tmp_path, capsys):
+    argv = ["control", "env=orbit", "tasks=[collect_wood]", f"out={tmp_path / 'o'}"]
+    assert "not in env.id=worldsim/MujocoOrbit-v0" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
+
+
+def test_control_with_a_model_of_another_envs_actions_is_one_line(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path, action_dim=4 * 3)  # 3 values a frame, as MuJoCo's; Crafter: 17
+    argv = ["control", f"ckpt={ckpt}", 'prompt="get wood"', "device=cpu", f"out={tmp_path / 'o'}"]
+    assert "takes 3 action values per frame but env.id=" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()

@@ -108,6 +108,13 @@ def push_target(env: Any, target: dict[str, Any]):
     return (named or objects)[0]
 
 
+def env_family(env_id: str) -> str | None:
+    """The task family an env id plays ("crafter" | "push"), None for an env with no tasks."""
+    if env_id == PUSH_ID:
+        return "push"
+    return "crafter" if env_id.startswith("worldsim/Crafter") else None
+
+
 def crafter_task_of(prompt: str) -> str:
     """The crafter task a short prompt asks for, by its words."""
     words = set(re.findall(r"[a-z]+", prompt.lower()))

@@ -34,3 +34,15 @@ def check_action_width(module: Any, width: int, model: str, env_id: str) -> None
             f"model={model} takes {takes} action values per frame but env.id={env_id} gives "
             f"{width}; use an env it was trained on"
         )
+
+
+def check_env_actions(module: Any, env: Any, model: str) -> int:
+    """`check_action_width` for the env that config `env` (an EnvConfig) builds, made once to read
+    its codec; returns that codec's width."""
+    from envs.make import make_env
+
+    made = make_env(env)
+    width = made.unwrapped.action_codec.dim
+    made.close()
+    check_action_width(module, width, model, env.id)
+    return width

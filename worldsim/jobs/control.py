@@ -22,7 +22,13 @@ from pathlib import Path
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
 from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
-from worldsim.control.tasks import CRAFTER_ID, TaskError, named_task, task_from_prompt
+from worldsim.control.tasks import (
+    CRAFTER_ID,
+    TaskError,
+    env_family,
+    named_task,
+    task_from_prompt,
+)
 
 IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
 HELD_OUT_SEED = 200_000  # recordings for training used seeds below this
@@ -54,9 +60,25 @@ def _tasks(cfg: Config):
             return [task_from_prompt(cfg.env, cfg.prompt)]
         if not cfg.tasks:
             raise ConfigError('control needs prompt="..." or tasks=[collect_wood,...]')
-        return [named_task(t, cfg.env) for t in cfg.tasks]
+        tasks = [named_task(t, cfg.env) for t in cfg.tasks]
     except TaskError as err:
         raise ConfigError(str(err)) from err
+    _refuse_other_env(cfg.env.id, tasks)
+    return tasks
+
+
+def _refuse_other_env(env_id: str, tasks) -> None:
+    """A task takes only the frame size from an env of another family (`named_task`), so
+    `env=orbit tasks=[collect_wood]` would play Crafter in silence: an env.id asked for (not the
+    default) must be the one the tasks play."""
+    if env_id == CRAFTER_ID:
+        return
+    other = next((t for t in tasks if t.family != env_family(env_id)), None)
+    if other is not None:
+        env = {"crafter": "env=crafter", "push": "env=push_control"}[other.family]
+        raise ConfigError(
+            f"task {other.name} is played in {other.env.id}, not in env.id={env_id}; pass {env}"
+        )
 
 
 def _models(cfg: Config, family: str, imagine: bool):
@@ -82,6 +104,21 @@ def _models(cfg: Config, family: str, imagine: bool):
         module.text_table.rows.update(table.rows)
         module.set_text_table(module.text_table)
     return module, idm
+
+
+def _refuse_other_actions(cfg: Config, env: EnvConfig, module, idm) -> None:
+    """A world model or IDM made for another env's actions (pretrained:mujoco on Crafter) is
+    refused before any episode: the checkpoint records its action width, not its env, so the
+    widths are what is compared (a model of fewer values than the env's codec, as eval and play
+    do; the IDM, which writes the env's actions, exactly)."""
+    from worldsim.data.actions import check_env_actions
+
+    width = check_env_actions(module, env, cfg.ckpt)
+    if idm.cfg.action_dim != width:
+        raise ConfigError(
+            f"idm={cfg.idm or 'the shipped one'} reads {idm.cfg.action_dim} action values but "
+            f"env.id={env.id} takes {width}; give the IDM trained on that env"
+        )
 
 
 def _source(cfg: Config) -> dict:
@@ -118,6 +155,8 @@ def run(cfg: Config) -> None:
             "control.imagine.contrast=event, or leave shared_scale=1"
         )
     module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
+    if module is not None:
+        _refuse_other_actions(cfg, tasks[0].env, module, idm)
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
     # imagined, 2 x levels x N scored per plan) are most of a grid's time
     torch.backends.cuda.matmul.allow_tf32 = True

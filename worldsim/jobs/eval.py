@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0 for tests and demos)
-from envs.make import EnvConfig, make_env
+from envs.make import EnvConfig
 from evals.report import format_value, write_report
 from evals.scenarios import ScenarioConfig, load_cases, store_path
 from worldsim.config import ConfigError
@@ -201,15 +201,12 @@ def _scenario_summary(scenario: ScenarioConfig, cases: int) -> dict[str, Any]:
 def _check_action_width(cfg: Config, model: Any) -> None:
     """A DiT conditioned on fewer action values per frame than the env's codec gives cannot
     take that env's actions (`check_action_width`)."""
-    from worldsim.data.actions import check_action_width
+    from worldsim.data.actions import check_env_actions
 
     module = getattr(model, "module", None)
     if module is None or not module.model_cfg.action_dim:
         return
-    env = make_env(cfg.env)
-    width = env.unwrapped.action_codec.dim
-    env.close()
-    check_action_width(module, width, cfg.model, cfg.env.id)
+    check_env_actions(module, cfg.env, cfg.model)
 
 
 def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:
