@@ -305,3 +305,45 @@ def test_control_with_a_model_of_another_envs_actions_is_one_line(tmp_path, caps
     argv = ["control", f"ckpt={ckpt}", 'prompt="get wood"', "device=cpu", f"out={tmp_path / 'o'}"]
     assert "takes 3 action values per frame but env.id=" in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
+
+
+def bundled_checkpoint(tmp_path) -> str:
+    """An untrained world model exported with its VAE inside (as shipped models are)."""
+    from tests.test_world_model import tiny_module, tiny_vae
+    from worldsim.training.world_model import export_checkpoint
+
+    module = tiny_module()
+    module.latent_info.autoencoder = tiny_vae(tmp_path / "vae.ckpt")
+    path = export_checkpoint(module, str(tmp_path / "bundled.pt"), bundle_autoencoder=True)
+    (tmp_path / "vae.ckpt").unlink()  # the file loads with nothing beside it
+    return path
+
+
+def test_sample_autoencoder_of_another_encoder_than_the_bundled_vae_is_one_line(tmp_path, capsys):
+    from worldsim.models.autoencoder import load_autoencoder, save_autoencoder
+
+    ckpt = bundled_checkpoint(tmp_path)
+    vae = load_autoencoder(ckpt)
+    with torch.no_grad():
+        for p in vae.encoder.parameters():
+            p.add_(0.5)  # another encoder: the model's latents would not be this VAE's
+    other = save_autoencoder(vae, tmp_path / "other.ckpt")
+    argv = ["sample", f"ckpt={ckpt}", "mode=image", f"autoencoder={other}", f"out={tmp_path / 'o'}"]
+    assert f"autoencoder={other} encodes differently" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_autoencoder_given_for_a_bundled_vae_decodes_the_samples(tmp_path):
+    from worldsim.models.autoencoder import load_autoencoder, save_autoencoder
+    from worldsim.training.world_model import load_world_model
+
+    ckpt = bundled_checkpoint(tmp_path)
+    tuned = load_autoencoder(ckpt)  # the bundled VAE, its decoder changed: a decoder fine-tune
+    with torch.no_grad():
+        for p in tuned.decoder.parameters():
+            p.add_(0.5)
+    path = str(save_autoencoder(tuned, tmp_path / "tuned.ckpt"))
+    module = load_world_model(ckpt)
+    module.use_autoencoder(path)  # what sample's (and eval's) autoencoder= calls
+    used = module.autoencoder().decoder.state_dict()
+    assert all(torch.equal(v, used[k]) for k, v in tuned.decoder.state_dict().items())

@@ -50,7 +50,7 @@ class DiTPredictor:
             )
         module = load_world_model(path, device)
         if "autoencoder" in overrides:
-            module.latent_info.autoencoder = overrides["autoencoder"]
+            module.use_autoencoder(overrides["autoencoder"])
         s = module.sample_cfg
         sample = SampleConfig(
             sampler=dataclasses.replace(

@@ -65,7 +65,9 @@ class Config:
     seed: int = 0  # noise of the generation
     fps: int = 15  # frame rate of the written videos
     device: str = "auto"  # auto | cpu | cuda
-    autoencoder: str = ""  # override the VAE checkpoint recorded in the world model
+    # the VAE to decode with instead of the world model's: for a file that bundles its VAE, a
+    # decoder fine-tune of it (its encoder must be the bundled one's, else refused)
+    autoencoder: str = ""
     out: str = "samples"  # directory of the videos
     strict: bool = True  # refuse an incomplete or corrupt input store (false: warn once)
     progress: bool = True  # show a progress bar over the denoising steps (with its ETA)
@@ -125,7 +127,7 @@ def _load(cfg: Config):
         raise ConfigError(f"autoencoder={cfg.autoencoder}: no such file; give a VAE checkpoint")
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.autoencoder:
-        module.latent_info.autoencoder = cfg.autoencoder
+        module.use_autoencoder(cfg.autoencoder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the error below says it in one line
         readable = module.autoencoder() is not None

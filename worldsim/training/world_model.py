@@ -559,6 +559,16 @@ class WorldModel(L.LightningModule):
             )  # not a submodule, so it does not follow .to() of the module
         return self._autoencoder
 
+    def use_autoencoder(self, path: str) -> None:
+        """Decode with the VAE at `path` (sample's and eval's autoencoder=). A model that carries
+        its VAE (bundled in the file) knows the encoder its latents came from, so `path` must be
+        a decoder fine-tune of it (`replace_decoder` checks); one that only records its VAE's
+        path reads `path` instead (the file moved, or another machine's copy)."""
+        if self._autoencoder is not None:
+            self.replace_decoder(path)
+        else:
+            self.latent_info.autoencoder = path
+
     def replace_decoder(self, path: str) -> None:
         """Decode with the VAE at `path` from now on: a decoder trained for this model's latents
         (train-vae decoder_only=true), refused when its encoder is not the one that made them."""
