@@ -347,3 +347,76 @@ def test_an_autoencoder_given_for_a_bundled_vae_decodes_the_samples(tmp_path):
     module.use_autoencoder(path)  # what sample's (and eval's) autoencoder= calls
     used = module.autoencoder().decoder.state_dict()
     assert all(torch.equal(v, used[k]) for k, v in tuned.decoder.state_dict().items())
+
+
+@pytest.fixture
+def small_cache(small_store, tmp_path):
+    """A latent cache of two episodes whose record says it was encoded from `small_store` (no
+    model is run)."""
+    import numpy as np
+
+    from worldsim.data.latent_cache import LatentCache, write_latent_episode
+    from worldsim.data.manifest import record_path, write_record
+
+    cache = LatentCache(tmp_path / "latents", create=True)
+    info = {"checkpoint": "vae.ckpt", "time_factor": 4, "space_factor": 4, "latent_channels": 4}
+    cache.set_autoencoder_info(info)
+    latents = np.random.default_rng(0).standard_normal((2, 4, 3, 3))
+    cache.add(
+        [
+            write_latent_episode(cache.root, f"ep_{k:06d}", latents, np.zeros((5, 2)), {}, 4)
+            for k in (0, 1)
+        ]
+    )
+    write_record(record_path(cache.root, "encode"), "encode", {"store": str(small_store.root)})
+    return cache.root
+
+
+def files_of(*roots) -> dict[str, bytes]:
+    """Every file under `roots` with its bytes: what a refused job must leave as it was."""
+    return {
+        str(p): p.read_bytes() for root in roots for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+CACHE_NOT_STORE = "{cache} is a latent cache, not an episode store; give the episode store it"
+STORE_NOT_CACHE = "{store} is an episode store, not a latent cache; encode it into one first"
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["encode", "store={cache}", "checkpoint={vae}"], CACHE_NOT_STORE + " was encoded from"),
+        (["train-vae", "data.root={cache}"], CACHE_NOT_STORE),
+        (["embed-text", "store={cache}", "out={tmp}/o/text.npz"], CACHE_NOT_STORE),
+        (["sample", "ckpt={ckpt}", "mode=rollout", "input={cache}"], CACHE_NOT_STORE),
+        (["train", "data.roots=[{store}]"], STORE_NOT_CACHE),
+        (["decode", "cache={store}", "checkpoint={vae}"], STORE_NOT_CACHE),
+        (
+            ["encode", "store={store}", "checkpoint={vae}", "out={store}"],
+            "{store} is an episode st",
+        ),
+        (["record", "env=bounce", "episodes=1", "steps=3", "out={cache}"], "{cache} is a latent "),
+        (["eval", "cache={store}"], "cache={store} is an episode store; eval writes"),
+        (["eval", "cache={cache}"], "cache={cache} is a latent cache; eval writes"),
+    ],
+    ids=[
+        *("encode-store", "train-vae-data", "embed-text-store", "sample-input", "train-data"),
+        *("decode-cache", "encode-out", "record-out", "eval-cache-store", "eval-cache-cache"),
+    ],
+)
+def test_a_folder_of_the_other_kind_is_one_line_naming_its_kind_changing_nothing(
+    command, named, small_store, small_cache, tmp_path, capsys
+):
+    from tests.test_world_model import tiny_vae
+
+    fill = {"store": small_store.root, "cache": small_cache, "tmp": tmp_path}
+    fill |= {"vae": tiny_vae(tmp_path / "vae.ckpt"), "ckpt": "{ckpt}"}
+    if command[0] == "sample":
+        fill["ckpt"] = tiny_checkpoint(tmp_path)
+    before = files_of(small_store.root, small_cache)
+    argv = [part.format(**fill) for part in command]
+    argv += [] if any(a.startswith("out=") for a in argv) else [f"out={tmp_path / 'o'}"]
+    assert named.format(**fill) in one_line_error(capsys, argv)
+    assert files_of(small_store.root, small_cache) == before
+    assert not (tmp_path / "o").exists()

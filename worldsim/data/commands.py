@@ -15,15 +15,11 @@ from typing import TYPE_CHECKING
 
 from worldsim.config import ConfigError, load_config, to_object
 from worldsim.data.episode import EpisodeError
-from worldsim.data.manifest import MANIFEST
+from worldsim.data.manifest import MANIFEST, kind_of
 from worldsim.data.store import EpisodeStore
 
 if TYPE_CHECKING:
     from worldsim.data.latent_cache import LatentCache
-
-# Files only a latent cache has (see the layout in worldsim/data/latent_cache.py); read here
-# without importing it, which loads torch for its text table.
-LATENT_MARKS = ("autoencoder.json", "stats.json", "ep_*/latents.npy")
 
 
 @dataclass
@@ -44,7 +40,8 @@ class PreviewConfig:
 def latent_cache(root: str) -> LatentCache | None:
     """The latent cache at `root`, or None when `root` holds none of a latent cache's files."""
     path = Path(root)
-    if not any(p.is_file() for mark in LATENT_MARKS for p in path.glob(mark)):
+    # told by its files (manifest.kind_of), without importing latent_cache: it loads torch
+    if kind_of(path) != "latent cache":
         return None
     from worldsim.data.latent_cache import LatentCache
 

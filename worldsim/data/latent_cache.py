@@ -51,6 +51,7 @@ TEXT_TABLE = "text.npz"
 AUTOENCODER = "autoencoder.json"
 EPISODE_JSON = "episode.json"
 DTYPES = {"latents.npy": np.float16, "actions.npy": np.float32}  # each episode's arrays
+ENCODE = "`worldsim encode store={store} out=DIR checkpoint=VAE.ckpt`"  # makes a latent cache
 RE_ENCODE = "re-encode into a new out= with `worldsim encode`"
 # (path, size, mtime) of an array already scanned for NaN/inf -> what is wrong with it
 _SCANNED: dict[tuple[str, int, int], str | None] = {}
@@ -186,8 +187,10 @@ class LatentCache(ManifestDir):
     files = (MANIFEST, STATS, AUTOENCODER, TEXT_TABLE)
 
     def __init__(self, root: str | Path, create: bool = False):
-        how = "`worldsim encode store=DIR out=DIR checkpoint=VAE.ckpt`"
-        self._open(root, create, "latent cache", how)
+        self._open(root, create, "latent cache", ENCODE.format(store="DIR"))
+
+    def instead_of_other(self) -> str:
+        return f"encode it into one first ({ENCODE.format(store=self.root)}) and give that"
 
     def add(self, entries: list[LatentEntry], text: TextTable | None = None) -> None:
         """List finished episodes in the manifest and refresh stats.json over all of them.

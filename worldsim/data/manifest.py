@@ -30,11 +30,36 @@ TMP_PREFIX = ".tmp-"  # `.tmp-<name>-<pid>`: an episode (or manifest) being writ
 RECORDS = "stages"  # <dir>/stages/<job>.json: {"job", "config", ...} of the run that made <dir>
 # directories a job with strict=false accepted incomplete: warned about once per process
 _ACCEPTED_INCOMPLETE: set[Path] = set()
+# What tells the kinds of manifest directory apart, as (files of the directory, a file of each of
+# its episode folders): both kinds share manifest.json and ep_* folders, and a directory is
+# named by its kind before a job reads one as the other (store.py, latent_cache.py: the layouts).
+KINDS = {
+    "latent cache": (("autoencoder.json", "stats.json", f"{RECORDS}/encode.json"), "latents.npy"),
+    "episode store": ((f"{RECORDS}/record.json",), "frames.npy"),
+}
 
 
 def record_path(directory: str | Path, job: str) -> Path:
     """Where the config that made `directory` (a job's output) is recorded."""
     return Path(directory) / RECORDS / f"{job}.json"
+
+
+def kind_of(root: str | Path) -> str | None:
+    """Which kind of manifest directory `root` is, by its files (None: neither, or no folder)."""
+    root = Path(root)
+    # one episode folder tells as well as all of them, and a store may hold 100k
+    episode = next((p for p in root.glob("ep_*") if p.is_dir()), None)
+    for what, (files, per_episode) in KINDS.items():
+        if any((root / name).is_file() for name in files):
+            return what
+        if episode is not None and (episode / per_episode).is_file():
+            return what
+    return None
+
+
+def article(what: str) -> str:
+    """`what` after its indefinite article: "an episode store", "a latent cache"."""
+    return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
 
 
 def read_record(path: Path) -> dict[str, Any]:
@@ -215,6 +240,7 @@ class ManifestDir:
     def _open(self, root: str | Path, create: bool, what: str, how: str) -> None:
         """Open (with `create`: make) the directory; without a manifest, say `how` to make one."""
         self.root = Path(root)
+        self._refuse_other_kind(create)
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         elif not (self.root / MANIFEST).is_file():
@@ -222,6 +248,20 @@ class ManifestDir:
                 f"no {what} at {self.root} (missing {MANIFEST}); create one with {how}"
             )
         self._entries = self._read_manifest()
+
+    def _refuse_other_kind(self, create: bool) -> None:
+        """Name a directory of the other kind before it is read or written as this one: its
+        manifest rows would fail on a field name, with a fix (rebuild the manifest) that would
+        damage it, and episodes of both kinds would mix in it."""
+        found = kind_of(self.root)
+        if found is None or found == self.what:
+            return
+        fix = f"give a new folder for the {self.what}" if create else self.instead_of_other()
+        raise EpisodeError(f"{self.root} is {article(found)}, not {article(self.what)}; {fix}")
+
+    def instead_of_other(self) -> str:
+        """What to give instead of the other kind of directory (at `self.root`)."""
+        raise NotImplementedError
 
     def _read_manifest(self) -> dict[str, Any]:
         path = self.root / MANIFEST

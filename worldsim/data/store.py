@@ -99,6 +99,12 @@ class EpisodeStore(ManifestDir):
         self._repair = repair  # treat an unreadable manifest as empty (before rebuild_manifest)
         self._open(root, create or repair, "episode store", "`worldsim record out=DIR ...`")
 
+    def instead_of_other(self) -> str:
+        record = manifest.record_path(self.root, "encode")
+        source = manifest.read_record(record).get("config", {}).get("store")
+        named = f" (store={source}, recorded in {record})" if source else ""
+        return f"give the episode store it was encoded from{named}"
+
     # ---------------------------------------------------------------- manifest
 
     def _read_manifest(self) -> dict[str, ManifestEntry]:

@@ -128,6 +128,10 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 def run(cfg: Config) -> None:
     from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
     from evals.suite import SuiteContext
+    from worldsim.jobs.pipeline import refuse_data_dir
+
+    # cache= is a folder of scenario stores, one per scenario set, that eval records itself
+    refuse_data_dir("eval", cfg.cache, "cache", "a scenario store per scenario set")
 
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     scenario = ScenarioConfig(

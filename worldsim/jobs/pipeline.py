@@ -23,7 +23,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from worldsim.config import ConfigError, load_config, to_object
-from worldsim.data.manifest import MANIFEST, read_record, record_path, write_record
+from worldsim.data.manifest import (
+    MANIFEST,
+    article,
+    kind_of,
+    read_record,
+    record_path,
+    write_record,
+)
 from worldsim.jobs import job_module
 
 DEVICES = ("cpu", "cuda")
@@ -132,13 +139,17 @@ def claim_output(
     return bool(clash)
 
 
-def refuse_data_dir(job: str, out: str) -> None:
-    """Before a training job (`job`) writes checkpoints and logs into `out`: refuse an episode
-    store or latent cache there (its manifest.json), which the run's files would mix into."""
-    if (Path(out) / MANIFEST).is_file():
+def refuse_data_dir(
+    job: str, path: str, key: str = "out", writes: str = "checkpoints and logs"
+) -> None:
+    """Before job `job` writes its own files (`writes`) into `path` (its `key`=): refuse an
+    episode store or latent cache there, which the files would mix into."""
+    listed = (Path(path) / MANIFEST).is_file()
+    what = kind_of(path) or ("episode store or latent cache" if listed else None)
+    if what:
         raise ConfigError(
-            f"out={out} is an episode store or latent cache (it has {MANIFEST}); {job} writes "
-            "checkpoints and logs: give it a folder of its own"
+            f"{key}={path} is {article(what)}; {job} writes {writes} there: give it a folder of "
+            "its own"
         )
 
 

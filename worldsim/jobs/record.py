@@ -32,8 +32,9 @@ class Config:
 
 def _claim(cfg: Config) -> None:
     """Refuse a store another config made (clear it under overwrite=true), then record this one."""
+    store = EpisodeStore(cfg.out, create=True)  # a latent cache there: refused, its files kept
     if claim_output("record", cfg, FREE, episodes=cfg.episodes):
-        EpisodeStore(cfg.out, create=True).clear()
+        store.clear()
 
 
 def run(cfg: Config) -> None:
