@@ -20,7 +20,7 @@ from evals.model import from_model_frames, to_model_frames
 from worldsim.data.latent_datamodule import pixel_span
 from worldsim.diffusion.flow import clean_estimate_error
 from worldsim.metrics import psnr
-from worldsim.models.latents import actions_per_latent_frame, encode_episode
+from worldsim.models.latents import encode_episode
 
 CHANGED_BELOW_DB = 35.0  # a window "changes" when copying its last context frame scores below this
 
@@ -51,10 +51,9 @@ def encode_latent_episode(module, episode, text: bool = True) -> LatentEpisode:
         encode_episode(vae, episode.frames, used, vae.cfg.encode_chunk, str(module.device))
     )
     latents = module.normalise(z.to(module.device))  # (T', c, h, w)
-    acts, width = None, module.model_cfg.action_dim
-    if width:
-        raw = torch.from_numpy(np.array(episode.actions[:used], np.float32))[None]
-        acts = actions_per_latent_frame(raw, latents.shape[0], width, tf)[0].to(module.device)
+    raw = torch.from_numpy(np.array(episode.actions[:used], np.float32))[None]  # (1, T, A)
+    acts = module.latent_actions(raw, latents.shape[0])  # from the reset: the ages know it all
+    acts = None if acts is None else acts[0]
     captions = Captions(**episode.captions) if text and episode.captions else None
     frames = to_model_frames(np.array(episode.frames[:used])[None])[0]
     return LatentEpisode(frames, latents, acts, captions)

@@ -26,7 +26,7 @@ from evals.scenarios import Case
 from evals.suite import nanmean
 from evals.voe_pairs import VoEPair
 from worldsim.diffusion.flow import flow_loss, noisy, velocity_target
-from worldsim.models.latents import actions_per_latent_frame, encode_video
+from worldsim.models.latents import encode_video
 from worldsim.training.world_model import WorldModel
 
 LEVELS = (0.25, 0.5, 0.75)  # noise levels of the clip's latent frames
@@ -84,12 +84,8 @@ def flow_surprises(module: WorldModel, case: Case, clips: list[np.ndarray]) -> n
     levels[:, 1 + (used - 1) // tf :] = repeat(
         torch.tensor([level for level, _ in draws], device=device), "k -> (k n) 1", n=n
     )  # context latent frames stay clean
-    acts = None
-    if module.model_cfg.action_dim:
-        span = torch.from_numpy(case.actions[offset : case.context + keep]).float().to(device)
-        acts = actions_per_latent_frame(
-            repeat(span, "t a -> b t a", b=len(x0)), latent_frames, module.model_cfg.action_dim, tf
-        )
+    span = torch.from_numpy(case.actions[offset : case.context + keep]).float()  # (T, A)
+    acts = module.latent_actions(repeat(span, "t a -> b t a", b=len(x0)), latent_frames)
     text = module.encode_text([case.prompt] * len(x0))
     clock = module.clock([offset] * len(x0), latent_frames)  # a case starts at its reset, step 0
     pred = module.model(noisy(x0, noise, levels), levels, acts, text, clock=clock)

@@ -103,6 +103,6 @@ def test_a_clocked_run_grows_its_clock_from_a_clockless_init(text_cache, tmp_pat
     assert main(["train", *args, *clocked, "flow.rollout_share=0.5"]) == 2  # the bank: no clock
     assert "clock" in capsys.readouterr().err
     assert main(["train", *args, *clocked, f"out={tmp_path / 'clocked'}"]) == 0
-    assert "the clock's layer starts silent" in capsys.readouterr().out
+    assert "has no clock: its layer starts silent" in capsys.readouterr().out
     module = load_world_model(str(tmp_path / "clocked" / "ema.ckpt"))
     assert module.model_cfg.clock_period == 12 and module.model.clock_embed is not None

@@ -22,7 +22,7 @@ from worldsim.data.pixels import pixels_to_unit
 from worldsim.diffusion.modes import ModeRunner
 from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.autoencoder import StreamCache
-from worldsim.models.latents import actions_per_latent_frame, encode_video
+from worldsim.models.latents import encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel
 from worldsim.video import to_uint8
 
@@ -143,6 +143,9 @@ class Session:
         self.module, self.window = module, sample.window
         self.tf = module.latent_info.time_factor
         self.action_dim = module.model_cfg.action_dim
+        # the pixel frames' actions held so far (1, tf k, A), as many as `model.action_ages` reads
+        self.pressed: torch.Tensor | None = None
+        self.kept = self.tf * (1 + -(-module.model_cfg.action_ages // self.tf))
         device = module.device
         if bf16 and device.type == "cuda":
             # the DiT's weights cast once (inference only): no per-call autocast casts to replay
@@ -185,9 +188,14 @@ class Session:
         return rearrange(video, "b c t h w -> b t c h w")[0]
 
     def _row(self, action: np.ndarray) -> torch.Tensor:
-        """(1, 1, action_dim): `action` (A,) held for the tf video frames of one latent frame."""
-        held = torch.from_numpy(action).to(self.module.device).expand(1, 1 + self.tf, -1)
-        return actions_per_latent_frame(held, 2, self.action_dim, self.tf)[:, 1:]
+        """(1, 1, A'): `action` (A,) held for the tf video frames of one latent frame, with
+        `model.action_ages` its ages over the actions held since the session began."""
+        held = torch.from_numpy(action).float().expand(1, self.tf, -1)  # (1, tf, A)
+        past = held[:, :0] if self.pressed is None else self.pressed
+        self.pressed = torch.cat([past, held], dim=1)[:, -self.kept :]  # (1, tf k, A)
+        # grouped as an episode is, after a first frame of no action
+        seq = torch.cat([held.new_zeros(1, 1, held.shape[-1]), self.pressed], dim=1)
+        return self.module.latent_actions(seq, 1 + self.pressed.shape[1] // self.tf)[:, -1:]
 
     @torch.no_grad()
     def step(self, action: np.ndarray) -> np.ndarray:

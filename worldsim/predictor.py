@@ -8,7 +8,7 @@ import dataclasses
 import torch
 
 from worldsim.diffusion.samplers import make_sampler
-from worldsim.models.latents import actions_per_latent_frame, encode_video
+from worldsim.models.latents import encode_video
 from worldsim.training.world_model import SampleConfig, WorldModel, load_world_model
 
 OVERRIDES = (
@@ -96,11 +96,7 @@ class DiTPredictor:
         clip = context[:, offset:].to(m.device, torch.float32)
         z = m.normalise(encode_video(m.autoencoder(), clip))  # (B, T', c, h, w)
         new = -(-horizon // tf)
-        acts = None
-        if m.model_cfg.action_dim:
-            span = actions[:, offset:].to(m.device, torch.float32)
-            latent_frames = z.shape[1] + new
-            acts = actions_per_latent_frame(span, latent_frames, m.model_cfg.action_dim, tf)
+        acts = m.latent_actions(actions[:, offset:].float(), z.shape[1] + new)
         clock = None
         if m.model_cfg.clock_period:
             if self.first_steps is None or len(self.first_steps) != len(prompts):

@@ -27,7 +27,6 @@ from envs.doom.env import ACTION_NAMES
 from evals.latent_rollout import encode_latent_episode, rollout
 from evals.model import from_model_frames
 from worldsim.data.store import EpisodeStore
-from worldsim.models.latents import actions_per_latent_frame
 
 GAME = runpy.run_path(str(Path(__file__).with_name("evaluate.py")))
 BRANCH = 8  # latent frames after the context (32 video frames)
@@ -39,8 +38,7 @@ def held_actions(module, name: str, latent_frames: int) -> torch.Tensor:
     tf = module.latent_info.time_factor
     one_hot = torch.zeros(1, 1 + tf * (latent_frames - 1), len(ACTION_NAMES))  # (1, T, A)
     one_hot[..., ACTION_NAMES.index(name)] = 1.0
-    width = module.model_cfg.action_dim
-    return actions_per_latent_frame(one_hot, latent_frames, width, tf).to(module.device)
+    return module.latent_actions(one_hot, latent_frames)
 
 
 def branches(module, context, true_actions, noise_seed: int) -> dict[str, np.ndarray]:

@@ -24,13 +24,19 @@ from worldsim.data.clips import ClipRef
 from worldsim.data.latent_cache import TEXT_TABLE
 from worldsim.data.latent_data_config import LatentDataConfig
 from worldsim.data.manifest import JoinedDirs
+from worldsim.models.action_ages import action_ages
 from worldsim.models.clock import latent_clock
 
 OPEN_EPISODES = 256  # cached episodes a loader process keeps open (two memory maps each)
 
 
-def latent_actions(actions: torch.Tensor, time_factor: int) -> torch.Tensor:
-    """Per-pixel-frame actions (..., 1 + f k, A) -> per-latent-frame (..., 1 + k, f A)."""
+def latent_actions(actions: torch.Tensor, time_factor: int, ages: int = 0) -> torch.Tensor:
+    """Per-pixel-frame actions (..., 1 + f k, A) -> per-latent-frame (..., 1 + k, f A); with
+    `ages` (model.action_ages) their ages follow, grouped alike: (..., 1 + k, 2 f A), counted from
+    the first frame given (`action_ages`)."""
+    if ages:
+        grouped = (latent_actions(a, time_factor) for a in (actions, action_ages(actions, ages)))
+        return torch.cat(list(grouped), dim=-1)
     frames = actions.shape[-2]
     if (frames - 1) % time_factor:
         raise ValueError(
@@ -118,7 +124,8 @@ def drawn_times(first_step: int, oversample_steps: list[int], weight: int) -> in
 class LatentWindows(Dataset):
     """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption,
     and each latent frame's env step (the clock). `oversample` ([period, first, end, ...], weight):
-    windows starting at those steps are listed `weight` times (data.oversample_steps)."""
+    windows starting at those steps are listed `weight` times (data.oversample_steps). `ages`
+    (model.action_ages): the actions carry their ages too."""
 
     def __init__(
         self,
@@ -128,8 +135,9 @@ class LatentWindows(Dataset):
         stride: int,
         width: int,
         oversample: tuple[list[int], int] = ([], 1),
+        ages: int = 0,
     ):
-        self.cache, self.width = cache, width
+        self.cache, self.width, self.ages = cache, width, ages
         stats = cache.stats()
         self.mean = torch.tensor(stats["mean"], dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(stats["std"], dtype=torch.float32)[:, None, None]
@@ -151,10 +159,11 @@ class LatentWindows(Dataset):
         return (z - self.mean) / self.std
 
     def actions_of(self, ep: Any) -> torch.Tensor:
-        """Actions of cached episode `ep` per latent frame (T', f A)."""
+        """Actions of cached episode `ep` per latent frame (T', f A), with `ages` their ages from
+        the episode's reset after them (T', 2 f A): a window's are its episode's, sliced."""
         full = pad_actions(torch.from_numpy(np.array(ep.actions, np.float32)), self.width)  # (T, A)
         tf = self.time_factor
-        return latent_actions(full[: 1 + tf * ((full.shape[0] - 1) // tf)], tf)
+        return latent_actions(full[: 1 + tf * ((full.shape[0] - 1) // tf)], tf, self.ages)
 
     def episode_arrays(self, ep: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Cached episode `ep` whole: normalised latents (T', c, h, w), actions (T', f A)."""
@@ -201,9 +210,14 @@ class LatentWindows(Dataset):
 
 
 class LatentDataModule(BucketDataModule):
-    """Train/val latent windows split by episode (hash of the name)."""
+    """Train/val latent windows split by episode (hash of the name); `action_ages` (the model's
+    model.action_ages): the windows' actions carry their ages."""
 
     cfg: LatentDataConfig
+
+    def __init__(self, cfg: LatentDataConfig, action_ages: int = 0):
+        super().__init__(cfg)
+        self.action_ages = action_ages
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -224,11 +238,12 @@ class LatentDataModule(BucketDataModule):
             )
         width = action_width(cache, names)
         oversample = self.cfg.oversample_steps, self.cfg.oversample_weight
+        ages = self.action_ages
         self.train_set = LatentWindows(
-            cache, train, self.cfg.lengths, self.cfg.stride, width, oversample
+            cache, train, self.cfg.lengths, self.cfg.stride, width, oversample, ages
         )
         self.val_set = LatentWindows(
-            cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width
+            cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width, ages=ages
         )
         if len(self.train_set) == 0:
             raise ConfigError(

@@ -156,15 +156,11 @@ def _latent_actions(module, actions: np.ndarray | None, n: int):
     """latent_frames -> the input's actions per latent frame (n, T', A'), or None."""
     import torch
 
-    from worldsim.models.latents import actions_per_latent_frame
-
     def grouped(latent_frames: int) -> torch.Tensor | None:
         if actions is None or not module.model_cfg.action_dim:
             return None
-        per_pixel = torch.tensor(actions)[None]  # (1, T, A)
-        tf, width = module.latent_info.time_factor, module.model_cfg.action_dim
-        out = actions_per_latent_frame(per_pixel, latent_frames, width, tf)
-        return out.expand(n, -1, -1).to(module.device)
+        out = module.latent_actions(torch.tensor(actions)[None], latent_frames)  # (1, T', A')
+        return out.expand(n, -1, -1)
 
     return grouped
 

@@ -88,6 +88,11 @@ class Config:
                     "gradient is taken apart from the loss scaler and would underflow in fp16; "
                     "use train.precision=bf16-mixed or 32-true"
                 )
+        if self.model.action_ages and not self.use_actions:
+            raise ConfigError(
+                f"model.action_ages={self.model.action_ages} tells the actions' ages, and "
+                "use_actions=false gives none: leave one of them off"
+            )
         uses_bank = self.flow.rollout_share or self.flow.dmd
         if uses_bank and self.model.clock_period:
             raise ConfigError(
@@ -179,6 +184,8 @@ def build_module(cfg: Config) -> WorldModel:
 # one, and a model trained without the fused kernels may run with them
 RUN_FIELDS = ("attention", "backend", "checkpointing", "fused_kernels")
 # DiT widths that `build_module` fills in from the data and text settings, not from model.*
+# DiT inputs a model may be told anew when it starts from one without them (`init_weights`)
+GROWN = {"clock_period": "clock", "action_ages": "action ages"}
 DERIVED = {
     "latent_channels": "data.roots (the caches' VAE)",
     "action_dim": "data.roots or use_actions",
@@ -192,29 +199,29 @@ def init_weights(module: WorldModel, src: WorldModel, source: str) -> None:
     A text-less `src` may also start a text model (a scene sentence added to a trained ViZDoom
     model): its text layers keep their fresh weights with the pooled-text projection zeroed, and
     cross-attention's output is zero from `initialize_weights`, so the model starts as `src`.
-    A clockless `src` may start a model told the clock (`model.clock_period`) the same way: the
-    clock's layer starts at zero."""
+    A clockless `src` may start a model told the clock (`model.clock_period`) or the actions'
+    ages (`model.action_ages`) the same way: their layers start at zero."""
     theirs, ours = dataclasses.asdict(src.model_cfg), dataclasses.asdict(module.model_cfg)
     grows_text = theirs["text_dim"] == 0 and ours["text_dim"] > 0
-    grows_clock = theirs["clock_period"] == 0 and ours["clock_period"] > 0
-    skip = RUN_FIELDS + (("text_dim",) if grows_text else ())
-    skip += ("clock_period",) if grows_clock else ()
+    # told the clock or the ages anew: each one zero-initialised linear map
+    grown = [k for k in GROWN if not theirs.get(k) and ours[k]]
+    skip = RUN_FIELDS + (("text_dim",) if grows_text else ()) + tuple(grown)
     differ = [k for k in ours if k not in skip and theirs.get(k) != ours[k]]
     if differ:
         said = ", ".join(f"model.{k}={theirs.get(k)} (configured: {ours[k]})" for k in differ)
         knobs = ", ".join(sorted({DERIVED.get(k, "model.*") for k in differ}))
         raise ConfigError(f"init={source} is a DiT with {said}; set {knobs} to match it")
-    # growing text or the clock, the state dict lacks exactly those layers: every other weight
-    # is copied
-    module.model.load_state_dict(src.model.state_dict(), strict=not (grows_text or grows_clock))
+    # growing text, the clock or the ages, the state dict lacks exactly those layers: every
+    # other weight is copied
+    module.model.load_state_dict(src.model.state_dict(), strict=not (grows_text or grown))
     if grows_text:
         import torch
 
         with torch.no_grad():
             module.model.text_pool.weight.zero_()
         print(f"train: init={source} has no text layers: they start silent", flush=True)
-    if grows_clock:  # its linear map starts at zero (`DiT.initialize_weights`)
-        print(f"train: init={source} has no clock: the clock's layer starts silent", flush=True)
+    for knob in grown:  # its linear map starts at zero (`DiT.initialize_weights`)
+        print(f"train: init={source} has no {GROWN[knob]}: its layer starts silent", flush=True)
 
 
 def _callbacks(cfg: Config, ema) -> list:
@@ -297,7 +304,7 @@ def run(cfg: Config) -> None:
     resume_checkpoint(cfg.out, cfg.train.resume)  # a bad one is named before anything is written
     module = build_module(cfg)
     compile_dit(module, cfg.train)
-    data = LatentDataModule(cfg.data)
+    data = LatentDataModule(cfg.data, cfg.model.action_ages)
     data.setup("fit")  # windows too long for the episodes are refused before out= is claimed
     read = {"data_manifest_sha256": manifest_sha256(cfg.data.roots)}
     if claim_output("train", cfg, FREE, read):  # another config's (or data's) run: start afresh

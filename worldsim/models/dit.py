@@ -2,7 +2,8 @@
 
 A latent (B, T, C, H, W) is cut into (pt, ph, pw) patches; tokens carry 3D rotary positions, so any
 grid works at test time. Every block is adaLN-Zero modulated *per token frame* by that frame's noise
-level and action (and, with `clock_period`, its phase in the game's day), plus the pooled text
+level and action (with `action_ages`, how long ago each action was last taken; with
+`clock_period`, its phase in the game's day), plus the pooled text
 vector; text tokens enter through cross-attention.
 Self-attention is SDPA (or FlexAttention on CUDA), full or frame-causal, with QK-norm.
 With frame-causal attention, context frames (clean, or noised to a fixed level) never see the
@@ -377,6 +378,11 @@ class DiT(nn.Module):
             else None
         )
         self.null_action = nn.Parameter(torch.zeros(cfg.dim)) if cfg.action_dim else None
+        if cfg.action_ages and not cfg.action_dim:
+            raise ValueError(f"action_ages={cfg.action_ages} needs actions (action_dim > 0)")
+        # the actions' ages (`action_ages`), zero-initialised like the clock's layer; dropped with
+        # the actions: they are the actions' history
+        self.age_embed = nn.Linear(cfg.action_dim * pt, cfg.dim) if cfg.action_ages else None
         # zero-initialised (below): a clock added to trained weights starts them unchanged
         self.clock_embed = nn.Linear(2, cfg.dim) if cfg.clock_period else None
         self.text_pool = nn.Linear(cfg.text_dim, cfg.dim) if cfg.text_dim else None
@@ -400,8 +406,9 @@ class DiT(nn.Module):
                 nn.init.zeros_(block.cross.proj.weight)
         nn.init.zeros_(self.final.ada[-1].weight)
         nn.init.zeros_(self.final.ada[-1].bias)
-        if self.clock_embed is not None:
-            nn.init.zeros_(self.clock_embed.weight)
+        for told in (self.clock_embed, self.age_embed):
+            if told is not None:
+                nn.init.zeros_(told.weight)
         nn.init.zeros_(self.final.linear.weight)
         nn.init.zeros_(self.final.linear.bias)
 
@@ -463,9 +470,7 @@ class DiT(nn.Module):
             if actions is None:
                 act = self.null_action.expand_as(cond)
             else:
-                act = self.action_embed(
-                    self._frame_groups(actions, frames, "zero").flatten(2).to(cond.dtype)
-                )
+                act = self._embed_actions(actions, frames, cond.dtype)
                 if drop_actions is not None:
                     act = torch.where(
                         drop_actions[:, None, None], self.null_action.to(act.dtype), act
@@ -477,6 +482,24 @@ class DiT(nn.Module):
                 pooled = pooled * (~drop_text)[:, None]
             cond = cond + pooled[:, None]
         return cond
+
+    def _embed_actions(self, actions: torch.Tensor, frames: int, dtype) -> torch.Tensor:
+        """Actions (B, T, A') (with `action_ages`, their ages after them: (B, T, 2 A')) ->
+        their embedding (B, F, D)."""
+        width = self.cfg.action_dim * (2 if self.age_embed is not None else 1)
+        if actions.shape[-1] != width:
+            told = f"action_ages={self.cfg.action_ages}: " if self.age_embed is not None else ""
+            raise ValueError(
+                f"this DiT takes {width} action values per latent frame ({told}action_dim="
+                f"{self.cfg.action_dim}{' and their ages' if told else ''}); got "
+                f"{actions.shape[-1]}: build them with actions_per_latent_frame(..., ages="
+                f"{self.cfg.action_ages})"
+            )
+        grouped = self._frame_groups(actions, frames, "zero").to(dtype)  # (B, F, pt, A'')
+        act = self.action_embed(grouped[..., : self.cfg.action_dim].flatten(2))
+        if self.age_embed is not None:
+            act = act + self.age_embed(grouped[..., self.cfg.action_dim :].flatten(2))
+        return act
 
     def _text_for_cross(self, text: TextBatch | None, batch: int, drop_text) -> TextBatch:
         """Text tokens for cross-attention; dropped or missing prompts see one learned null
@@ -521,8 +544,9 @@ class DiT(nn.Module):
         drop_text: torch.Tensor | None = None,
         clock: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A), clock
-        (B, T) env steps -> velocity like x."""
+        """x (B, T, C, H, W) noisy latents, levels (B, T) in [0, 1], actions (B, T, A) (with
+        `action_ages`, their ages after them: (B, T, 2 A)), clock (B, T) env steps -> velocity
+        like x."""
         t, _, h, w = x.shape[1:]
         hidden, cond, grid = self._trunk(x, levels, actions, text, drop_actions, drop_text, clock)
         return unpatchify(self.final(hidden, cond), grid, self.cfg.patch, (t, h, w))

@@ -23,6 +23,9 @@ class DiTConfig:
     # env steps of the game's day (Crafter 300): each latent frame is told its step's phase in
     # it, and every call must pass the clock; 0 = no clock
     clock_period: int = 0
+    # env steps: the actions also carry, per frame, how long ago each action value was last
+    # taken (log scale, up to this many steps; Crafter's sleep lasts about 90); 0 = not told
+    action_ages: int = 0
     attention: str = "full"  # full | causal (a token frame sees only itself and earlier frames)
     backend: str = "sdpa"  # sdpa | flex (FlexAttention block masks, compiled; CUDA)
     qk_norm: bool = True  # RMS-normalise queries and keys (stable attention logits)
@@ -33,3 +36,5 @@ class DiTConfig:
     def __post_init__(self) -> None:
         if self.dim % self.heads:
             raise ValueError(f"dim={self.dim} does not divide into heads={self.heads}")
+        if self.action_ages < 0:
+            raise ValueError(f"action_ages={self.action_ages} must be >= 0 (0: not told)")

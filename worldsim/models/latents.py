@@ -26,9 +26,11 @@ def decode_latents(vae: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 def actions_per_latent_frame(
-    actions: torch.Tensor, latent_frames: int, action_dim: int, time_factor: int
+    actions: torch.Tensor, latent_frames: int, action_dim: int, time_factor: int, ages: int = 0
 ) -> torch.Tensor:
-    """Pixel-frame actions (B, T, A) starting at latent frame 0 -> (B, latent_frames, action_dim).
+    """Pixel-frame actions (B, T, A) starting at latent frame 0 -> (B, latent_frames, action_dim),
+    and with `ages` (model.action_ages) their ages after them: (B, latent_frames, 2 action_dim),
+    counted from the first frame given (an episode's reset, for ages that know all its history).
 
     Takes the 1 + tf (latent_frames - 1) pixel frames those latents cover; frames past the end of
     `actions` get the null (zero) action; codec vectors are zero-padded to action_dim / tf.
@@ -36,7 +38,7 @@ def actions_per_latent_frame(
     need = 1 + time_factor * (latent_frames - 1)
     span = actions[:, :need]
     span = torch.cat([span, span.new_zeros(span.shape[0], need - span.shape[1], span.shape[2])], 1)
-    return latent_actions(pad_actions(span, action_dim // time_factor), time_factor)
+    return latent_actions(pad_actions(span, action_dim // time_factor), time_factor, ages)
 
 
 @torch.no_grad()

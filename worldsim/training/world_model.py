@@ -41,7 +41,7 @@ from worldsim.diffusion.samplers import make_sampler
 from worldsim.models.checkpoint import CheckpointError, read_checkpoint
 from worldsim.models.clock import latent_clock
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
-from worldsim.models.latents import decode_latents
+from worldsim.models.latents import actions_per_latent_frame, decode_latents
 from worldsim.models.realism_head import RealismHead
 from worldsim.models.text import TextConfig, TextTable, load_caption_embedder
 from worldsim.training.loggers import write_metrics
@@ -146,6 +146,19 @@ class WorldModel(L.LightningModule):
 
     def _actions(self, batch: dict[str, Any]) -> torch.Tensor | None:
         return batch["actions"] if self.model_cfg.action_dim else None
+
+    def latent_actions(self, actions: torch.Tensor, latent_frames: int) -> torch.Tensor | None:
+        """Pixel-frame codec vectors (B, T, A) from latent frame 0 -> the DiT's actions
+        (B, latent_frames, A') on the device, with `model.action_ages` their ages after them,
+        counted from the first frame given (pass an episode's from its reset); None for a model
+        without actions."""
+        cfg = self.model_cfg
+        if not cfg.action_dim:
+            return None
+        tf, ages = self.latent_info.time_factor, cfg.action_ages
+        return actions_per_latent_frame(actions, latent_frames, cfg.action_dim, tf, ages).to(
+            self.device
+        )
 
     def clock(self, first_step, frames: int) -> torch.Tensor | None:
         """The clock (..., frames) of `frames` latent frames whose first is the env step
