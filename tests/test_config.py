@@ -40,6 +40,16 @@ def test_bad_config_is_a_one_line_error(args, expected):
     assert "\n" not in str(err.value)
 
 
+def test_a_group_without_files_names_its_fields_to_set_instead():
+    from worldsim.jobs.train_vae import Config as TrainVaeConfig
+
+    with pytest.raises(ConfigError) as err:  # data=DIR meant data.root=DIR
+        load_config(TrainVaeConfig, ["data=/a/store"])
+    expected = "holds none; set its fields instead, e.g. data.root=/a/store (fields: root,"
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
 def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
     from worldsim.jobs.train import Config as TrainConfig
 

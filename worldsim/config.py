@@ -116,15 +116,23 @@ def _load_yaml(path: Path) -> DictConfig:
     return loaded
 
 
-def _group_file(group: str, name: str) -> Path:
+def _group_file(group: str, name: str, fields: list[str]) -> Path:
+    """configs/<group>/<name>.yaml, the file `group=name` picks; `fields`: the group's knobs,
+    named when the group has no files (`data=/a/dir` meant one of them)."""
     path = CONFIG_DIR / group / f"{name}.yaml"
     if not path.is_file():
         options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        if not options:
+            raise ConfigError(
+                f"{group}={name} picks a config file of group '{group}', and {CONFIG_DIR / group} "
+                f"holds none; set its fields instead, e.g. {group}.{fields[0]}={name} (fields: "
+                f"{', '.join(fields)})"
+            )
         close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
         raise ConfigError(
             f"no config '{name}' in group '{group}' ({path} missing); "
             + (f"did you mean '{close[0]}'? " if close else "")
-            + f"available: {', '.join(options) or 'none'}"
+            + f"available: {', '.join(options)}"
         )
     return path
 
@@ -182,7 +190,8 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
         key, value = arg.split("=", 1)
         node, _ = _fields_at(schema, key)
         if node is not None and dataclasses.is_dataclass(node) and "." not in key:
-            group = _load_yaml(_group_file(key, value))
+            fields = [f.name for f in dataclasses.fields(node)]
+            group = _load_yaml(_group_file(key, value, fields))
             _check_keys(schema, OmegaConf.create({key: group}))
             cfg = _merge(cfg, {key: group}, f"configs/{key}/{value}.yaml")
             continue

@@ -125,16 +125,13 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
     return paths
 
 
-def run(cfg: Config) -> None:
-    from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
-    from evals.suite import SuiteContext
+def _scenario(cfg: Config) -> ScenarioConfig:
+    """The held-out episodes' settings; a cache= that is an episode store or latent cache is
+    refused: it is a folder of scenario stores, one per scenario set, that eval records itself."""
     from worldsim.jobs.pipeline import refuse_data_dir
 
-    # cache= is a folder of scenario stores, one per scenario set, that eval records itself
     refuse_data_dir("eval", cfg.cache, "cache", "a scenario store per scenario set")
-
-    suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
-    scenario = ScenarioConfig(
+    return ScenarioConfig(
         env=cfg.env,
         episodes=cfg.episodes,
         context=cfg.context,
@@ -143,6 +140,14 @@ def run(cfg: Config) -> None:
         policy=cfg.policy,
         cache=cfg.cache,
     )
+
+
+def run(cfg: Config) -> None:
+    from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
+    from evals.suite import SuiteContext
+
+    scenario = _scenario(cfg)
+    suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     # the stage's one bar over all its phases, drawn from its first count (delay): an input
     # refused before any work prints no bar
     with tqdm(desc="eval", disable=not cfg.progress, delay=0.1) as bar:
