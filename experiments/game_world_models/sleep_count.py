@@ -5,6 +5,8 @@ its truth arrays do not say who sleeps.
 
 Usage: python experiments/game_world_models/sleep_count.py STORE [SEED ...]
 The episodes of the given seeds (all when none), one JSON line each, then the store's totals.
+Each sleep that ends inside its episode is also listed as [its length, the steps from the last
+`sleep` pressed to the wake-up] (RESULTS section 73: what `model.action_ages` can tell a DiT).
 """
 
 import json
@@ -17,12 +19,20 @@ from envs.make import EnvConfig, make_env
 from worldsim.data.store import EpisodeStore
 
 LONG = 80  # frames: a sleep this long is the scripted policy's (energy low), not a random nap
+SLEEP = 6  # crafter's `sleep` in its action list
 
 
 def sleeps(asleep: np.ndarray) -> list[tuple[int, int]]:
     """(T,) bool -> [(first, end)] of each run of sleeping frames."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], asleep.astype(int), [0]])))
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def wakes(runs: list[tuple[int, int]], pressed: np.ndarray, frames: int) -> list[list[int]]:
+    """[length, steps from the last `sleep` pressed to the wake-up] of each sleep in `runs` that
+    ends before `frames`; `pressed` (T,) bool: `sleep` taken, recorded as frame t's action."""
+    press_at = np.flatnonzero(pressed)
+    return [[b - a, int(b - press_at[press_at <= b].max())] for a, b in runs if b < frames]
 
 
 def replay(episode) -> np.ndarray:
@@ -48,13 +58,16 @@ def main(root: str, *seeds: str) -> None:
         entry = store.entry(name)
         if seeds and str(entry.seed) not in seeds:
             continue
-        asleep = replay(store.load(name))
+        episode = store.load(name)
+        asleep = replay(episode)
         runs = sleeps(asleep)
+        pressed = np.array(episode.raw_actions) == SLEEP
         long = [(a, b) for a, b in runs if b - a >= LONG]
         frames, asleep_total = frames + len(asleep), asleep_total + int(asleep.sum())
         long_total += sum(b - a for a, b in long)
         row = {"seed": entry.seed, "frames": len(asleep), "asleep": int(asleep.sum())}
-        print(json.dumps(row | {"long_sleeps": long}), flush=True)
+        row |= {"long_sleeps": long, "wakes": wakes(runs, pressed, len(asleep))}
+        print(json.dumps(row), flush=True)
     shares = {
         "asleep_share": asleep_total / frames,
         f"in_sleeps_of_{LONG}_share": long_total / frames,
