@@ -28,7 +28,10 @@ from worldsim.control.policies import consensus
 from worldsim.control.prompts import expand_crafter, without_events
 from worldsim.control.report import wilson
 from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
+from worldsim.data.actions import pad_actions
+from worldsim.data.latent_datamodule import latent_actions
 from worldsim.diffusion.flow import FlowConfig
+from worldsim.models.action_ages import action_ages
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.idm import IDMConfig, InverseDynamics
 from worldsim.models.text import TextConfig, TextTable, split_sentences
@@ -291,6 +294,16 @@ def test_context_actions_are_packed_as_training_packs_a_recorded_episode():
     slots = rearrange(packed[0], "t (s a) -> t s a", s=4)  # (4, 4, 17)
     read = [[int(v.argmax()) if v.any() else None for v in t] for t in slots]
     assert read == [[None, None, None, 0], [6, 7, 8, 9], [10, 11, 12, 13], [14, 15, 16, 1]]
+
+    # told the actions' ages, the candidates' count from the episode's reset, as training's do
+    history = np.stack([eye[0], *executed])  # (10, 17): the action that led to each frame
+    aged = pack_actions(past, plans, 68, 4, ages=16, history=history)  # (1, 4, 2 x 68)
+    torch.testing.assert_close(aged[..., :68], packed)
+    whole = torch.from_numpy(np.concatenate([history, plans[0]]))[None]  # (1, 18, 17)
+    from_reset = action_ages(pad_actions(whole, 17), 16)[:, 5:]  # the clip's frames 5..17
+    torch.testing.assert_close(aged[..., 68:], latent_actions(from_reset, 4))
+    clip_only = pack_actions(past, plans, 68, 4, ages=16, history=past)
+    assert not torch.allclose(clip_only, aged)  # the history before the clip counts
 
 
 def test_prompt_scores_share_noise_across_candidates_and_are_zero_for_the_empty_prompt():

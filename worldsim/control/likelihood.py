@@ -33,7 +33,10 @@ from worldsim.control.control_config import CONTRASTS, LikelihoodConfig
 from worldsim.control.imagine import Imaginer
 from worldsim.control.policies import Plan, plan_seed
 from worldsim.control.prompts import contrast_caption
+from worldsim.data.actions import pad_actions
+from worldsim.data.latent_datamodule import latent_actions
 from worldsim.diffusion.flow import clean_estimate_error
+from worldsim.models.action_ages import action_ages
 from worldsim.models.dit import TextBatch
 from worldsim.models.latents import actions_per_latent_frame
 
@@ -52,15 +55,28 @@ def context_actions(executed: list[np.ndarray], noop: np.ndarray, frames: int) -
 
 
 def pack_actions(
-    context: np.ndarray, plans: np.ndarray, action_dim: int, time_factor: int
+    context: np.ndarray,
+    plans: np.ndarray,
+    action_dim: int,
+    time_factor: int,
+    ages: int = 0,
+    history: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Per-pixel-frame codec vectors of the context clip (Tc, A) and of each candidate's new frames
     (N, L, A) -> the model's per-latent-frame actions (N, Tc' + L / tf, action_dim), packed as
     training packs them (`latent_actions`: latent frame k >= 1 holds the actions that led to
-    pixel frames 1 + tf (k - 1) .. tf k)."""
+    pixel frames 1 + tf (k - 1) .. tf k). With `ages` (model.action_ages) their ages follow
+    (N, Tc' + L / tf, 2 action_dim), counted as training counts them, from the episode's reset:
+    over `history` (H, A), the actions that led to each of its frames so far, the clip's last."""
     seq = np.concatenate([np.broadcast_to(context, (len(plans), *context.shape)), plans], 1)
     latent_frames = (seq.shape[1] - 1) // time_factor + 1
-    return actions_per_latent_frame(torch.from_numpy(seq), latent_frames, action_dim, time_factor)
+    acts = actions_per_latent_frame(torch.from_numpy(seq), latent_frames, action_dim, time_factor)
+    if not ages:
+        return acts
+    whole = np.concatenate([np.broadcast_to(history, (len(plans), *history.shape)), plans], 1)
+    padded = pad_actions(torch.from_numpy(whole), action_dim // time_factor)  # (N, H + L, A')
+    told = action_ages(padded, ages)[:, -seq.shape[1] :]  # the clip's and the plans' frames
+    return torch.cat([acts, latent_actions(told, time_factor)], dim=-1)
 
 
 @torch.no_grad()
@@ -111,8 +127,9 @@ def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, 
     if len(n) > 1:
         raise ValueError(f"episodes imagined together need one count of candidates, not {n}")
     z = first.imaginer.encode(frames)  # (E, Tc', c, h, w)
+    width, ages = m.model_cfg.action_dim, m.model_cfg.action_ages
     acts = torch.cat([
-        pack_actions(p.past_actions(f, codec), cands, m.model_cfg.action_dim, tf)
+        pack_actions(p.past_actions(f, codec), cands, width, tf, ages, p.history(codec))
         for p, f, cands, codec in zip(policies, frames, plans, codecs, strict=True)
     ]).to(m.device)  # fmt: skip
     sample = replace(m.sample_cfg, sampler=replace(m.sample_cfg.sampler, steps=first.cfg.steps))
@@ -172,6 +189,12 @@ class LikelihoodPolicy:
             raise RuntimeError(f"{len(frames)} frames after {len(self.executed)} planned actions")
         used = self.imaginer.context_frames(len(frames))
         return context_actions(self.executed, codec.encode(codec.noop()), used)
+
+    def history(self, codec) -> np.ndarray:
+        """Codec vectors (T, A) of the action that led to each frame of the episode so far, from
+        its reset (frame 0: the no-op), as the recorder stores them."""
+        noop = codec.encode(codec.noop())
+        return np.stack([noop, *self.executed]).astype(np.float32)
 
     def imagine(self, frames, plans: np.ndarray, codec, seed: int) -> torch.Tensor:
         """Latents (N, Tc' + horizon, c, h, w) of this episode's candidates `plans` (N, L, A)."""

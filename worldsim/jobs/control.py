@@ -21,7 +21,7 @@ from pathlib import Path
 
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
-from worldsim.control.control_config import IMAGINING, LIKELIHOOD, POLICIES, ControlConfig
+from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
 from worldsim.control.tasks import (
     CRAFTER_ID,
     TaskError,
@@ -114,13 +114,6 @@ def _refuse_other_actions(cfg: Config, env: EnvConfig, module, idm) -> None:
     from worldsim.data.actions import check_env_actions
 
     width = check_env_actions(module, env, cfg.ckpt)
-    planners = [p for p in cfg.policies if p in LIKELIHOOD]
-    if planners and module.model_cfg.action_ages:
-        raise ConfigError(
-            f"policies {planners} score candidate actions, and ckpt={cfg.ckpt} is told their "
-            f"ages (model.action_ages={module.model_cfg.action_ages}), which need the episode's "
-            "actions since its reset: the planner packs the context clip's only; leave them out"
-        )
     if idm.cfg.action_dim != width:
         raise ConfigError(
             f"idm={cfg.idm or 'the shipped one'} reads {idm.cfg.action_dim} action values but "
