@@ -46,7 +46,8 @@ class Config:
     episode: str = ""  # episode name in the `input` store ("" = the first)
     context: int = 5  # pixel frames of the input used as context (1 + time_factor k)
     # env step of the input's first frame (of the generation's, without an input): a model told
-    # the game clock (model.clock_period) counts on from it; an episode store's start at 0
+    # the game clock (model.clock_period) counts on from it; an episode store's start at 0 (a
+    # model told the actions' ages counts them from the input's first frame, whatever this is)
     first_step: int = 0
     frames: int = 32  # pixel frames to generate (rounded up to whole latent frames)
     height: int = 64  # size of text / image generations (pixels)
