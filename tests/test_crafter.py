@@ -274,3 +274,20 @@ def test_a_clip_longer_than_a_caption_window_is_told_its_last_frames_and_a_held_
     # 8 latent frames from 0 are [0, 29): windows 0 and 1 both hold them, the earliest tells
     assert captions.for_window(*pixel_span(0, 8, 4)) == "0"
     assert captions.for_window(*pixel_span(3, 8, 4)) == "9"  # [9, 37) lies in window 9 only
+
+
+def test_a_sleepers_view_is_read_off_the_pixels_by_day_and_by_night():
+    from envs.crafter.sleep_view import sleeper_view
+
+    env = make()
+    obs, _ = env.reset(seed=0)
+    inner = env.unwrapped._env
+    frames, truth = [obs], [False]
+    for step, sleeping in ((60, True), (60, False), (209, True), (209, False)):  # noon, midnight
+        inner._step = step
+        inner._player.sleeping = sleeping
+        inner._player.inventory["energy"] = 0  # so that crafter does not wake the sleeper
+        frames.append(env.step(0)[0])
+        truth.append(env.unwrapped.sleeping)
+    assert truth == [False, True, False, True, False]
+    assert sleeper_view(np.stack(frames)).tolist() == truth

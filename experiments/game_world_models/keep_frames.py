@@ -3,20 +3,26 @@
 
 Usage: python experiments/game_world_models/keep_frames.py EVALUATE_ARGS...
        python experiments/game_world_models/keep_frames.py --table OUT/long_strip.npz FIRST END
+       python experiments/game_world_models/keep_frames.py --wakes OUT/long_strip.npz
 
 The first form runs `evaluate.py EVALUATE_ARGS...` and writes, beside each long_strip.png, its
 rows whole (the truth, then its draws; (T, H, W, 3) uint8 each) as long_strip.npz. The second
 prints every 8th step in [FIRST, END) of those rows: the mean brightness and the colour spread
 (max minus min channel, a sleeper's grey view has little) of the game view, the inventory rows
-left out.
+left out. The third lists each sleep of the truth that ends inside it (a sleeper's view,
+envs/crafter/sleep_view.py, for MIN_SLEEP frames or more) and, for each draw, how many frames
+after the truth its sleep began and ended ("none": no sleep of the draw overlaps it).
 """
 
 import sys
 
 import evaluate  # this folder's
 import numpy as np
+from sleep_count import sleeps  # this folder's
 
-VIEW_ROWS = 52  # of 64: crafter's local view; the rows below show the inventory
+from envs.crafter.sleep_view import VIEW_ROWS, colour_spread, sleeper_view
+
+MIN_SLEEP = 8  # frames: a shorter dip of a draw's colour is no sleep
 save_strip = evaluate.save_frame_strip  # evaluate's own, still called for the picture
 
 
@@ -27,17 +33,42 @@ def keep_rows(rows: list, path, every: int) -> None:
 
 def table(npz: str, first: int, end: int) -> None:
     with np.load(npz) as z:
-        rows = [z[k][:, :VIEW_ROWS].astype(np.float32) for k in z.files]  # (T, h, W, 3) each
+        rows = [z[k] for k in z.files]  # (T, H, W, 3) uint8 each
     print("step | " + " | ".join(["truth"] + [f"draw {i}" for i in range(1, len(rows))]))
+    light = [r[:, :VIEW_ROWS].mean(axis=(1, 2, 3)) for r in rows]  # (T,) each: the view's
+    spreads = [colour_spread(r) for r in rows]  # (T,) each
     for t in range(first, end, 8):
-        cells = [f"{r[t].mean():.0f} / {(r[t].max(-1) - r[t].min(-1)).mean():.0f}" for r in rows]
+        cells = [f"{v[t]:.0f} / {c[t]:.0f}" for v, c in zip(light, spreads, strict=True)]
         print(f"{t} | " + " | ".join(cells))
+
+
+def long_sleeps(frames: np.ndarray) -> list[tuple[int, int]]:
+    """(T, H, W, 3) -> [(first, end)] of each run of MIN_SLEEP or more sleeper's-view frames."""
+    return [(a, b) for a, b in sleeps(sleeper_view(frames)) if b - a >= MIN_SLEEP]
+
+
+def wakes(npz: str) -> None:
+    with np.load(npz) as z:
+        truth, *draws = [z[k] for k in z.files]  # (T, H, W, 3) uint8 each
+    runs = [long_sleeps(d) for d in draws]
+    heads = [f"draw {i}: began / ended" for i in range(1, len(draws) + 1)]
+    print("truth sleep | " + " | ".join(heads))
+    for a, b in long_sleeps(truth):
+        if b >= len(truth):
+            continue  # the episode ends asleep: no wake-up to time
+        cells = []
+        for own in runs:
+            near = [(c, d) for c, d in own if c < b and d > a]  # overlapping the truth's sleep
+            cells.append(f"{near[0][0] - a:+d} / {near[-1][1] - b:+d}" if near else "none")
+        print(f"{a}-{b} | " + " | ".join(cells))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--table"] and len(sys.argv) == 5:
         table(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-    elif len(sys.argv) > 1 and sys.argv[1] != "--table":
+    elif sys.argv[1:2] == ["--wakes"] and len(sys.argv) == 3:
+        wakes(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] not in ("--table", "--wakes"):
         evaluate.save_frame_strip = keep_rows
         evaluate.main(*sys.argv[1:])
     else:
