@@ -367,8 +367,16 @@ validation_rollouts() {  # file game level out cap -> evaluate.py's 1,000-frame 
   # file on the game's validation long set at that sampling (evaluate.py's SAMPLING: a context
   # level or dotted overrides), noise seeds 0, 1 and 2, in
   # out/ (its log beside it), stopped after cap seconds; run from experiments/game_world_models
-  timeout "$5" python3 evaluate.py $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 \
+  local script=evaluate.py
+  [ "$2" = crafter ] && script=keep_frames.py  # evaluate.py with every frame kept, for wakes
+  timeout "$5" python3 $script $G/held/val_$2 "$4" cuda only "$1" "$2" "$3" 0,1,2 \
     "${VAL_TRUTHS:-4}" >"$4.log" 2>&1
+  [ "$2" = crafter ] && crafter_wakes "$4"
+}
+
+crafter_wakes() {  # out -> keep_frames.py's timing of each draw's sleeps against its truth's (RESULTS
+  # section 73), after the log of the rollouts that wrote out/long_strip.npz (kept on the machine)
+  [ -f "$1/long_strip.npz" ] && python3 keep_frames.py --wakes "$1/long_strip.npz" >>"$1.log" 2>&1
 }
 
 screen() {  # model file -> $G/eval/screen_<game>_<level>: its validation long rollouts at LEVELS
@@ -469,7 +477,8 @@ out_fits() {  # says so when $OUT holds more than a call returns (8 files, 64 Mi
 }
 
 pack_eval() {  # $G/eval to $OUT: videos apart, in parts of 15 MiB (a file comes back if <= 16)
-  tar czf "$OUT/eval_logs.tgz" --exclude='*.mp4' --exclude='*.gif' eval
+  # long_strip.npz (keep_frames.py: every frame of the long rollouts) stays on the machine
+  tar czf "$OUT/eval_logs.tgz" --exclude='*.mp4' --exclude='*.gif' --exclude='*.npz' eval
   find eval -name '*.mp4' -o -name '*.gif' | tar czf - -T - | split -b 15M - "$OUT/eval_videos.tgz.part"
 }
 
@@ -605,8 +614,9 @@ crafter_evals() {  # file tag gate cap: started in the background, their pids ad
   done
   # FROZEN_LONG=1: the frozen truths' six draws beside them, at the file's own sampling (as
   # the CPU judges them); verdict.py counts them only for a file that passed validation
-  [ -z "${FROZEN_LONG:-}" ] || { timeout "$4" python3 evaluate.py $G/held $G/eval/frozen_$2 cuda \
-    only "$1" crafter '' 0,1,2 >$G/eval/frozen_$2.log 2>&1 & pids+=($!); }
+  [ -z "${FROZEN_LONG:-}" ] || { { timeout "$4" python3 keep_frames.py $G/held $G/eval/frozen_$2 \
+    cuda only "$1" crafter '' 0,1,2 >$G/eval/frozen_$2.log 2>&1
+    crafter_wakes $G/eval/frozen_$2; } & pids+=($!); }
 }
 
 doom_choice() {  # each new ViZDoom file (`candidates`, and the decoder and causal arms') at each
