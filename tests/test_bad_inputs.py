@@ -509,3 +509,15 @@ def test_embed_text_to_a_folder_it_cannot_write_is_one_line_naming_out(
     out = "/proc/worldsim-text.npz"
     argv = ["embed-text", f"store={small_store.root}", f"text.table={table}", f"out={out}"]
     assert f"out={out} cannot be written" in one_line_error(capsys, argv)
+
+
+def test_a_cut_short_last_checkpoint_found_by_resume_auto_is_one_line_keeping_it(
+    small_store, tmp_path, capsys
+):
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"PK\x03\x04 cut short")  # a killed copy: a zip's start, no central directory
+    argv = ["train-vae", "loss.perceptual=none", f"data.root={small_store.root}"]
+    error = one_line_error(capsys, [*argv, f"out={tmp_path / 'run'}"])
+    assert f"resume=auto: {last} is not a training checkpoint" in error
+    assert last.read_bytes() == b"PK\x03\x04 cut short"

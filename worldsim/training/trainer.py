@@ -60,11 +60,10 @@ def resume_checkpoint(out: str | Path, resume: str) -> str | None:
     """The checkpoint a run resumes from: `auto` = <out>/checkpoints/last.ckpt if a run left one,
     "" = none, `last` = that file (must exist), or a path (must exist)."""
     last = Path(out) / "checkpoints" / "last.ckpt"
-    if resume == "auto":
-        return str(last) if last.is_file() else None
-    if not resume:
+    if not resume or resume == "auto" and not last.is_file():
         return None
-    path = last if resume == "last" else Path(resume)
+    # auto's file is looked at too: a run killed while last.ckpt was moved into place cuts it short
+    path = last if resume in ("auto", "last") else Path(resume)
     if not path.is_file():
         raise ConfigError(
             f"resume={resume}: {path} does not exist; pass an existing checkpoint, "
