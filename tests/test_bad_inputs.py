@@ -521,3 +521,12 @@ def test_a_cut_short_last_checkpoint_found_by_resume_auto_is_one_line_keeping_it
     error = one_line_error(capsys, [*argv, f"out={tmp_path / 'run'}"])
     assert f"resume=auto: {last} is not a training checkpoint" in error
     assert last.read_bytes() == b"PK\x03\x04 cut short"
+
+
+def test_a_world_model_given_as_the_vae_is_one_line_naming_its_vae(small_store, tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)  # its VAE not bundled: it names tmp_path/vae.ckpt
+    out = tmp_path / "latents"
+    argv = ["encode", f"store={small_store.root}", f"checkpoint={ckpt}", f"out={out}"]
+    error = one_line_error(capsys, argv)
+    assert f"{ckpt} is a world model without its VAE bundled" in error
+    assert f"({tmp_path / 'vae.ckpt'})" in error and not out.exists()

@@ -359,6 +359,13 @@ def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") 
     ckpt = ckpt.get("autoencoder", ckpt)  # a world model exported with its VAE bundled
     if "autoencoder_config" in ckpt:
         cfg_dict, state = ckpt["autoencoder_config"], ckpt["state_dict"]
+    elif "latents" in ckpt.get("hyper_parameters", {}):
+        # a world model without its VAE (`worldsim train`'s ema.ckpt): its DiT config is no VAE's
+        named = ckpt["hyper_parameters"]["latents"].get("autoencoder") or "its train-vae vae.ckpt"
+        raise CheckpointError(
+            f"{path} is a world model without its VAE bundled; pass the VAE it was trained on "
+            f"({named}), or a world model exported with bundle_autoencoder=true"
+        )
     elif "hyper_parameters" in ckpt and "model" in ckpt["hyper_parameters"]:
         # Lightning checkpoint of VAETask: the EMA callback wrote its average into state_dict.
         cfg_dict = ckpt["hyper_parameters"]["model"]
