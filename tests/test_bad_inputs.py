@@ -530,3 +530,13 @@ def test_a_world_model_given_as_the_vae_is_one_line_naming_its_vae(small_store, 
     error = one_line_error(capsys, argv)
     assert f"{ckpt} is a world model without its VAE bundled" in error
     assert f"({tmp_path / 'vae.ckpt'})" in error and not out.exists()
+
+
+def test_a_sample_episode_the_store_lacks_is_one_line_naming_its_episodes(
+    small_store, tmp_path, capsys
+):
+    ckpt = tiny_checkpoint(tmp_path)
+    argv = ["sample", f"ckpt={ckpt}", "mode=rollout", f"input={small_store.root}", "episode=ep_9"]
+    error = one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+    assert "episode=ep_9 is not in store" in error and "(ep_000000 .. ep_000005)" in error
+    assert not (tmp_path / "o").exists()

@@ -102,8 +102,12 @@ def _read_input(
             raise ConfigError(
                 f"episode store {p} is empty; pass input=FILE or a store with episodes"
             )
-        name = episode or names[0]
-        ep = store.load(name)
+        if episode and episode not in names:  # else the load's error sends one to `data verify`
+            raise ConfigError(
+                f"episode={episode} is not in store {p}; give one of its {len(names)} episodes "
+                f"({names[0]} .. {names[-1]}) or leave episode empty for the first"
+            )
+        ep = store.load(episode or names[0])
         caption = ep.captions.get("prompt", "") if ep.captions else ""
         return np.asarray(ep.frames), np.asarray(ep.actions, np.float32), caption
     if not p.is_file():
