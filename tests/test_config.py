@@ -99,6 +99,20 @@ def test_wrong_type_inside_yaml_file_is_named(tmp_path):
         load_config(RecordConfig, [str(path)])
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [("env:\n  kwargs: [1]\n", "env.kwargs"), ("stages:\n  rec: [1, 2]\n", "stages.rec")],
+)
+def test_a_list_where_a_mapping_goes_is_named(text, named, tmp_path):
+    from worldsim.jobs.pipeline import Config as PipelineConfig
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    schema = PipelineConfig if named.startswith("stages") else RecordConfig
+    with pytest.raises(ConfigError, match=f"^{named} takes a mapping"):  # not a TypeError
+        load_config(schema, [str(path)])
+
+
 def test_cli_prints_one_line_error_and_exit_code_2_without_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "worldsim.cli", "rollout", "episodes=x", "steps=2"],

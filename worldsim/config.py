@@ -167,6 +167,24 @@ def _merge(base: DictConfig, other: Any, what: str) -> DictConfig:
         if "is not a ListConfig" in msg:  # `data.roots=a` for a list knob
             raise ConfigError(f"{key} takes a list: {key}=[...] ({what})") from err
         raise ConfigError(f"bad value for config key '{key}' in {what}: {msg}") from err
+    except TypeError as err:  # OmegaConf's bare "Cannot merge incompatible container types"
+        key = _list_for_mapping(base, other) or "?"
+        raise ConfigError(f"{key} takes a mapping (key: value), not a list ({what})") from err
+
+
+def _list_for_mapping(base: Any, other: Any, prefix: str = "") -> str:
+    """The dotted key where `other` gives a list and `base` holds a mapping ("" if none)."""
+    if not isinstance(base, DictConfig) or not isinstance(other, dict | DictConfig):
+        return ""
+    for key, value in other.items():
+        node = base._get_node(key) if key in base else None
+        # a new key of a dict of dataclasses (a pipeline's `stages.NAME`) takes a mapping too
+        new_entry = node is None and dataclasses.is_dataclass(base._metadata.element_type)
+        if isinstance(value, list | ListConfig) and (isinstance(node, DictConfig) or new_entry):
+            return f"{prefix}{key}"
+        if found := _list_for_mapping(node, value, f"{prefix}{key}."):
+            return found
+    return ""
 
 
 @functools.cache
