@@ -540,3 +540,12 @@ def test_a_sample_episode_the_store_lacks_is_one_line_naming_its_episodes(
     error = one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
     assert "episode=ep_9 is not in store" in error and "(ep_000000 .. ep_000005)" in error
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("below", ["", "scenarios"])
+def test_an_eval_cache_at_or_under_a_file_is_one_line_leaving_it(below, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    argv = ["eval", "suite=fidelity", f"cache={notes / below}", f"out={tmp_path / 'o'}"]
+    assert f"{notes} is a file; give a folder" in one_line_error(capsys, argv)
+    assert notes.read_text() == "mine\n" and not (tmp_path / "o").exists()

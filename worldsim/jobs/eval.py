@@ -131,6 +131,14 @@ def _scenario(cfg: Config) -> ScenarioConfig:
     from worldsim.jobs.pipeline import refuse_data_dir
 
     refuse_data_dir("eval", cfg.cache, "cache", "a scenario store per scenario set")
+    # a file there (or above it) would fail as a NotADirectoryError once the rollout starts
+    cache = Path(cfg.cache).absolute()
+    blocker = next((p for p in (cache, *cache.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(
+            f"cache={cfg.cache}: {blocker} is a file; give a folder (eval records its scenarios "
+            "there)"
+        )
     return ScenarioConfig(
         env=cfg.env,
         episodes=cfg.episodes,
