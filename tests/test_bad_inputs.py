@@ -549,3 +549,18 @@ def test_an_eval_cache_at_or_under_a_file_is_one_line_leaving_it(below, tmp_path
     argv = ["eval", "suite=fidelity", f"cache={notes / below}", f"out={tmp_path / 'o'}"]
     assert f"{notes} is a file; give a folder" in one_line_error(capsys, argv)
     assert notes.read_text() == "mine\n" and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("results", "named"),
+    [("{tmp}", "is a folder"), ("{tmp}/notes.txt/results.json", "notes.txt is a file")],
+)
+def test_a_control_results_path_it_cannot_write_is_one_line_before_the_grid(
+    results, named, tmp_path, capsys
+):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    results = results.format(tmp=tmp_path)
+    argv = ["control", "tasks=[collect_wood]", f"results={results}", f"out={tmp_path / 'o'}"]
+    error = one_line_error(capsys, argv)
+    assert f"results={results}" in error and named in error
+    assert not (tmp_path / "o").exists()  # refused before any episode is played

@@ -130,9 +130,11 @@ def _source(cfg: Config) -> dict:
 def run(cfg: Config) -> None:
     import torch
 
+    from worldsim.cli import check_out
     from worldsim.control.grid import Harness, run_grid
     from worldsim.video import mp4_missing
 
+    check_out("results", cfg.results, is_file=True)  # copied to at the end: named before the grid
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
