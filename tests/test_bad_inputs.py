@@ -564,3 +564,13 @@ def test_a_control_results_path_it_cannot_write_is_one_line_before_the_grid(
     error = one_line_error(capsys, argv)
     assert f"results={results}" in error and named in error
     assert not (tmp_path / "o").exists()  # refused before any episode is played
+
+
+def test_an_export_onto_a_file_that_is_no_world_model_is_one_line_keeping_it(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)
+    vae = tmp_path / "vae.ckpt"  # the model's VAE, named as out= by mistake
+    before = vae.read_bytes()
+    argv = ["export", f"ckpt={ckpt}", f"out={vae}"]
+    assert f"out={vae} exists and is not a world model" in one_line_error(capsys, argv)
+    assert vae.read_bytes() == before
+    assert main(["export", f"ckpt={ckpt}", f"out={ckpt}"]) == 0  # an earlier export: replaced

@@ -24,11 +24,33 @@ class Config:
     sampling: str = ""
 
 
+def _refuse_another_file(out: str) -> None:
+    """An existing out= is replaced only when it is a world model (an earlier export, or ckpt=
+    itself): a VAE checkpoint or any other file named there by mistake is kept."""
+    from worldsim.config import ConfigError
+    from worldsim.models.checkpoint import CheckpointError, read_checkpoint
+
+    path = Path(out)
+    if not path.is_file():
+        return
+    try:
+        ckpt = read_checkpoint(path, path, "world-model", "", ("hyper_parameters",))
+        if "latents" in ckpt["hyper_parameters"]:  # what a world model's file alone holds
+            return
+    except CheckpointError:
+        pass
+    raise ConfigError(
+        f"out={out} exists and is not a world model; give a new path (export replaces only an "
+        "earlier export)"
+    )
+
+
 def run(cfg: Config) -> None:
     from worldsim.data.manifest import file_sha256
     from worldsim.training.world_model import export_checkpoint, load_world_model
     from worldsim.training.world_model_config import with_sampling
 
+    _refuse_another_file(cfg.out)
     module = load_world_model(cfg.ckpt)
     module.sample_cfg = with_sampling(module.sample_cfg, cfg.sampling)
     if cfg.autoencoder:
