@@ -402,10 +402,16 @@ STORE_NOT_CACHE = "{store} is an episode store, not a latent cache; encode it in
         (["record", "env=bounce", "episodes=1", "steps=3", "out={cache}"], "{cache} is a latent "),
         (["eval", "cache={store}"], "cache={store} is an episode store; eval writes"),
         (["eval", "cache={cache}"], "cache={cache} is a latent cache; eval writes"),
+        (["sample", "ckpt={ckpt}", "out={store}"], "out={store} is an episode store; sample"),
+        (["play", "headless=true", "actions=a.txt", "out={cache}"], "out={cache} is a latent "),
+        (["eval", "out={store}"], "out={store} is an episode store; eval writes report.json"),
+        (["control", "tasks=[collect_wood]", "out={cache}"], "out={cache} is a latent cache; "),
+        (["decode", "cache={cache}", "checkpoint={vae}", "out={cache}"], "out={cache} is a lat"),
     ],
     ids=[
         *("encode-store", "train-vae-data", "embed-text-store", "sample-input", "train-data"),
         *("decode-cache", "encode-out", "record-out", "eval-cache-store", "eval-cache-cache"),
+        *("sample-out", "play-out", "eval-out", "control-out", "decode-out"),
     ],
 )
 def test_a_folder_of_the_other_kind_is_one_line_naming_its_kind_changing_nothing(

@@ -132,8 +132,10 @@ def run(cfg: Config) -> None:
 
     from worldsim.cli import check_out
     from worldsim.control.grid import Harness, run_grid
+    from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.video import mp4_missing
 
+    refuse_data_dir("control", cfg.out, writes="videos, results.json and summary.html")
     check_out("results", cfg.results, is_file=True)  # copied to at the end: named before the grid
     unknown = [p for p in cfg.policies if p not in POLICIES]
     if unknown or not cfg.policies:

@@ -127,10 +127,12 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
 
 def _scenario(cfg: Config) -> ScenarioConfig:
     """The held-out episodes' settings; a cache= that is an episode store or latent cache is
-    refused: it is a folder of scenario stores, one per scenario set, that eval records itself."""
+    refused: it is a folder of scenario stores, one per scenario set, that eval records itself
+    (and an out= that is one: the report's files would mix into it)."""
     from worldsim.jobs.pipeline import refuse_data_dir
 
     refuse_data_dir("eval", cfg.cache, "cache", "a scenario store per scenario set")
+    refuse_data_dir("eval", cfg.out, writes="report.json, report.html and videos")
     # a file there (or above it) would fail as a NotADirectoryError once the rollout starts
     cache = Path(cfg.cache).absolute()
     blocker = next((p for p in (cache, *cache.parents) if p.exists()), None)

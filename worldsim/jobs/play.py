@@ -146,11 +146,14 @@ def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[s
 def run(cfg: Config) -> None:
     from worldsim.data.actions import check_action_width
     from worldsim.interactive import action_table, key_map, read_action_file
+    from worldsim.jobs.pipeline import refuse_data_dir
 
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"port={cfg.port}: give a TCP port from 1 to 65535 (default 8765)")
     if cfg.headless and not cfg.actions:
         raise ConfigError("headless=true needs actions=FILE (one action name or index per line)")
+    if cfg.headless:
+        refuse_data_dir("play", cfg.out, writes="play.mp4 and latency.json")
     if cfg.actions and not Path(cfg.actions).is_file():
         raise ConfigError(f"action file '{cfg.actions}' not found")
     start, codec, caption = _start(cfg)

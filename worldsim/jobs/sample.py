@@ -263,8 +263,10 @@ def run(cfg: Config) -> None:
     from tqdm import tqdm
 
     from worldsim.diffusion.modes import MODES
+    from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.training.world_model import SampleConfig
 
+    refuse_data_dir("sample", cfg.out, writes="videos")
     if cfg.mode not in MODES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
     mode = MODES[cfg.mode]
