@@ -190,3 +190,23 @@ def test_two_record_shards_at_once_fill_one_store_without_collisions(tmp_path):
         range(10)
     )
     store.check()  # complete: the record asks for 10 episodes, no leftovers
+
+
+def test_a_checkpoint_write_that_fails_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    from worldsim.training.atomic_checkpoint_io import AtomicCheckpointIO
+
+    io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"step": 1}, path)
+
+    def cut_short(obj, f):  # a process killed mid-write: half a file, then gone
+        Path(f).write_bytes(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", cut_short)
+    try:
+        io.save_checkpoint({"step": 2}, path)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    assert torch.load(path) == {"step": 1}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]

@@ -91,6 +91,7 @@ def lightning_trainer(
     import lightning as L
     import torch
 
+    from worldsim.training.atomic_checkpoint_io import AtomicCheckpointIO
     from worldsim.training.callbacks import LastCheckpoint
     from worldsim.training.loggers import Throughput, make_logger
     from worldsim.training.progress import StepProgress
@@ -117,5 +118,6 @@ def lightning_trainer(
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,  # the bucket sampler splits batches across ranks itself
+        plugins=[AtomicCheckpointIO()],  # a killed run never leaves a cut-short checkpoint
     )
     return L.Trainer(**{**args, **options})
