@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from worldsim.data.manifest import atomic_write
+
 COLOURS = [
     "#d62728",
     "#1f77b4",
@@ -197,7 +199,8 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     report = defined(report)
     # insertion order (the model first, suites as run) so that readers of report.json show the
     # rows and suites in report.html's order
-    (out / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
+    with atomic_write(out / "report.json") as tmp:  # a killed run keeps the previous report
+        tmp.write_text(json.dumps(report, indent=1, allow_nan=False))
     body = _summary(report)
     if report.get("videos"):
         body.append("<h2>Videos</h2><p>" + html.escape(report["videos_legend"]) + "</p>")
@@ -212,5 +215,6 @@ def write_report(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
         f"<!doctype html><html><head><meta charset='utf-8'><title>worldsim eval</title>"
         f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
     )
-    (out / "report.html").write_text(page)
+    with atomic_write(out / "report.html") as tmp:
+        tmp.write_text(page)
     return out / "report.json", out / "report.html"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -153,6 +155,24 @@ def test_report_says_on_which_suites_the_model_beats_copy_last(tmp_path):
     assert said in html.read_text()
     del suites["fidelity"]["rows"]["model"]  # a baseline's own eval has no model row
     assert versus_copy_last(suites) == ""
+
+
+def test_a_report_write_that_fails_midway_keeps_the_previous_report(tmp_path, monkeypatch):
+    report = {"model": "m.ckpt", "scenario": TOY_SCENARIO, "suites": {}, "videos": []}
+    write_report(report, tmp_path)
+    before = {name: (tmp_path / name).read_text() for name in ("report.json", "report.html")}
+
+    def cut_short(path, text):  # a disk that fills up half way through the file
+        with open(path, "w") as fh:
+            fh.write(text[: len(text) // 2])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", cut_short)
+    with pytest.raises(OSError):
+        write_report({**report, "model": "other.ckpt"}, tmp_path)
+    monkeypatch.undo()
+    assert {name: (tmp_path / name).read_text() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
 
 
 def test_scenario_cache_is_keyed_by_the_recording_code(cfg, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import evals.toyworld  # noqa: F401  (registers worldsim/EvalToy-v0)
@@ -25,6 +26,22 @@ def test_checkpoint_round_trip_reads_identical_actions(tmp_path):
     np.testing.assert_array_equal(
         load_idm(tmp_path / "idm.pt").read_actions(video), idm.read_actions(video)
     )
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_idm(tmp_path, monkeypatch):
+    path = tmp_path / "idm.pt"
+    InverseDynamics(IDMConfig(action_dim=2)).save(path)
+    before = path.read_bytes()
+
+    def cut_short(obj, f):  # a disk that fills up half way through the file
+        with open(f, "wb") as fh:
+            fh.write(b"PK\x03")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", cut_short)
+    with pytest.raises(OSError):
+        InverseDynamics(IDMConfig(action_dim=3)).save(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["idm.pt"]
 
 
 def test_idm_trained_on_rollouts_recovers_held_out_actions_better_than_the_mean(tmp_path):

@@ -75,12 +75,23 @@ def manifest_sha256(roots: list[str]) -> list[str]:
     return [file_sha256(Path(root) / MANIFEST) for root in roots]
 
 
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """A path beside `path` to write the file into, renamed over `path` once written whole: a
+    run killed (or failing) mid-write keeps the previous file, never a cut-short one."""
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:  # after a failed write: no half-written file left beside it
+        tmp.unlink(missing_ok=True)
+
+
 def write_record(path: Path, job: str, config: dict[str, Any], **extra: Any) -> None:
     """Record (atomically) that job `job` with resolved `config` made the output `path` names."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
-    tmp.write_text(json.dumps({"job": job, "config": config, **extra}, indent=2))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps({"job": job, "config": config, **extra}, indent=2))
 
 
 def json_default(obj: Any) -> Any:

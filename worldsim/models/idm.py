@@ -19,6 +19,7 @@ from einops import rearrange
 from torch import nn
 from tqdm import tqdm
 
+from worldsim.data.manifest import atomic_write
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.record import phase_bar
 from worldsim.models.idm_config import IDMConfig
@@ -62,7 +63,9 @@ class InverseDynamics(nn.Module):
         return (out.softmax(-1) if self.cfg.loss == "ce" else out).numpy()
 
     def save(self, path: str | Path) -> None:
-        torch.save({"config": asdict(self.cfg), "state_dict": self.state_dict()}, path)
+        """Write the IDM atomically: a run killed mid-save keeps the previous file."""
+        with atomic_write(Path(path)) as tmp:
+            torch.save({"config": asdict(self.cfg), "state_dict": self.state_dict()}, tmp)
 
 
 def load_idm(
