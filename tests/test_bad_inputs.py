@@ -194,7 +194,9 @@ def test_a_sample_input_that_is_no_video_is_one_line(tmp_path, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text("abc")
     argv = ["sample", "ckpt=pretrained:mujoco", "mode=rollout", f"input={notes}"]
-    assert "is not a readable video" in one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+    error = one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+    assert "is not a readable video: no video or image reader can decode it" in error
+    assert "give a video file (mp4, gif) or an episode store directory" in error
 
 
 def test_a_yaml_file_holding_a_list_is_one_line_before_any_work(tmp_path, capsys):

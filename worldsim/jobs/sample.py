@@ -117,9 +117,10 @@ def _read_input(
     try:
         return read_video(p), None, ""
     except Exception as err:  # a user's file that no video reader can parse, however it fails
+        # (the failure's class says nothing to a user: a short text file gives struct's "error")
         raise ConfigError(
-            f"input '{path}' is not a readable video ({type(err).__name__}); give a video file "
-            "(mp4, gif) or an episode store directory"
+            f"input '{path}' is not a readable video: no video or image reader can decode it; "
+            "give a video file (mp4, gif) or an episode store directory"
         ) from err
 
 
