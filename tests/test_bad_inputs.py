@@ -199,6 +199,15 @@ def test_a_sample_input_that_is_no_video_is_one_line(tmp_path, capsys):
     assert "give a video file (mp4, gif) or an episode store directory" in error
 
 
+def test_a_sample_autoencoder_that_is_a_folder_is_one_line_naming_the_file_to_give(
+    tmp_path, capsys
+):
+    argv = ["sample", "ckpt=runs/none.ckpt", f"autoencoder={tmp_path}", f"out={tmp_path / 'o'}"]
+    error = one_line_error(capsys, argv)
+    assert f"autoencoder={tmp_path} is a folder; give the VAE checkpoint file" in error
+    assert "vae.ckpt" in error and not (tmp_path / "o").exists()
+
+
 def test_a_yaml_file_holding_a_list_is_one_line_before_any_work(tmp_path, capsys):
     listed = tmp_path / "bad.yaml"
     listed.write_text("- a\n- b\n")

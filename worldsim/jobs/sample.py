@@ -129,6 +129,11 @@ def _load(cfg: Config):
     from worldsim.jobs.encode import resolve_device
     from worldsim.training.world_model import load_world_model
 
+    if cfg.autoencoder and Path(cfg.autoencoder).is_dir():  # e.g. train-vae's out=
+        raise ConfigError(
+            f"autoencoder={cfg.autoencoder} is a folder; give the VAE checkpoint file (train-vae "
+            "writes <its out>/vae.ckpt)"
+        )
     if cfg.autoencoder and not Path(cfg.autoencoder).is_file():
         raise ConfigError(f"autoencoder={cfg.autoencoder}: no such file; give a VAE checkpoint")
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
