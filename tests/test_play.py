@@ -55,6 +55,16 @@ def test_a_bad_action_file_is_one_line_naming_the_action(tmp_path, small_store, 
         play.run(to_object(cfg))
 
 
+def test_an_episode_the_store_lacks_is_one_line_naming_its_episodes(tmp_path, small_store):
+    script = tmp_path / "actions.txt"
+    script.write_text("noop\n")
+    argv = [f"input={small_store.root}", "episode=nope", "headless=true", f"actions={script}"]
+    fix = r"give one of its 6 episodes \(ep_000000 .. ep_000005\) or leave episode empty"
+    with pytest.raises(ConfigError, match=fix):
+        play.run(to_object(load_config(play.Config, [*argv, f"out={tmp_path / 'play'}"])))
+    assert not (tmp_path / "play").exists()
+
+
 def test_keys_bind_arrows_to_moves_and_leave_the_noop_unbound():
     names = ["noop", "move_left", "move_right", "move_up", "move_down", "do", "sleep"]
     codec = {"type": "discrete", "dim": len(names), "names": names, "noop": 0}

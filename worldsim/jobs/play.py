@@ -62,14 +62,18 @@ def _start(cfg: Config) -> tuple[np.ndarray, dict, str]:
     """Start frames (T, H, W, 3) uint8, the action codec's description, and a caption."""
     if cfg.input:
         from worldsim.data.store import EpisodeStore
+        from worldsim.jobs.sample import store_episode
 
         if not Path(cfg.input).is_dir():
             raise ConfigError(f"input '{cfg.input}' is not an episode store directory")
         store = EpisodeStore(cfg.input)
         names = store.names()
-        if not names or (cfg.episode and cfg.episode not in names):
-            raise ConfigError(f"episode '{cfg.episode}' not in store {cfg.input} ({len(names)})")
-        ep = store.load(cfg.episode or names[0])
+        if not names:
+            raise ConfigError(
+                f"episode store {cfg.input} is empty; give input= a store with episodes, or "
+                "leave input empty to start from a reset of env="
+            )
+        ep = store.load(store_episode(names, cfg.episode, cfg.input))
         width = ep.actions.shape[1]  # a store without a codec record: its actions as box axes
         codec = ep.meta.get("action_codec") or {
             "type": "box",

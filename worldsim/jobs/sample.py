@@ -87,6 +87,17 @@ KEPT: dict[str, tuple[str, str]] = {
 }
 
 
+def store_episode(names: list[str], episode: str, store: str | Path) -> str:
+    """The episode to read of a store that lists `names` (never empty): `episode`, or its first
+    when `episode` is empty; a name the store lacks is one line naming its episodes."""
+    if episode and episode not in names:  # else the load's error sends one to `data verify`
+        raise ConfigError(
+            f"episode={episode} is not in store {store}; give one of its {len(names)} episodes "
+            f"({names[0]} .. {names[-1]}) or leave episode empty for the first"
+        )
+    return episode or names[0]
+
+
 def _read_input(
     path: str, episode: str, strict: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -102,12 +113,7 @@ def _read_input(
             raise ConfigError(
                 f"episode store {p} is empty; pass input=FILE or a store with episodes"
             )
-        if episode and episode not in names:  # else the load's error sends one to `data verify`
-            raise ConfigError(
-                f"episode={episode} is not in store {p}; give one of its {len(names)} episodes "
-                f"({names[0]} .. {names[-1]}) or leave episode empty for the first"
-            )
-        ep = store.load(episode or names[0])
+        ep = store.load(store_episode(names, episode, p))
         caption = ep.captions.get("prompt", "") if ep.captions else ""
         return np.asarray(ep.frames), np.asarray(ep.actions, np.float32), caption
     if not p.is_file():
