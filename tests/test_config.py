@@ -83,6 +83,15 @@ def test_an_output_of_the_wrong_kind_or_a_bad_knob_is_refused_before_any_work(
     assert file.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == [file.name]
 
 
+def test_an_unknown_sampling_key_names_the_nearest_dotted_key():
+    from worldsim.training.world_model_config import SampleConfig, with_sampling
+
+    fix = "unknown key 'steps'; closest valid keys: sampler.steps$"  # export's sampling=
+    with pytest.raises(ConfigError, match=fix):
+        with_sampling(SampleConfig(), "steps=-3")
+    assert with_sampling(SampleConfig(), "sampler.steps=3,window=4").sampler.steps == 3
+
+
 def test_unknown_key_inside_yaml_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("env:\n  hieght: 3\n")

@@ -41,7 +41,8 @@ class JobFailed(RuntimeError):
     one-line message and exits 1; the work finished before it is kept."""
 
 
-def _closest(key: str, options: list[str]) -> str:
+def closest(key: str, options: list[str]) -> str:
+    """A message's fix for an unknown `key`: the nearest of `options`, else the first few."""
     close = difflib.get_close_matches(key, options, n=3, cutoff=0.5)
     shown = close or sorted(options)[:8]
     return f"closest valid keys: {', '.join(shown)}" if close else f"valid keys: {', '.join(shown)}"
@@ -58,6 +59,18 @@ def nested_schema(f: dataclasses.Field) -> type | None:
         return f.type
     default = field_default(f)
     return type(default) if dataclasses.is_dataclass(default) else None
+
+
+def dotted_keys(schema: type, prefix: str = "") -> list[str]:
+    """Every knob of a (nested) dataclass by its dotted key: window, sampler.steps, ..."""
+    keys = []
+    for f in dataclasses.fields(schema):
+        sub = nested_schema(f)
+        if sub is not None and dataclasses.is_dataclass(sub):
+            keys += dotted_keys(sub, f"{prefix}{f.name}.")
+        else:
+            keys.append(prefix + f.name)
+    return keys
 
 
 def from_dict(schema: type[T], value: T | dict | None, where: str = "") -> T:
@@ -91,7 +104,7 @@ def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
         names = list(fields)
         if part not in fields:
             prefix = dotted[: dotted.index(part)] if part in dotted else ""
-            raise ConfigError(f"unknown config key '{prefix}{part}'; {_closest(part, names)}")
+            raise ConfigError(f"unknown config key '{prefix}{part}'; {closest(part, names)}")
         node = nested_schema(fields[part])
     return node, names
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from worldsim.config import ConfigError
+from worldsim.config import ConfigError, closest, dotted_keys
 from worldsim.diffusion.sampling_config import GuidanceConfig, SamplerConfig
 
 
@@ -45,6 +45,11 @@ def with_sampling(sample_cfg: SampleConfig, overrides: str) -> SampleConfig:
     dotted = [o for o in overrides.split(",") if o]
     try:
         merged = OmegaConf.merge(OmegaConf.structured(sample_cfg), OmegaConf.from_dotlist(dotted))
+    except ConfigKeyError as err:  # OmegaConf names the class it missed it in, not a key that fits
+        keys = dotted_keys(SampleConfig)
+        raise ConfigError(
+            f"sampling={overrides!r}: unknown key '{err.full_key}'; {closest(err.full_key, keys)}"
+        ) from None
     except OmegaConfBaseException as err:
         raise ConfigError(f"sampling={overrides!r}: {str(err).splitlines()[0]}") from None
     return OmegaConf.to_object(merged)
