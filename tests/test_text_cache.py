@@ -38,6 +38,15 @@ def test_embed_text_of_an_env_without_a_closed_vocabulary_names_the_kwarg(tmp_pa
     assert "env_kwargs.NAME=VALUE" in capsys.readouterr().err and not table.exists()
 
 
+def test_embed_text_with_a_kwarg_the_env_lacks_says_to_remove_or_correct_it(tmp_path, capsys):
+    table = tmp_path / "text.npz"
+    argv = ["embed-text", "env_id=worldsim/MujocoBounce-v0", "env_kwargs.nosuch=1", f"out={table}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "'nosuch'" in err and "(remove or correct that env_kwargs.NAME)" in err
+    assert "set it with" not in err and not table.exists()
+
+
 def test_embed_text_then_encode_without_the_encoder_fills_the_cache(
     small_store, vae_ckpt, tmp_path, monkeypatch
 ):

@@ -43,10 +43,16 @@ def vocabulary(env_id: str, kwargs: dict[str, Any] | None = None) -> list[str]:
         env = gym.make(env_id, **dict(kwargs or {})).unwrapped
         listed = getattr(env, "caption_sentences", None)
         sentences = None if listed is None else listed()
-    except (TypeError, ValueError) as err:  # a kwarg the env refuses, or captions it needs
+    except (TypeError, ValueError) as err:
+        # a TypeError: a kwarg the env does not take (or of a type it cannot use), to remove or
+        # correct; a ValueError: a value it refuses, or captions it needs a kwarg set for
+        fix = (
+            "remove or correct that env_kwargs.NAME"
+            if isinstance(err, TypeError)
+            else "set it with env_kwargs.NAME=VALUE"
+        )
         raise ConfigError(
-            f"embed-text env_id={env_id} env_kwargs={dict(kwargs or {})}: {err} (set it with "
-            "env_kwargs.NAME=VALUE)"
+            f"embed-text env_id={env_id} env_kwargs={dict(kwargs or {})}: {err} ({fix})"
         ) from None
     if sentences is None:  # no kwarg gives an env a vocabulary: not the fix above
         raise ConfigError(
