@@ -141,7 +141,7 @@ def test_likelihood_planner_with_tiny_models_plays_scored_candidates_and_writes_
     assert cells["likelihood_no_prompt"]["diagnostics"]["score_spread"] == 0
 
 
-def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, monkeypatch):
+def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, monkeypatch, capsys):
     from worldsim.control.grid import Harness, merge_results
 
     played = []
@@ -150,9 +150,12 @@ def test_grid_resumes_finished_episodes_and_merges_grids_run_apart(tmp_path, mon
     args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[random]", "episodes=2"
     models = tmp_path, "none", "none"  # no policy imagines: no model is loaded
     whole = run_control(*models, *args)
+    assert "reused" not in capsys.readouterr().out
     (tmp_path / "out" / "episodes" / "collect_wood_random_200001.json").unlink()  # interrupted
     assert run_control(*models, *args) == whole  # replays seed 200001 only
     assert played == [200000, 200001, 200001]
+    said = f"control: reused 1 finished episode of {tmp_path / 'out' / 'episodes'} (same knobs"
+    assert said in capsys.readouterr().out
     parts = {"a": run_control(*models, *args[:-1], out="a"),  # seed 200000
              "b": run_control(*models, *args[:-1], "seed=200001", out="b")}  # fmt: skip
     merged = merge_results(parts)["cells"]["collect_wood"]["random"]

@@ -162,13 +162,20 @@ def run_grid(
         "config": made["control"],
         "cells": {},
     }
+    reused = 0
     for task in tasks:
         cells = results["cells"].setdefault(task.name, {})
         for name in policies:
-            rows = cell_rows(harness, task, name, seeds, out, made)
+            rows, kept = cell_rows(harness, task, name, seeds, out, made)
+            reused += kept
             cells[name] = {**rate(rows), "diagnostics": summarise(rows), "episodes": rows}
             write_results(out, results)
     write_html(out / "summary.html", results)
+    if reused:  # a played episode prints its line; one read back would otherwise pass unsaid
+        print(
+            f"control: reused {reused} finished episode{'s' * (reused != 1)} of {out / EPISODES}"
+            " (same knobs and source; another out= plays them again)"
+        )
     return results
 
 
@@ -182,22 +189,24 @@ def about(seeds: list[int], max_steps: int) -> str:
 
 def cell_rows(
     harness: Harness, task: Task, name: str, seeds: list[int], out: Path, made: dict
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """The JSON rows of a cell's episodes, in `seeds` order: each read back from `out`/episodes/
     when `made` (knobs and source) finished it before, else played (`control.batch` at a time,
-    in lockstep), its video written (the first `control.videos` seeds), and kept there."""
+    in lockstep), its video written (the first `control.videos` seeds), and kept there; and how
+    many were read back."""
     paths = [out / EPISODES / f"{task.name}_{name}_{seed}.json" for seed in seeds]
     rows = {}
     for seed, path in zip(seeds, paths, strict=True):
         record = read_record(path)
         if record.get("config") == made:
             rows[seed] = record["row"]
+    reused = len(rows)
     todo = [seed for seed in seeds if seed not in rows]
     for k in range(0, len(todo), harness.cfg.batch):
         batch = todo[k : k + harness.cfg.batch]
         for seed, (result, diag) in zip(batch, harness.episodes(task, name, batch), strict=True):
             rows[seed] = episode_row(harness, result, diag, out, made, seeds.index(seed))
-    return [rows[seed] for seed in seeds]
+    return [rows[seed] for seed in seeds], reused
 
 
 def episode_row(
