@@ -9,14 +9,13 @@ atomic within one folder), like every other file the jobs write.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from worldsim.data.manifest import TMP_PREFIX
+from worldsim.data.manifest import atomic_write
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -27,9 +26,5 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise TypeError(f"storage_options are not supported by {type(self).__name__}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
-        try:
+        with atomic_write(path) as tmp:  # a failed write leaves the previous checkpoint whole
             torch.save(checkpoint, tmp)
-            os.replace(tmp, path)
-        finally:  # a failed write leaves the previous checkpoint, and no half-written file
-            tmp.unlink(missing_ok=True)
