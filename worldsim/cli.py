@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from envs.make import EnvConfigError
-from worldsim.config import ConfigError, JobFailed, load_config, to_object
+from worldsim.config import ConfigError, JobFailed, check_out, load_config, to_object
 from worldsim.data import commands
 from worldsim.data.episode import EpisodeError
 from worldsim.help import command_help, commented_yaml, data_help
@@ -73,22 +72,6 @@ def _run(argv: list[str]) -> int:
     check_out("export", cfg.get("export"), True)  # train's and train-vae's exported file
     module.run(to_object(cfg))
     return 0
-
-
-def check_out(key: str, out: str | None, is_file: bool) -> None:
-    """Refuse an output path (`key`=`out`) of the wrong kind before the job writes anything: a
-    job's `out=` is a folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
-    if not out:
-        return
-    parent = next((p for p in Path(out).absolute().parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise ConfigError(f"{key}={out}: {parent} is a file; give a path under a folder")
-    if not os.path.exists(out):
-        return
-    if is_file and os.path.isdir(out):
-        raise ConfigError(f"{key}={out} is a folder; give the path of the file to write")
-    if not is_file and not os.path.isdir(out):
-        raise ConfigError(f"{key}={out} is a file; give a folder (new, or made by this job)")
 
 
 def main(argv: list[str] | None = None) -> int:

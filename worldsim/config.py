@@ -387,3 +387,19 @@ def to_object(cfg: DictConfig) -> Any:
         return OmegaConf.to_object(cfg)
     except InterpolationResolutionError as err:
         raise ConfigError(f"{str(err).splitlines()[0]} (check the ${{...}} references)") from err
+
+
+def check_out(key: str, out: str | None, is_file: bool) -> None:
+    """Refuse an output path (`key`=`out`) of the wrong kind before the job writes anything: a
+    job's `out=` is a folder, except where its module says `OUT_IS_FILE` (export, embed-text)."""
+    if not out:
+        return
+    parent = next((p for p in Path(out).absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"{key}={out}: {parent} is a file; give a path under a folder")
+    if not os.path.exists(out):
+        return
+    if is_file and os.path.isdir(out):
+        raise ConfigError(f"{key}={out} is a folder; give the path of the file to write")
+    if not is_file and not os.path.isdir(out):
+        raise ConfigError(f"{key}={out} is a file; give a folder (new, or made by this job)")

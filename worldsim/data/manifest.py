@@ -30,12 +30,13 @@ TMP_PREFIX = ".tmp-"  # `.tmp-<name>-<pid>`: an episode (or manifest) being writ
 RECORDS = "stages"  # <dir>/stages/<job>.json: {"job", "config", ...} of the run that made <dir>
 # directories a job with strict=false accepted incomplete: warned about once per process
 _ACCEPTED_INCOMPLETE: set[Path] = set()
-# What tells the kinds of manifest directory apart, as (files of the directory, a file of each of
-# its episode folders): both kinds share manifest.json and ep_* folders, and a directory is
-# named by its kind before a job reads one as the other (store.py, latent_cache.py: the layouts).
+# What tells the kinds of manifest directory apart, as (files of the directory, the job whose
+# record it keeps, a file of each of its episode folders): both kinds share manifest.json and
+# ep_* folders, and a directory is named by its kind before a job reads one as the other
+# (store.py, latent_cache.py: the layouts).
 KINDS = {
-    "latent cache": (("autoencoder.json", "stats.json", f"{RECORDS}/encode.json"), "latents.npy"),
-    "episode store": ((f"{RECORDS}/record.json",), "frames.npy"),
+    "latent cache": (("autoencoder.json", "stats.json"), "encode", "latents.npy"),
+    "episode store": ((), "record", "frames.npy"),
 }
 
 
@@ -49,8 +50,13 @@ def kind_of(root: str | Path) -> str | None:
     root = Path(root)
     # one episode folder tells as well as all of them, and a store may hold 100k
     episode = next((p for p in root.glob("ep_*") if p.is_dir()), None)
-    for what, (files, per_episode) in KINDS.items():
+    listed = (root / MANIFEST).is_file()
+    for what, (files, job, per_episode) in KINDS.items():
         if any((root / name).is_file() for name in files):
+            return what
+        # the job's record only beside a manifest: a pipeline's root (the quickstart's) keeps
+        # its stages' records, stages/encode.json among them, under the same names
+        if listed and record_path(root, job).is_file():
             return what
         if episode is not None and (episode / per_episode).is_file():
             return what

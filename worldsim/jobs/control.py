@@ -130,7 +130,7 @@ def _source(cfg: Config) -> dict:
 def run(cfg: Config) -> None:
     import torch
 
-    from worldsim.cli import check_out
+    from worldsim.config import check_out
     from worldsim.control.grid import Harness, run_grid
     from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.video import mp4_missing

@@ -16,7 +16,7 @@ from typing import Any
 from worldsim.config import ConfigError
 from worldsim.models.text_config import TextConfig
 
-OUT_IS_FILE = True  # out= names the file written (cli.check_out)
+OUT_IS_FILE = True  # out= names the file written (config.check_out)
 
 
 @dataclass

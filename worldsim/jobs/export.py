@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-OUT_IS_FILE = True  # out= names the file written (cli.check_out)
+OUT_IS_FILE = True  # out= names the file written (config.check_out)
 
 
 @dataclass
