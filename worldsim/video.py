@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import textwrap
 from pathlib import Path
 
@@ -84,10 +85,10 @@ def read_video(path: str | Path) -> np.ndarray:
 
     try:
         frames = np.asarray(iio.imread(path, index=None))
-    except (OSError, ValueError) as err:  # imageio's plugins raise either for a bad file
+    except (OSError, ValueError, struct.error) as err:  # imageio's plugins raise any for a bad file
         raise ConfigError(
-            f"{path} is not a readable video or image ({type(err).__name__}); "
-            "give an .mp4, .gif or image file"
+            f"{path} is not a readable video or image: no reader can decode it; give an .mp4, "
+            ".gif or image file"
         ) from err
     if frames.ndim == 3:
         frames = frames[None]

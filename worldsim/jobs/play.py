@@ -124,6 +124,7 @@ def _session(cfg: Config, start: np.ndarray, caption: str):
 
 
 def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[str]) -> None:
+    from worldsim.data.manifest import atomic_write
     from worldsim.video import write_video
 
     frames = np.concatenate([session.step(table[name]) for name in script])  # (T, H, W, 3)
@@ -140,7 +141,8 @@ def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[s
         **session.times.summary(session.tf),
         "latency_ms": [s * 1e3 for s in session.times.seconds],
     }
-    (out / "latency.json").write_text(json.dumps(report, indent=2) + "\n")
+    with atomic_write(out / "latency.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"play: {len(script)} steps, {report['video_fps']:.1f} video fps, "
         f"{report['latency_ms_p50']:.0f} ms p50 -> {video}, {out / 'latency.json'}"
