@@ -58,12 +58,12 @@ def test_both_ends_of_interpolate_and_the_end_of_extend_backward_are_kept(
         assert _error(backward[len(backward) - 5 + t], truth[len(truth) - 5 + t]) < MP4_TOLERANCE
 
 
-@pytest.mark.parametrize("content", [b"abc", b"not a video at all\n" * 50])
-def test_a_file_no_reader_decodes_is_one_config_error_for_every_caller(content, tmp_path):
+@pytest.mark.parametrize("name", ["notes.txt", "clip.mp4"])
+def test_a_file_no_reader_decodes_is_one_config_error_for_every_caller(name, tmp_path):
     from worldsim.config import ConfigError
     from worldsim.video import read_video
 
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(content)  # 3 bytes: imageio's probe raised struct.error, not OSError
+    path = tmp_path / name
+    path.write_bytes(b"abc")  # as notes.txt, imageio's probe raises struct.error, not OSError
     with pytest.raises(ConfigError, match="no reader can decode it"):
         read_video(path)
