@@ -199,7 +199,7 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_one_whole(tmp_path, m
     io.save_checkpoint({"step": 1}, path)
 
     def cut_short(obj, f):  # a process killed mid-write: half a file, then gone
-        Path(f).write_bytes(b"PK\x03\x04 half")
+        f.write(b"PK\x03\x04 half")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(torch, "save", cut_short)
@@ -210,3 +210,12 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_one_whole(tmp_path, m
     monkeypatch.undo()
     assert torch.load(path) == {"step": 1}
     assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]
+
+
+def test_a_checkpoint_path_without_a_suffix_is_written_whole(tmp_path):
+    from worldsim.models.checkpoint import write_checkpoint
+
+    # torch names its archive after a path's stem: `.tmp-model-PID` alone has none it accepts
+    write_checkpoint({"step": 3}, tmp_path / "model")
+    assert torch.load(tmp_path / "model") == {"step": 3}
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]

@@ -34,8 +34,7 @@ def test_a_save_that_fails_midway_keeps_the_previous_idm(tmp_path, monkeypatch):
     before = path.read_bytes()
 
     def cut_short(obj, f):  # a disk that fills up half way through the file
-        with open(f, "wb") as fh:
-            fh.write(b"PK\x03")
+        f.write(b"PK\x03")
         raise OSError("No space left on device")
 
     monkeypatch.setattr(torch, "save", cut_short)

@@ -19,7 +19,7 @@ from einops import rearrange
 from torch import nn
 
 from worldsim.models.autoencoder_config import CHUNKING, AutoencoderConfig, downsampling_levels
-from worldsim.models.checkpoint import CheckpointError, read_checkpoint
+from worldsim.models.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 
 # ---------------------------------------------------------------------------- streaming state
 
@@ -327,18 +327,8 @@ class VideoAutoencoder(nn.Module):
 def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | None = None) -> Path:
     """Write a slim checkpoint: config + weights (+ meta), loadable by `load_autoencoder`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    with open(tmp, "wb") as fh:  # a file object: see `export_checkpoint`
-        torch.save(
-            {
-                "autoencoder_config": asdict(model.cfg),
-                "state_dict": model.state_dict(),
-                "meta": meta or {},
-            },
-            fh,
-        )
-    tmp.replace(path)
+    state = {"autoencoder_config": asdict(model.cfg), "state_dict": model.state_dict()}
+    write_checkpoint({**state, "meta": meta or {}}, path)
     return path
 
 

@@ -11,6 +11,7 @@ from typing import IO, Any
 import torch
 
 from worldsim.config import ConfigError
+from worldsim.data.manifest import atomic_write
 
 
 class CheckpointError(ConfigError):
@@ -50,3 +51,13 @@ def read_checkpoint(
         found = sorted(ckpt)[:6] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"{path} is not a {what} checkpoint (holds {found}); {how}")
     return ckpt
+
+
+def write_checkpoint(obj: dict[str, Any], path: str | Path) -> None:
+    """torch.save `obj` to `path` whole or not at all (`atomic_write`), through a file object:
+    torch names its archive after a path's stem, and the temporary name of a path without a
+    suffix (`.tmp-NAME-PID`) has none."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)

@@ -19,9 +19,9 @@ from einops import rearrange
 from torch import nn
 from tqdm import tqdm
 
-from worldsim.data.manifest import atomic_write
 from worldsim.data.pixels import pixels_to_unit
 from worldsim.data.record import phase_bar
+from worldsim.models.checkpoint import write_checkpoint
 from worldsim.models.idm_config import IDMConfig
 
 
@@ -64,8 +64,7 @@ class InverseDynamics(nn.Module):
 
     def save(self, path: str | Path) -> None:
         """Write the IDM atomically: a run killed mid-save keeps the previous file."""
-        with atomic_write(Path(path)) as tmp:
-            torch.save({"config": asdict(self.cfg), "state_dict": self.state_dict()}, tmp)
+        write_checkpoint({"config": asdict(self.cfg), "state_dict": self.state_dict()}, path)
 
 
 def load_idm(

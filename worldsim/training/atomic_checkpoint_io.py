@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from worldsim.data.manifest import atomic_write
+from worldsim.models.checkpoint import write_checkpoint
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -24,7 +23,4 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None:  # as Lightning's own: no remote-storage options here
             raise TypeError(f"storage_options are not supported by {type(self).__name__}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as tmp:  # a failed write leaves the previous checkpoint whole
-            torch.save(checkpoint, tmp)
+        write_checkpoint(checkpoint, path)  # a failed write leaves the previous one whole
