@@ -31,7 +31,9 @@ class LatentEpisode:
 
     frames: torch.Tensor  # (T, C, H, W) in [-1, 1], T = 1 + tf (T' - 1)
     latents: torch.Tensor  # (T', c, h, w) normalised
-    actions: torch.Tensor | None  # (T', A') per latent frame; None for a model without actions
+    # (T', A') per latent frame, (T', 2 A') for a model told the actions' ages (they follow the
+    # actions); None for a model without actions
+    actions: torch.Tensor | None
     captions: Captions | None  # the episode's window captions (None: no text, prompt "")
 
     def caption(self, start: int, length: int, time_factor: int) -> str:
@@ -134,15 +136,17 @@ def teacher_forced(
     return out
 
 
-def idm_reads(idm, episodes, windows, generated, length: int) -> dict:
+def idm_reads(idm, episodes, windows, generated, length: int, action_dim: int) -> dict:
     """How often `idm` reads each window's new actions (those of its last latent frame) right,
     off the true frames and off the model's `generated` ones ((N, tf, C, H, W), as
-    `teacher_forced(keep=True)` returns them, after the same true last context frame)."""
+    `teacher_forced(keep=True)` returns them, after the same true last context frame).
+    `action_dim`: the model's A', the actions' width before any ages (model.action_ages)."""
     tf = generated.shape[1]
     right = {"true": [], "generated": []}
     for (e, k), frames in zip(windows, generated):
         ep, new = episodes[e], new_frames(k + length - 1, tf)
-        acts = ep.actions[k + length - 1].reshape(tf, -1).cpu().numpy()  # (tf, A) before each
+        # (tf, A): the action before each new frame; the ages after them are not read
+        acts = ep.actions[k + length - 1, :action_dim].reshape(tf, -1).cpu().numpy()
         last = ep.frames[new.start - 1 : new.start]  # (1, C, H, W): the last context frame
         videos = {  # (1 + tf, C, H, W) each
             "true": ep.frames[new.start - 1 : new.stop],

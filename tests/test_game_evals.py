@@ -167,8 +167,26 @@ def test_idm_reads_the_true_frames_and_the_same_frames_given_as_generated_alike(
     ep = LatentEpisode(frames, torch.zeros(3, 4, 4, 4), grouped, None)
     idm = InverseDynamics(IDMConfig(action_dim=3, width=4, loss="ce"))
     generated = frames[None, new_frames(2, tf)]  # (1, tf, C, H, W): the truth itself
-    reads = idm_reads(idm, [ep], [(0, 0)], generated, length)
+    reads = idm_reads(idm, [ep], [(0, 0)], generated, length, tf * 3)
     assert reads["actions"] == tf and reads["generated"] == reads["true"]
+
+
+@pytest.mark.parametrize("ages", [0, 16])
+def test_idm_reads_score_a_reader_of_the_true_actions_perfect_with_the_ages_after_them(ages):
+    from types import SimpleNamespace
+
+    from worldsim.data.latent_datamodule import latent_actions
+
+    torch.manual_seed(0)
+    tf, length, actions = 4, 3, torch.eye(3)[torch.randint(0, 3, (9,))]  # (9 pixel frames, A)
+    frames = torch.rand(9, 3, 16, 16) * 2 - 1  # (T, C, H, W)
+    grouped = latent_actions(actions, tf, ages)  # (T', f A), with ages (T', 2 f A)
+    ep = LatentEpisode(frames, torch.zeros(3, 4, 4, 4), grouped, None)
+    # reads the new frames' true actions whatever frames it is shown: (tf, A)
+    truth = SimpleNamespace(read_actions=lambda video: actions[new_frames(2, tf)].numpy())
+    generated = frames[None, new_frames(2, tf)]  # (1, tf, C, H, W)
+    reads = idm_reads(truth, [ep], [(0, 0)], generated, length, tf * 3)
+    assert reads["true"] == reads["generated"] == 1.0
 
 
 def test_mean_prediction_error_shuffles_captions_half_a_batch_away_and_nulls_them():

@@ -172,7 +172,7 @@ def forced(m, eps, stride, count, idm=None):
     shuffled = teacher_forced(m, eps, windows, length, shuffle=True)
     summary = {**changed_window_summary(true, shuffled), "window": length}
     if idm is not None:
-        summary["idm"] = idm_reads(idm, eps, windows, frames, length)
+        summary["idm"] = idm_reads(idm, eps, windows, frames, length, m.model_cfg.action_dim)
     return summary
 
 
