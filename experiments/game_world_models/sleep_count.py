@@ -12,6 +12,7 @@ Each sleep that ends inside its episode is also listed as [its length, the steps
 import json
 import sys
 
+import crafter
 import numpy as np
 from evaluate import refuse  # this folder's evaluate.py
 
@@ -19,7 +20,7 @@ from envs.make import EnvConfig, make_env
 from worldsim.data.store import EpisodeStore
 
 LONG = 80  # frames: a sleep this long is the scripted policy's (energy low), not a random nap
-SLEEP = 6  # crafter's `sleep` in its action list
+SLEEP = list(crafter.constants.actions).index("sleep")  # its index in crafter's action list
 
 
 def sleeps(asleep: np.ndarray) -> list[tuple[int, int]]:

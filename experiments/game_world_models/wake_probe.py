@@ -20,26 +20,26 @@ import json
 import sys
 import time
 
+import crafter
 import numpy as np
 import torch
-from einops import rearrange
 from evaluate import episodes, held_out_data, refuse  # this folder's evaluate.py
 from keep_frames import long_sleeps  # this folder's
 from sleep_count import LONG, SLEEP  # this folder's
 
 from envs.crafter.sleep_view import sleeper_view
 from evals.latent_rollout import LatentEpisode, encode_latent_episode, teacher_forced
+from evals.model import from_model_frames
 from worldsim.config import ConfigError
 from worldsim.training.world_model import load_world_model
 
 OFFSETS = (-48, -24, -12, -4, 0, 4, 12, 24)  # pixel frames from the truth's first awake frame
-NOOP = 0  # crafter's `noop` in its action list
+NOOP = list(crafter.constants.actions).index("noop")  # its index in crafter's action list
 
 
 def awake(frames: torch.Tensor) -> np.ndarray:
     """Model frames (N, C, H, W) in [-1, 1] -> (N,) bool: the view is not a sleeper's."""
-    pixels = ((frames.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return ~sleeper_view(rearrange(pixels, "n c h w -> n h w c").numpy())
+    return ~sleeper_view(from_model_frames(frames[None])[0])
 
 
 def retold(m, episode, lat: LatentEpisode, k: int, recent: bool) -> LatentEpisode:

@@ -183,9 +183,9 @@ def build_module(cfg: Config) -> WorldModel:
 # how a DiT's weights run, not what they are: a full-attention model may start a frame-causal
 # one, and a model trained without the fused kernels may run with them
 RUN_FIELDS = ("attention", "backend", "checkpointing", "fused_kernels")
-# DiT widths that `build_module` fills in from the data and text settings, not from model.*
 # DiT inputs a model may be told anew when it starts from one without them (`init_weights`)
 GROWN = {"clock_period": "clock", "action_ages": "action ages"}
+# DiT widths that `build_module` fills in from the data and text settings, not from model.*
 DERIVED = {
     "latent_channels": "data.roots (the caches' VAE)",
     "action_dim": "data.roots or use_actions",
