@@ -111,10 +111,19 @@ def test_play_tells_each_new_frame_the_ages_of_the_actions_held_since_it_began(t
     torch.testing.assert_close(torch.stack(rows), whole)
 
 
-def test_training_refuses_ages_without_actions(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "told, refused",
+    [
+        (["model.action_ages=8", "use_actions=false"], "use_actions=false"),
+        (["model.action_ages=8", "flow.rollout_share=0.5"], "rollout bank"),
+        (["model.clock_period=300", "flow.rollout_share=0.5"], "rollout bank"),
+    ],
+)
+def test_training_refuses_what_cannot_carry_the_history(tmp_path, capsys, told, refused):
     from worldsim.cli import main
 
     out = tmp_path / "run"
-    code = main(["train", "model.action_ages=8", "use_actions=false", f"out={out}"])
+    code = main(["train", *told, f"out={out}"])
+    err = capsys.readouterr().err
     assert code == 2 and not out.exists()
-    assert "model.action_ages=8" in capsys.readouterr().err
+    assert told[0] in err and refused in err and len(err.strip().splitlines()) == 1
