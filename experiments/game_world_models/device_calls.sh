@@ -62,6 +62,10 @@
 #           session 42 judged one file's gate and all 12 draws in 305 s, RESULTS section 49).
 #           FROZEN_LONG=1: the frozen long truths' 6 draws too (recorded here; section 71).
 #           Ends with verdict.py's tables and verdicts (it reads a returned eval folder too).
+# wake      CKPT="FILE [FILE ...]": wake_probe.py on each Crafter file (RESULTS sections 74, 76:
+#           does it wake its sleeper when the truth does, and by the actions' ages?), on any
+#           machine (a cold one too, or the warm one of `start`: /tmp/gc/crafter_new.pt); the
+#           store is recorded here (WAKE_EPISODES, default 288), the files probed at once
 # crafter_eval CKPT=FILE: issue 16's Crafter grid (prompt_control RESULTS section 9) on any machine;
 #           the call's tree needs experiments/prompt_control/short_prompts.npz (run_grid.sh's
 #           TABLE; section 24's grid failed without it) or TABLE= for no short prompts.
@@ -413,6 +417,24 @@ judge() {  # model files -> $G/eval/{tf,text}_<name>.json, val_<name>_<level>/: 
   cd - >/dev/null
 }
 
+wake() {  # model files -> $G/eval/wake_<name>.json: wake_probe.py (RESULTS sections 74, 76) on
+  # its store, WAKE_EPISODES (default 288) scripted episodes from seed 400,000 at cap 1,001,
+  # recorded here once; every file at once, noise seeds 0 and 1, WAKE_DEVICE (default cuda)
+  local f pids=()
+  mkdir -p $G/eval $G/held
+  [ -d $G/held/wake ] || ws record env=crafter_mix policy=scripted episodes="${WAKE_EPISODES:-288}" \
+    steps=1001 seed=400000 out=$G/held/wake workers="$(nproc)" >>$G/held.log 2>&1
+  eval_threads
+  for f in "$@"; do
+    case $f in pretrained:* | /*) ;; *) f=$PWD/$f ;; esac
+    (cd experiments/game_world_models && timeout "${WAKE_SECONDS:-400}" python3 wake_probe.py \
+      $G/held/wake "$f" "${WAKE_DEVICE:-cuda}" 0,1 >$G/eval/wake_"$(basename "${f#pretrained:}" .pt)".json) &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  tail -n 40 $G/eval/wake_*.json
+}
+
 sweep() {  # model file, tag -> $G/eval/sweep_TAG_{val,held}.json: sampling_sweep.py's VARIANTS
   # (section 18) on crafter_val and on the frozen set, 256 windows each
   local set store
@@ -654,13 +676,13 @@ crafter_eval() {  # model file -> $G/eval/crafter_grid$TAG: issue 16's Crafter g
 
 case ${1:-} in
   start) start ;;
-  push_eval | crafter_eval | screen | judge) [ -d /tmp/site ] || install
+  push_eval | crafter_eval | screen | judge | wake) [ -d /tmp/site ] || install
     export PYTHONPATH=/tmp/site:$PWD  # this call's tree: a cold machine has no $G/repo
     : "${CKPT:?$1 needs CKPT=model file (crafter_eval, screen, judge: e.g. pretrained:crafter)}"
-    if [ "$1" = judge ]; then judge $CKPT; else $1 "$CKPT"; fi  # judge: CKPT="FILE FILE ..."
+    case $1 in judge | wake) $1 $CKPT ;; *) $1 "$CKPT" ;; esac  # CKPT="FILE FILE ..."
     cd $G && pack_eval ;;
   snapshot | finish | more) [ -f $G/deadline ] || { echo "cold machine: call 1's state in $G is gone"; exit 3; }
     $1 ;;
-  *) echo "usage: device_calls.sh start|snapshot|finish|more|push_eval|crafter_eval|screen|judge" >&2
+  *) echo "usage: device_calls.sh start|snapshot|finish|more|push_eval|crafter_eval|screen|judge|wake" >&2
     exit 2 ;;
 esac
