@@ -347,6 +347,14 @@ def test_sample_autoencoder_of_another_encoder_than_the_bundled_vae_is_one_line(
     assert not (tmp_path / "o").exists()
 
 
+def test_sample_autoencoder_names_a_shipped_vae_and_is_resolved_not_file_checked(tmp_path, capsys):
+    ckpt = bundled_checkpoint(tmp_path)
+    argv = ["sample", f"ckpt={ckpt}", "mode=image", "autoencoder=pretrained:crafterr"]
+    error = one_line_error(capsys, [*argv, f"out={tmp_path / 'o'}"])
+    assert "unknown model 'pretrained:crafterr'; did you mean pretrained:crafter?" in error
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_autoencoder_given_for_a_bundled_vae_decodes_the_samples(tmp_path):
     from worldsim.models.autoencoder import load_autoencoder, save_autoencoder
     from worldsim.training.world_model import load_world_model

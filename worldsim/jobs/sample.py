@@ -133,14 +133,16 @@ def _read_input(
 def _load(cfg: Config):
     """The world model on its device, with a readable autoencoder."""
     from worldsim.jobs.encode import resolve_device
+    from worldsim.models.pretrained import is_path
     from worldsim.training.world_model import load_world_model
 
-    if cfg.autoencoder and Path(cfg.autoencoder).is_dir():  # e.g. train-vae's out=
+    local = cfg.autoencoder and is_path(cfg.autoencoder)  # pretrained:NAME and URLs resolve later
+    if local and Path(cfg.autoencoder).is_dir():  # e.g. train-vae's out=
         raise ConfigError(
             f"autoencoder={cfg.autoencoder} is a folder; give the VAE checkpoint file (train-vae "
             "writes <its out>/vae.ckpt)"
         )
-    if cfg.autoencoder and not Path(cfg.autoencoder).is_file():
+    if local and not Path(cfg.autoencoder).is_file():
         raise ConfigError(f"autoencoder={cfg.autoencoder}: no such file; give a VAE checkpoint")
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.autoencoder:
