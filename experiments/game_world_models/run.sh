@@ -26,6 +26,7 @@ TEXT_TABLE=worldsim/assets/text/crafter_minilm.npz
 if [ "${SIZE:-gpu}" = smoke ]; then
   CRAFTER=(episodes=3 steps=41 workers=1) DOOM=(episodes=2 steps=41 workers=1)
   PLANT=(episodes=1 steps=41 workers=1) COW=(episodes=1 steps=41 workers=1)
+  SCRIPTED=(episodes=1 steps=41 workers=1)
   VAE_ARGS=(trainer.max_steps=20 data.batch_size=4 data.num_workers=0 trainer.precision=32-true)
   DIT=(train.max_steps=30 data.batch_size=4 data.num_workers=0 train.val_every=10)
 else
@@ -33,6 +34,8 @@ else
   DOOM=(episodes=${DOOM_EPISODES:-160} steps=257 workers=${DOOM_WORKERS:-2})
   PLANT=(episodes=${PLANT_EPISODES:-96} steps=513 workers=${PLANT_WORKERS:-4})
   COW=(episodes=${COW_EPISODES:-288} steps=257 workers=${COW_WORKERS:-4})
+  SCRIPTED=(episodes=${SCRIPTED_EPISODES:-500} steps=${CRAFTER_STEPS:-257}
+    workers=${SCRIPTED_WORKERS:-4})
   VAE_ARGS=(trainer.max_minutes="${VAE_MINUTES:-3}")
   DIT=(train.max_minutes="${TRAIN_MINUTES:-4}" train.compile=true)
 fi
@@ -50,6 +53,10 @@ DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.d
 # 257-step mix never shows eat_plant. STORES="... crafter_eat_cow": COW_EPISODES task=eat_cow
 # episodes (seeds after the plant store's): the mix draws the cow hunt in 1 episode of 17, and
 # prompt control's imagined plans never reach and hit a cow (prompt_control RESULTS section 14).
+# STORES="... crafter_scripted": SCRIPTED_EPISODES episodes of the planners alone (policy=scripted,
+# seeds after the cow store's, the mix's step cap): the mix's sleeps are mostly naps of the random
+# play (49 of 73 under 20 frames, 5 of 80 or more), the planners' sleep until their energy is full
+# (about 89 frames; RESULTS section 76)
 STORES=(${STORES:-crafter doom_my_way_home doom_deathmatch})
 NAME=${NAME:-game.pt}  # the exported file under WORK
 ROOTS=$(printf '%s,' "${STORES[@]/#/$WORK/latents_}") ROOTS=${ROOTS%,}
@@ -61,14 +68,18 @@ record() {  # the stores in parallel; held-out evaluation seeds start at 100000
   local pids=() store
   for store in "${STORES[@]}"; do
     local env=$store args=("${DOOM[@]}" seed="${DOOM_SEED:-0}") first=${CRAFTER_SEED:-0}
+    local policy=mixed
     case $store in
       crafter) env=crafter_mix args=("${CRAFTER[@]}" seed="$first") ;;
       crafter_eat_plant) env=crafter_mix args=("${PLANT[@]}" env.kwargs.task=eat_plant
         seed=$((first + ${CRAFTER[0]#episodes=}))) ;;
       crafter_eat_cow) env=crafter_mix args=("${COW[@]}" env.kwargs.task=eat_cow
         seed=$((first + ${CRAFTER[0]#episodes=} + ${PLANT[0]#episodes=}))) ;;
+      crafter_scripted) env=crafter_mix policy=scripted args=("${SCRIPTED[@]}" seed=$((first +
+        ${CRAFTER[0]#episodes=} + ${PLANT[0]#episodes=} + ${COW[0]#episodes=}))) ;;
     esac
-    ws record env="$env" policy=mixed "${args[@]}" out="$WORK/$store" progress=false & pids+=($!)
+    ws record env="$env" policy=$policy "${args[@]}" out="$WORK/$store" progress=false &
+    pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
 }
