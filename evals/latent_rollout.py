@@ -44,15 +44,22 @@ class LatentEpisode:
 
 
 @torch.no_grad()
+def encode_frames(module, frames, length: int) -> torch.Tensor:
+    """The first `length` (1 + tf k) of pixel frames (T, H, W, 3) uint8 -> `module`'s normalised
+    latents (T', c, h, w) on its device, encoded by its VAE chunk by chunk."""
+    vae = module.autoencoder()
+    z = torch.from_numpy(
+        encode_episode(vae, frames, length, vae.cfg.encode_chunk, str(module.device))
+    )
+    return module.normalise(z.to(module.device))
+
+
+@torch.no_grad()
 def encode_latent_episode(module, episode, text: bool = True) -> LatentEpisode:
     """`Episode` -> LatentEpisode (its first 1 + tf k frames) with `module`'s VAE and actions."""
     tf = module.latent_info.time_factor
     used = 1 + (episode.length - 1) // tf * tf
-    vae = module.autoencoder()
-    z = torch.from_numpy(
-        encode_episode(vae, episode.frames, used, vae.cfg.encode_chunk, str(module.device))
-    )
-    latents = module.normalise(z.to(module.device))  # (T', c, h, w)
+    latents = encode_frames(module, episode.frames, used)  # (T', c, h, w)
     raw = torch.from_numpy(np.array(episode.actions[:used], np.float32))[None]  # (1, T, A)
     acts = module.latent_actions(raw, latents.shape[0])  # from the reset: the ages know it all
     acts = None if acts is None else acts[0]

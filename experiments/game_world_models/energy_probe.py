@@ -18,15 +18,14 @@ import sys
 import time
 
 import numpy as np
-import torch
 from evaluate import episodes, held_out_data, refuse  # this folder's evaluate.py
-from keep_frames import long_sleeps  # this folder's
+from keep_frames import night_sleeps  # this folder's
 from sleep_count import LONG  # this folder's
 
 from envs.crafter.sleep_view import sleeper_view
+from evals.latent_rollout import encode_frames
 from evals.model import from_model_frames
 from worldsim.config import ConfigError
-from worldsim.models.latents import encode_episode
 from worldsim.training.world_model import load_world_model
 
 ENERGY = 3  # the energy's column of the truth's inventory (health, food, drink, energy, ...)
@@ -54,13 +53,11 @@ def read(reader, frames: np.ndarray) -> np.ndarray:
     return values[d.argmin(1)]
 
 
-def reconstruct(m, frames: np.ndarray, device: str) -> np.ndarray:
+def reconstruct(m, frames: np.ndarray) -> np.ndarray:
     """Frames (T, H, W, 3) uint8 -> (T', H, W, 3) uint8 through `m`'s autoencoder, T' = 1 + 4k."""
-    vae, tf = m.autoencoder(), m.latent_info.time_factor
-    used = 1 + (len(frames) - 1) // tf * tf
-    z = torch.from_numpy(encode_episode(vae, frames, used, vae.cfg.encode_chunk, device))
-    pixels = m.decode(m.normalise(z.to(device))[None])  # (1, T', 3, H, W) in [-1, 1]
-    return from_model_frames(pixels)[0]
+    tf = m.latent_info.time_factor
+    z = encode_frames(m, frames, 1 + (len(frames) - 1) // tf * tf)  # (T'', c, h, w)
+    return from_model_frames(m.decode(z[None]))[0]  # decode: (1, T', 3, H, W) in [-1, 1]
 
 
 def score(shown: np.ndarray, truth: np.ndarray) -> dict:
@@ -91,11 +88,9 @@ def main(store, ckpt, device="cpu"):
     for ep in eps[1::2]:
         frames = np.asarray(ep.frames)  # (T, H, W, 3) uint8
         energy = ep.truth["extra_inventory"][:, ENERGY]  # (T,)
-        for a, b in long_sleeps(frames):
-            if b - a < LONG or b + AFTER > len(frames):
-                continue  # a nap, or the episode ends before the wake-up is seen
+        for a, b in night_sleeps(frames, AFTER - 1):  # the clip's last frame: b + AFTER - 1
             clip = slice(a - 1, b + AFTER)
-            made = reconstruct(m, frames[clip], device)  # (T', H, W, 3)
+            made = reconstruct(m, frames[clip])  # (T', H, W, 3)
             shown = frames[clip][: len(made)]
             asleep = sleeper_view(shown)  # (T',) bool
             truths.append(energy[clip][: len(made)][asleep])

@@ -19,7 +19,7 @@ import sys
 
 import evaluate  # this folder's
 import numpy as np
-from sleep_count import sleeps  # this folder's
+from sleep_count import LONG, sleeps  # this folder's
 
 from envs.crafter.sleep_view import VIEW_ROWS, colour_spread, sleeper_view
 
@@ -46,6 +46,12 @@ def table(npz: str, first: int, end: int) -> None:
 def long_sleeps(frames: np.ndarray) -> list[tuple[int, int]]:
     """(T, H, W, 3) -> [(first, end)] of each run of MIN_SLEEP or more sleeper's-view frames."""
     return [(a, b) for a, b in sleeps(sleeper_view(frames)) if b - a >= MIN_SLEEP]
+
+
+def night_sleeps(frames: np.ndarray, after: int = 0) -> list[tuple[int, int]]:
+    """(T, H, W, 3) -> [(first, end)] of each sleep of LONG frames or more (the scripted policy's,
+    not a nap) whose wake-up, frame `end`, and the `after` frames past it lie in the episode."""
+    return [(a, b) for a, b in long_sleeps(frames) if b - a >= LONG and b + after < len(frames)]
 
 
 def wakes(npz: str, draws: int = 3) -> None:

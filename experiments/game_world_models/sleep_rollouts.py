@@ -20,14 +20,13 @@ import numpy as np
 import torch
 from energy_probe import ENERGY, fit_reader, read  # this folder's
 from evaluate import episodes, held_out_data, refuse  # this folder's evaluate.py
-from keep_frames import long_sleeps  # this folder's
+from keep_frames import night_sleeps  # this folder's
 from sleep_count import LONG  # this folder's
 
 from envs.crafter.sleep_view import sleeper_view
-from evals.latent_rollout import rollout
+from evals.latent_rollout import encode_frames, rollout
 from evals.model import from_model_frames
 from worldsim.config import ConfigError
-from worldsim.models.latents import encode_episode
 from worldsim.training.world_model import load_world_model
 
 INTO = 8  # frames of the sleep the context shows
@@ -43,9 +42,7 @@ def sleep_rollout(m, ep, a: int, b: int, seed: int) -> np.ndarray:
     first = max(0, last - (window - 1))
     new = (b + AFTER) // tf + 1 - last
     clip = np.asarray(ep.frames[tf * first : tf * last + 1])  # (1 + tf (last - first), H, W, 3)
-    vae = m.autoencoder()
-    z = torch.from_numpy(encode_episode(vae, clip, len(clip), vae.cfg.encode_chunk, str(m.device)))
-    context = m.normalise(z.to(m.device))[None]  # (1, Tc, c, h, w)
+    context = encode_frames(m, clip, len(clip))[None]  # (1, Tc, c, h, w)
     raw = torch.from_numpy(np.array(ep.actions[: 1 + tf * (last + new)], np.float32))[None]
     acts = m.latent_actions(raw, last + new + 1)  # (1, T', A'): ages counted from the reset
     acts = None if acts is None else acts[:, first:]
@@ -64,9 +61,7 @@ def main(store, ckpt, device="cpu", noise_seeds="0"):
     for ep in eps:
         frames = np.asarray(ep.frames)  # (T, H, W, 3) uint8
         energy = ep.truth["extra_inventory"][:, ENERGY]  # (T,)
-        for a, b in long_sleeps(frames):
-            if b - a < LONG or b + AFTER + tf >= len(frames):
-                continue  # a nap, or the episode ends before the wake-up is seen
+        for a, b in night_sleeps(frames, AFTER + tf):  # the rollout's last latent frame fits
             for seed in noise_seeds.split(","):
                 made = sleep_rollout(m, ep, a, b, int(seed))  # (T, H, W, 3)
                 start = tf * ((a + INTO) // tf + 1) + 1  # the env step of made[0]

@@ -24,7 +24,7 @@ import crafter
 import numpy as np
 import torch
 from evaluate import episodes, held_out_data, refuse  # this folder's evaluate.py
-from keep_frames import long_sleeps  # this folder's
+from keep_frames import night_sleeps  # this folder's
 from sleep_count import LONG, SLEEP  # this folder's
 
 from envs.crafter.sleep_view import sleeper_view
@@ -66,9 +66,7 @@ def wake_windows(m, eps, length: int):
     for e, ep in enumerate(eps):
         frames = np.asarray(ep.frames)  # (T, H, W, 3) uint8
         latent_frames = 1 + (len(frames) - 1) // tf
-        for a, b in long_sleeps(frames):
-            if b - a < LONG or b >= len(frames):
-                continue  # a nap, or the episode ends asleep
+        for _, b in night_sleeps(frames):
             for offset in OFFSETS:
                 last = (b + offset - 1) // tf + 1  # the sampled latent frame
                 k = last - length + 1
