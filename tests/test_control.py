@@ -16,6 +16,7 @@ from einops import rearrange
 from envs.base import BoxCodec, DiscreteCodec
 from envs.crafter.captions import caption_sentences
 from envs.make import EnvConfig
+from evals.bench_stats import wilson
 from worldsim.control.candidates import candidates
 from worldsim.control.likelihood import (
     LikelihoodConfig,
@@ -26,7 +27,6 @@ from worldsim.control.likelihood import (
 )
 from worldsim.control.policies import consensus
 from worldsim.control.prompts import expand_crafter, without_events
-from worldsim.control.report import wilson
 from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
 from worldsim.data.actions import pad_actions
 from worldsim.data.latent_datamodule import latent_actions

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from statistics import fmean
 
+from evals.bench_stats import wilson
+
 # issue 15's acceptance bars, one step ahead (teacher_forced.py) and for text (text_follow.py)
 MIN_GAIN_DB = 1.0  # model minus copy-last PSNR, over the windows where the frame changes
 MIN_WINDOWS_PCT = 70.0  # windows where the model beats copy-last
@@ -160,6 +162,18 @@ def verdict(tag: str, bars: list, screens: dict[str, dict]) -> str:
     return said + ("; not shipped" if frozen["held"] < frozen["planned"] else "; undecided")
 
 
+def pooled(tag: str, screens: dict[str, dict]) -> str | None:
+    """A file's draws held over all its long screens (validation and frozen truths), with a 95%
+    Wilson interval: six or twelve draws cannot tell apart files that hold 70-90% of draws."""
+    mine = [s for n, s in screens.items() if n == f"frozen_{tag}" or n.startswith(f"val_{tag}_")]
+    held, draws = sum(s["held"] for s in mine), sum(s["draws"] for s in mine)
+    if not draws:
+        return None
+    low, high = wilson(held, draws)
+    share = f"{held / draws:.0%}, 95% [{low:.0%}, {high:.0%}]"
+    return f"{tag}: {held} of {draws} long draws held, pooled ({share})"
+
+
 def main(eval_dir: str) -> None:
     root = Path(eval_dir)
     if not root.is_dir():
@@ -186,6 +200,8 @@ def main(eval_dir: str) -> None:
         validation_table(screens)
     for tag, bars in gates.items():
         print(f"{tag}: {verdict(tag, bars, screens)}")
+        if line := pooled(tag, screens):
+            print(line)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Outputs of the control harness: Wilson intervals, side-by-side episode videos, HTML summary."""
+"""Outputs of the control harness: success rates, side-by-side episode videos, HTML summary."""
 
 from __future__ import annotations
 
@@ -9,21 +9,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from evals.bench_stats import wilson
 from worldsim.control.episode import EpisodeResult
 
-Z95 = 1.959964  # two-sided 95% normal quantile
 VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
 HEADER_H = 26  # pixels of the text header above each video frame
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate (0, 1 for n = 0: nothing is known)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
