@@ -62,7 +62,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    eval_episodes: int = 16  # held-out episodes reconstructed whole (chunked) after training
+    eval_episodes: int = 16  # held-out episodes reconstructed after training (at most: the split's)
     eval_max_frames: int = 0  # frames per held-out episode (0: all)
     seed: int = 0  # weights and clip order
     logger: str = "tensorboard"  # tensorboard | csv | wandb: where losses, lr, speed, videos go
