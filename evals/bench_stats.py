@@ -1,6 +1,5 @@
-"""Bench statistics: means over cases with 95% percentile-bootstrap intervals, paired
-differences between two runs, and Wilson intervals of success rates. Pure and seeded; NaN (n/a)
-values are dropped, never filled."""
+"""Bench statistics: means over cases with 95% percentile-bootstrap intervals, and paired
+differences between two runs. Pure and seeded; NaN (n/a) values are dropped, never filled."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import numpy as np
 
 RESAMPLES = 2000  # bootstrap resamples of the cases
 LEVEL = 0.95  # interval coverage
-Z95 = 1.959964  # two-sided 95% normal quantile
 
 
 def _finite(values) -> np.ndarray:
@@ -50,13 +48,3 @@ def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -
     out = summarise(diff, seed)
     out["significant"] = None if out["lo"] is None else bool(out["lo"] > 0 or out["hi"] < 0)
     return out
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate (0, 1 for n = 0: nothing is known)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

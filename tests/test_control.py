@@ -16,7 +16,6 @@ from einops import rearrange
 from envs.base import BoxCodec, DiscreteCodec
 from envs.crafter.captions import caption_sentences
 from envs.make import EnvConfig
-from evals.bench_stats import wilson
 from worldsim.control.candidates import candidates
 from worldsim.control.likelihood import (
     LikelihoodConfig,
@@ -31,6 +30,7 @@ from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
 from worldsim.data.actions import pad_actions
 from worldsim.data.latent_datamodule import latent_actions
 from worldsim.diffusion.flow import FlowConfig
+from worldsim.intervals import wilson
 from worldsim.models.action_ages import action_ages
 from worldsim.models.dit import DiT, DiTConfig, TextBatch
 from worldsim.models.idm import IDMConfig, InverseDynamics

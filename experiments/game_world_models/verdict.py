@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from statistics import fmean
 
-from evals.bench_stats import wilson
+from worldsim.intervals import wilson
 
 # issue 15's acceptance bars, one step ahead (teacher_forced.py) and for text (text_follow.py)
 MIN_GAIN_DB = 1.0  # model minus copy-last PSNR, over the windows where the frame changes

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from evals.bench_stats import wilson
 from worldsim.control.episode import EpisodeResult
+from worldsim.intervals import wilson
 
 VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
 HEADER_H = 26  # pixels of the text header above each video frame
