@@ -7,6 +7,7 @@ text_follow.py) and <val|screen>_<tag or game>_<level>/results.json (evaluate.py
 rollouts). A file that passes the gate and holds at least 10 of its 12 validation draws goes on
 to the frozen truths: on the CPU, or judged beside it (frozen_<tag>/results.json, `judge` with
 FROZEN_LONG=1), counted only then; a file ships when it holds all 6 of them (section 45's rule 3).
+After each verdict, the file's long draws pooled over its screens, with a 95% Wilson interval.
 """
 
 import json
