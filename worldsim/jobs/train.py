@@ -94,18 +94,14 @@ class Config:
                 "use_actions=false gives none: leave one of them off"
             )
         uses_bank = self.flow.rollout_share or self.flow.dmd
-        if uses_bank and self.model.clock_period:
-            raise ConfigError(
-                f"model.clock_period={self.model.clock_period} with {bank}: the rollout bank "
-                "does not carry the clock of its rollouts; leave one of them off"
-            )
-        if uses_bank and self.model.action_ages:
-            # a bank rollout goes on under a newly drawn window's actions, so ages counted from
-            # that window's episode would describe another history than the rollout's
-            raise ConfigError(
-                f"model.action_ages={self.model.action_ages} with {bank}: the rollout bank does "
-                "not carry the action history of its rollouts; leave one of them off"
-            )
+        # a bank rollout goes on under a newly drawn window's actions and steps, so a clock or
+        # ages counted from that window's episode would describe another history than its own
+        for knob, what in GROWN.items():
+            if uses_bank and (value := getattr(self.model, knob)):
+                raise ConfigError(
+                    f"model.{knob}={value} with {bank}: the rollout bank does not carry the "
+                    f"{what} of its rollouts; leave one of them off"
+                )
         if uses_bank and not (self.data.resident and self.data.stride == 1):
             raise ConfigError(
                 f"{bank} needs data.resident=true and data.stride=1: the rollout bank rolls "
