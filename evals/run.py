@@ -86,7 +86,7 @@ def evaluate_rows(
     }
     predictions = {}
     for row, model in rows.items():
-        bar.set_postfix(row=row)
+        bar.set_postfix(row=row, refresh=False)
         predictions[row] = autoregressive(model, cases, ctx.batch_size, ctx.device)
         bar.update(1)
         for m in modules:

@@ -38,6 +38,8 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     assert "the demonstration model" in printed and "the shipped model pretrained:mujoco" in printed
     assert [p.name for p in (out / "shipped" / "samples").iterdir()] == ["rollout_00.mp4"]
     assert (out / "shipped" / "report.html").is_file()
+    notes = [line for line in printed.splitlines() if line.startswith("  fidelity: ")]
+    assert notes and len(notes) == len(set(notes))  # both evals' notes, each printed once
 
     assert main(["quickstart", TOY, f"out={out}"]) == 0
     assert capsys.readouterr().out.count("done in a previous run, reusing it") == len(stages)

@@ -27,6 +27,7 @@ from envs.make import EnvConfig, make_env
 from worldsim.config import JobFailed
 from worldsim.data.episode import EXTRA_PREFIX, SCHEMA_VERSION, Episode
 from worldsim.data.store import EpisodeStore, ManifestEntry, episode_name, write_episode
+from worldsim.progress_bar import progress_bar
 
 POLICIES = ("random", "scripted", "mixed")
 # policy "mixed": episode seed s acts randomly with probability MIXED_EPSILONS[s % 4] at each step,
@@ -227,7 +228,7 @@ def phase_bar(
     if isinstance(progress, tqdm):
         progress.total -= done
         return nullcontext(progress)
-    return tqdm(total=total, initial=done, disable=not progress, **style)
+    return progress_bar(total=total, initial=done, disable=not progress, **style)
 
 
 def record_episodes(
@@ -271,8 +272,9 @@ def record_episodes(
         for entry in results:
             store.add([entry])
             frames += entry.length
+            # drawn by the update, at its interval: a refresh per episode would flood a log
+            bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.0f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.0f}")
     _WORKER.clear()
     return RecordSummary(
         written=len(todo),

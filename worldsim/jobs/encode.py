@@ -97,7 +97,6 @@ def _embed_captions(text, store, names: list[str]) -> None:
 
 def run(cfg: Config) -> None:
     import numpy as np
-    from tqdm import tqdm
 
     from worldsim.data.latent_cache import write_latent_episode
     from worldsim.data.record import parse_shard
@@ -105,6 +104,7 @@ def run(cfg: Config) -> None:
     from worldsim.models.autoencoder import load_autoencoder
     from worldsim.models.latents import encode_episode
     from worldsim.models.text import load_caption_embedder
+    from worldsim.progress_bar import progress_bar
 
     try:
         index, count = parse_shard(cfg.shard)
@@ -125,7 +125,7 @@ def run(cfg: Config) -> None:
         _embed_captions(text, store, todo)
     chunk = cfg.chunk or model.cfg.encode_chunk
     frames_done, start = 0, time.perf_counter()
-    for name in tqdm(todo, desc="encode", unit="ep", disable=not cfg.progress):
+    for name in progress_bar(todo, desc="encode", unit="ep", disable=not cfg.progress):
         ep = store.load(name)
         t = ep.length if not cfg.max_frames else min(ep.length, cfg.max_frames)
         t = 1 + (t - 1) // model.time_factor * model.time_factor

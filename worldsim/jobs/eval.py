@@ -17,6 +17,7 @@ from evals.scenarios import ScenarioConfig, load_cases, store_path
 from worldsim.config import ConfigError
 from worldsim.data.manifest import manifest_sha256
 from worldsim.models.idm_config import IDMConfig
+from worldsim.progress_bar import progress_bar
 
 
 @dataclass
@@ -160,7 +161,7 @@ def run(cfg: Config) -> None:
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     # the stage's one bar over all its phases, drawn from its first count (delay): an input
     # refused before any work prints no bar
-    with tqdm(desc="eval", disable=not cfg.progress, delay=0.1) as bar:
+    with progress_bar(desc="eval", disable=not cfg.progress, delay=0.1) as bar:
         try:
             for name in suites:
                 suite_module(name)  # unknown names fail here, before any work

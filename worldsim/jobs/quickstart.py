@@ -165,8 +165,8 @@ def _shipped(cfg: Config) -> str:
 def _summary(report: dict[str, Any]) -> str:
     """report.json as a terminal table, as report.html shows it: what was scored, a row per model
     or baseline, a column per suite's primary metric (↑ higher is better, ↓ lower), then each
-    suite's baseline ranking check (n/a where a baseline's metric is undefined), the suites on
-    which the model beats copy-last, and the notes."""
+    suite's baseline ranking check (n/a where a baseline's metric is undefined) and the suites on
+    which the model beats copy-last; the notes come once for all reports (`_notes`)."""
     suites, scenario = report["suites"], report["scenario"]
     if not suites:
         return "(no suite ran)"
@@ -190,7 +190,6 @@ def _summary(report: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
     lines.insert(2, "  ".join("-" * w for w in widths))
     ranking = ", ".join(f"{name} {ranking_label(res)}" for name, res in suites.items())
-    notes = [f"  {name}: {note}" for name, res in suites.items() for note in res.get("notes", [])]
     verdict = versus_copy_last(suites)  # the model against copy-last, suite by suite
     return "\n".join(
         [
@@ -199,9 +198,20 @@ def _summary(report: dict[str, Any]) -> str:
             *lines,
             f"baseline ranking noise < copy_last <= ground_truth: {ranking}",
             *([verdict] if verdict else []),
-            *(["notes:", *notes] if notes else []),
         ]
     )
+
+
+def _notes(reports: list[dict[str, Any]]) -> list[str]:
+    """Every suite note of the reports, each once: both evals of a quickstart note the same things
+    (the 100 dB cap of identical frames, LPIPS weights absent), and a reader needs them once."""
+    notes = (
+        f"  {name}: {note}"
+        for report in reports
+        for name, res in report["suites"].items()
+        for note in res.get("notes", [])
+    )
+    return list(dict.fromkeys(notes))
 
 
 def stages(cfg: Config) -> dict[str, Stage]:
@@ -298,8 +308,11 @@ def run(cfg: Config) -> None:
     labels = {out: "the demonstration model, trained here for minutes (blurry by design):"}
     if shipped := _shipped(cfg):
         labels[out / "shipped"] = f"the shipped model {shipped}, trained on a GPU:"
-    for where, label in labels.items():
-        print(f"\n{label}\n{_summary(json.loads((where / 'report.json').read_text()))}")
+    reports = [json.loads((where / "report.json").read_text()) for where in labels]
+    for label, report in zip(labels.values(), reports):
+        print(f"\n{label}\n{_summary(report)}")
+    if notes := _notes(reports):
+        print("\nnotes:", *notes, sep="\n")
     total = sum(runner.timings.values())
     print(
         f"\nquickstart: finished in {total / 60:.1f} min of new work; reports -> "

@@ -274,10 +274,10 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
 
 def run(cfg: Config) -> None:
     import torch
-    from tqdm import tqdm
 
     from worldsim.diffusion.modes import MODES
     from worldsim.jobs.pipeline import refuse_data_dir
+    from worldsim.progress_bar import progress_bar
     from worldsim.training.world_model import SampleConfig
 
     refuse_data_dir("sample", cfg.out, writes="videos")
@@ -302,7 +302,7 @@ def run(cfg: Config) -> None:
     runner = module.mode_runner([cfg.prompt or caption] * cfg.samples, cfg.seed, sample)
     steps = sample.sampler.steps * mode.samplings(inputs)
     # drawn from its first step on (delay): a mode that refuses its inputs prints no bar
-    bar = tqdm(
+    bar = progress_bar(
         total=steps, desc=f"sample {cfg.mode}", unit="step", disable=not cfg.progress, delay=0.1
     )
     with bar, torch.no_grad():

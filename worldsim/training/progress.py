@@ -15,6 +15,8 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ProgressBar, Timer
 from tqdm import tqdm
 
+from worldsim.progress_bar import progress_bar
+
 
 class StepProgress(ProgressBar):
     """A tqdm bar over optimiser steps, named after the job, on rank 0 only."""
@@ -58,7 +60,7 @@ class StepProgress(ProgressBar):
             flush=True,
         )
         self.started = (time.monotonic(), trainer.global_step)
-        self.bar = tqdm(
+        self.bar = progress_bar(
             total=trainer.max_steps if trainer.max_steps > 0 else None,
             initial=trainer.global_step,
             desc=self.name,
