@@ -2,13 +2,15 @@
 
 On a terminal a tqdm bar redraws itself in place ('\\r', the bar, padding). Redirected to a file
 (a job's log), those redraws pile up into one line of thousands of characters that no log reader
-shows. So when the bar's stream is not a terminal, each redraw is written as a line of its own,
-at most one every LOG_INTERVAL seconds: its first, then one an interval, and its last.
+shows. So when the bar's stream is not a terminal, its redraws are written as lines of their own:
+the first, then at most one every LOG_INTERVAL seconds, and the last when the bar closes. tqdm
+decides when a bar draws at all (its `delay`), so a job that fails at once prints no bar.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
@@ -18,18 +20,24 @@ LOG_INTERVAL = 30.0  # seconds between a bar's lines when it writes to a file, n
 
 
 class LineStream:
-    """A file for tqdm that writes every redraw of a bar as one line, without the carriage
-    return and padding, and drops blank redraws (a cleared bar) and repeats of the last line."""
+    """A file for tqdm that writes a bar's redraws as lines, without the carriage returns and
+    padding: the first, one per LOG_INTERVAL, and the one drawn last when the bar closes (tqdm
+    then writes a newline)."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
-        self.last = ""
+        self.pending = ""  # the latest redraw not written yet
+        self.written = ""  # the last line written
+        self.written_at = -float("inf")  # time.monotonic() of that line
 
     def write(self, text: str) -> int:
-        line = text.replace("\r", "").rstrip()
-        if line and line != self.last:
-            self.stream.write(line + "\n")
-            self.last = line
+        line = text.replace("\r", "").replace("\n", "").rstrip()
+        if line:
+            self.pending = line
+        if self.pending and ("\n" in text or time.monotonic() - self.written_at >= LOG_INTERVAL):
+            if self.pending != self.written:
+                self.stream.write(self.pending + "\n")
+            self.written, self.written_at, self.pending = self.pending, time.monotonic(), ""
         return len(text)
 
     def flush(self) -> None:
@@ -41,9 +49,5 @@ def progress_bar(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
     stderr by default) is not a terminal."""
     stream = kwargs.pop("file", None) or sys.stderr
     if not getattr(stream, "isatty", lambda: False)():
-        interval = max(kwargs.get("mininterval", 0.1), LOG_INTERVAL)
-        # no `delay`: tqdm never draws a bar closed before its first interval, and a log keeps
-        # every bar's first and last line
-        kwargs |= {"mininterval": interval, "maxinterval": interval, "delay": 0}
         stream = LineStream(stream)
     return tqdm(iterable, file=stream, **kwargs)
