@@ -154,6 +154,7 @@ def test_a_context_noise_above_one_is_one_line_naming_the_share(capsys):
     [
         (["env=push_control", "tasks=[push_left]", "control.heading=false"], "control.heading"),
         (["control.imagine.contrast=empty", "control.imagine.shared_scale=0"], "shared_scale"),
+        (["control.hits=true"], "no task here strikes"),
     ],
 )
 def test_a_control_knob_that_would_do_nothing_is_one_line(knobs, named, tmp_path, capsys):
@@ -318,6 +319,19 @@ def test_control_with_a_model_of_another_envs_actions_is_one_line(tmp_path, caps
     ckpt = tiny_checkpoint(tmp_path, action_dim=4 * 3)  # 3 values a frame, as MuJoCo's; Crafter: 17
     argv = ["control", f"ckpt={ckpt}", 'prompt="get wood"', "device=cpu", f"out={tmp_path / 'o'}"]
     assert "takes 3 action values per frame but env.id=" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
+
+
+def test_control_hits_with_a_model_never_told_of_hits_is_one_line(tmp_path, capsys):
+    """pretrained:crafter was trained before captions said the hits: its table lacks them."""
+    argv = [
+        "control",
+        "tasks=[eat_cow]",
+        "control.hits=true",
+        "device=cpu",
+        f"out={tmp_path / 'o'}",
+    ]
+    assert "was not trained on 'The player hits a cow.'" in one_line_error(capsys, argv)
     assert not (tmp_path / "o").exists()
 
 

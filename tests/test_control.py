@@ -194,6 +194,14 @@ def test_expanded_crafter_prompts_use_only_training_sentences():
             assert set(with_heading) <= known
             # heading=False drops the movement sentence alone
             assert split_sentences(expand_crafter(task, seed, heading=False)) == with_heading[1:]
+    # hits=True: eat cow's plan also says its strikes, a sentence of captions recorded with hits
+    hunt = split_sentences(expand_crafter("eat_cow", 0, hits=True))
+    assert hunt[1] == "The player hits a cow." and hunt[:1] + hunt[2:] == split_sentences(
+        expand_crafter("eat_cow", 0)
+    )
+    assert set(hunt) <= set(caption_sentences(["eat_cow"], hits=True))
+    assert without_events(" ".join(hunt)) == " ".join(hunt[:1] + hunt[3:])  # both events gone
+    assert expand_crafter("collect_wood", 0, hits=True) == expand_crafter("collect_wood", 0)
 
 
 def test_short_prompts_pick_the_task_and_push_prompts_name_colour_and_direction():

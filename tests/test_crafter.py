@@ -291,3 +291,29 @@ def test_a_sleepers_view_is_read_off_the_pixels_by_day_and_by_night():
         truth.append(env.unwrapped.sleeping)
     assert truth == [False, True, False, True, False]
     assert sleeper_view(np.stack(frames)).tolist() == truth
+
+
+def test_a_cow_hunt_recorded_with_hits_says_each_hit_and_without_them_nothing(tmp_path):
+    """hits=True: the scripted hunter's three strikes on a cow are "hit" events, the third in
+    the frame of eat_cow, and the windows holding them say "The player hits a cow."; the default
+    records neither (the frozen stores' checksums fix today's episodes)."""
+    for hits in (True, False):
+        cfg = EnvConfig(id="worldsim/CrafterEatCow-v0", kwargs={"area": list(AREA), "hits": hits})
+        out = tmp_path / str(hits)
+        record_episodes(cfg, str(out), episodes=1, steps=40, policy="scripted", progress=False)
+        ep = EpisodeStore(out).load(EpisodeStore(out).names()[0])
+        struck = [(e["frame"], e["objects"]) for e in ep.events if e["kind"] == "hit"]
+        eaten = [e["frame"] for e in ep.events if e["detail"].get("name") == "eat_cow"]
+        said = [w for w in ep.captions["windows"] if "The player hits a cow." in w["text"]]
+        if not hits:
+            assert eaten and not struck and not said  # the same hunt, told as before
+            continue
+        assert set(eaten) <= {frame for frame, _ in struck}  # each cow eaten, struck then
+        first_cow = [frame for frame, ids in struck if ids == struck[0][1]]
+        assert len(first_cow) == 3 and first_cow[-1] == eaten[0]  # no sword: 3 hits to eat it
+        holding = [
+            w for w in ep.captions["windows"] if any(w["start"] <= f < w["end"] for f, _ in struck)
+        ]
+        assert said and said == holding
+        vocabulary = gym.make(cfg.id, **cfg.kwargs).unwrapped.caption_sentences()
+        assert all(s in vocabulary for w in said for s in split_sentences(w["text"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -160,3 +162,19 @@ def test_a_text_less_model_starts_a_text_model_that_predicts_as_it_did(
     # the text layers learn: the gradient reaches the zeroed pooled-text projection
     grown.model(x, levels, actions, prompt).square().mean().backward()
     assert grown.model.text_pool.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    "table, env_id, kwargs",
+    [
+        ("crafter_minilm.npz", "worldsim/CrafterReward-v0", {"hits": True}),
+        ("push_control_minilm.npz", "worldsim/MujocoPush-v0", {"captions": "directions"}),
+    ],
+)
+def test_each_shipped_text_table_holds_its_envs_whole_caption_vocabulary(table, env_id, kwargs):
+    """GPU machines encode captions from these tables alone (no encoder there): a sentence the
+    env can say and the table lacks would stop a device run at its encode stage."""
+    from worldsim.jobs.embed_text import vocabulary
+
+    shipped = TextTable.load(Path(text.__file__).parents[1] / "assets" / "text" / table)
+    assert [s for s in vocabulary(env_id, kwargs) if s not in shipped] == []

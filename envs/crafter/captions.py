@@ -1,7 +1,8 @@
 """Crafter captions from truth: a few short sentences per window, drawn from a small closed set.
 
 Every window caption is a sequence of sentences from `caption_sentences()`: where the player went
-(one sentence per axis, in cells), what it achieved, which creatures were in view, day or night.
+(one sentence per axis, in cells), which creatures it hit (episodes recorded with `hits=True`),
+what it achieved, which creatures were in view, day or night.
 The set is closed and small (about 160 sentences), so the text encoder's embeddings of all of
 them can be computed once on a CPU and shipped to machines without the encoder (the latent
 cache embeds captions sentence by sentence; see worldsim/models/text.py).
@@ -66,6 +67,14 @@ def achievement_sentence(name: str) -> str:
     return f"{ACHIEVES}{name.replace('_', ' ')}."
 
 
+HITS = "The player hits "  # how every hit sentence begins
+
+
+def hit_sentence(kind: str) -> str:
+    """'The player hits a cow.'"""
+    return f"{HITS}a {kind}."
+
+
 def creature_sentence(kind: str) -> str:
     """'Cows are nearby.'"""
     return f"{kind.capitalize()}s are nearby."
@@ -91,11 +100,13 @@ def heading(delta: np.ndarray) -> list[str]:
     return out or [STILL]
 
 
-def caption_sentences(achievements: list[str]) -> list[str]:
-    """Every sentence a window caption can contain, in a fixed order."""
+def caption_sentences(achievements: list[str], hits: bool = False) -> list[str]:
+    """Every sentence a window caption can contain, in a fixed order (`hits`: with the hit
+    sentences of episodes recorded with hits=True)."""
     moves = [move_sentence(n, d) for pair in AXES for d in pair for n in range(1, MAX_CELLS + 1)]
     return (
         [STILL, *moves]
+        + [hit_sentence(c) for c in CREATURES if hits]
         + [achievement_sentence(a) for a in achievements]
         + [creature_sentence(c) for c in CREATURES]
         + [light_sentence(1.0), light_sentence(0.0)]
@@ -107,6 +118,12 @@ def window_sentences(record: dict[str, Any], start: int, end: int) -> list[str]:
     truth = record["truth"]
     pos = np.asarray(truth["extra_player_pos"][start:end], np.int64)  # (t, 2)
     sentences = heading(pos[-1] - pos[0])
+    hit = {
+        e["detail"]["kind"]
+        for e in record["events"]
+        if e["kind"] == "hit" and start <= e["frame"] < end
+    }
+    sentences += [hit_sentence(c) for c in CREATURES if c in hit]
     achieved = [
         e["detail"]["name"]
         for e in record["events"]

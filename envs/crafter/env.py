@@ -58,6 +58,10 @@ class CrafterEnv(WorldsimEnv):
     """crafter.Env behind the worldsim truth API; `task` picks the scripted policy (scripted.py).
 
     task="mix" draws one of the tasks per episode from the reset seed (a data mix of every plan).
+    hits=True records each hit of the player on a creature as a "hit" event, and the captions say
+    it ("The player hits a cow."): a cow takes three hits without a sword and the first two change
+    nothing on screen, so only the text can tell a model of them. Off by default: the frozen
+    held-out stores' checksums (experiments/game_world_models/evaluate.py) fix today's episodes.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
@@ -70,6 +74,7 @@ class CrafterEnv(WorldsimEnv):
         task: str = "collect_wood",
         area: tuple[int, int] = (64, 64),
         reward: bool = True,
+        hits: bool = False,
     ):
         import crafter
 
@@ -80,6 +85,7 @@ class CrafterEnv(WorldsimEnv):
         if width < VIEW[0] or height < VIEW[1]:
             raise ValueError(f"crafter frames need at least {VIEW} pixels, got {width}x{height}")
         self.width, self.height, self.render_mode, self.task = width, height, render_mode, task
+        self.hits = hits
         self.episode_task = task  # the task of the current episode (drawn per episode for "mix")
         self._crafter = crafter
         self._env = make_deterministic(
@@ -125,9 +131,12 @@ class CrafterEnv(WorldsimEnv):
         return obs, {"truth": truth, "events": events}
 
     def step(self, action):
+        struck = self._struck(int(action)) if self.hits else None
         obs, reward, _, _ = self._env.step(int(action))
         terminated = self._env._player.health <= 0
         truth, events = self._truth(obs)
+        if struck is not None and struck[0].health < struck[1]:
+            events.append(self._hit(struck[0]))
         return obs, float(reward), bool(terminated), False, {"truth": truth, "events": events}
 
     def render(self):
@@ -164,9 +173,27 @@ class CrafterEnv(WorldsimEnv):
 
     def caption_sentences(self) -> list[str]:
         """Every sentence a window caption can hold (a closed set: see captions.py)."""
-        return caption_sentences(self.achievements)
+        return caption_sentences(self.achievements, self.hits)
 
     # ------------------------------------------------------------------ truth
+
+    def _struck(self, action: int) -> tuple[Any, int] | None:
+        """(creature, its health) that `do` now strikes, if any: the one on the cell the player
+        faces. The step hit it if its health then falls (a sleeping player's `do` does nothing)."""
+        player = self._env._player
+        if self.actions[action] != "do":
+            return None
+        target = self._env._world[tuple(np.add(player.pos, player.facing))][1]
+        if type(target).__name__ not in CREATURES[1:]:
+            return None
+        return target, target.health
+
+    def _hit(self, creature: Any) -> Event:
+        """The "hit" event of `creature`: its table index, or none for one spawned after reset
+        (crafter respawns cows and zombies; the object table is fixed at reset)."""
+        index = next((i for i, o in enumerate(self._tracked) if o is creature), None)
+        ids = () if index is None else (index,)
+        return Event("hit", ids, {"kind": type(creature).__name__.lower()})
 
     def _alive(self) -> np.ndarray:
         """(N,) bool: which creatures of the table are still in the world."""

@@ -78,6 +78,9 @@ record() {  # the stores in parallel; held-out evaluation seeds start at 100000
       crafter_scripted) env=crafter_mix policy=scripted args=("${SCRIPTED[@]}" seed=$((first +
         ${CRAFTER[0]#episodes=} + ${PLANT[0]#episodes=} + ${COW[0]#episodes=}))) ;;
     esac
+    # CRAFTER_RECORD_EXTRA: more `record` overrides of every Crafter store, e.g.
+    # env.kwargs.hits=true (captions that say the player's hits; envs/crafter/env.py)
+    [[ $store == crafter* ]] && args+=(${CRAFTER_RECORD_EXTRA:-})
     ws record env="$env" policy=$policy "${args[@]}" out="$WORK/$store" progress=false &
     pids+=($!)
   done

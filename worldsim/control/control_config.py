@@ -52,6 +52,9 @@ class ControlConfig:
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)  # likelihood planner
     expand: bool = True  # policy `prompt` reads the expanded prompt (false: the prompt as typed)
     heading: bool = True  # the expanded Crafter prompt names a movement, drawn by the episode seed
+    # the expanded eat-cow prompt says "The player hits a cow.": for a model trained on episodes
+    # recorded with env.kwargs.hits=true (envs/crafter/env.py); off until a grid measures it
+    hits: bool = False
     full_speed: bool = False  # continuous actions: run each IDM reading at full command, same way
     max_steps: int = 300  # env steps per episode
     batch: int = 16  # episodes of a cell played in lockstep, their plans imagined in one batch

@@ -58,7 +58,7 @@ class Harness:
             if name in ("no_prompt", "likelihood_no_prompt"):
                 return ""
             if expanded:
-                return expand(task, env, seed, self.cfg.heading)
+                return expand(task, env, seed, self.cfg.heading, self.cfg.hits)
             return task.episode_prompt(env)
 
         if name in LIKELIHOOD:

@@ -13,9 +13,11 @@ from envs.captions import Grammar, short_name
 from envs.crafter.captions import (
     ACHIEVES,
     AXES,
+    HITS,
     STILL,
     achievement_sentence,
     creature_sentence,
+    hit_sentence,
     light_sentence,
     move_sentence,
 )
@@ -35,17 +37,21 @@ PLAN_ACHIEVEMENTS = {
     "eat_cow": ("eat_cow",),
 }
 NEEDS_CREATURE = {"eat_cow": "cow"}
+STRIKES = {"eat_cow": "cow"}  # the creature a task's plan hits
 
 
-def expand_crafter(task: str, seed: int, heading: bool = True) -> str:
+def expand_crafter(task: str, seed: int, heading: bool = True, hits: bool = False) -> str:
     """A window caption of the crafter task's plan: 'The player moves 2 cells west. The player
     achieves collect wood. It is daytime.' Without `heading`, no movement sentence: a heading
-    drawn before the episode cannot know where a cow will walk, so the model chooses the way."""
+    drawn before the episode cannot know where a cow will walk, so the model chooses the way.
+    With `hits`, the creature the plan strikes: 'The player hits a cow.' (the captions of
+    episodes recorded with hits=True; envs/crafter/env.py)."""
     g = Grammar(seed, f"expand-{task}")
     moves = [STILL] + [
         move_sentence(n, d) for pair in AXES for d in pair for n in range(1, MAX_MOVE + 1)
     ]
     sentences = [g.pick(moves)] if heading else []
+    sentences += [hit_sentence(STRIKES[task])] if hits and task in STRIKES else []
     sentences += [achievement_sentence(a) for a in PLAN_ACHIEVEMENTS[task]]
     if task in NEEDS_CREATURE:
         sentences.append(creature_sentence(NEEDS_CREATURE[task]))
@@ -54,10 +60,11 @@ def expand_crafter(task: str, seed: int, heading: bool = True) -> str:
 
 
 def without_events(caption: str) -> str:
-    """The caption without its event sentences ("The player achieves collect wood."): what the
+    """The caption without its event sentences ("The player hits a cow.", "The player achieves
+    collect wood."): what the
     likelihood planner's `contrast=event` compares the prompt against, so that only the event's
     words are scored, not the movement, creature and daylight sentences drawn around them."""
-    return " ".join(s for s in split_sentences(caption) if not s.startswith(ACHIEVES))
+    return " ".join(s for s in split_sentences(caption) if not s.startswith((HITS, ACHIEVES)))
 
 
 def contrast_caption(prompt: str, contrast: str) -> str:
@@ -75,10 +82,10 @@ def expand_push(colour: str, shape: str, direction: str) -> str:
     return f"The puck moves {direction}. The puck pushes the {name} {direction}."
 
 
-def expand(task: Task, env, seed: int, heading: bool = True) -> str:
-    """The training-style caption of `task` in this episode (`env` after reset); `heading`: see
-    `expand_crafter` (a Push caption names its direction in any case)."""
+def expand(task: Task, env, seed: int, heading: bool = True, hits: bool = False) -> str:
+    """The training-style caption of `task` in this episode (`env` after reset); `heading` and
+    `hits`: see `expand_crafter` (a Push caption names its direction in any case)."""
     if task.family == "crafter":
-        return expand_crafter(task.name, seed, heading)
+        return expand_crafter(task.name, seed, heading, hits)
     obj = push_target(env, task.target)
     return expand_push(obj.colour, obj.category, task.target["direction"])

@@ -19,9 +19,11 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from envs.crafter.captions import hit_sentence
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
 from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
+from worldsim.control.prompts import STRIKES
 from worldsim.control.tasks import (
     CRAFTER_ID,
     TaskError,
@@ -81,8 +83,10 @@ def _refuse_other_env(env_id: str, tasks) -> None:
         )
 
 
-def _models(cfg: Config, family: str, imagine: bool):
-    """World model and IDM (None, None when no policy imagines)."""
+def _models(cfg: Config, family: str, imagine: bool, heard: list[str]):
+    """World model and IDM (None, None when no policy imagines). `heard`: sentences the model's
+    own caption table must hold, i.e. that it was trained on (the hit sentences of
+    `control.hits`: a model that never read them would take them as noise, in silence)."""
     if not imagine:
         return None, None
     from worldsim.jobs.encode import resolve_device
@@ -100,6 +104,13 @@ def _models(cfg: Config, family: str, imagine: bool):
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
         raise ConfigError(f"world model {cfg.ckpt} has no readable autoencoder")
+    own = module.text_table
+    if unheard := [s for s in heard if own is not None and s not in own]:
+        raise ConfigError(
+            f"control.hits=true: {cfg.ckpt} was not trained on {unheard[0]!r} (its caption table "
+            "lacks it); give a model trained on episodes recorded with env.kwargs.hits=true, or "
+            "leave control.hits=false"
+        )
     if table is not None and module.text_table is not None:
         module.text_table.rows.update(table.rows)
         module.set_text_table(module.text_table)
@@ -153,12 +164,19 @@ def run(cfg: Config) -> None:
             "control.heading=false drops Crafter's movement sentence; a Push prompt names its "
             "direction: leave control.heading=true"
         )
+    strikes = [hit_sentence(STRIKES[t.name]) for t in tasks if t.name in STRIKES]
+    if cfg.control.hits and not strikes:
+        raise ConfigError(
+            "control.hits=true says eat cow's strikes in its prompt, and no task here strikes: "
+            "add eat_cow to the tasks, or leave control.hits=false"
+        )
     if cfg.control.imagine.shared_scale != 1.0 and cfg.control.imagine.contrast != "event":
         raise ConfigError(
             "control.imagine.shared_scale weighs the sentences beside the event: set "
             "control.imagine.contrast=event, or leave shared_scale=1"
         )
-    module, idm = _models(cfg, tasks[0].family, any(p in IMAGINING for p in cfg.policies))
+    imagine = any(p in IMAGINING for p in cfg.policies)
+    module, idm = _models(cfg, tasks[0].family, imagine, strikes if cfg.control.hits else [])
     if module is not None:
         _refuse_other_actions(cfg, tasks[0].env, module, idm)
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
