@@ -317,3 +317,17 @@ def test_a_cow_hunt_recorded_with_hits_says_each_hit_and_without_them_nothing(tm
         assert said and said == holding
         vocabulary = gym.make(cfg.id, **cfg.kwargs).unwrapped.caption_sentences()
         assert all(s in vocabulary for w in said for s in split_sentences(w["text"]))
+
+
+def test_faced_names_what_the_truths_semantic_map_holds_in_front_of_the_player():
+    env = make("eat_cow")
+    _, info = env.reset(seed=3)
+    names, seen = env.unwrapped.semantic_names(), set()
+    for _ in range(40):
+        extras = info["truth"].extras
+        x, y = extras["player_pos"] + extras["facing"]
+        inside = 0 <= x < AREA[0] and 0 <= y < AREA[1]
+        assert env.unwrapped.faced() == (names[extras["semantic"][x, y]] if inside else "")
+        seen.add(env.unwrapped.faced())
+        _, _, _, _, info = env.step(env.unwrapped.scripted_action())
+    assert "cow" in seen and len(seen) > 1  # the hunter faced a cow, and other things

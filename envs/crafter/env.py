@@ -177,13 +177,23 @@ class CrafterEnv(WorldsimEnv):
 
     # ------------------------------------------------------------------ truth
 
+    def _facing(self) -> tuple[str | None, Any]:
+        """(material, object) of the cell the player faces ((None, None) past the world's edge)."""
+        player = self._env._player
+        return self._env._world[tuple(np.add(player.pos, player.facing))]
+
+    def faced(self) -> str:
+        """What the player faces now: an object's kind ("cow", "plant", ...), else the cell's
+        material ("tree", "water", ...); "" past the world's edge."""
+        material, obj = self._facing()
+        return type(obj).__name__.lower() if obj is not None else material or ""
+
     def _struck(self, action: int) -> tuple[Any, int] | None:
         """(creature, its health) that `do` now strikes, if any: the one on the cell the player
         faces. The step hit it if its health then falls (a sleeping player's `do` does nothing)."""
-        player = self._env._player
         if self.actions[action] != "do":
             return None
-        target = self._env._world[tuple(np.add(player.pos, player.facing))][1]
+        target = self._facing()[1]
         if type(target).__name__ not in CREATURES[1:]:
             return None
         return target, target.health

@@ -29,11 +29,11 @@ def replay(env, episode: dict) -> dict:
     for action in episode["actions"]:
         extras = info["truth"].extras
         semantic = np.pad(extras["semantic"], 1)  # (W + 2, H + 2): a cell past the edge is void
-        (x, y), (dx, dy) = extras["player_pos"] + 1, extras["facing"]
+        x, y = extras["player_pos"] + 1
         near += bool(
             {semantic[x + 1, y], semantic[x - 1, y], semantic[x, y + 1], semantic[x, y - 1]} & {cow}
         )
-        faced = bool(semantic[x + dx, y + dy] == cow)
+        faced = env.unwrapped.faced() == "cow"
         facing += faced
         taken.update([env.unwrapped.actions[action]] * faced)
         hit = faced and action == do

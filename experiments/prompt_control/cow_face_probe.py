@@ -1,0 +1,140 @@
+"""Eat cow from face to face: does the loop strike three times when it already faces a cow?
+
+Sections 16 and 18 of RESULTS.md: the prompted player reaches and faces cows, then walks on. A
+plan executes `control.execute` actions (4) read off 8 imagined frames, and the imagined frames
+show the cow gone after one strike (the first two of three change nothing on screen), so a plan
+holds one `do` and then moves. Replanning after every action (execute 1) would imagine the
+strike again from the real frame, where the cow still stands.
+
+Each start: held-out seed 200,000 + k of the eat-cow task, the scripted hunter played until the
+player first faces a live cow (replayed from the seed for every arm: Crafter is deterministic).
+From there each arm (prompt or no prompt x execute 1 or 4) plays STEPS steps of the loop, all
+starts in lockstep; the real env's truth counts the cows eaten, the steps facing a cow and the
+`do`s among them.
+
+    python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT] > probe.json
+"""
+
+import json
+import sys
+import time
+
+from envs.make import make_env
+from worldsim.control.control_config import ImagineConfig
+from worldsim.control.imagine import Imaginer
+from worldsim.control.policies import PromptPolicy
+from worldsim.control.prompts import expand
+from worldsim.control.tasks import named_task
+from worldsim.intervals import wilson
+from worldsim.jobs.control import IDM_ASSETS
+from worldsim.models.idm import load_idm
+from worldsim.training.world_model import load_world_model
+
+FIRST_SEED, LOOK = 200_000, 150  # held-out control seeds; scripted steps allowed to find a cow
+
+
+def eaten(env, info) -> int:
+    return int(info["truth"].extras["achievements"][env.unwrapped.achievements.index("eat_cow")])
+
+
+def find_start(task, seed: int) -> list[int] | None:
+    """The scripted hunter's actions from reset until the player first faces a cow (at least 4
+    steps, so that the loop sees 5 real frames), or None within LOOK steps."""
+    env = make_env(task.env)
+    _, info = env.reset(seed=seed)
+    actions: list[int] = []
+    while len(actions) < LOOK:
+        if len(actions) >= 4 and env.unwrapped.faced() == "cow":
+            return actions
+        actions.append(env.unwrapped.scripted_action())
+        _, _, done, _, info = env.step(actions[-1])
+        if done:
+            return None
+    return None
+
+
+def play(task, starts: dict[int, list[int]], module, idm, prompted: bool, execute: int, steps: int):
+    """Every start played `steps` steps by the loop -> one row per start."""
+    games = []
+    for seed, prefix in starts.items():
+        env = make_env(task.env)
+        obs, info = env.reset(seed=seed)
+        frames = [obs]
+        for a in prefix:
+            obs, _, _, _, info = env.step(a)
+            frames.append(obs)
+        policy = PromptPolicy(
+            "prompt" if prompted else "no_prompt",
+            Imaginer(module, ImagineConfig()),
+            idm,
+            lambda env, s: expand(task, env, s) if prompted else "",
+            execute,
+            "first",
+        )
+        policy.reset(env, seed, {})
+        row = {"seed": seed, "eaten": 0, "facing": 0, "do_facing": 0, "actions": []}
+        games.append({"env": env, "policy": policy, "frames": frames, "info": info, "queue": [],
+                      "before": eaten(env, info), "row": row})  # fmt: skip
+    do = games[0]["env"].unwrapped.actions.index("do")
+    for k in range(steps):
+        planning = [g for g in games if not g["queue"]]
+        if planning:
+            plans = PromptPolicy.act_many(
+                [g["policy"] for g in planning],
+                [g["env"] for g in planning],
+                [g["frames"][-5:] for g in planning],  # one length: the context the loop encodes
+                k,
+            )
+            for g, plan in zip(planning, plans, strict=True):
+                g["queue"] = list(plan.actions)
+        for g in games:
+            action = int(g["queue"].pop(0))
+            faced = g["env"].unwrapped.faced() == "cow"
+            g["row"]["facing"] += faced
+            g["row"]["do_facing"] += faced and action == do
+            g["row"]["actions"].append(action)
+            obs, _, _, _, g["info"] = g["env"].step(action)
+            g["frames"].append(obs)
+    for g in games:
+        g["row"]["eaten"] = eaten(g["env"], g["info"]) - g["before"]
+        g["env"].close()
+    return [g["row"] for g in games]
+
+
+def main() -> None:
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    n, steps = int(sys.argv[1]), int(sys.argv[2])
+    ckpt = sys.argv[3] if len(sys.argv) > 3 else "pretrained:crafter"
+    task = named_task("eat_cow")
+    module = load_world_model(ckpt, "cpu")
+    idm = load_idm(IDM_ASSETS / "crafter.pt")
+    starts: dict[int, list[int]] = {}
+    seed = FIRST_SEED
+    while len(starts) < n:
+        if (prefix := find_start(task, seed)) is not None:
+            starts[seed] = prefix
+        seed += 1
+    out = {"ckpt": ckpt, "steps": steps, "starts": {str(s): len(p) for s, p in starts.items()}}
+    for prompted in (True, False):
+        for execute in (1, 4):
+            began = time.time()
+            rows = play(task, starts, module, idm, prompted, execute, steps)
+            won = sum(r["eaten"] > 0 for r in rows)
+            facing = sum(r["facing"] for r in rows)
+            arm = f"{'prompt' if prompted else 'no_prompt'}_execute{execute}"
+            out[arm] = {
+                "starts_eating": won,
+                "of": len(rows),
+                "ci95": wilson(won, len(rows)),
+                "steps_facing": facing,
+                "do_share_facing": sum(r["do_facing"] for r in rows) / max(1, facing),
+                "seconds": round(time.time() - began),
+                "rows": rows,
+            }
+            print(arm, {k: v for k, v in out[arm].items() if k != "rows"}, file=sys.stderr)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
