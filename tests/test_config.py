@@ -26,7 +26,7 @@ def test_group_selection_loads_configs_env_file():
     "args, expected",
     [
         (["episdoes=3"], "unknown config key 'episdoes'; closest valid keys: episodes"),
-        (["env.wdth=3"], "unknown config key 'env.wdth'; closest valid keys: width"),
+        (["env.wdth=3"], "unknown config key 'env.wdth'; closest valid keys: env.width"),
         (["episodes=three"], "bad value for config key 'episodes'"),
         (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
         (["env=nosuch"], "no config 'nosuch' in group 'env'"),
@@ -96,7 +96,7 @@ def test_unknown_key_inside_yaml_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("env:\n  hieght: 3\n")
     with pytest.raises(
-        ConfigError, match="unknown config key 'env.hieght'; closest valid keys: height"
+        ConfigError, match="unknown config key 'env.hieght'; closest valid keys: env.height"
     ):
         load_config(RecordConfig, [str(path)])
 

@@ -392,3 +392,28 @@ def test_a_machine_without_ffmpeg_is_refused_before_any_episode_and_gif_still_wr
     assert not (tmp_path / "out").exists()
     run_control(tmp_path, "none", "none", *args, "control.video=gif")
     assert (tmp_path / "out" / "videos" / "collect_wood_random_200000.gif").is_file()
+
+
+def test_a_grid_counts_its_steps_on_a_bar_and_says_what_its_rates_are(tmp_path, capsys):
+    args = "tasks=[collect_wood]", "env.kwargs.area=[16,16]", "policies=[random]", "episodes=2"
+    run_control(tmp_path, "none", "none", *args)  # no policy imagines: no model is loaded
+    printed = capsys.readouterr()
+    bars = [line for line in printed.err.splitlines() if "%|" in line]  # stderr is a log here
+    # 2 episodes x 6 steps, an episode that ends early counting its steps left
+    assert bars and bars[-1].startswith("control collect_wood random: 100%") and "12/12" in bars[-1]
+    assert (
+        "control: collect_wood random: " in printed.out
+        and " of 2 succeeded (95% interval" in printed.out
+    )
+
+
+def test_a_long_prompt_is_wrapped_whole_into_the_video_header():
+    from PIL import ImageFont
+
+    from worldsim.control.report import wrap
+
+    font = ImageFont.load_default()
+    prompt = expand_crafter("eat_cow", 0, hits=True)
+    lines = wrap(prompt, font, 190)
+    assert len(lines) > 1 and " ".join(lines) == prompt
+    assert all(font.getlength(line) <= 190 for line in lines)

@@ -41,10 +41,11 @@ class JobFailed(RuntimeError):
     one-line message and exits 1; the work finished before it is kept."""
 
 
-def closest(key: str, options: list[str]) -> str:
-    """A message's fix for an unknown `key`: the nearest of `options`, else the first few."""
+def closest(key: str, options: list[str], prefix: str = "") -> str:
+    """A message's fix for an unknown `key`: the nearest of `options`, else the first few, each
+    as the whole dotted key to type (`prefix`: the part before them, e.g. "trainer.")."""
     close = difflib.get_close_matches(key, options, n=3, cutoff=0.5)
-    shown = close or sorted(options)[:8]
+    shown = [prefix + option for option in close or sorted(options)[:8]]
     return f"closest valid keys: {', '.join(shown)}" if close else f"valid keys: {', '.join(shown)}"
 
 
@@ -97,14 +98,17 @@ def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
     """Walk `dotted` through nested dataclasses; return (type of the last node, sibling names)."""
     node: Any = schema
     names: list[str] = []
-    for part in dotted.split("."):
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
         if not dataclasses.is_dataclass(node):
             return None, names  # free-form dict (e.g. env kwargs): anything goes below it
         fields = {f.name: f for f in dataclasses.fields(node)}
         names = list(fields)
         if part not in fields:
-            prefix = dotted[: dotted.index(part)] if part in dotted else ""
-            raise ConfigError(f"unknown config key '{prefix}{part}'; {closest(part, names)}")
+            prefix = "".join(f"{p}." for p in parts[:i])
+            raise ConfigError(
+                f"unknown config key '{prefix}{part}'; {closest(part, names, prefix)}"
+            )
         node = nested_schema(fields[part])
     return node, names
 

@@ -22,7 +22,7 @@ LOG_INTERVAL = 30.0  # seconds between a bar's lines when it writes to a file, n
 class LineStream:
     """A file for tqdm that writes a bar's redraws as lines, without the carriage returns and
     padding: the first, one per LOG_INTERVAL, and the one drawn last when the bar closes (tqdm
-    then writes a newline)."""
+    then writes a newline), unless it counts what the line before it did (only the times moved)."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
@@ -35,13 +35,18 @@ class LineStream:
         if line:
             self.pending = line
         if self.pending and ("\n" in text or time.monotonic() - self.written_at >= LOG_INTERVAL):
-            if self.pending != self.written:
+            if counted(self.pending) != counted(self.written):
                 self.stream.write(self.pending + "\n")
             self.written, self.written_at, self.pending = self.pending, time.monotonic(), ""
         return len(text)
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def counted(line: str) -> str:
+    """A bar's line without its times and rate: 'encode:  50%|#####     | 3/6'."""
+    return line.split(" [")[0]
 
 
 def progress_bar(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:

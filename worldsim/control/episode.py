@@ -8,6 +8,7 @@ do not imagine), the plans' diagnostics and the executed actions (JSON).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,12 +82,20 @@ class _Game:
         )
 
 
-def run_episodes(envs: list, task: Task, policies: list, seeds: list[int], max_steps: int):
+def run_episodes(
+    envs: list,
+    task: Task,
+    policies: list,
+    seeds: list[int],
+    max_steps: int,
+    on_steps: Callable[[int], Any] = lambda n: None,
+):
     """Play each policy on `task` from its env's `reset(seed=...)` for at most `max_steps` steps,
     the episodes in lockstep: at each step, the episodes whose plan is spent plan together
     (`act_together`: prompt policies imagine in one batch), then every unfinished episode takes
     one step. Each episode plays as it would alone, up to the rounding of batched kernels.
-    -> [EpisodeResult] in `seeds` order."""
+    `on_steps(n)` hears of n more of the len(seeds) x max_steps steps done (an episode that ends
+    early counts its steps left), for a progress bar. -> [EpisodeResult] in `seeds` order."""
     games = []
     for env, policy, seed in zip(envs, policies, seeds, strict=True):
         obs, info = env.reset(seed=seed)
@@ -120,4 +129,5 @@ def run_episodes(envs: list, task: Task, policies: list, seeds: list[int], max_s
             progress = task.progress(game.start, info)
             game.progress = max(game.progress, progress) if task.family == "crafter" else progress
             game.done = task.reached(game.progress) or terminated or truncated
+        on_steps(sum(max_steps - len(g.actions) if g.done else 1 for g in playing))
     return [game.result(task) for game in games]

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from envs.make import make_env
 from worldsim.control.control_config import IMAGINING, LIKELIHOOD, POLICIES, ControlConfig
@@ -31,6 +34,7 @@ from worldsim.control.report import episode_video, rate, write_html
 from worldsim.control.tasks import Task
 from worldsim.data.manifest import read_record, write_record
 from worldsim.metrics import psnr
+from worldsim.progress_bar import progress_bar
 
 # the action a crafter task cannot succeed without (read off the plans as a diagnostic)
 EPISODES = "episodes"  # folder of the finished episodes' rows under a grid's out
@@ -39,10 +43,11 @@ KEY_ACTIONS = {"collect_wood": "do", "collect_drink": "do", "eat_cow": "do",
 
 
 class Harness:
-    """A world model, an IDM and the loop's knobs; plays episodes of any task and policy."""
+    """A world model, an IDM and the loop's knobs; plays episodes of any task and policy, with a
+    progress bar per cell over its env steps (`progress`)."""
 
-    def __init__(self, module, idm, cfg: ControlConfig):
-        self.module, self.idm, self.cfg = module, idm, cfg
+    def __init__(self, module, idm, cfg: ControlConfig, progress: bool = False):
+        self.module, self.idm, self.cfg, self.progress = module, idm, cfg, progress
 
     def policy(self, name: str, task: Task):
         """Policy `name` for episodes of `task`."""
@@ -75,14 +80,18 @@ class Harness:
         )
 
     def episodes(
-        self, task: Task, name: str, seeds: list[int]
+        self,
+        task: Task,
+        name: str,
+        seeds: list[int],
+        on_steps: Callable[[int], Any] = lambda n: None,
     ) -> list[tuple[EpisodeResult, dict | None]]:
         """Episodes on `seeds`, played in lockstep, each with its diagnostics when the policy
-        imagines."""
+        imagines; `on_steps`: see `run_episodes`."""
         envs = [make_env(task.env) for _ in seeds]
         try:
             policies = [self.policy(name, task) for _ in seeds]
-            results = run_episodes(envs, task, policies, seeds, self.cfg.max_steps)
+            results = run_episodes(envs, task, policies, seeds, self.cfg.max_steps, on_steps)
             codec = envs[0].unwrapped.action_codec
         finally:
             for env in envs:
@@ -202,10 +211,14 @@ def cell_rows(
             rows[seed] = record["row"]
     reused = len(rows)
     todo = [seed for seed in seeds if seed not in rows]
-    for k in range(0, len(todo), harness.cfg.batch):
-        batch = todo[k : k + harness.cfg.batch]
-        for seed, (result, diag) in zip(batch, harness.episodes(task, name, batch), strict=True):
-            rows[seed] = episode_row(harness, result, diag, out, made, seeds.index(seed))
+    bar = progress_bar(total=len(todo) * harness.cfg.max_steps, desc=f"control {task.name} {name}",
+                       unit="step", disable=not harness.progress)  # fmt: skip
+    with bar:
+        for k in range(0, len(todo), harness.cfg.batch):
+            batch = todo[k : k + harness.cfg.batch]
+            played = harness.episodes(task, name, batch, bar.update)
+            for seed, (result, diag) in zip(batch, played, strict=True):
+                rows[seed] = episode_row(harness, result, diag, out, made, seeds.index(seed))
     return [rows[seed] for seed in seeds], reused
 
 
@@ -221,8 +234,10 @@ def episode_row(
     if k < harness.cfg.videos:
         row["video"] = str(Path("videos") / f"{stem}.{harness.cfg.video}")
         write_video(out / row["video"], episode_video(result), fps=harness.cfg.fps)
-    print(f"control: {result.task} {result.policy} seed {result.seed}: "
-          f"success={result.success} steps={result.steps}", flush=True)  # fmt: skip
+    # above the cell's bar on a terminal (tqdm.write), a line of its own in a log
+    tqdm.write(f"control: {result.task} {result.policy} seed {result.seed}: "
+               f"success={result.success} steps={result.steps}")  # fmt: skip
+    sys.stdout.flush()
     write_record(out / EPISODES / f"{stem}.json", "control", made, row=row)
     return row
 

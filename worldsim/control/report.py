@@ -13,7 +13,7 @@ from worldsim.control.episode import EpisodeResult
 from worldsim.intervals import wilson
 
 VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
-HEADER_H = 26  # pixels of the text header above each video frame
+LINE_H = 12  # pixels per line of the text header above each video frame
 
 
 def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -25,21 +25,38 @@ def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
             "ci95": [lo, hi], "mean_steps": steps}  # fmt: skip
 
 
+def wrap(text: str, font, width: float) -> list[str]:
+    """`text` in lines of whole words that `font` draws within `width` pixels (a word wider
+    than that alone on its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def episode_video(result: EpisodeResult) -> np.ndarray:
-    """(T, h, w, 3) uint8: real frames | imagined plan, each frame headed by prompt and step."""
+    """(T, h, w, 3) uint8: real frames | imagined plan, each frame headed by the whole prompt
+    (wrapped to the frame's width) and the step."""
     font = ImageFont.load_default()
     replans = set(result.replans)
+    width = (2 * result.frames.shape[2] + 2) * VIDEO_SCALE  # real | 2 px | imagined
+    prompt = wrap(result.prompt or "(no prompt)", font, width - 4)
+    header = (len(prompt) + 1) * LINE_H + 2
     out = []
     for t, (real, plan) in enumerate(zip(result.frames, result.imagined)):
         pair = np.concatenate([real, np.full_like(real[:, :2], 255), plan], axis=1)
         big = pair.repeat(VIDEO_SCALE, 0).repeat(VIDEO_SCALE, 1)
-        canvas = Image.new("RGB", (big.shape[1], big.shape[0] + HEADER_H))
-        canvas.paste(Image.fromarray(big), (0, HEADER_H))
+        canvas = Image.new("RGB", (big.shape[1], big.shape[0] + header))
+        canvas.paste(Image.fromarray(big), (0, header))
         draw = ImageDraw.Draw(canvas)
-        draw.text((2, 1), (result.prompt or "(no prompt)")[:60], fill=(255, 255, 255), font=font)
+        for i, line in enumerate(prompt):
+            draw.text((2, 1 + i * LINE_H), line, fill=(255, 255, 255), font=font)
         mark = " replan" if t - 1 in replans else ""
         label = f"{result.policy} step {t}{mark}   real | imagined"
-        draw.text((2, 13), label, fill=(255, 220, 80), font=font)
+        draw.text((2, 1 + len(prompt) * LINE_H), label, fill=(255, 220, 80), font=font)
         out.append(np.asarray(canvas))
     return np.stack(out)
 

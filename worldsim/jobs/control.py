@@ -19,11 +19,9 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from envs.crafter.captions import hit_sentence
 from envs.make import EnvConfig
 from worldsim.config import ConfigError
 from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
-from worldsim.control.prompts import STRIKES
 from worldsim.control.tasks import (
     CRAFTER_ID,
     TaskError,
@@ -54,6 +52,7 @@ class Config:
     device: str = "auto"  # where the world model and the IDM run (auto: cuda when present)
     out: str = "runs/control"  # videos/, results.json and summary.html
     results: str = ""  # also copy results.json here (e.g. experiments/prompt_control/)
+    progress: bool = True  # a progress bar per task x policy over its env steps (with its ETA)
 
 
 def _tasks(cfg: Config):
@@ -141,8 +140,10 @@ def _source(cfg: Config) -> dict:
 def run(cfg: Config) -> None:
     import torch
 
+    from envs.crafter.captions import hit_sentence
     from worldsim.config import check_out
     from worldsim.control.grid import Harness, run_grid
+    from worldsim.control.prompts import STRIKES
     from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.video import mp4_missing
 
@@ -182,7 +183,7 @@ def run(cfg: Config) -> None:
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
     # imagined, 2 x levels x N scored per plan) are most of a grid's time
     torch.backends.cuda.matmul.allow_tf32 = True
-    harness = Harness(module, idm, cfg.control)
+    harness = Harness(module, idm, cfg.control, cfg.progress)
     seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
     try:
         with torch.no_grad():
@@ -192,7 +193,10 @@ def run(cfg: Config) -> None:
     for task, cells in results["cells"].items():
         for policy, c in cells.items():
             lo, hi = c["ci95"]
-            print(f"control: {task} {policy}: {c['successes']}/{c['n']} [{lo:.2f}, {hi:.2f}]")
+            print(
+                f"control: {task} {policy}: {c['successes']} of {c['n']} succeeded "
+                f"(95% interval {lo:.2f}-{hi:.2f})"
+            )
     if cfg.results:
         Path(cfg.results).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(cfg.out) / "results.json", cfg.results)
