@@ -8,16 +8,27 @@ strike again from the real frame, where the cow still stands.
 
 Each start: held-out seed 200,000 + k of the eat-cow task, the scripted hunter played until the
 player first faces a live cow (replayed from the seed for every arm: Crafter is deterministic).
-From there each arm (prompt or no prompt x execute 1 or 4) plays STEPS steps of the loop, all
-starts in lockstep; the real env's truth counts the cows eaten, the steps facing a cow and the
-`do`s among them.
+From there each arm (ARMS: prompt or no prompt, execute 1 or 4, the prompt without its
+movement sentence, or without guidance) plays STEPS steps of the loop, all starts in lockstep;
+the real env's truth counts the cows eaten, the steps facing a cow and the `do`s among them.
 
-    python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT] > probe.json
+    python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT [ARM...]] > probe.json
+
+ARM: one of ARMS (default: the first four). Before the arms, "vae": how well the world model's
+autoencoder keeps the faced cow: PSNR of the faced cell against the whole frame's, each start's
+frame encoded with the 4 before it, as the loop encodes them. With STRIPS=DIR, each arm's first
+plans of the first 8 starts are drawn to DIR/<arm>.png: a row per start, the real frame the
+player faces the cow in, then the imagined frames the plan's actions were read off.
 """
 
 import json
+import os
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from envs.make import make_env
 from worldsim.control.control_config import ImagineConfig
@@ -31,6 +42,15 @@ from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
 FIRST_SEED, LOOK = 200_000, 150  # held-out control seeds; scripted steps allowed to find a cow
+# arm -> (prompted, execute, the prompt's movement sentence, text guidance)
+ARMS = {
+    "prompt_execute1": (True, 1, True, 4.0),
+    "prompt_execute4": (True, 4, True, 4.0),
+    "no_prompt_execute1": (False, 1, True, 4.0),
+    "no_prompt_execute4": (False, 4, True, 4.0),
+    "prompt_no_heading_execute4": (True, 4, False, 4.0),
+    "prompt_guidance1_execute4": (True, 4, True, 1.0),
+}
 
 
 def eaten(env, info) -> int:
@@ -53,8 +73,39 @@ def find_start(task, seed: int) -> list[int] | None:
     return None
 
 
-def play(task, starts: dict[int, list[int]], module, idm, prompted: bool, execute: int, steps: int):
-    """Every start played `steps` steps by the loop -> one row per start."""
+def faced_cell(env) -> tuple[slice, slice]:
+    """(rows, columns) of the pixels of the cell the player faces."""
+    border, unit, corner = env.unwrapped.view_cells()
+    player = env.unwrapped._env._player
+    x0, y0 = border + (np.add(player.pos, player.facing) - corner) * unit
+    return slice(y0, y0 + unit[1]), slice(x0, x0 + unit[0])
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-10)))
+
+
+def vae_cells(task, starts: dict[int, list[int]], module) -> dict:
+    """PSNR of each start's faced cow cell and of its whole frame, after the autoencoder."""
+    imaginer, cell, frame = Imaginer(module, ImagineConfig()), [], []
+    for seed, prefix in starts.items():
+        env = make_env(task.env)
+        obs, _ = env.reset(seed=seed)
+        frames = [obs] + [env.step(a)[0] for a in prefix]
+        back = imaginer.decode(imaginer.encode([frames[-5:]]))[0, -1]  # (H, W, 3)
+        rows, cols = faced_cell(env)
+        cell.append(psnr(frames[-1][rows, cols], back[rows, cols]))
+        frame.append(psnr(frames[-1], back))
+        env.close()
+    below = int(sum(c < f for c, f in zip(cell, frame)))
+    return {"cow_cell_psnr": float(np.mean(cell)), "frame_psnr": float(np.mean(frame)),
+            "cell_below_frame": below, "of": len(cell)}  # fmt: skip
+
+
+def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
+    """Every start played `steps` steps by the loop of `arm` -> one row per start."""
+    prompted, execute, heading, guidance = ARMS[arm]
     games = []
     for seed, prefix in starts.items():
         env = make_env(task.env)
@@ -65,9 +116,9 @@ def play(task, starts: dict[int, list[int]], module, idm, prompted: bool, execut
             frames.append(obs)
         policy = PromptPolicy(
             "prompt" if prompted else "no_prompt",
-            Imaginer(module, ImagineConfig()),
+            Imaginer(module, ImagineConfig(guidance=guidance)),
             idm,
-            lambda env, s: expand(task, env, s) if prompted else "",
+            lambda env, s: expand(task, env, s, heading) if prompted else "",
             execute,
             "first",
         )
@@ -87,6 +138,8 @@ def play(task, starts: dict[int, list[int]], module, idm, prompted: bool, execut
             )
             for g, plan in zip(planning, plans, strict=True):
                 g["queue"] = list(plan.actions)
+                if k == 0:
+                    g["first_plan"] = [g["frames"][-1], *plan.imagined]  # (1 + n) x (H, W, 3)
         for g in games:
             action = int(g["queue"].pop(0))
             faced = g["env"].unwrapped.faced() == "cow"
@@ -95,6 +148,10 @@ def play(task, starts: dict[int, list[int]], module, idm, prompted: bool, execut
             g["row"]["actions"].append(action)
             obs, _, _, _, g["info"] = g["env"].step(action)
             g["frames"].append(obs)
+    if strips := os.environ.get("STRIPS"):
+        rows = [np.concatenate(g["first_plan"], axis=1) for g in games[:8]]  # (H, (1 + n) W, 3)
+        Path(strips).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate(rows, axis=0)).save(Path(strips) / f"{arm}.png")
     for g in games:
         g["row"]["eaten"] = eaten(g["env"], g["info"]) - g["before"]
         g["env"].close()
@@ -106,6 +163,9 @@ def main() -> None:
         raise SystemExit(__doc__)
     n, steps = int(sys.argv[1]), int(sys.argv[2])
     ckpt = sys.argv[3] if len(sys.argv) > 3 else "pretrained:crafter"
+    arms = sys.argv[4:] or list(ARMS)[:4]
+    if unknown := [a for a in arms if a not in ARMS]:
+        raise SystemExit(f"unknown arms {unknown}; choose from {', '.join(ARMS)}")
     task = named_task("eat_cow")
     module = load_world_model(ckpt, "cpu")
     idm = load_idm(IDM_ASSETS / "crafter.pt")
@@ -116,23 +176,25 @@ def main() -> None:
             starts[seed] = prefix
         seed += 1
     out = {"ckpt": ckpt, "steps": steps, "starts": {str(s): len(p) for s, p in starts.items()}}
-    for prompted in (True, False):
-        for execute in (1, 4):
-            began = time.time()
-            rows = play(task, starts, module, idm, prompted, execute, steps)
-            won = sum(r["eaten"] > 0 for r in rows)
-            facing = sum(r["facing"] for r in rows)
-            arm = f"{'prompt' if prompted else 'no_prompt'}_execute{execute}"
-            out[arm] = {
-                "starts_eating": won,
-                "of": len(rows),
-                "ci95": wilson(won, len(rows)),
-                "steps_facing": facing,
-                "do_share_facing": sum(r["do_facing"] for r in rows) / max(1, facing),
-                "seconds": round(time.time() - began),
-                "rows": rows,
-            }
-            print(arm, {k: v for k, v in out[arm].items() if k != "rows"}, file=sys.stderr)
+    out["vae"] = vae_cells(task, starts, module)
+    print("vae", out["vae"], file=sys.stderr)
+    do = make_env(task.env).unwrapped.actions.index("do")
+    for arm in arms:
+        began = time.time()
+        rows = play(task, starts, module, idm, arm, steps)
+        won = sum(r["eaten"] > 0 for r in rows)
+        facing = sum(r["facing"] for r in rows)
+        out[arm] = {
+            "starts_eating": won,
+            "of": len(rows),
+            "ci95": wilson(won, len(rows)),
+            "first_action_do": sum(r["actions"][0] == do for r in rows),  # at the facing step
+            "steps_facing": facing,
+            "do_share_facing": sum(r["do_facing"] for r in rows) / max(1, facing),
+            "seconds": round(time.time() - began),
+            "rows": rows,
+        }
+        print(arm, {k: v for k, v in out[arm].items() if k != "rows"}, file=sys.stderr)
     print(json.dumps(out, indent=1))
 
 
