@@ -399,12 +399,16 @@ def test_a_grid_counts_its_steps_on_a_bar_and_says_what_its_rates_are(tmp_path, 
     run_control(tmp_path, "none", "none", *args)  # no policy imagines: no model is loaded
     printed = capsys.readouterr()
     bars = [line for line in printed.err.splitlines() if "%|" in line]  # stderr is a log here
-    # 2 episodes x 6 steps, an episode that ends early counting its steps left
     assert bars and bars[-1].startswith("control collect_wood random: 100%") and "12/12" in bars[-1]
     assert (
         "control: collect_wood random: " in printed.out
         and " of 2 succeeded (95% interval" in printed.out
     )
+    # the planner collects wood within 40 steps: its episodes' steps left count as done
+    run_control(tmp_path, "none", "none", *args[:2], "policies=[scripted]", "episodes=2",
+                "control.max_steps=40", out="scripted")  # fmt: skip
+    printed = capsys.readouterr()
+    assert "2 of 2 succeeded" in printed.out and "80/80" in printed.err.splitlines()[-1]
 
 
 def test_a_long_prompt_is_wrapped_whole_into_the_video_header():

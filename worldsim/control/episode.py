@@ -129,5 +129,5 @@ def run_episodes(
             progress = task.progress(game.start, info)
             game.progress = max(game.progress, progress) if task.family == "crafter" else progress
             game.done = task.reached(game.progress) or terminated or truncated
-        on_steps(sum(max_steps - len(g.actions) if g.done else 1 for g in playing))
+        on_steps(sum(1 + (max_steps - len(g.actions) if g.done else 0) for g in playing))
     return [game.result(task) for game in games]

@@ -212,7 +212,7 @@ def cell_rows(
     reused = len(rows)
     todo = [seed for seed in seeds if seed not in rows]
     bar = progress_bar(total=len(todo) * harness.cfg.max_steps, desc=f"control {task.name} {name}",
-                       unit="step", disable=not harness.progress)  # fmt: skip
+                       unit="step", disable=not (harness.progress and todo))  # fmt: skip
     with bar:
         for k in range(0, len(todo), harness.cfg.batch):
             batch = todo[k : k + harness.cfg.batch]
