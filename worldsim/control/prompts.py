@@ -21,7 +21,7 @@ from envs.crafter.captions import (
     light_sentence,
     move_sentence,
 )
-from worldsim.control.tasks import Task, push_target
+from worldsim.control.tasks import STRIKES, Task, push_target
 from worldsim.models.text import split_sentences
 
 MAX_MOVE = 4  # cells of the drawn movement sentence: a plan's few steps towards its target
@@ -37,7 +37,6 @@ PLAN_ACHIEVEMENTS = {
     "eat_cow": ("eat_cow",),
 }
 NEEDS_CREATURE = {"eat_cow": "cow"}
-STRIKES = {"eat_cow": "cow"}  # the creature a task's plan hits
 
 
 def expand_crafter(task: str, seed: int, heading: bool = True, hits: bool = False) -> str:

@@ -21,6 +21,7 @@ from envs.mujoco.scenes import PALETTE, SHAPES
 
 CRAFTER_ID, PUSH_ID = "worldsim/CrafterReward-v0", "worldsim/MujocoPush-v0"
 CRAFTER_TASKS = ("collect_wood", "place_table", "collect_drink", "eat_cow")  # the four
+STRIKES = {"eat_cow": "cow"}  # the creature a task's plan strikes (`control.hits` says it)
 PUSH_SUCCESS_M = 0.1  # metres the named object must gain in the named direction
 # camera-relative floor directions: sign on (right, towards-camera) of `horizontal_axes`
 PUSH_DIRECTIONS = FLOOR_DIRECTIONS  # the words of push_control's captions

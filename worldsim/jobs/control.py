@@ -24,6 +24,7 @@ from worldsim.config import ConfigError
 from worldsim.control.control_config import IMAGINING, POLICIES, ControlConfig
 from worldsim.control.tasks import (
     CRAFTER_ID,
+    STRIKES,
     TaskError,
     env_family,
     named_task,
@@ -137,29 +138,19 @@ def _source(cfg: Config) -> dict:
     return {"env": asdict(cfg.env), "ckpt": cfg.ckpt, "idm": cfg.idm, "text_table": cfg.text_table}
 
 
-def run(cfg: Config) -> None:
-    import torch
-
+def _refuse_idle_knobs(cfg: Config, tasks) -> list[str]:
+    """Knobs that would do nothing here (or videos this machine cannot write) are refused, not
+    ignored, before torch loads; -> the sentences the model must have been trained on (the hit
+    sentences of `control.hits`, checked against its caption table once it loads)."""
     from envs.crafter.captions import hit_sentence
-    from worldsim.config import check_out
-    from worldsim.control.grid import Harness, run_grid
-    from worldsim.control.prompts import STRIKES
-    from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.video import mp4_missing
 
-    refuse_data_dir("control", cfg.out, writes="videos, results.json and summary.html")
-    check_out("results", cfg.results, is_file=True)  # copied to at the end: named before the grid
-    unknown = [p for p in cfg.policies if p not in POLICIES]
-    if unknown or not cfg.policies:
-        raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
-    tasks = _tasks(cfg)
     if len({t.family for t in tasks}) > 1:
         raise ConfigError("tasks mix crafter and push; run one env family per grid")
     if cfg.control.videos and cfg.control.video == "mp4" and (why := mp4_missing()):
         raise ConfigError(f"control.video=mp4: {why}; set control.video=gif or control.videos=0")
     if cfg.control.full_speed and tasks[0].family != "push":
         raise ConfigError("control.full_speed=true needs continuous actions; use env=push_control")
-    # knobs that would do nothing here are refused, not ignored
     if not cfg.control.heading and tasks[0].family != "crafter":
         raise ConfigError(
             "control.heading=false drops Crafter's movement sentence; a Push prompt names its "
@@ -176,8 +167,17 @@ def run(cfg: Config) -> None:
             "control.imagine.shared_scale weighs the sentences beside the event: set "
             "control.imagine.contrast=event, or leave shared_scale=1"
         )
+    return strikes if cfg.control.hits else []
+
+
+def _play(cfg: Config, tasks, heard: list[str]) -> dict:
+    """Load the models (the world model must know `heard`) and play the grid -> its results."""
+    import torch
+
+    from worldsim.control.grid import Harness, run_grid
+
     imagine = any(p in IMAGINING for p in cfg.policies)
-    module, idm = _models(cfg, tasks[0].family, imagine, strikes if cfg.control.hits else [])
+    module, idm = _models(cfg, tasks[0].family, imagine, heard)
     if module is not None:
         _refuse_other_actions(cfg, tasks[0].env, module, idm)
     # GPU matmuls in TF32, as training runs them: the likelihood planner's batches (N candidates
@@ -187,9 +187,22 @@ def run(cfg: Config) -> None:
     seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
     try:
         with torch.no_grad():
-            results = run_grid(harness, tasks, cfg.policies, seeds, cfg.out, _source(cfg))
+            return run_grid(harness, tasks, cfg.policies, seeds, cfg.out, _source(cfg))
     except TaskError as err:  # a prompt naming a colour the seed's scene lacks
         raise ConfigError(str(err)) from err
+
+
+def run(cfg: Config) -> None:
+    from worldsim.config import check_out
+    from worldsim.jobs.pipeline import refuse_data_dir
+
+    refuse_data_dir("control", cfg.out, writes="videos, results.json and summary.html")
+    check_out("results", cfg.results, is_file=True)  # copied to at the end: named before the grid
+    unknown = [p for p in cfg.policies if p not in POLICIES]
+    if unknown or not cfg.policies:
+        raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
+    tasks = _tasks(cfg)
+    results = _play(cfg, tasks, _refuse_idle_knobs(cfg, tasks))
     for task, cells in results["cells"].items():
         for policy, c in cells.items():
             lo, hi = c["ci95"]
