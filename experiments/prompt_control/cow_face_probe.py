@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from envs.make import make_env
@@ -38,6 +39,7 @@ from worldsim.control.prompts import expand
 from worldsim.control.tasks import named_task
 from worldsim.intervals import wilson
 from worldsim.jobs.control import IDM_ASSETS
+from worldsim.metrics import psnr
 from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
@@ -81,22 +83,32 @@ def faced_cell(env) -> tuple[slice, slice]:
     return slice(y0, y0 + unit[1]), slice(x0, x0 + unit[0])
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255**2 / max(mse, 1e-10)))
+def pixel_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR of two uint8 images (H, W, 3) (worldsim.metrics.psnr, whose frames are (C, H, W))."""
+    a, b = (torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1) for x in (a, b))
+    return float(psnr(a, b, data_range=255.0))
+
+
+def replay(task, seed: int, prefix: list[int]):
+    """The start: the env reset to `seed` and stepped through `prefix` -> (env, frames, info)."""
+    env = make_env(task.env)
+    obs, info = env.reset(seed=seed)
+    frames = [obs]
+    for a in prefix:
+        obs, _, _, _, info = env.step(a)
+        frames.append(obs)
+    return env, frames, info
 
 
 def vae_cells(task, starts: dict[int, list[int]], module) -> dict:
     """PSNR of each start's faced cow cell and of its whole frame, after the autoencoder."""
     imaginer, cell, frame = Imaginer(module, ImagineConfig()), [], []
     for seed, prefix in starts.items():
-        env = make_env(task.env)
-        obs, _ = env.reset(seed=seed)
-        frames = [obs] + [env.step(a)[0] for a in prefix]
+        env, frames, _ = replay(task, seed, prefix)
         back = imaginer.decode(imaginer.encode([frames[-5:]]))[0, -1]  # (H, W, 3)
         rows, cols = faced_cell(env)
-        cell.append(psnr(frames[-1][rows, cols], back[rows, cols]))
-        frame.append(psnr(frames[-1], back))
+        cell.append(pixel_psnr(frames[-1][rows, cols], back[rows, cols]))
+        frame.append(pixel_psnr(frames[-1], back))
         env.close()
     below = int(sum(c < f for c, f in zip(cell, frame)))
     return {"cow_cell_psnr": float(np.mean(cell)), "frame_psnr": float(np.mean(frame)),
@@ -108,12 +120,7 @@ def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
     prompted, execute, heading, guidance = ARMS[arm]
     games = []
     for seed, prefix in starts.items():
-        env = make_env(task.env)
-        obs, info = env.reset(seed=seed)
-        frames = [obs]
-        for a in prefix:
-            obs, _, _, _, info = env.step(a)
-            frames.append(obs)
+        env, frames, info = replay(task, seed, prefix)
         policy = PromptPolicy(
             "prompt" if prompted else "no_prompt",
             Imaginer(module, ImagineConfig(guidance=guidance)),
@@ -154,6 +161,7 @@ def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
         Image.fromarray(np.concatenate(rows, axis=0)).save(Path(strips) / f"{arm}.png")
     for g in games:
         g["row"]["eaten"] = eaten(g["env"], g["info"]) - g["before"]
+        g["row"]["first_do"] = g["row"]["actions"][0] == do  # the plan's first action, facing
         g["env"].close()
     return [g["row"] for g in games]
 
@@ -178,7 +186,6 @@ def main() -> None:
     out = {"ckpt": ckpt, "steps": steps, "starts": {str(s): len(p) for s, p in starts.items()}}
     out["vae"] = vae_cells(task, starts, module)
     print("vae", out["vae"], file=sys.stderr)
-    do = make_env(task.env).unwrapped.actions.index("do")
     for arm in arms:
         began = time.time()
         rows = play(task, starts, module, idm, arm, steps)
@@ -188,7 +195,7 @@ def main() -> None:
             "starts_eating": won,
             "of": len(rows),
             "ci95": wilson(won, len(rows)),
-            "first_action_do": sum(r["actions"][0] == do for r in rows),  # at the facing step
+            "first_action_do": sum(r["first_do"] for r in rows),
             "steps_facing": facing,
             "do_share_facing": sum(r["do_facing"] for r in rows) / max(1, facing),
             "seconds": round(time.time() - began),
