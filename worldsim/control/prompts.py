@@ -60,9 +60,9 @@ def expand_crafter(task: str, seed: int, heading: bool = True, hits: bool = Fals
 
 def without_events(caption: str) -> str:
     """The caption without its event sentences ("The player hits a cow.", "The player achieves
-    collect wood."): what the
-    likelihood planner's `contrast=event` compares the prompt against, so that only the event's
-    words are scored, not the movement, creature and daylight sentences drawn around them."""
+    collect wood."): what the likelihood planner's `contrast=event` compares the prompt against,
+    so that only the event's words are scored, not the movement, creature and daylight sentences
+    drawn around them."""
     return " ".join(s for s in split_sentences(caption) if not s.startswith((HITS, ACHIEVES)))
 
 
