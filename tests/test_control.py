@@ -111,8 +111,9 @@ def test_crafter_loop_with_tiny_models_plays_valid_actions_and_writes_outputs(tm
     results = run_control(tmp_path, ckpt, idm, "tasks=[collect_wood]", "env.kwargs.area=[16,16]",
                           "policies=[prompt,consensus,random]")  # fmt: skip
     check_outputs(tmp_path, results, lambda a: isinstance(a, int) and 0 <= a < 17)
-    prompt = results["cells"]["collect_wood"]["prompt"]["episodes"][0]["prompt"]
-    assert "The player achieves collect wood." in prompt
+    episode = results["cells"]["collect_wood"]["prompt"]["episodes"][0]
+    assert "The player achieves collect wood." in episode["prompt"]
+    assert episode["asked"] == "collect wood from a tree"  # the short prompt it expands
 
 
 def test_likelihood_planner_with_tiny_models_plays_scored_candidates_and_writes_outputs(tmp_path):
@@ -180,6 +181,7 @@ def test_push_loop_with_tiny_models_plays_actions_inside_the_box(tmp_path):
         tmp_path, results, lambda a: np.shape(a) == (2,) and np.all(np.abs(np.asarray(a)) <= 1)
     )
     episode = results["cells"]["push_left"]["prompt"]["episodes"][0]
+    assert episode["asked"] == "push the pink ball left"  # as typed; "prompt" is its expansion
     read = np.array([a for plan in episode["plans"] for a in plan["read"]])  # (steps, 2)
     executed = np.array(episode["actions"])  # full_speed: the read direction at full command
     np.testing.assert_allclose(np.abs(executed).max(1), 1, atol=1e-6)

@@ -26,6 +26,7 @@ class EpisodeResult:
     policy: str
     seed: int
     prompt: str  # what the policy was told ("" for the baselines that read no prompt)
+    asked: str  # what a user asked: the prompt as typed, or the task's own short prompt
     success: bool
     steps: int  # env steps taken
     progress: float  # push: metres gained by the end; crafter: 1 if the achievement happened
@@ -38,7 +39,17 @@ class EpisodeResult:
 
     def summary(self) -> dict[str, Any]:
         """The JSON row of this episode (no frames)."""
-        keys = ("task", "policy", "seed", "prompt", "success", "steps", "progress", "actions")
+        keys = (
+            "task",
+            "policy",
+            "seed",
+            "asked",
+            "prompt",
+            "success",
+            "steps",
+            "progress",
+            "actions",
+        )
         return {**{k: getattr(self, k) for k in keys}, "plans": self.plans}
 
 
@@ -70,6 +81,7 @@ class _Game:
             policy=self.policy.name,
             seed=self.seed,
             prompt=self.policy.prompt,
+            asked=task.episode_prompt(self.env),
             success=task.reached(self.progress),
             steps=len(self.actions),
             progress=self.progress,

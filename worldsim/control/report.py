@@ -39,11 +39,13 @@ def wrap(text: str, font, width: float) -> list[str]:
 
 def episode_video(result: EpisodeResult) -> np.ndarray:
     """(T, h, w, 3) uint8: real frames | imagined plan, each frame headed by the whole prompt
-    (wrapped to the frame's width) and the step."""
+    (wrapped to the frame's width; an expanded one after what was asked) and the step."""
     font = ImageFont.load_default()
     replans = set(result.replans)
     width = (2 * result.frames.shape[2] + 2) * VIDEO_SCALE  # real | 2 px | imagined
-    prompt = wrap(result.prompt or "(no prompt)", font, width - 4)
+    told = result.prompt or "(no prompt)"
+    asked = f"{result.asked} -> " if result.prompt and result.asked != result.prompt else ""
+    prompt = wrap(asked + told, font, width - 4)
     header = (len(prompt) + 1) * LINE_H + 2
     out = []
     for t, (real, plan) in enumerate(zip(result.frames, result.imagined)):
