@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from worldsim.metrics import psnr, ssim
+from worldsim.metrics import PSNR_CAP, masked_psnr, psnr, ssim
 from worldsim.models.autoencoder import (
     AutoencoderConfig,
     VideoAutoencoder,
@@ -13,7 +13,13 @@ from worldsim.models.autoencoder import (
     load_autoencoder,
     save_autoencoder,
 )
-from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask, frames_of
+from worldsim.training.autoencoder import (
+    LossConfig,
+    OptimConfig,
+    VAETask,
+    frames_of,
+    object_weights,
+)
 
 TINY = dict(base_channels=8, latent_channels=4, norm_groups=4)
 
@@ -165,3 +171,38 @@ def test_psnr_and_ssim_match_their_definitions_even_under_bf16_autocast():
         torch.testing.assert_close(
             ssim(x, y), ssim(x.double(), y.double()).float(), atol=1e-4, rtol=0
         )
+
+
+def test_masked_psnr_pools_the_marked_pixels_of_every_frame():
+    x = torch.zeros(2, 3, 4, 4)  # (T, C, H, W)
+    y = x.clone()
+    y[0, :, 1, 1] = 0.2  # a marked pixel off by 0.2 in every channel
+    y[1, :, 3, 3] = 1.0  # an unmarked one, far off
+    mask = torch.zeros(2, 1, 4, 4, dtype=torch.bool)  # (T, 1, H, W)
+    mask[0, :, 1, 1] = mask[1, :, 0, 0] = True
+    # 6 marked values (2 pixels x 3 channels), 3 off by 0.2 / 2 on the [0, 1] scale: MSE 0.005
+    torch.testing.assert_close(masked_psnr(x, y, mask), torch.tensor(23.0103), atol=1e-4, rtol=0)
+    assert masked_psnr(x, x, mask).item() == PSNR_CAP
+    assert masked_psnr(x, y, torch.zeros_like(mask)).isnan()  # nothing marked: no number
+
+
+def test_object_weight_multiplies_an_object_pixels_l1_and_mse_by_1_plus_w():
+    task = VAETask(AutoencoderConfig(**TINY), LossConfig(perceptual="none"), OptimConfig())
+    x, kl = torch.zeros(1, 3, 5, 4, 4), torch.tensor([2.0])  # (B, C, T, H, W)
+    instance = torch.full((1, 5, 4, 4), -1, dtype=torch.int16)  # (B, T, H, W)
+    instance[0, 2, 1, 1] = 7  # one object pixel
+    on_object, on_background = x.clone(), x.clone()
+    on_object[0, :, 2, 1, 1] = on_background[0, :, 2, 0, 0] = 0.5
+
+    def l1_mse(recon, weight=None):
+        terms = task.reconstruction_losses(x, recon, kl, weight)
+        return torch.stack([terms["l1"], terms["mse"]])
+
+    # without weights (object_weight=0) the loss is the mean pixel loss, bit for bit
+    err = on_object - x
+    today = torch.stack([err.abs().mean(), err.pow(2).mean()])
+    assert torch.equal(l1_mse(on_object), today)
+    assert torch.equal(l1_mse(on_object, object_weights(instance, 0.0)), today)
+    weight = object_weights(instance, 3.0)
+    torch.testing.assert_close(l1_mse(on_object, weight), 4 * today)
+    torch.testing.assert_close(l1_mse(on_background, weight), l1_mse(on_background))

@@ -1,4 +1,5 @@
-"""train-vae end to end on a tiny store: EMA export, held-out metrics, resume, adversarial."""
+"""train-vae end to end on a tiny store: EMA export, held-out metrics, resume, adversarial, object
+weights."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import json
 import lightning as L
 import torch
 
+from tests.conftest import synthetic_episode
+from tests.test_bad_inputs import one_line_error
 from worldsim.cli import main
 from worldsim.data.clips import ClipConfig
 from worldsim.data.datamodule import DataConfig, EpisodeDataModule
+from worldsim.data.store import EpisodeStore, episode_name, write_episode
 from worldsim.models.autoencoder import AutoencoderConfig, load_autoencoder
 from worldsim.training.autoencoder import LossConfig, OptimConfig, VAETask
 
@@ -146,3 +150,32 @@ def test_decoder_only_needs_init_and_init_brings_its_shape(small_store, tmp_path
     assert main([*base, f"out={tmp_path / 'run'}", f"init={init}"]) == 0  # [1, 2, 2] configured
     assert "model.channel_mult=[1, 1, 1] (not [1, 2, 2])" in capsys.readouterr().out
     assert load_autoencoder(tmp_path / "run" / "vae.ckpt").cfg.channel_mult == [1, 1, 1]
+
+
+def test_object_weight_trains_on_instance_truth_and_scores_the_objects_pixels(
+    small_store, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    argv = ["train-vae", f"data.root={small_store.root}", f"out={out}", "trainer.max_steps=1"]
+    assert main([*argv, "loss.object_weight=2", "trainer.video_every_vals=0", *TINY]) == 0
+    record = json.loads((out / "stages" / "train-vae.json").read_text())["config"]
+    assert record["data"]["clips"]["truth_keys"] == ["instance"]  # the batches carried the maps
+    metrics = json.loads((out / "eval.json").read_text())
+    assert 0 < metrics["object_psnr"] <= 100 and metrics["object_episodes"] == metrics["episodes"]
+    assert all("object_psnr" in e for e in metrics["per_episode"])  # the square is always seen
+    assert f"objects' pixels {metrics['object_psnr']:.2f} dB;" in capsys.readouterr().out
+
+
+def test_object_weight_on_a_store_without_instance_truth_is_one_line_writing_nothing(
+    tmp_path, capsys
+):
+    store = EpisodeStore(tmp_path / "store", create=True)
+    episodes = [synthetic_episode(length=12, seed=k) for k in range(2)]
+    for ep in episodes:
+        del ep.truth["instance"]
+    store.add([write_episode(store.root, episode_name(k), ep) for k, ep in enumerate(episodes)])
+    out = tmp_path / "run"
+    argv = ["train-vae", f"data.root={store.root}", f"out={out}", "loss.object_weight=2", *TINY]
+    error = one_line_error(capsys, argv)
+    assert "loss.object_weight=2.0" in error and "2 of 2 episodes" in error
+    assert "leave loss.object_weight=0" in error and not out.exists()

@@ -11,7 +11,8 @@ of the decoded posterior mean, each pixel weighted 1, or 1 + CREATURES where the
 instance map holds a creature or the player (prompt_control RESULTS section 22: a cow comes
 back from the shipped autoencoder at 14.7 dB). Kept as the record of the shipped weights: the
 library's path for the same job is `worldsim train-vae init=MODEL decoder_only=true` (warm-up,
-EMA, resumable).
+EMA, resumable), with `loss.object_weight=CREATURES` for CREATURES (the same weights, on every
+object the instance map marks).
 """
 
 import sys

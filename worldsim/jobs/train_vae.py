@@ -131,6 +131,25 @@ def _check_clip_lengths(cfg: Config) -> None:
         )
 
 
+def _take_object_truth(cfg: Config, store) -> None:
+    """With loss.object_weight > 0 the batches carry the truth's instance maps (the loss weighs
+    their objects' pixels): add them to data.clips.truth_keys, or refuse a store whose episodes
+    lack them before out= is written (training would stop at the first such clip)."""
+    if cfg.loss.object_weight <= 0:
+        return
+    lacking = [n for n in store.names() if "instance" not in store.load(n).truth]
+    if lacking:
+        roots = ", ".join(cfg.data.roots or [cfg.data.root])
+        raise ConfigError(
+            f"loss.object_weight={cfg.loss.object_weight} weighs the pixels that truth 'instance' "
+            f"marks as objects, but {len(lacking)} of {len(store.names())} episodes in {roots} "
+            f"lack that truth ({lacking[0]}); train on a store recorded with it (crafter, doom "
+            "and the MuJoCo envs record it) or leave loss.object_weight=0"
+        )
+    if "instance" not in cfg.data.clips.truth_keys:
+        cfg.data.clips.truth_keys = [*cfg.data.clips.truth_keys, "instance"]
+
+
 def _adopt_init_shape(cfg: Config):
     """The VAE of init= (None without one); its shape becomes cfg.model's, said when it differs
     from the one configured (e.g. the CPU defaults' narrower norm_groups)."""
@@ -214,11 +233,15 @@ def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> 
     metrics = evaluate_reconstruction(model, store, held_out, cfg.eval_max_frames, device=device)
     metrics.update(steps=steps, checkpoint=str(export))
     (Path(cfg.out) / "eval.json").write_text(json.dumps(metrics, indent=1))
-    n = metrics["episodes"]
+    n, k = metrics["episodes"], metrics.get("object_episodes", 0)
+    objects = ""
+    if k:  # the truth's instance maps mark objects: the PSNR of their pixels alone
+        objects = f", objects' pixels {metrics['object_psnr']:.2f} dB"
+        objects += f" (in the {k} with objects)" if k < n else ""
     print(
         f"train-vae: {steps} steps; held-out {n} episode{'s' * (n != 1)} "
-        f"({metrics['frames']} frames): PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; "
-        f"EMA weights -> {export}"
+        f"({metrics['frames']} frames): PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}"
+        f"{objects}; EMA weights -> {export}"
     )
 
 
@@ -241,6 +264,7 @@ def run(cfg: Config) -> None:
     check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
     store = open_stores(cfg.data)
     store.check(cfg.strict)
+    _take_object_truth(cfg, store)
     _say_cpu_cost(cfg, store)
     resume_checkpoint(cfg.out, cfg.resume)  # a bad resume= is named before anything is written
     warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")

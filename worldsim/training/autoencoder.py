@@ -16,9 +16,10 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from worldsim.data.episode import Episode
 from worldsim.data.pixels import pixels_to_unit, quantise
 from worldsim.data.store import EpisodeStore
-from worldsim.metrics import psnr, ssim
+from worldsim.metrics import masked_psnr, psnr, ssim
 from worldsim.models.autoencoder import AutoencoderConfig, VideoAutoencoder
 from worldsim.training.autoencoder_config import PERCEPTUAL, LossConfig, OptimConfig
 from worldsim.training.lr_schedule import lr_factor
@@ -35,6 +36,12 @@ def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 def frames_of(video: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) -> (B*T, C, H, W)."""
     return rearrange(video, "b c t h w -> (b t) c h w")
+
+
+def object_weights(instance: torch.Tensor, weight: float) -> torch.Tensor:
+    """Per-pixel loss weights (B, 1, T, H, W) of instance maps (B, T, H, W): 1 + `weight` on the
+    pixels a map marks as an object (id >= 0), 1 on the background (-1)."""
+    return 1 + weight * rearrange(instance >= 0, "b t h w -> b 1 t h w").float()
 
 
 class PatchDiscriminator(nn.Module):
@@ -54,6 +61,28 @@ class PatchDiscriminator(nn.Module):
         return self.net(frames)  # (N, 1, h, w) logits
 
 
+def _episode_scores(
+    model: VideoAutoencoder, episode: Episode, max_frames: int, device: str | torch.device
+) -> dict:
+    """PSNR/SSIM of one episode encoded and decoded in chunks (posterior mean), its frames
+    trimmed to 1 + 4k; with truth "instance", the PSNR of the pixels its objects cover."""
+    frames = episode.frames
+    t = len(frames) if not max_frames else min(len(frames), max_frames)
+    t = 1 + (t - 1) // model.time_factor * model.time_factor
+    x = pixels_to_unit(torch.from_numpy(np.array(frames[:t])).to(device))
+    x = rearrange(x, "t h w c -> 1 c t h w")  # (1, C, T, H, W)
+    # Quantise like a viewer would see it, so PSNR is that of the uint8 video.
+    recon = quantise(model.decode(model.encode(x)).clamp(-1, 1))
+    a, b = frames_of(x), frames_of(recon)
+    scores = {"frames": t, "psnr": psnr(a, b).mean().item(), "ssim": ssim(a, b).mean().item()}
+    if "instance" in episode.truth:
+        objects = torch.from_numpy(np.array(episode.truth["instance"][:t]) >= 0).to(device)
+        if objects.any():  # no object in view: nothing to measure, so no number
+            mask = rearrange(objects, "t h w -> t 1 h w")  # (T, 1, H, W)
+            scores["object_psnr"] = masked_psnr(a, b, mask).item()
+    return scores
+
+
 @torch.no_grad()
 def evaluate_reconstruction(
     model: VideoAutoencoder,
@@ -62,33 +91,22 @@ def evaluate_reconstruction(
     max_frames: int = 0,
     device: str | torch.device = "cpu",
 ) -> dict:
-    """PSNR/SSIM of whole episodes encoded and decoded in chunks (posterior mean), frames trimmed
-    to 1 + 4k."""
-    per_episode = []
-    for name in names:
-        frames = store.load(name).frames
-        t = len(frames) if not max_frames else min(len(frames), max_frames)
-        t = 1 + (t - 1) // model.time_factor * model.time_factor
-        x = pixels_to_unit(torch.from_numpy(np.array(frames[:t])).to(device))
-        x = rearrange(x, "t h w c -> 1 c t h w")  # (1, C, T, H, W)
-        # Quantise like a viewer would see it, so PSNR is that of the uint8 video.
-        recon = quantise(model.decode(model.encode(x)).clamp(-1, 1))
-        a, b = frames_of(x), frames_of(recon)
-        per_episode.append(
-            {
-                "name": name,
-                "frames": t,
-                "psnr": psnr(a, b).mean().item(),
-                "ssim": ssim(a, b).mean().item(),
-            }
-        )
-    return {
+    """Each episode's `_episode_scores` and their means over episodes; "object_psnr" is the mean
+    over the episodes with objects (absent without any), "object_episodes" their number."""
+    per_episode = [
+        {"name": name, **_episode_scores(model, store.load(name), max_frames, device)}
+        for name in names
+    ]
+    summary = {
         "episodes": len(per_episode),
         "frames": sum(e["frames"] for e in per_episode),
         "psnr": float(np.mean([e["psnr"] for e in per_episode])),
         "ssim": float(np.mean([e["ssim"] for e in per_episode])),
-        "per_episode": per_episode,
     }
+    objects = [e["object_psnr"] for e in per_episode if "object_psnr" in e]
+    if objects:
+        summary.update(object_psnr=float(np.mean(objects)), object_episodes=len(objects))
+    return {**summary, "per_episode": per_episode}
 
 
 # ---------------------------------------------------------------------------- Lightning glue
@@ -148,13 +166,27 @@ class VAETask(L.LightningModule):
     def _adversarial_on(self) -> bool:
         return self.disc is not None and self._generator_steps() >= self.loss_cfg.adversarial_start
 
-    def reconstruction_losses(self, x: torch.Tensor, recon: torch.Tensor, kl: torch.Tensor) -> dict:
-        """Weighted loss terms for a batch; 'total' is their sum."""
+    def reconstruction_losses(
+        self,
+        x: torch.Tensor,
+        recon: torch.Tensor,
+        kl: torch.Tensor,
+        weight: torch.Tensor | None = None,
+    ) -> dict:
+        """Weighted loss terms for a batch; 'total' is their sum. `weight` (B, 1, T, H, W), e.g.
+        `object_weights`, multiplies each pixel's L1 and MSE (None: every pixel alike)."""
         cfg = self.loss_cfg
         err = recon.float() - x.float()
+        abs_err, sq_err = err.abs(), err.pow(2)
+        if weight is not None:
+            # A plain product, not a mean renormalised by the weights' (decoder_probe.py's loss):
+            # a background pixel pulls as hard as without weights however much of the batch
+            # objects cover, and the terms grow by 1 + weight x that share (small objects: a
+            # little). Renormalising would weaken the background in batches full of objects.
+            abs_err, sq_err = weight * abs_err, weight * sq_err
         terms = {
-            "l1": cfg.l1 * err.abs().mean(),
-            "mse": cfg.mse * err.pow(2).mean(),
+            "l1": cfg.l1 * abs_err.mean(),
+            "mse": cfg.mse * sq_err.mean(),
             "kl": cfg.kl_weight * kl.mean() / x[0].numel(),
         }
         if self.lpips is not None:
@@ -175,7 +207,9 @@ class VAETask(L.LightningModule):
         scheds = self.lr_schedulers()
         x = self._video(batch)
         recon, post = self.model(x, sample=not self.decoder_only)
-        terms = self.reconstruction_losses(x, recon, post.kl())
+        w = self.loss_cfg.object_weight
+        weight = object_weights(batch["instance"], w) if w > 0 else None  # (B, 1, T, H, W)
+        terms = self.reconstruction_losses(x, recon, post.kl(), weight)
         loss = terms["total"]
         if self._adversarial_on():
             self.disc.requires_grad_(False)

@@ -16,6 +16,8 @@ class LossConfig:
     l1: float = 1.0  # weight of the mean absolute pixel error
     # squared error too: L1 alone stalls on small objects (median of a mostly-background pixel)
     mse: float = 1.0
+    # L1 + MSE weigh 1 + this on object pixels (needs the store's truth "instance"); 0: all alike
+    object_weight: float = 0.0
     perceptual: str = "alex"  # LPIPS trunk: alex | vgg | none (none: no pretrained weights needed)
     perceptual_weight: float = 1.0  # weight of LPIPS
     perceptual_frames: int = 4  # LPIPS on this many random frames per clip (cost)
