@@ -273,6 +273,7 @@ return_finished() {  # what each arm has finished comes back now, as a later cal
     [ -d $w/dit/logs ] && logs+=("${w#/}/dit/logs")
     [ "$models" = 0 ] && continue
     [ -d $w/vae ] && [ -f $w/vae.ckpt ] && cp $w/vae.ckpt "$OUT/${game}_vae.ckpt"
+    [ -f $w/decoder.ckpt ] && cp $w/decoder.ckpt "$OUT/${game}.ckpt"  # a decoder arm's, ~7 MB
     to_out $w/*_new.pt*
     case $game in crafter | doom) [ -n "${CANDIDATE_STEPS:-}" ] && candidates "$game" >/dev/null &&
       to_out $w/*_step*.pt* ;; esac

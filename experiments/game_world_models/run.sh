@@ -45,6 +45,7 @@ fi
 DOOM_SCENES=worldsim/assets/text/doom_scenes_minilm.npz SCENE_ONLY=("text.keep=[First-person]")
 [ -n "${DOOM_TEXT:-}" ] && DIT+=("${SCENE_ONLY[@]}")
 DIT+=(${DIT_EXTRA:-})  # more `worldsim train` overrides, e.g. DIT_EXTRA="flow.drop_actions=0.5"
+VAE_ARGS+=(${VAE_EXTRA:-})  # more `train-vae` overrides (vae, decoder), e.g. loss.object_weight=20
 # STORES=crafter: Crafter alone; STORES="doom_my_way_home doom_deathmatch" (with
 # DIT_EXTRA=text.name=none): ViZDoom alone. CRAFTER_SEED / DOOM_SEED: the first training seed of
 # Crafter / of each ViZDoom store (new seeds: new episodes for a continued model).
