@@ -8,10 +8,16 @@ could not be scored against.
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-from evals.model import to_model_frames
+import numpy as np
+
+from worldsim.models.pretrained import checkpoint_missing
+
+if TYPE_CHECKING:  # torch is imported where a baseline predicts: `require_model` needs none
+    import torch
+
+BASELINE_PREFIX = "baseline:"
 
 
 class GroundTruthReplay:
@@ -26,6 +32,8 @@ class GroundTruthReplay:
 
     def reveal(self, cases: list, start: int, horizon: int) -> None:
         """Remember frames [start, start + horizon) of each case's replayed video."""
+        from evals.model import to_model_frames
+
         self._future = to_model_frames(
             np.stack([self.frames(c)[start : start + horizon] for c in cases])
         )
@@ -49,6 +57,8 @@ class LinearExtrapolation:
     """Continues the per-pixel change between the last two context frames, clipped to the range."""
 
     def predict(self, context, actions, prompts, horizon):
+        import torch
+
         last, step = context[:, -1:], context[:, -1:] - context[:, -2:-1]
         k = torch.arange(1, horizon + 1, device=context.device, dtype=context.dtype).view(
             1, -1, 1, 1, 1
@@ -60,9 +70,13 @@ class UniformNoise:
     """Independent uniform noise in [-1, 1], seeded (the floor of every metric)."""
 
     def __init__(self, seed: int = 0):
+        import torch
+
         self.generator = torch.Generator().manual_seed(seed)
 
     def predict(self, context, actions, prompts, horizon):
+        import torch
+
         b, _, c, h, w = context.shape
         return (torch.rand((b, horizon, c, h, w), generator=self.generator) * 2 - 1).to(
             context.device
@@ -82,3 +96,13 @@ def make_baseline(name: str, seed: int = 0):
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
     return BASELINES[name](seed) if name == "noise" else BASELINES[name]()
+
+
+def require_model(spec: str) -> None:
+    """Refuse a model= that is neither `baseline:NAME` nor a checkpoint that is there, without
+    reading it: eval and bench call this before torch loads (seconds), `load_model` too."""
+    if not spec.startswith(BASELINE_PREFIX) and checkpoint_missing(spec, split=True):
+        raise FileNotFoundError(
+            f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
+            f"({', '.join(BASELINES)})"
+        )

@@ -9,9 +9,12 @@ import importlib
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evals.run import load_model
-from evals.suite import VideoModel
+from evals.baselines import require_model
+
+if TYPE_CHECKING:  # imported where a model loads: `require_bench_model` needs no torch
+    from evals.suite import VideoModel
 
 ADAPTER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module.path:factory
 NAMED = ("baseline:", "pretrained:", "http://", "https://")
@@ -24,6 +27,8 @@ def is_adapter(spec: str) -> bool:
 
 def load_adapter(spec: str, device: str = "cpu") -> VideoModel:
     """Import `module`, call `factory(device)`, check the result has `predict`."""
+    from evals.suite import VideoModel
+
     module_name, factory_name = spec.split(":")
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # adapters next to where the user runs the bench
@@ -48,6 +53,15 @@ def load_adapter(spec: str, device: str = "cpu") -> VideoModel:
 
 def load_bench_model(spec: str, device: str = "cpu", seed: int = 0) -> VideoModel:
     """A model by name, path or adapter import path."""
+    from evals.run import load_model
+
     if is_adapter(spec):
         return load_adapter(spec, device)
     return load_model(spec, device, seed=seed)
+
+
+def require_bench_model(spec: str) -> None:
+    """Refuse a model= that names a checkpoint that is not there before torch loads (seconds);
+    an adapter is checked where it is imported."""
+    if not is_adapter(spec):
+        require_model(spec)

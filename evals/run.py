@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from evals.baselines import BASELINES, make_baseline
+from evals.baselines import BASELINE_PREFIX, make_baseline, require_model
 from evals.generate import autoregressive
 from evals.scenarios import Case
 from evals.suite import Suite, SuiteContext, VideoModel, missing_truth, rank_ok
@@ -18,20 +17,13 @@ SUITE_NAMES = ("fidelity", "consistency3d", "permanence", "physics", "control")
 OPT_IN_SUITES = ("stability", "camera")  # run only when named: they need long or steered rollouts
 
 
-BASELINE_PREFIX = "baseline:"
-
-
 def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> VideoModel:
     """`baseline:NAME` -> a calibration baseline; anything else -> a DiT checkpoint path
     (`sampling`: DiTPredictor overrides such as steps, window, seed)."""
     if spec.startswith(BASELINE_PREFIX):
         return make_baseline(spec.removeprefix(BASELINE_PREFIX), seed=seed)
+    require_model(spec)
     path = resolve_checkpoint(spec)  # pretrained:NAME and URLs -> a local file
-    if not Path(path).exists() and not Path(f"{path}.part0").exists():  # or split in parts
-        raise FileNotFoundError(
-            f"model={spec!r} is neither a checkpoint file nor 'baseline:NAME' "
-            f"({', '.join(BASELINES)})"
-        )
     # Imported here: it loads Lightning and the DiT (seconds), which baseline-only evals never need.
     from worldsim.predictor import DiTPredictor
 

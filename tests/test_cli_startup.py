@@ -4,6 +4,7 @@ at its top only what its `Config` needs, and the rest where its `run` needs it."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -31,6 +32,44 @@ def test_help_config_show_and_bad_knobs_import_no_heavy_library():
     args = [sys.executable, "-c", SCRIPT, ",".join(HEAVY), *JOBS]
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+# a checkpoint that is not there is refused before torch loads: one line, nothing written
+REFUSALS = """
+import contextlib, io, json, sys
+from worldsim.cli import main
+for argv in json.loads(sys.argv[2]):
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        print(json.dumps([main(argv), err.getvalue().splitlines()]), file=sys.__stdout__)
+print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
+"""
+
+
+def test_a_missing_or_unknown_checkpoint_is_refused_before_torch_loads(tmp_path):
+    gone = tmp_path / "gone"
+    world_model = f"no world-model checkpoint at {gone}.pt; train one with `worldsim train`"
+    cases = {
+        ("sample", f"ckpt={gone}.pt", f"out={gone}"): world_model,
+        ("sample", "ckpt=pretrained:crafterr"): "did you mean pretrained:crafter?",
+        ("control", f"ckpt={gone}.pt", "prompt=get_wood", f"out={gone}"): world_model,
+        ("export", f"ckpt={gone}.pt", f"out={gone}.out.pt"): world_model,
+        ("play", f"ckpt={gone}.pt"): world_model,
+        ("train", f"init={gone}.pt", f"out={gone}"): world_model,
+        ("encode", f"store={gone}", f"checkpoint={gone}.pt", f"out={gone}"): (
+            f"no autoencoder checkpoint at {gone}.pt; train one with `worldsim train-vae`"
+        ),
+        ("eval", f"model={gone}.pt", f"out={gone}", f"cache={gone}.cache"): (
+            f"model='{gone}.pt' is neither a checkpoint file nor 'baseline:NAME'"
+        ),
+    }
+    script = [sys.executable, "-c", REFUSALS, ",".join(HEAVY), json.dumps(list(cases))]
+    lines = subprocess.run(script, capture_output=True, text=True, check=True).stdout
+    *answers, imported = lines.splitlines()
+    for argv, (code, err), words in zip(cases, map(json.loads, answers), cases.values()):
+        assert code == 2 and len(err) == 1 and words in err[0], (argv, code, err)
+    assert imported == "[]"
+    assert not any(tmp_path.iterdir())  # no out= folder made before the refusal
 
 
 def test_the_torch_free_mode_names_are_the_registry_s():

@@ -51,3 +51,16 @@ def test_unknown_names_and_unreachable_urls_are_clear_errors(tmp_path, monkeypat
     with pytest.raises(FileNotFoundError, match="without the network"):
         resolve_checkpoint("http://127.0.0.1:9/model.pt")  # nothing listens on port 9
     assert resolve_checkpoint("runs/some/local.ckpt") == "runs/some/local.ckpt"
+
+
+def test_require_checkpoint_takes_a_split_world_model_and_leaves_urls_to_the_loader(tmp_path):
+    from worldsim.models.pretrained import require_autoencoder, require_world_model
+
+    split = tmp_path / "model.pt"
+    (tmp_path / "model.pt.part0").write_bytes(b"")  # an export written in parts
+    require_world_model(str(split))
+    with pytest.raises(FileNotFoundError, match=f"no autoencoder checkpoint at {split}; train"):
+        require_autoencoder(str(split))  # a VAE loads from one file
+    require_world_model("http://127.0.0.1:9/model.pt")  # no download here: the loader's
+    with pytest.raises(FileNotFoundError, match="did you mean pretrained:crafter"):
+        require_world_model("pretraind:crafter")

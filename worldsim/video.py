@@ -8,12 +8,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import torch
-from einops import rearrange
 from PIL import Image, ImageDraw, ImageFont
 
 from worldsim.config import ConfigError
-from worldsim.data.pixels import unit_to_pixels
 
 
 def mp4_missing() -> str | None:
@@ -97,6 +94,12 @@ def read_video(path: str | Path) -> np.ndarray:
 
 def to_uint8(video: np.ndarray) -> np.ndarray:
     """(T, C, H, W) float in [-1, 1] -> (T, H, W, 3) uint8."""
+    # imported here: a job that only asks `mp4_missing` refuses its knobs before torch loads
+    import torch
+    from einops import rearrange
+
+    from worldsim.data.pixels import unit_to_pixels
+
     pixels = unit_to_pixels(torch.from_numpy(np.array(video, np.float32)))
     return rearrange(pixels, "t c h w -> t h w c").numpy()
 

@@ -152,8 +152,10 @@ def _cpu_seconds() -> float:
 
 
 def _run(cfg: Config) -> None:
+    from evals.bench_models import load_bench_model, require_bench_model
+
+    require_bench_model(cfg.model)  # before the imports below load torch (seconds)
     from evals.bench_ceiling import ceiling_scores
-    from evals.bench_models import load_bench_model
     from evals.bench_run import predict, score_videos, unsupported_groups
 
     start, cpu_start, load_start = time.perf_counter(), _cpu_seconds(), os.getloadavg()

@@ -94,12 +94,9 @@ def _models(cfg: Config, family: str, imagine: bool, heard: list[str]):
     from worldsim.models.text import TextTable
     from worldsim.training.world_model import load_world_model
 
-    idm_path = Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
-    if not idm_path.is_file():
-        raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
     # the small files first: a damaged one is named before the world model loads
     how = "give an IDM trained for this env (experiments/prompt_control), or leave idm empty"
-    idm = load_idm(idm_path, how)
+    idm = load_idm(_idm_path(cfg, family), how)
     table = TextTable.load(cfg.text_table) if cfg.text_table else None
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if module.autoencoder() is None:
@@ -115,6 +112,21 @@ def _models(cfg: Config, family: str, imagine: bool, heard: list[str]):
         module.text_table.rows.update(table.rows)
         module.set_text_table(module.text_table)
     return module, idm
+
+
+def _idm_path(cfg: Config, family: str) -> Path:
+    """idm=, or the shipped IDM of the tasks' env `family`."""
+    return Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
+
+
+def _require_models(cfg: Config, family: str) -> None:
+    """Refuse an IDM or world-model file that is not there before torch loads (seconds)."""
+    from worldsim.models.pretrained import require_world_model
+
+    idm_path = _idm_path(cfg, family)
+    if not idm_path.is_file():
+        raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
+    require_world_model(cfg.ckpt)
 
 
 def _refuse_other_actions(cfg: Config, env: EnvConfig, module, idm) -> None:
@@ -170,13 +182,13 @@ def _refuse_idle_knobs(cfg: Config, tasks) -> list[str]:
     return strikes if cfg.control.hits else []
 
 
-def _play(cfg: Config, tasks, heard: list[str]) -> dict:
-    """Load the models (the world model must know `heard`) and play the grid -> its results."""
+def _play(cfg: Config, tasks, heard: list[str], imagine: bool) -> dict:
+    """Load the models (when a policy `imagine`s; the world model must know `heard`) and play
+    the grid -> its results."""
     import torch
 
     from worldsim.control.grid import Harness, run_grid
 
-    imagine = any(p in IMAGINING for p in cfg.policies)
     module, idm = _models(cfg, tasks[0].family, imagine, heard)
     if module is not None:
         _refuse_other_actions(cfg, tasks[0].env, module, idm)
@@ -202,7 +214,11 @@ def run(cfg: Config) -> None:
     if unknown or not cfg.policies:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
     tasks = _tasks(cfg)
-    results = _play(cfg, tasks, _refuse_idle_knobs(cfg, tasks))
+    heard = _refuse_idle_knobs(cfg, tasks)
+    imagine = any(p in IMAGINING for p in cfg.policies)  # else no model is read
+    if imagine:
+        _require_models(cfg, tasks[0].family)
+    results = _play(cfg, tasks, heard, imagine)
     for task, cells in results["cells"].items():
         for policy, c in cells.items():
             lo, hi = c["ci95"]

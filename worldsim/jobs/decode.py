@@ -25,15 +25,19 @@ class Config:
 def run(cfg: Config) -> None:
     from pathlib import Path
 
+    from worldsim.jobs.pipeline import refuse_data_dir
+    from worldsim.models.pretrained import require_autoencoder
+
+    refuse_data_dir("decode", cfg.out, writes="videos")
+    if cfg.checkpoint:  # else the cache's own, read below
+        require_autoencoder(cfg.checkpoint)  # before the imports below load torch (seconds)
     import torch
 
     from worldsim.data.latent_cache import LatentCache
     from worldsim.jobs.encode import resolve_device
-    from worldsim.jobs.pipeline import refuse_data_dir
     from worldsim.models.autoencoder import load_autoencoder
     from worldsim.video import to_uint8, write_video
 
-    refuse_data_dir("decode", cfg.out, writes="videos")
     cache = LatentCache(cfg.cache)
     cache.check(cfg.strict)  # an unreadable episode is named before any video is written
     names = cfg.episodes or cache.names()[: cfg.limit]  # under strict=false: the readable ones

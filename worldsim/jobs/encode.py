@@ -96,20 +96,23 @@ def _embed_captions(text, store, names: list[str]) -> None:
 
 
 def run(cfg: Config) -> None:
+    from worldsim.data.record import parse_shard
+    from worldsim.models.pretrained import require_autoencoder
+
+    try:
+        index, count = parse_shard(cfg.shard)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    require_autoencoder(cfg.checkpoint)  # before the imports below load torch (seconds)
     import numpy as np
 
     from worldsim.data.latent_cache import write_latent_episode
-    from worldsim.data.record import parse_shard
     from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import load_autoencoder
     from worldsim.models.latents import encode_episode
     from worldsim.models.text import load_caption_embedder
     from worldsim.progress_bar import progress_bar
 
-    try:
-        index, count = parse_shard(cfg.shard)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint, device)
     store = EpisodeStore(cfg.store)

@@ -67,13 +67,22 @@ def _lpips(cfg: Config):
         return None, f"{err}; without them the report has no lpips metric (psnr, ssim still scored)"
 
 
+def _require_models(cfg: Config) -> None:
+    """Refuse a model= or idm= file that is not there before torch loads (seconds); idm= is
+    read by the control suite alone (one of `all`)."""
+    from evals.baselines import require_model
+
+    require_model(cfg.model)
+    reads_idm = cfg.suite == "all" or "control" in cfg.suite.split(",")
+    if cfg.idm and reads_idm and not Path(cfg.idm).is_file():
+        raise FileNotFoundError(f"idm={cfg.idm}: no such file; give an idm.pt or leave idm empty")
+
+
 def _load_idm(path: str):
     """The IDM saved at `path`, once it reads as an IDM file (one-line CheckpointError
     otherwise)."""
     from worldsim.models.idm import load_idm
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"idm={path}: no such file; give an idm.pt or leave idm empty")
     return load_idm(
         path, "give an idm.pt that `worldsim eval` saved, or leave idm empty to train one"
     )
@@ -154,10 +163,11 @@ def _scenario(cfg: Config) -> ScenarioConfig:
 
 
 def run(cfg: Config) -> None:
+    scenario = _scenario(cfg)
+    _require_models(cfg)
     from evals.run import SUITE_NAMES, evaluate_rows, suite_module, suites_for_cases
     from evals.suite import SuiteContext
 
-    scenario = _scenario(cfg)
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     # the stage's one bar over all its phases, drawn from its first count (delay): an input
     # refused before any work prints no bar
@@ -231,8 +241,9 @@ def _check_action_width(cfg: Config, model: Any) -> None:
 
 def _rows(cfg: Config, scenario: ScenarioConfig) -> dict:
     """The model under test, the baselines and the corrupted replays, by row name."""
+    from evals.baselines import BASELINE_PREFIX
     from evals.corruptions import CorruptedReplay
-    from evals.run import BASELINE_PREFIX, load_model
+    from evals.run import load_model
 
     under_test = (
         cfg.model.removeprefix(BASELINE_PREFIX)

@@ -46,6 +46,12 @@ def _refuse_another_file(out: str) -> None:
 
 
 def run(cfg: Config) -> None:
+    from worldsim.models.pretrained import require_autoencoder, require_world_model
+
+    # before the imports below load torch (seconds)
+    require_world_model(cfg.ckpt)
+    if cfg.autoencoder:
+        require_autoencoder(cfg.autoencoder)
     from worldsim.data.manifest import file_sha256
     from worldsim.training.world_model import export_checkpoint, load_world_model
     from worldsim.training.world_model_config import with_sampling

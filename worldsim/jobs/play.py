@@ -150,9 +150,8 @@ def _headless(cfg: Config, session, table: dict[str, np.ndarray], script: list[s
 
 
 def run(cfg: Config) -> None:
-    from worldsim.data.actions import check_action_width
-    from worldsim.interactive import action_table, key_map, read_action_file
     from worldsim.jobs.pipeline import refuse_data_dir
+    from worldsim.models.pretrained import require_world_model
 
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"port={cfg.port}: give a TCP port from 1 to 65535 (default 8765)")
@@ -162,6 +161,10 @@ def run(cfg: Config) -> None:
         refuse_data_dir("play", cfg.out, writes="play.mp4 and latency.json")
     if cfg.actions and not Path(cfg.actions).is_file():
         raise ConfigError(f"action file '{cfg.actions}' not found")
+    require_world_model(cfg.ckpt)  # before the imports below load torch (seconds)
+    from worldsim.data.actions import check_action_width
+    from worldsim.interactive import action_table, key_map, read_action_file
+
     start, codec, caption = _start(cfg)
     table, noop = action_table(codec)
     script = []

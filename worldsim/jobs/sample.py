@@ -18,6 +18,7 @@ import numpy as np
 
 from worldsim.config import ConfigError
 from worldsim.diffusion.sampling_config import (
+    MODE_NAMES,
     GuidanceConfig,
     SamplerOverride,
     override_context_level,
@@ -130,11 +131,9 @@ def _read_input(
         ) from err
 
 
-def _load(cfg: Config):
-    """The world model on its device, with a readable autoencoder."""
-    from worldsim.jobs.encode import resolve_device
-    from worldsim.models.pretrained import is_path
-    from worldsim.training.world_model import load_world_model
+def _require_models(cfg: Config) -> None:
+    """Refuse a VAE or world-model file that is not there before torch loads (seconds)."""
+    from worldsim.models.pretrained import is_path, require_autoencoder, require_world_model
 
     local = cfg.autoencoder and is_path(cfg.autoencoder)  # pretrained:NAME and URLs resolve later
     if local and Path(cfg.autoencoder).is_dir():  # e.g. train-vae's out=
@@ -144,6 +143,16 @@ def _load(cfg: Config):
         )
     if local and not Path(cfg.autoencoder).is_file():
         raise ConfigError(f"autoencoder={cfg.autoencoder}: no such file; give a VAE checkpoint")
+    if cfg.autoencoder and not local:
+        require_autoencoder(cfg.autoencoder)  # e.g. a pretrained:NAME that is not shipped
+    require_world_model(cfg.ckpt)
+
+
+def _load(cfg: Config):
+    """The world model on its device, with a readable autoencoder."""
+    from worldsim.jobs.encode import resolve_device
+    from worldsim.training.world_model import load_world_model
+
     module = load_world_model(cfg.ckpt, resolve_device(cfg.device))
     if cfg.autoencoder:
         module.use_autoencoder(cfg.autoencoder)
@@ -273,17 +282,12 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
 
 
 def run(cfg: Config) -> None:
-    import torch
-
-    from worldsim.diffusion.modes import MODES
     from worldsim.jobs.pipeline import refuse_data_dir
-    from worldsim.progress_bar import progress_bar
-    from worldsim.training.world_model import SampleConfig
+    from worldsim.training.world_model_config import SampleConfig
 
     refuse_data_dir("sample", cfg.out, writes="videos")
-    if cfg.mode not in MODES:
-        raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODES)}")
-    mode = MODES[cfg.mode]
+    if cfg.mode not in MODE_NAMES:
+        raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODE_NAMES)}")
     # built before the model loads, so that a bad context_level is refused first; its sampler
     # is the checkpoint's, with the command line's knobs, once the model is loaded
     sample = SampleConfig(
@@ -292,6 +296,13 @@ def run(cfg: Config) -> None:
         chunk=cfg.chunk,
         context_level=cfg.context_level or 0.0,  # null (the checkpoint's) is set below
     )
+    _require_models(cfg)
+    import torch
+
+    from worldsim.diffusion.modes import MODES
+    from worldsim.progress_bar import progress_bar
+
+    mode = MODES[cfg.mode]
     module = _load(cfg)
     refuse_unread_prompt(cfg.prompt, module.model_cfg.text_dim, cfg.ckpt)
     sample.sampler, origin = override_sampler(module.sample_cfg.sampler, cfg.sampler)

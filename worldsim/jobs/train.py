@@ -286,16 +286,20 @@ def compile_dit(module: WorldModel, cfg: TrainerConfig) -> None:
 
 
 def run(cfg: Config) -> None:
+    from worldsim.jobs.pipeline import claim_output, refuse_data_dir
+    from worldsim.models.pretrained import require_world_model
+
+    refuse_data_dir("train", cfg.out)
+    if cfg.init:
+        require_world_model(cfg.init)  # before the imports below load torch (seconds)
     import lightning as L
     import torch
 
     from worldsim.data.latent_datamodule import LatentCaches, LatentDataModule
     from worldsim.data.manifest import manifest_sha256
-    from worldsim.jobs.pipeline import claim_output, refuse_data_dir
     from worldsim.training.callbacks import EMA
     from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
 
-    refuse_data_dir("train", cfg.out)
     check_accelerator("train.accelerator", cfg.train.accelerator)
     L.seed_everything(cfg.train.seed, workers=True)
     if torch.cuda.is_available():

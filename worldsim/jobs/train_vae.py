@@ -248,19 +248,23 @@ def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> 
 def run(cfg: Config) -> None:
     import warnings
 
+    from worldsim.jobs.pipeline import claim_output, refuse_data_dir
+    from worldsim.models.pretrained import require_autoencoder
+
+    refuse_data_dir("train-vae", cfg.out)
+    _check_clip_lengths(cfg)
+    if cfg.init:
+        require_autoencoder(cfg.init)  # before the imports below load torch (seconds)
     import lightning as L
     import torch
 
     from worldsim.data.datamodule import EpisodeDataModule, open_stores
     from worldsim.data.manifest import manifest_sha256
-    from worldsim.jobs.pipeline import claim_output, refuse_data_dir
     from worldsim.models.autoencoder import save_autoencoder
     from worldsim.training.autoencoder import VAETask
     from worldsim.training.callbacks import EMA
     from worldsim.training.trainer import check_accelerator, resume_checkpoint
 
-    refuse_data_dir("train-vae", cfg.out)
-    _check_clip_lengths(cfg)
     check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
     store = open_stores(cfg.data)
     store.check(cfg.strict)

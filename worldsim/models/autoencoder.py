@@ -335,13 +335,10 @@ def save_autoencoder(model: VideoAutoencoder, path: str | Path, meta: dict | Non
 def load_autoencoder(ckpt_path: str | Path, device: str | torch.device = "cpu") -> VideoAutoencoder:
     """A VideoAutoencoder in eval mode from a slim export, a train-vae Lightning checkpoint (EMA
     weights) or the VAE bundled in a shipped world model (`pretrained:NAME`, path or URL)."""
-    from worldsim.models.pretrained import resolve_checkpoint
+    from worldsim.models.pretrained import require_autoencoder, resolve_checkpoint
 
+    require_autoencoder(str(ckpt_path))
     path = Path(resolve_checkpoint(str(ckpt_path)))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no autoencoder checkpoint at {path}; train one with `worldsim train-vae`"
-        )
     how = "pass a .ckpt written by `worldsim train-vae` (or a world model's, VAE bundled)"
     ckpt = read_checkpoint(
         path, path, "video autoencoder", how, ("autoencoder", "autoencoder_config", "state_dict")

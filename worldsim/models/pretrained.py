@@ -4,7 +4,8 @@ Shipped models live in `worldsim/assets/pretrained/` as single fp16 files (world
 its caption table) and are checked against the sha256 recorded here before they load, so a
 truncated or edited file is an error, never a silently different model. URLs are downloaded once
 into the cache directory ($WORLDSIM_CACHE, else ~/.cache/worldsim) and checked the same way
-when their name is registered.
+when their name is registered. Nothing here imports torch: a job refuses a checkpoint that is not
+there (`require_checkpoint`) before torch loads, which takes seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worldsim.data.manifest import file_sha256
-from worldsim.models.checkpoint import CheckpointError
 
 PREFIX = "pretrained:"
 URL_SCHEMES = ("http://", "https://")  # a checkpoint downloaded once into cache_dir()
@@ -70,6 +70,9 @@ def cache_dir() -> Path:
 
 
 def _checked(path: Path, expected: str, what: str) -> Path:
+    # imported here: that module imports torch, and this one must not (see its docstring)
+    from worldsim.models.checkpoint import CheckpointError
+
     actual = file_sha256(path)
     if actual != expected:
         raise CheckpointError(
@@ -104,18 +107,6 @@ def is_path(spec: str) -> bool:
 
 def resolve_checkpoint(spec: str) -> str:
     """A local file for `spec`: pretrained:NAME (sha256-checked), http(s) URL (cached), path."""
-    if spec.startswith(PREFIX):
-        name = spec[len(PREFIX) :]
-        if name not in PRETRAINED:
-            known = ", ".join(f"{PREFIX}{k}" for k in PRETRAINED) or "none yet"
-            close = difflib.get_close_matches(name, list(PRETRAINED), n=1, cutoff=0.6)
-            meant = f"did you mean {PREFIX}{close[0]}? " if close else ""
-            raise FileNotFoundError(f"unknown model {spec!r}; {meant}shipped models: {known}")
-        entry = PRETRAINED[name]
-        path = ASSETS / entry.file
-        if not path.is_file():
-            raise FileNotFoundError(f"{spec} should be at {path}; restore it with git")
-        return str(_checked(path, entry.sha256, spec))
     if spec.startswith(URL_SCHEMES):
         target = cache_dir() / Path(spec.split("?")[0]).name
         if not target.is_file():
@@ -124,6 +115,55 @@ def resolve_checkpoint(spec: str) -> str:
         if target.name in known:
             _checked(target, known[target.name].sha256, spec)
         return str(target)
+    path = _local_file(spec)
+    if spec.startswith(PREFIX):
+        _checked(Path(path), PRETRAINED[spec[len(PREFIX) :]].sha256, spec)
+    return path
+
+
+def checkpoint_missing(spec: str, split: bool = False) -> bool:
+    """Whether checkpoint `spec` has no file (nor, where `split`, the `<path>.part0` of a split
+    export), known without reading it or importing torch: jobs ask before torch loads (seconds).
+    An unknown pretrained:NAME, its missing file or a mistyped `pretrained:` prefix raise their
+    FileNotFoundError; a URL is not missing: the loader downloads it."""
+    if spec.startswith(URL_SCHEMES):
+        return False
+    path = _local_file(spec)
+    return not Path(path).is_file() and not (split and Path(f"{path}.part0").is_file())
+
+
+def require_checkpoint(spec: str, what: str, how: str, split: bool = False) -> None:
+    """Refuse a `spec` that is `checkpoint_missing`: "no {what} checkpoint at PATH; {how}". The
+    jobs call it before torch loads and the loaders first thing, so the words are the same."""
+    if checkpoint_missing(spec, split):
+        raise FileNotFoundError(f"no {what} checkpoint at {spec}; {how}")
+
+
+def require_world_model(spec: str) -> None:
+    """`require_checkpoint` of a world model: one file, or the parts of a split export."""
+    require_checkpoint(spec, "world-model", "train one with `worldsim train`", split=True)
+
+
+def require_autoencoder(spec: str) -> None:
+    """`require_checkpoint` of a VAE (its own file, or a world model's that bundles it)."""
+    require_checkpoint(spec, "autoencoder", "train one with `worldsim train-vae`")
+
+
+def _local_file(spec: str) -> str:
+    """The file of a `spec` that is no URL: a shipped model's (its name known and its file
+    present; its sha256 is `resolve_checkpoint`'s to check), else the path itself, unless it
+    reads as a mistyped `pretrained:` prefix."""
+    if spec.startswith(PREFIX):
+        name = spec[len(PREFIX) :]
+        if name not in PRETRAINED:
+            known = ", ".join(f"{PREFIX}{k}" for k in PRETRAINED) or "none yet"
+            close = difflib.get_close_matches(name, list(PRETRAINED), n=1, cutoff=0.6)
+            meant = f"did you mean {PREFIX}{close[0]}? " if close else ""
+            raise FileNotFoundError(f"unknown model {spec!r}; {meant}shipped models: {known}")
+        path = ASSETS / PRETRAINED[name].file
+        if not path.is_file():
+            raise FileNotFoundError(f"{spec} should be at {path}; restore it with git")
+        return str(path)
     if hint := _mistyped_prefix(spec):
         raise FileNotFoundError(f"no checkpoint file {spec!r}; did you mean {hint}?")
     return spec

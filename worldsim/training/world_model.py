@@ -703,14 +703,11 @@ def load_world_model(path: str, device: str | torch.device = "cpu") -> WorldMode
     import io
     from pathlib import Path
 
-    from worldsim.models.pretrained import resolve_checkpoint
+    from worldsim.models.pretrained import require_world_model, resolve_checkpoint
 
+    require_world_model(path)
     path = resolve_checkpoint(path)
     parts = _parts(Path(path))
-    if not Path(path).is_file() and not parts:
-        raise FileNotFoundError(
-            f"no world-model checkpoint at {path}; train one with `worldsim train`"
-        )
     source = path if Path(path).is_file() else io.BytesIO(b"".join(p.read_bytes() for p in parts))
     how = "pass a .ckpt written by `worldsim train` (e.g. runs/world_model/ema.ckpt)"
     ckpt = read_checkpoint(source, path, "world-model", how, ("hyper_parameters",))
