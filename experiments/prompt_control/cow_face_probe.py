@@ -12,7 +12,8 @@ From there each arm (ARMS: prompt or no prompt, execute 1 or 4, the prompt witho
 movement sentence, or without guidance) plays STEPS steps of the loop, all starts in lockstep;
 the real env's truth counts the cows eaten, the steps facing a cow and the `do`s among them.
 
-    python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT [ARM...]] > probe.json
+    [DEVICE=cuda] python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT [ARM...]] \
+        > probe.json
 
 ARM: one of ARMS (default: the first four). Before the arms, "vae": how well the world model's
 autoencoder keeps the faced cow: PSNR of the faced cell against the whole frame's, each start's
@@ -175,7 +176,7 @@ def main() -> None:
     if unknown := [a for a in arms if a not in ARMS]:
         raise SystemExit(f"unknown arms {unknown}; choose from {', '.join(ARMS)}")
     task = named_task("eat_cow")
-    module = load_world_model(ckpt, "cpu")
+    module = load_world_model(ckpt, os.environ.get("DEVICE", "cpu"))  # the IDM reads on the CPU
     idm = load_idm(IDM_ASSETS / "crafter.pt")
     starts: dict[int, list[int]] = {}
     seed = FIRST_SEED
