@@ -27,3 +27,19 @@ def test_a_time_limited_run_never_draws_its_step_limit_as_the_total():
     progress.on_train_batch_end(trainer, None, None, None, 0)
     assert 40 <= progress.bar.total <= 60
     assert "/3000" not in drawn.getvalue().split("\r")[-1]
+
+
+def test_a_time_limited_run_starts_without_a_total_and_a_step_limited_one_with_it():
+    """Before its first step a 45-minute run of at most 100,000 steps cannot know how many the
+    clock allows: its first line showed '0/100000', the next '4/282'."""
+    from torch import nn
+
+    for timer, total in ((Timer(duration="00:00:45:00"), None), (None, 100_000)):
+        trainer = SimpleNamespace(
+            is_global_zero=True, max_steps=100_000, callbacks=[timer] if timer else [],
+            logger=None, default_root_dir="runs/x", world_size=1, global_step=0,
+        )  # fmt: skip
+        progress = StepProgress("train-vae")
+        progress.on_train_start(trainer, nn.Linear(2, 2))
+        assert progress.bar.total == total
+        progress.bar.close()

@@ -61,12 +61,18 @@ class StepProgress(ProgressBar):
         )
         self.started = (time.monotonic(), trainer.global_step)
         self.bar = progress_bar(
-            total=trainer.max_steps if trainer.max_steps > 0 else None,
+            # with a time limit the total is known after the first step (`_fit_total_to_time`):
+            # none until then, rather than a max_steps the clock will cut (0/100000, then 4/282)
+            total=trainer.max_steps if trainer.max_steps > 0 and timer is None else None,
             initial=trainer.global_step,
             desc=self.name,
             unit="step",
             dynamic_ncols=True,
             mininterval=1.0,
+            # the run's average rate, not tqdm's recent one: `_fit_total_to_time` sizes the total
+            # by the average, so with it the ETA of a time-limited run is the time left (a recent
+            # rate slowed by other work put it past the limit: 43 min left of a 45-min run at 27)
+            smoothing=0,
             file=sys.stderr,
         )
 
