@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +103,16 @@ def to_uint8(video: np.ndarray) -> np.ndarray:
     return rearrange(pixels, "t c h w -> t h w c").numpy()
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """`text` in lines that fit a strip `width` pixels wide (the default font: ~6 px a char)."""
-    return textwrap.wrap(text, max(8, width // 6))
+def wrap(text: str, font, width: float) -> list[str]:
+    """`text` in lines of whole words that `font` draws within `width` pixels (a word wider
+    than that alone on its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:
@@ -114,10 +120,12 @@ def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:
     that needs more ends in "..." (so a cut is never silent)."""
     font = ImageFont.load_default()
     line_h = 11
-    wrapped = _wrap(text, width)
+    wrapped = wrap(text, font, width - 4)
     if len(wrapped) > lines:
         wrapped = wrapped[:lines]
-        wrapped[-1] = wrapped[-1][: max(8, width // 6) - 3] + "..."
+        while wrapped[-1] and font.getlength(wrapped[-1] + "...") > width - 4:
+            wrapped[-1] = wrapped[-1][:-1]
+        wrapped[-1] += "..."
     strip = Image.new("RGB", (width, line_h * lines + 4), (0, 0, 0))
     draw = ImageDraw.Draw(strip)
     for i, line in enumerate(wrapped):
@@ -141,7 +149,10 @@ def frame_grid(
     t = max(v.shape[0] for v in videos)
     cell_h = max(v.shape[1] for v in videos)
     cell_w = max(max(v.shape[2] for v in videos), 96 if captions else 0)
-    lines = caption_lines or max((len(_wrap(c, cell_w)) for c in captions or []), default=0)
+    font = ImageFont.load_default()
+    lines = caption_lines or max(
+        (len(wrap(c, font, cell_w - 4)) for c in captions or []), default=0
+    )
     strips = [_caption_strip(c, cell_w, lines) for c in captions] if captions else None
     strip_h = strips[0].shape[0] if strips else 0
     rows = -(-len(videos) // columns)

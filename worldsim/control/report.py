@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from worldsim.control.episode import EpisodeResult
 from worldsim.intervals import wilson
+from worldsim.video import wrap
 
 VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
 LINE_H = 12  # pixels per line of the text header above each video frame
@@ -23,18 +24,6 @@ def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     steps = float(np.mean([e["steps"] for e in episodes])) if episodes else float("nan")
     return {"n": len(episodes), "successes": wins, "rate": wins / max(len(episodes), 1),
             "ci95": [lo, hi], "mean_steps": steps}  # fmt: skip
-
-
-def wrap(text: str, font, width: float) -> list[str]:
-    """`text` in lines of whole words that `font` draws within `width` pixels (a word wider
-    than that alone on its line)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
-            lines[-1] += f" {word}"
-        else:
-            lines.append(word)
-    return lines
 
 
 def episode_video(result: EpisodeResult) -> np.ndarray:
