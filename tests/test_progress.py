@@ -29,17 +29,27 @@ def test_a_time_limited_run_never_draws_its_step_limit_as_the_total():
     assert "/3000" not in drawn.getvalue().split("\r")[-1]
 
 
-def test_a_time_limited_run_starts_without_a_total_and_a_step_limited_one_with_it():
+def test_a_time_limited_run_draws_its_first_line_at_its_first_step_with_the_clocks_total():
     """Before its first step a 45-minute run of at most 100,000 steps cannot know how many the
-    clock allows: its first line showed '0/100000', the next '4/282'."""
+    clock allows: its first line showed '0/100000', the next '4/282'. A run without a time limit
+    draws its max_steps at once."""
     from torch import nn
 
     for timer, total in ((Timer(duration="00:00:45:00"), None), (None, 100_000)):
         trainer = SimpleNamespace(
             is_global_zero=True, max_steps=100_000, callbacks=[timer] if timer else [],
             logger=None, default_root_dir="runs/x", world_size=1, global_step=0,
+            log_every_n_steps=50, callback_metrics={},
         )  # fmt: skip
         progress = StepProgress("train-vae")
         progress.on_train_start(trainer, nn.Linear(2, 2))
-        assert progress.bar.total == total
+        if timer is None:
+            assert progress.bar.total == total
+        else:
+            assert progress.bar is None  # nothing drawn before the first step
+            timer.time_remaining = lambda *a: 2697.0
+            progress.started = (time.monotonic() - 3.0, 0)
+            trainer.global_step = 1
+            progress.on_train_batch_end(trainer, None, None, None, 0)
+            assert 800 <= progress.bar.total <= 1000  # ~3 s a step, 2,697 s left
         progress.bar.close()

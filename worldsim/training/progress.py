@@ -26,6 +26,7 @@ class StepProgress(ProgressBar):
         self.name = name
         self.enabled = True
         self.bar: tqdm | None = None
+        self.waiting = False  # a time-limited run's bar, opened at its first step
         self.started = (0.0, 0)  # (monotonic time, global step) when this fit began
 
     def disable(self) -> None:
@@ -60,18 +61,22 @@ class StepProgress(ProgressBar):
             flush=True,
         )
         self.started = (time.monotonic(), trainer.global_step)
+        self.waiting = True
+        if timer is None:  # with a time limit the total is known after the first step
+            self._open(trainer, trainer.max_steps if trainer.max_steps > 0 else None)
+
+    def _open(self, trainer: Trainer, total: int | None) -> None:
+        self.waiting = False
         self.bar = progress_bar(
-            # with a time limit the total is known after the first step (`_fit_total_to_time`):
-            # none until then, rather than a max_steps the clock will cut (0/100000, then 4/282)
-            total=trainer.max_steps if trainer.max_steps > 0 and timer is None else None,
-            initial=trainer.global_step,
+            total=total,
+            initial=self.started[1],
             desc=self.name,
             unit="step",
             dynamic_ncols=True,
             mininterval=1.0,
-            # the run's average rate, not tqdm's recent one: `_fit_total_to_time` sizes the total
-            # by the average, so with it the ETA of a time-limited run is the time left (a recent
-            # rate slowed by other work put it past the limit: 43 min left of a 45-min run at 27)
+            # the run's average rate, not tqdm's recent one: the total of a time-limited run is
+            # sized by the average, so with it the ETA is the time left (a recent rate slowed by
+            # other work put it past the limit: 43 min left of a 45-min run at minute 27)
             smoothing=0,
             file=sys.stderr,
         )
@@ -79,9 +84,13 @@ class StepProgress(ProgressBar):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
+        if self.bar is None and self.waiting:  # a time-limited run's first step: its first line
+            # shows the steps the clock allows, not a max_steps it will cut (0/100000, 4/282)
+            self._open(trainer, self._total_by_time(trainer))
         if self.bar is None:
             return
-        self._fit_total_to_time(trainer)  # first: the update draws the bar with its total
+        if (total := self._total_by_time(trainer)) is not None:  # first: the update draws it
+            self.bar.total = total
         self.bar.update(trainer.global_step - self.bar.n)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):
             return  # reading the loss waits for the GPU: only at the logging interval
@@ -107,13 +116,14 @@ class StepProgress(ProgressBar):
         """Lightning's Timer callback, present when the run has a wall-clock limit."""
         return next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
 
-    def _fit_total_to_time(self, trainer: Trainer) -> None:
-        """Lower the bar's total to the steps the time limit leaves at the current rate, so the
-        ETA is the earlier of the two ends."""
+    def _total_by_time(self, trainer: Trainer) -> int | None:
+        """The bar's total: the steps the time limit leaves at the current rate, when earlier than
+        max_steps (so the ETA is the earlier of the two ends); None without a time limit or a
+        step done."""
         timer = self._timer(trainer)
         start_time, start_step = self.started
         done, elapsed = trainer.global_step - start_step, time.monotonic() - start_time
         if timer is None or done < 1 or elapsed <= 0:
-            return
+            return None
         by_time = trainer.global_step + int(done / elapsed * (timer.time_remaining() or 0.0)) + 1
-        self.bar.total = min(trainer.max_steps, by_time) if trainer.max_steps > 0 else by_time
+        return min(trainer.max_steps, by_time) if trainer.max_steps > 0 else by_time
