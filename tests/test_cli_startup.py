@@ -46,7 +46,7 @@ print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
 """
 
 
-def test_a_missing_or_unknown_checkpoint_is_refused_before_torch_loads(tmp_path):
+def test_a_missing_checkpoint_or_store_is_refused_before_torch_loads(tmp_path):
     gone = tmp_path / "gone"
     world_model = f"no world-model checkpoint at {gone}.pt; train one with `worldsim train`"
     cases = {
@@ -59,6 +59,10 @@ def test_a_missing_or_unknown_checkpoint_is_refused_before_torch_loads(tmp_path)
         ("encode", f"store={gone}", f"checkpoint={gone}.pt", f"out={gone}"): (
             f"no autoencoder checkpoint at {gone}.pt; train one with `worldsim train-vae`"
         ),
+        ("encode", f"store={gone}", "checkpoint=pretrained:mujoco", f"out={gone}"): (
+            f"no episode store at {gone}"  # the store, too, before torch
+        ),
+        ("train-vae", f"data.root={gone}", f"out={gone}"): f"no episode store at {gone}",
         ("eval", f"model={gone}.pt", f"out={gone}", f"cache={gone}.cache"): (
             f"model='{gone}.pt' is neither a checkpoint file nor 'baseline:NAME'"
         ),

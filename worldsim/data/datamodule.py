@@ -7,20 +7,7 @@ from worldsim.data.actions import action_width
 from worldsim.data.buckets import BucketDataModule
 from worldsim.data.clips import ClipDataset
 from worldsim.data.episode_data_config import DataConfig
-from worldsim.data.manifest import JoinedDirs
-from worldsim.data.store import EpisodeStore
-
-
-class EpisodeStores(JoinedDirs):
-    """Several episode stores read as one: episodes are named `k/name` for the k-th store."""
-
-    def __init__(self, roots: list[str]):
-        super().__init__([EpisodeStore(r) for r in roots])
-
-
-def open_stores(cfg: DataConfig) -> EpisodeStore | EpisodeStores:
-    """The store(s) `cfg` names, with the episode names the train/val split hashes."""
-    return EpisodeStores(cfg.roots) if cfg.roots else EpisodeStore(cfg.root)
+from worldsim.data.store import open_stores
 
 
 class EpisodeDataModule(BucketDataModule):

@@ -23,7 +23,7 @@ import numpy as np
 
 from worldsim.data import manifest
 from worldsim.data.episode import SCHEMA_VERSION, Episode, EpisodeError
-from worldsim.data.manifest import MANIFEST, TMP_PREFIX, ManifestDir
+from worldsim.data.manifest import MANIFEST, TMP_PREFIX, JoinedDirs, ManifestDir
 
 EPISODE_JSON = "episode.json"
 ARRAY_FIELDS = ("frames", "actions", "rewards", "terminated")
@@ -214,3 +214,16 @@ class EpisodeStore(ManifestDir):
     def verify_all(self) -> list[str]:
         """Problems of every episode in the manifest (empty when all are good)."""
         return [problem for name in self.names() if (problem := self.verify(name))]
+
+
+class EpisodeStores(JoinedDirs):
+    """Several episode stores read as one: episodes are named `k/name` for the k-th store."""
+
+    def __init__(self, roots: list[str]):
+        super().__init__([EpisodeStore(r) for r in roots])
+
+
+def open_stores(cfg) -> EpisodeStore | EpisodeStores:
+    """The store(s) a DataConfig `cfg` names (`roots`, else `root`), with the episode names the
+    train/val split hashes; torch-free, so a job can check its data before torch loads."""
+    return EpisodeStores(cfg.roots) if cfg.roots else EpisodeStore(cfg.root)

@@ -104,10 +104,14 @@ def run(cfg: Config) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from err
     require_autoencoder(cfg.checkpoint)  # before the imports below load torch (seconds)
+    from worldsim.data.store import EpisodeStore
+
+    store = EpisodeStore(cfg.store)  # a missing store too
+    listed = len(store)
+    store.check(cfg.strict)  # under strict=false it lists the readable episodes only
     import numpy as np
 
     from worldsim.data.latent_cache import write_latent_episode
-    from worldsim.data.store import EpisodeStore
     from worldsim.models.autoencoder import load_autoencoder
     from worldsim.models.latents import encode_episode
     from worldsim.models.text import load_caption_embedder
@@ -115,9 +119,6 @@ def run(cfg: Config) -> None:
 
     device = resolve_device(cfg.device)
     model = load_autoencoder(cfg.checkpoint, device)
-    store = EpisodeStore(cfg.store)
-    listed = len(store)
-    store.check(cfg.strict)  # under strict=false it lists the readable episodes only
     text = load_caption_embedder(cfg.text)
     cache = _open_cache(cfg, model, listed)
     mine = [n for k, n in enumerate(store.names()) if k % count == index]

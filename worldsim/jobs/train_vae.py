@@ -215,7 +215,7 @@ def _fit(cfg: Config, task, ema, data):
 def _evaluate_held_out(cfg: Config, model, export: Path, steps: int, device) -> None:
     """Reconstruct whole held-out episodes; write <out>/eval.json and print the scores."""
     from worldsim.data.clips import split_of
-    from worldsim.data.datamodule import open_stores
+    from worldsim.data.store import open_stores
     from worldsim.training.autoencoder import evaluate_reconstruction
 
     store = open_stores(cfg.data)  # named as in training, so the split is the same
@@ -255,20 +255,26 @@ def run(cfg: Config) -> None:
     _check_clip_lengths(cfg)
     if cfg.init:
         require_autoencoder(cfg.init)  # before the imports below load torch (seconds)
+    from worldsim.data.store import open_stores
+
+    if cfg.trainer.accelerator not in ("auto", "cpu"):  # a GPU asked for is checked by torch,
+        # before the data, as in every training job; auto and cpu never fail it
+        from worldsim.training.trainer import check_accelerator
+
+        check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
+    store = open_stores(cfg.data)  # the data's refusals before torch loads (seconds)
+    store.check(cfg.strict)
+    _take_object_truth(cfg, store)
     import lightning as L
     import torch
 
-    from worldsim.data.datamodule import EpisodeDataModule, open_stores
+    from worldsim.data.datamodule import EpisodeDataModule
     from worldsim.data.manifest import manifest_sha256
     from worldsim.models.autoencoder import save_autoencoder
     from worldsim.training.autoencoder import VAETask
     from worldsim.training.callbacks import EMA
-    from worldsim.training.trainer import check_accelerator, resume_checkpoint
+    from worldsim.training.trainer import resume_checkpoint
 
-    check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
-    store = open_stores(cfg.data)
-    store.check(cfg.strict)
-    _take_object_truth(cfg, store)
     _say_cpu_cost(cfg, store)
     resume_checkpoint(cfg.out, cfg.resume)  # a bad resume= is named before anything is written
     warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
