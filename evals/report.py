@@ -29,23 +29,31 @@ COLOURS = [
 ]
 
 
+FOCUS = ("model", "copy_last")  # the rows a plot's axis spans: the comparison the report makes
+
+
 def svg_plot(
     curves: dict[str, list[float | None]], title: str, width: int = 420, height: int = 240
 ) -> str:
-    """Line plot of per-horizon curves (one line per row) as an inline SVG string."""
-    pad_l, pad_r, pad_t, pad_b = 48, 110, 22, 28
+    """Line plot of per-horizon curves (one line per row) as an inline SVG string. The axis
+    spans the model's and copy-last's curves (FOCUS, when present): a calibration row far off
+    (ground truth at the PSNR cap, noise's first step) would flatten them, so it is drawn clipped
+    at the frame's edge and its legend says "clipped" (the table holds its numbers)."""
+    pad_l, pad_r, pad_t, pad_b = 48, 140, 22, 28
     values = [v for c in curves.values() for v in c if v is not None]
     if not values:
         return f"<p>{html.escape(title)}: no data</p>"
-    lo, hi = min(values), max(values)
-    hi = hi if hi > lo else lo + 1
+    focus = [v for name in FOCUS for v in curves.get(name, []) if v is not None] or values
+    lo, hi = min(focus), max(focus)
+    margin = 0.1 * (hi - lo) if hi > lo else 1.0
+    lo, hi = lo - margin, hi + margin
     n = max(len(c) for c in curves.values())
 
     def x(i: int) -> float:
         return pad_l + (width - pad_l - pad_r) * (i / max(n - 1, 1))
 
     def y(v: float) -> float:
-        return pad_t + (height - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))
+        return pad_t + (height - pad_t - pad_b) * (1 - (min(max(v, lo), hi) - lo) / (hi - lo))
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" class="plot">',
@@ -68,9 +76,9 @@ def svg_plot(
             f'<line x1="{width - pad_r + 6}" y1="{ly}" x2="{width - pad_r + 20}" y2="{ly}" '
             f'stroke="{colour}" stroke-width="2"/>'
         )
-        parts.append(
-            f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{html.escape(name)}</text>'
-        )
+        off = any(v is not None and not lo <= v <= hi for v in curve)
+        label = html.escape(name + (" (clipped)" if off else ""))
+        parts.append(f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

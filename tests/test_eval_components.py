@@ -186,3 +186,12 @@ def test_scenario_cache_is_keyed_by_the_recording_code(cfg, monkeypatch):
     before = store_path(cfg)
     monkeypatch.setattr(scenarios, "recorder_code", lambda env_id: "edited planner")
     assert store_path(cfg) != before
+
+
+def test_a_plot_spans_the_model_and_copy_last_and_clips_a_far_calibration_row():
+    """Ground truth at the 100-dB PSNR cap flattened the model and copy-last into the bottom
+    ~15% of the quickstart's plots."""
+    curves = {"ground_truth": [100.0] * 3, "model": [23.0, 21.0, 20.0], "copy_last": [20.0, 19, 18]}
+    plot = svg_plot(curves, "fidelity: psnr vs horizon")
+    assert "ground_truth (clipped)" in plot and "model (clipped)" not in plot
+    assert ">23.5<" in plot and ">17.5<" in plot  # the axis: their span and a 10% margin
