@@ -3,6 +3,7 @@ its outputs, and the pieces it is made of (prompt expansion, tasks, intervals, t
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 from types import SimpleNamespace
@@ -93,6 +94,9 @@ def check_outputs(tmp_path, results: dict, valid) -> None:
 
     out = tmp_path / "out"
     assert (out / "summary.html").read_text().count("<tr>") == 1 + len(results["cells"])
+    first_cell = next(iter(next(iter(results["cells"].values())).values()))
+    asked = first_cell["episodes"][0]["asked"]
+    assert f'"{html.escape(asked)}"' in (out / "summary.html").read_text()  # under its task
     for cells in results["cells"].values():
         for policy, cell in cells.items():
             (episode,) = cell["episodes"]

@@ -74,14 +74,20 @@ def write_html(path: str | Path, results: dict[str, Any]) -> Path:
                 f"<td><b>{c['rate']:.2f}</b> [{lo:.2f}, {hi:.2f}] n={c['n']}"
                 f"<br><small>{links}</small></td>"
             )
-        rows.append(f"<tr><th>{html.escape(task)}</th>{''.join(tds)}</tr>")
+        asked = [e["asked"] for c in cells.values() for e in c["episodes"] if e.get("asked")]
+        label = html.escape(task)
+        if asked:  # a push prompt names each seed's object: one of them stands for the rest
+            example = "e.g. " if len(set(asked)) > 1 else ""
+            label += f'<br><small>{example}"{html.escape(asked[0])}"</small>'
+        rows.append(f"<tr><th>{label}</th>{''.join(tds)}</tr>")
     page = (
         "<!doctype html><meta charset='utf-8'><title>worldsim control</title>"
         "<style>td,th{border:1px solid #ccc;padding:4px;vertical-align:top}</style>"
         f"<h1>Prompt control</h1><p>{html.escape(results['about'])}</p>"
         f"<table><tr><th>task</th>{head}</tr>{''.join(rows)}</table>"
-        "<p>Success rate [95% Wilson interval]; links: episode videos (real | imagined plan) by "
-        "seed, ✓ = success.</p>"
+        "<p>Success rate [95% Wilson interval]; under each task what its user asked (the prompt "
+        "policies are told its expansion, shown in each video); links: episode videos (real | "
+        "imagined plan) by seed, ✓ = success.</p>"
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
