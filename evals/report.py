@@ -67,18 +67,22 @@ def svg_plot(
         f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" '
         f'text-anchor="middle">horizon step (1..{n})</text>',
     ]
+    strokes, legend = [], []
     for k, (name, curve) in enumerate(curves.items()):
         colour = COLOURS[k % len(COLOURS)]
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(curve) if v is not None)
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
+        line = f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.6"/>'
+        strokes.append((name == "model", line))
         ly = pad_t + 12 * k
-        parts.append(
+        legend.append(
             f'<line x1="{width - pad_r + 6}" y1="{ly}" x2="{width - pad_r + 20}" y2="{ly}" '
             f'stroke="{colour}" stroke-width="2"/>'
         )
         off = any(v is not None and not lo <= v <= hi for v in curve)
         label = html.escape(name + (" (clipped)" if off else ""))
-        parts.append(f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{label}</text>')
+        legend.append(f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{label}</text>')
+    # the model's line last, on top: a baseline equal to it (noise's 0 iou) hid it
+    parts += [line for _, line in sorted(strokes, key=lambda s: s[0])] + legend
     parts.append("</svg>")
     return "".join(parts)
 
@@ -160,6 +164,10 @@ def _summary(report: dict[str, Any]) -> list[str]:
         "</table><p>Baseline ranking noise &lt; copy_last &le; ground_truth: "
         + ", ".join(f"{html.escape(s)} {ranking_label(r)}" for s, r in report["suites"].items())
         + "</p>"
+    )
+    body.append(
+        "<p>Each plot's y-axis spans the model's and copy_last's curves; a row marked (clipped) "
+        "runs off it, drawn along the edge (its numbers are in the tables).</p>"
     )
     verdict = versus_copy_last(report["suites"])
     if verdict:

@@ -13,7 +13,7 @@ from envs.make import EnvConfig
 from evals.baselines import make_baseline
 from evals.consistency3d import reproject
 from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay, onset
-from evals.report import svg_plot, versus_copy_last, write_report
+from evals.report import COLOURS, svg_plot, versus_copy_last, write_report
 from evals.scenarios import ScenarioConfig, load_cases, resimulated, store_path
 from evals.segment import reader_for
 
@@ -195,3 +195,4 @@ def test_a_plot_spans_the_model_and_copy_last_and_clips_a_far_calibration_row():
     plot = svg_plot(curves, "fidelity: psnr vs horizon")
     assert "ground_truth (clipped)" in plot and "model (clipped)" not in plot
     assert ">23.5<" in plot and ">17.5<" in plot  # the axis: their span and a 10% margin
+    assert COLOURS[1] in plot.split("<polyline")[-1]  # the model's line drawn last, on top
