@@ -24,6 +24,7 @@ from einops import rearrange
 
 from worldsim.data.store import EpisodeStore
 from worldsim.models.autoencoder import save_autoencoder
+from worldsim.training.autoencoder import object_weights
 from worldsim.training.world_model import load_world_model
 
 BATCH, FRAMES = 4, 17
@@ -37,10 +38,7 @@ def main(model, store, steps, lr, out, creatures=0):
         torch.from_numpy(np.array(ep.frames)).float().permute(0, 3, 1, 2) / 127.5 - 1
         for ep in episodes
     ]
-    weights = [  # (T, 1, H, W): 1, or 1 + creatures on a creature's pixels
-        1 + float(creatures) * torch.from_numpy(np.asarray(ep.truth["instance"]) >= 0)[:, None]
-        for ep in episodes
-    ]
+    instances = [torch.from_numpy(np.array(ep.truth["instance"])) for ep in episodes]  # (T, H, W)
     vae.encoder.requires_grad_(False)
     opt = torch.optim.AdamW(vae.decoder.parameters(), lr=float(lr), betas=(0.9, 0.99))
     rng, clock, losses = np.random.default_rng(0), time.time(), []
@@ -50,9 +48,9 @@ def main(model, store, steps, lr, out, creatures=0):
             k = rng.integers(len(videos))
             start = rng.integers(0, len(videos[k]) - FRAMES)
             clips.append(videos[k][start : start + FRAMES])
-            masks.append(weights[k][start : start + FRAMES])
+            masks.append(instances[k][start : start + FRAMES])
         x = rearrange(torch.stack(clips), "b t c h w -> b c t h w")
-        w = rearrange(torch.stack(masks), "b t c h w -> b c t h w")  # (B, 1, T, H, W)
+        w = object_weights(torch.stack(masks), float(creatures))  # (B, 1, T, H, W)
         with torch.no_grad():
             z = vae.encode(x)  # the posterior mean: what world models are trained on
         y = vae.decoder(z)

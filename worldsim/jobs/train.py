@@ -298,7 +298,8 @@ def run(cfg: Config) -> None:
     from worldsim.data.latent_datamodule import LatentCaches, LatentDataModule
     from worldsim.data.manifest import manifest_sha256
     from worldsim.training.callbacks import EMA
-    from worldsim.training.trainer import check_accelerator, lightning_trainer, resume_checkpoint
+    from worldsim.training.trainer import lightning_trainer, resume_checkpoint
+    from worldsim.training.trainer_config import check_accelerator
 
     check_accelerator("train.accelerator", cfg.train.accelerator)
     L.seed_everything(cfg.train.seed, workers=True)

@@ -256,12 +256,9 @@ def run(cfg: Config) -> None:
     if cfg.init:
         require_autoencoder(cfg.init)  # before the imports below load torch (seconds)
     from worldsim.data.store import open_stores
+    from worldsim.training.trainer_config import check_accelerator
 
-    if cfg.trainer.accelerator not in ("auto", "cpu"):  # a GPU asked for is checked by torch,
-        # before the data, as in every training job; auto and cpu never fail it
-        from worldsim.training.trainer import check_accelerator
-
-        check_accelerator("trainer.accelerator", cfg.trainer.accelerator)
+    check_accelerator("trainer.accelerator", cfg.trainer.accelerator)  # before the data
     store = open_stores(cfg.data)  # the data's refusals before torch loads (seconds)
     store.check(cfg.strict)
     _take_object_truth(cfg, store)

@@ -84,12 +84,13 @@ class StepProgress(ProgressBar):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
+        total = self._total_by_time(trainer)
         if self.bar is None and self.waiting:  # a time-limited run's first step: its first line
             # shows the steps the clock allows, not a max_steps it will cut (0/100000, 4/282)
-            self._open(trainer, self._total_by_time(trainer))
+            self._open(trainer, total)
         if self.bar is None:
             return
-        if (total := self._total_by_time(trainer)) is not None:  # first: the update draws it
+        if total is not None:  # first: the update draws the bar with its total
             self.bar.total = total
         self.bar.update(trainer.global_step - self.bar.n)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):

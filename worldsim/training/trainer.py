@@ -8,7 +8,6 @@ chatter (hardware lines, tips, seeds, model summaries) is switched off here.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import logging
 import warnings
 import zipfile
@@ -40,20 +39,6 @@ def quiet_lightning() -> None:
 
 
 quiet_lightning()  # on import: the jobs seed (a Lightning INFO line) before they build a Trainer
-
-
-def check_accelerator(key: str, accelerator: str) -> None:
-    """A one-line ConfigError, before any work, when knob `key` asks for a GPU none of which is
-    visible here (Lightning would stop with a traceback once the run had started)."""
-    import torch
-
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            f"{key}={accelerator} but no CUDA GPU is visible here; use {key}=auto (the GPU when "
-            "there is one) or cpu"
-        )
-    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
-        raise ConfigError(f"{key}=tpu needs torch_xla, not installed here; use {key}=auto or cpu")
 
 
 def resume_checkpoint(out: str | Path, resume: str) -> str | None:
