@@ -115,12 +115,10 @@ def wrap(text: str, font, width: float) -> list[str]:
     return lines
 
 
-def _caption_strip(text: str, width: int, lines: int) -> np.ndarray:
-    """A (h, width, 3) white-on-black strip of `lines` lines with `text` wrapped into them; a text
+def _caption_strip(wrapped: list[str], font, width: int, lines: int) -> np.ndarray:
+    """A (h, width, 3) white-on-black strip of `lines` lines holding the `wrapped` text; a text
     that needs more ends in "..." (so a cut is never silent)."""
-    font = ImageFont.load_default()
     line_h = 11
-    wrapped = wrap(text, font, width - 4)
     if len(wrapped) > lines:
         wrapped = wrapped[:lines]
         while wrapped[-1] and font.getlength(wrapped[-1] + "...") > width - 4:
@@ -150,10 +148,9 @@ def frame_grid(
     cell_h = max(v.shape[1] for v in videos)
     cell_w = max(max(v.shape[2] for v in videos), 96 if captions else 0)
     font = ImageFont.load_default()
-    lines = caption_lines or max(
-        (len(wrap(c, font, cell_w - 4)) for c in captions or []), default=0
-    )
-    strips = [_caption_strip(c, cell_w, lines) for c in captions] if captions else None
+    wrapped = [wrap(c, font, cell_w - 4) for c in captions or []]
+    lines = caption_lines or max(map(len, wrapped), default=0)
+    strips = [_caption_strip(w, font, cell_w, lines) for w in wrapped] if captions else None
     strip_h = strips[0].shape[0] if strips else 0
     rows = -(-len(videos) // columns)
     cols = min(columns, len(videos))
