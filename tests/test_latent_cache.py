@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from worldsim.cli import main
-from worldsim.data.latent_cache import LatentCache, channel_moments, pooled_stats
+from worldsim.data.latent_cache import LatentCache, channel_moments, object_shares, pooled_stats
 from worldsim.models.autoencoder import (
     AutoencoderConfig,
     VideoAutoencoder,
@@ -168,3 +168,36 @@ def test_a_cache_records_a_shipped_vae_by_its_name_and_a_path_absolute(tmp_path,
     assert recorded_checkpoint("pretrained:mujoco") == "pretrained:mujoco"
     assert recorded_checkpoint("https://host/vae.pt") == "https://host/vae.pt"
     assert recorded_checkpoint("runs/vae.ckpt") == str(tmp_path / "runs" / "vae.ckpt")
+
+
+def test_object_shares_pool_each_latent_cells_source_block_in_the_vaes_time_groups():
+    instance = np.full((5, 2, 4), -1, np.int16)  # 1 + 2 k frames, two 2x2 cells a frame
+    instance[0, 0, 0] = 3  # latent frame 0 is source frame 0 alone
+    instance[1, :, :2] = 0  # latent frame 1 is source frames 1, 2
+    instance[2, 1, 3] = 7
+    instance[3, :, 2:] = 1  # latent frame 2 is source frames 3, 4
+    instance[4, 0, 2] = 2
+    want = [[[1 / 4, 0]], [[4 / 8, 1 / 8]], [[0, 5 / 8]]]  # (T', h, w)
+    np.testing.assert_array_equal(object_shares(instance, 2, 2), np.array(want, np.float32))
+
+
+def test_encode_writes_objects_for_episodes_with_instance_truth_only(vae_ckpt, tmp_path):
+    from tests.conftest import synthetic_episode
+    from worldsim.data.store import EpisodeStore, episode_name, write_episode
+
+    store = EpisodeStore(tmp_path / "store", create=True)
+    plain = synthetic_episode(length=9, seed=1)
+    del plain.truth["instance"]
+    episodes = [synthetic_episode(length=9), plain]
+    store.add([write_episode(store.root, episode_name(k), e) for k, e in enumerate(episodes)])
+    cache = _encode(store, vae_ckpt, tmp_path / "lat")
+    with_objects, without = (cache.load(n) for n in cache.names())
+    assert with_objects.objects.dtype == np.float16
+    assert with_objects.objects.shape == (3, 4, 5)  # (T', h, w) of latents (3, 4, 4, 5)
+    assert 0 < with_objects.objects.max() <= 1 and with_objects.objects.min() == 0
+    assert without.objects is None and not (cache.root / without.name / "objects.npy").exists()
+    assert cache.open_problem(with_objects.name) is None
+    np.save(cache.root / with_objects.name / "objects.npy", np.zeros((3, 4, 4), np.float16))
+    assert "objects.npy is [3, 4, 4], its latents need [3, 4, 5]" in cache.open_problem(
+        with_objects.name
+    )

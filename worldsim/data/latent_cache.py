@@ -7,7 +7,9 @@
       text.npz          TextTable: embeddings of every caption sentence of the cached episodes
                         (its sha256 is in the manifest; training reads text from here only)
       ep_000007/        latents.npy float16 (T', c, h, w) posterior means (un-normalised),
-                        actions.npy float32 (T, A), episode.json (captions, meta, env_id, fps)
+                        actions.npy float32 (T, A), episode.json (captions, meta, env_id, fps),
+                        objects.npy float16 (T', h, w) share of object pixels per latent cell
+                        (`object_shares`; only for a store episode with truth `instance`)
       .tmp-ep_000009-<pid>/   an episode being written (never listed; removed on resume)
 
 `frames` is the number of source frames encoded (1 + time_factor * (T' - 1)); the source
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from einops import reduce
 
 from worldsim.data.episode import EpisodeError
 from worldsim.data.manifest import (
@@ -50,7 +53,8 @@ STATS = "stats.json"
 TEXT_TABLE = "text.npz"
 AUTOENCODER = "autoencoder.json"
 EPISODE_JSON = "episode.json"
-DTYPES = {"latents.npy": np.float16, "actions.npy": np.float32}  # each episode's arrays
+OBJECTS = "objects.npy"  # optional: caches encoded before it, or without instance truth, lack it
+DTYPES = {"latents.npy": np.float16, "actions.npy": np.float32, OBJECTS: np.float16}  # the arrays
 ENCODE = "`worldsim encode store={store} out=DIR checkpoint=VAE.ckpt`"  # makes a latent cache
 RE_ENCODE = "re-encode into a new out= with `worldsim encode`"
 # (path, size, mtime) of an array already scanned for NaN/inf -> what is wrong with it
@@ -80,6 +84,7 @@ class LatentEpisode:
     actions: np.ndarray  # (T, A) float32, actions[t] = action just before source frame t
     captions: dict[str, Any]
     meta: dict[str, Any]
+    objects: np.ndarray | None = None  # (T', h, w) float16 object share per cell; None: not encoded
 
 
 def count_non_finite(array: np.ndarray) -> int:
@@ -108,6 +113,26 @@ def _scan(path: Path) -> str | None:
         return f"{path} holds {array.dtype}, not {dtype}"
     bad = count_non_finite(array)
     return f"{path} holds {bad} NaN/inf values" if bad else None
+
+
+def object_shares(instance: np.ndarray, time_factor: int, space_factor: int) -> np.ndarray:
+    """The share (0..1) of object pixels (id >= 0; -1 is background) in the source block of each
+    latent cell: instance maps (T, H, W), T = 1 + tf k -> (1 + k, H / sf, W / sf) float32. The
+    causal VAE's latent frame 0 encodes source frame 0 alone and latent frame j >= 1 source frames
+    tf (j - 1) + 1 .. tf j (its time downsampling pairs the first frame with itself)."""
+    frames, height, width = instance.shape
+    if (frames - 1) % time_factor or height % space_factor or width % space_factor:
+        raise ValueError(
+            f"instance maps {instance.shape} need 1 + {time_factor} k frames and a size divisible "
+            f"by {space_factor}"
+        )
+    objects = np.asarray(instance) >= 0  # (T, H, W) bool
+    shares = [
+        reduce(part, "(t a) (h b) (w c) -> t h w", "sum", a=a, b=space_factor, c=space_factor)
+        / (a * space_factor**2)
+        for part, a in ((objects[:1], 1), (objects[1:], time_factor))
+    ]  # (1, h, w) of frame 0 alone, (k, h, w) of tf frames each
+    return np.concatenate(shares).astype(np.float32)  # (1 + k, h, w)
 
 
 def channel_moments(latents: np.ndarray) -> dict[str, Any]:
@@ -146,8 +171,10 @@ def write_latent_episode(
     actions: np.ndarray,
     doc: dict[str, Any],
     time_factor: int,
+    objects: np.ndarray | None = None,
 ) -> LatentEntry:
-    """Write one episode's latents atomically (temp dir + rename); the caller adds the entry."""
+    """Write one episode's latents atomically (temp dir + rename); the caller adds the entry.
+    `objects`: the (T', h, w) `object_shares` of its latent cells (None: no objects.npy)."""
     root = Path(root)
     with np.errstate(over="ignore"):  # a value beyond float16's range is named below
         latents = np.ascontiguousarray(latents, np.float16)  # (T', c, h, w)
@@ -164,8 +191,11 @@ def write_latent_episode(
             f"holds at most 65504); nothing written to {root}. Encode with a checkpoint whose "
             "latents are finite (is its training diverged?)"
         )
+    arrays = {"latents.npy": latents, "actions.npy": np.asarray(actions, np.float32)}
+    if objects is not None:
+        arrays[OBJECTS] = _checked_objects(name, objects, latents.shape)
     tmp = temp_dir(root, name)
-    save_arrays(tmp, {"latents.npy": latents, "actions.npy": np.asarray(actions, np.float32)})
+    save_arrays(tmp, arrays)
     _write_json(tmp / EPISODE_JSON, doc)
     entry = LatentEntry(
         name=name,
@@ -177,6 +207,26 @@ def write_latent_episode(
     )
     move_into_place(tmp, root, name)
     return entry
+
+
+def _objects_problem(path: Path, shape: list[int]) -> list[str]:
+    """[why] when objects.npy at `path` is not (T', h, w) of latents `shape` (T', c, h, w)."""
+    t, _, h, w = shape
+    found = list(np.load(path, mmap_mode="r").shape)
+    return [] if found == [t, h, w] else [f"{path} is {found}, its latents need {[t, h, w]}"]
+
+
+def _checked_objects(name: str, objects: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`objects` as objects.npy stores them (float16), refused unless (T', h, w) of latents
+    `shape` (T', c, h, w) with shares in [0, 1]."""
+    objects = np.ascontiguousarray(objects, np.float16)  # (T', h, w)
+    t, _, h, w = shape
+    if objects.shape != (t, h, w) or not ((objects >= 0) & (objects <= 1)).all():
+        raise ValueError(
+            f"latent episode {name}: objects {objects.shape} need (T', h, w) = {(t, h, w)} of "
+            "shares in [0, 1]"
+        )
+    return objects
 
 
 class LatentCache(ManifestDir):
@@ -298,22 +348,31 @@ class LatentCache(ManifestDir):
         directory = self.root / self.entry(name).name
         mode = "r" if mmap else None
         doc = json.loads((directory / EPISODE_JSON).read_text())
+        objects = directory / OBJECTS
         return LatentEpisode(
             name=name,
             latents=np.load(directory / "latents.npy", mmap_mode=mode),
             actions=np.load(directory / "actions.npy", mmap_mode=mode),
             captions=doc.get("captions", {}),
             meta=doc.get("meta", {}),
+            objects=np.load(objects, mmap_mode=mode) if objects.is_file() else None,
         )
+
+    def has_objects(self, name: str) -> bool:
+        """Whether `encode` wrote episode `name`'s objects.npy (its store had truth instance)."""
+        return (self.root / self.entry(name).name / OBJECTS).is_file()
 
     def open_problem(self, name: str) -> str | None:
         """Why episode `name` cannot be read as listed: a file unreadable, of another shape or
         dtype, or NaN/inf in its arrays or its manifest moments (None: it can)."""
         entry, directory = self.entry(name), self.root / name
-        unsound = [p for f in DTYPES if (p := array_problem(directory / f))]
+        files = [f for f in DTYPES if f != OBJECTS or self.has_objects(name)]
+        unsound = [p for f in files if (p := array_problem(directory / f))]
         latents = directory / "latents.npy"
         if not unsound and (shape := list(np.load(latents, mmap_mode="r").shape)) != entry.shape:
             unsound.append(f"{latents} is {shape}, the manifest says {entry.shape}")
+        if not unsound and OBJECTS in files:
+            unsound += _objects_problem(directory / OBJECTS, entry.shape)
         sums = [*entry.moments.get("sum", []), *entry.moments.get("sumsq", [])]
         if not np.isfinite(np.asarray(sums, np.float64)).all():
             unsound.append(f"the manifest's latent sums of {name} are NaN/inf")

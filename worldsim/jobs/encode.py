@@ -111,7 +111,7 @@ def run(cfg: Config) -> None:
     store.check(cfg.strict)  # under strict=false it lists the readable episodes only
     import numpy as np
 
-    from worldsim.data.latent_cache import write_latent_episode
+    from worldsim.data.latent_cache import object_shares, write_latent_episode
     from worldsim.models.autoencoder import load_autoencoder
     from worldsim.models.latents import encode_episode
     from worldsim.models.text import load_caption_embedder
@@ -141,8 +141,11 @@ def run(cfg: Config) -> None:
             "source_frames": ep.length,
         }
         latents = encode_episode(model, ep.frames, t, chunk, device)
+        objects = None  # train's flow.object_weight weighs the cells where objects are
+        if "instance" in ep.truth:
+            objects = object_shares(ep.truth["instance"][:t], model.time_factor, model.space_factor)
         entry = write_latent_episode(
-            cache.root, name, latents, np.array(ep.actions[:t]), doc, model.time_factor
+            cache.root, name, latents, np.array(ep.actions[:t]), doc, model.time_factor, objects
         )
         cache.add([entry], text=None if text is None else text.table)
         frames_done += t
