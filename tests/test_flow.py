@@ -78,6 +78,17 @@ def test_flow_loss_ignores_clean_context_frames():
     assert flow_loss(pred, target, torch.tensor([[0.0, 0.5, 0.5]])) == 1.0
 
 
+def test_flow_loss_weighs_each_cells_squared_error_before_the_frames_mean():
+    target = torch.tensor([1.0, 2.0, 3.0, 4.0]).reshape(1, 2, 1, 1, 2)  # (B, T, C, H, W)
+    pred = torch.zeros_like(target)
+    levels = torch.tensor([[0.5, 0.5]])
+    assert flow_loss(pred, target, levels) == flow_loss(pred, target, levels, None) == 7.5
+    weight = torch.tensor([1.0, 5.0, 1.0, 1.0]).reshape(1, 2, 1, 1, 2)  # (B, T, 1, H, W)
+    # frames (1 + 5 x 4) / 2 = 10.5 and (9 + 16) / 2 = 12.5, averaged; no renormalisation
+    assert flow_loss(pred, target, levels, weight) == 11.5
+    assert flow_loss(pred, target, torch.tensor([[0.0, 0.5]]), weight) == 12.5  # context: none
+
+
 def test_context_noise_puts_one_bounded_level_on_each_samples_context_and_nothing_else():
     cfg = FlowConfig(context_noise=0.4)
     levels = sample_levels(2000, 6, 64, cfg, torch.Generator().manual_seed(0))

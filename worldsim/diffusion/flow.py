@@ -152,11 +152,22 @@ def rollout_levels(
     return torch.cat([torch.zeros_like(levels[:, :-1]), levels[:, -1:]], dim=1)
 
 
-def flow_loss(pred: torch.Tensor, target: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """Mean squared velocity error over frames with level > 0 (clean context carries no signal)."""
-    per_frame = (pred.float() - target.float()).pow(2).flatten(2).mean(-1)  # (B, T)
-    weight = (levels > 0).float()
-    return (per_frame * weight).sum() / weight.sum().clamp(min=1.0)
+def flow_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    levels: torch.Tensor,
+    weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean squared velocity error over frames with level > 0 (clean context carries no signal).
+    `weight` (B, T, 1, H, W) multiplies each latent cell's squared error before the frame's mean
+    (flow.object_weight's 1 + w x object share); not renormalised, so that frames full of objects
+    weigh more instead of weakening their background."""
+    error = (pred.float() - target.float()).pow(2)  # (B, T, C, H, W)
+    if weight is not None:
+        error = error * weight
+    per_frame = error.flatten(2).mean(-1)  # (B, T)
+    noised = (levels > 0).float()
+    return (per_frame * noised).sum() / noised.sum().clamp(min=1.0)
 
 
 def conditioning_dropout(batch: int, p: float, generator=None) -> torch.Tensor:

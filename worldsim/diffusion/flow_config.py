@@ -38,6 +38,8 @@ class FlowConfig:
     dmd_critic_weight: float = 0.01  # the critic's loss in the fake score's (dmd_gan_weight > 0)
     drop_text: float = 0.1  # classifier-free guidance dropout of the prompt
     drop_actions: float = 0.1  # ... and of the actions, independently
+    # the flow loss weighs 1 + this on latent cells holding objects (encode's objects.npy; 0: off)
+    object_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.dmd_level_low < self.dmd_level_high < 1.0:
@@ -65,6 +67,8 @@ class FlowConfig:
                 f"flow.dmd_gan_weight={self.dmd_gan_weight} needs flow.dmd=true and a critic that "
                 f"learns: flow.dmd_critic_weight > 0 (now {self.dmd_critic_weight})"
             )
+        if self.object_weight < 0:
+            raise ConfigError(f"flow.object_weight={self.object_weight} must be at least 0")
         if self.dmd_fake_steps < 1:
             raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")
         if self.context_estimate + self.rollout_share > 1:
