@@ -24,8 +24,9 @@ def tiny_config(cache, **data) -> TrainConfig:
 def test_gathered_windows_equal_the_loader_windows(text_cache):
     cfg = tiny_config(text_cache)
     module = build_module(cfg)
-    data = LatentDataModule(cfg.data)
+    data = LatentDataModule(cfg.data, objects=True)
     data.setup()
+    assert "objects" not in data.val_set[0]  # the validation loss stays unweighted
     windows = data.train_set
     resident = ResidentWindows(windows, "cpu", module.encode_text)
     assert resident.sizes() == bucket_sizes(windows.refs) and len(resident.sizes()) == 4
@@ -37,10 +38,13 @@ def test_gathered_windows_equal_the_loader_windows(text_cache):
             assert torch.equal(got["latents"][j], item["latents"])
             assert torch.equal(got["actions"][j], item["actions"])
             assert torch.equal(got["clock"][j], item["clock"])
+            assert torch.equal(got["objects"][j], item["objects"])  # (T', h, w)
+            assert item["objects"].shape == (key[0], *item["latents"].shape[-2:])
             expected = module.encode_text([item["caption"]])
             assert torch.equal(got["text"].tokens[j], expected.tokens[0])
             assert torch.equal(got["text"].mask[j], expected.mask[0])
             assert torch.equal(got["text"].pooled[j], expected.pooled[0])
+    assert got["objects"].max() > 0  # the synthetic episodes' box
 
 
 def test_window_ids_are_seeded_per_rank_and_start_step():

@@ -125,7 +125,9 @@ class LatentWindows(Dataset):
     """Normalised latent windows (T', c, h, w), actions per latent frame, the window's caption,
     and each latent frame's env step (the clock). `oversample` ([period, first, end, ...], weight):
     windows starting at those steps are listed `weight` times (data.oversample_steps). `ages`
-    (model.action_ages): the actions carry their ages too."""
+    (model.action_ages): the actions carry their ages too. `objects` (flow.object_weight > 0): the
+    windows carry each latent cell's object share (T', h, w) too, from every episode's objects.npy
+    (read only when asked: runs without the knob keep their memory and speed)."""
 
     def __init__(
         self,
@@ -136,8 +138,9 @@ class LatentWindows(Dataset):
         width: int,
         oversample: tuple[list[int], int] = ([], 1),
         ages: int = 0,
+        objects: bool = False,
     ):
-        self.cache, self.width, self.ages = cache, width, ages
+        self.cache, self.width, self.ages, self.objects = cache, width, ages, objects
         stats = cache.stats()
         self.mean = torch.tensor(stats["mean"], dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(stats["std"], dtype=torch.float32)[:, None, None]
@@ -165,9 +168,15 @@ class LatentWindows(Dataset):
         tf = self.time_factor
         return latent_actions(full[: 1 + tf * ((full.shape[0] - 1) // tf)], tf, self.ages)
 
-    def episode_arrays(self, ep: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cached episode `ep` whole: normalised latents (T', c, h, w), actions (T', f A)."""
-        return self.latents_of(ep), self.actions_of(ep)
+    def objects_of(self, ep: Any, frames: slice = slice(None)) -> torch.Tensor:
+        """Object shares of latent `frames` (T', h, w) of cached episode `ep`, as float32."""
+        return torch.from_numpy(np.array(ep.objects[frames], np.float32))  # (T', h, w)
+
+    def episode_arrays(self, ep: Any) -> tuple[torch.Tensor, ...]:
+        """Cached episode `ep` whole: normalised latents (T', c, h, w), actions (T', f A), and
+        with `objects` its object shares (T', h, w)."""
+        arrays = self.latents_of(ep), self.actions_of(ep)
+        return (*arrays, self.objects_of(ep)) if self.objects else arrays
 
     def opened(self, name: str) -> tuple[Any, torch.Tensor]:
         """Cached episode `name` (memory maps) and its actions per latent frame, kept open for its
@@ -199,7 +208,7 @@ class LatentWindows(Dataset):
         ref = self.refs[i]
         ep, actions = self.opened(ref.episode)
         frames = slice(ref.start, ref.start + ref.length)
-        return {
+        window = {
             "latents": self.latents_of(ep, frames),  # (T', c, h, w)
             "actions": actions[frames].clone(),  # (T', f A): not a view of the kept episode
             "caption": self.caption(ref, ep),
@@ -207,17 +216,21 @@ class LatentWindows(Dataset):
             "episode": ref.episode,
             "start": ref.start,
         }
+        if self.objects:
+            window["objects"] = self.objects_of(ep, frames)  # (T', h, w)
+        return window
 
 
 class LatentDataModule(BucketDataModule):
     """Train/val latent windows split by episode (hash of the name); `action_ages` (the model's
-    model.action_ages): the windows' actions carry their ages."""
+    model.action_ages): the windows' actions carry their ages; `objects` (flow.object_weight > 0):
+    the training windows carry their cells' object shares."""
 
     cfg: LatentDataConfig
 
-    def __init__(self, cfg: LatentDataConfig, action_ages: int = 0):
+    def __init__(self, cfg: LatentDataConfig, action_ages: int = 0, objects: bool = False):
         super().__init__(cfg)
-        self.action_ages = action_ages
+        self.action_ages, self.objects = action_ages, objects
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
@@ -240,8 +253,10 @@ class LatentDataModule(BucketDataModule):
         oversample = self.cfg.oversample_steps, self.cfg.oversample_weight
         ages = self.action_ages
         self.train_set = LatentWindows(
-            cache, train, self.cfg.lengths, self.cfg.stride, width, oversample, ages
+            cache, train, self.cfg.lengths, self.cfg.stride, width, oversample, ages, self.objects
         )
+        # without objects: the validation loss stays the unweighted flow loss, comparable across
+        # runs with any flow.object_weight
         self.val_set = LatentWindows(
             cache, val or train[:1], self.cfg.lengths, self.cfg.stride, width, ages=ages
         )

@@ -36,6 +36,7 @@ class Bucket:
     captions: torch.Tensor  # (W,) long: row of each window's caption in the resident text
     first_steps: torch.Tensor  # (W,) long: env step of each window's first latent frame
     length: int  # latent frames per window
+    objects: torch.Tensor | None = None  # (N, h, w) object share per cell, aligned with `latents`
 
 
 def bucket_keys(refs: list[Any]) -> list[tuple[int, int, int]]:
@@ -59,7 +60,8 @@ class ResidentWindows:
         embed: Callable[[list[str]], TextBatch | None] | None = None,
     ):
         keys = bucket_keys(windows.refs)
-        frames: dict[tuple[int, int], list[tuple[torch.Tensor, torch.Tensor]]] = {}  # per size
+        # per size: each episode's (latents, actions) or (latents, actions, objects)
+        frames: dict[tuple[int, int], list[tuple[torch.Tensor, ...]]] = {}
         rows: dict[tuple[int, int], int] = {}  # resolution -> latent frames stacked so far
         first_row: dict[str, int] = {}  # episode -> row of its first frame in its resolution's
         caption_row: dict[str, int] = {}
@@ -86,9 +88,10 @@ class ResidentWindows:
         self.time_factor = windows.time_factor
         self.buckets = [
             Bucket(
-                *stacked[key[1:]],
+                *stacked[key[1:]][:2],  # latents, actions
                 *(torch.tensor(column, device=device) for column in per_bucket[key]),
                 key[0],
+                *stacked[key[1:]][2:],  # objects, when the windows carry them
             )
             for key in keys
         ]
@@ -109,18 +112,22 @@ class ResidentWindows:
 
     def gather(self, bucket: int, ids: torch.Tensor) -> dict[str, object]:
         """Windows `ids` (B,) of bucket `bucket` -> {"latents" (B, T', c, h, w), "actions"
-        (B, T', f A), "text" TextBatch or None, "clock" (B, T') env steps}, on the device."""
+        (B, T', f A), "text" TextBatch or None, "clock" (B, T') env steps, and where the windows
+        carry them "objects" (B, T', h, w)}, on the device."""
         b = self.buckets[bucket]
         ids = ids.to(b.starts.device)
         frames = b.starts[ids, None] + torch.arange(b.length, device=ids.device)  # (B, T')
         text = self.text_rows(bucket, ids)
         clock = latent_clock(b.first_steps[ids], b.length, self.time_factor)  # (B, T')
-        return {
+        batch = {
             "latents": b.latents[frames],
             "actions": b.actions[frames],
             "text": text,
             "clock": clock,
         }
+        if b.objects is not None:
+            batch["objects"] = b.objects[frames]  # (B, T', h, w)
+        return batch
 
 
 def embed_captions(
