@@ -408,6 +408,18 @@ def small_cache(small_store, tmp_path):
     return cache.root
 
 
+def test_train_with_object_weight_on_a_cache_without_objects_is_one_line_writing_nothing(
+    small_cache, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    argv = ["train", f"data.roots=[{small_cache}]", "flow.object_weight=4", f"out={out}"]
+    error = one_line_error(capsys, argv)
+    assert f"2 of 2 episodes in latent cache {small_cache} have no objects.npy (ep_000000)" in error
+    assert "re-encode a store recorded with truth 'instance'" in error
+    assert "into a new out=, or leave flow.object_weight=0" in error
+    assert not out.exists()
+
+
 def files_of(*roots) -> dict[str, bytes]:
     """Every file under `roots` with its bytes: what a refused job must leave as it was."""
     return {

@@ -17,8 +17,8 @@ EPISODES = (10, 8)  # latent frames of the two episodes
 
 
 def resident_rows() -> ResidentWindows:
-    """Two episodes' windows of T frames (stride 1), every latent frame and action filled with its
-    row number, so a test reads off where each frame came from."""
+    """Two episodes' windows of T frames (stride 1), every latent frame, action and object share
+    filled with its row number, so a test reads off where each frame came from."""
     rows = sum(EPISODES)
     resident = object.__new__(ResidentWindows)  # the windows without a latent cache behind them
     starts, first = [], 0
@@ -34,6 +34,7 @@ def resident_rows() -> ResidentWindows:
             torch.zeros(len(starts), dtype=torch.long),  # every window's caption: row 0
             torch.zeros(len(starts), dtype=torch.long),  # first steps: no model here reads them
             T,
+            value[:, None, None].expand(rows, H, W).clone(),  # objects
         )
     ]
     resident.text, resident.time_factor = None, 4
@@ -78,6 +79,8 @@ def test_bank_contexts_are_the_models_rollouts_and_targets_the_episodes_frames()
     # target: the episode's true frame right after the rollout, with its window's actions
     target_rows = rolled[:, -1, 0, 0, 0]
     assert torch.equal(mixed["actions"][2:, -1, 0], target_rows)
+    # and its objects (flow.object_weight): every row's last frame's are its target's
+    assert torch.equal(mixed["objects"][:, -1, 0, 0], mixed["latents"][:, -1, 0, 0, 0])
     seeds = {float(c[0][i, 0, 0, 0, 0]) for c in calls for i in range(c[0].shape[0])}
     assert all(float(r) - (T - 1 + FRAMES) in seeds for r in target_rows)
 

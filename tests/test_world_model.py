@@ -107,6 +107,22 @@ def test_context_estimate_trains_on_the_models_own_one_step_estimate_of_the_cont
     assert module.model.final.linear.weight.grad is not None
 
 
+def test_object_weight_weighs_the_loss_on_the_cells_the_batch_marks_as_objects():
+    module = tiny_module()
+    clip = moving_pattern().expand(2, -1, -1, -1, -1)  # (B, T, C, H, W)
+    objects = torch.zeros(*clip.shape[:2], *clip.shape[-2:])  # (B, T, H, W)
+
+    def loss(weight: float, objects: torch.Tensor | None = None) -> torch.Tensor:
+        module.flow = FlowConfig(object_weight=weight)
+        batch = {"latents": clip} if objects is None else {"latents": clip, "objects": objects}
+        return module.loss(batch, torch.Generator().manual_seed(0))
+
+    plain = loss(0.0)
+    assert loss(4.0) == plain and loss(4.0, objects) == plain  # no objects: every cell alike
+    assert loss(0.0, objects + 1) == plain  # the knob off: objects are ignored
+    assert torch.allclose(loss(4.0, objects + 1), 5 * plain)  # every cell an object's: 1 + 4
+
+
 def test_training_step_puts_nothing_on_the_progress_bar(monkeypatch):
     """Lightning turns progress-bar values into floats every step: on CUDA a host sync that kept
     the host from queueing the next step (the training loop's overhead, benchmarks/README.md)."""

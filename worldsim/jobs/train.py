@@ -155,6 +155,24 @@ def latent_info(roots: list[str]) -> tuple[LatentInfo, int, int]:
     return info, len(info.mean), width
 
 
+def require_objects(caches, weight: float) -> None:
+    """flow.object_weight > 0 weighs the latent cells that `encode` marked as objects
+    (objects.npy): refuse latent caches `caches` (LatentCaches) with an episode lacking them
+    before out= is written, naming it (training would stop at its first window)."""
+    if weight <= 0:
+        return
+    for cache in caches.parts:
+        lacking = [n for n in cache.names() if not cache.has_objects(n)]
+        if lacking:
+            raise ConfigError(
+                f"flow.object_weight={weight} weighs the latent cells holding objects, but "
+                f"{len(lacking)} of {len(cache)} episodes in latent cache {cache.root} have no "
+                f"objects.npy ({lacking[0]}); re-encode a store recorded with truth 'instance' "
+                "(crafter, doom and the MuJoCo envs record it) with this version's `worldsim "
+                "encode` into a new out=, or leave flow.object_weight=0"
+            )
+
+
 def build_module(cfg: Config) -> WorldModel:
     """The WorldModel with data-dependent widths (latent channels, actions, text) filled in."""
     from worldsim.data.latent_datamodule import LatentCaches
@@ -306,13 +324,15 @@ def run(cfg: Config) -> None:
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
     try:
-        LatentCaches(cfg.data.roots).check(cfg.strict)
+        caches = LatentCaches(cfg.data.roots)
+        caches.check(cfg.strict)
     except ValueError as err:
         raise ConfigError(str(err)) from err
+    require_objects(caches, cfg.flow.object_weight)
     resume_checkpoint(cfg.out, cfg.train.resume)  # a bad one is named before anything is written
     module = build_module(cfg)
     compile_dit(module, cfg.train)
-    data = LatentDataModule(cfg.data, cfg.model.action_ages)
+    data = LatentDataModule(cfg.data, cfg.model.action_ages, objects=cfg.flow.object_weight > 0)
     data.setup("fit")  # windows too long for the episodes are refused before out= is claimed
     read = {"data_manifest_sha256": manifest_sha256(cfg.data.roots)}
     if claim_output("train", cfg, FREE, read):  # another config's (or data's) run: start afresh

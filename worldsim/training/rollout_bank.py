@@ -151,4 +151,7 @@ class RolloutBank:
             "actions": torch.cat([batch["actions"][:keep], bank["actions"]]),
             "text": text,
         }
+        if "objects" in batch:  # the bank rows' loss is on their episode's true last frame: the
+            # objects of that frame are the truth (their rolled context frames carry no loss)
+            mixed["objects"] = torch.cat([batch["objects"][:keep], bank["objects"]])
         return {**batch, **mixed, "rollout_rows": rows}

@@ -224,7 +224,16 @@ class WorldModel(L.LightningModule):
         pred = (dit or self.model)(noisy(context, noise, inputs), inputs, **cond)
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
-        return flow_loss(pred, velocity_target(x0, noise), levels)
+        return flow_loss(pred, velocity_target(x0, noise), levels, self.object_weights(batch))
+
+    def object_weights(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        """flow.object_weight's loss weights (B, T, 1, H, W): 1 + w x each latent cell's object
+        share. None (every cell alike) when it is 0 or the batch has no objects: validation
+        windows (an unweighted loss, comparable across runs) and flow.dmd's made windows."""
+        w = self.flow.object_weight
+        if not w or "objects" not in batch:
+            return None
+        return 1 + w * rearrange(batch["objects"], "b t h w -> b t 1 h w")
 
     def dropout(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Classifier-free guidance dropout of b rows: (B,) masks (actions, text) on the device."""
