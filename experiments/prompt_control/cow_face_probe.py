@@ -9,8 +9,9 @@ strike again from the real frame, where the cow still stands.
 Each start: held-out seed 200,000 + k of the eat-cow task, the scripted hunter played until the
 player first faces a live cow (replayed from the seed for every arm: Crafter is deterministic).
 From there each arm (ARMS: prompt or no prompt, execute 1 or 4, the prompt without its
-movement sentence, or without guidance) plays STEPS steps of the loop, all starts in lockstep;
-the real env's truth counts the cows eaten, the steps facing a cow and the `do`s among them.
+movement sentence, without guidance, or with the hit sentence) plays STEPS steps of the loop, all
+starts in lockstep; the real env's truth counts the cows eaten, the steps facing a cow and the
+`do`s among them.
 
     [DEVICE=cuda] python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT [ARM...]] \
         > probe.json
@@ -45,14 +46,16 @@ from worldsim.models.idm import load_idm
 from worldsim.training.world_model import load_world_model
 
 FIRST_SEED, LOOK = 200_000, 150  # held-out control seeds; scripted steps allowed to find a cow
-# arm -> (prompted, execute, the prompt's movement sentence, text guidance)
+# arm -> (prompted, execute, the prompt's movement sentence, text guidance, the prompt's hit
+# sentence "The player hits a cow." (control.hits; RESULTS section 21))
 ARMS = {
-    "prompt_execute1": (True, 1, True, 4.0),
-    "prompt_execute4": (True, 4, True, 4.0),
-    "no_prompt_execute1": (False, 1, True, 4.0),
-    "no_prompt_execute4": (False, 4, True, 4.0),
-    "prompt_no_heading_execute4": (True, 4, False, 4.0),
-    "prompt_guidance1_execute4": (True, 4, True, 1.0),
+    "prompt_execute1": (True, 1, True, 4.0, False),
+    "prompt_execute4": (True, 4, True, 4.0, False),
+    "no_prompt_execute1": (False, 1, True, 4.0, False),
+    "no_prompt_execute4": (False, 4, True, 4.0, False),
+    "prompt_no_heading_execute4": (True, 4, False, 4.0, False),
+    "prompt_guidance1_execute4": (True, 4, True, 1.0, False),
+    "prompt_hits_execute4": (True, 4, True, 4.0, True),
 }
 
 
@@ -118,7 +121,7 @@ def vae_cells(task, starts: dict[int, list[int]], module) -> dict:
 
 def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
     """Every start played `steps` steps by the loop of `arm` -> one row per start."""
-    prompted, execute, heading, guidance = ARMS[arm]
+    prompted, execute, heading, guidance, hits = ARMS[arm]
     games = []
     for seed, prefix in starts.items():
         env, frames, info = replay(task, seed, prefix)
@@ -126,7 +129,7 @@ def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
             "prompt" if prompted else "no_prompt",
             Imaginer(module, ImagineConfig(guidance=guidance)),
             idm,
-            lambda env, s: expand(task, env, s, heading) if prompted else "",
+            lambda env, s: expand(task, env, s, heading, hits) if prompted else "",
             execute,
             "first",
         )
