@@ -30,6 +30,20 @@ COLOURS = [
 
 
 FOCUS = ("model", "copy_last")  # the rows a plot's axis spans: the comparison the report makes
+TICKS = 5  # about this many labelled values on a plot's y axis (and at most 2x on its x axis)
+
+
+def nice_ticks(lo: float, hi: float, count: int = TICKS) -> list[float]:
+    """Round values (1, 2, 2.5 or 5 times a power of ten apart) inside [lo, hi], at most
+    `count` + 1 of them: axis labels a reader can use, where the span's ends (23.47) are not."""
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    magnitude = 10 ** math.floor(math.log10(span / count))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if span / (m * magnitude) <= count)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+    return [round(t, 12) + 0.0 for t in ticks]  # + 0.0: no "-0" label
 
 
 def svg_plot(
@@ -62,11 +76,22 @@ def svg_plot(
         f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" '
         'stroke="black"/>',
         f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="black"/>',
-        f'<text x="{pad_l - 4}" y="{y(hi) + 4}" font-size="10" text-anchor="end">{hi:.3g}</text>',
-        f'<text x="{pad_l - 4}" y="{y(lo) + 4}" font-size="10" text-anchor="end">{lo:.3g}</text>',
-        f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 6}" font-size="10" '
-        f'text-anchor="middle">horizon step (1..{n})</text>',
+        f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 4}" font-size="10" '
+        'text-anchor="middle">horizon step</text>',
     ]
+    for v in nice_ticks(lo, hi):  # light grid lines at round values, labelled on the left
+        parts += [
+            f'<line x1="{pad_l}" y1="{y(v):.1f}" x2="{width - pad_r}" y2="{y(v):.1f}" '
+            'stroke="#eee"/>',
+            f'<text x="{pad_l - 4}" y="{y(v) + 3:.1f}" font-size="10" '
+            f'text-anchor="end">{v:g}</text>',
+        ]
+    every = math.ceil(n / (2 * TICKS))  # every step's number while they fit
+    for i in range(0, n, every):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - pad_b + 11}" font-size="9" '
+            f'text-anchor="middle">{i + 1}</text>'
+        )
     strokes, legend = [], []
     for k, (name, curve) in enumerate(curves.items()):
         colour = COLOURS[k % len(COLOURS)]

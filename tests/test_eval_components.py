@@ -13,7 +13,7 @@ from envs.make import EnvConfig
 from evals.baselines import make_baseline
 from evals.consistency3d import reproject
 from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay, onset
-from evals.report import COLOURS, svg_plot, versus_copy_last, write_report
+from evals.report import COLOURS, nice_ticks, svg_plot, versus_copy_last, write_report
 from evals.scenarios import ScenarioConfig, load_cases, resimulated, store_path
 from evals.segment import reader_for
 
@@ -194,5 +194,15 @@ def test_a_plot_spans_the_model_and_copy_last_and_clips_a_far_calibration_row():
     curves = {"ground_truth": [100.0] * 3, "model": [23.0, 21.0, 20.0], "copy_last": [20.0, 19, 18]}
     plot = svg_plot(curves, "fidelity: psnr vs horizon")
     assert "ground_truth (clipped)" in plot and "model (clipped)" not in plot
-    assert ">23.5<" in plot and ">17.5<" in plot  # the axis: their span and a 10% margin
+    # the axis: their span and a 10% margin (17.5-23.5), labelled at round values within it
+    assert all(f">{v}<" in plot for v in (18, 20, 22)) and ">23.5<" not in plot
+    assert all(f">{step}<" in plot for step in (1, 2, 3))  # the horizon steps
     assert COLOURS[1] in plot.split("<polyline")[-1]  # the model's line drawn last, on top
+
+
+def test_nice_ticks_are_round_values_inside_the_span():
+    assert nice_ticks(-0.08, 0.88) == [0.0, 0.2, 0.4, 0.6, 0.8]  # an iou axis: no "-0", no -0.08
+    assert nice_ticks(17.5, 23.5) == [18, 20, 22]
+    assert nice_ticks(0.013, 0.0451) == [0.02, 0.03, 0.04]
+    assert nice_ticks(0, 100) == [0, 20, 40, 60, 80, 100]  # both ends when they are round
+    assert nice_ticks(5.0, 5.0) == [5.0]
