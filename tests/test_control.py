@@ -427,3 +427,20 @@ def test_a_long_prompt_is_wrapped_whole_into_the_video_header():
     lines = wrap(prompt, font, 190)
     assert len(lines) > 1 and " ".join(lines) == prompt
     assert all(font.getlength(line) <= 190 for line in lines)
+
+
+def test_episode_video_says_why_an_imagined_panel_is_black():
+    from worldsim.control.episode import EpisodeResult
+    from worldsim.control.report import VIDEO_SCALE, episode_video
+
+    frames = np.full((3, 8, 8, 3), 90, np.uint8)  # (steps + 1, H, W, 3)
+    imagined = np.zeros_like(frames)
+    imagined[1] = 200  # a plan from step 1 on; step 2 a policy step that imagined nothing
+    result = EpisodeResult(
+        "collect_wood", "prompt", 0, "", "", False, 2, 0.0, [0, 0], [], frames, imagined
+    )
+    video = episode_video(result)  # (T, h, w, 3)
+    panel = video[:, -8 * VIDEO_SCALE :, -8 * VIDEO_SCALE :]  # the imagined half
+    assert panel[0].any() and panel[2].any()  # "no plan yet", "nothing imagined": not bare black
+    assert (panel[1] == 200).all()  # a real plan is drawn as it is, no note on it
+    assert not np.array_equal(panel[0], panel[2])  # two different notes

@@ -45,6 +45,11 @@ def episode_video(result: EpisodeResult) -> np.ndarray:
         draw = ImageDraw.Draw(canvas)
         for i, line in enumerate(prompt):
             draw.text((2, 1 + i * LINE_H), line, fill=(255, 255, 255), font=font)
+        if not plan.any():  # a black panel says why: before the first plan, or a policy
+            # that imagines nothing (random, scripted)
+            note = "no plan yet" if t == 0 else "nothing imagined"
+            left = big.shape[1] - real.shape[1] * VIDEO_SCALE + 4
+            draw.text((left, header + 4), note, fill=(160, 160, 160), font=font)
         mark = " replan" if t - 1 in replans else ""
         label = f"{result.policy} step {t}{mark}   real | imagined"
         draw.text((2, 1 + len(prompt) * LINE_H), label, fill=(255, 220, 80), font=font)
