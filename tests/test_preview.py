@@ -28,3 +28,11 @@ def test_preview_enlarges_small_tiles(small_store, tmp_path):
     import imageio.v3 as iio
 
     assert iio.imread(out, index=0).shape[1] >= 2 * 192  # 20-px episodes shown 200 px wide
+
+
+def test_grid_enlarges_narrow_tiles_by_whole_pixels():
+    video = np.arange(2 * 32 * 32 * 3, dtype=np.uint8).reshape(2, 32, 32, 3)  # (T, H, W, 3)
+    grid = frame_grid([video, video], columns=2, pad=0, tile_width=96)
+    assert grid.shape == (2, 96, 192, 3)
+    np.testing.assert_array_equal(grid[:, ::3, :96:3], video)  # each pixel a 3 x 3 block
+    assert frame_grid([video], pad=0, tile_width=20).shape == video.shape  # wide enough: as given

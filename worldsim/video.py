@@ -103,6 +103,9 @@ def to_uint8(video: np.ndarray) -> np.ndarray:
     return rearrange(pixels, "t c h w -> t h w c").numpy()
 
 
+CAPTION_WIDTH = 96  # px: the narrowest tile a caption strip is drawn under (about 16 characters)
+
+
 def wrap(text: str, font, width: float) -> list[str]:
     """`text` in lines of whole words that `font` draws within `width` pixels (a word wider
     than that alone on its line)."""
@@ -131,12 +134,20 @@ def _caption_strip(wrapped: list[str], font, width: int, lines: int) -> np.ndarr
     return np.asarray(strip)
 
 
+def enlarged(video: np.ndarray, width: int) -> np.ndarray:
+    """(T, H, W, 3) video scaled up by the least whole factor that makes it at least `width`
+    wide, each pixel repeated (a 32-px game frame stays crisp); as it is when already wide."""
+    scale = max(1, -(-width // video.shape[2]))
+    return video.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else video
+
+
 def frame_grid(
     videos: list[np.ndarray],
     columns: int = 4,
     pad: int = 2,
     captions: list[str] | None = None,
     caption_lines: int | None = None,  # None: as many as the longest caption needs
+    tile_width: int = 0,  # narrower videos are enlarged by a whole factor to at least this width
 ) -> np.ndarray:
     """Tile videos of any sizes and lengths into one (T, H, W, 3) video.
 
@@ -144,9 +155,10 @@ def frame_grid(
     """
     if not videos:
         raise ValueError("frame_grid needs at least one video")
+    videos = [enlarged(v, tile_width) for v in videos]
     t = max(v.shape[0] for v in videos)
     cell_h = max(v.shape[1] for v in videos)
-    cell_w = max(max(v.shape[2] for v in videos), 96 if captions else 0)
+    cell_w = max(max(v.shape[2] for v in videos), CAPTION_WIDTH if captions else 0)
     font = ImageFont.load_default()
     wrapped = [wrap(c, font, cell_w - 4) for c in captions or []]
     lines = caption_lines or max(map(len, wrapped), default=0)

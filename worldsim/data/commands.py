@@ -192,9 +192,7 @@ def preview(root: str, args: list[str]) -> int:
     videos, captions = [], []
     for name in store.names()[: cfg.episodes]:
         ep = store.load(name)
-        frames = ep.frames[: cfg.max_frames]  # (T, H, W, 3)
-        scale = max(1, -(-cfg.tile_width // frames.shape[2]))
-        videos.append(frames.repeat(scale, axis=1).repeat(scale, axis=2))
+        videos.append(ep.frames[: cfg.max_frames])  # (T, H, W, 3)
         captions.append(f"{name}: {ep.captions.get('long') or ep.captions.get('prompt', '')}")
     if not videos:
         print(f"{root} has no episodes to preview")
@@ -202,7 +200,8 @@ def preview(root: str, args: list[str]) -> int:
     out = Path(cfg.out or Path(root) / "preview.mp4")
     if out.suffix not in (".mp4", ".gif") or out.is_dir():
         raise ConfigError(f"out={out}: give the path of an .mp4 or .gif file")
-    write_video(out, frame_grid(videos, cfg.columns, captions=captions), cfg.fps)
+    grid = frame_grid(videos, cfg.columns, captions=captions, tile_width=cfg.tile_width)
+    write_video(out, grid, cfg.fps)
     print(f"wrote {out}")
     return 0
 

@@ -120,7 +120,7 @@ def _idm(cfg: Config, scenario, action_dim: int, bar: tqdm):
 
 def _videos(cfg: Config, cases, predictions) -> list[str]:
     """Per shown case, a gif with truth then each row side by side; paths relative to `out`."""
-    from worldsim.video import frame_grid, write_video
+    from worldsim.video import CAPTION_WIDTH, frame_grid, write_video
 
     names = list(predictions)
     paths = []
@@ -128,7 +128,11 @@ def _videos(cfg: Config, cases, predictions) -> list[str]:
         tiles = [case.frames] + [
             np.concatenate([case.frames[: case.context], predictions[r][k]]) for r in names
         ]
-        grid = frame_grid(tiles, columns=len(tiles), captions=["truth"] + names, caption_lines=2)
+        captions = ["truth"] + names
+        # tiles as wide as their captions: a 32-px model's frames are not lost in black gaps
+        grid = frame_grid(
+            tiles, len(tiles), captions=captions, caption_lines=2, tile_width=CAPTION_WIDTH
+        )
         rel = f"videos/{case.name}.gif"
         write_video(Path(cfg.out) / rel, grid, fps=case.meta.get("fps", 15))
         paths.append(rel)
