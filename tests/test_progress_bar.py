@@ -3,7 +3,7 @@
 import io
 
 import worldsim.progress_bar
-from worldsim.progress_bar import progress_bar
+from worldsim.progress_bar import log_now, progress_bar
 
 
 class Terminal(io.StringIO):
@@ -27,3 +27,15 @@ def test_a_bar_in_a_log_file_writes_its_first_and_last_draw_as_lines(monkeypatch
 
 def test_a_bar_on_a_terminal_redraws_in_place():
     assert draw(Terminal()).count("\r") > 300
+
+
+def test_log_now_writes_a_bars_count_before_the_jobs_own_line():
+    log = io.StringIO()
+    bar = progress_bar(total=4, file=log, desc="control", mininterval=0)
+    bar.update(2)  # within LOG_INTERVAL of the first line: not written on its own
+    log_now(bar)
+    log.write("control: an episode's line\n")
+    bar.close()
+    first, count, own = log.getvalue().splitlines()  # close adds no line: the count is unchanged
+    assert "0/4" in first and "2/4" in count and own == "control: an episode's line"
+    log_now(progress_bar(total=4, file=Terminal(), disable=True))  # a disabled bar: nothing to do

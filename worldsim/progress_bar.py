@@ -40,6 +40,13 @@ class LineStream:
             self.written, self.written_at, self.pending = self.pending, time.monotonic(), ""
         return len(text)
 
+    def write_pending(self) -> None:
+        """The latest redraw written now, interval or not (a job's own line follows it)."""
+        if self.pending and counted(self.pending) != counted(self.written):
+            self.stream.write(self.pending + "\n")
+            self.written, self.written_at = self.pending, time.monotonic()
+        self.pending = ""
+
     def flush(self) -> None:
         self.stream.flush()
 
@@ -56,3 +63,10 @@ def progress_bar(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
     if not getattr(stream, "isatty", lambda: False)():
         stream = LineStream(stream)
     return tqdm(iterable, file=stream, **kwargs)
+
+
+def log_now(bar: tqdm) -> None:
+    """Bring `bar` up to date before a line of the job's own: in a log its count is written now,
+    so that the line reads after the progress it reports (a terminal bar is always current)."""
+    bar.refresh()
+    getattr(getattr(bar, "fp", None), "write_pending", lambda: None)()

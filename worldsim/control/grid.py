@@ -34,7 +34,7 @@ from worldsim.control.report import episode_video, rate, write_html
 from worldsim.control.tasks import Task
 from worldsim.data.manifest import read_record, write_record
 from worldsim.metrics import psnr
-from worldsim.progress_bar import progress_bar
+from worldsim.progress_bar import log_now, progress_bar
 
 # the action a crafter task cannot succeed without (read off the plans as a diagnostic)
 EPISODES = "episodes"  # folder of the finished episodes' rows under a grid's out
@@ -217,6 +217,7 @@ def cell_rows(
         for k in range(0, len(todo), harness.cfg.batch):
             batch = todo[k : k + harness.cfg.batch]
             played = harness.episodes(task, name, batch, bar.update)
+            log_now(bar)  # the batch's steps, then its episodes' lines
             for seed, (result, diag) in zip(batch, played, strict=True):
                 rows[seed] = episode_row(harness, result, diag, out, made, seeds.index(seed))
     return [rows[seed] for seed in seeds], reused
