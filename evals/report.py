@@ -46,6 +46,32 @@ def nice_ticks(lo: float, hi: float, count: int = TICKS) -> list[float]:
     return [round(t, 12) + 0.0 for t in ticks]  # + 0.0: no "-0" label
 
 
+def numbered_steps(n: int) -> list[int]:
+    """The indices of the x axis's numbered steps: every step while at most 2 x TICKS fit, else
+    every k-th counted back from the last, which is always numbered (12 steps: 2, 4, ..., 12)."""
+    every = math.ceil(n / (2 * TICKS))
+    return list(range(n - 1, -1, -every))[::-1]
+
+
+def axis_range(curves: dict[str, list[float | None]]) -> tuple[float, float]:
+    """The y axis's span: the FOCUS rows' values (every row's when none is there), 10% wider."""
+    values = [v for c in curves.values() for v in c if v is not None]
+    focus = [v for name in FOCUS for v in curves.get(name, []) if v is not None] or values
+    lo, hi = min(focus), max(focus)
+    margin = 0.1 * (hi - lo) if hi > lo else 1.0
+    return lo - margin, hi + margin
+
+
+def legend_label(name: str, curves: dict[str, list[float | None]], lo: float, hi: float) -> str:
+    """A row's legend text, saying where its line cannot be seen: "clipped" when it runs off
+    the axis, "under model" when it is the model's line point for point (noise's 0 iou)."""
+    curve = curves[name]
+    notes = ["clipped"] if any(v is not None and not lo <= v <= hi for v in curve) else []
+    if name != "model" and curve == curves.get("model"):
+        notes.append("under model")
+    return name + (f" ({', '.join(notes)})" if notes else "")
+
+
 def svg_plot(
     curves: dict[str, list[float | None]], title: str, width: int = 420, height: int = 240
 ) -> str:
@@ -57,10 +83,7 @@ def svg_plot(
     values = [v for c in curves.values() for v in c if v is not None]
     if not values:
         return f"<p>{html.escape(title)}: no data</p>"
-    focus = [v for name in FOCUS for v in curves.get(name, []) if v is not None] or values
-    lo, hi = min(focus), max(focus)
-    margin = 0.1 * (hi - lo) if hi > lo else 1.0
-    lo, hi = lo - margin, hi + margin
+    lo, hi = axis_range(curves)
     n = max(len(c) for c in curves.values())
 
     def x(i: int) -> float:
@@ -86,12 +109,11 @@ def svg_plot(
             f'<text x="{pad_l - 4}" y="{y(v) + 3:.1f}" font-size="10" '
             f'text-anchor="end">{v:g}</text>',
         ]
-    every = math.ceil(n / (2 * TICKS))  # every step's number while they fit
-    for i in range(0, n, every):
-        parts.append(
-            f'<text x="{x(i):.1f}" y="{height - pad_b + 11}" font-size="9" '
-            f'text-anchor="middle">{i + 1}</text>'
-        )
+    parts += [
+        f'<text x="{x(i):.1f}" y="{height - pad_b + 11}" font-size="9" '
+        f'text-anchor="middle">{i + 1}</text>'
+        for i in numbered_steps(n)
+    ]
     strokes, legend = [], []
     for k, (name, curve) in enumerate(curves.items()):
         colour = COLOURS[k % len(COLOURS)]
@@ -103,8 +125,7 @@ def svg_plot(
             f'<line x1="{width - pad_r + 6}" y1="{ly}" x2="{width - pad_r + 20}" y2="{ly}" '
             f'stroke="{colour}" stroke-width="2"/>'
         )
-        off = any(v is not None and not lo <= v <= hi for v in curve)
-        label = html.escape(name + (" (clipped)" if off else ""))
+        label = html.escape(legend_label(name, curves, lo, hi))
         legend.append(f'<text x="{width - pad_r + 23}" y="{ly + 4}" font-size="10">{label}</text>')
     # the model's line last, on top: a baseline equal to it (noise's 0 iou) hid it
     parts += [line for _, line in sorted(strokes, key=lambda s: s[0])] + legend
@@ -161,12 +182,18 @@ def _fmt(v: Any) -> str:
     return html.escape(format_value(v))
 
 
+def frame_size(scenario: dict[str, Any]) -> str:
+    """A report's frame size ("64x64 px"): counts read off frames (the permanence suite's
+    reappearances, say) differ between two reports of the same episodes at two sizes."""
+    return f"{scenario['env']['width']}x{scenario['env']['height']} px"
+
+
 def _summary(report: dict[str, Any]) -> list[str]:
     """Heading, scenario line and the table of each suite's primary metric per row."""
     scenario = report["scenario"]
     body = [
         f"<h1>worldsim eval: {html.escape(report['model'])}</h1>",
-        f"<p>env <code>{html.escape(scenario['env']['id'])}</code>, "
+        f"<p>env <code>{html.escape(scenario['env']['id'])}</code> at {frame_size(scenario)}, "
         f"{scenario['cases']} held-out cases (seeds from {scenario['seed']}), "
         f"context {scenario['context']}, horizon {scenario['horizon']}; episodes sha256 "
         f"<code>{scenario['episodes_sha256'][:12]}</code>.</p>",

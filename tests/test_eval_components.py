@@ -13,7 +13,14 @@ from envs.make import EnvConfig
 from evals.baselines import make_baseline
 from evals.consistency3d import reproject
 from evals.corruptions import ALL_CORRUPTIONS, CorruptedReplay, onset
-from evals.report import COLOURS, nice_ticks, svg_plot, versus_copy_last, write_report
+from evals.report import (
+    COLOURS,
+    nice_ticks,
+    numbered_steps,
+    svg_plot,
+    versus_copy_last,
+    write_report,
+)
 from evals.scenarios import ScenarioConfig, load_cases, resimulated, store_path
 from evals.segment import reader_for
 
@@ -102,7 +109,7 @@ def test_reprojection_with_the_same_pose_is_the_identity():
 
 # a report's scenario account (worldsim/jobs/eval.py) for reports built by hand
 TOY_SCENARIO = {
-    "env": {"id": "toy"},
+    "env": {"id": "toy", "width": 32, "height": 32},
     "cases": 1,
     "seed": 0,
     "context": 2,
@@ -198,6 +205,15 @@ def test_a_plot_spans_the_model_and_copy_last_and_clips_a_far_calibration_row():
     assert all(f">{v}<" in plot for v in (18, 20, 22)) and ">23.5<" not in plot
     assert all(f">{step}<" in plot for step in (1, 2, 3))  # the horizon steps
     assert COLOURS[1] in plot.split("<polyline")[-1]  # the model's line drawn last, on top
+
+
+def test_a_row_hidden_under_the_model_says_so_and_the_last_step_is_numbered():
+    """noise's 0 iou lay exactly under the model's line; a 12-step axis read 1, 3, ..., 11."""
+    curves = {"noise": [0.0] * 12, "model": [0.0] * 12, "copy_last": [0.5] * 12}
+    plot = svg_plot(curves, "permanence: iou vs horizon")
+    assert "noise (under model)" in plot and "copy_last (" not in plot
+    assert [i + 1 for i in numbered_steps(12)] == [2, 4, 6, 8, 10, 12]
+    assert numbered_steps(3) == [0, 1, 2]
 
 
 def test_nice_ticks_are_round_values_inside_the_span():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.report import format_value, ranking_label, versus_copy_last
+from evals.report import format_value, frame_size, ranking_label, versus_copy_last
 from worldsim.config import ConfigError
 from worldsim.diffusion.sampling_config import MODE_NAMES
 from worldsim.jobs.pipeline import DEVICES, Runner, Stage
@@ -193,8 +193,9 @@ def _summary(report: dict[str, Any]) -> str:
     verdict = versus_copy_last(suites)  # the model against copy-last, suite by suite
     return "\n".join(
         [
-            f"eval of {report['model']} on {scenario['env']['id']}: {scenario['cases']} held-out "
-            f"cases, context {scenario['context']}, horizon {scenario['horizon']}",
+            f"eval of {report['model']} on {scenario['env']['id']} at {frame_size(scenario)}: "
+            f"{scenario['cases']} held-out cases, context {scenario['context']}, horizon "
+            f"{scenario['horizon']}",
             *lines,
             f"baseline ranking noise < copy_last <= ground_truth: {ranking}",
             *([verdict] if verdict else []),
