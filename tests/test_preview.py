@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import ImageFont
 
 from worldsim.cli import main
-from worldsim.video import frame_grid, wrap
+from worldsim.video import caption_font, frame_grid, wrap
 
 LONG = (
     "Top-down view of a Crafter world of grass, trees, water and stone. The player moves 2 cells "
@@ -17,7 +16,7 @@ LONG = (
 def test_caption_strip_holds_every_wrapped_line():
     video = np.zeros((2, 16, 96, 3), np.uint8)  # (T, H, W, 3)
     short, long = (frame_grid([video], captions=[c]) for c in ("a red box", LONG))
-    lines = len(wrap(LONG, ImageFont.load_default(), 96 - 4))  # the strip's 2-px margins
+    lines = len(wrap(LONG, caption_font(), 96 - 4))  # the strip's 2-px margins
     assert lines > 3  # more than the old fixed three lines, which cut it mid-sentence
     assert long.shape[1] - short.shape[1] == 11 * (lines - 1)  # 11 px per extra line
 

@@ -103,7 +103,14 @@ def to_uint8(video: np.ndarray) -> np.ndarray:
     return rearrange(pixels, "t c h w -> t h w c").numpy()
 
 
-CAPTION_WIDTH = 96  # px: the narrowest tile a caption strip is drawn under (about 16 characters)
+CAPTION_WIDTH = 96  # px: the narrowest tile a caption strip is drawn under (16 characters)
+
+
+def caption_font() -> ImageFont.ImageFont:
+    """Pillow's bitmap font, 6 px a character: crisp on pixel-art frames and the same wherever
+    Pillow runs (its FreeType default, at the 10 px that fits a 64-px frame, ran words
+    together: "cellseastand")."""
+    return ImageFont.load_default_imagefont()
 
 
 def wrap(text: str, font, width: float) -> list[str]:
@@ -159,7 +166,7 @@ def frame_grid(
     t = max(v.shape[0] for v in videos)
     cell_h = max(v.shape[1] for v in videos)
     cell_w = max(max(v.shape[2] for v in videos), CAPTION_WIDTH if captions else 0)
-    font = ImageFont.load_default()
+    font = caption_font()
     wrapped = [wrap(c, font, cell_w - 4) for c in captions or []]
     lines = caption_lines or max(map(len, wrapped), default=0)
     strips = [_caption_strip(w, font, cell_w, lines) for w in wrapped] if captions else None

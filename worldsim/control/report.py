@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from worldsim.control.episode import EpisodeResult
 from worldsim.intervals import wilson
-from worldsim.video import wrap
+from worldsim.video import caption_font, wrap
 
 VIDEO_SCALE = 3  # pixels per env pixel in the episode videos
 LINE_H = 12  # pixels per line of the text header above each video frame
@@ -29,13 +29,19 @@ def rate(episodes: list[dict[str, Any]]) -> dict[str, Any]:
 def episode_video(result: EpisodeResult) -> np.ndarray:
     """(T, h, w, 3) uint8: real frames | imagined plan, each frame headed by the whole prompt
     (wrapped to the frame's width; an expanded one after what was asked) and the step."""
-    font = ImageFont.load_default()
+    font = caption_font()
     replans = set(result.replans)
     width = (2 * result.frames.shape[2] + 2) * VIDEO_SCALE  # real | 2 px | imagined
     told = result.prompt or "(no prompt)"
     asked = f"{result.asked} -> " if result.prompt and result.asked != result.prompt else ""
     prompt = wrap(asked + told, font, width - 4)
-    header = (len(prompt) + 1) * LINE_H + 2
+
+    def label(t: int, replan: bool) -> list[str]:  # the step line(s), wrapped like the prompt
+        text = f"{result.policy} step {t}{' replan' if replan else ''}: real | imagined"
+        return wrap(text, font, width - 4)
+
+    tallest = len(label(len(result.frames) - 1, True))  # lines the longest step label takes
+    header = (len(prompt) + tallest) * LINE_H + 2
     out = []
     for t, (real, plan) in enumerate(zip(result.frames, result.imagined)):
         pair = np.concatenate([real, np.full_like(real[:, :2], 255), plan], axis=1)
@@ -48,11 +54,12 @@ def episode_video(result: EpisodeResult) -> np.ndarray:
         if not plan.any():  # a black panel says why: before the first plan, or a policy
             # that imagines nothing (random, scripted)
             note = "no plan yet" if t == 0 else "nothing imagined"
-            left = big.shape[1] - real.shape[1] * VIDEO_SCALE + 4
-            draw.text((left, header + 4), note, fill=(160, 160, 160), font=font)
-        mark = " replan" if t - 1 in replans else ""
-        label = f"{result.policy} step {t}{mark}   real | imagined"
-        draw.text((2, 1 + len(prompt) * LINE_H), label, fill=(255, 220, 80), font=font)
+            panel = real.shape[1] * VIDEO_SCALE
+            for i, line in enumerate(wrap(note, font, panel - 8)):
+                xy = (big.shape[1] - panel + 4, header + 4 + i * LINE_H)
+                draw.text(xy, line, fill=(160, 160, 160), font=font)
+        for i, line in enumerate(label(t, t - 1 in replans), start=len(prompt)):
+            draw.text((2, 1 + i * LINE_H), line, fill=(255, 220, 80), font=font)
         out.append(np.asarray(canvas))
     return np.stack(out)
 
