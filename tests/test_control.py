@@ -18,6 +18,7 @@ from envs.base import BoxCodec, DiscreteCodec
 from envs.crafter.captions import caption_sentences
 from envs.make import EnvConfig
 from worldsim.control.candidates import candidates
+from worldsim.control.grid import about
 from worldsim.control.likelihood import (
     LikelihoodConfig,
     LikelihoodPolicy,
@@ -444,3 +445,8 @@ def test_episode_video_says_why_an_imagined_panel_is_black():
     assert panel[0].any() and panel[2].any()  # "no plan yet", "nothing imagined": not bare black
     assert (panel[1] == 200).all()  # a real plan is drawn as it is, no note on it
     assert not np.array_equal(panel[0], panel[2])  # two different notes
+
+
+def test_the_results_line_counts_its_seeds_in_words():
+    assert about([200000], 12).startswith("1 seed (200000) per cell, at most 12 env steps")
+    assert about([0, 1, 2], 300).startswith("3 seeds (0..2) per cell")

@@ -24,7 +24,7 @@ from worldsim.jobs import JOBS, config_args, job_module
 
 WIDTH = 100  # terminal columns the help wraps to
 KEY_COLUMN = 34  # `key=value` column of the knob table; a longer one puts its meaning below it
-TYPE_COLUMN = 9  # type column of the knob table (a longer type shifts its own row's meaning)
+TYPE_COLUMN = 9  # type column of the knob table (a longer type puts its meaning below it)
 SHOWN_VALUE = 40  # longer values are cut in the table (`config show` prints them whole)
 
 # Two real command lines per job: each parses (tests/test_readme_commands.py) and runs once its
@@ -223,10 +223,11 @@ def _knob_lines(rows: list[Knob]) -> list[str]:
         if not k.comment:
             lines.append(head.rstrip())
             continue
-        body = textwrap.wrap(k.comment, max(WIDTH - len(head) - 2, 30))
-        if len(left) >= KEY_COLUMN:  # a long key=value: its meaning goes below it
+        column = KEY_COLUMN + type_w + 1  # where every meaning starts
+        body = textwrap.wrap(k.comment, WIDTH - column - 2)
+        if len(head) > column:  # a long key=value or type: its meaning goes below it
             lines.append(head.rstrip())
-            head = " " * (KEY_COLUMN + type_w + 1)
+            head = " " * column
         pad = " " * len(head)
         lines.extend(f"{head if i == 0 else pad}  {part}" for i, part in enumerate(body))
     return lines

@@ -190,10 +190,12 @@ def run_grid(
 
 def about(seeds: list[int], max_steps: int) -> str:
     """The line that says what a results file's cells are."""
-    return (
-        f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per cell, at most {max_steps} env steps; "
-        "95% Wilson intervals"
+    which = (
+        f"1 seed ({seeds[0]})"
+        if len(seeds) == 1
+        else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
     )
+    return f"{which} per cell, at most {max_steps} env steps; 95% Wilson intervals"
 
 
 def cell_rows(
