@@ -348,14 +348,14 @@ class LatentCache(ManifestDir):
         directory = self.root / self.entry(name).name
         mode = "r" if mmap else None
         doc = json.loads((directory / EPISODE_JSON).read_text())
-        objects = directory / OBJECTS
+        objects = np.load(directory / OBJECTS, mmap_mode=mode) if self.has_objects(name) else None
         return LatentEpisode(
             name=name,
             latents=np.load(directory / "latents.npy", mmap_mode=mode),
             actions=np.load(directory / "actions.npy", mmap_mode=mode),
             captions=doc.get("captions", {}),
             meta=doc.get("meta", {}),
-            objects=np.load(objects, mmap_mode=mode) if objects.is_file() else None,
+            objects=objects,
         )
 
     def has_objects(self, name: str) -> bool:

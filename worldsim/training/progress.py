@@ -84,13 +84,13 @@ class StepProgress(ProgressBar):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
     ) -> None:
+        if self.bar is None and not self.waiting:
+            return  # no bar: disabled, or a rank that draws none
         total = self._total_by_time(trainer)
-        if self.bar is None and self.waiting:  # a time-limited run's first step: its first line
-            # shows the steps the clock allows, not a max_steps it will cut (0/100000, 4/282)
+        if self.bar is None:  # a time-limited run's first step: its first line shows the steps
+            # the clock allows, not a max_steps it will cut (0/100000, 4/282)
             self._open(trainer, total)
-        if self.bar is None:
-            return
-        if total is not None:  # first: the update draws the bar with its total
+        elif total is not None:  # first: the update draws the bar with its total
             self.bar.total = total
         self.bar.update(trainer.global_step - self.bar.n)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):
