@@ -80,8 +80,7 @@ def svg_plot(
     (ground truth at the PSNR cap, noise's first step) would flatten them, so it is drawn clipped
     at the frame's edge and its legend says "clipped" (the table holds its numbers)."""
     pad_l, pad_r, pad_t, pad_b = 48, 140, 22, 28
-    values = [v for c in curves.values() for v in c if v is not None]
-    if not values:
+    if all(v is None for c in curves.values() for v in c):
         return f"<p>{html.escape(title)}: no data</p>"
     lo, hi = axis_range(curves)
     n = max(len(c) for c in curves.values())

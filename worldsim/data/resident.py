@@ -86,15 +86,22 @@ class ResidentWindows:
             for size, eps in frames.items()
         }
         self.time_factor = windows.time_factor
-        self.buckets = [
-            Bucket(
-                *stacked[key[1:]][:2],  # latents, actions
-                *(torch.tensor(column, device=device) for column in per_bucket[key]),
-                key[0],
-                *stacked[key[1:]][2:],  # objects, when the windows carry them
+        self.buckets = []
+        for key in keys:
+            latents, actions, *objects = stacked[key[1:]]  # objects: when the windows carry them
+            columns = per_bucket[key]  # starts, captions, first steps
+            starts, captions, first_steps = (torch.tensor(c, device=device) for c in columns)
+            self.buckets.append(
+                Bucket(
+                    latents=latents,
+                    actions=actions,
+                    starts=starts,
+                    captions=captions,
+                    first_steps=first_steps,
+                    length=key[0],
+                    objects=objects[0] if objects else None,
+                )
             )
-            for key in keys
-        ]
         self.text = embed_captions(list(caption_row), embed, device) if embed else None
 
     def sizes(self) -> list[int]:
