@@ -1,0 +1,90 @@
+"""Teacher-forced next frames scored on the creatures (prompt control RESULTS section 28): does
+`flow.object_weight` make a DiT draw the creatures it predicts closer to the truth?
+
+Each CKPT predicts the new frames of COUNT windows of the store's episodes (evaluate.py's gate
+windows: its own window, one every 2 latent frames, evenly subsampled, only those whose new
+frames show a creature), as the gate does; the PSNR of its frames, of the true latents decoded
+(the autoencoder's ceiling) and of copy-last (the last true context frame) is pooled over the
+pixels the truth's instance map gives a creature, over the rest, and over the whole frames;
+the model's also against the decoded true latents (what its loss can reach). Every CKPT decodes
+with its own autoencoder: compare files that share one.
+
+    python experiments/game_world_models/object_forced.py STORE COUNT CKPT... > out.json
+"""
+
+import json
+import sys
+
+import evaluate  # this folder's
+import numpy as np
+import torch
+from einops import rearrange
+
+from evals.latent_rollout import encode_latent_episode, new_frames, teacher_forced, window_frames
+from worldsim.metrics import masked_psnr
+
+STRIDE = 2  # latent frames between windows, the gate's
+
+
+def creature_masks(raw, windows, length: int, tf: int) -> torch.Tensor:
+    """(N, tf, 1, H, W) bool: the pixels a creature covers in each window's new frames."""
+    masks = [
+        np.asarray(raw[e].truth["instance"][new_frames(k + length - 1, tf)]) >= 0
+        for e, k in windows
+    ]
+    return rearrange(torch.from_numpy(np.stack(masks)), "n t h w -> n t 1 h w")
+
+
+@torch.no_grad()
+def vae_new_frames(m, eps, window, length: int, tf: int) -> torch.Tensor:
+    """(1, tf, C, H, W): a window's true latents decoded, its new frames: the autoencoder's
+    ceiling for the model's."""
+    e, k = window
+    return m.decode(eps[e].latents[None, k : k + length])[:, -tf:].cpu()
+
+
+def score(ckpt: str, store: str, count: int) -> dict:
+    m = evaluate.load_model(ckpt, "cpu")
+    raw = evaluate.episodes(store)
+    eps = [encode_latent_episode(m, ep) for ep in raw]
+    length, tf = m.sample_cfg.window, m.latent_info.time_factor
+    every = evaluate.window_starts(eps, STRIDE, 10**9, length)
+    seen = [w for w in every if creature_masks(raw, [w], length, tf).any()]
+    windows = seen[:: max(1, len(seen) // count)][:count]
+    forced = teacher_forced(m, eps, windows, length, keep=True)
+    truth = window_frames(eps, windows, length, tf)  # (N, 1 + tf, C, H, W)
+    target = truth[:, 1:]  # (N, tf, C, H, W)
+    preds = {
+        "model": forced["frames"],
+        "vae": torch.cat([vae_new_frames(m, eps, w, length, tf) for w in windows]),
+        "copy_last": truth[:, :1].expand_as(target),
+    }
+    creatures = creature_masks(raw, windows, length, tf)  # (N, tf, 1, H, W)
+    out = {"windows": len(windows), "creature_pixels_pct": 100 * creatures.float().mean().item()}
+    for name, pred in preds.items():
+        out[name] = {
+            "creatures_db": masked_psnr(pred, target, creatures).item(),
+            "rest_db": masked_psnr(pred, target, ~creatures).item(),
+            "frame_db": masked_psnr(pred, target, torch.ones_like(creatures)).item(),
+        }
+    # the loss's own target: the model's creatures against the decoded true latents, the
+    # autoencoder's error left out
+    model, vae = preds["model"], preds["vae"]
+    out["model"]["creatures_vs_vae_db"] = masked_psnr(model, vae, creatures).item()
+    out["model"]["rest_vs_vae_db"] = masked_psnr(model, vae, ~creatures).item()
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) < 4 or not sys.argv[2].isdigit():
+        sys.exit("usage: python object_forced.py STORE COUNT CKPT... > out.json")
+    store, count = sys.argv[1], int(sys.argv[2])
+    res = {"store": evaluate.held_out_data(store), "stride": STRIDE}
+    for ckpt in sys.argv[3:]:
+        res[ckpt] = score(ckpt, store, count)
+        print(ckpt, json.dumps(res[ckpt]), file=sys.stderr)
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
