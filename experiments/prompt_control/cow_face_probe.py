@@ -9,18 +9,20 @@ strike again from the real frame, where the cow still stands.
 Each start: held-out seed 200,000 + k of the eat-cow task, the scripted hunter played until the
 player first faces a live cow (replayed from the seed for every arm: Crafter is deterministic).
 From there each arm (ARMS: prompt or no prompt, execute 1 or 4, the prompt without its
-movement sentence, without guidance, or with the hit sentence) plays STEPS steps of the loop, all
+movement sentence, without guidance, or with the hit sentence; LIKELIHOOD_ARMS: the
+prompt-likelihood planner, with the prompt or without) plays STEPS steps of the loop, all
 starts in lockstep; the real env's truth counts the cows eaten, the steps facing a cow and the
 `do`s among them.
 
     [DEVICE=cuda] python experiments/prompt_control/cow_face_probe.py STARTS STEPS [CKPT [ARM...]] \
         > probe.json
 
-ARM: one of ARMS (default: the first four). Before the arms, "vae": how well the world model's
-autoencoder keeps the faced cow: PSNR of the faced cell against the whole frame's, each start's
-frame encoded with the 4 before it, as the loop encodes them. With STRIPS=DIR, each arm's first
-plans of the first 8 starts are drawn to DIR/<arm>.png: a row per start, the real frame the
-player faces the cow in, then the imagined frames the plan's actions were read off.
+ARM: one of ARMS or LIKELIHOOD_ARMS (default: the first four of ARMS). Before the arms, "vae":
+how well the world model's autoencoder keeps the faced cow: PSNR of the faced cell against the
+whole frame's, each start's frame encoded with the 4 before it, as the loop encodes them. With
+STRIPS=DIR, each arm's first plans of the first 8 starts are drawn to DIR/<arm>.png: a row per
+start, the real frame the player faces the cow in, then the imagined frames the plan's actions
+were read off.
 """
 
 import json
@@ -34,8 +36,9 @@ import torch
 from PIL import Image
 
 from envs.make import make_env
-from worldsim.control.control_config import ImagineConfig
+from worldsim.control.control_config import ImagineConfig, LikelihoodConfig
 from worldsim.control.imagine import Imaginer
+from worldsim.control.likelihood import LikelihoodPolicy
 from worldsim.control.policies import PromptPolicy
 from worldsim.control.prompts import expand
 from worldsim.control.tasks import named_task
@@ -56,6 +59,15 @@ ARMS = {
     "prompt_no_heading_execute4": (True, 4, False, 4.0, False),
     "prompt_guidance1_execute4": (True, 4, True, 1.0, False),
     "prompt_hits_execute4": (True, 4, True, 4.0, True),
+}
+# the prompt-likelihood planner (RESULTS section 29): of its 32 candidates (control.likelihood's
+# defaults) one holds `do` for the whole plan, three strikes in a row; arm -> (whether the prompt
+# chooses, else a seeded random candidate from the same imagination; the prompt's hit sentence,
+# scored with the event it belongs to)
+LIKELIHOOD_ARMS = {
+    "likelihood_execute4": (True, False),
+    "likelihood_hits_execute4": (True, True),
+    "likelihood_no_prompt_execute4": (False, False),
 }
 
 
@@ -119,21 +131,37 @@ def vae_cells(task, starts: dict[int, list[int]], module) -> dict:
             "cell_below_frame": below, "of": len(cell)}  # fmt: skip
 
 
+def policy_of(task, module, idm, arm: str):
+    """The loop of `arm`: a PromptPolicy (ARMS) or a LikelihoodPolicy (LIKELIHOOD_ARMS)."""
+    if arm in LIKELIHOOD_ARMS:
+        prompted, hits = LIKELIHOOD_ARMS[arm]
+        return LikelihoodPolicy(
+            arm,
+            Imaginer(module, ImagineConfig()),
+            LikelihoodConfig(),
+            lambda env, s: expand(task, env, s, True, hits) if prompted else "",
+            4,
+        )
+    prompted, execute, heading, guidance, hits = ARMS[arm]
+    return PromptPolicy(
+        "prompt" if prompted else "no_prompt",
+        Imaginer(module, ImagineConfig(guidance=guidance)),
+        idm,
+        lambda env, s: expand(task, env, s, heading, hits) if prompted else "",
+        execute,
+        "first",
+    )
+
+
 def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
     """Every start played `steps` steps by the loop of `arm` -> one row per start."""
-    prompted, execute, heading, guidance, hits = ARMS[arm]
     games = []
     for seed, prefix in starts.items():
         env, frames, info = replay(task, seed, prefix)
-        policy = PromptPolicy(
-            "prompt" if prompted else "no_prompt",
-            Imaginer(module, ImagineConfig(guidance=guidance)),
-            idm,
-            lambda env, s: expand(task, env, s, heading, hits) if prompted else "",
-            execute,
-            "first",
-        )
+        policy = policy_of(task, module, idm, arm)
         policy.reset(env, seed, {})
+        if arm in LIKELIHOOD_ARMS:  # it conditions on the actions since reset: the hunter's
+            policy.executed = [env.unwrapped.action_codec.encode(a) for a in prefix]
         row = {"seed": seed, "eaten": 0, "facing": 0, "do_facing": 0, "actions": []}
         games.append({"env": env, "policy": policy, "frames": frames, "info": info, "queue": [],
                       "before": eaten(env, info), "row": row})  # fmt: skip
@@ -141,12 +169,15 @@ def play(task, starts: dict[int, list[int]], module, idm, arm: str, steps: int):
     for k in range(steps):
         planning = [g for g in games if not g["queue"]]
         if planning:
-            plans = PromptPolicy.act_many(
-                [g["policy"] for g in planning],
-                [g["env"] for g in planning],
-                [g["frames"][-5:] for g in planning],  # one length: the context the loop encodes
-                k,
-            )
+            if arm in LIKELIHOOD_ARMS:  # a batch each: the starts played unlike steps since reset
+                plans = [g["policy"].act(g["env"], g["frames"], k) for g in planning]
+            else:
+                plans = PromptPolicy.act_many(
+                    [g["policy"] for g in planning],
+                    [g["env"] for g in planning],
+                    [g["frames"][-5:] for g in planning],  # one length: the context it encodes
+                    k,
+                )
             for g, plan in zip(planning, plans, strict=True):
                 g["queue"] = list(plan.actions)
                 if k == 0:
@@ -176,8 +207,10 @@ def main() -> None:
     n, steps = int(sys.argv[1]), int(sys.argv[2])
     ckpt = sys.argv[3] if len(sys.argv) > 3 else "pretrained:crafter"
     arms = sys.argv[4:] or list(ARMS)[:4]
-    if unknown := [a for a in arms if a not in ARMS]:
-        raise SystemExit(f"unknown arms {unknown}; choose from {', '.join(ARMS)}")
+    if unknown := [a for a in arms if a not in ARMS and a not in LIKELIHOOD_ARMS]:
+        raise SystemExit(
+            f"unknown arms {unknown}; choose from {', '.join([*ARMS, *LIKELIHOOD_ARMS])}"
+        )
     task = named_task("eat_cow")
     module = load_world_model(ckpt, os.environ.get("DEVICE", "cpu"))  # the IDM reads on the CPU
     idm = load_idm(IDM_ASSETS / "crafter.pt")
