@@ -50,6 +50,15 @@ def test_a_group_without_files_names_its_fields_to_set_instead():
     assert "\n" not in str(err.value)
 
 
+def test_a_group_without_files_offers_a_list_knob_in_brackets():
+    from worldsim.jobs.train import Config as TrainConfig
+
+    with pytest.raises(ConfigError) as err:  # data=DIR meant data.roots=[DIR], which then loads
+        load_config(TrainConfig, ["data=/a/cache"])
+    assert "e.g. data.roots=[/a/cache] (fields: roots," in str(err.value)
+    assert to_object(load_config(TrainConfig, ["data.roots=[/a/cache]"])).data.roots == ["/a/cache"]
+
+
 def test_an_empty_value_is_the_empty_string_and_a_list_knob_asks_for_brackets():
     from worldsim.jobs.train import Config as TrainConfig
 

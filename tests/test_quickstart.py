@@ -51,3 +51,30 @@ def test_quickstart_rejects_unknown_device_and_a_missing_shipped_model(tmp_path)
     assert main(["quickstart", "shipped=pretrained:nope", f"out={tmp_path / 'qs'}"]) == 2
     assert main(["quickstart", f"shipped={tmp_path / 'none.pt'}", f"out={tmp_path / 'qs'}"]) == 2
     assert not (tmp_path / "qs").exists()
+
+
+def test_quickstart_refuses_an_out_folder_holding_other_files(tmp_path, capsys):
+    (tmp_path / "README.md").write_text("a repository's root")
+    assert main(["quickstart", f"out={tmp_path}"]) == 2
+    assert "holds files no quickstart wrote" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # nothing written
+
+
+def test_a_quickstart_cut_off_in_its_first_stage_resumes(tmp_path, monkeypatch):
+    from worldsim.jobs import record
+
+    def cut_off(cfg):
+        Path(cfg.out).mkdir(parents=True)  # part of the first stage's output, then the cut
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record, "run", cut_off)
+    out = tmp_path / "qs"
+    try:
+        main(["quickstart", TOY, f"out={out}"])
+    except KeyboardInterrupt:
+        pass
+    assert (out / "stages").is_dir()  # so a rerun is the same quickstart's, not refused
+    monkeypatch.undo()
+    from worldsim.jobs.quickstart import _check_out
+
+    _check_out(out)  # no error: the rerun may resume

@@ -19,7 +19,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin, get_type_hints
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
@@ -133,17 +133,20 @@ def _load_yaml(path: Path) -> DictConfig:
     return loaded
 
 
-def _group_file(group: str, name: str, fields: list[str]) -> Path:
-    """configs/<group>/<name>.yaml, the file `group=name` picks; `fields`: the group's knobs,
-    named when the group has no files (`data=/a/dir` meant one of them)."""
+def _group_file(group: str, name: str, schema: type) -> Path:
+    """configs/<group>/<name>.yaml, the file `group=name` picks; `schema`: the group's
+    dataclass, whose knobs are named when the group has no files (`data=/a/dir` meant one)."""
     path = CONFIG_DIR / group / f"{name}.yaml"
     if not path.is_file():
         options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
         if not options:
+            fields = [f.name for f in dataclasses.fields(schema)]
+            listed = get_origin(get_type_hints(schema)[fields[0]]) is list
+            example = f"[{name}]" if listed else name  # a list knob takes the bracket form
             raise ConfigError(
                 f"{group}={name} picks a config file of group '{group}', and {CONFIG_DIR / group} "
-                f"holds none; set its fields instead, e.g. {group}.{fields[0]}={name} (fields: "
-                f"{', '.join(fields)})"
+                f"holds none; set its fields instead, e.g. {group}.{fields[0]}={example} "
+                f"(fields: {', '.join(fields)})"
             )
         close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
         raise ConfigError(
@@ -225,8 +228,7 @@ def load_config(schema: type[T], args: list[str]) -> DictConfig:
         key, value = arg.split("=", 1)
         node, _ = _fields_at(schema, key)
         if node is not None and dataclasses.is_dataclass(node) and "." not in key:
-            fields = [f.name for f in dataclasses.fields(node)]
-            group = _load_yaml(_group_file(key, value, fields))
+            group = _load_yaml(_group_file(key, value, node))
             _check_keys(schema, OmegaConf.create({key: group}))
             cfg = _merge(cfg, {key: group}, f"configs/{key}/{value}.yaml")
             continue

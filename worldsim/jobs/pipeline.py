@@ -204,6 +204,8 @@ class Runner:
     def run(self, stages: dict[str, Stage]) -> None:
         """Plan (failing before any work on a config clash), then run or reuse each stage."""
         planned = self.plan(stages)
+        # before the first stage: a quickstart cut off in it finds its records folder, and resumes
+        self.records.mkdir(parents=True, exist_ok=True)
         ran: list[str] = []  # outputs written in this run: stages reading them must rerun too
         for i, (name, stage, module, cfg) in enumerate(planned, 1):
             record, tag = self.records / f"{name}.json", f"{self.name}: [{i}/{len(planned)}] {name}"

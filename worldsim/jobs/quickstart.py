@@ -129,6 +129,7 @@ def _cuda() -> Stages:
     )
 
 
+OUT = "runs/quickstart"  # the default out=
 # the shipped model of each game: MuJoCo scenes, Crafter and ViZDoom env names (configs/env/)
 SHIPPED = {"mujoco": ("bounce", "collide", "occlude", "orbit", "push"), "crafter": ("crafter",)}
 
@@ -145,7 +146,7 @@ def shipped_model(env: str) -> str:
 class Config:
     """Quickstart: where, on what device, which env, and the per-device stage overrides."""
 
-    out: str = "runs/quickstart"  # every stage writes under it; report.html lies here
+    out: str = OUT  # every stage writes under it; report.html lies here
     device: str = "cpu"  # cpu | cuda: picks the `cpu` or `cuda` stage sizes
     # a configs/env/<name>.yaml; Orbit has camera motion and actions, so every suite applies
     env: str = "orbit"
@@ -298,9 +299,22 @@ def _check_shipped(cfg: Config) -> None:
         raise ConfigError(f"shipped={cfg.shipped}: {err}; or shipped='' to leave it out") from err
 
 
+def _check_out(out: Path) -> None:
+    """The quickstart writes a dozen folders under out=: a folder holding anything but an earlier
+    quickstart's (its stages/ records), such as a repository's root, is refused before any work."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={out} is a file; give a new or empty folder, e.g. out={OUT}")
+    if out.is_dir() and any(out.iterdir()) and not (out / "stages").is_dir():
+        raise ConfigError(
+            f"out={out} holds files no quickstart wrote (it has no stages/ folder); give a new "
+            f"or empty folder, e.g. out={OUT}"
+        )
+
+
 def run(cfg: Config) -> None:
     if cfg.device not in DEVICES:
         raise ConfigError(f"device='{cfg.device}' must be cpu or cuda")
+    _check_out(Path(cfg.out))
     _check_shipped(cfg)
     runner = Runner(Path(cfg.out) / "stages", cfg.device, cfg.overwrite, name="quickstart")
     runner.run(stages(cfg))
