@@ -301,9 +301,8 @@ def _check_shipped(cfg: Config) -> None:
 
 def _check_out(out: Path) -> None:
     """The quickstart writes a dozen folders under out=: a folder holding anything but an earlier
-    quickstart's (its stages/ records), such as a repository's root, is refused before any work."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"out={out} is a file; give a new or empty folder, e.g. out={OUT}")
+    quickstart's (its stages/ records), such as a repository's root, is refused before any work
+    (out= a file is refused with every job's out=, by load_config)."""
     if out.is_dir() and any(out.iterdir()) and not (out / "stages").is_dir():
         raise ConfigError(
             f"out={out} holds files no quickstart wrote (it has no stages/ folder); give a new "
