@@ -217,7 +217,8 @@ class Runner:
                     print(f"{tag}: done in a previous run, reusing it", flush=True)
                     continue
             args = " ".join(stage_args(stage, self.device))
-            print(f"\n{tag}: started (worldsim {stage.job} {args})", flush=True)
+            gap = "\n" if i > 1 else ""  # a blank line between stages, none before the first
+            print(f"{gap}{tag}: started (worldsim {stage.job} {args})", flush=True)
             start = time.perf_counter()
             job_cfg = to_object(cfg)
             if hasattr(job_cfg, "overwrite"):  # its output is stale: redo, not resume, it
