@@ -101,7 +101,8 @@ def teacher_forced(
 
     `shuffle`: the actions of each window come from another window (a seeded derangement).
     Returns per-window arrays, and `changed` (copy-last PSNR < CHANGED_BELOW_DB); `keep`: also
-    the model's new frames, "frames" (N, tf, C, H, W) in [-1, 1].
+    the model's new frames, "frames" (N, tf, C, H, W) in [-1, 1], and the true latents' decoded,
+    "vae_frames" (the same shape: the autoencoder's ceiling for the model's).
     """
     tf = module.latent_info.time_factor
     order = np.arange(len(windows))
@@ -109,7 +110,7 @@ def teacher_forced(
         perm = np.random.default_rng(seed).permutation(len(windows))
         order[perm] = np.roll(perm, 1)  # no window keeps its own actions
     scores = {key: [] for key in ("model", "copy_last", "copy_last_vae", "vae")}
-    kept = []
+    kept: dict[str, list] = {"frames": [], "vae_frames": []}
     for i in range(0, len(windows), batch):
         idx = range(i, min(i + batch, len(windows)))
         z = torch.stack([episodes[e].latents[k : k + length] for e, k in (windows[j] for j in idx)])
@@ -135,11 +136,12 @@ def teacher_forced(
         for key, pred in preds.items():
             scores[key].append(psnr(pred, target).mean(-1))  # (B,): mean over the new frames
         if keep:
-            kept.append(model[:, 1:])
+            kept["frames"].append(model[:, 1:])
+            kept["vae_frames"].append(vae[:, 1:])
     out = {k: torch.cat(v).numpy() for k, v in scores.items()}
     out["changed"] = out["copy_last"] < CHANGED_BELOW_DB
     if keep:
-        out["frames"] = torch.cat(kept)  # (N, tf, C, H, W)
+        out.update({k: torch.cat(v) for k, v in kept.items()})  # (N, tf, C, H, W) each
     return out
 
 

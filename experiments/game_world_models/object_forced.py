@@ -26,21 +26,11 @@ from worldsim.metrics import masked_psnr
 STRIDE = 2  # latent frames between windows, the gate's
 
 
-def creature_masks(raw, windows, length: int, tf: int) -> torch.Tensor:
-    """(N, tf, 1, H, W) bool: the pixels a creature covers in each window's new frames."""
-    masks = [
-        np.asarray(raw[e].truth["instance"][new_frames(k + length - 1, tf)]) >= 0
-        for e, k in windows
-    ]
-    return rearrange(torch.from_numpy(np.stack(masks)), "n t h w -> n t 1 h w")
-
-
-@torch.no_grad()
-def vae_new_frames(m, eps, window, length: int, tf: int) -> torch.Tensor:
-    """(1, tf, C, H, W): a window's true latents decoded, its new frames: the autoencoder's
-    ceiling for the model's."""
+def creature_mask(raw, window, length: int, tf: int) -> torch.Tensor:
+    """(tf, 1, H, W) bool: the pixels a creature covers in a window's new frames."""
     e, k = window
-    return m.decode(eps[e].latents[None, k : k + length])[:, -tf:].cpu()
+    mask = np.asarray(raw[e].truth["instance"][new_frames(k + length - 1, tf)]) >= 0
+    return rearrange(torch.from_numpy(mask), "t h w -> t 1 h w")
 
 
 def score(ckpt: str, store: str, count: int) -> dict:
@@ -48,18 +38,21 @@ def score(ckpt: str, store: str, count: int) -> dict:
     raw = evaluate.episodes(store)
     eps = [encode_latent_episode(m, ep) for ep in raw]
     length, tf = m.sample_cfg.window, m.latent_info.time_factor
-    every = evaluate.window_starts(eps, STRIDE, 10**9, length)
-    seen = [w for w in every if creature_masks(raw, [w], length, tf).any()]
+    masks = {
+        w: creature_mask(raw, w, length, tf)
+        for w in evaluate.window_starts(eps, STRIDE, 10**9, length)
+    }
+    seen = [w for w, mask in masks.items() if mask.any()]
     windows = seen[:: max(1, len(seen) // count)][:count]
     forced = teacher_forced(m, eps, windows, length, keep=True)
     truth = window_frames(eps, windows, length, tf)  # (N, 1 + tf, C, H, W)
     target = truth[:, 1:]  # (N, tf, C, H, W)
     preds = {
         "model": forced["frames"],
-        "vae": torch.cat([vae_new_frames(m, eps, w, length, tf) for w in windows]),
+        "vae": forced["vae_frames"],
         "copy_last": truth[:, :1].expand_as(target),
     }
-    creatures = creature_masks(raw, windows, length, tf)  # (N, tf, 1, H, W)
+    creatures = torch.stack([masks[w] for w in windows])  # (N, tf, 1, H, W)
     out = {"windows": len(windows), "creature_pixels_pct": 100 * creatures.float().mean().item()}
     for name, pred in preds.items():
         out[name] = {
