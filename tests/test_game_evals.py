@@ -9,6 +9,7 @@ from evals.camera import image_shift
 from evals.latent_rollout import LatentEpisode, changed_window_summary, idm_reads, new_frames
 from evals.long_rollout import calibrate, drift, judge, reference_limits
 from evals.prompt_motion import follows, net_shift
+from worldsim.metrics import psnr
 from worldsim.models.idm import IDMConfig, InverseDynamics
 
 
@@ -255,3 +256,53 @@ def test_a_rollout_sees_the_window_its_checkpoint_samples_with():
     module.sample_cfg.chunk = 2
     with pytest.raises(ValueError, match="chunk 2"):
         rollout(module, first, None, [""], 4, first_step=0)
+
+
+def _action_led_module(episodes, tf: int):
+    """A stand-in world model whose next latent is the one its window's last action led to in
+    `episodes` (each action a distinct code), and whose decoder repeats each latent frame tf
+    times."""
+    from types import SimpleNamespace
+
+    led_to = {  # action code -> the true latent it precedes
+        float(ep.actions[k, 0]): ep.latents[k] for ep in episodes for k in range(len(ep.latents))
+    }
+
+    def extend_forward(context, frames, acts, clock):  # (B, L-1, c, h, w) -> (B, L, c, h, w)
+        new = torch.stack([led_to[float(a)] for a in acts[:, -1, 0]])[:, None]
+        return torch.cat([context, new], 1)
+
+    def decode(z):  # (B, T', c, h, w) -> (B, 1 + tf (T' - 1), c, h, w)
+        return torch.cat([z[:, :1], z[:, 1:].repeat_interleave(tf, dim=1)], 1)
+
+    return SimpleNamespace(
+        latent_info=SimpleNamespace(time_factor=tf),
+        model_cfg=SimpleNamespace(action_dim=1),
+        clock=lambda first_steps, length: None,
+        mode_runner=lambda prompts, seed: SimpleNamespace(extend_forward=extend_forward),
+        decode=decode,
+    ), decode
+
+
+def test_teacher_forced_scores_a_model_that_follows_the_actions_at_its_autoencoders_ceiling():
+    from evals.latent_rollout import teacher_forced
+
+    torch.manual_seed(0)
+    tf, latents = 2, torch.rand(2, 3, 3, 4, 4) * 1.6 - 0.8  # (episodes, T', c, h, w)
+    codes = torch.arange(6, dtype=torch.float32).reshape(2, 3, 1)  # (episodes, T', A')
+    module, decode = _action_led_module(
+        [LatentEpisode(None, z, a, None) for z, a in zip(latents, codes)], tf
+    )
+    true = decode(latents) + 0.05 * torch.randn(2, 5, 3, 4, 4)  # (episodes, T, c, h, w)
+    episodes = [LatentEpisode(f, z, a, None) for f, z, a in zip(true, latents, codes)]
+    windows = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    out = teacher_forced(module, episodes, windows, 2, batch=3, keep=True)
+    np.testing.assert_array_equal(out["model"], out["vae"])  # the ceiling, window by window
+    torch.testing.assert_close(out["frames"], out["vae_frames"], rtol=0, atol=0)
+    last = torch.stack([true[e, 2 * k] for e, k in windows])  # the last context frames
+    new = torch.stack([true[e, 2 * k + 1 : 2 * k + 3] for e, k in windows])  # (N, tf, ...)
+    expected = psnr(last[:, None].expand_as(new), new).mean(-1).numpy()
+    np.testing.assert_allclose(out["copy_last"], expected, rtol=1e-6)
+    # each window given another's actions draws that window's latent: below the ceiling
+    shuffled = teacher_forced(module, episodes, windows, 2, batch=3, shuffle=True, seed=1)
+    assert (shuffled["model"] < out["vae"] - 3).all()
