@@ -7,6 +7,7 @@ import torch
 
 from worldsim.diffusion.flow import (
     FlowConfig,
+    clean_estimate_error,
     context_estimate_levels,
     context_mask,
     flow_loss,
@@ -117,3 +118,21 @@ def test_context_estimate_levels_put_one_level_on_the_first_samples_context_only
     spread = chosen.nan_to_num(0).amax(1) - chosen.nan_to_num(1).amin(1)
     assert torch.all(spread[context.sum(1) > 1] == 0)  # one level per sample's context
     assert context_estimate_levels(levels[:1], cfg).shape == (0, 6)  # round(0.5) = 0 samples
+
+
+def test_clean_estimate_error_weighs_the_latent_cells_it_is_given():
+    torch.manual_seed(0)
+    x0, noise = torch.randn(2, 3, 4, 5, 6), torch.randn(2, 3, 4, 5, 6)  # (B, T, c, h, w)
+    levels = torch.tensor([[0.0, 0.5, 0.8], [0.0, 0.0, 0.3]])  # (B, T): frame 0 is context
+
+    def still(x, levels, actions, text, clock):  # v = 0: the clean estimate is the noised x
+        return torch.zeros_like(x)
+
+    whole = clean_estimate_error(still, x0, noise, levels)
+    ones = clean_estimate_error(still, x0, noise, levels, cells=torch.ones(5, 6))
+    torch.testing.assert_close(ones, whole)
+    cell = torch.zeros(5, 6)
+    cell[2, 3] = 1.0
+    sq = (noisy(x0, noise, levels) - x0)[..., 2, 3].pow(2).mean(-1)  # (B, T): that cell alone
+    expected = torch.stack([sq[0, 1:].mean(), sq[1, 2]])  # over each sample's noised frames
+    torch.testing.assert_close(clean_estimate_error(still, x0, noise, levels, cells=cell), expected)

@@ -18,8 +18,13 @@ the scripted planner's next 8 actions (which succeed within them). Prints the sc
 candidate's score rank among all (0 = the planner would pick it). K=V words set the scorer
 (`control.likelihood`: levels=0.3,0.5 draws=4 contrast=event; with any of them, the rank under
 section 4's scorer — prompt against empty caption, levels 0.5/0.7/0.9, 1 draw — on the same
-imagined futures is printed beside) and first=SEED the first seed (200000). TASK: a Crafter task
-or a Push one (push_left, ...). For Push the run is the env's recording player
+imagined futures is printed beside), first=SEED the first seed (200000), and focus=x0,y0,x1,y1
+(fractions of the frame) the rank under the same score over that box's latent cells alone
+(Crafter's player stands at the centre of the 9x7-cell view, the inventory's 2 rows below it).
+With STRIPS=DIR, each situation's DIR/TASK_SEED.png: the real frames from the cut to the success,
+then the scripted candidate's imagined frames (after the last real one), then the best-scored
+candidate's.
+TASK: a Crafter task or a Push one (push_left, ...). For Push the run is the env's recording player
 (`scripted_action`, heading for objects in turn) until the task's success, not the grid's
 `push_oracle`: a real push of the named object, not the cleanest approach; its walk prints as its
 mean command.
@@ -27,9 +32,11 @@ mean command.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +49,7 @@ from worldsim.control.imagine import ImagineConfig
 from worldsim.control.likelihood import LikelihoodConfig, prompt_scores
 from worldsim.control.tasks import named_task
 from worldsim.training.world_model import load_world_model
+from worldsim.video import save_frame_strip
 
 HELD = [0, 1, 2, 3, 4]  # noop, move_left, move_right, move_up, move_down: each held 8 steps
 WALK = [2, 2, 4, 4, 1, 1, 3, 3] * 3  # the real steps before the plan
@@ -151,9 +159,21 @@ def scorer_config(overrides: list[str]) -> ControlConfig:
     return replace(cfg, likelihood=replace(cfg.likelihood, **kw))
 
 
+def focus_cells(box: str, h: int, w: int) -> torch.Tensor:
+    """'x0,y0,x1,y1' (fractions of the frame) -> (h, w) weights: 1 on the latent cells whose
+    centre lies in the box, else 0."""
+    x0, y0, x1, y1 = (float(v) for v in box.split(","))
+    ys, xs = (torch.arange(n, dtype=torch.float32).add(0.5).div(n) for n in (h, w))
+    inside = ((ys >= y0) & (ys <= y1))[:, None] & ((xs >= x0) & (xs <= x1))[None]
+    if not inside.any():
+        raise ValueError(f"focus={box} holds no latent cell centre of a {h}x{w} grid")
+    return inside.float()
+
+
 def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *overrides: str) -> None:
     first = [int(w.split("=")[1]) for w in overrides if w.startswith("first=")] or [200_000]
-    overrides = tuple(w for w in overrides if not w.startswith("first="))
+    focus = [w.split("=")[1] for w in overrides if w.startswith("focus=")]
+    overrides = tuple(w for w in overrides if not w.startswith(("first=", "focus=")))
     task = named_task(task_name)
     harness = Harness(load_world_model(ckpt, "cpu"), None, scorer_config(list(overrides)))
     policy = harness.policy("likelihood", task)
@@ -166,6 +186,11 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
             texts = m.encode_text([policy.prompt, policy.baseline()])
             scores = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                    policy.cfg.levels, seed, policy.cfg.draws).numpy()  # fmt: skip
+            if focus:  # the same score over the focus box's latent cells alone
+                cells = focus_cells(focus[0], *seq.shape[-2:])
+                near = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                                     policy.cfg.levels, seed, policy.cfg.draws,
+                                     cells=cells).numpy()  # fmt: skip
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
                 before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
@@ -177,8 +202,16 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
             names = [round(float(v), 2) for v in np.mean(walk, 0)]
         spread = f"best {scores.min():+.4f}, median {np.median(scores):+.4f}"
         old = f"; section 4's scorer: rank {int((before < before[-1]).sum())}" if overrides else ""
+        if focus:
+            old += f"; focus {focus[0]}: rank {int((near < near[-1]).sum())}"
         print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
               f"rank {rank} of {len(scores)} ({spread}){old}", flush=True)  # fmt: skip
+        if strips := os.environ.get("STRIPS"):
+            used = policy.imaginer.context_frames(cut + 1)
+            chosen = policy.imaginer.decode(seq[[-1, int(scores.argmin())]])[:, used - 1 :]
+            Path(strips).mkdir(parents=True, exist_ok=True)
+            save_frame_strip([np.stack(frames[cut:]), *chosen.astype(np.uint8)],
+                             Path(strips) / f"{task_name}_{seed}.png", 1)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,13 +45,19 @@ def clean_estimate_error(
     actions=None,
     text=None,
     clock=None,
+    cells: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Per-sample latent MSE (B,) of the model's one-step clean estimate x_t - t v against x0
-    (B, T, ...), over the noised frames (levels (B, T) > 0) only; the others are clean context.
-    No sampling: it measures what the model knows (its posterior mean at that level)."""
+    (B, T, c, h, w), over the noised frames (levels (B, T) > 0) only; the others are clean
+    context. No sampling: it measures what the model knows (its posterior mean at that level).
+    `cells` (h, w): weights of the latent cells in the mean (None: every cell alike)."""
     x = noisy(x0, noise, levels)
     estimate = clean_estimate(x, model(x, levels, actions, text, clock=clock), levels)
-    err = (estimate - x0).pow(2).flatten(2).mean(-1)  # (B, T)
+    sq = (estimate - x0).pow(2)  # (B, T, c, h, w)
+    if cells is None:
+        err = sq.flatten(2).mean(-1)  # (B, T)
+    else:
+        err = (sq * cells).sum((2, 3, 4)) / (cells.sum() * sq.shape[2])  # (B, T)
     noised = (levels > 0).to(err.dtype)
     return (err * noised).sum(1) / noised.sum(1)
 
