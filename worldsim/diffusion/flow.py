@@ -57,6 +57,7 @@ def clean_estimate_error(
     if cells is None:
         err = sq.flatten(2).mean(-1)  # (B, T)
     else:
+        cells = cells.to(sq)
         err = (sq * cells).sum((2, 3, 4)) / (cells.sum() * sq.shape[2])  # (B, T)
     noised = (levels > 0).to(err.dtype)
     return (err * noised).sum(1) / noised.sum(1)
