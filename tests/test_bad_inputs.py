@@ -309,6 +309,16 @@ def test_a_mistyped_pretrained_name_is_one_line_saying_what_was_meant(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    "env, example",
+    [("crafter", "tasks=[collect_wood,...]"), ("push_control", "tasks=[push_left,...]"),
+     ("orbit", "env=push_control (push_left, ...)")],
+)  # fmt: skip
+def test_control_without_a_prompt_or_tasks_names_an_example_of_its_env(env, example, capsys):
+    argv = ["control", f"env={env}", "ckpt=/nonexistent.pt"]
+    assert example in one_line_error(capsys, argv)
+
+
 def test_control_of_a_task_in_another_env_than_asked_is_one_line(tmp_path, capsys):
     argv = ["control", "env=orbit", "tasks=[collect_wood]", f"out={tmp_path / 'o'}"]
     assert "not in env.id=worldsim/MujocoOrbit-v0" in one_line_error(capsys, argv)

@@ -33,6 +33,12 @@ from worldsim.control.tasks import (
 
 IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
 HELD_OUT_SEED = 200_000  # recordings for training used seeds below this
+EXAMPLES = {  # what `control` needs, by the env's task family (None: an env without tasks)
+    "crafter": 'prompt="get wood" or tasks=[collect_wood,...]',
+    "push": 'prompt="push the red ball left" or tasks=[push_left,...]',
+    None: 'prompt="..." or tasks=[...], with env=crafter (collect_wood, ...) or env=push_control '
+    "(push_left, ...)",
+}
 
 
 @dataclass
@@ -61,7 +67,7 @@ def _tasks(cfg: Config):
         if cfg.prompt:
             return [task_from_prompt(cfg.env, cfg.prompt)]
         if not cfg.tasks:
-            raise ConfigError('control needs prompt="..." or tasks=[collect_wood,...]')
+            raise ConfigError(f"control needs {EXAMPLES[env_family(cfg.env.id)]}")
         tasks = [named_task(t, cfg.env) for t in cfg.tasks]
     except TaskError as err:
         raise ConfigError(str(err)) from err
