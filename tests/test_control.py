@@ -339,6 +339,8 @@ def test_prompt_scores_share_noise_across_candidates_and_are_zero_for_the_empty_
     assert prompt_scores(model, context, futures, same, [0.5], seed=1).abs().max() < 1e-6
     more = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1, draws=3)
     assert more[0] == more[2] != more[1] and not torch.allclose(more, scores)  # new draws, shared
+    ratio = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1, relative=True)
+    assert ratio[0] == ratio[2] != ratio[1] and torch.equal(ratio.sign(), scores.sign())
 
 
 def test_event_contrast_compares_the_prompt_with_itself_without_its_event_sentences():

@@ -20,7 +20,8 @@ candidate's score rank among all (0 = the planner would pick it). K=V words set 
 section 4's scorer — prompt against empty caption, levels 0.5/0.7/0.9, 1 draw — on the same
 imagined futures is printed beside), first=SEED the first seed (200000), and focus=x0,y0,x1,y1
 (fractions of the frame) the rank under the same score over that box's latent cells alone
-(Crafter's player stands at the centre of the 9x7-cell view, the inventory's 2 rows below it).
+(Crafter's player stands at the centre of the 9x7-cell view, the inventory's 2 rows below it);
+the word `relative` prints the rank under the log ratio of the two captions' errors beside.
 With STRIPS=DIR, each situation's DIR/TASK_SEED.png: the real frames from the cut to the success,
 then the scripted candidate's imagined frames (after the last real one), then the best-scored
 candidate's.
@@ -173,7 +174,10 @@ def focus_cells(box: str, h: int, w: int) -> torch.Tensor:
 def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *overrides: str) -> None:
     first = [int(w.split("=")[1]) for w in overrides if w.startswith("first=")] or [200_000]
     focus = [w.split("=")[1] for w in overrides if w.startswith("focus=")]
-    overrides = tuple(w for w in overrides if not w.startswith(("first=", "focus=")))
+    relative = "relative" in overrides
+    overrides = tuple(
+        w for w in overrides if not w.startswith(("first=", "focus=")) and w != "relative"
+    )
     task = named_task(task_name)
     harness = Harness(load_world_model(ckpt, "cpu"), None, scorer_config(list(overrides)))
     policy = harness.policy("likelihood", task)
@@ -191,6 +195,10 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
                 near = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                      policy.cfg.levels, seed, policy.cfg.draws,
                                      cells=cells).numpy()  # fmt: skip
+            if relative:  # the log ratio of the two captions' errors, not their difference
+                ratio = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                                      policy.cfg.levels, seed, policy.cfg.draws,
+                                      relative=True).numpy()  # fmt: skip
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
                 before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
@@ -204,6 +212,8 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
         old = f"; section 4's scorer: rank {int((before < before[-1]).sum())}" if overrides else ""
         if focus:
             old += f"; focus {focus[0]}: rank {int((near < near[-1]).sum())}"
+        if relative:
+            old += f"; relative: rank {int((ratio < ratio[-1]).sum())}"
         print(f"{task_name} seed {seed}: scripted {names} scores {scores[-1]:+.4f}, "
               f"rank {rank} of {len(scores)} ({spread}){old}", flush=True)  # fmt: skip
         if strips := os.environ.get("STRIPS"):

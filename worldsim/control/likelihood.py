@@ -90,6 +90,7 @@ def prompt_scores(
     draws: int = 1,
     clock: torch.Tensor | None = None,
     cells: torch.Tensor | None = None,
+    relative: bool = False,
 ) -> torch.Tensor:
     """Score (N,) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
     error of the model's clean estimate of the future with the first of `texts` (the prompt)
@@ -97,7 +98,9 @@ def prompt_scores(
     `levels` and `draws` noise draws per level; actions null. Each draw's noise is shared by
     every candidate and both captions (seeded: common random numbers). `clock` (1, Tc + H):
     the env steps of the context and future latent frames (a model told the clock). `cells`
-    (h, w): weights of the latent cells in the error (None: the whole frame)."""
+    (h, w): weights of the latent cells in the error (None: the whole frame). `relative`: the
+    log ratio of the two errors instead of their difference (a difference grows with the
+    future's own error, whatever the prompt says of it)."""
     levels = [x for x in levels for _ in range(draws)]  # each level `draws` times, new noise each
     n, k, tc = len(futures), len(levels), context.shape[1]
     x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
@@ -116,7 +119,7 @@ def prompt_scores(
         clock = clock.expand(x0.shape[0], -1)  # (2 K N, T)
     err = clean_estimate_error(model, x0, noise, noised, None, text, clock, cells)  # (2 K N,)
     err = rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
-    return err[0] - err[1]
+    return err[0].log() - err[1].log() if relative else err[0] - err[1]
 
 
 def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, seeds: list):
