@@ -24,6 +24,7 @@ from worldsim.control.likelihood import (
     LikelihoodPolicy,
     context_actions,
     pack_actions,
+    prompt_errors,
     prompt_scores,
 )
 from worldsim.control.policies import consensus
@@ -339,7 +340,9 @@ def test_prompt_scores_share_noise_across_candidates_and_are_zero_for_the_empty_
     assert prompt_scores(model, context, futures, same, [0.5], seed=1).abs().max() < 1e-6
     more = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1, draws=3)
     assert more[0] == more[2] != more[1] and not torch.allclose(more, scores)  # new draws, shared
-    ratio = prompt_scores(model, context, futures, texts, [0.5, 0.9], seed=1, relative=True)
+    errs = prompt_errors(model, context, futures, texts, [0.5, 0.9], seed=1)  # (2, N)
+    torch.testing.assert_close(errs[0] - errs[1], scores, rtol=0, atol=0)
+    ratio = errs[0].log() - errs[1].log()  # likelihood_checks.py's `relative`
     assert ratio[0] == ratio[2] != ratio[1] and torch.equal(ratio.sign(), scores.sign())
 
 

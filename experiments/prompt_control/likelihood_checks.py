@@ -47,7 +47,7 @@ from envs.make import make_env
 from worldsim.control.candidates import candidates
 from worldsim.control.grid import ControlConfig, Harness
 from worldsim.control.imagine import ImagineConfig
-from worldsim.control.likelihood import LikelihoodConfig, prompt_scores
+from worldsim.control.likelihood import LikelihoodConfig, prompt_errors, prompt_scores
 from worldsim.control.tasks import named_task
 from worldsim.training.world_model import load_world_model
 from worldsim.video import save_frame_strip
@@ -188,17 +188,16 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
         with torch.no_grad():
             seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
             texts = m.encode_text([policy.prompt, policy.baseline()])
-            scores = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                   policy.cfg.levels, seed, policy.cfg.draws).numpy()  # fmt: skip
+            errs = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                                 policy.cfg.levels, seed, policy.cfg.draws).numpy()  # fmt: skip
+            scores = errs[0] - errs[1]  # the planner's score
+            ratio = np.log(errs[0]) - np.log(errs[1])  # `relative`: their log ratio
             if focus:  # the same score over the focus box's latent cells alone
                 cells = focus_cells(focus[0], *seq.shape[-2:])
-                near = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                near = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                      policy.cfg.levels, seed, policy.cfg.draws,
                                      cells=cells).numpy()  # fmt: skip
-            if relative:  # the log ratio of the two captions' errors, not their difference
-                ratio = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                      policy.cfg.levels, seed, policy.cfg.draws,
-                                      relative=True).numpy()  # fmt: skip
+                near = near[0] - near[1]
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
                 before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,

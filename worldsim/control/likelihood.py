@@ -80,7 +80,7 @@ def pack_actions(
 
 
 @torch.no_grad()
-def prompt_scores(
+def prompt_errors(
     model,
     context: torch.Tensor,
     futures: torch.Tensor,
@@ -90,17 +90,14 @@ def prompt_scores(
     draws: int = 1,
     clock: torch.Tensor | None = None,
     cells: torch.Tensor | None = None,
-    relative: bool = False,
 ) -> torch.Tensor:
-    """Score (N,) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
-    error of the model's clean estimate of the future with the first of `texts` (the prompt)
-    minus with the second (the empty caption, or the prompt without its event), averaged over
-    `levels` and `draws` noise draws per level; actions null. Each draw's noise is shared by
-    every candidate and both captions (seeded: common random numbers). `clock` (1, Tc + H):
-    the env steps of the context and future latent frames (a model told the clock). `cells`
-    (h, w): weights of the latent cells in the error (None: the whole frame). `relative`: the
-    log ratio of the two errors instead of their difference (a difference grows with the
-    future's own error, whatever the prompt says of it)."""
+    """Errors (2, N) of each future (N, H, c, h, w) after the clean `context` (1, Tc, c, h, w):
+    the error of the model's clean estimate of the future with each of `texts` (the prompt,
+    then the empty caption or the prompt without its event), averaged over `levels` and
+    `draws` noise draws per level; actions null. Each draw's noise is shared by every candidate
+    and both captions (seeded: common random numbers). `clock` (1, Tc + H): the env steps of
+    the context and future latent frames (a model told the clock). `cells` (h, w): weights of
+    the latent cells in the error (None: the whole frame)."""
     levels = [x for x in levels for _ in range(draws)]  # each level `draws` times, new noise each
     n, k, tc = len(futures), len(levels), context.shape[1]
     x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
@@ -118,8 +115,23 @@ def prompt_scores(
     if clock is not None:
         clock = clock.expand(x0.shape[0], -1)  # (2 K N, T)
     err = clean_estimate_error(model, x0, noise, noised, None, text, clock, cells)  # (2 K N,)
-    err = rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
-    return err[0].log() - err[1].log() if relative else err[0] - err[1]
+    return rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
+
+
+def prompt_scores(
+    model,
+    context: torch.Tensor,
+    futures: torch.Tensor,
+    texts: TextBatch | None,
+    levels: list[float],
+    seed: int,
+    draws: int = 1,
+    clock: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Score (N,) of each future: its error with the prompt minus with the contrast caption
+    (`prompt_errors`); lower = the prompt explains this future better."""
+    err = prompt_errors(model, context, futures, texts, levels, seed, draws, clock)  # (2, N)
+    return err[0] - err[1]
 
 
 def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, seeds: list):
