@@ -47,7 +47,7 @@ from envs.make import make_env
 from worldsim.control.candidates import candidates
 from worldsim.control.grid import ControlConfig, Harness
 from worldsim.control.imagine import ImagineConfig
-from worldsim.control.likelihood import LikelihoodConfig, prompt_errors, prompt_scores
+from worldsim.control.likelihood import LikelihoodConfig, prompt_errors
 from worldsim.control.tasks import named_task
 from worldsim.training.world_model import load_world_model
 from worldsim.video import save_frame_strip
@@ -200,8 +200,9 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
                 near = near[0] - near[1]
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
-                before = prompt_scores(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
+                before = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                        shipped.levels, seed, shipped.draws).numpy()  # fmt: skip
+                before = before[0] - before[1]
         rank = int((scores < scores[-1]).sum())
         if isinstance(codec, DiscreteCodec):  # the action names
             names = [codec.names[a] for a in walk]

@@ -97,7 +97,8 @@ def prompt_errors(
     `draws` noise draws per level; actions null. Each draw's noise is shared by every candidate
     and both captions (seeded: common random numbers). `clock` (1, Tc + H): the env steps of
     the context and future latent frames (a model told the clock). `cells` (h, w): weights of
-    the latent cells in the error (None: the whole frame)."""
+    the latent cells in the error (None: the whole frame). The planner's score is the first
+    minus the second: lower = the prompt explains this future better."""
     levels = [x for x in levels for _ in range(draws)]  # each level `draws` times, new noise each
     n, k, tc = len(futures), len(levels), context.shape[1]
     x0 = torch.cat([context.expand(n, -1, -1, -1, -1), futures], 1)  # (N, T, c, h, w)
@@ -116,22 +117,6 @@ def prompt_errors(
         clock = clock.expand(x0.shape[0], -1)  # (2 K N, T)
     err = clean_estimate_error(model, x0, noise, noised, None, text, clock, cells)  # (2 K N,)
     return rearrange(err, "(two k n) -> two k n", two=2, k=k).mean(1)  # (2, N)
-
-
-def prompt_scores(
-    model,
-    context: torch.Tensor,
-    futures: torch.Tensor,
-    texts: TextBatch | None,
-    levels: list[float],
-    seed: int,
-    draws: int = 1,
-    clock: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Score (N,) of each future: its error with the prompt minus with the contrast caption
-    (`prompt_errors`); lower = the prompt explains this future better."""
-    err = prompt_errors(model, context, futures, texts, levels, seed, draws, clock)  # (2, N)
-    return err[0] - err[1]
 
 
 def imagine_candidates(policies: list, frames: list, plans: list, codecs: list, seeds: list):
@@ -248,10 +233,10 @@ class LikelihoodPolicy:
             texts = m.encode_text([self.prompt, self.baseline()])
             context, futures = seq[:1, :-horizon], seq[:, -horizon:]
             clock = self.imaginer.clock(len(frames), 1, seq.shape[1])
-            scores = prompt_scores(
+            err = prompt_errors(
                 m.model, context, futures, texts, self.cfg.levels, seed, self.cfg.draws, clock
-            )
-            scores = scores.float().cpu().numpy()
+            )  # (2, N)
+            scores = (err[0] - err[1]).float().cpu().numpy()  # lower: the prompt explains better
             chosen = int(scores.argmin())
         else:
             scores = np.zeros(len(plans))
