@@ -24,7 +24,7 @@ imagined futures is printed beside), first=SEED the first seed (200000), and foc
 the word `relative` prints the rank under the log ratio of the two captions' errors beside.
 With STRIPS=DIR, each situation's DIR/TASK_SEED.png: the real frames from the cut to the success,
 then the scripted candidate's imagined frames (after the last real one), then the best-scored
-candidate's.
+candidate's. DEVICE=cuda runs it on the GPU (default cpu).
 TASK: a Crafter task or a Push one (push_left, ...). For Push the run is the env's recording player
 (`scripted_action`, heading for objects in turn) until the task's success, not the grid's
 `push_oracle`: a real push of the named object, not the cleanest approach; its walk prints as its
@@ -179,31 +179,35 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
         w for w in overrides if not w.startswith(("first=", "focus=")) and w != "relative"
     )
     task = named_task(task_name)
-    harness = Harness(load_world_model(ckpt, "cpu"), None, scorer_config(list(overrides)))
+    device = os.environ.get("DEVICE", "cpu")
+    harness = Harness(load_world_model(ckpt, device), None, scorer_config(list(overrides)))
     policy = harness.policy("likelihood", task)
     m, horizon = policy.imaginer.module, policy.imaginer.cfg.horizon
     shipped = LikelihoodConfig(levels=[0.5, 0.7, 0.9], draws=1, contrast="empty")  # section 4's
+    ranks = []
     for seed in range(first[0], first[0] + seeds):
         frames, _, cut, codec, plans, _, walk = oracle_situation(policy, task, seed)
         with torch.no_grad():
             seq = policy.imagine(np.stack(frames[: cut + 1]), plans, codec, seed)
             texts = m.encode_text([policy.prompt, policy.baseline()])
             errs = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                 policy.cfg.levels, seed, policy.cfg.draws).numpy()  # fmt: skip
+                                 policy.cfg.levels, seed, policy.cfg.draws)  # fmt: skip
+            errs = errs.cpu().numpy()
             scores = errs[0] - errs[1]  # the planner's score
             ratio = np.log(errs[0]) - np.log(errs[1])  # `relative`: their log ratio
             if focus:  # the same score over the focus box's latent cells alone
                 cells = focus_cells(focus[0], *seq.shape[-2:])
                 near = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
                                      policy.cfg.levels, seed, policy.cfg.draws,
-                                     cells=cells).numpy()  # fmt: skip
+                                     cells=cells).cpu().numpy()  # fmt: skip
                 near = near[0] - near[1]
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
                 before = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                       shipped.levels, seed, shipped.draws).numpy()  # fmt: skip
-                before = before[0] - before[1]
+                                       shipped.levels, seed, shipped.draws).cpu()  # fmt: skip
+                before = (before[0] - before[1]).numpy()
         rank = int((scores < scores[-1]).sum())
+        ranks.append(rank)
         if isinstance(codec, DiscreteCodec):  # the action names
             names = [codec.names[a] for a in walk]
         else:  # a continuous codec's (Push) mean command
@@ -222,6 +226,10 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
             Path(strips).mkdir(parents=True, exist_ok=True)
             save_frame_strip([np.stack(frames[cut:]), *chosen.astype(np.uint8)],
                              Path(strips) / f"{task_name}_{seed}.png", 1)  # fmt: skip
+    print(
+        f"{task_name}: the scripted candidate's rank, mean {np.mean(ranks):.1f} over {seeds} "
+        f"situations, first in {ranks.count(0)} (chance: {policy.cfg.candidates / 2:.0f})"
+    )
 
 
 if __name__ == "__main__":
