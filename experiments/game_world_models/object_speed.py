@@ -1,0 +1,66 @@
+"""Does the autoencoder lose the objects because they move? (prompt control RESULTS section 32)
+
+Each episode of STORE is encoded and decoded whole with CKPT's autoencoder; every frame's object
+pixels (the truth's instance map) are pooled by how far their object's centroid moved since the
+previous frame, and the reconstruction's PSNR is given per speed band, beside the background's.
+Static objects that come back blurred say the autoencoder's spatial code is short of them; only
+moving ones, that its time compression (4 frames a latent frame) smears them.
+
+    python experiments/game_world_models/object_speed.py STORE CKPT > out.json
+"""
+
+import json
+import sys
+
+import evaluate  # this folder's
+import numpy as np
+import torch
+from einops import rearrange
+
+from evals.latent_rollout import encode_latent_episode
+from worldsim.metrics import masked_psnr
+
+BANDS = (0.0, 0.25, 1.0, 2.0, 4.0, np.inf)  # centroid pixels moved since the previous frame
+
+
+def speed_bands(instance: np.ndarray) -> np.ndarray:
+    """(T, H, W) instance ids (-1: background) -> (T, H, W) band index of each object pixel's
+    object speed (-1: background; frame 0, with no previous frame, -2)."""
+    bands = np.full(instance.shape, -2)
+    for t in range(1, len(instance)):
+        bands[t][instance[t] < 0] = -1
+        for i in np.unique(instance[t][instance[t] >= 0]):
+            before = np.argwhere(instance[t - 1] == i)
+            now = np.argwhere(instance[t] == i).mean(0)
+            speed = np.linalg.norm(now - before.mean(0)) if len(before) else np.inf
+            bands[t][instance[t] == i] = np.searchsorted(BANDS, speed, side="right") - 1
+    return bands
+
+
+@torch.no_grad()
+def main(store: str, ckpt: str) -> dict:
+    m = evaluate.load_model(ckpt, "cpu")
+    recon, truth, bands = [], [], []
+    for raw in evaluate.episodes(store):
+        ep = encode_latent_episode(m, raw)
+        recon.append(m.decode(ep.latents[None])[0].cpu())  # (T, C, H, W)
+        truth.append(ep.frames)  # (T, C, H, W)
+        bands.append(speed_bands(np.asarray(raw.truth["instance"][: len(ep.frames)])))
+    recon, truth = torch.cat(recon), torch.cat(truth)  # (N, C, H, W)
+    bands = rearrange(torch.from_numpy(np.concatenate(bands)), "n h w -> n 1 h w")
+    out = {"ckpt": ckpt, "store": evaluate.held_out_data(store)}
+    out["background_db"] = masked_psnr(recon, truth, bands == -1).item()
+    for k, (lo, hi) in enumerate(zip(BANDS, BANDS[1:])):
+        mask = bands == k
+        out[f"objects moving {lo}-{hi} px/frame"] = {
+            "db": masked_psnr(recon, truth, mask).item() if mask.any() else None,
+            "pixels_pct": 100 * mask.float().mean().item(),
+        }
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python object_speed.py STORE CKPT > out.json")
+    torch.set_num_threads(2)
+    print(json.dumps(main(*sys.argv[1:3]), indent=1))
