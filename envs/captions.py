@@ -301,6 +301,7 @@ def _prompt(facts: dict[str, Any], events: list[dict[str, Any]], g: Grammar) -> 
 FLOOR_DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "forward": (0, -1), "back": (0, 1)}
 MOVE_M = 0.1  # net metres in a window below which a body "stays still"
 CONTACT_LEAD = 4  # frames before a window in which the puck's contact still explains a slide
+PUSHES = "The puck pushes "  # how every push sentence begins: the event of a Push caption
 
 
 def floor_directions(shift: np.ndarray, right: np.ndarray, towards: np.ndarray) -> list[str]:
@@ -339,7 +340,7 @@ def push_sentences(colours: Sequence[str], shapes: Sequence[str]) -> list[str]:
         for shape in shapes:
             name = short_name({"shape": shape, "colour": colour})
             for d in FLOOR_DIRECTIONS:
-                out += [f"The puck pushes the {name} {d}.", f"The {name} slides {d}."]
+                out += [f"{PUSHES}the {name} {d}.", f"The {name} slides {d}."]
     return out
 
 
@@ -366,7 +367,7 @@ def push_window_sentences(
         if i == agent or not words:
             continue
         name = short_name(obj)
-        verb = f"The puck pushes the {name}" if i in touched else f"The {name} slides"
+        verb = f"{PUSHES}the {name}" if i in touched else f"The {name} slides"
         sentences.append(f"{verb} {words[0]}.")
     return sentences
 
@@ -388,13 +389,11 @@ def describe_push_episode(
         push_window_sentences(replace(whole, start=s, end=e), right, towards, agent)
         for s, e in spans
     ]
-    first_push = next((x for w in said for x in w if x.startswith("The puck pushes ")), "")
+    first_push = next((x for w in said for x in w if x.startswith(PUSHES)), "")
     return Captions(
         long=" ".join(push_window_sentences(whole, right, towards, agent)),
         # "The puck pushes the red ball left." -> "push the red ball left"
-        prompt="push " + first_push.removeprefix("The puck pushes ")[:-1]
-        if first_push
-        else "move the puck",
+        prompt="push " + first_push.removeprefix(PUSHES)[:-1] if first_push else "move the puck",
         windows=[
             {"start": s, "end": e, "text": " ".join(w)}
             for (s, e), w in zip(spans, said, strict=True)

@@ -27,7 +27,7 @@ from worldsim.control.likelihood import (
     prompt_errors,
 )
 from worldsim.control.policies import consensus
-from worldsim.control.prompts import expand_crafter, without_events
+from worldsim.control.prompts import expand_crafter, expand_push, without_events
 from worldsim.control.tasks import CRAFTER_TASKS, named_task, task_from_prompt
 from worldsim.data.actions import pad_actions
 from worldsim.data.latent_datamodule import latent_actions
@@ -355,11 +355,14 @@ def test_event_contrast_compares_the_prompt_with_itself_without_its_event_senten
     prompt = "The player moves 2 cells north. The player achieves collect wood. It is daytime."
     assert without_events(prompt) == "The player moves 2 cells north. It is daytime."
     imaginer = SimpleNamespace(cfg=SimpleNamespace(horizon=2), time_factor=4)  # no model needed
-    push = "The black puck pushes the red ball. The view is fixed."  # no event sentence
+    push = expand_push("red", "ball", "left")  # the push sentence is a Push prompt's event
+    assert push == "The puck moves left. The puck pushes the red ball left."
+    scene = "The black puck pushes the red ball. The view is fixed."  # no event sentence
     for contrast, said, base in [
         ("empty", prompt, ""),
         ("event", prompt, "The player moves 2 cells north. It is daytime."),
-        ("event", push, ""),
+        ("event", push, "The puck moves left."),
+        ("event", scene, ""),
     ]:
         policy = LikelihoodPolicy("likelihood", imaginer, LikelihoodConfig(contrast=contrast),
                                   lambda env, seed: "", 4)  # fmt: skip

@@ -9,7 +9,7 @@ captions (envs/captions.py) are a closed set too: where the puck went and what i
 
 from __future__ import annotations
 
-from envs.captions import Grammar, short_name
+from envs.captions import PUSHES, Grammar, short_name
 from envs.crafter.captions import (
     ACHIEVES,
     AXES,
@@ -60,16 +60,17 @@ def expand_crafter(task: str, seed: int, heading: bool = True, hits: bool = Fals
 
 def without_events(caption: str) -> str:
     """The caption without its event sentences ("The player hits a cow.", "The player achieves
-    collect wood."): what the likelihood planner's `contrast=event` compares the prompt against,
-    so that only the event's words are scored, not the movement, creature and daylight sentences
-    drawn around them."""
-    return " ".join(s for s in split_sentences(caption) if not s.startswith((HITS, ACHIEVES)))
+    collect wood.", "The puck pushes the red ball left."): what the likelihood planner's
+    `contrast=event` compares the prompt against, so that only the event's words are scored, not
+    the movement, creature and daylight sentences drawn around them."""
+    events = (HITS, ACHIEVES, PUSHES)
+    return " ".join(s for s in split_sentences(caption) if not s.startswith(events))
 
 
 def contrast_caption(prompt: str, contrast: str) -> str:
     """What `prompt` is compared against, by the likelihood planner's score and by the loop's
     text guidance: the empty caption, or (`contrast="event"`) the prompt without its event
-    sentences, empty when it has none (a Push prompt)."""
+    sentences (a Push prompt: its movement sentence), empty when it has none."""
     stripped = without_events(prompt)
     return stripped if contrast == "event" and stripped != prompt else ""
 
