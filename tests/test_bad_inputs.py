@@ -332,6 +332,22 @@ def test_control_with_a_model_of_another_envs_actions_is_one_line(tmp_path, caps
     assert not (tmp_path / "o").exists()
 
 
+def test_control_with_a_shipped_model_of_another_game_is_one_line(tmp_path, capsys):
+    """Push's 2 action values would be zero-padded into Crafter's 17 in silence."""
+    argv = ["control", "env=push_control", "tasks=[push_left]", f"out={tmp_path / 'o'}"]
+    error = one_line_error(capsys, argv)  # ckpt: pretrained:crafter, the default
+    assert "pretrained:crafter was trained on worldsim/Crafter* envs" in error
+    assert "use pretrained:mujoco" in error and not (tmp_path / "o").exists()
+
+
+def test_control_of_a_push_prompt_naming_an_absent_colour_is_one_line(tmp_path, capsys):
+    """Seed 200000's scene holds a pink and a white object: refused before any model is read."""
+    argv = ["control", "env=push_control", 'prompt="push the red ball left"', "episodes=2",
+            "ckpt=/nonexistent.pt", f"out={tmp_path / 'o'}"]  # fmt: skip
+    assert "seed 200000: no red object in this scene" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
+
+
 def test_control_hits_with_a_model_never_told_of_hits_is_one_line(tmp_path, capsys):
     """pretrained:crafter was trained before captions said the hits: its table lacks them."""
     argv = [

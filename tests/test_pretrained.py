@@ -38,7 +38,7 @@ def test_a_damaged_shipped_file_is_refused_with_the_fix(tmp_path, monkeypatch):
         fh.seek(1000)
         fh.write(bytes([byte[0] ^ 1]))
     monkeypatch.setattr(pretrained, "ASSETS", tmp_path)
-    entry = Pretrained("damaged.pt", PRETRAINED[name].sha256, "")
+    entry = Pretrained("damaged.pt", PRETRAINED[name].sha256, "", PRETRAINED[name].envs)
     monkeypatch.setitem(PRETRAINED, "damaged", entry)
     with pytest.raises(CheckpointError, match="sha256"):  # one line at the CLI, exit 2
         resolve_checkpoint("pretrained:damaged")

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from worldsim.config import ConfigError
+from worldsim.models.pretrained import check_trained_env
 
 
 def action_width(cache: Any, names: list[str]) -> int:
@@ -27,7 +28,9 @@ def pad_actions(actions: torch.Tensor, width: int) -> torch.Tensor:
 def check_action_width(module: Any, width: int, model: str, env_id: str) -> None:
     """Refuse, before any work, an env whose codec gives `width` action values per frame to a
     world model (`module`) that takes fewer: `pad_actions` would fail mid-run. Narrower ones are
-    zero-padded, as in training; a model without actions takes any env."""
+    zero-padded, as in training; a model without actions takes any env. A shipped model is
+    refused on another game's env first (`check_trained_env`)."""
+    check_trained_env(model, env_id)
     takes = module.model_cfg.action_dim // module.latent_info.time_factor
     if module.model_cfg.action_dim and width > takes:
         raise ConfigError(

@@ -28,6 +28,7 @@ from worldsim.control.tasks import (
     TaskError,
     env_family,
     named_task,
+    push_target,
     task_from_prompt,
 )
 
@@ -35,7 +36,7 @@ IDM_ASSETS = Path(__file__).resolve().parents[1] / "assets" / "idm"
 HELD_OUT_SEED = 200_000  # recordings for training used seeds below this
 EXAMPLES = {  # what `control` needs, by the env's task family (None: an env without tasks)
     "crafter": 'prompt="get wood" or tasks=[collect_wood,...]',
-    "push": 'prompt="push the red ball left" or tasks=[push_left,...]',
+    "push": 'tasks=[push_left,...] or prompt="push the pink box left" (an object of the scene)',
     None: 'prompt="..." or tasks=[...], with env=crafter (collect_wood, ...) or env=push_control '
     "(push_left, ...)",
 }
@@ -73,6 +74,25 @@ def _tasks(cfg: Config):
         raise ConfigError(str(err)) from err
     _refuse_other_env(cfg.env.id, tasks)
     return tasks
+
+
+def _refuse_absent_objects(cfg: Config, tasks) -> None:
+    """A Push prompt that names a colour (`push the pink box left`) is refused before any episode
+    when a seed's scene has no object of that colour: each seed's scene is drawn at its reset."""
+    from envs.make import make_env
+
+    for task in tasks:
+        if task.family != "push" or not task.target.get("colour"):
+            continue
+        env = make_env(task.env)
+        try:
+            for seed in range(cfg.seed, cfg.seed + cfg.episodes):
+                env.reset(seed=seed)
+                push_target(env, task.target)
+        except TaskError as err:
+            raise ConfigError(f"seed {seed}: {err}") from err
+        finally:
+            env.close()
 
 
 def _refuse_other_env(env_id: str, tasks) -> None:
@@ -125,14 +145,16 @@ def _idm_path(cfg: Config, family: str) -> Path:
     return Path(cfg.idm or IDM_ASSETS / f"{family}.pt")
 
 
-def _require_models(cfg: Config, family: str) -> None:
-    """Refuse an IDM or world-model file that is not there before torch loads (seconds)."""
-    from worldsim.models.pretrained import require_world_model
+def _require_models(cfg: Config, family: str, env_id: str) -> None:
+    """Refuse an IDM or world-model file that is not there, or a shipped model of another game,
+    before torch loads (seconds)."""
+    from worldsim.models.pretrained import check_trained_env, require_world_model
 
     idm_path = _idm_path(cfg, family)
     if not idm_path.is_file():
         raise ConfigError(f"idm={idm_path}: no such file; train one (experiments/prompt_control)")
     require_world_model(cfg.ckpt)
+    check_trained_env(cfg.ckpt, env_id)
 
 
 def _refuse_other_actions(cfg: Config, env: EnvConfig, module, idm) -> None:
@@ -203,11 +225,8 @@ def _play(cfg: Config, tasks, heard: list[str], imagine: bool) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = True
     harness = Harness(module, idm, cfg.control, cfg.progress)
     seeds = list(range(cfg.seed, cfg.seed + cfg.episodes))
-    try:
-        with torch.no_grad():
-            return run_grid(harness, tasks, cfg.policies, seeds, cfg.out, _source(cfg))
-    except TaskError as err:  # a prompt naming a colour the seed's scene lacks
-        raise ConfigError(str(err)) from err
+    with torch.no_grad():
+        return run_grid(harness, tasks, cfg.policies, seeds, cfg.out, _source(cfg))
 
 
 def run(cfg: Config) -> None:
@@ -221,9 +240,10 @@ def run(cfg: Config) -> None:
         raise ConfigError(f"policies={cfg.policies}: choose from {', '.join(POLICIES)}")
     tasks = _tasks(cfg)
     heard = _refuse_idle_knobs(cfg, tasks)
+    _refuse_absent_objects(cfg, tasks)
     imagine = any(p in IMAGINING for p in cfg.policies)  # else no model is read
     if imagine:
-        _require_models(cfg, tasks[0].family)
+        _require_models(cfg, tasks[0].family, tasks[0].env.id)
     results = _play(cfg, tasks, heard, imagine)
     for task, cells in results["cells"].items():
         for policy, c in cells.items():

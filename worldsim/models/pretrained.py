@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from worldsim.config import ConfigError
 from worldsim.data.manifest import file_sha256
 
 PREFIX = "pretrained:"
@@ -31,11 +32,13 @@ class Pretrained:
     file: str  # name under worldsim/assets/pretrained/
     sha256: str
     about: str  # what it was trained on (README lists the command)
+    envs: str  # how the ids of the envs it was trained on begin (worldsim/Crafter...)
 
 
 PRETRAINED: dict[str, Pretrained] = {
     "crafter": Pretrained(
         file="crafter.pt",
+        envs="worldsim/Crafter",
         sha256="bd85390e9d97b1bbd4188732223431dcbd1ecbaf7618e15fdcdfe2f3f045b147",
         about="DiT (9.6M) + VAE (1.7M) on Crafter, actions + captions: 7,861 + 12,539 steps on "
         "1,440 Crafter episodes, 17,035 on 1,440 new ones, 9,813 on 1,536 episodes of the "
@@ -46,6 +49,7 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "doom": Pretrained(
         file="doom.pt",
+        envs="worldsim/Doom",
         sha256="46324b8def025c9c6db292f3e4520c6501eac6adcb70eaa07d8823456e5dce88",
         about="DiT (7.5M) + VAE (1.7M) on ViZDoom, actions, no text: 36,773 steps from scratch "
         "on 640 my_way_home + 640 deathmatch episodes, then 18,927 and 27,397 on two sets of "
@@ -57,6 +61,7 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "mujoco": Pretrained(
         file="mujoco.pt",
+        envs="worldsim/Mujoco",
         sha256="19047d0d9f1924e1a61ae142319c85eb743d93865f98d8103661b703fbf9960a",
         about="DiT (9.8M) + VAE (1.7M) on the five MuJoCo scenes at 64x64, actions, no text: "
         "14,547 steps on one H200 (experiments/world_model/RESULTS.md)",
@@ -142,6 +147,20 @@ def require_checkpoint(spec: str, what: str, how: str, split: bool = False) -> N
 def require_world_model(spec: str) -> None:
     """`require_checkpoint` of a world model: one file, or the parts of a split export."""
     require_checkpoint(spec, "world-model", "train one with `worldsim train`", split=True)
+
+
+def check_trained_env(spec: str, env_id: str) -> None:
+    """Refuse a shipped model for an env of another game (`pretrained:crafter` on Push): its
+    checkpoint records its action width, not its env, and a narrower codec would be zero-padded
+    into it in silence. A file of one's own is not known here; it passes."""
+    name = spec.removeprefix(PREFIX)
+    shipped = PRETRAINED.get(name) if spec.startswith(PREFIX) else None
+    if shipped is not None and not env_id.startswith(shipped.envs):
+        fits = [f"{PREFIX}{n}" for n, p in PRETRAINED.items() if env_id.startswith(p.envs)]
+        instead = f"use {' or '.join(fits)}" if fits else "train a model on it"
+        raise ConfigError(
+            f"{spec} was trained on {shipped.envs}* envs, not env.id={env_id}; {instead}"
+        )
 
 
 def require_autoencoder(spec: str) -> None:
