@@ -1,6 +1,7 @@
 """Does the autoencoder lose the objects because they move? (prompt control RESULTS section 32)
 
-Each episode of STORE is encoded and decoded whole with CKPT's autoencoder; every frame's object
+Each episode of STORE is encoded and decoded whole by CKPT (a train-vae checkpoint, or a world
+model with its autoencoder bundled); every frame's object
 pixels (the truth's instance map) are pooled by how far their object's centroid moved since the
 previous frame, and the reconstruction's PSNR is given per speed band, beside the background's.
 Static objects that come back blurred say the autoencoder's spatial code is short of them; only
@@ -17,8 +18,9 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from evals.latent_rollout import encode_latent_episode
+from evals.model import to_model_frames
 from worldsim.metrics import masked_psnr
+from worldsim.models.autoencoder import load_autoencoder
 
 BANDS = (0.0, 0.25, 1.0, 2.0, 4.0, np.inf)  # centroid pixels moved since the previous frame
 
@@ -39,13 +41,16 @@ def speed_bands(instance: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def main(store: str, ckpt: str) -> dict:
-    m = evaluate.load_model(ckpt, "cpu")
+    vae = load_autoencoder(ckpt)
+    tf = vae.time_factor
     recon, truth, bands = [], [], []
     for raw in evaluate.episodes(store):
-        ep = encode_latent_episode(m, raw)
-        recon.append(m.decode(ep.latents[None])[0].cpu())  # (T, C, H, W)
-        truth.append(ep.frames)  # (T, C, H, W)
-        bands.append(speed_bands(np.asarray(raw.truth["instance"][: len(ep.frames)])))
+        used = 1 + (raw.length - 1) // tf * tf
+        x = to_model_frames(np.asarray(raw.frames[:used])[None])  # (1, T, C, H, W)
+        z = vae.encode(rearrange(x, "b t c h w -> b c t h w"), vae.cfg.encode_chunk)
+        recon.append(rearrange(vae.decode(z)[0], "c t h w -> t c h w"))  # (T, C, H, W)
+        truth.append(x[0])  # (T, C, H, W)
+        bands.append(speed_bands(np.asarray(raw.truth["instance"][:used])))
     recon, truth = torch.cat(recon), torch.cat(truth)  # (N, C, H, W)
     bands = rearrange(torch.from_numpy(np.concatenate(bands)), "n h w -> n 1 h w")
     out = {"ckpt": ckpt, "store": evaluate.held_out_data(store)}
