@@ -1,9 +1,9 @@
 """Does the autoencoder lose the objects because they move? (prompt control RESULTS section 32)
 
-Each episode of STORE is encoded and decoded whole by CKPT (a train-vae checkpoint, or a world
-model with its autoencoder bundled); every frame's object
-pixels (the truth's instance map) are pooled by how far their object's centroid moved since the
-previous frame, and the reconstruction's PSNR is given per speed band, beside the background's.
+Each episode of STORE is encoded (as `worldsim encode` does) and decoded whole by CKPT (a
+train-vae checkpoint, or a world model with its autoencoder bundled); every frame's object pixels
+(the truth's instance map) are pooled by how far their object's centroid moved since the previous
+frame, and the reconstruction's PSNR is given per speed band, beside the background's.
 Static objects that come back blurred say the autoencoder's spatial code is short of them; only
 moving ones, that its time compression (4 frames a latent frame) smears them.
 
@@ -21,6 +21,7 @@ from einops import rearrange
 from evals.model import to_model_frames
 from worldsim.metrics import masked_psnr
 from worldsim.models.autoencoder import load_autoencoder
+from worldsim.models.latents import encode_episode
 
 BANDS = (0.0, 0.25, 1.0, 2.0, 4.0, np.inf)  # centroid pixels moved since the previous frame
 
@@ -46,10 +47,10 @@ def main(store: str, ckpt: str) -> dict:
     recon, truth, bands = [], [], []
     for raw in evaluate.episodes(store):
         used = 1 + (raw.length - 1) // tf * tf
-        x = to_model_frames(np.asarray(raw.frames[:used])[None])  # (1, T, C, H, W)
-        z = vae.encode(rearrange(x, "b t c h w -> b c t h w"), vae.cfg.encode_chunk)
-        recon.append(rearrange(vae.decode(z)[0], "c t h w -> t c h w"))  # (T, C, H, W)
-        truth.append(x[0])  # (T, C, H, W)
+        z = torch.from_numpy(encode_episode(vae, raw.frames, used, vae.cfg.encode_chunk, "cpu"))
+        video = vae.decode(rearrange(z, "t c h w -> 1 c t h w"))[0]  # (C, T, H, W)
+        recon.append(rearrange(video, "c t h w -> t c h w"))  # (T, C, H, W)
+        truth.append(to_model_frames(np.asarray(raw.frames[:used])[None])[0])  # (T, C, H, W)
         bands.append(speed_bands(np.asarray(raw.truth["instance"][:used])))
     recon, truth = torch.cat(recon), torch.cat(truth)  # (N, C, H, W)
     bands = rearrange(torch.from_numpy(np.concatenate(bands)), "n h w -> n 1 h w")

@@ -204,8 +204,9 @@ def oracle(ckpt: str, task_name: str = "collect_wood", seeds: int = 3, *override
             if overrides:  # section 4's scorer on the same imagined futures, for comparison
                 texts = m.encode_text([policy.prompt, ""])
                 before = prompt_errors(m.model, seq[:1, :-horizon], seq[:, -horizon:], texts,
-                                       shipped.levels, seed, shipped.draws).cpu()  # fmt: skip
-                before = (before[0] - before[1]).numpy()
+                                       shipped.levels, seed, shipped.draws)  # fmt: skip
+                before = before.cpu().numpy()
+                before = before[0] - before[1]
         rank = int((scores < scores[-1]).sum())
         ranks.append(rank)
         if isinstance(codec, DiscreteCodec):  # the action names
