@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from worldsim.data.latent_datamodule import latent_actions, pixel_span
-from worldsim.diffusion.flow import FlowConfig
+from worldsim.diffusion.flow import FlowConfig, region_shares
 from worldsim.models.dit import DiT, DiTConfig
 from worldsim.models.text import TextConfig
 from worldsim.training.world_model import (
@@ -121,6 +121,29 @@ def test_object_weight_weighs_the_loss_on_the_cells_the_batch_marks_as_objects()
     assert loss(4.0) == plain and loss(4.0, objects) == plain  # no objects: every cell alike
     assert loss(0.0, objects + 1) == plain  # the knob off: objects are ignored
     assert torch.allclose(loss(4.0, objects + 1), 5 * plain)  # every cell an object's: 1 + 4
+
+
+def test_region_weight_weighs_the_training_loss_on_the_cells_inside_the_region():
+    module = tiny_module()
+    clip = moving_pattern().expand(2, -1, -1, -1, -1)  # (B, T, C, H, W)
+
+    def loss(weight: float, region: list[float]) -> torch.Tensor:
+        module.flow = FlowConfig(region_weight=weight, region=region)
+        return module.loss({"latents": clip}, torch.Generator().manual_seed(0))
+
+    whole, lower_half = [0.0, 1.0, 0.0, 1.0], [0.5, 1.0, 0.0, 1.0]
+    plain = loss(0.0, whole)
+    assert torch.allclose(loss(3.0, whole), 4 * plain)  # every cell inside: 1 + 3
+    assert not torch.allclose(loss(3.0, lower_half), plain)
+    module.eval()  # validation keeps the unweighted loss
+    assert loss(3.0, whole) == plain
+
+
+def test_region_shares_are_each_cells_overlap_with_the_region():
+    # Crafter's status digits: pixel rows 49-56, columns 0-28 of 64, on a 16 x 16 latent grid
+    shares = region_shares(16, 16, [49 / 64, 56 / 64, 0.0, 28 / 64])  # (H, W)
+    assert shares[12, 0] == 0.75 and shares[13, 6] == 1.0
+    assert shares[11].sum() == 0 and shares[14].sum() == 0 and shares[:, 7].sum() == 0
 
 
 def test_training_step_puts_nothing_on_the_progress_bar(monkeypatch):

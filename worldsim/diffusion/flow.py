@@ -177,6 +177,19 @@ def flow_loss(
     return (per_frame * noised).sum() / noised.sum().clamp(min=1.0)
 
 
+def region_shares(height: int, width: int, region) -> torch.Tensor:
+    """(H, W) share of each of a (height, width) latent grid's cells inside `region` (top, bottom,
+    left, right as fractions of the frame): flow.region_weight's mask."""
+
+    def cover(cells: int, low: float, high: float) -> torch.Tensor:
+        edges = torch.arange(cells + 1, dtype=torch.float32) / cells  # (cells + 1,)
+        overlap = edges[1:].clamp(max=high) - edges[:-1].clamp(min=low)  # (cells,)
+        return overlap.clamp(min=0) * cells
+
+    top, bottom, left, right = region
+    return cover(height, top, bottom)[:, None] * cover(width, left, right)[None, :]
+
+
 def conditioning_dropout(batch: int, p: float, generator=None) -> torch.Tensor:
     """(B,) bool on the host: which samples lose a conditioning signal (for classifier-free
     guidance)."""

@@ -3,7 +3,7 @@ from the objective: a job's `--help` and its config errors read them without imp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from worldsim.config import ConfigError
 
@@ -40,6 +40,10 @@ class FlowConfig:
     drop_actions: float = 0.1  # ... and of the actions, independently
     # the flow loss weighs 1 + this on latent cells holding objects (encode's objects.npy; 0: off)
     object_weight: float = 0.0
+    # the flow loss weighs 1 + this on latent cells inside flow.region, training windows only
+    region_weight: float = 0.0
+    # (top, bottom, left, right) of the frame, fractions: e.g. Crafter's status digits
+    region: list[float] = field(default_factory=lambda: [0.0, 1.0, 0.0, 1.0])
 
     def __post_init__(self) -> None:
         if not 0.0 < self.dmd_level_low < self.dmd_level_high < 1.0:
@@ -69,6 +73,15 @@ class FlowConfig:
             )
         if self.object_weight < 0:
             raise ConfigError(f"flow.object_weight={self.object_weight} must be at least 0")
+        if self.region_weight < 0:
+            raise ConfigError(f"flow.region_weight={self.region_weight} must be at least 0")
+        top, bottom, left, right = (list(self.region) + [0.0] * 4)[:4]
+        ordered = 0 <= top < bottom <= 1 and 0 <= left < right <= 1
+        if len(self.region) != 4 or not ordered:
+            raise ConfigError(
+                f"flow.region={list(self.region)} must be [top, bottom, left, right], fractions "
+                "of the frame with 0 <= top < bottom <= 1 and 0 <= left < right <= 1"
+            )
         if self.dmd_fake_steps < 1:
             raise ConfigError(f"flow.dmd_fake_steps={self.dmd_fake_steps} must be at least 1")
         if self.context_estimate + self.rollout_share > 1:

@@ -31,6 +31,7 @@ from worldsim.diffusion.flow import (
     flow_loss,
     noised_context,
     noisy,
+    region_shares,
     rollout_levels,
     sample_levels,
     velocity_target,
@@ -224,16 +225,22 @@ class WorldModel(L.LightningModule):
         pred = (dit or self.model)(noisy(context, noise, inputs), inputs, **cond)
         # the target is the true frames' velocity: `context` differs from x0 only in context
         # frames, which carry no loss
-        return flow_loss(pred, velocity_target(x0, noise), levels, self.object_weights(batch))
+        return flow_loss(pred, velocity_target(x0, noise), levels, self.loss_weights(batch))
 
-    def object_weights(self, batch: dict[str, Any]) -> torch.Tensor | None:
-        """flow.object_weight's loss weights (B, T, 1, H, W): 1 + w x each latent cell's object
-        share. None (every cell alike) when it is 0 or the batch has no objects: validation
-        windows (an unweighted loss, comparable across runs) and flow.dmd's made windows."""
-        w = self.flow.object_weight
-        if not w or "objects" not in batch:
-            return None
-        return 1 + w * rearrange(batch["objects"], "b t h w -> b t 1 h w")
+    def loss_weights(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        """The flow loss's cell weights, broadcast to (B, T, 1, H, W): 1 + flow.object_weight x each latent
+        cell's object share + flow.region_weight x its share inside flow.region. The object term
+        only where the batch has objects, the region term only in training mode: validation
+        windows keep the unweighted loss, comparable across runs. None: every cell alike."""
+        x0 = batch["latents"]  # (B, T, C, H, W)
+        weight = torch.ones(1, device=x0.device)
+        if self.flow.object_weight and "objects" in batch:
+            objects = rearrange(batch["objects"], "b t h w -> b t 1 h w")
+            weight = weight + self.flow.object_weight * objects
+        if self.flow.region_weight and self.training:
+            region = region_shares(*x0.shape[-2:], self.flow.region).to(x0.device)  # (H, W)
+            weight = weight + self.flow.region_weight * region
+        return None if weight.dim() == 1 else weight
 
     def dropout(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Classifier-free guidance dropout of b rows: (B,) masks (actions, text) on the device."""
