@@ -228,10 +228,11 @@ class WorldModel(L.LightningModule):
         return flow_loss(pred, velocity_target(x0, noise), levels, self.loss_weights(batch))
 
     def loss_weights(self, batch: dict[str, Any]) -> torch.Tensor | None:
-        """The flow loss's cell weights, broadcast to (B, T, 1, H, W): 1 + flow.object_weight x each latent
-        cell's object share + flow.region_weight x its share inside flow.region. The object term
-        only where the batch has objects, the region term only in training mode: validation
-        windows keep the unweighted loss, comparable across runs. None: every cell alike."""
+        """The flow loss's cell weights, broadcast to (B, T, 1, H, W): 1 + flow.object_weight x
+        each latent cell's object share + flow.region_weight x its share inside flow.region. The
+        object term only where the batch has objects, the region term only in training mode:
+        validation windows keep the unweighted loss, comparable across runs. None: every cell
+        alike."""
         x0 = batch["latents"]  # (B, T, C, H, W)
         weight = torch.ones(1, device=x0.device)
         if self.flow.object_weight and "objects" in batch:
