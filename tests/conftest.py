@@ -48,6 +48,15 @@ def synthetic_episode(
     )
 
 
+@pytest.fixture(autouse=True)
+def quiet_lightning_in_every_test():
+    """pytest sets each test's warning filters afresh, dropping those `quiet_lightning` installs
+    on import: install them inside the test, as every job has them."""
+    from worldsim.training.trainer import quiet_lightning
+
+    quiet_lightning()
+
+
 @pytest.fixture
 def small_store(tmp_path) -> EpisodeStore:
     """A store of 6 synthetic episodes of two resolutions and lengths."""

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import synthetic_episode
@@ -142,6 +143,8 @@ def test_a_run_resumed_from_an_interrupt_keeps_writing_last_ckpt(tmp_path):
     assert not list(last.parent.glob("last-v*.ckpt"))
 
 
+# the rerun checkpoints at another interval on purpose, which Lightning warns of on resume
+@pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`")
 def test_train_vae_interrupted_saves_a_checkpoint_it_resumes_from(tmp_path, capsys):
     store = EpisodeStore(tmp_path / "store", create=True)
     store.add(
