@@ -8,6 +8,7 @@ The model predicts the velocity v = noise - x0, so dx/dt = v and samplers integr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
@@ -177,7 +178,7 @@ def flow_loss(
     return (per_frame * noised).sum() / noised.sum().clamp(min=1.0)
 
 
-def region_shares(height: int, width: int, region) -> torch.Tensor:
+def region_shares(height: int, width: int, region: Sequence[float]) -> torch.Tensor:
     """(H, W) share of each of a (height, width) latent grid's cells inside `region` (top, bottom,
     left, right as fractions of the frame): flow.region_weight's mask."""
 
