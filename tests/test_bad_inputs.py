@@ -86,6 +86,13 @@ def test_a_vae_shape_its_factors_do_not_fit_is_one_line(capsys):
     assert "add channel_mult levels" in one_line_error(capsys, argv)
 
 
+def test_a_region_out_of_order_is_one_line_naming_its_key_once(tmp_path, capsys):
+    argv = ["train", "flow.region=[0.9,0.1,0,1]", f"out={tmp_path / 'run'}"]
+    error = one_line_error(capsys, argv)
+    assert error.startswith("worldsim: error: flow.region=[0.9, 0.1, 0.0, 1.0] must be [top,")
+    assert not (tmp_path / "run").exists()
+
+
 def tiny_checkpoint(tmp_path, action_dim: int = 0) -> str:
     """An untrained world model (and its VAE) exported to tmp_path/dit.ckpt."""
     from tests.test_world_model import tiny_module, tiny_vae

@@ -378,8 +378,10 @@ def _check_values(cfg: DictConfig, prefix: str = "") -> None:
         OmegaConf.to_object(cfg)
     except (ValueError, OmegaConfBaseException) as err:
         cause = err.__cause__ if isinstance(err, OmegaConfBaseException) and err.__cause__ else err
-        where = prefix.rstrip(".") or "config"
-        raise ConfigError(f"{where}: {str(cause).splitlines()[0]}") from err
+        message = str(cause).splitlines()[0]
+        if prefix and message.startswith(prefix):  # it names its key already: flow.region=...
+            raise ConfigError(message) from err
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {message}") from err
 
 
 def _shown(value: Any) -> str:

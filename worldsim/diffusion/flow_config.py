@@ -40,9 +40,8 @@ class FlowConfig:
     drop_actions: float = 0.1  # ... and of the actions, independently
     # the flow loss weighs 1 + this on latent cells holding objects (encode's objects.npy; 0: off)
     object_weight: float = 0.0
-    # the flow loss weighs 1 + this on latent cells inside flow.region, training windows only
-    region_weight: float = 0.0
-    # (top, bottom, left, right) of the frame, fractions: e.g. Crafter's status digits
+    region_weight: float = 0.0  # the loss weighs 1 + this inside flow.region (0: off)
+    # (top, bottom, left, right), fractions of the frame
     region: list[float] = field(default_factory=lambda: [0.0, 1.0, 0.0, 1.0])
 
     def __post_init__(self) -> None:
