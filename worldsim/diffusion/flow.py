@@ -178,12 +178,14 @@ def flow_loss(
     return (per_frame * noised).sum() / noised.sum().clamp(min=1.0)
 
 
-def region_shares(height: int, width: int, region: Sequence[float]) -> torch.Tensor:
+def region_shares(
+    height: int, width: int, region: Sequence[float], device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """(H, W) share of each of a (height, width) latent grid's cells inside `region` (top, bottom,
-    left, right as fractions of the frame): flow.region_weight's mask."""
+    left, right as fractions of the frame), on `device`: flow.region_weight's mask."""
 
     def cover(cells: int, low: float, high: float) -> torch.Tensor:
-        edges = torch.arange(cells + 1, dtype=torch.float32) / cells  # (cells + 1,)
+        edges = torch.arange(cells + 1, dtype=torch.float32, device=device) / cells  # (cells + 1,)
         overlap = edges[1:].clamp(max=high) - edges[:-1].clamp(min=low)  # (cells,)
         return overlap.clamp(min=0) * cells
 

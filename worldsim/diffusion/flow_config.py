@@ -74,9 +74,8 @@ class FlowConfig:
             raise ConfigError(f"flow.object_weight={self.object_weight} must be at least 0")
         if self.region_weight < 0:
             raise ConfigError(f"flow.region_weight={self.region_weight} must be at least 0")
-        top, bottom, left, right = (list(self.region) + [0.0] * 4)[:4]
-        ordered = 0 <= top < bottom <= 1 and 0 <= left < right <= 1
-        if len(self.region) != 4 or not ordered:
+        r = self.region  # checked for its length before its order
+        if len(r) != 4 or not (0 <= r[0] < r[1] <= 1 and 0 <= r[2] < r[3] <= 1):
             raise ConfigError(
                 f"flow.region={list(self.region)} must be [top, bottom, left, right], fractions "
                 "of the frame with 0 <= top < bottom <= 1 and 0 <= left < right <= 1"

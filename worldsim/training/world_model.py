@@ -234,14 +234,15 @@ class WorldModel(L.LightningModule):
         validation windows keep the unweighted loss, comparable across runs. None: every cell
         alike."""
         x0 = batch["latents"]  # (B, T, C, H, W)
-        weight = torch.ones(1, device=x0.device)
+        extra = []
         if self.flow.object_weight and "objects" in batch:
             objects = rearrange(batch["objects"], "b t h w -> b t 1 h w")
-            weight = weight + self.flow.object_weight * objects
+            extra.append(self.flow.object_weight * objects)
         if self.flow.region_weight and self.training:
-            region = region_shares(*x0.shape[-2:], self.flow.region).to(x0.device)  # (H, W)
-            weight = weight + self.flow.region_weight * region
-        return None if weight.dim() == 1 else weight
+            # made on the device: a host tensor's upload each step would stall the queue
+            region = region_shares(*x0.shape[-2:], self.flow.region, x0.device)  # (H, W)
+            extra.append(self.flow.region_weight * region)
+        return 1 + sum(extra) if extra else None
 
     def dropout(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Classifier-free guidance dropout of b rows: (B,) masks (actions, text) on the device."""
