@@ -17,7 +17,7 @@ from evals.scenarios import ScenarioConfig, load_cases, store_path
 from worldsim.config import ConfigError
 from worldsim.data.manifest import manifest_sha256
 from worldsim.models.idm_config import IDMConfig
-from worldsim.progress_bar import progress_bar
+from worldsim.progress_bar import log_now, progress_bar
 
 
 @dataclass
@@ -89,9 +89,12 @@ def _load_idm(path: str):
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:
-    """The stage's one bar, labelled with the phase it counts next."""
+    """The stage's one bar, labelled with the phase it counts next, and drawn now: in a log
+    each phase then starts a line of its own (a short phase would otherwise fall between two of
+    the bar's 30-s lines and never be named)."""
     bar.set_description(f"eval: {name}", refresh=False)
     bar.set_postfix_str("", refresh=False)  # the last phase's, e.g. record's fps
+    log_now(bar)
     return bar
 
 
