@@ -27,7 +27,9 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     ]
     assert sorted(p.name for p in (out / "samples").iterdir()) == [
         "interpolate_00.mp4",
+        "interpolate_00.png",
         "rollout_00.mp4",
+        "rollout_00.png",
     ]
     html = (out / "report.html").read_text()
     assert "<img" in html and "ground_truth" in html and "model" in html
@@ -36,7 +38,9 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     # beside the demonstration, the shipped model of the env's game (Orbit: pretrained:mujoco)
     assert "eval of pretrained:mujoco on worldsim/MujocoOrbit-v0" in printed
     assert "the demonstration model" in printed and "the shipped model pretrained:mujoco" in printed
-    assert [p.name for p in (out / "shipped" / "samples").iterdir()] == ["rollout_00.mp4"]
+    shipped_samples = sorted(p.name for p in (out / "shipped" / "samples").iterdir())
+    assert shipped_samples == ["rollout_00.mp4", "rollout_00.png"]
+    assert f"frame strips of the samples -> {out / 'samples' / 'interpolate_00.png'}" in printed
     assert (out / "shipped" / "report.html").is_file()
     notes = [line for line in printed.splitlines() if line.startswith("  fidelity: ")]
     assert notes and len(notes) == len(set(notes))  # both evals' notes, each printed once

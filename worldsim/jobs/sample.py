@@ -262,12 +262,16 @@ def keep_true_frames(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | No
     return video
 
 
+STRIP_FRAMES = 12  # at most this many frames in the PNG strip written beside each video
+
+
 def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
     """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image), its known part the
-    true input frames `kept`."""
+    true input frames `kept`; beside it a PNG strip of every k-th frame, lossless and viewable
+    where no video player is (a terminal, an issue thread)."""
     from PIL import Image
 
-    from worldsim.video import to_uint8, write_video
+    from worldsim.video import save_frame_strip, to_uint8, write_video
 
     out = Path(cfg.out)
     for i, video in enumerate(videos):
@@ -275,10 +279,14 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
             out.mkdir(parents=True, exist_ok=True)
             path = out / f"image_{i:02d}.png"
             Image.fromarray(to_uint8(video)[0]).save(path)
-        else:
-            frames = keep_true_frames(to_uint8(video), kept)
-            path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
-        print(f"sample: {cfg.mode} -> {path}")
+            print(f"sample: {cfg.mode} -> {path}")
+            continue
+        frames = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3)
+        path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
+        every = -(-len(frames) // STRIP_FRAMES)
+        strip = save_frame_strip([frames], path.with_suffix(".png"), every)
+        shown = len(frames[every - 1 :: every])
+        print(f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip}")
 
 
 def run(cfg: Config) -> None:
