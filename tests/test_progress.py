@@ -29,10 +29,12 @@ def test_a_time_limited_run_never_draws_its_step_limit_as_the_total():
     assert "/3000" not in drawn.getvalue().split("\r")[-1]
 
 
-def test_a_time_limited_run_draws_its_first_line_at_its_first_step_with_the_clocks_total():
+def test_a_time_limited_run_draws_its_first_line_at_its_second_step_with_the_clocks_total():
     """Before its first step a 45-minute run of at most 100,000 steps cannot know how many the
-    clock allows: its first line showed '0/100000', the next '4/282'. A run without a time limit
-    draws its max_steps at once."""
+    clock allows: its first line showed '0/100000', the next '4/282'. Its first step (workers
+    starting, compiling) is slower than the rest, so the rate is read from the second: a first
+    step of 30 s, then 3 s a step, sizes the run by the 3 s. A run without a time limit draws its
+    max_steps at once."""
     from torch import nn
 
     for timer, total in ((Timer(duration="00:00:45:00"), None), (None, 100_000)):
@@ -48,8 +50,12 @@ def test_a_time_limited_run_draws_its_first_line_at_its_first_step_with_the_cloc
         else:
             assert progress.bar is None  # nothing drawn before the first step
             timer.time_remaining = lambda *a: 2697.0
-            progress.started = (time.monotonic() - 3.0, 0)
+            progress.started = (time.monotonic() - 30.0, 0)
             trainer.global_step = 1
             progress.on_train_batch_end(trainer, None, None, None, 0)
-            assert 800 <= progress.bar.total <= 1000  # ~3 s a step, 2,697 s left
+            assert progress.bar is None  # nor at it: its time is not the run's rate
+            progress.started = (progress.started[0] - 3.0, 1)
+            trainer.global_step = 2
+            progress.on_train_batch_end(trainer, None, None, None, 1)
+            assert 800 <= progress.bar.total <= 1000  # 3 s a step, 2,697 s left
         progress.bar.close()

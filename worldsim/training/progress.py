@@ -26,8 +26,9 @@ class StepProgress(ProgressBar):
         self.name = name
         self.enabled = True
         self.bar: tqdm | None = None
-        self.waiting = False  # a time-limited run's bar, opened at its first step
-        self.started = (0.0, 0)  # (monotonic time, global step) when this fit began
+        self.waiting = False  # a time-limited run's bar, opened at its second step
+        self.started = (0.0, 0)  # (monotonic time, global step) the bar's rate counts from
+        self.first_step_done = False  # a time-limited run's rate counts from its second step
 
     def disable(self) -> None:
         self.enabled = False
@@ -61,8 +62,8 @@ class StepProgress(ProgressBar):
             flush=True,
         )
         self.started = (time.monotonic(), trainer.global_step)
-        self.waiting = True
-        if timer is None:  # with a time limit the total is known after the first step
+        self.waiting, self.first_step_done = True, timer is None
+        if timer is None:  # with a time limit the total is known after the second step
             self._open(trainer, trainer.max_steps if trainer.max_steps > 0 else None)
 
     def _open(self, trainer: Trainer, total: int | None) -> None:
@@ -86,8 +87,13 @@ class StepProgress(ProgressBar):
     ) -> None:
         if self.bar is None and not self.waiting:
             return  # no bar: disabled, or a rank that draws none
+        if self.waiting and not self.first_step_done:
+            # the clock's rate starts after the first step, which also starts the loader's
+            # workers and compiles: counted in, it sized a 2-min run's total 217 steps, not 296
+            self.started, self.first_step_done = (time.monotonic(), trainer.global_step), True
+            return
         total = self._total_by_time(trainer)
-        if self.bar is None:  # a time-limited run's first step: its first line shows the steps
+        if self.bar is None:  # a time-limited run's second step: its first line shows the steps
             # the clock allows, not a max_steps it will cut (0/100000, 4/282)
             self._open(trainer, total)
         elif total is not None:  # first: the update draws the bar with its total
