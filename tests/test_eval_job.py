@@ -85,7 +85,7 @@ def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
     assert all(line.startswith("eval: ") for line in bars), bars  # one bar, no other
     assert bars[-1].startswith("eval: predict and score: 100%") and "33/33" in bars[-1], bars
     assert sum("100%" in line for line in bars) == 1, bars
-    phases = [line.split(":")[1].strip() for line in bars]  # each phase starts a line of its own
+    phases = [line.split(":")[1].strip() for line in bars]  # each phase has a line of its own
     named = ["record scenarios", "record IDM episodes", "train IDM", "predict and score"]
     assert phases[:4] == named, bars
     assert main([*args, f"out={tmp_path / 'b'}"]) == 0  # TOY_ARGS: progress=false

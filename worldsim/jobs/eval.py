@@ -89,12 +89,14 @@ def _load_idm(path: str):
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:
-    """The stage's one bar, labelled with the phase it counts next, and drawn now: in a log
-    each phase then starts a line of its own (a short phase would otherwise fall between two of
-    the bar's 30-s lines and never be named)."""
+    """The stage's one bar, labelled with the phase it counts next. The phase that ends is drawn
+    first, at its last count: in a log each phase then has a line of its own (a short one would
+    otherwise fall between two of the bar's 30-s lines and never be named). Nothing is drawn
+    before any work, so that an input refused at once prints no bar."""
+    if bar.n:
+        log_now(bar)
     bar.set_description(f"eval: {name}", refresh=False)
     bar.set_postfix_str("", refresh=False)  # the last phase's, e.g. record's fps
-    log_now(bar)
     return bar
 
 
