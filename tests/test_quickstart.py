@@ -40,7 +40,9 @@ def test_quickstart_runs_every_stage_then_reuses_them(tmp_path, capsys):
     assert "the demonstration model" in printed and "the shipped model pretrained:mujoco" in printed
     shipped_samples = sorted(p.name for p in (out / "shipped" / "samples").iterdir())
     assert shipped_samples == ["rollout_00.mp4", "rollout_00.png"]
-    assert f"frame strips of the samples -> {out / 'samples' / 'interpolate_00.png'}" in printed
+    strips = [out / "samples" / "rollout_00.png", out / "samples" / "interpolate_00.png"]
+    strips.append(out / "shipped" / "samples" / "rollout_00.png")  # in the stages' order
+    assert f"frame strips of the samples -> {', '.join(map(str, strips))}\n" in printed
     assert (out / "shipped" / "report.html").is_file()
     notes = [line for line in printed.splitlines() if line.startswith("  fidelity: ")]
     assert notes and len(notes) == len(set(notes))  # both evals' notes, each printed once

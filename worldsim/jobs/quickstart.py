@@ -328,9 +328,11 @@ def run(cfg: Config) -> None:
     if notes := _notes(reports):
         print("\nnotes:", *notes, sep="\n")
     total = sum(runner.timings.values())
-    strips = sorted(str(p) for where in labels for p in (where / "samples").glob("*.png"))
+    # in the order the stages wrote them
+    strips = [p for where in labels for p in (where / "samples").glob("*.png")]
+    strips.sort(key=lambda p: p.stat().st_mtime)
     print(
         f"\nquickstart: finished in {total / 60:.1f} min of new work; reports -> "
         + ", ".join(str(where / "report.html") for where in labels)
-        + f"; frame strips of the samples -> {', '.join(strips)}"
+        + f"; frame strips of the samples -> {', '.join(map(str, strips))}"
     )

@@ -54,6 +54,7 @@ def run(cfg: Config) -> None:
     except ValueError as err:
         raise ConfigError(str(err)) from err
     print(
-        f"record: wrote {summary.written} episodes ({summary.frames} frames, "
+        f"record: wrote {summary.written} episode{'s' * (summary.written != 1)} "
+        f"({summary.frames} frames, "
         f"{summary.frames_per_second:.0f} frames/s), {summary.skipped} already done -> {cfg.out}"
     )
