@@ -179,9 +179,8 @@ def run(cfg: Config) -> None:
 
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
     # the stage's one bar over all its phases, drawn from its first count (delay): an input
-    # refused before any work prints no bar
-    # no ETA: its units (episodes recorded, IDM steps, rollouts scored) take unlike times, so a
-    # rate over them foretold 1:43 for an 8-s stage
+    # refused before any work prints no bar. No ETA: its units (episodes recorded, IDM steps,
+    # rollouts scored) take unlike times, and a rate over them foretold 1:43 for an 8-s stage
     no_eta = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
     with progress_bar(desc="eval", disable=not cfg.progress, delay=0.1, bar_format=no_eta) as bar:
         try:
