@@ -29,12 +29,12 @@ def test_a_time_limited_run_never_draws_its_step_limit_as_the_total():
     assert "/3000" not in drawn.getvalue().split("\r")[-1]
 
 
-def test_a_time_limited_run_draws_its_first_line_at_its_second_step_with_the_clocks_total():
+def test_a_time_limited_run_draws_its_first_line_with_the_clocks_total_read_after_its_first_step():
     """Before its first step a 45-minute run of at most 100,000 steps cannot know how many the
     clock allows: its first line showed '0/100000', the next '4/282'. Its first step (workers
     starting, compiling) is slower than the rest, so the rate is read from the second: a first
-    step of 30 s, then 3 s a step, sizes the run by the 3 s. A run without a time limit draws its
-    max_steps at once."""
+    step of 30 s, then 3 s a step, sizes the run by the 3 s, once 5 s of steps give the rate. A
+    run without a time limit draws its max_steps at once."""
     from torch import nn
 
     for timer, total in ((Timer(duration="00:00:45:00"), None), (None, 100_000)):
@@ -57,5 +57,9 @@ def test_a_time_limited_run_draws_its_first_line_at_its_second_step_with_the_clo
             progress.started = (progress.started[0] - 3.0, 1)
             trainer.global_step = 2
             progress.on_train_batch_end(trainer, None, None, None, 1)
+            assert progress.bar is None  # nor after one step more: a rate over 3 s is noise
+            progress.started = (progress.started[0] - 3.0, 1)
+            trainer.global_step = 3
+            progress.on_train_batch_end(trainer, None, None, None, 2)
             assert 800 <= progress.bar.total <= 1000  # 3 s a step, 2,697 s left
         progress.bar.close()

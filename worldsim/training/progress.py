@@ -17,6 +17,8 @@ from tqdm import tqdm
 
 from worldsim.progress_bar import progress_bar
 
+RATE_SECONDS = 5.0  # a time-limited run's bar opens once its rate is read over this long
+
 
 class StepProgress(ProgressBar):
     """A tqdm bar over optimiser steps, named after the job, on rank 0 only."""
@@ -26,7 +28,7 @@ class StepProgress(ProgressBar):
         self.name = name
         self.enabled = True
         self.bar: tqdm | None = None
-        self.waiting = False  # a time-limited run's bar, opened at its second step
+        self.waiting = False  # a time-limited run's bar, opened once its rate is read
         self.started = (0.0, 0)  # (monotonic time, global step) the bar's rate counts from
         self.first_step_done = False  # a time-limited run's rate counts from its second step
 
@@ -63,7 +65,7 @@ class StepProgress(ProgressBar):
         )
         self.started = (time.monotonic(), trainer.global_step)
         self.waiting, self.first_step_done = True, timer is None
-        if timer is None:  # with a time limit the total is known after the second step
+        if timer is None:  # with a time limit the total is known once the rate is read
             self._open(trainer, trainer.max_steps if trainer.max_steps > 0 else None)
 
     def _open(self, trainer: Trainer, total: int | None) -> None:
@@ -92,8 +94,10 @@ class StepProgress(ProgressBar):
             # workers and compiles: counted in, it sized a 2-min run's total 217 steps, not 296
             self.started, self.first_step_done = (time.monotonic(), trainer.global_step), True
             return
+        if self.waiting and time.monotonic() - self.started[0] < RATE_SECONDS:
+            return  # one step's rate is noise: a VAE's first line read 1/4241 for 1,095 steps
         total = self._total_by_time(trainer)
-        if self.bar is None:  # a time-limited run's second step: its first line shows the steps
+        if self.bar is None:  # a time-limited run's rate is read: its first line shows the steps
             # the clock allows, not a max_steps it will cut (0/100000, 4/282)
             self._open(trainer, total)
         elif total is not None:  # first: the update draws the bar with its total
