@@ -101,5 +101,5 @@ def test_a_pipeline_stage_reruns_in_place_when_only_a_free_knob_changed(tmp_path
     assert main(["pipeline", str(spec), f"out={out}"]) == 0
     capsys.readouterr()
     assert main(["pipeline", str(spec), f"out={out}", "vars.episodes=3"]) == 0
-    assert "wrote 1 episodes" in capsys.readouterr().out  # extended, not refused nor redone
+    assert "wrote 1 episode (" in capsys.readouterr().out  # extended, not refused nor redone
     assert len(EpisodeStore(out / "store")) == 3
