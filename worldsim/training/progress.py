@@ -72,7 +72,7 @@ class StepProgress(ProgressBar):
         self.waiting = False
         self.bar = progress_bar(
             total=total,
-            initial=self.started[1],
+            initial=trainer.global_step,
             desc=self.name,
             unit="step",
             dynamic_ncols=True,
