@@ -285,7 +285,7 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
         strip = save_frame_strip([frames], path.with_suffix(".png"), every)
-        shown = len(frames[every - 1 :: every])
+        shown = len(frames) // every  # frames every-1, 2 every-1, ...
         print(f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip}")
 
 

@@ -64,7 +64,7 @@ class StepProgress(ProgressBar):
             flush=True,
         )
         self.started = (time.monotonic(), trainer.global_step)
-        self.waiting, self.first_step_done = True, timer is None
+        self.waiting, self.first_step_done = True, False
         if timer is None:  # with a time limit the total is known once the rate is read
             self._open(trainer, trainer.max_steps if trainer.max_steps > 0 else None)
 
