@@ -76,18 +76,24 @@ def test_eval_all_suites_writes_json_and_html_with_videos_plots_and_ranking(tmp_
 
 
 def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
-    """Recording the scenarios and the IDM's episodes, training the IDM and scoring share one bar
-    (one ETA): 3 + 8 episodes, 20 IDM steps, 1 row x (rollout + 1 suite) = 33 units."""
+    """Recording the scenarios and the IDM's episodes, training the IDM and scoring share one bar,
+    each phase counting its own units: 3 and 8 episodes, 20 IDM steps, 1 row x (rollout + 1
+    suite). A second run finds the scenarios in the cache and counts them done."""
     args = ["eval", "suite=control", "baselines=[]", f"cache={tmp_path / 'sc'}", *TOY_ARGS]
     assert main([*args, f"out={tmp_path / 'a'}", "progress=true"]) == 0
     # stderr is not a terminal here: the bar's draws are lines (worldsim/progress_bar.py)
     bars = [line for line in capsys.readouterr().err.split("\n") if "%|" in line]
     assert all(line.startswith("eval: ") for line in bars), bars  # one bar, no other
-    assert bars[-1].startswith("eval: predict and score: 100%") and "33/33" in bars[-1], bars
-    assert sum("100%" in line for line in bars) == 1, bars
+    ends = [line.split("| ")[1].split(" [")[0] for line in bars if "100%" in line]
+    assert ends == ["3/3", "8/8", "20/20", "2/2"], bars  # each phase ends at its own count
     phases = [line.split(":")[1].strip() for line in bars]  # each phase has a line of its own
     named = ["record scenarios", "record IDM episodes", "train IDM", "predict and score"]
-    assert phases[:4] == named, bars
+    assert list(dict.fromkeys(phases)) == named, bars
+    assert main([*args, f"out={tmp_path / 'b'}", "progress=true"]) == 0
+    bars = [line for line in capsys.readouterr().err.split("\n") if "%|" in line]
+    assert bars[0].startswith("eval: record scenarios: 100%") and "3/3" in bars[0], bars
+    assert main([*args, f"out={tmp_path / 'c'}"]) == 0  # TOY_ARGS: progress=false
+    assert "%|" not in capsys.readouterr().err
     assert main([*args, f"out={tmp_path / 'b'}"]) == 0  # TOY_ARGS: progress=false
     assert "%|" not in capsys.readouterr().err
 

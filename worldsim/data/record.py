@@ -27,7 +27,7 @@ from envs.make import EnvConfig, make_env
 from worldsim.config import JobFailed
 from worldsim.data.episode import EXTRA_PREFIX, SCHEMA_VERSION, Episode
 from worldsim.data.store import EpisodeStore, ManifestEntry, episode_name, write_episode
-from worldsim.progress_bar import progress_bar
+from worldsim.progress_bar import progress_bar, restart
 
 POLICIES = ("random", "scripted", "mixed")
 # policy "mixed": episode seed s acts randomly with probability MIXED_EPSILONS[s % 4] at each step,
@@ -223,10 +223,10 @@ def phase_bar(
 ) -> AbstractContextManager[tqdm]:
     """The bar one phase of a job counts its `total` units on, `done` of them done already: a bar
     of its own (hidden when `progress` is false), or, when `progress` is a tqdm, that bar: a
-    stage's one bar, shared by its phases, whose total counted this phase's units (the done ones
-    come off it) and which the stage closes."""
+    stage's one bar, shared by its phases, which each phase starts over at its own count (its
+    units, its rate and ETA) and which the stage closes."""
     if isinstance(progress, tqdm):
-        progress.total -= done
+        restart(progress, total, done).unit = style.get("unit", "it")
         return nullcontext(progress)
     return progress_bar(total=total, initial=done, disable=not progress, **style)
 

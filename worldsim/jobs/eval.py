@@ -17,7 +17,7 @@ from evals.scenarios import ScenarioConfig, load_cases, store_path
 from worldsim.config import ConfigError
 from worldsim.data.manifest import manifest_sha256
 from worldsim.models.idm_config import IDMConfig
-from worldsim.progress_bar import log_now, progress_bar
+from worldsim.progress_bar import log_now, progress_bar, restart
 
 
 @dataclass
@@ -89,10 +89,10 @@ def _load_idm(path: str):
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:
-    """The stage's one bar, labelled with the phase it counts next. The phase that ends is drawn
-    first, at its last count: in a log each phase then has a line of its own (a short one would
-    otherwise fall between two of the bar's 30-s lines and never be named). Nothing is drawn
-    before any work, so that an input refused at once prints no bar."""
+    """The stage's one bar, labelled with the phase it counts next (which sets its total). The
+    phase that ends is drawn first, at its last count: in a log each phase then has a line of its
+    own (a short one would otherwise fall between two of the bar's 30-s lines and never be
+    named). Nothing is drawn before any work, so that an input refused at once prints no bar."""
     if bar.n:
         log_now(bar)
     bar.set_description(f"eval: {name}", refresh=False)
@@ -178,25 +178,18 @@ def run(cfg: Config) -> None:
     from evals.suite import SuiteContext
 
     suites = list(SUITE_NAMES) if cfg.suite == "all" else cfg.suite.split(",")
-    # the stage's one bar over all its phases, drawn from its first count (delay): an input
-    # refused before any work prints no bar. No ETA: its units (episodes recorded, IDM steps,
-    # rollouts scored) take unlike times, and a rate over them foretold 1:43 for an 8-s stage
-    no_eta = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
-    with progress_bar(desc="eval", disable=not cfg.progress, delay=0.1, bar_format=no_eta) as bar:
+    # the stage's one line, drawn from its first count (delay): an input refused before any work
+    # prints no bar. Each phase counts its own units (episodes recorded, IDM steps, rollouts
+    # scored take unlike times): one count over all of them ran its percentage and ETA ahead
+    with progress_bar(desc="eval", disable=not cfg.progress, delay=0.1) as bar:
         try:
             for name in suites:
                 suite_module(name)  # unknown names fail here, before any work
             rows = _rows(cfg, scenario)  # a missing or unreadable model fails before any rollout
             _check_action_width(cfg, rows.get("model"))
             idm = _load_idm(cfg.idm) if cfg.idm and "control" in suites else None
-            trains_idm = "control" in suites and idm is None
-            # units: scenario episodes, an IDM's episodes and steps, each row's rollout and scores
-            bar.total = cfg.episodes + (cfg.idm_episodes + cfg.idm_train.steps) * trains_idm
-            bar.total += len(rows) * (1 + len(suites))
             cases = load_cases(scenario, progress=_phase(bar, "record scenarios"))
-            usable = suites_for_cases(suites, cases, named=cfg.suite != "all")
-            bar.total -= len(rows) * (len(suites) - len(usable))
-            suites = usable
+            suites = suites_for_cases(suites, cases, named=cfg.suite != "all")
         except ValueError as err:
             raise ConfigError(str(err)) from err
         Path(cfg.out).mkdir(parents=True, exist_ok=True)
@@ -205,7 +198,8 @@ def run(cfg: Config) -> None:
             ctx.lpips, ctx.lpips_unavailable = _lpips(cfg)
         if "control" in suites:
             ctx.idm = idm or _idm(cfg, scenario, cases[0].actions.shape[-1], bar)
-        scoring = _phase(bar, "predict and score")
+        # units: each row's rollout and its scores
+        scoring = restart(_phase(bar, "predict and score"), len(rows) * (1 + len(suites)))
         results, predictions = evaluate_rows(rows, cases, suites, ctx, scoring)
     model = rows.get("model")
     report = {
