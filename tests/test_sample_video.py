@@ -11,7 +11,7 @@ from tests.test_world_model import tiny_module, tiny_vae
 from worldsim.config import load_config, to_object
 from worldsim.jobs import sample
 from worldsim.training.world_model import export_checkpoint
-from worldsim.video import read_video
+from worldsim.video import GIVEN_BAND, GIVEN_COLOURS, read_video
 
 # mean |mp4 frame - input frame| of a kept frame, out of 255: H.264 at quality 8 with 4:2:0 chroma
 # (a 16x20 frame with a pure red square measures 2.6; 64x64 ones 0.2)
@@ -48,11 +48,15 @@ def test_context_frames_in_the_video_are_the_input_frames(ckpt, small_store, tmp
     # beside it a lossless strip of frames 2, 4, ..., 12 (every 2nd of 13: at most 12 shown)
     strip = np.asarray(Image.open(tmp_path / f"{mode}_00.png"))
     h, w = truth.shape[1:3]
-    assert strip.shape == (h, 6 * w, 3)
-    cells = [strip[:, k * w : (k + 1) * w] for k in range(6)]  # frames 1, 3, ..., 11
+    assert strip.shape == (h + GIVEN_BAND, 6 * w, 3)
+    cells = [strip[:h, k * w : (k + 1) * w] for k in range(6)]  # frames 1, 3, ..., 11
     np.testing.assert_array_equal(cells[0], truth[1])  # kept context frames, exactly
     np.testing.assert_array_equal(cells[1], truth[3])
     assert _error(cells[-1], truth[11]) > 3 * MP4_TOLERANCE  # generated, as the video's
+    band = strip[h:, ::w]  # (GIVEN_BAND, 6, 3): under each cell, given (green) or generated
+    np.testing.assert_array_equal(
+        band, np.broadcast_to(GIVEN_COLOURS[[1, 1, 0, 0, 0, 0]], band.shape)
+    )
 
 
 def test_both_ends_of_interpolate_and_the_end_of_extend_backward_are_kept(

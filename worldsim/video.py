@@ -186,10 +186,23 @@ def frame_grid(
     return grid
 
 
-def save_frame_strip(videos: list[np.ndarray], path: str | Path, every: int) -> Path:
+GIVEN_BAND = 3  # pixel rows of the band under a strip's cells that says which frames were given
+GIVEN_COLOURS = np.array([[96, 96, 96], [0, 200, 0]], np.uint8)  # generated: grey; given: green
+
+
+def save_frame_strip(
+    videos: list[np.ndarray], path: str | Path, every: int, given: np.ndarray | None = None
+) -> Path:
     """A PNG with one row per (T, H, W, 3) uint8 video: its frames every-1, 2 every-1, ...
-    (rows of different widths are padded with black)."""
+    (rows of different widths are padded with black). With `given`, a (T,) bool of the frames
+    that were the true input rather than generated, each row has a band under its cells: green
+    under the given frames, grey under the generated ones."""
     rows = [np.concatenate(list(np.asarray(v)[every - 1 :: every]), axis=1) for v in videos]
+    if given is not None:
+        cells = GIVEN_COLOURS[np.asarray(given, int)[every - 1 :: every]]  # (N, 3)
+        width = videos[0].shape[2]
+        band = np.repeat(np.repeat(cells[None], width, axis=1), GIVEN_BAND, axis=0)  # (3, N*W, 3)
+        rows = [np.concatenate([r, band[:, : r.shape[1]]]) for r in rows]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
     Image.fromarray(np.concatenate(rows, 0)).save(path)

@@ -262,6 +262,15 @@ def keep_true_frames(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | No
     return video
 
 
+def given(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """(T,) bool: which of the video's frames are the input's true frames `kept` (head, tail)."""
+    mask = np.zeros(len(video), bool)
+    if kept is not None:
+        mask[: len(kept[0])] = True
+        mask[len(video) - len(kept[1]) :] = True
+    return mask
+
+
 STRIP_FRAMES = 12  # at most this many frames in the PNG strip written beside each video
 
 
@@ -284,9 +293,12 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
         frames = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3)
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
-        strip = save_frame_strip([frames], path.with_suffix(".png"), every)
+        strip = save_frame_strip([frames], path.with_suffix(".png"), every, given(frames, kept))
         shown = len(frames) // every  # frames every-1, 2 every-1, ...
-        print(f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip}")
+        print(
+            f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip} "
+            "(green under the input's frames, grey under the generated)"
+        )
 
 
 def run(cfg: Config) -> None:
