@@ -63,3 +63,19 @@ def test_a_time_limited_run_draws_its_first_line_with_the_clocks_total_read_afte
             progress.on_train_batch_end(trainer, None, None, None, 2)
             assert 800 <= progress.bar.total <= 1000  # 3 s a step, 2,697 s left
         progress.bar.close()
+
+
+def test_a_time_limited_run_that_ends_before_its_rate_is_read_still_says_its_steps(capsys):
+    """A run whose time limit ends it within RATE_SECONDS of its first step never opened its bar:
+    its log said nothing of the steps it made."""
+    from torch import nn
+
+    trainer = SimpleNamespace(
+        is_global_zero=True, max_steps=100_000, callbacks=[Timer(duration="00:00:00:03")],
+        logger=None, default_root_dir="runs/x", world_size=1, global_step=0,
+    )  # fmt: skip
+    progress = StepProgress("train")
+    progress.on_train_start(trainer, nn.Linear(2, 2))
+    trainer.global_step = 7
+    progress.on_train_end(trainer, None)
+    assert capsys.readouterr().out.endswith("train: 7 steps (the time limit came first)\n")

@@ -115,6 +115,9 @@ class StepProgress(ProgressBar):
             self.bar.set_postfix(shown, refresh=False)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.waiting:  # a time-limited run that ended before its rate was read drew no bar
+            print(f"{self.name}: {trainer.global_step} steps (the time limit came first)")
+            self.waiting = False
         if self.bar is None:
             return
         self.bar.update(trainer.global_step - self.bar.n)
