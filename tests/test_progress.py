@@ -62,6 +62,8 @@ def test_a_time_limited_run_draws_its_first_line_with_the_clocks_total_read_afte
             trainer.global_step = 3
             progress.on_train_batch_end(trainer, None, None, None, 2)
             assert 800 <= progress.bar.total <= 1000  # 3 s a step, 2,697 s left
+            shown = progress.bar.format_dict  # its line reads the rate since the second step
+            assert (shown["initial"], shown["n"]) == (1, 3) and shown["elapsed"] >= 6
         progress.bar.close()
 
 

@@ -66,13 +66,18 @@ class StepProgress(ProgressBar):
         self.started = (time.monotonic(), trainer.global_step)
         self.waiting, self.first_step_done = True, False
         if timer is None:  # with a time limit the total is known once the rate is read
-            self._open(trainer, trainer.max_steps if trainer.max_steps > 0 else None)
+            self._open(trainer.max_steps if trainer.max_steps > 0 else None)
 
-    def _open(self, trainer: Trainer, total: int | None) -> None:
+    def _open(self, total: int | None, late: bool = False) -> None:
+        """The bar, counting from `self.started`; `late` (a time-limited run's, opened once its
+        rate is read): its first line is drawn at the next update, with that rate and elapsed
+        time, not the '?' of a bar drawn as it opens."""
         self.waiting = False
+        start_time, start_step = self.started
         self.bar = progress_bar(
             total=total,
-            initial=trainer.global_step,
+            initial=start_step,
+            delay=0.1 if late else 0,
             desc=self.name,
             unit="step",
             dynamic_ncols=True,
@@ -83,6 +88,7 @@ class StepProgress(ProgressBar):
             smoothing=0,
             file=sys.stderr,
         )
+        self.bar.start_t -= time.monotonic() - start_time  # tqdm's clock: elapsed since started
 
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, idx: int
@@ -99,7 +105,7 @@ class StepProgress(ProgressBar):
         total = self._total_by_time(trainer)
         if self.bar is None:  # a time-limited run's rate is read: its first line shows the steps
             # the clock allows, not a max_steps it will cut (0/100000, 4/282)
-            self._open(trainer, total)
+            self._open(total, late=True)
         elif total is not None:  # first: the update draws the bar with its total
             self.bar.total = total
         self.bar.update(trainer.global_step - self.bar.n)
