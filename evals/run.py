@@ -33,8 +33,10 @@ def load_model(spec: str, device: str = "cpu", seed: int = 0, **sampling) -> Vid
 def suite_module(name: str) -> Suite:
     """The module implementing suite `name` (it provides the `Suite` protocol)."""
     if name not in SUITE_NAMES + OPT_IN_SUITES:
-        known = ", ".join(SUITE_NAMES + OPT_IN_SUITES)
-        raise ValueError(f"unknown suite {name!r}; choose one of {known} or all")
+        raise ValueError(
+            f"unknown suite {name!r}; choose one of {', '.join(SUITE_NAMES)}, all (these five), "
+            f"or the opt-in {' and '.join(OPT_IN_SUITES)} (named alone or in a comma list)"
+        )
     suite = importlib.import_module(f"evals.{name}")
     if not isinstance(suite, Suite):
         raise TypeError(f"evals/{name}.py lacks part of the Suite protocol of evals/suite.py")

@@ -25,7 +25,7 @@ class Config:
     """Eval job: which suites, which model, which held-out scenarios, where the report goes."""
 
     suite: str = (
-        "all"  # fidelity | consistency3d | permanence | physics | control | all | comma list
+        "all"  # fidelity|consistency3d|permanence|physics|control|all (those 5)|stability|camera
     )
     model: str = (
         "baseline:copy_last"  # checkpoint path or baseline:{ground_truth,copy_last,linear,noise}

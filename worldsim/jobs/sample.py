@@ -293,11 +293,13 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
         frames = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3)
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
-        strip = save_frame_strip([frames], path.with_suffix(".png"), every, given(frames, kept))
+        known = given(frames, kept)  # (T,)
+        strip = save_frame_strip([frames], path.with_suffix(".png"), every, known)
         shown = len(frames) // every  # frames every-1, 2 every-1, ...
+        legend = "green under the input's frames, grey under" if known.any() else "grey: all"
         print(
             f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip} "
-            "(green under the input's frames, grey under the generated)"
+            f"({legend} the generated)"
         )
 
 
