@@ -118,7 +118,7 @@ def train_idm(
         opt, lambda step: 0.5 + 0.5 * np.cos(np.pi * step / cfg.steps) if cfg.cosine else 1.0
     )
     gen = torch.Generator().manual_seed(cfg.seed)
-    with phase_bar(progress, cfg.steps, desc="train IDM") as bar:
+    with phase_bar(progress, cfg.steps, desc="train IDM", unit="step") as bar:
         for _ in range(cfg.steps):
             idx = runs[torch.randint(0, len(runs), (cfg.batch_size,), generator=gen)].to(device)
             pred, target = model(frames[idx]), actions[idx[:, -1]]
