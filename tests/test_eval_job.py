@@ -94,8 +94,6 @@ def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
     assert bars[0].startswith("eval: record scenarios: 100%") and "3/3" in bars[0], bars
     assert main([*args, f"out={tmp_path / 'c'}"]) == 0  # TOY_ARGS: progress=false
     assert "%|" not in capsys.readouterr().err
-    assert main([*args, f"out={tmp_path / 'b'}"]) == 0  # TOY_ARGS: progress=false
-    assert "%|" not in capsys.readouterr().err
 
 
 def test_eval_report_names_the_episodes_it_scored(tmp_path):
