@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from einops import repeat
 from PIL import Image, ImageDraw, ImageFont
 
 from worldsim.config import ConfigError
@@ -201,7 +202,7 @@ def save_frame_strip(
     if given is not None:
         cells = GIVEN_COLOURS[np.asarray(given, int)[every - 1 :: every]]  # (N, 3)
         width = videos[0].shape[2]
-        band = np.repeat(np.repeat(cells[None], width, axis=1), GIVEN_BAND, axis=0)  # (3, N*W, 3)
+        band = repeat(cells, "n c -> b (n w) c", b=GIVEN_BAND, w=width)  # (3, N*W, 3)
         rows = [np.concatenate([r, band[:, : r.shape[1]]]) for r in rows]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
