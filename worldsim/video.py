@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from einops import repeat
 from PIL import Image, ImageDraw, ImageFont
 
 from worldsim.config import ConfigError
@@ -200,6 +199,8 @@ def save_frame_strip(
     under the given frames, grey under the generated ones."""
     rows = [np.concatenate(list(np.asarray(v)[every - 1 :: every]), axis=1) for v in videos]
     if given is not None:
+        from einops import repeat  # not at import: the CLI refuses bad input before heavy imports
+
         cells = GIVEN_COLOURS[np.asarray(given, int)[every - 1 :: every]]  # (N, 3)
         width = videos[0].shape[2]
         band = repeat(cells, "n c -> b (n w) c", b=GIVEN_BAND, w=width)  # (3, N*W, 3)
