@@ -50,5 +50,5 @@ def test_sample_uses_the_checkpoints_sampler_unless_the_command_line_sets_a_knob
     args = [f"ckpt={ckpt}", "mode=image", "height=16", "width=16", "progress=false"]
     sample.run(to_object(load_config(sample.Config, [*args, f"out={tmp_path}", *given])))
     assert built == [used]
-    line = f"sample: sampler heun, {used.steps} steps, shift 3 ({origin})"
+    line = f"sample: sampler heun, {used.steps} steps, shift 3, eta 0 ({origin})"
     assert line in capsys.readouterr().out.splitlines()

@@ -78,8 +78,10 @@ def override_sampler(trained: SamplerConfig, given: SamplerOverride) -> tuple[Sa
     kept = [f.name for f in dataclasses.fields(SamplerConfig) if f.name not in changed]
     sources = (("from the command line", list(changed)), ("from the checkpoint", kept))
     origin = "; ".join(f"{where}: {', '.join(keys)}" for where, keys in sources if keys)
-    eta = f", eta {sampler.eta:g}" if sampler.eta else ""
-    line = f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g}{eta} ({origin})"
+    line = (
+        f"sampler {sampler.name}, {sampler.steps} steps, shift {sampler.shift:g}, "
+        f"eta {sampler.eta:g} ({origin})"
+    )
     return sampler, line
 
 
