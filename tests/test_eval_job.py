@@ -86,6 +86,7 @@ def test_eval_counts_every_phase_on_one_progress_bar(tmp_path, capsys):
     assert all(line.startswith("eval: ") for line in bars), bars  # one bar, no other
     ends = [line.split("| ")[1].split(" [")[0] for line in bars if "100%" in line]
     assert ends == ["3/3", "8/8", "20/20", "2/2"], bars  # each phase ends at its own count
+    assert "step/s" in bars[-2] and "it/s" in bars[-1], bars  # and in its own unit
     phases = [line.split(":")[1].strip() for line in bars]  # each phase has a line of its own
     named = ["record scenarios", "record IDM episodes", "train IDM", "predict and score"]
     assert list(dict.fromkeys(phases)) == named, bars

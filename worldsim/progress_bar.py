@@ -72,15 +72,17 @@ def log_now(bar: tqdm) -> None:
     getattr(getattr(bar, "fp", None), "write_pending", lambda: None)()
 
 
-def restart(bar: tqdm, total: int, done: int = 0) -> tqdm:
-    """`bar` counting a new phase of `total` units, `done` of them done already, at a rate of its
-    own. tqdm's reset draws at once, so a bar that has counted nothing yet (an input refused
-    before any work must leave it undrawn) only takes the new total; one that has drawn loses its
-    `delay`, which would otherwise keep its close from drawing a short phase's last count."""
+def restart(bar: tqdm, total: int, done: int = 0, unit: str = "it") -> tqdm:
+    """`bar` counting a new phase of `total` units (`unit`), `done` of them done already, at a
+    rate of its own. tqdm's reset draws at once, so a bar that has counted nothing yet (an input
+    refused before any work must leave it undrawn) only takes the new total; one that has drawn
+    loses its `delay`, which would otherwise keep its close from drawing a short phase's last
+    count."""
     if bar.n:
         bar.delay = 0
         bar.reset(total)
     else:
         bar.total = total
     bar.initial = bar.n = done  # the rate counts this run's units alone
+    bar.unit = unit
     return bar

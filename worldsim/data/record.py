@@ -226,7 +226,7 @@ def phase_bar(
     stage's one bar, shared by its phases, which each phase starts over at its own count (its
     units, its rate and ETA) and which the stage closes."""
     if isinstance(progress, tqdm):
-        restart(progress, total, done).unit = style.get("unit", "it")
+        restart(progress, total, done, style.get("unit", "it"))
         return nullcontext(progress)
     return progress_bar(total=total, initial=done, disable=not progress, **style)
 
