@@ -89,7 +89,7 @@ def _load_idm(path: str):
 
 
 def _phase(bar: tqdm, name: str) -> tqdm:
-    """The stage's one bar, labelled with the phase it counts next (which sets its total). The
+    """The stage's one bar, labelled with the phase it counts next (whose code sets its total). The
     phase that ends is drawn first, at its last count: in a log each phase then has a line of its
     own (a short one would otherwise fall between two of the bar's 30-s lines and never be
     named). Nothing is drawn before any work, so that an input refused at once prints no bar."""

@@ -250,25 +250,19 @@ def _inputs(
     return inputs, caption, (frames[:head], second[len(second) - tail :])
 
 
-def keep_true_frames(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+def keep_true_frames(
+    video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(T, H, W, 3) uint8 `video` with its first and last frames replaced by the true input
-    frames `kept` (head, tail) that they decode."""
+    frames `kept` (head, tail) that they decode, and (T,) bool: which frames those are."""
+    known = np.zeros(len(video), bool)
     if kept is None:
-        return video
+        return video, known
     head, tail = kept
     video = video.copy()
-    video[: len(head)] = head
-    video[len(video) - len(tail) :] = tail
-    return video
-
-
-def given(video: np.ndarray, kept: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """(T,) bool: which of the video's frames are the input's true frames `kept` (head, tail)."""
-    mask = np.zeros(len(video), bool)
-    if kept is not None:
-        mask[: len(kept[0])] = True
-        mask[len(video) - len(kept[1]) :] = True
-    return mask
+    for frames, at in ((head, slice(None, len(head))), (tail, slice(len(video) - len(tail), None))):
+        video[at], known[at] = frames, True
+    return video, known
 
 
 STRIP_FRAMES = 12  # at most this many frames in the PNG strip written beside each video
@@ -290,10 +284,9 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
             Image.fromarray(to_uint8(video)[0]).save(path)
             print(f"sample: {cfg.mode} -> {path}")
             continue
-        frames = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3)
+        frames, known = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3), (T,)
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
-        known = given(frames, kept)  # (T,)
         strip = save_frame_strip([frames], path.with_suffix(".png"), every, known)
         shown = len(frames) // every  # frames every-1, 2 every-1, ...
         legend = "green under the input's frames, grey under" if known.any() else "grey: all"
