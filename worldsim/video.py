@@ -191,20 +191,26 @@ GIVEN_COLOURS = np.array([[96, 96, 96], [0, 200, 0]], np.uint8)  # generated: gr
 
 
 def save_frame_strip(
-    videos: list[np.ndarray], path: str | Path, every: int, given: np.ndarray | None = None
+    videos: list[np.ndarray],
+    path: str | Path,
+    every: int,
+    given: np.ndarray | None = None,
+    start: int | None = None,  # the first frame shown; None: every-1
 ) -> Path:
-    """A PNG with one row per (T, H, W, 3) uint8 video: its frames every-1, 2 every-1, ...
+    """A PNG with one row per (T, H, W, 3) uint8 video: its frames start, start+every, ...
     (rows of different widths are padded with black). With `given`, a (T,) bool of the frames
     that were the true input rather than generated, each row has a band under its cells: green
     under the given frames, grey under the generated ones."""
-    rows = [np.concatenate(list(np.asarray(v)[every - 1 :: every]), axis=1) for v in videos]
+    picks = slice(every - 1 if start is None else start, None, every)
+    rows = [np.concatenate(list(np.asarray(v)[picks]), axis=1) for v in videos]
     if given is not None:
         from einops import repeat  # not at import: the CLI refuses bad input before heavy imports
 
-        cells = GIVEN_COLOURS[np.asarray(given, int)[every - 1 :: every]]  # (N, 3)
-        width = videos[0].shape[2]
-        band = repeat(cells, "n c -> b (n w) c", b=GIVEN_BAND, w=width)  # (3, N*W, 3)
-        rows = [np.concatenate([r, band[:, : r.shape[1]]]) for r in rows]
+        colours = GIVEN_COLOURS[np.asarray(given, int)[picks]]  # (N, 3)
+        for i, (row, video) in enumerate(zip(rows, videos, strict=True)):
+            cells = colours[: row.shape[1] // video.shape[2]]  # a shorter video has fewer cells
+            band = repeat(cells, "n c -> b (n w) c", b=GIVEN_BAND, w=video.shape[2])  # (3, N*W, 3)
+            rows[i] = np.concatenate([row, band])
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
     Image.fromarray(np.concatenate(rows, 0)).save(path)

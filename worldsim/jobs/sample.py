@@ -268,6 +268,17 @@ def keep_true_frames(
 STRIP_FRAMES = 12  # at most this many frames in the PNG strip written beside each video
 
 
+def strip_start(known: np.ndarray, every: int) -> int:
+    """The first of the strip's every-th frames, placed so that the strip shows the given frame
+    the generation continues from: the last of a given head, else the first of a given tail
+    (a one-frame context would otherwise fall between the strip's frames)."""
+    if not known.any():
+        return every - 1
+    # argmin: the first generated frame (0 when all are given: the anchor -1 is the last frame)
+    anchor = int(np.argmin(known)) - 1 if known[0] else int(np.argmax(known))
+    return anchor % every
+
+
 def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
     """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image), its known part the
     true input frames `kept`; beside it a PNG strip of every k-th frame, lossless and viewable
@@ -287,8 +298,9 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
         frames, known = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3), (T,)
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
-        strip = save_frame_strip([frames], path.with_suffix(".png"), every, known)
-        shown = len(frames) // every  # frames every-1, 2 every-1, ...
+        start = strip_start(known, every)
+        strip = save_frame_strip([frames], path.with_suffix(".png"), every, known, start)
+        shown = len(range(start, len(frames), every))
         legend = "green under the input's frames, grey under" if known.any() else "grey: all"
         print(
             f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip} "
