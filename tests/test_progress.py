@@ -81,3 +81,20 @@ def test_a_time_limited_run_that_ends_before_its_rate_is_read_still_says_its_ste
     trainer.global_step = 7
     progress.on_train_end(trainer, None)
     assert capsys.readouterr().out.endswith("train: 7 steps (the time limit came first)\n")
+
+
+def test_a_time_limited_runs_total_holds_still_through_the_rates_noise():
+    """Re-read at every draw, the clock's total wobbled (287, 285, 289): it moves only when the
+    count leaves it by more than 2%."""
+    timer = Timer(duration="00:10:00:00")
+    trainer = SimpleNamespace(
+        global_step=100, max_steps=100_000, callbacks=[timer], log_every_n_steps=50,
+        callback_metrics={},
+    )  # fmt: skip
+    progress = StepProgress("train")
+    progress.bar = tqdm(total=1000, file=io.StringIO(), mininterval=0)
+    progress.started = (time.monotonic() - 100.0, 0)  # 1 step a second
+    for left, total in ((905.0, 1000), (915.0, 1000), (940.0, 1041)):  # 1,006, 1,016, 1,041
+        timer.time_remaining = lambda *a, left=left: left
+        progress.on_train_batch_end(trainer, None, None, None, 0)
+        assert abs(progress.bar.total - total) <= 1, (left, progress.bar.total)

@@ -18,6 +18,9 @@ from tqdm import tqdm
 from worldsim.progress_bar import progress_bar
 
 RATE_SECONDS = 5.0  # a time-limited run's bar opens once its rate is read over this long
+# a time-limited run's total moves only when the clock's count of steps leaves it by more than
+# this share: re-read at every draw it wobbled (287, 285, 289 steps) with the rate's noise
+TOTAL_TOLERANCE = 0.02
 
 
 class StepProgress(ProgressBar):
@@ -106,8 +109,8 @@ class StepProgress(ProgressBar):
         if self.bar is None:  # a time-limited run's rate is read: its first line shows the steps
             # the clock allows, not a max_steps it will cut (0/100000, 4/282)
             self._open(total, late=True)
-        elif total is not None:  # first: the update draws the bar with its total
-            self.bar.total = total
+        elif total is not None and abs(total - (self.bar.total or 0)) > TOTAL_TOLERANCE * total:
+            self.bar.total = total  # first: the update draws the bar with its total
         self.bar.update(trainer.global_step - self.bar.n)
         if trainer.global_step % max(trainer.log_every_n_steps, 1):
             return  # reading the loss waits for the GPU: only at the logging interval
