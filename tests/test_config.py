@@ -31,6 +31,11 @@ def test_group_selection_loads_configs_env_file():
         (["nosuch.yaml"], "config file 'nosuch.yaml' does not exist"),
         (["env=nosuch"], "no config 'nosuch' in group 'env'"),
         (["env=orbitt"], "did you mean 'orbit'? available: bounce"),
+        (  # every wrong key at once, not one refusal after another
+            ["episdoes=3", "workers=2", "env.wdth=3"],
+            "2 unknown config keys: 'episdoes' (closest valid keys: episodes, progress); "
+            "'env.wdth' (closest valid keys: env.width)",
+        ),
     ],
 )
 def test_bad_config_is_a_one_line_error(args, expected):
@@ -38,6 +43,15 @@ def test_bad_config_is_a_one_line_error(args, expected):
         load_config(RecordConfig, args)
     assert expected in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_key_with_no_near_match_lists_every_valid_one():
+    """eval's `model` is sample's `ckpt`: eval's refusal of `ckpt` listed eight keys of 21,
+    alphabetically, without `model`."""
+    from worldsim.jobs.eval import Config as EvalConfig
+
+    with pytest.raises(ConfigError, match=r"'ckpt'; valid keys: baselines, .*, model, .*videos$"):
+        load_config(EvalConfig, ["ckpt=pretrained:mujoco"])
 
 
 def test_a_group_without_files_names_its_fields_to_set_instead():

@@ -41,12 +41,28 @@ class JobFailed(RuntimeError):
     one-line message and exits 1; the work finished before it is kept."""
 
 
+LISTED_KEYS = 30  # an unknown key with no near match lists this many valid ones (every job's)
+
+
 def closest(key: str, options: list[str], prefix: str = "") -> str:
-    """A message's fix for an unknown `key`: the nearest of `options`, else the first few, each
-    as the whole dotted key to type (`prefix`: the part before them, e.g. "trainer.")."""
+    """A message's fix for an unknown `key`: the nearest of `options`, else all of them (a
+    command's knobs are fewer than LISTED_KEYS: eval's `model`, which `sample` calls `ckpt`, was
+    cut from a list of eight), each as the whole dotted key to type (`prefix`: the part before
+    them, e.g. "trainer.")."""
     close = difflib.get_close_matches(key, options, n=3, cutoff=0.5)
-    shown = [prefix + option for option in close or sorted(options)[:8]]
-    return f"closest valid keys: {', '.join(shown)}" if close else f"valid keys: {', '.join(shown)}"
+    if close:
+        return f"closest valid keys: {', '.join(prefix + option for option in close)}"
+    shown = [prefix + option for option in sorted(options)[:LISTED_KEYS]]
+    more = f" and {len(options) - len(shown)} more (--help)" if len(options) > len(shown) else ""
+    return f"valid keys: {', '.join(shown)}{more}"
+
+
+class UnknownKey(ConfigError):
+    """A key no field of the schema has: `key` as typed to its unknown part, and `fix`."""
+
+    def __init__(self, key: str, fix: str):
+        super().__init__(f"unknown config key '{key}'; {fix}")
+        self.key, self.fix = key, fix
 
 
 def field_default(f: dataclasses.Field) -> Any:
@@ -106,9 +122,7 @@ def _fields_at(schema: type, dotted: str) -> tuple[type | None, list[str]]:
         names = list(fields)
         if part not in fields:
             prefix = "".join(f"{p}." for p in parts[:i])
-            raise ConfigError(
-                f"unknown config key '{prefix}{part}'; {closest(part, names, prefix)}"
-            )
+            raise UnknownKey(prefix + part, closest(part, names, prefix))
         node = nested_schema(fields[part])
     return node, names
 
@@ -213,8 +227,26 @@ def _defaults(schema: type) -> DictConfig:
     return OmegaConf.structured(schema)
 
 
+def _refuse_unknown_keys(schema: type, args: list[str]) -> None:
+    """Every unknown key of the `key=value` overrides in one line, so that a command with two
+    wrong keys is not refused twice in turn; one alone is refused as the merge would."""
+    unknown = []
+    for arg in args:
+        if "=" in arg:
+            try:
+                _fields_at(schema, arg.split("=", 1)[0])
+            except UnknownKey as err:
+                unknown.append(err)
+    if len(unknown) == 1:
+        raise unknown[0]
+    if unknown:
+        keys = "; ".join(f"'{err.key}' ({err.fix})" for err in unknown)
+        raise ConfigError(f"{len(unknown)} unknown config keys: {keys}")
+
+
 def load_config(schema: type[T], args: list[str]) -> DictConfig:
     """Merge schema defaults, YAML files and `key=value` overrides, validating each step."""
+    _refuse_unknown_keys(schema, args)
     cfg = copy.deepcopy(_defaults(schema)) if not args else _defaults(schema)
     for arg in args:
         if "=" not in arg:
