@@ -6,8 +6,9 @@ windows: its own window, one every 2 latent frames, evenly subsampled, only thos
 frames show a creature), as the gate does; the PSNR of its frames, of the true latents decoded
 (the autoencoder's ceiling) and of copy-last (the last true context frame) is pooled over the
 pixels the truth's instance map gives a creature, over the rest, and over the whole frames;
-the model's also against the decoded true latents (what its loss can reach). Every CKPT decodes
-with its own autoencoder: compare files that share one.
+the model's also against the decoded true latents (what its loss can reach). The creature pixels
+are also split by their object's speed (object_speed.py's bands): at rest (under 0.25 px a
+frame) and moving. Every CKPT decodes with its own autoencoder: compare files that share one.
 
     python experiments/game_world_models/object_forced.py STORE COUNT CKPT... > out.json
 """
@@ -19,6 +20,7 @@ import evaluate  # this folder's
 import numpy as np
 import torch
 from einops import rearrange
+from object_speed import speed_bands  # this folder's
 
 from evals.latent_rollout import encode_latent_episode, new_frames, teacher_forced, window_frames
 from worldsim.metrics import masked_psnr
@@ -53,19 +55,27 @@ def score(ckpt: str, store: str, count: int) -> dict:
         "copy_last": truth[:, :1].expand_as(target),
     }
     creatures = torch.stack([masks[w] for w in windows])  # (N, tf, 1, H, W)
+    bands = window_bands(raw, windows, length, tf)  # (N, tf, 1, H, W)
+    regions = {"creatures": creatures, "rest": ~creatures}
+    regions |= {"creatures_at_rest": bands == 0, "creatures_moving": bands > 0}
     out = {"windows": len(windows), "creature_pixels_pct": 100 * creatures.float().mean().item()}
+    out["moving_pixels_pct"] = 100 * (bands > 0).float().mean().item()
     for name, pred in preds.items():
-        out[name] = {
-            "creatures_db": masked_psnr(pred, target, creatures).item(),
-            "rest_db": masked_psnr(pred, target, ~creatures).item(),
-            "frame_db": masked_psnr(pred, target, torch.ones_like(creatures)).item(),
-        }
+        out[name] = {f"{k}_db": masked_psnr(pred, target, m).item() for k, m in regions.items()}
+        out[name]["frame_db"] = masked_psnr(pred, target, torch.ones_like(creatures)).item()
     # the loss's own target: the model's creatures against the decoded true latents, the
     # autoencoder's error left out
     model, vae = preds["model"], preds["vae"]
-    out["model"]["creatures_vs_vae_db"] = masked_psnr(model, vae, creatures).item()
-    out["model"]["rest_vs_vae_db"] = masked_psnr(model, vae, ~creatures).item()
+    for k, m in regions.items():
+        out["model"][f"{k}_vs_vae_db"] = masked_psnr(model, vae, m).item()
     return out
+
+
+def window_bands(raw, windows, length: int, tf: int) -> torch.Tensor:
+    """(N, tf, 1, H, W) speed band of each new frame's object pixels (-1: background)."""
+    bands = {e: speed_bands(np.asarray(raw[e].truth["instance"])) for e in {e for e, _ in windows}}
+    picked = [bands[e][new_frames(k + length - 1, tf)] for e, k in windows]  # (tf, H, W) each
+    return rearrange(torch.from_numpy(np.stack(picked)), "n t h w -> n t 1 h w")
 
 
 def main() -> None:
