@@ -6,14 +6,20 @@ windows: its own window, one every 2 latent frames, evenly subsampled, only thos
 frames show a creature), as the gate does; the PSNR of its frames, of the true latents decoded
 (the autoencoder's ceiling) and of copy-last (the last true context frame) is pooled over the
 pixels the truth's instance map gives a creature, over the rest, and over the whole frames;
-the model's also against the decoded true latents (what its loss can reach). The creature pixels
-are also split by their object's speed (object_speed.py's bands): at rest (under 0.25 px a
-frame) and moving. Every CKPT decodes with its own autoencoder: compare files that share one.
+the model's also against the decoded true latents (what its loss can reach), and the model's
+with each window given another window's actions (a model that reads its actions places what
+moves worse with them). The creature pixels are also split by their object's speed
+(object_speed.py's bands): at rest (under 0.25 px a frame) and moving. Every CKPT decodes with
+its own autoencoder: compare files that share one.
 
     python experiments/game_world_models/object_forced.py STORE COUNT CKPT... > out.json
+
+SAMPLING= samples with `evaluate.load_model`'s overrides, e.g. SAMPLING=sampler.steps=1: one
+Euler step from noise, the flow's estimate of the mean next frame rather than a draw of it.
 """
 
 import json
+import os
 import sys
 
 import evaluate  # this folder's
@@ -36,7 +42,7 @@ def creature_mask(raw, window, length: int, tf: int) -> torch.Tensor:
 
 
 def score(ckpt: str, store: str, count: int) -> dict:
-    m = evaluate.load_model(ckpt, "cpu")
+    m = evaluate.load_model(ckpt, "cpu", os.environ.get("SAMPLING"))
     raw = evaluate.episodes(store)
     eps = [encode_latent_episode(m, ep) for ep in raw]
     length, tf = m.sample_cfg.window, m.latent_info.time_factor
@@ -54,6 +60,9 @@ def score(ckpt: str, store: str, count: int) -> dict:
         "vae": forced["vae_frames"],
         "copy_last": truth[:, :1].expand_as(target),
     }
+    if m.model_cfg.action_dim:  # do the actions place what moves? each window another's actions
+        shuffled = teacher_forced(m, eps, windows, length, shuffle=True, keep=True)
+        preds["model_shuffled_actions"] = shuffled["frames"]
     creatures = torch.stack([masks[w] for w in windows])  # (N, tf, 1, H, W)
     bands = window_bands(raw, windows, length, tf)  # (N, tf, 1, H, W)
     regions = {"creatures": creatures, "rest": ~creatures}
@@ -61,13 +70,13 @@ def score(ckpt: str, store: str, count: int) -> dict:
     out = {"windows": len(windows), "creature_pixels_pct": 100 * creatures.float().mean().item()}
     out["moving_pixels_pct"] = 100 * (bands > 0).float().mean().item()
     for name, pred in preds.items():
-        out[name] = {f"{k}_db": masked_psnr(pred, target, m).item() for k, m in regions.items()}
+        out[name] = {f"{k}_db": masked_psnr(pred, target, r).item() for k, r in regions.items()}
         out[name]["frame_db"] = masked_psnr(pred, target, torch.ones_like(creatures)).item()
     # the loss's own target: the model's creatures against the decoded true latents, the
     # autoencoder's error left out
     model, vae = preds["model"], preds["vae"]
-    for k, m in regions.items():
-        out["model"][f"{k}_vs_vae_db"] = masked_psnr(model, vae, m).item()
+    for k, region in regions.items():
+        out["model"][f"{k}_vs_vae_db"] = masked_psnr(model, vae, region).item()
     return out
 
 
@@ -83,6 +92,7 @@ def main() -> None:
         sys.exit("usage: python object_forced.py STORE COUNT CKPT... > out.json")
     store, count = sys.argv[1], int(sys.argv[2])
     res = {"store": evaluate.held_out_data(store), "stride": STRIDE}
+    res["sampling"] = os.environ.get("SAMPLING") or "the checkpoint's"
     for ckpt in sys.argv[3:]:
         res[ckpt] = score(ckpt, store, count)
         print(ckpt, json.dumps(res[ckpt]), file=sys.stderr)

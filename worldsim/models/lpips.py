@@ -122,9 +122,9 @@ class LPIPS(nn.Module):
             path = trunk_weights_path(net)
             if not path.is_file():
                 raise MissingWeightsError(
-                    f"LPIPS needs the torchvision ImageNet weights {TRUNK_FILES[net]} at {path} "
-                    "(set TORCH_HOME to change the folder; copy the file there from a machine "
-                    "with internet)"  # callers add what the user can do without it
+                    f"LPIPS needs its torchvision ImageNet weights at {path} (copy the file "
+                    "there from a machine with internet, or set TORCH_HOME)"
+                    # callers add what the user can do without it
                 )
             trunk.load_state_dict(
                 torch.load(path, map_location="cpu", weights_only=True), assign=True
