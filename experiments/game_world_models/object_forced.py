@@ -16,6 +16,8 @@ its own autoencoder: compare files that share one.
 
 SAMPLING= samples with `evaluate.load_model`'s overrides, e.g. SAMPLING=sampler.steps=1: one
 Euler step from noise, the flow's estimate of the mean next frame rather than a draw of it.
+TEXT=0 gives every window the empty caption (the truth's captions, the default, describe the
+window's own motion: with them a model may move things by the words and not the actions).
 """
 
 import json
@@ -44,7 +46,8 @@ def creature_mask(raw, window, length: int, tf: int) -> torch.Tensor:
 def score(ckpt: str, store: str, count: int) -> dict:
     m = evaluate.load_model(ckpt, "cpu", os.environ.get("SAMPLING"))
     raw = evaluate.episodes(store)
-    eps = [encode_latent_episode(m, ep) for ep in raw]
+    text = os.environ.get("TEXT", "1") != "0"
+    eps = [encode_latent_episode(m, ep, text) for ep in raw]
     length, tf = m.sample_cfg.window, m.latent_info.time_factor
     masks = {
         w: creature_mask(raw, w, length, tf)
@@ -93,6 +96,7 @@ def main() -> None:
     store, count = sys.argv[1], int(sys.argv[2])
     res = {"store": evaluate.held_out_data(store), "stride": STRIDE}
     res["sampling"] = os.environ.get("SAMPLING") or "the checkpoint's"
+    res["captions"] = "the truth's" if os.environ.get("TEXT", "1") != "0" else "empty"
     for ckpt in sys.argv[3:]:
         res[ckpt] = score(ckpt, store, count)
         print(ckpt, json.dumps(res[ckpt]), file=sys.stderr)

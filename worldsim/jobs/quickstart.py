@@ -247,7 +247,8 @@ def stages(cfg: Config) -> dict[str, Stage]:
         ),
     }
     for mode in sizes.modes:
-        second = [f"input2={episodes}", "episode=ep_000001"] if mode == "interpolate" else []
+        # from the first frames of an episode to its own last ones: one scene, its objects moved
+        second = [f"input2={episodes}"] if mode == "interpolate" else []
         plan[f"sample-{mode}"] = Stage(
             "sample",
             str(out / "samples"),
