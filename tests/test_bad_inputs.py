@@ -151,6 +151,12 @@ def test_a_context_level_outside_zero_one_is_one_line(capsys):
     assert "context_level=1.5" in one_line_error(capsys, ["sample", "context_level=1.5"])
 
 
+def test_an_episode2_without_input2_is_one_line(capsys, tmp_path):
+    argv = ["sample", "mode=interpolate", "episode2=ep_000001", f"out={tmp_path}/o"]
+    assert "names an episode of input2=, which is not set" in one_line_error(capsys, argv)
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_context_noise_above_one_is_one_line_naming_the_share(capsys):
     error = one_line_error(capsys, ["train", "flow.context_noise=2"])
     assert "flow.context_noise=2.0 is a share" in error

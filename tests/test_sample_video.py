@@ -101,6 +101,18 @@ def test_both_ends_of_interpolate_and_the_end_of_extend_backward_are_kept(
         assert _error(backward[len(backward) - 5 + t], truth[len(truth) - 5 + t]) < MP4_TOLERANCE
 
 
+def test_interpolate_takes_both_ends_from_one_episode_unless_told(ckpt, small_store, tmp_path):
+    """input2= the same store read its first episode whatever `episode` said: an interpolation
+    from episode 2 ended on episode 0's frames, without a word."""
+    root = small_store.root
+    for extra, tail_of in ((), "ep_000002"), (("episode2=ep_000000",), "ep_000000"):
+        video = _sample(ckpt, small_store, tmp_path, "interpolate", "episode=ep_000002",
+                        f"input2={root}", *extra)  # fmt: skip
+        head, tail = (np.asarray(small_store.load(n).frames) for n in ("ep_000002", tail_of))
+        assert _error(video[0], head[0]) < MP4_TOLERANCE
+        assert _error(video[-1], tail[-1]) < MP4_TOLERANCE, extra
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "clip.mp4"])
 def test_a_file_no_reader_decodes_is_one_config_error_for_every_caller(name, tmp_path):
     from worldsim.config import ConfigError

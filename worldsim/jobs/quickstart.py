@@ -246,13 +246,11 @@ def stages(cfg: Config) -> dict[str, Stage]:
             [f"data.roots=[{latents}]", f"train.accelerator={accelerator}", *sizes.train],
         ),
     }
-    for mode in sizes.modes:
-        # from the first frames of an episode to its own last ones: one scene, its objects moved
-        second = [f"input2={episodes}"] if mode == "interpolate" else []
+    for mode in sizes.modes:  # interpolate: from an episode's first frames to its own last ones
         plan[f"sample-{mode}"] = Stage(
             "sample",
             str(out / "samples"),
-            [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}", *second, *sizes.sample],
+            [f"ckpt={ckpt}", f"mode={mode}", f"input={episodes}", *sizes.sample],
         )
     plan["eval"] = _eval(cfg, str(ckpt), out, sizes.eval)
     shipped = _shipped(cfg)

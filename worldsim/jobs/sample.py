@@ -43,8 +43,11 @@ class Config:
     mode: str = "text"
     prompt: str = ""  # "" = the episode's caption when an episode is given
     input: str = ""  # video/image file, or episode store directory
-    input2: str = ""  # second clip (interpolate)
+    input2: str = ""  # second clip (interpolate); "" = the end of `input` itself
     episode: str = ""  # episode name in the `input` store ("" = the first)
+    # episode name in the `input2` store ("" = `episode` when input2 is input's store, else its
+    # first): both ends of an interpolation come from one episode unless asked otherwise
+    episode2: str = ""
     context: int = 5  # pixel frames of the input used as context (1 + time_factor k)
     # env step of the input's first frame (of the generation's, without an input): a model told
     # the game clock (model.clock_period) counts on from it; an episode store's start at 0 (a
@@ -240,7 +243,9 @@ def _inputs(
     inputs.encode = _encoder(module, frames, n)
     second = frames
     if cfg.input2:
-        second = _read_input(cfg.input2, "", cfg.strict)[0]
+        same_store = Path(cfg.input2).resolve() == Path(cfg.input).resolve()
+        episode2 = cfg.episode2 or (cfg.episode if same_store else "")
+        second = _read_input(cfg.input2, episode2, cfg.strict)[0]
         refuse_context(
             cfg.context, tf, len(second) if reads_context else None, f"input2={cfg.input2}"
         )
@@ -315,6 +320,8 @@ def run(cfg: Config) -> None:
     refuse_data_dir("sample", cfg.out, writes="videos")
     if cfg.mode not in MODE_NAMES:
         raise ConfigError(f"mode '{cfg.mode}' unknown; choose one of {', '.join(MODE_NAMES)}")
+    if cfg.episode2 and not cfg.input2:
+        raise ConfigError(f"episode2={cfg.episode2} names an episode of input2=, which is not set")
     # built before the model loads, so that a bad context_level is refused first; its sampler
     # is the checkpoint's, with the command line's knobs, once the model is loaded
     sample = SampleConfig(
