@@ -48,7 +48,10 @@ print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
 
 def test_a_missing_checkpoint_or_store_is_refused_before_torch_loads(tmp_path):
     gone = tmp_path / "gone"
-    world_model = f"no world-model checkpoint at {gone}.pt; train one with `worldsim train`"
+    world_model = (
+        f"no world-model checkpoint at {gone}.pt; train one with `worldsim train`, or use a "
+        "shipped one: pretrained:"
+    )
     cases = {
         ("sample", f"ckpt={gone}.pt", f"out={gone}"): world_model,
         ("sample", "ckpt=pretrained:crafterr"): "did you mean pretrained:crafter?",

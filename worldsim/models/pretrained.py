@@ -146,7 +146,9 @@ def require_checkpoint(spec: str, what: str, how: str, split: bool = False) -> N
 
 def require_world_model(spec: str) -> None:
     """`require_checkpoint` of a world model: one file, or the parts of a split export."""
-    require_checkpoint(spec, "world-model", "train one with `worldsim train`", split=True)
+    shipped = ", ".join(f"{PREFIX}{name}" for name in PRETRAINED)
+    fix = f"train one with `worldsim train`, or use a shipped one: {shipped}"
+    require_checkpoint(spec, "world-model", fix, split=True)
 
 
 def check_trained_env(spec: str, env_id: str) -> None:
