@@ -66,12 +66,14 @@ def test_context_frames_in_the_video_are_the_input_frames(ckpt, small_store, tmp
         ([1, 0, 0, 0, 0, 0, 0, 0, 0], 3, 0),  # one given frame: the strip starts on it
         ([1, 1, 1, 1, 1, 0, 0, 0, 0], 3, 1),  # frames 1, 4, 7: 4 is the last given
         ([0, 0, 0, 0, 0, 0, 0, 0, 1], 3, 2),  # a given tail of one frame: 2, 5, 8
-        ([0, 0, 0, 0, 0, 0, 0, 0, 0], 3, 2),  # nothing given: every-1, as save_frame_strip's
+        ([0, 0, 0, 0, 0, 0, 0, 0, 0], 3, 2),  # nothing given: every-1, as without `given`
         ([1, 1, 1, 1, 1, 1, 1, 1, 1], 3, 2),
     ],
 )
 def test_the_strip_shows_the_given_frame_the_generation_continues_from(known, every, start):
-    assert sample.strip_start(np.array(known, bool), every) == start
+    from worldsim.video import strip_picks
+
+    assert strip_picks(every, np.array(known, bool)).start == start
 
 
 def test_a_narrower_row_gets_a_band_of_its_own_width(tmp_path):

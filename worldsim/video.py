@@ -190,18 +190,26 @@ GIVEN_BAND = 3  # pixel rows of the band under a strip's cells that says which f
 GIVEN_COLOURS = np.array([[96, 96, 96], [0, 200, 0]], np.uint8)  # generated: grey; given: green
 
 
+def strip_picks(every: int, given: np.ndarray | None = None) -> slice:
+    """The frames a strip shows, one every `every`: frames every-1, 2 every-1, ...; with
+    `given` frames, placed on the one the generation continues from, the last of a given head,
+    else the first of a given tail (a one-frame context would otherwise fall between them)."""
+    known = np.zeros(0, bool) if given is None else np.asarray(given, bool)
+    if not known.any():
+        return slice(every - 1, None, every)
+    # argmin: the first generated frame (0 when all are given: the anchor -1 is the last frame)
+    anchor = int(np.argmin(known)) - 1 if known[0] else int(np.argmax(known))
+    return slice(anchor % every, None, every)
+
+
 def save_frame_strip(
-    videos: list[np.ndarray],
-    path: str | Path,
-    every: int,
-    given: np.ndarray | None = None,
-    start: int | None = None,  # the first frame shown; None: every-1
+    videos: list[np.ndarray], path: str | Path, every: int, given: np.ndarray | None = None
 ) -> Path:
-    """A PNG with one row per (T, H, W, 3) uint8 video: its frames start, start+every, ...
-    (rows of different widths are padded with black). With `given`, a (T,) bool of the frames
-    that were the true input rather than generated, each row has a band under its cells: green
-    under the given frames, grey under the generated ones."""
-    picks = slice(every - 1 if start is None else start, None, every)
+    """A PNG with one row per (T, H, W, 3) uint8 video: its `strip_picks` frames (rows of
+    different widths are padded with black). With `given`, a (T,) bool of the frames that were
+    the true input rather than generated, each row has a band under its cells: green under the
+    given frames, grey under the generated ones."""
+    picks = strip_picks(every, given)
     rows = [np.concatenate(list(np.asarray(v)[picks]), axis=1) for v in videos]
     if given is not None:
         from einops import repeat  # not at import: the CLI refuses bad input before heavy imports

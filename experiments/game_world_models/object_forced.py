@@ -34,6 +34,8 @@ from evals.latent_rollout import encode_latent_episode, new_frames, teacher_forc
 from worldsim.metrics import masked_psnr
 
 STRIDE = 2  # latent frames between windows, the gate's
+SAMPLING = os.environ.get("SAMPLING") or None  # evaluate.load_model's overrides; None: the file's
+TEXT = os.environ.get("TEXT", "1") != "0"  # the truth's captions (TEXT=0: the empty one)
 
 
 def creature_mask(raw, window, length: int, tf: int) -> torch.Tensor:
@@ -44,10 +46,9 @@ def creature_mask(raw, window, length: int, tf: int) -> torch.Tensor:
 
 
 def score(ckpt: str, store: str, count: int) -> dict:
-    m = evaluate.load_model(ckpt, "cpu", os.environ.get("SAMPLING"))
+    m = evaluate.load_model(ckpt, "cpu", SAMPLING)
     raw = evaluate.episodes(store)
-    text = os.environ.get("TEXT", "1") != "0"
-    eps = [encode_latent_episode(m, ep, text) for ep in raw]
+    eps = [encode_latent_episode(m, ep, TEXT) for ep in raw]
     length, tf = m.sample_cfg.window, m.latent_info.time_factor
     masks = {
         w: creature_mask(raw, w, length, tf)
@@ -95,8 +96,8 @@ def main() -> None:
         sys.exit("usage: python object_forced.py STORE COUNT CKPT... > out.json")
     store, count = sys.argv[1], int(sys.argv[2])
     res = {"store": evaluate.held_out_data(store), "stride": STRIDE}
-    res["sampling"] = os.environ.get("SAMPLING") or "the checkpoint's"
-    res["captions"] = "the truth's" if os.environ.get("TEXT", "1") != "0" else "empty"
+    res["sampling"] = SAMPLING or "the checkpoint's"
+    res["captions"] = "the truth's" if TEXT else "empty"
     for ckpt in sys.argv[3:]:
         res[ckpt] = score(ckpt, store, count)
         print(ckpt, json.dumps(res[ckpt]), file=sys.stderr)

@@ -273,24 +273,13 @@ def keep_true_frames(
 STRIP_FRAMES = 12  # at most this many frames in the PNG strip written beside each video
 
 
-def strip_start(known: np.ndarray, every: int) -> int:
-    """The first of the strip's every-th frames, placed so that the strip shows the given frame
-    the generation continues from: the last of a given head, else the first of a given tail
-    (a one-frame context would otherwise fall between the strip's frames)."""
-    if not known.any():
-        return every - 1
-    # argmin: the first generated frame (0 when all are given: the anchor -1 is the last frame)
-    anchor = int(np.argmin(known)) - 1 if known[0] else int(np.argmax(known))
-    return anchor % every
-
-
 def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
     """Each (T, 3, H, W) video in [-1, 1] as an mp4 (a png for an image), its known part the
     true input frames `kept`; beside it a PNG strip of every k-th frame, lossless and viewable
     where no video player is (a terminal, an issue thread)."""
     from PIL import Image
 
-    from worldsim.video import save_frame_strip, to_uint8, write_video
+    from worldsim.video import save_frame_strip, strip_picks, to_uint8, write_video
 
     out = Path(cfg.out)
     for i, video in enumerate(videos):
@@ -303,9 +292,8 @@ def _write(cfg: Config, mode: Mode, videos: np.ndarray, kept) -> None:
         frames, known = keep_true_frames(to_uint8(video), kept)  # (T, H, W, 3), (T,)
         path = write_video(out / f"{cfg.mode}_{i:02d}.mp4", frames, fps=cfg.fps)
         every = -(-len(frames) // STRIP_FRAMES)
-        start = strip_start(known, every)
-        strip = save_frame_strip([frames], path.with_suffix(".png"), every, known, start)
-        shown = len(range(start, len(frames), every))
+        strip = save_frame_strip([frames], path.with_suffix(".png"), every, known)
+        shown = len(range(len(frames))[strip_picks(every, known)])
         legend = "green under the input's frames, grey under" if known.any() else "grey: all"
         print(
             f"sample: {cfg.mode} -> {path}; {shown} of its frames in a strip -> {strip} "
