@@ -502,3 +502,21 @@ def test_context_estimate_rounds_estimate_back_from_the_last_rounds_estimate():
     noise_from_truth = (x2[context] - (1 - t) * clip[:4][context]) / t
     assert abs(noise_from_first.std().item() - 1.0) < 0.1  # the unit-variance training noise
     assert noise_from_truth.std() > 1.4  # from the true context, the estimate's error shows
+
+
+def test_validation_scores_the_next_frame_with_another_windows_actions_too():
+    module = tiny_module(action_dim=2)
+    clip = moving_pattern().expand(3, -1, -1, -1, -1)
+    batch = {
+        "latents": clip,
+        "actions": torch.randn(3, T, 2, generator=torch.Generator().manual_seed(0)),
+    }
+    errors = module.next_frame_error(batch)
+    assert set(errors) == {"next_frame_mse", "copy_last_mse", "shuffled_actions_mse"}
+    # a fresh DiT's zero-initialised modulation ignores its actions: the same noise, the same error
+    assert errors["shuffled_actions_mse"] == errors["next_frame_mse"]
+    for param in module.model.parameters():  # a model whose output follows its actions
+        torch.nn.init.normal_(param, std=0.2)
+    errors = module.next_frame_error(batch)
+    assert errors["shuffled_actions_mse"] != errors["next_frame_mse"]
+    assert "shuffled_actions_mse" not in tiny_module().next_frame_error({"latents": clip})

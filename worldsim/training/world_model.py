@@ -455,21 +455,35 @@ class WorldModel(L.LightningModule):
         )
 
     @torch.no_grad()
-    def next_frame_error(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent MSE of the sampled last frame given the others, and of copying the one before."""
-        x0 = batch["latents"]
-        runner = self.mode_runner(batch.get("caption"), seed=1)
-        seq = runner.extend_forward(x0[:, :-1], 1, self._actions(batch), self._clock(batch))
-        return (seq[:, -1] - x0[:, -1]).pow(2).mean(), (x0[:, -2] - x0[:, -1]).pow(2).mean()
+    def next_frame_error(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Latent MSE of the last frame sampled from the others (`next_frame_mse`), of copying the
+        frame before it (`copy_last_mse`) and, for a model with actions and two or more windows,
+        of the last frame sampled with the next window's actions and the same noise
+        (`shuffled_actions_mse`): equal to next_frame_mse while the model ignores its actions,
+        above it once it reads them (a run on the copy-last plateau shows here)."""
+        x0 = batch["latents"]  # (B, T, C, H, W)
+        actions = self._actions(batch)
+
+        def sampled_error(given: torch.Tensor | None) -> torch.Tensor:
+            runner = self.mode_runner(batch.get("caption"), seed=1)
+            seq = runner.extend_forward(x0[:, :-1], 1, given, self._clock(batch))
+            return (seq[:, -1] - x0[:, -1]).pow(2).mean()
+
+        errors = {
+            "next_frame_mse": sampled_error(actions),
+            "copy_last_mse": (x0[:, -2] - x0[:, -1]).pow(2).mean(),
+        }
+        if actions is not None and len(x0) > 1:
+            errors["shuffled_actions_mse"] = sampled_error(actions.roll(1, dims=0))
+        return errors
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         b = batch["latents"].shape[0]
         loss = self.loss(batch, torch.Generator().manual_seed(batch_idx))
         self.log("val/loss", loss, prog_bar=True, batch_size=b, sync_dist=True)
         if batch_idx == 0 and batch["latents"].shape[1] > 1:
-            model_mse, copy_mse = self.next_frame_error(batch)
-            self.log("val/next_frame_mse", model_mse, batch_size=b, sync_dist=True)
-            self.log("val/copy_last_mse", copy_mse, batch_size=b, sync_dist=True)
+            for name, error in self.next_frame_error(batch).items():
+                self.log(f"val/{name}", error, batch_size=b, sync_dist=True)
 
     def configure_gradient_clipping(
         self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
